@@ -1,0 +1,49 @@
+// The one error class of p2p-chat. Every failure a user can meet carries a stable string code;
+// README.md ("Error codes") lists each code with what to do about it.
+
+export const ERROR_CODES = Object.freeze({
+  ERR_USAGE: 'bad command-line usage',
+  ERR_BAD_PORT: 'a port is not a number from 1 to 65535',
+  ERR_BAD_TARGET: 'a connect target could not be parsed',
+  ERR_BAD_FINGERPRINT: 'a fingerprint is malformed or its check characters are wrong',
+  ERR_CONNECT_FAILED: 'the peer could not be reached',
+  ERR_LISTEN_FAILED: 'no port could be bound',
+  ERR_NOT_P2P_CHAT: 'the other side does not speak the p2p-chat protocol',
+  ERR_VERSION_MISMATCH: 'the other side speaks an incompatible protocol version',
+  ERR_FRAME_TOO_LARGE: 'a frame exceeds the 65535-byte Noise limit',
+  ERR_HANDSHAKE_FAILED: 'the Noise handshake did not complete',
+  ERR_HANDSHAKE_TIMEOUT: 'the handshake did not finish in time',
+  ERR_LOW_ORDER_POINT: 'the peer sent an invalid (low-order) public key',
+  ERR_DECRYPT_FAILED: 'a message failed authentication (tampered or corrupted in transit)',
+  ERR_NONCE_EXHAUSTED: 'a cipher state ran out of nonces',
+  ERR_BAD_MESSAGE: 'a peer sent a message that could not be decoded',
+  ERR_MESSAGE_TOO_LONG: 'a chat message is longer than the limit',
+  ERR_PEER_KEY_MISMATCH: 'the peer presented a key other than the expected fingerprint',
+  ERR_PEER_KEY_CHANGED: 'a known nickname arrived with a different key',
+  ERR_IDENTITY_PERMISSIONS: 'the identity key file is readable by other users',
+  ERR_IDENTITY_CORRUPT: 'the identity key file could not be read',
+  ERR_HOME_UNUSABLE: 'the home directory could not be created or written',
+  ERR_CONNECTION_LOST: 'the connection dropped without a goodbye',
+  ERR_KEEPALIVE_TIMEOUT: 'the peer stopped answering keepalives',
+} as const);
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export class P2PChatError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'P2PChatError';
+    this.code = code;
+  }
+
+  static is(err: unknown, code?: ErrorCode): err is P2PChatError {
+    return err instanceof P2PChatError && (code === undefined || err.code === code);
+  }
+}
+
+/** Create a coded error; the message is the one line shown to the user. */
+export function chatError(code: ErrorCode, message: string, cause?: unknown): P2PChatError {
+  return new P2PChatError(code, message, cause === undefined ? undefined : { cause });
+}
