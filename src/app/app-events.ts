@@ -1,0 +1,39 @@
+// Everything a running chat reports to its user interface. The terminal, pipe and --json front
+// ends all render this one union; in --json mode each event is printed as-is (README: "JSON events").
+
+export type PathKind = 'direct';
+
+export interface PeerSummary {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly address: string;
+  readonly path: PathKind;
+  readonly direction: 'incoming' | 'outgoing';
+  readonly rttMs?: number;
+}
+
+export type AppEvent =
+  | { type: 'identity'; name: string; fingerprint: string; created: boolean; home: string }
+  | { type: 'listening'; host: string; port: number; fingerprint: string; name: string; busyPort?: number }
+  | ({ type: 'connected'; known: boolean } & PeerSummary)
+  | {
+      type: 'message';
+      from: string;
+      fingerprint: string;
+      text: string;
+      id: string;
+      time: number;
+      action?: boolean;
+      /** Set when a host passed the message on from another of its peers. */
+      via?: string;
+    }
+  | { type: 'sent'; id: string; text: string; time: number; action?: boolean; recipients: number }
+  | { type: 'left'; name: string; fingerprint: string; reason: string; via?: string }
+  | { type: 'lost'; name: string; fingerprint: string; code: string; message: string; via?: string }
+  | { type: 'joined'; name: string; fingerprint: string; via: string }
+  | { type: 'renamed'; fingerprint: string; oldName: string; name: string; via?: string }
+  | { type: 'rejected'; address: string; code: string; message: string }
+  | { type: 'warning'; code: string; message: string }
+  | { type: 'error'; code: string; message: string };
+
+export type AppEventType = AppEvent['type'];

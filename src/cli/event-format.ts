@@ -1,0 +1,86 @@
+// How AppEvents read in a terminal: one line each, peer-supplied text sanitised, nicknames in a
+// stable colour. Pure: returns strings; the caller decides where they go.
+
+import pc from 'picocolors';
+import type { AppEvent, PeerSummary } from '../app/app-events.js';
+import { shortFingerprint } from '../secure/fingerprint.js';
+import { sanitizeName, sanitizeText } from '../session/sanitize.js';
+
+const NAME_COLOURS = [pc.cyan, pc.magenta, pc.yellow, pc.green, pc.blue, pc.red] as const;
+
+export function colourName(name: string): string {
+  let hash = 0;
+  for (const ch of name) hash = (hash * 31 + ch.codePointAt(0)!) >>> 0;
+  return pc.bold(NAME_COLOURS[hash % NAME_COLOURS.length]!(sanitizeName(name)));
+}
+
+export function clock(time: number = Date.now()): string {
+  const d = new Date(time);
+  return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
+}
+
+function who(name: string, fingerprint: string): string {
+  return `${colourName(name)} ${pc.dim(shortFingerprint(fingerprint))}`;
+}
+
+function notice(text: string): string {
+  return pc.dim(`${clock()} -- `) + text;
+}
+
+function via(name: string | undefined): string {
+  return name ? pc.dim(` (via ${sanitizeName(name)})`) : '';
+}
+
+export function pathLabel(peer: PeerSummary): string {
+  const rtt = peer.rttMs !== undefined ? `, ${peer.rttMs} ms` : '';
+  return `${peer.path} ${peer.address}${rtt}`;
+}
+
+/** The chat line for a message; `null` for events that are not messages. */
+export function formatMessage(event: AppEvent): string | null {
+  if (event.type !== 'message') return null;
+  const text = sanitizeText(event.text);
+  const time = pc.dim(clock());
+  if (event.action) return `${time} ${pc.bold('*')} ${colourName(event.from)} ${text}${via(event.via)}`;
+  return `${time} ${colourName(event.from)}${via(event.via)}: ${text}`;
+}
+
+/** The status line for everything that is not a message; `null` when there is nothing to say. */
+export function formatNotice(event: AppEvent): string | null {
+  switch (event.type) {
+    case 'identity':
+      return event.created ? notice(`created a new identity in ${event.home}`) : null;
+    case 'listening': {
+      const busy = event.busyPort !== undefined ? `port ${event.busyPort} is busy; ` : '';
+      return notice(
+        `${busy}listening on port ${pc.bold(String(event.port))} as ${colourName(event.name)} ` +
+          `(fingerprint ${pc.bold(event.fingerprint)})`,
+      );
+    }
+    case 'connected': {
+      const known = event.known ? '' : pc.yellow(' [first contact]');
+      return event.direction === 'outgoing'
+        ? notice(`connected to ${who(event.name, event.fingerprint)} (${pathLabel(event)})${known}`)
+        : notice(`${who(event.name, event.fingerprint)} joined (${pathLabel(event)})${known}`);
+    }
+    case 'joined':
+      return notice(`${who(event.name, event.fingerprint)} joined${via(event.via)}`);
+    case 'left': {
+      const reason = event.reason ? `: ${sanitizeText(event.reason)}` : '';
+      return notice(`${colourName(event.name)} left${reason}${via(event.via)}`);
+    }
+    case 'lost':
+      return notice(pc.yellow(`connection to ${colourName(event.name)} lost: ${sanitizeText(event.message)}`) + via(event.via));
+    case 'renamed':
+      return notice(`${colourName(event.oldName)} is now known as ${colourName(event.name)}${via(event.via)}`);
+    case 'rejected':
+      return notice(pc.dim(`rejected ${event.address}: ${sanitizeText(event.message)}`));
+    case 'warning':
+      return pc.bold(pc.red(`WARNING: ${sanitizeText(event.message)}`));
+    case 'error':
+      return pc.red(`error: ${sanitizeText(event.message)}`);
+    case 'message':
+    case 'sent':
+      return null;
+  }
+}

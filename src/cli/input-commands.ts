@@ -1,0 +1,46 @@
+// What a typed line means in the interactive chat: a message, or a slash command. Pure.
+// "//text" sends "/text" literally.
+
+export type InputCommand =
+  | { kind: 'say'; text: string }
+  | { kind: 'me'; text: string }
+  | { kind: 'quit'; reason: string }
+  | { kind: 'nick'; name: string }
+  | { kind: 'who' }
+  | { kind: 'help' }
+  | { kind: 'empty' }
+  | { kind: 'invalid'; message: string };
+
+export const COMMAND_HELP: readonly (readonly [string, string])[] = Object.freeze([
+  ['/help', 'show this help'],
+  ['/who', 'list connected peers: nickname, fingerprint, address, path'],
+  ['/me ACTION', 'send an action, shown as "* you ACTION"'],
+  ['/nick NAME', 'change your nickname (peers are told)'],
+  ['/quit [REASON]', 'leave; peers see the reason (also Ctrl-C, Ctrl-D)'],
+  ['//text', 'send a message that starts with "/"'],
+]);
+
+export function parseInput(line: string): InputCommand {
+  if (line.trim() === '') return { kind: 'empty' };
+  if (line.startsWith('//')) return { kind: 'say', text: line.slice(1) };
+  if (!line.startsWith('/')) return { kind: 'say', text: line };
+  const match = /^\/(\S+)\s*(.*)$/s.exec(line)!;
+  const name = match[1]!.toLowerCase();
+  const rest = match[2]!.trim();
+  switch (name) {
+    case 'quit':
+    case 'exit':
+      return { kind: 'quit', reason: rest };
+    case 'nick':
+      return rest ? { kind: 'nick', name: rest } : { kind: 'invalid', message: 'usage: /nick NAME' };
+    case 'me':
+      return rest ? { kind: 'me', text: rest } : { kind: 'invalid', message: 'usage: /me ACTION' };
+    case 'who':
+      return { kind: 'who' };
+    case 'help':
+    case '?':
+      return { kind: 'help' };
+    default:
+      return { kind: 'invalid', message: `unknown command /${name}; type /help (or //text to send it as a message)` };
+  }
+}

@@ -1,0 +1,187 @@
+// Runs one chat from start to exit: builds the ChatNode, picks the front end (interactive, pipe
+// or --json), feeds typed or piped lines in, and owns signals and the exit code.
+//   listen:  serves until /quit, Ctrl-C, SIGTERM, or end of piped input.
+//   connect: also ends when the last peer goes (0 if it said goodbye, 1 if the link was lost).
+
+import { createInterface } from 'node:readline';
+import pc from 'picocolors';
+import type { AppEvent } from '../app/app-events.js';
+import { ChatNode } from '../app/chat-node.js';
+import { P2PChatError } from '../errors.js';
+import type { Identity } from '../secure/identity-store.js';
+import type { KnownPeers } from '../secure/known-peers.js';
+import { COMMAND_HELP, parseInput } from './input-commands.js';
+import { InteractiveFrontend, JsonFrontend, PipeFrontend, type Frontend } from './frontends.js';
+import { colourName, pathLabel } from './event-format.js';
+
+export interface RunChatOptions {
+  readonly identity: Identity;
+  readonly knownPeers: KnownPeers;
+  readonly name: string;
+  readonly json: boolean;
+  readonly listen?: { host: string; port: number; fallback: boolean };
+  readonly connect?: { host: string; port: number; expect?: string };
+}
+
+/** Resolves with the process exit code. */
+export function runChat(options: RunChatOptions): Promise<number> {
+  return new Promise((resolve) => new ChatRun(options, resolve).start());
+}
+
+class ChatRun {
+  readonly #options: RunChatOptions;
+  readonly #done: (code: number) => void;
+  readonly #node: ChatNode;
+  readonly #frontend: Frontend;
+  /** Piped lines waiting for a first peer. */
+  readonly #queue: string[] = [];
+  #linesRead = 0;
+  #inputEnded = false;
+  #quitting = false;
+  #interrupts = 0;
+  #exitCode = 0;
+
+  constructor(options: RunChatOptions, done: (code: number) => void) {
+    this.#options = options;
+    this.#done = done;
+    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name });
+    const interactive = process.stdin.isTTY === true && !options.json;
+    if (interactive) {
+      this.#frontend = new InteractiveFrontend(this.#node.name, {
+        line: (text) => this.#onTypedLine(text),
+        interrupt: () => this.#onInterrupt(),
+        end: () => void this.#quit('', 0),
+      });
+    } else {
+      this.#frontend = options.json ? new JsonFrontend() : new PipeFrontend();
+      this.#readPipedInput();
+    }
+  }
+
+  start(): void {
+    this.#node.on('event', (event) => this.#onEvent(event));
+    process.on('SIGINT', () => this.#onInterrupt());
+    process.on('SIGTERM', () => void this.#quit('', 0));
+    void this.#begin();
+  }
+
+  async #begin(): Promise<void> {
+    const { listen, connect } = this.#options;
+    try {
+      if (listen) await this.#node.listen(listen.host, listen.port, listen.fallback);
+      if (connect) await this.#node.connect(connect.host, connect.port, connect.expect);
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      this.#frontend.show({ type: 'error', code: err.code, message: err.message });
+      await this.#quit('', 1);
+    }
+  }
+
+  #onEvent(event: AppEvent): void {
+    this.#frontend.show(event);
+    if (event.type === 'connected') {
+      this.#flushQueue();
+    }
+    const peerGone = (event.type === 'left' || event.type === 'lost') && event.via === undefined;
+    if (peerGone && this.#options.connect && this.#node.peerCount === 0 && !this.#quitting) {
+      void this.#quit('', event.type === 'left' ? 0 : 1);
+    }
+  }
+
+  #readPipedInput(): void {
+    const rl = createInterface({ input: process.stdin, terminal: false });
+    rl.on('line', (line) => {
+      this.#linesRead++;
+      this.#queue.push(line);
+      this.#flushQueue();
+    });
+    rl.on('close', () => {
+      this.#inputEnded = true;
+      this.#flushQueue();
+    });
+  }
+
+  /** Send queued piped lines once someone is there; after end of input, leave once all are sent. */
+  #flushQueue(): void {
+    if (this.#quitting) return;
+    if (this.#node.peerCount > 0) {
+      while (this.#queue.length > 0) this.#say(this.#queue.shift()!, false);
+    }
+    // Empty input means receive-only (e.g. `p2p-chat listen > log`): keep running.
+    if (this.#inputEnded && this.#linesRead > 0 && this.#queue.length === 0) void this.#quit('', 0);
+  }
+
+  #onTypedLine(line: string): void {
+    const command = parseInput(line);
+    switch (command.kind) {
+      case 'empty':
+        return;
+      case 'say':
+      case 'me':
+        this.#say(command.text, command.kind === 'me');
+        return;
+      case 'quit':
+        void this.#quit(command.reason, 0);
+        return;
+      case 'nick':
+        this.#node.rename(command.name);
+        this.#frontend.setPrompt(this.#node.name);
+        this.#frontend.info(pc.dim(`-- you are now known as ${colourName(this.#node.name)}`));
+        return;
+      case 'who':
+        this.#showWho();
+        return;
+      case 'help':
+        for (const [usage, what] of COMMAND_HELP) this.#frontend.info(`  ${usage.padEnd(16)} ${what}`);
+        return;
+      case 'invalid':
+        this.#frontend.info(pc.yellow(command.message));
+        return;
+    }
+  }
+
+  #say(text: string, action: boolean): void {
+    if (this.#node.peerCount === 0 && process.stdin.isTTY && !this.#options.json) {
+      this.#frontend.info(pc.yellow('nobody is connected yet; your message was not sent'));
+      return;
+    }
+    try {
+      this.#node.say(text, action);
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      this.#frontend.show({ type: 'error', code: err.code, message: err.message });
+    }
+  }
+
+  #showWho(): void {
+    const peers = this.#node.who();
+    if (peers.length === 0) {
+      this.#frontend.info(pc.dim('nobody is connected'));
+      return;
+    }
+    for (const peer of peers) {
+      this.#frontend.info(`  ${colourName(peer.name)}  ${peer.fingerprint}  ${pathLabel(peer)}`);
+    }
+  }
+
+  #onInterrupt(): void {
+    this.#interrupts++;
+    if (this.#interrupts === 1) {
+      this.#frontend.info(pc.dim('-- leaving (press Ctrl-C again to quit at once)'));
+      void this.#quit('', 0);
+      return;
+    }
+    this.#node.abort();
+    this.#frontend.close();
+    this.#done(130);
+  }
+
+  async #quit(reason: string, code: number): Promise<void> {
+    if (this.#quitting) return;
+    this.#quitting = true;
+    this.#exitCode = code;
+    await this.#node.quit(reason);
+    this.#frontend.close();
+    this.#done(this.#exitCode);
+  }
+}

@@ -1,0 +1,63 @@
+// The interactive prompt. Incoming lines are printed above the prompt without clobbering what
+// the user is typing: we move to the start of the prompt (which may span several wrapped rows),
+// clear downwards, print, then let readline redraw the prompt with the half-typed line intact.
+
+import { createInterface, cursorTo, moveCursor, clearScreenDown, type Interface } from 'node:readline';
+
+export interface TerminalUiHandlers {
+  line(text: string): void;
+  interrupt(): void;
+  end(): void;
+}
+
+export class TerminalUi {
+  readonly #rl: Interface;
+  readonly #output: NodeJS.WriteStream;
+  #closed = false;
+
+  constructor(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string, handlers: TerminalUiHandlers) {
+    this.#output = output;
+    this.#rl = createInterface({ input, output, prompt, terminal: true, historySize: 200 });
+    this.#rl.on('line', (line) => {
+      handlers.line(line);
+      if (!this.#closed) this.#rl.prompt();
+    });
+    this.#rl.on('SIGINT', () => handlers.interrupt());
+    this.#rl.on('close', () => {
+      if (this.#closed) return;
+      this.#closed = true;
+      handlers.end();
+    });
+    this.#rl.prompt();
+  }
+
+  setPrompt(prompt: string): void {
+    this.#rl.setPrompt(prompt);
+    this.#redraw(() => undefined);
+  }
+
+  print(text: string): void {
+    this.#redraw(() => this.#output.write(text + '\n'));
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    // Leave the cursor on a fresh line below the prompt.
+    this.#redraw(() => undefined, false);
+    this.#rl.close();
+  }
+
+  #redraw(write: () => void, reprompt = true): void {
+    if (this.#closed && reprompt) {
+      write();
+      return;
+    }
+    const { rows } = this.#rl.getCursorPos();
+    moveCursor(this.#output, 0, -rows);
+    cursorTo(this.#output, 0);
+    clearScreenDown(this.#output);
+    write();
+    if (reprompt) this.#rl.prompt(true);
+  }
+}

@@ -1,0 +1,25 @@
+// Every tunable of p2p-chat with its default, declared once. The CLI help and README read these
+// values; code takes them as options so tests can shrink the timers.
+
+export const DEFAULTS = Object.freeze({
+  /** TCP port a peer listens on; the next free one is taken when it is busy. */
+  port: 5050,
+  /** How many ports after the default `listen` tries when the default is busy. */
+  portFallbackTries: 20,
+  /** Listen address: all interfaces, IPv6 and IPv4 (dual stack). */
+  host: '::',
+  /** A dial that has not connected by then fails. */
+  connectTimeoutMs: 10_000,
+  /** Preamble + Noise handshake must finish within this time or the connection is closed. */
+  handshakeTimeoutMs: 10_000,
+  /** A ping is sent after this much silence from our side. */
+  keepaliveIntervalMs: 10_000,
+  /** A peer silent for this long is declared lost. */
+  keepaliveTimeoutMs: 30_000,
+  /** Longest chat message, in UTF-8 bytes. */
+  maxMessageBytes: 16 * 1024,
+  /** How long a graceful exit waits for the peer to close after our goodbye. */
+  byeGraceMs: 2_000,
+});
+
+export type Defaults = typeof DEFAULTS;

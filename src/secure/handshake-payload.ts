@@ -1,0 +1,44 @@
+// What each side tells the other inside the encrypted Noise handshake payloads: nickname, protocol
+// version and feature list. Decoding never trusts the peer: unknown fields are dropped, sizes bounded.
+
+import { chatError } from '../errors.js';
+import { PROTOCOL_VERSION } from '../wire/preamble.js';
+
+export const PROTOCOL_NAME = 'p2p-chat';
+export { PROTOCOL_VERSION };
+/** Features this build speaks; later issues add e.g. "file". */
+export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence']);
+/** The Noise prologue binds the protocol name and version, so a downgrade breaks the handshake. */
+export const NOISE_PROLOGUE = Buffer.from(`${PROTOCOL_NAME}/${PROTOCOL_VERSION}`, 'utf8');
+
+const MAX_PAYLOAD_BYTES = 4096;
+const MAX_FEATURES = 32;
+
+export interface PeerInfo {
+  readonly name: string;
+  readonly version: number;
+  readonly features: readonly string[];
+}
+
+export function encodePeerInfo(info: PeerInfo): Buffer {
+  return Buffer.from(JSON.stringify({ name: info.name, v: info.version, features: info.features }), 'utf8');
+}
+
+export function decodePeerInfo(bytes: Uint8Array): PeerInfo {
+  const bad = (why: string) => chatError('ERR_HANDSHAKE_FAILED', `peer sent a bad handshake payload: ${why}`);
+  if (bytes.length > MAX_PAYLOAD_BYTES) throw bad('too large');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(bytes).toString('utf8'));
+  } catch {
+    throw bad('not JSON');
+  }
+  if (typeof raw !== 'object' || raw === null) throw bad('not an object');
+  const { name, v, features } = raw as Record<string, unknown>;
+  if (typeof name !== 'string') throw bad('no nickname');
+  if (typeof v !== 'number' || !Number.isInteger(v)) throw bad('no version');
+  const list = Array.isArray(features)
+    ? features.filter((f): f is string => typeof f === 'string' && f.length <= 32).slice(0, MAX_FEATURES)
+    : [];
+  return { name: name.slice(0, 256), version: v, features: list };
+}

@@ -1,0 +1,33 @@
+// Where a peer keeps its identity key and known peers: --home, else $P2P_CHAT_HOME, else the XDG
+// config dir. Only file-system plumbing lives here; what the files mean lives in their modules.
+
+import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { chatError } from '../errors.js';
+
+export function resolveHomeDir(flag: string | undefined, env: NodeJS.ProcessEnv): string {
+  if (flag) return flag;
+  if (env.P2P_CHAT_HOME) return env.P2P_CHAT_HOME;
+  const config = env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(config, 'p2p-chat');
+}
+
+export function ensureHomeDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw chatError('ERR_HOME_UNUSABLE', `cannot create home directory ${dir}: ${(err as Error).message}`, err);
+  }
+}
+
+/** Write through a temporary file and rename, so a crash never leaves a half-written file. */
+export function writeFileAtomic(path: string, data: string, mode: number): void {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, data, { mode });
+    renameSync(tmp, path);
+  } catch (err) {
+    throw chatError('ERR_HOME_UNUSABLE', `cannot write ${path}: ${(err as Error).message}`, err);
+  }
+}

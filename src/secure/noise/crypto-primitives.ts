@@ -1,0 +1,149 @@
+// The three Noise functions of `25519_ChaChaPoly_SHA256` (DH, cipher, hash) on node:crypto alone.
+// Everything above this file deals in raw bytes; KeyObjects and DER never leave it.
+
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHash,
+  createHmac,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { chatError } from '../../errors.js';
+
+/** X25519 public keys, private keys and shared secrets are all this long (Noise's DHLEN). */
+export const DH_LENGTH = 32;
+/** SHA-256 output length (Noise's HASHLEN). */
+export const HASH_LENGTH = 32;
+/** ChaCha20-Poly1305 key length. */
+export const KEY_LENGTH = 32;
+/** Poly1305 tag appended to every ciphertext. */
+export const TAG_LENGTH = 16;
+
+export interface KeyPair {
+  readonly publicKey: Buffer;
+  readonly privateKey: Buffer;
+}
+
+// node:crypto has no raw import for X25519, so a raw key is wrapped in the fixed DER header that
+// every 32-byte X25519 PKCS#8 / SPKI structure starts with (RFC 8410); the key is the last 32 bytes.
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b656e04220420', 'hex');
+const SPKI_PREFIX = Buffer.from('302a300506032b656e032100', 'hex');
+
+function privateKeyObject(privateKey: Uint8Array): KeyObject {
+  if (privateKey.length !== DH_LENGTH) {
+    throw chatError('ERR_HANDSHAKE_FAILED', `an X25519 private key must be ${DH_LENGTH} bytes, got ${privateKey.length}`);
+  }
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, privateKey]), format: 'der', type: 'pkcs8' });
+}
+
+function publicKeyObject(publicKey: Uint8Array): KeyObject {
+  if (publicKey.length !== DH_LENGTH) {
+    throw chatError('ERR_HANDSHAKE_FAILED', `an X25519 public key must be ${DH_LENGTH} bytes, got ${publicKey.length}`);
+  }
+  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, publicKey]), format: 'der', type: 'spki' });
+}
+
+function rawPublicKey(key: KeyObject): Buffer {
+  return (key.export({ format: 'der', type: 'spki' }) as Buffer).subarray(SPKI_PREFIX.length);
+}
+
+export function generateKeyPair(): KeyPair {
+  const { publicKey, privateKey } = generateKeyPairSync('x25519');
+  const der = privateKey.export({ format: 'der', type: 'pkcs8' }) as Buffer;
+  return { publicKey: rawPublicKey(publicKey), privateKey: der.subarray(PKCS8_PREFIX.length) };
+}
+
+/** Rebuild a key pair from its 32-byte private half (e.g. a stored identity or a test vector). */
+export function keyPairFromPrivate(privateKey: Uint8Array): KeyPair {
+  const publicKey = rawPublicKey(createPublicKey(privateKeyObject(privateKey)));
+  return { publicKey, privateKey: Buffer.from(privateKey) };
+}
+
+/**
+ * X25519. A low-order peer key would make the shared secret all zeros, letting an attacker force a
+ * known key; OpenSSL refuses some of these itself and returns zeros for others, so both are caught.
+ */
+export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Buffer {
+  const pub = publicKeyObject(publicKey);
+  const priv = privateKeyObject(privateKey);
+  let shared: Buffer;
+  try {
+    shared = diffieHellman({ privateKey: priv, publicKey: pub });
+  } catch (err) {
+    throw chatError('ERR_LOW_ORDER_POINT', 'the peer sent a low-order X25519 public key', err);
+  }
+  // OR-fold instead of an early exit so the check takes the same time whatever the secret is.
+  let acc = 0;
+  for (let i = 0; i < shared.length; i++) acc |= shared[i]!;
+  if (acc === 0) throw chatError('ERR_LOW_ORDER_POINT', 'the peer sent a low-order X25519 public key');
+  return shared;
+}
+
+/** Noise's 96-bit nonce: 32 zero bits then the 64-bit counter, little-endian. Written into `out`. */
+function writeNonce(out: Buffer, n: bigint): Buffer {
+  out.writeUInt32LE(0, 0);
+  out.writeBigUInt64LE(n, 4);
+  return out;
+}
+
+// createCipheriv copies the IV, so one scratch buffer serves every call on this thread.
+const nonceScratch = Buffer.alloc(12);
+
+/** ChaCha20-Poly1305 encrypt; returns ciphertext || 16-byte tag. */
+export function aeadEncrypt(key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Buffer {
+  const cipher = createCipheriv('chacha20-poly1305', key, writeNonce(nonceScratch, n), { authTagLength: TAG_LENGTH });
+  cipher.setAAD(ad, { plaintextLength: plaintext.length });
+  const body = cipher.update(plaintext);
+  cipher.final();
+  return Buffer.concat([body, cipher.getAuthTag()], body.length + TAG_LENGTH);
+}
+
+/** ChaCha20-Poly1305 decrypt of ciphertext || tag; a bad tag throws ERR_DECRYPT_FAILED. */
+export function aeadDecrypt(key: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Buffer {
+  if (ciphertext.length < TAG_LENGTH) {
+    throw chatError('ERR_DECRYPT_FAILED', `ciphertext of ${ciphertext.length} bytes is shorter than its tag`);
+  }
+  const bodyLength = ciphertext.length - TAG_LENGTH;
+  const decipher = createDecipheriv('chacha20-poly1305', key, writeNonce(nonceScratch, n), { authTagLength: TAG_LENGTH });
+  decipher.setAuthTag(ciphertext.subarray(bodyLength));
+  decipher.setAAD(ad, { plaintextLength: bodyLength });
+  const body = decipher.update(ciphertext.subarray(0, bodyLength));
+  try {
+    decipher.final();
+  } catch (err) {
+    // The unauthenticated plaintext is dropped here and never reaches the caller.
+    throw chatError('ERR_DECRYPT_FAILED', 'a message failed authentication', err);
+  }
+  return body;
+}
+
+export function sha256(...parts: Uint8Array[]): Buffer {
+  const hash = createHash('sha256');
+  for (const part of parts) hash.update(part);
+  return hash.digest();
+}
+
+export function hmacSha256(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
+  const hmac = createHmac('sha256', key);
+  for (const part of parts) hmac.update(part);
+  return hmac.digest();
+}
+
+const BYTE_1 = Uint8Array.of(1);
+const BYTE_2 = Uint8Array.of(2);
+const BYTE_3 = Uint8Array.of(3);
+
+/** Noise's HKDF (spec section 4.3), which is RFC 5869 with an empty info and 2 or 3 outputs. */
+export function hkdf(chainingKey: Uint8Array, inputKeyMaterial: Uint8Array, outputs: 2): [Buffer, Buffer];
+export function hkdf(chainingKey: Uint8Array, inputKeyMaterial: Uint8Array, outputs: 3): [Buffer, Buffer, Buffer];
+export function hkdf(chainingKey: Uint8Array, inputKeyMaterial: Uint8Array, outputs: 2 | 3): Buffer[] {
+  const tempKey = hmacSha256(chainingKey, inputKeyMaterial);
+  const output1 = hmacSha256(tempKey, BYTE_1);
+  const output2 = hmacSha256(tempKey, output1, BYTE_2);
+  if (outputs === 2) return [output1, output2];
+  return [output1, output2, hmacSha256(tempKey, output2, BYTE_3)];
+}

@@ -1,0 +1,155 @@
+// One connection's protocol state, as a pure machine fed bytes: the preamble, the Noise XX
+// handshake (with identity checks) and then framed transport messages. No sockets, no timers.
+
+import { chatError } from '../errors.js';
+import { FrameDecoder } from '../wire/frame-decoder.js';
+import { encodeFrame, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
+import { PREAMBLE, PreambleReader } from '../wire/preamble.js';
+import { fingerprintOf } from './fingerprint.js';
+import { decodePeerInfo, encodePeerInfo, NOISE_PROLOGUE, type PeerInfo } from './handshake-payload.js';
+import { CipherState } from './noise/cipher-state.js';
+import type { KeyPair } from './noise/crypto-primitives.js';
+import { HandshakeState } from './noise/handshake-state.js';
+
+/** Largest plaintext that fits one transport frame (the AEAD tag takes 16 bytes). */
+export const MAX_PLAINTEXT = MAX_FRAME_PAYLOAD - 16;
+
+export interface RemotePeer {
+  readonly publicKey: Buffer;
+  readonly fingerprint: string;
+  readonly info: PeerInfo;
+  readonly handshakeHash: Buffer;
+}
+
+export type ChannelEvent =
+  | { readonly type: 'established'; readonly remote: RemotePeer }
+  | { readonly type: 'message'; readonly data: Buffer };
+
+export interface ChannelOutput {
+  /** Bytes to write to the transport, in order. */
+  readonly send: Buffer[];
+  readonly events: ChannelEvent[];
+}
+
+export interface SecureChannelOptions {
+  readonly initiator: boolean;
+  readonly staticKeyPair: KeyPair;
+  readonly localInfo: PeerInfo;
+  /** Initiator only: refuse any responder key but this fingerprint, before revealing our own key. */
+  readonly expectedFingerprint?: string;
+  /** Tests inject a fixed ephemeral key. */
+  readonly ephemeralKeyPair?: KeyPair;
+}
+
+type Phase = 'preamble' | 'handshake' | 'transport' | 'failed';
+
+export class SecureChannel {
+  readonly #options: SecureChannelOptions;
+  readonly #preamble = new PreambleReader();
+  readonly #frames = new FrameDecoder();
+  readonly #handshake: HandshakeState;
+  #phase: Phase = 'preamble';
+  #sender: CipherState | undefined;
+  #receiver: CipherState | undefined;
+  #remote: RemotePeer | undefined;
+
+  constructor(options: SecureChannelOptions) {
+    this.#options = options;
+    this.#handshake = new HandshakeState({
+      pattern: 'XX',
+      initiator: options.initiator,
+      prologue: NOISE_PROLOGUE,
+      s: options.staticKeyPair,
+      ...(options.ephemeralKeyPair ? { e: options.ephemeralKeyPair } : {}),
+    });
+  }
+
+  get established(): boolean {
+    return this.#phase === 'transport';
+  }
+
+  get remote(): RemotePeer | undefined {
+    return this.#remote;
+  }
+
+  /** The bytes to send as soon as the transport is open. */
+  start(): Buffer {
+    if (!this.#options.initiator) return Buffer.from(PREAMBLE);
+    // XX message 1 carries only the ephemeral key; its payload is plaintext, so it stays empty.
+    return Buffer.concat([PREAMBLE, encodeFrame(this.#handshake.writeMessage(Buffer.alloc(0)))]);
+  }
+
+  receive(chunk: Uint8Array): ChannelOutput {
+    const out: ChannelOutput = { send: [], events: [] };
+    try {
+      let bytes: Buffer | undefined = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      if (this.#phase === 'failed') throw chatError('ERR_BAD_MESSAGE', 'connection already failed');
+      if (this.#phase === 'preamble') {
+        const result = this.#preamble.push(bytes);
+        if (!result.done) return out;
+        this.#phase = 'handshake';
+        bytes = result.rest;
+      }
+      for (const frame of this.#frames.push(bytes)) this.#onFrame(frame, out);
+      return out;
+    } catch (err) {
+      this.#phase = 'failed';
+      throw err;
+    }
+  }
+
+  /** Encrypt and frame one message for the peer. */
+  seal(plaintext: Uint8Array): Buffer {
+    if (this.#phase !== 'transport' || !this.#sender) {
+      throw chatError('ERR_HANDSHAKE_FAILED', 'cannot send before the handshake is complete');
+    }
+    if (plaintext.length > MAX_PLAINTEXT) {
+      throw chatError('ERR_FRAME_TOO_LARGE', `message of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT}`);
+    }
+    return encodeFrame(this.#sender.encryptWithAd(EMPTY, plaintext));
+  }
+
+  #onFrame(frame: Buffer, out: ChannelOutput): void {
+    if (this.#phase === 'transport') {
+      out.events.push({ type: 'message', data: this.#receiver!.decryptWithAd(EMPTY, frame) });
+      return;
+    }
+    const hs = this.#handshake;
+    const payload = hs.readMessage(frame);
+    if (this.#options.initiator) {
+      // Message 2 revealed the responder's static key: check it before we reveal ours.
+      const remote = this.#identify(payload);
+      const expected = this.#options.expectedFingerprint;
+      if (expected !== undefined && remote.fingerprint !== expected) {
+        throw chatError(
+          'ERR_PEER_KEY_MISMATCH',
+          `peer presented key ${remote.fingerprint}, expected ${expected}; refusing to talk to it`,
+        );
+      }
+      out.send.push(encodeFrame(hs.writeMessage(encodePeerInfo(this.#options.localInfo))));
+      this.#finish(remote, out);
+    } else if (!hs.isComplete) {
+      // Message 1 read; answer with message 2, which carries our static key and info.
+      out.send.push(encodeFrame(hs.writeMessage(encodePeerInfo(this.#options.localInfo))));
+    } else {
+      this.#finish(this.#identify(payload), out);
+    }
+  }
+
+  #identify(payload: Buffer): Omit<RemotePeer, 'handshakeHash'> {
+    const publicKey = this.#handshake.remoteStaticKey;
+    if (!publicKey) throw chatError('ERR_HANDSHAKE_FAILED', 'peer did not send its static key');
+    return { publicKey, fingerprint: fingerprintOf(publicKey), info: decodePeerInfo(payload) };
+  }
+
+  #finish(remote: Omit<RemotePeer, 'handshakeHash'>, out: ChannelOutput): void {
+    const { send, receive } = this.#handshake.split();
+    this.#sender = send;
+    this.#receiver = receive;
+    this.#remote = { ...remote, handshakeHash: this.#handshake.handshakeHash };
+    this.#phase = 'transport';
+    out.events.push({ type: 'established', remote: this.#remote });
+  }
+}
+
+const EMPTY = Buffer.alloc(0);

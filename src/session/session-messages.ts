@@ -1,0 +1,125 @@
+// The typed messages inside the encrypted channel: one type byte, then a body. Control messages
+// carry small JSON bodies; later types (file chunks, acks, path upgrade) may carry raw bytes.
+// An unknown type decodes to `unknown` and is ignored, so newer peers can add types safely.
+
+import { chatError } from '../errors.js';
+
+export const MESSAGE_TYPES = Object.freeze({
+  chat: 0x01,
+  bye: 0x02,
+  ping: 0x03,
+  pong: 0x04,
+  nick: 0x05,
+  /** A host tells its other peers that someone joined, left or was lost. */
+  presence: 0x06,
+  /** A host passes on a chat message from another of its peers. */
+  forwarded: 0x07,
+} as const);
+
+export interface ChatBody {
+  readonly id: string;
+  readonly time: number;
+  readonly text: string;
+  readonly action?: boolean;
+}
+
+export interface PeerRef {
+  readonly name: string;
+  readonly fingerprint: string;
+}
+
+export type SessionMessage =
+  | ({ readonly type: 'chat' } & ChatBody)
+  | { readonly type: 'bye'; readonly reason: string }
+  | { readonly type: 'ping'; readonly nonce: number }
+  | { readonly type: 'pong'; readonly nonce: number }
+  | { readonly type: 'nick'; readonly name: string }
+  | {
+      readonly type: 'presence';
+      readonly event: 'joined' | 'left' | 'lost' | 'renamed';
+      readonly peer: PeerRef;
+      readonly reason?: string;
+    }
+  | ({ readonly type: 'forwarded'; readonly from: PeerRef } & ChatBody)
+  | { readonly type: 'unknown'; readonly code: number };
+
+type Known = Exclude<SessionMessage, { type: 'unknown' }>;
+
+export function encodeMessage(message: Known): Buffer {
+  const { type, ...body } = message;
+  const json = Buffer.from(JSON.stringify(body), 'utf8');
+  const out = Buffer.allocUnsafe(1 + json.length);
+  out[0] = MESSAGE_TYPES[type];
+  json.copy(out, 1);
+  return out;
+}
+
+export function decodeMessage(bytes: Uint8Array): SessionMessage {
+  if (bytes.length === 0) throw bad('empty message');
+  const code = bytes[0]!;
+  const type = TYPE_BY_CODE.get(code);
+  if (type === undefined) return { type: 'unknown', code };
+  let body: Record<string, unknown>;
+  try {
+    const parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    body = parsed as Record<string, unknown>;
+  } catch {
+    throw bad(`${type} message is not a JSON object`);
+  }
+  switch (type) {
+    case 'chat':
+      return { type, ...chatBody(body) };
+    case 'bye':
+      return { type, reason: optionalString(body.reason) ?? '' };
+    case 'ping':
+    case 'pong':
+      return { type, nonce: typeof body.nonce === 'number' ? body.nonce : 0 };
+    case 'nick':
+      return { type, name: requireString(body.name, 'nick.name') };
+    case 'presence': {
+      const event = body.event;
+      if (event !== 'joined' && event !== 'left' && event !== 'lost' && event !== 'renamed') {
+        throw bad('presence event is unknown');
+      }
+      const reason = optionalString(body.reason);
+      return { type, event, peer: peerRef(body.peer), ...(reason !== undefined ? { reason } : {}) };
+    }
+    case 'forwarded':
+      return { type, from: peerRef(body.from), ...chatBody(body) };
+  }
+}
+
+function chatBody(body: Record<string, unknown>): ChatBody {
+  const time = body.time;
+  if (typeof time !== 'number' || !Number.isFinite(time)) throw bad('chat message has no time');
+  return {
+    id: requireString(body.id, 'chat.id').slice(0, 64),
+    time,
+    text: requireString(body.text, 'chat.text'),
+    ...(body.action === true ? { action: true } : {}),
+  };
+}
+
+function peerRef(value: unknown): PeerRef {
+  if (typeof value !== 'object' || value === null) throw bad('peer reference missing');
+  const v = value as Record<string, unknown>;
+  return { name: requireString(v.name, 'peer.name'), fingerprint: requireString(v.fingerprint, 'peer.fingerprint') };
+}
+
+function requireString(value: unknown, field: string): string {
+  if (typeof value !== 'string') throw bad(`${field} is not a string`);
+  return value;
+}
+
+function optionalString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
+
+function bad(why: string) {
+  return chatError('ERR_BAD_MESSAGE', `peer sent a malformed message: ${why}`);
+}
+
+const TYPE_BY_CODE = new Map<number, Known['type']>(
+  Object.entries(MESSAGE_TYPES).map(([name, code]) => [code, name as Known['type']]),
+);

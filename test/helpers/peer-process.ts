@@ -1,0 +1,145 @@
+// Real p2p-chat processes for integration tests: each gets its own temporary home, its stdout is
+// read line by line (NDJSON with --json), and every process is killed when the test ends.
+
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CLI_PATH } from './repo-root.js';
+
+export interface PeerEvent {
+  type: string;
+  [key: string]: unknown;
+}
+
+const live = new Set<PeerProcess>();
+const homes: string[] = [];
+
+export function tempHome(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-test-'));
+  homes.push(dir);
+  return dir;
+}
+
+export class PeerProcess {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly stdoutLines: string[] = [];
+  stderr = '';
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  #waiters: Array<() => void> = [];
+
+  constructor(args: string[], options: { home?: string; env?: NodeJS.ProcessEnv } = {}) {
+    const home = options.home ?? tempHome();
+    this.child = spawn(process.execPath, [CLI_PATH, '--home', home, ...args], {
+      env: { ...process.env, NO_COLOR: '1', ...options.env },
+      stdio: 'pipe',
+    });
+    live.add(this);
+    createInterface({ input: this.child.stdout }).on('line', (line) => {
+      this.stdoutLines.push(line);
+      this.#wake();
+    });
+    this.child.stderr.on('data', (chunk: Buffer) => {
+      this.stderr += chunk.toString('utf8');
+      this.#wake();
+    });
+    this.exited = new Promise((resolve) => {
+      this.child.on('exit', (code, signal) => {
+        live.delete(this);
+        resolve({ code, signal });
+        this.#wake();
+      });
+    });
+  }
+
+  get events(): PeerEvent[] {
+    const out: PeerEvent[] = [];
+    for (const line of this.stdoutLines) {
+      try {
+        out.push(JSON.parse(line) as PeerEvent);
+      } catch {
+        // not JSON (pipe mode): ignore here
+      }
+    }
+    return out;
+  }
+
+  /** Resolve with the first value `probe` returns that is not undefined; fail after timeoutMs. */
+  waitFor<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
+    return new Promise((resolve, reject) => {
+      const check = (): boolean => {
+        const value = probe();
+        if (value === undefined) return false;
+        clearTimeout(timer);
+        resolve(value);
+        return true;
+      };
+      const timer = setTimeout(() => {
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        reject(new Error(`timed out waiting for ${what}; stdout:\n${this.stdoutLines.join('\n')}\nstderr:\n${this.stderr}`));
+      }, timeoutMs);
+      const waiter = () => {
+        if (check()) this.#waiters = this.#waiters.filter((w) => w !== waiter);
+      };
+      if (!check()) this.#waiters.push(waiter);
+    });
+  }
+
+  waitForEvent(type: string, match: (e: PeerEvent) => boolean = () => true, timeoutMs?: number): Promise<PeerEvent> {
+    return this.waitFor(() => this.events.find((e) => e.type === type && match(e)), `event ${type}`, timeoutMs);
+  }
+
+  waitForLine(predicate: (line: string) => boolean, what: string, timeoutMs?: number): Promise<string> {
+    return this.waitFor(() => this.stdoutLines.find(predicate), what, timeoutMs);
+  }
+
+  waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string> {
+    return this.waitFor(() => pattern.exec(this.stderr)?.[0], `stderr ${pattern}`, timeoutMs);
+  }
+
+  send(line: string): void {
+    this.child.stdin.write(line + '\n');
+  }
+
+  endInput(): void {
+    this.child.stdin.end();
+  }
+
+  async exitCode(timeoutMs = 10_000): Promise<number | null> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`process did not exit; stderr:\n${this.stderr}`)), timeoutMs);
+    });
+    try {
+      return (await Promise.race([this.exited, timeout])).code;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  kill(signal: NodeJS.Signals = 'SIGKILL'): void {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill(signal);
+  }
+
+  #wake(): void {
+    for (const waiter of [...this.#waiters]) waiter();
+  }
+}
+
+/** Kill every process and remove every home a test made; call from after()/afterEach(). */
+export async function cleanupPeers(): Promise<void> {
+  const exits = [...live].map((p) => {
+    p.kill();
+    return p.exited;
+  });
+  await Promise.all(exits);
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Start a JSON-mode listener on an ephemeral port and return it with its port and fingerprint. */
+export async function startListener(extra: string[] = [], home?: string) {
+  const peer = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--json', ...extra], home ? { home } : {});
+  const listening = await peer.waitForEvent('listening');
+  return { peer, port: listening.port as number, fingerprint: listening.fingerprint as string };
+}

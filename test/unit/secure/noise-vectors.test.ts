@@ -1,0 +1,140 @@
+// Checks the Noise implementation against the cacophony test vectors (an independent Haskell
+// implementation): every handshake byte, both handshake hashes and the transport messages after.
+
+import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import {
+  HANDSHAKE_PATTERNS,
+  HandshakeState,
+  keyPairFromPrivate,
+  parseProtocolName,
+  PATTERN_NAMES,
+  type PatternName,
+} from '../../../src/secure/noise/index.js';
+
+interface Vector {
+  protocol_name: string;
+  init_prologue: string;
+  resp_prologue: string;
+  init_static?: string;
+  init_ephemeral?: string;
+  init_remote_static?: string;
+  resp_static?: string;
+  resp_ephemeral?: string;
+  resp_remote_static?: string;
+  init_psks?: string[];
+  handshake_hash: string;
+  messages: { payload: string; ciphertext: string }[];
+}
+
+// Compiled tests run from dist/test/..., so find the repo by its package.json instead of a fixed ../..
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('no package.json above the test file');
+    dir = parent;
+  }
+  return dir;
+}
+
+const ROOT = repoRoot();
+const FIXTURE_DIR = path.join(ROOT, 'test', 'fixtures', 'noise');
+const SHARED_DIR = path.join(ROOT, '..', 'shared', 'vectors', 'noise');
+const VECTOR_FILE = 'noise-25519-chachapoly-sha256.json';
+
+const allVectors = (JSON.parse(readFileSync(path.join(FIXTURE_DIR, VECTOR_FILE), 'utf8')) as { vectors: Vector[] }).vectors;
+
+// Only the 15 fundamental patterns: psk and deferred (X1K, NK1, ...) names are not in our table.
+const fundamental = allVectors.filter((v) => {
+  const pattern = /^Noise_([A-Z0-9a-z]+)_25519_ChaChaPoly_SHA256$/.exec(v.protocol_name)?.[1];
+  return pattern !== undefined && (PATTERN_NAMES as readonly string[]).includes(pattern) && v.init_psks === undefined;
+});
+
+const hex = (s: string): Buffer => Buffer.from(s, 'hex');
+const optionalHex = (s: string | undefined): Buffer | undefined => (s === undefined ? undefined : hex(s));
+const optionalPair = (s: string | undefined) => (s === undefined ? undefined : keyPairFromPrivate(hex(s)));
+
+test('the fixture holds exactly one vector for each of the 15 fundamental patterns', () => {
+  assert.equal(allVectors.length, 59);
+  assert.equal(fundamental.length, 15);
+  const found = fundamental.map((v) => parseProtocolName(v.protocol_name).name).sort();
+  assert.deepEqual(found, [...PATTERN_NAMES].sort());
+});
+
+test('the fixture copy is byte-identical to ../shared/vectors/noise when that exists', (t) => {
+  if (!existsSync(path.join(SHARED_DIR, VECTOR_FILE))) {
+    t.skip('no ../shared checkout beside the repo');
+    return;
+  }
+  for (const file of [VECTOR_FILE, 'README.md', 'LICENSE.cacophony']) {
+    assert.ok(readFileSync(path.join(FIXTURE_DIR, file)).equals(readFileSync(path.join(SHARED_DIR, file))), `${file} differs`);
+  }
+});
+
+for (const vector of fundamental) {
+  const pattern = parseProtocolName(vector.protocol_name);
+  const name: PatternName = pattern.name;
+
+  test(`vector ${vector.protocol_name}`, () => {
+    const initiator = new HandshakeState({
+      pattern: name,
+      initiator: true,
+      prologue: hex(vector.init_prologue),
+      s: optionalPair(vector.init_static),
+      e: optionalPair(vector.init_ephemeral),
+      rs: optionalHex(vector.init_remote_static),
+    });
+    const responder = new HandshakeState({
+      pattern: name,
+      initiator: false,
+      prologue: hex(vector.resp_prologue),
+      s: optionalPair(vector.resp_static),
+      e: optionalPair(vector.resp_ephemeral),
+      rs: optionalHex(vector.resp_remote_static),
+    });
+
+    const handshakeCount = pattern.messages.length;
+    assert.ok(vector.messages.length > handshakeCount, 'vector has transport messages after the handshake');
+
+    vector.messages.slice(0, handshakeCount).forEach((message, i) => {
+      const [writer, reader] = i % 2 === 0 ? [initiator, responder] : [responder, initiator];
+      assert.equal(writer.isMyTurn, true, `message ${i}: writer's turn`);
+      assert.equal(reader.isMyTurn, false, `message ${i}: not reader's turn`);
+      const ciphertext = writer.writeMessage(hex(message.payload));
+      assert.equal(ciphertext.toString('hex'), message.ciphertext, `handshake message ${i} ciphertext`);
+      assert.equal(reader.readMessage(ciphertext).toString('hex'), message.payload, `handshake message ${i} payload`);
+    });
+
+    assert.equal(initiator.isComplete, true);
+    assert.equal(responder.isComplete, true);
+    assert.equal(initiator.isMyTurn, false);
+    assert.equal(responder.isMyTurn, false);
+    assert.equal(initiator.handshakeHash.toString('hex'), vector.handshake_hash);
+    assert.equal(responder.handshakeHash.toString('hex'), vector.handshake_hash);
+
+    // Each side ends up knowing the other's static key whenever the pattern involves one.
+    if (vector.resp_static !== undefined) {
+      assert.deepEqual(initiator.remoteStaticKey, keyPairFromPrivate(hex(vector.resp_static)).publicKey);
+    }
+    if (vector.init_static !== undefined) {
+      assert.deepEqual(responder.remoteStaticKey, keyPairFromPrivate(hex(vector.init_static)).publicKey);
+    }
+
+    const initiatorCiphers = initiator.split();
+    const responderCiphers = responder.split();
+    vector.messages.slice(handshakeCount).forEach((message, j) => {
+      // Turn-taking continues across the whole list: after XX's 3 messages, the responder sends next.
+      const fromInitiator = HANDSHAKE_PATTERNS[name].oneWay || (handshakeCount + j) % 2 === 0;
+      const [send, receive] = fromInitiator
+        ? [initiatorCiphers.send, responderCiphers.receive]
+        : [responderCiphers.send, initiatorCiphers.receive];
+      const ciphertext = send.encryptWithAd(new Uint8Array(0), hex(message.payload));
+      assert.equal(ciphertext.toString('hex'), message.ciphertext, `transport message ${j} ciphertext`);
+      assert.equal(receive.decryptWithAd(new Uint8Array(0), ciphertext).toString('hex'), message.payload, `transport message ${j} payload`);
+    });
+  });
+}
