@@ -24,7 +24,9 @@ export function parseInput(line: string): InputCommand {
   if (line.trim() === '') return { kind: 'empty' };
   if (line.startsWith('//')) return { kind: 'say', text: line.slice(1) };
   if (!line.startsWith('/')) return { kind: 'say', text: line };
-  const match = /^\/(\S+)\s*(.*)$/s.exec(line)!;
+  const match = /^\/(\S+)\s*(.*)$/s.exec(line);
+  // "/" alone or "/ text": no command name to look up.
+  if (match === null) return { kind: 'invalid', message: 'type a command after "/" (see /help), or //text to send "/text"' };
   const name = match[1]!.toLowerCase();
   const rest = match[2]!.trim();
   switch (name) {

@@ -23,14 +23,15 @@ export interface RunChatOptions {
   readonly connect?: { host: string; port: number; expect?: string };
 }
 
-/** Resolves with the process exit code. */
+/** Resolves with the process exit code; rejects with the error when the chat cannot start. */
 export function runChat(options: RunChatOptions): Promise<number> {
-  return new Promise((resolve) => new ChatRun(options, resolve).start());
+  return new Promise((resolve, reject) => new ChatRun(options, resolve, reject).start());
 }
 
 class ChatRun {
   readonly #options: RunChatOptions;
   readonly #done: (code: number) => void;
+  readonly #failed: (error: P2PChatError) => void;
   readonly #node: ChatNode;
   readonly #frontend: Frontend;
   /** Piped lines waiting for a first peer. */
@@ -41,9 +42,10 @@ class ChatRun {
   #interrupts = 0;
   #exitCode = 0;
 
-  constructor(options: RunChatOptions, done: (code: number) => void) {
+  constructor(options: RunChatOptions, done: (code: number) => void, failed: (error: P2PChatError) => void) {
     this.#options = options;
     this.#done = done;
+    this.#failed = failed;
     this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name });
     const interactive = process.stdin.isTTY === true && !options.json;
     if (interactive) {
@@ -72,8 +74,11 @@ class ChatRun {
       if (connect) await this.#node.connect(connect.host, connect.port, connect.expect);
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
-      this.#frontend.show({ type: 'error', code: err.code, message: err.message });
-      await this.#quit('', 1);
+      // Could not start: stop quietly and let the CLI print its one line.
+      this.#quitting = true;
+      await this.#node.quit('');
+      this.#frontend.close();
+      this.#failed(err);
     }
   }
 

@@ -69,7 +69,13 @@ function readIdentity(path: string): Identity {
   } catch (err) {
     throw corrupt((err as Error).message, err);
   }
-  if (parsed.version !== 1 || parsed.type !== 'x25519' || typeof parsed.privateKey !== 'string') {
+  if (
+    typeof parsed !== 'object' || // JSON null would otherwise fail below as a TypeError
+    parsed === null ||
+    parsed.version !== 1 ||
+    parsed.type !== 'x25519' ||
+    typeof parsed.privateKey !== 'string'
+  ) {
     throw corrupt('unknown format');
   }
   const privateKey = Buffer.from(parsed.privateKey, 'base64');

@@ -1,0 +1,54 @@
+// A small TCP proxy on 127.0.0.1 for tests that need to tamper with or cut a live connection.
+// `tamper` is armed by the test; the next client→server chunk gets one byte flipped.
+
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+
+export class TcpProxy {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #flipArmed = false;
+  port = 0;
+  flips = 0;
+
+  constructor(targetPort: number, targetHost = '127.0.0.1') {
+    this.#server = createServer((client) => {
+      const upstream = createConnection({ host: targetHost, port: targetPort });
+      for (const s of [client, upstream]) {
+        this.#sockets.add(s);
+        s.on('close', () => this.#sockets.delete(s));
+        s.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.on('data', (chunk: Buffer) => {
+        if (this.#flipArmed && chunk.length > 0) {
+          this.#flipArmed = false;
+          this.flips++;
+          chunk = Buffer.from(chunk);
+          // The last byte is inside the AEAD tag, never in a length prefix.
+          chunk[chunk.length - 1]! ^= 0x01;
+        }
+        upstream.write(chunk);
+      });
+      upstream.on('data', (chunk: Buffer) => client.write(chunk));
+      client.on('end', () => upstream.end());
+      upstream.on('end', () => client.end());
+    });
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    this.port = (this.#server.address() as { port: number }).port;
+    return this.port;
+  }
+
+  armFlip(): void {
+    this.#flipArmed = true;
+  }
+
+  async close(): Promise<void> {
+    for (const s of this.#sockets) s.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+}

@@ -1,0 +1,290 @@
+// Real p2p-chat processes over loopback, each with its own home: chat in pipe and JSON mode,
+// several peers, goodbyes, and the failures a user can meet.
+
+import { after, afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createConnection, createServer } from 'node:net';
+import { chmodSync } from 'node:fs';
+import { join } from 'node:path';
+import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
+
+afterEach(cleanupPeers);
+after(cleanupPeers);
+
+function connectJson(port: number, extra: string[] = []): PeerProcess {
+  return new PeerProcess(['connect', `127.0.0.1:${port}`, '--json', ...extra]);
+}
+
+describe('chat between real processes', { timeout: 60_000 }, () => {
+  it('chats both ways in JSON mode, with names, fingerprints and the direct path', async () => {
+    const { peer: alice, port, fingerprint: aliceFp } = await startListener(['--name', 'alice']);
+    const bob = connectJson(port, ['--name', 'bob']);
+    const connected = await bob.waitForEvent('connected');
+    assert.equal(connected.name, 'alice');
+    assert.equal(connected.fingerprint, aliceFp);
+    assert.equal(connected.path, 'direct');
+    assert.equal(connected.address, `127.0.0.1:${port}`);
+    const incoming = await alice.waitForEvent('connected');
+    assert.equal(incoming.name, 'bob');
+
+    bob.send('hello alice');
+    const atAlice = await alice.waitForEvent('message');
+    assert.equal(atAlice.text, 'hello alice');
+    assert.equal(atAlice.from, 'bob');
+    assert.equal(atAlice.fingerprint, connected.fingerprint === aliceFp ? incoming.fingerprint : undefined);
+    assert.match(String(atAlice.id), /^[0-9a-f]{16}$/);
+    assert.equal(typeof atAlice.time, 'number');
+
+    alice.send('hello bob');
+    const atBob = await bob.waitForEvent('message');
+    assert.equal(atBob.text, 'hello bob');
+    assert.equal(atBob.from, 'alice');
+  });
+
+  it('pipes: `echo hi | p2p-chat connect` delivers, and the listener prints exactly the text', async () => {
+    const alice = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--name', 'alice']);
+    const port = Number(await alice.waitFor(() => /listening on port (\d+)/.exec(alice.stderr)?.[1], 'listening'));
+    const bob = new PeerProcess(['connect', `127.0.0.1:${port}`, '--name', 'bob']);
+    await bob.waitForStderr(/connected to alice/);
+    alice.send('from alice');
+    await bob.waitForLine((l) => l === 'from alice', 'alice line at bob');
+    bob.send('hi');
+    bob.send('second line');
+    bob.endInput(); // end of input: deliver, say goodbye, exit 0
+    assert.equal(await bob.exitCode(), 0);
+    await alice.waitForLine((l) => l === 'second line', 'second line at alice');
+    assert.deepEqual(alice.stdoutLines, ['hi', 'second line']);
+    await alice.waitForStderr(/bob left/);
+  });
+
+  it('piped lines typed before anyone is connected wait for the first peer', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    alice.send('queued before bob came');
+    const bob = connectJson(port, ['--name', 'bob']);
+    const got = await bob.waitForEvent('message');
+    assert.equal(got.text, 'queued before bob came');
+  });
+
+  it('a third peer joins: everyone sees it, and messages reach everyone', async () => {
+    const { peer: host, port } = await startListener(['--name', 'host']);
+    const bob = connectJson(port, ['--name', 'bob']);
+    await bob.waitForEvent('connected');
+    const carol = connectJson(port, ['--name', 'carol']);
+    await carol.waitForEvent('connected');
+
+    const hostSawCarol = await host.waitForEvent('connected', (e) => e.name === 'carol');
+    const bobSawCarol = await bob.waitForEvent('joined', (e) => e.name === 'carol');
+    assert.equal(bobSawCarol.fingerprint, hostSawCarol.fingerprint);
+    assert.equal(bobSawCarol.via, 'host');
+    await carol.waitForEvent('joined', (e) => e.name === 'bob');
+
+    host.send('to everyone');
+    await bob.waitForEvent('message', (e) => e.text === 'to everyone');
+    await carol.waitForEvent('message', (e) => e.text === 'to everyone');
+
+    carol.send('carol speaking');
+    await host.waitForEvent('message', (e) => e.text === 'carol speaking' && e.from === 'carol');
+    const atBob = await bob.waitForEvent('message', (e) => e.text === 'carol speaking');
+    assert.equal(atBob.from, 'carol');
+    assert.equal(atBob.via, 'host');
+
+    carol.kill('SIGTERM');
+    assert.equal(await carol.exitCode(), 0);
+    await host.waitForEvent('left', (e) => e.name === 'carol');
+    await bob.waitForEvent('left', (e) => e.name === 'carol' && e.via === 'host');
+  });
+
+  it('the quit reason reaches the other side, and the listener keeps serving', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const bob = new PeerProcess(['connect', `127.0.0.1:${port}`, '--name', 'laptop']);
+    await alice.waitForEvent('connected');
+    bob.kill('SIGINT'); // Ctrl-C once: graceful
+    assert.equal(await bob.exitCode(), 0);
+    const left = await alice.waitForEvent('left');
+    assert.equal(left.name, 'laptop');
+
+    const carol = connectJson(port, ['--name', 'carol']);
+    await carol.waitForEvent('connected');
+    alice.kill('SIGTERM');
+    const bye = await carol.waitForEvent('left');
+    assert.equal(bye.name, 'alice');
+    assert.equal(await carol.exitCode(), 0, 'connect exits 0 when its peer said goodbye');
+    assert.equal(await alice.exitCode(), 0);
+  });
+
+  it('a peer killed outright is reported lost, not left, and `connect` exits 1', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const bob = connectJson(port, ['--name', 'bob']);
+    await bob.waitForEvent('connected');
+    await alice.waitForEvent('connected');
+    bob.kill('SIGKILL');
+    const lost = await alice.waitForEvent('lost');
+    assert.equal(lost.name, 'bob');
+    assert.equal(alice.events.some((e) => e.type === 'left'), false);
+
+    const carol = connectJson(port, ['--name', 'carol']);
+    await carol.waitForEvent('connected');
+    alice.kill('SIGKILL');
+    await carol.waitForEvent('lost');
+    assert.equal(await carol.exitCode(), 1);
+  });
+});
+
+describe('failures a user can meet', { timeout: 60_000 }, () => {
+  it('connect to a closed port: one line, exit 1', async () => {
+    const server = createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as { port: number }).port;
+    await new Promise<void>((r) => server.close(() => r()));
+    const bob = new PeerProcess(['connect', `127.0.0.1:${port}`]);
+    assert.equal(await bob.exitCode(), 1);
+    assert.equal(bob.stderr, `p2p-chat: cannot reach 127.0.0.1:${port}: connection refused\n`);
+
+    const json = new PeerProcess(['connect', `127.0.0.1:${port}`, '--json']);
+    assert.equal(await json.exitCode(), 1);
+    assert.deepEqual(json.events, [
+      { type: 'error', code: 'ERR_CONNECT_FAILED', message: `cannot reach 127.0.0.1:${port}: connection refused` },
+    ]);
+  });
+
+  it('usage errors exit 2 with one line', async () => {
+    const badPort = new PeerProcess(['listen', '--port', '99999']);
+    assert.equal(await badPort.exitCode(), 2);
+    assert.equal(badPort.stderr.trim(), 'p2p-chat: port 99999 is not a valid port (1-65535)');
+
+    const badTarget = new PeerProcess(['connect', 'host:abc']);
+    assert.equal(await badTarget.exitCode(), 2);
+    assert.match(badTarget.stderr, /^p2p-chat: port abc is not a valid port/);
+
+    const unknownOption = new PeerProcess(['listen', '--frobnicate']);
+    assert.equal(await unknownOption.exitCode(), 2);
+    assert.match(unknownOption.stderr, /unknown option '--frobnicate'/i);
+
+    const unknownCommand = new PeerProcess(['frobnicate']);
+    assert.equal(await unknownCommand.exitCode(), 2);
+    assert.match(unknownCommand.stderr, /unknown command 'frobnicate'/);
+
+    const badExpect = new PeerProcess(['connect', '127.0.0.1', '--expect', 'NOTAFINGERPRINT']);
+    assert.equal(await badExpect.exitCode(), 2);
+    assert.match(badExpect.stderr, /fingerprint/);
+    for (const p of [badPort, badTarget, unknownOption, unknownCommand, badExpect]) {
+      assert.doesNotMatch(p.stderr, /\n\s+at /, 'no stack trace');
+    }
+  });
+
+  it('garbage sent to the listener does not crash it; the next real peer still connects', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    for (const garbage of ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'hello, is this the chat server?\n', '\x16\x03\x01\x00\xa5']) {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      socket.on('error', () => undefined);
+      socket.resume(); // read (and drop) the listener's preamble so its close is seen
+      await new Promise<void>((r) => socket.once('connect', () => r()));
+      socket.write(garbage);
+      await new Promise<void>((r) => socket.once('close', () => r()));
+    }
+    // A p2p-chat preamble followed by an oversized, garbage handshake frame.
+    const sneaky = createConnection({ host: '127.0.0.1', port });
+    sneaky.on('error', () => undefined);
+    sneaky.resume();
+    await new Promise<void>((r) => sneaky.once('connect', () => r()));
+    sneaky.write(Buffer.concat([Buffer.from('P2PCHAT\x01'), Buffer.from([0x00, 0x05]), Buffer.from('abcde')]));
+    await new Promise<void>((r) => sneaky.once('close', () => r()));
+
+    const rejected = await alice.waitFor(
+      () => (alice.events.filter((e) => e.type === 'rejected').length >= 4 ? alice.events.filter((e) => e.type === 'rejected') : undefined),
+      'four rejections',
+    );
+    assert.equal(rejected[0]!.code, 'ERR_NOT_P2P_CHAT');
+    assert.match(String(rejected[0]!.message), /HTTP request/);
+    assert.match(String(rejected[1]!.message), /plain text/);
+    assert.match(String(rejected[2]!.message), /TLS/);
+    assert.equal(rejected[3]!.code, 'ERR_HANDSHAKE_FAILED');
+
+    const bob = connectJson(port, ['--name', 'bob']);
+    await bob.waitForEvent('connected');
+    bob.send('still here?');
+    await alice.waitForEvent('message', (e) => e.text === 'still here?');
+    assert.equal(alice.child.exitCode, null);
+  });
+
+  it('a byte flipped in transit ends that connection with a decrypt error; the listener keeps serving', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const proxy = new TcpProxy(port);
+    try {
+      const proxyPort = await proxy.start();
+      const bob = connectJson(proxyPort, ['--name', 'bob']);
+      await bob.waitForEvent('connected');
+      await alice.waitForEvent('connected');
+      bob.send('clean message');
+      await alice.waitForEvent('message', (e) => e.text === 'clean message');
+      proxy.armFlip();
+      bob.send('this one gets corrupted');
+      const lost = await alice.waitForEvent('lost');
+      assert.equal(lost.code, 'ERR_DECRYPT_FAILED');
+      assert.equal(proxy.flips, 1);
+      assert.equal(alice.events.some((e) => e.type === 'message' && e.text === 'this one gets corrupted'), false);
+      await bob.waitForEvent('lost');
+      assert.equal(await bob.exitCode(), 1);
+
+      const carol = connectJson(port, ['--name', 'carol']);
+      await carol.waitForEvent('connected');
+      carol.send('after the attack');
+      await alice.waitForEvent('message', (e) => e.text === 'after the attack');
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('--expect with a wrong fingerprint refuses; with the right one connects', async () => {
+    const { port, fingerprint } = await startListener(['--name', 'alice']);
+    const stranger = new PeerProcess(['id', '--json']);
+    await stranger.exitCode();
+    const otherFp = String(stranger.events[0]!.fingerprint);
+    assert.notEqual(otherFp, fingerprint);
+
+    const wrong = connectJson(port, ['--expect', otherFp]);
+    const error = await wrong.waitForEvent('error');
+    assert.equal(error.code, 'ERR_PEER_KEY_MISMATCH');
+    assert.equal(await wrong.exitCode(), 1);
+    assert.equal(wrong.events.some((e) => e.type === 'connected'), false);
+
+    const viaAt = new PeerProcess(['connect', `${otherFp.toLowerCase()}@127.0.0.1:${port}`]);
+    assert.equal(await viaAt.exitCode(), 1);
+    assert.match(viaAt.stderr, /^p2p-chat: peer presented key [A-Z2-7-]{63}, expected [A-Z2-7-]{63}; refusing/);
+
+    const right = connectJson(port, ['--expect', fingerprint]);
+    await right.waitForEvent('connected');
+  });
+
+  it('a busy default port falls forward to the next free one and says which', async (t) => {
+    // Only meaningful if 5050 is ours to occupy: skip the run when something else holds it.
+    const blocker = createServer();
+    const ok = await new Promise<boolean>((resolve) => {
+      blocker.once('error', () => resolve(false));
+      blocker.listen(5050, '127.0.0.1', () => resolve(true));
+    });
+    if (!ok) {
+      t.skip('port 5050 is in use by another process');
+      return;
+    }
+    try {
+      const alice = new PeerProcess(['listen', '--host', '127.0.0.1', '--json']);
+      const listening = await alice.waitForEvent('listening');
+      assert.equal(listening.busyPort, 5050);
+      assert.ok((listening.port as number) > 5050 && (listening.port as number) <= 5070);
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
+    }
+  });
+
+  it('refuses an identity key other users can read', async () => {
+    const home = tempHome();
+    const first = new PeerProcess(['id'], { home });
+    assert.equal(await first.exitCode(), 0);
+    chmodSync(join(home, 'identity.json'), 0o644);
+    const second = new PeerProcess(['id'], { home });
+    assert.equal(await second.exitCode(), 1);
+    assert.match(second.stderr, /accessible by other users \(mode 0644\); run: chmod 600/);
+  });
+});

@@ -1,0 +1,265 @@
+// PeerConnection over real TCP sockets on 127.0.0.1: setup, chat, goodbye, abrupt loss, keepalive
+// timeouts with tiny timers, handshake timeouts and strangers. Every socket and server a test opens
+// is closed in afterEach, whatever happened.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, it } from 'node:test';
+import { type ErrorCode, P2PChatError } from '../../../src/errors.js';
+import { fingerprintOf } from '../../../src/secure/fingerprint.js';
+import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
+import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
+import type { RemotePeer } from '../../../src/secure/secure-channel.js';
+import {
+  type CloseOutcome,
+  PeerConnection,
+  type PeerConnectionOptions,
+} from '../../../src/session/peer-connection.js';
+import type { SessionMessage } from '../../../src/session/session-messages.js';
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const socket of sockets.splice(0)) socket.destroy();
+  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+});
+
+/** A connected pair of real TCP sockets on loopback: [dialing side, accepting side]. */
+async function socketPair(): Promise<[Socket, Socket]> {
+  const server = createServer();
+  servers.push(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect(port, '127.0.0.1');
+  sockets.push(client);
+  const [[serverSide]] = await Promise.all([accepted, once(client, 'connect')]);
+  sockets.push(serverSide);
+  return [client, serverSide];
+}
+
+const SLOW: Omit<PeerConnectionOptions, 'initiator' | 'keyPair' | 'localInfo'> = {
+  handshakeTimeoutMs: 5_000,
+  keepaliveIntervalMs: 10_000,
+  keepaliveTimeoutMs: 30_000,
+  byeGraceMs: 1_000,
+};
+
+/** A PeerConnection with everything it reports collected, started on `socket`. */
+class Peer {
+  readonly keys: KeyPair = generateKeyPair();
+  readonly conn: PeerConnection;
+  readonly messages: SessionMessage[] = [];
+  readonly established: Promise<RemotePeer>;
+  readonly closed: Promise<CloseOutcome>;
+
+  constructor(socket: Socket, name: string, initiator: boolean, options: Partial<PeerConnectionOptions> = {}) {
+    this.conn = new PeerConnection(socket, {
+      ...SLOW,
+      initiator,
+      keyPair: this.keys,
+      localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+      ...options,
+    });
+    this.conn.on('message', (message) => this.messages.push(message));
+    this.established = new Promise((resolve) => this.conn.once('established', resolve));
+    this.closed = new Promise((resolve) => this.conn.once('closed', resolve));
+  }
+
+  get fingerprint(): string {
+    return fingerprintOf(this.keys.publicKey);
+  }
+}
+
+interface Pair {
+  alice: Peer;
+  bob: Peer;
+  aliceSocket: Socket;
+  bobSocket: Socket;
+}
+
+/** Alice dials, Bob accepts; both started and established. */
+async function establishedPair(
+  aliceOptions: Partial<PeerConnectionOptions> = {},
+  bobOptions: Partial<PeerConnectionOptions> = {},
+): Promise<Pair> {
+  const [aliceSocket, bobSocket] = await socketPair();
+  const alice = new Peer(aliceSocket, 'alice', true, aliceOptions);
+  const bob = new Peer(bobSocket, 'bob', false, bobOptions);
+  alice.conn.start();
+  bob.conn.start();
+  await Promise.all([alice.established, bob.established]);
+  return { alice, bob, aliceSocket, bobSocket };
+}
+
+function assertError(outcome: CloseOutcome, kind: 'lost' | 'failed', code: ErrorCode): P2PChatError {
+  assert.equal(outcome.kind, kind, JSON.stringify(outcome));
+  assert.ok(outcome.kind === 'lost' || outcome.kind === 'failed');
+  assert.ok(P2PChatError.is(outcome.error), String(outcome.error));
+  assert.equal(outcome.error.code, code, outcome.error.message);
+  return outcome.error;
+}
+
+/** Resolves to 'pending' if `promise` has not settled within `ms`. */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | 'pending'> {
+  return Promise.race([promise, sleep(ms, 'pending' as const)]);
+}
+
+describe('PeerConnection over TCP', { timeout: 10_000 }, () => {
+  it('establishes both sides with each other\'s fingerprint and info', async () => {
+    const { alice, bob, aliceSocket } = await establishedPair();
+    const aliceSees = await alice.established;
+    const bobSees = await bob.established;
+    assert.equal(aliceSees.fingerprint, bob.fingerprint);
+    assert.equal(bobSees.fingerprint, alice.fingerprint);
+    assert.equal(aliceSees.info.name, 'bob');
+    assert.equal(bobSees.info.name, 'alice');
+    assert.deepEqual(bobSees.info.features, [...FEATURES]);
+    assert.equal(alice.conn.established, true);
+    assert.equal(bob.conn.established, true);
+    assert.equal(alice.conn.remote?.fingerprint, bob.fingerprint);
+    assert.equal(alice.conn.address, `127.0.0.1:${aliceSocket.remotePort}`);
+  });
+
+  it('delivers chat messages both ways as message events', async () => {
+    const { alice, bob } = await establishedPair();
+    const atBob = once(bob.conn, 'message');
+    alice.conn.send({ type: 'chat', id: 'm1', time: 1_700_000_000_000, text: 'hello bob' });
+    assert.deepEqual(await atBob, [{ type: 'chat', id: 'm1', time: 1_700_000_000_000, text: 'hello bob' }]);
+
+    const atAlice = once(alice.conn, 'message');
+    bob.conn.send({ type: 'chat', id: 'm2', time: 2, text: 'waves back', action: true });
+    assert.deepEqual(await atAlice, [{ type: 'chat', id: 'm2', time: 2, text: 'waves back', action: true }]);
+
+    const nick = once(bob.conn, 'message');
+    alice.conn.send({ type: 'nick', name: 'alice2' });
+    assert.deepEqual(await nick, [{ type: 'nick', name: 'alice2' }]);
+    assert.equal(bob.messages.length, 2);
+    assert.equal(alice.messages.length, 1);
+  });
+
+  it('close(reason) tells the other side it left with that reason; the closer sees closed', async () => {
+    const { alice, bob } = await establishedPair();
+    await alice.conn.close('bye all');
+    assert.deepEqual(await bob.closed, { kind: 'left', reason: 'bye all' });
+    assert.deepEqual(await alice.closed, { kind: 'closed' });
+    assert.deepEqual(bob.messages, [], 'the goodbye is not a chat message');
+    // A second close is harmless and resolves at once.
+    await alice.conn.close('again');
+  });
+
+  it('reports an abruptly destroyed socket as lost', async () => {
+    const { alice, bobSocket } = await establishedPair();
+    bobSocket.destroy();
+    assertError(await alice.closed, 'lost', 'ERR_CONNECTION_LOST');
+  });
+
+  it('reports a reset connection as lost', async () => {
+    const { alice, bobSocket } = await establishedPair();
+    bobSocket.resetAndDestroy();
+    assertError(await alice.closed, 'lost', 'ERR_CONNECTION_LOST');
+  });
+
+  it('declares a peer that stops answering lost with ERR_KEEPALIVE_TIMEOUT', async () => {
+    // Bob's own timers are slow, so nothing from him reaches Alice once his socket stops reading.
+    const { alice, bob, bobSocket } = await establishedPair(
+      { keepaliveIntervalMs: 50, keepaliveTimeoutMs: 200 },
+    );
+    bobSocket.pause();
+    const started = Date.now();
+    const error = assertError(await alice.closed, 'lost', 'ERR_KEEPALIVE_TIMEOUT');
+    assert.match(error.message, /bob stopped answering/);
+    const elapsed = Date.now() - started;
+    assert.ok(elapsed >= 100 && elapsed < 3_000, `timed out after ${elapsed} ms`);
+    assert.equal(bob.messages.length, 0);
+  });
+
+  it('keeps an idle but healthy connection alive with pings past the timeout', async () => {
+    const fast = { keepaliveIntervalMs: 50, keepaliveTimeoutMs: 200 };
+    const { alice, bob } = await establishedPair(fast, fast);
+    assert.equal(await within(Promise.race([alice.closed, bob.closed]), 650), 'pending');
+    assert.equal(alice.conn.established, true);
+    assert.equal(bob.conn.established, true);
+    // Pings and pongs are answered internally, never surfaced as messages.
+    assert.deepEqual(alice.messages, []);
+    assert.deepEqual(bob.messages, []);
+    assert.equal(typeof alice.conn.rttMs, 'number');
+    assert.equal(typeof bob.conn.rttMs, 'number');
+    // And the connection still carries chat.
+    const atBob = once(bob.conn, 'message');
+    alice.conn.send({ type: 'chat', id: 'late', time: 3, text: 'still here' });
+    assert.deepEqual(await atBob, [{ type: 'chat', id: 'late', time: 3, text: 'still here' }]);
+    await alice.conn.close('done');
+    assert.deepEqual(await bob.closed, { kind: 'left', reason: 'done' });
+  });
+
+  it('measures the round trip with ping()', async () => {
+    const { alice } = await establishedPair();
+    assert.equal(alice.conn.rttMs, undefined);
+    alice.conn.ping();
+    for (let i = 0; i < 100 && alice.conn.rttMs === undefined; i++) await sleep(10);
+    assert.equal(typeof alice.conn.rttMs, 'number');
+    assert.ok(alice.conn.rttMs! >= 0);
+  });
+
+  it('fails the handshake with ERR_HANDSHAKE_TIMEOUT when the other side never speaks', async () => {
+    const [aliceSocket] = await socketPair(); // the accepted socket stays silent
+    const alice = new Peer(aliceSocket, 'alice', true, { handshakeTimeoutMs: 100 });
+    alice.conn.start();
+    assertError(await alice.closed, 'failed', 'ERR_HANDSHAKE_TIMEOUT');
+    assert.equal(alice.conn.established, false);
+  });
+
+  it('times out a silent dialer on the accepting side too', async () => {
+    const [, bobSocket] = await socketPair(); // the dialing socket stays silent
+    const bob = new Peer(bobSocket, 'bob', false, { handshakeTimeoutMs: 100 });
+    bob.conn.start();
+    assertError(await bob.closed, 'failed', 'ERR_HANDSHAKE_TIMEOUT');
+  });
+
+  it('turns away a stranger with ERR_NOT_P2P_CHAT', async () => {
+    const [stranger, bobSocket] = await socketPair();
+    const bob = new Peer(bobSocket, 'bob', false);
+    bob.conn.start();
+    stranger.write('GET / HTTP/1.1\r\nHost: example\r\n\r\n');
+    assertError(await bob.closed, 'failed', 'ERR_NOT_P2P_CHAT');
+  });
+
+  it('refuses a responder whose fingerprint is not the expected one', async () => {
+    const [aliceSocket, bobSocket] = await socketPair();
+    const someoneElse = fingerprintOf(generateKeyPair().publicKey);
+    const alice = new Peer(aliceSocket, 'alice', true, { expectedFingerprint: someoneElse });
+    const bob = new Peer(bobSocket, 'bob', false);
+    let bobEstablished = false;
+    bob.conn.on('established', () => (bobEstablished = true));
+    alice.conn.start();
+    bob.conn.start();
+    assertError(await alice.closed, 'failed', 'ERR_PEER_KEY_MISMATCH');
+    assertError(await bob.closed, 'failed', 'ERR_HANDSHAKE_FAILED');
+    assert.equal(bobEstablished, false);
+    assert.equal(bob.conn.remote, undefined);
+  });
+
+  it('connects when the expected fingerprint matches', async () => {
+    const [aliceSocket, bobSocket] = await socketPair();
+    const bob = new Peer(bobSocket, 'bob', false);
+    const alice = new Peer(aliceSocket, 'alice', true, { expectedFingerprint: bob.fingerprint });
+    alice.conn.start();
+    bob.conn.start();
+    const [aliceSees] = await Promise.all([alice.established, bob.established]);
+    assert.equal(aliceSees.fingerprint, bob.fingerprint);
+  });
+
+  it('destroy() ends our side as closed and the other side as lost', async () => {
+    const { alice, bob } = await establishedPair();
+    alice.conn.destroy();
+    assert.deepEqual(await alice.closed, { kind: 'closed' });
+    assertError(await bob.closed, 'lost', 'ERR_CONNECTION_LOST');
+  });
+});

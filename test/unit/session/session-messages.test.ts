@@ -1,0 +1,182 @@
+// Session messages: the type byte of each kind, a round trip of every known type, forward
+// compatibility (unknown types and fields), and refusal of malformed bodies with ERR_BAD_MESSAGE.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { P2PChatError } from '../../../src/errors.js';
+import {
+  decodeMessage,
+  encodeMessage,
+  MESSAGE_TYPES,
+  type SessionMessage,
+} from '../../../src/session/session-messages.js';
+
+type Known = Exclude<SessionMessage, { type: 'unknown' }>;
+
+const PEER = { name: 'carol', fingerprint: 'ABCDEFG-HIJKLMN' };
+
+const EXAMPLES: readonly Known[] = [
+  { type: 'chat', id: 'm1', time: 1_700_000_000_000, text: 'hello there' },
+  { type: 'chat', id: 'm2', time: 1_700_000_000_001, text: 'waves', action: true },
+  { type: 'chat', id: 'm3', time: 0, text: '' },
+  { type: 'chat', id: 'm4', time: 5, text: 'emoji 😀 and 日本語\nsecond line' },
+  { type: 'bye', reason: 'see you' },
+  { type: 'bye', reason: '' },
+  { type: 'ping', nonce: 42 },
+  { type: 'pong', nonce: 1_700_000_000_123 },
+  { type: 'nick', name: 'alice2' },
+  { type: 'presence', event: 'joined', peer: PEER },
+  { type: 'presence', event: 'left', peer: PEER, reason: 'gone for lunch' },
+  { type: 'presence', event: 'lost', peer: PEER },
+  { type: 'presence', event: 'renamed', peer: PEER },
+  { type: 'forwarded', from: PEER, id: 'f1', time: 12, text: 'relayed' },
+  { type: 'forwarded', from: PEER, id: 'f2', time: 13, text: 'relayed action', action: true },
+];
+
+function raw(code: number, body: string): Buffer {
+  return Buffer.concat([Buffer.of(code), Buffer.from(body, 'utf8')]);
+}
+
+function isBadMessage(err: unknown): boolean {
+  return P2PChatError.is(err, 'ERR_BAD_MESSAGE');
+}
+
+describe('MESSAGE_TYPES', () => {
+  it('assigns the documented, distinct type codes', () => {
+    assert.deepEqual({ ...MESSAGE_TYPES }, {
+      chat: 1,
+      bye: 2,
+      ping: 3,
+      pong: 4,
+      nick: 5,
+      presence: 6,
+      forwarded: 7,
+    });
+    assert.ok(Object.isFrozen(MESSAGE_TYPES));
+  });
+});
+
+describe('encodeMessage / decodeMessage', () => {
+  it('round-trips every known type', () => {
+    const seen = new Set<string>();
+    for (const message of EXAMPLES) {
+      const bytes = encodeMessage(message);
+      assert.equal(bytes[0], MESSAGE_TYPES[message.type], message.type);
+      assert.deepEqual(decodeMessage(bytes), message);
+      seen.add(message.type);
+    }
+    assert.deepEqual([...seen].sort(), Object.keys(MESSAGE_TYPES).sort());
+  });
+
+  it('puts a JSON body without the type after the type byte', () => {
+    const bytes = encodeMessage({ type: 'nick', name: 'bob' });
+    assert.equal(bytes.toString('hex', 0, 1), '05');
+    assert.deepEqual(JSON.parse(bytes.subarray(1).toString('utf8')), { name: 'bob' });
+  });
+
+  it('decodes from a view into a larger buffer', () => {
+    const bytes = encodeMessage({ type: 'ping', nonce: 7 });
+    const backing = Buffer.concat([Buffer.from('junk'), bytes, Buffer.from('more junk')]);
+    const view = new Uint8Array(backing.buffer, backing.byteOffset + 4, bytes.length);
+    assert.deepEqual(decodeMessage(view), { type: 'ping', nonce: 7 });
+  });
+
+  it('decodes an unknown type code to { type: "unknown" } whatever follows', () => {
+    assert.deepEqual(decodeMessage(Buffer.of(0x00)), { type: 'unknown', code: 0 });
+    assert.deepEqual(decodeMessage(raw(0x42, '{"anything":1}')), { type: 'unknown', code: 0x42 });
+    assert.deepEqual(decodeMessage(Buffer.of(0xff, 0x00, 0x01, 0x02)), { type: 'unknown', code: 0xff });
+    assert.deepEqual(decodeMessage(raw(0x08, 'not even json')), { type: 'unknown', code: 8 });
+  });
+
+  it('drops unknown extra fields', () => {
+    assert.deepEqual(
+      decodeMessage(raw(MESSAGE_TYPES.chat, JSON.stringify({ id: 'x', time: 1, text: 'hi', color: 'red', type: 'bye' }))),
+      { type: 'chat', id: 'x', time: 1, text: 'hi' },
+    );
+    assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.nick, '{"name":"n","admin":true}')), { type: 'nick', name: 'n' });
+    assert.deepEqual(
+      decodeMessage(
+        raw(MESSAGE_TYPES.presence, JSON.stringify({ event: 'joined', peer: { ...PEER, address: '10.0.0.1' }, extra: 1 })),
+      ),
+      { type: 'presence', event: 'joined', peer: PEER },
+    );
+  });
+
+  it('reads loose optional fields leniently', () => {
+    // `action` only counts when it is literally true; bye and ping fall back to defaults.
+    assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.chat, '{"id":"a","time":1,"text":"t","action":"yes"}')), {
+      type: 'chat',
+      id: 'a',
+      time: 1,
+      text: 't',
+    });
+    assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.bye, '{}')), { type: 'bye', reason: '' });
+    assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.bye, '{"reason":5}')), { type: 'bye', reason: '' });
+    assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.ping, '{}')), { type: 'ping', nonce: 0 });
+    assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.pong, '{"nonce":"9"}')), { type: 'pong', nonce: 0 });
+    assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.presence, JSON.stringify({ event: 'left', peer: PEER, reason: 3 }))), {
+      type: 'presence',
+      event: 'left',
+      peer: PEER,
+    });
+  });
+
+  it('caps a chat id at 64 characters', () => {
+    const decoded = decodeMessage(raw(MESSAGE_TYPES.chat, JSON.stringify({ id: 'i'.repeat(100), time: 1, text: 't' })));
+    assert.ok(decoded.type === 'chat');
+    assert.equal(decoded.id, 'i'.repeat(64));
+  });
+});
+
+describe('decodeMessage rejects malformed messages with ERR_BAD_MESSAGE', () => {
+  it('an empty message', () => {
+    assert.throws(() => decodeMessage(Buffer.alloc(0)), (err) => isBadMessage(err) && /empty/.test((err as Error).message));
+  });
+
+  it('a known type with no body, or a body that is not JSON', () => {
+    for (const code of Object.values(MESSAGE_TYPES)) {
+      assert.throws(() => decodeMessage(Buffer.of(code)), isBadMessage, `code ${code} without a body`);
+      assert.throws(() => decodeMessage(raw(code, 'hello')), isBadMessage, `code ${code} with text`);
+      assert.throws(() => decodeMessage(raw(code, '{"unterminated":')), isBadMessage, `code ${code} with bad JSON`);
+    }
+  });
+
+  it('a JSON body that is not an object', () => {
+    for (const body of ['[]', '[{"name":"x"}]', '"text"', '42', 'null', 'true']) {
+      assert.throws(() => decodeMessage(raw(MESSAGE_TYPES.nick, body)), isBadMessage, body);
+    }
+  });
+
+  it('a body that is not UTF-8 JSON', () => {
+    assert.throws(() => decodeMessage(Buffer.of(MESSAGE_TYPES.chat, 0xff, 0xfe, 0x7b)), isBadMessage);
+  });
+
+  it('missing or mistyped required fields', () => {
+    const cases: Array<[number, unknown]> = [
+      [MESSAGE_TYPES.chat, { time: 1, text: 'no id' }],
+      [MESSAGE_TYPES.chat, { id: 'x', text: 'no time' }],
+      [MESSAGE_TYPES.chat, { id: 'x', time: '1', text: 'string time' }],
+      [MESSAGE_TYPES.chat, { id: 'x', time: 1 }],
+      [MESSAGE_TYPES.chat, { id: 'x', time: 1, text: 5 }],
+      [MESSAGE_TYPES.chat, { id: 7, time: 1, text: 't' }],
+      [MESSAGE_TYPES.nick, {}],
+      [MESSAGE_TYPES.nick, { name: null }],
+      [MESSAGE_TYPES.presence, { peer: PEER }],
+      [MESSAGE_TYPES.presence, { event: 'exploded', peer: PEER }],
+      [MESSAGE_TYPES.presence, { event: 'joined' }],
+      [MESSAGE_TYPES.presence, { event: 'joined', peer: 'carol' }],
+      [MESSAGE_TYPES.presence, { event: 'joined', peer: { name: 'carol' } }],
+      [MESSAGE_TYPES.presence, { event: 'joined', peer: { fingerprint: 'F' } }],
+      [MESSAGE_TYPES.forwarded, { id: 'x', time: 1, text: 'no from' }],
+      [MESSAGE_TYPES.forwarded, { from: PEER, id: 'x', text: 'no time' }],
+      [MESSAGE_TYPES.forwarded, { from: null, id: 'x', time: 1, text: 't' }],
+    ];
+    for (const [code, body] of cases) {
+      assert.throws(() => decodeMessage(raw(code, JSON.stringify(body))), isBadMessage, JSON.stringify(body));
+    }
+  });
+
+  it('a non-finite time (JSON cannot say Infinity, but 1e999 parses to it)', () => {
+    assert.throws(() => decodeMessage(raw(MESSAGE_TYPES.chat, '{"id":"x","time":1e999,"text":"t"}')), isBadMessage);
+  });
+});
