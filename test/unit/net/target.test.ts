@@ -3,22 +3,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ErrorCode, P2PChatError } from '../../../src/errors.js';
 import { parsePort, parseTarget } from '../../../src/net/target.js';
+import { throwsCode } from '../../helpers/assert-code.js';
 
 const DEFAULT_PORT = 5050;
 
-function throwsCode(fn: () => unknown, code: ErrorCode): P2PChatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(P2PChatError.is(caught), `expected ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 describe('parseTarget', () => {
   it('uses the default port for a bare IPv4 address', () => {

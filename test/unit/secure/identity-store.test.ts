@@ -6,22 +6,11 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { type ErrorCode, P2PChatError } from '../../../src/errors.js';
 import { fingerprintOf } from '../../../src/secure/fingerprint.js';
 import { IDENTITY_FILE, loadOrCreateIdentity } from '../../../src/secure/identity-store.js';
 import { generateKeyPair, keyPairFromPrivate } from '../../../src/secure/noise/crypto-primitives.js';
+import { throwsCode } from '../../helpers/assert-code.js';
 
-function throwsCode(fn: () => unknown, code: ErrorCode): P2PChatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(P2PChatError.is(caught), `expected ${code}, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 describe('loadOrCreateIdentity', () => {
   let root: string;

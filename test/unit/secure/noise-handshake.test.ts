@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { describe, test } from 'node:test';
-import { type ErrorCode, P2PChatError } from '../../../src/errors.js';
+import { P2PChatError } from '../../../src/errors.js';
 import {
   CipherState,
   dh,
@@ -16,22 +16,11 @@ import {
   parseProtocolName,
   type PatternName,
 } from '../../../src/secure/noise/index.js';
+import { throwsCode } from '../../helpers/assert-code.js';
 
 const PROLOGUE = Buffer.from('p2p-chat test');
 const EMPTY = new Uint8Array(0);
 
-function throwsCode(fn: () => unknown, code: ErrorCode): P2PChatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught !== undefined, `expected ${code}, nothing was thrown`);
-  assert.ok(P2PChatError.is(caught), `expected a P2PChatError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 function xxPair(pattern: PatternName = 'XX') {
   const initiatorStatic = generateKeyPair();

@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type ErrorCode, P2PChatError } from '../../../src/errors.js';
+import { P2PChatError } from '../../../src/errors.js';
 import { fingerprintOf } from '../../../src/secure/fingerprint.js';
 import { FEATURES, NOISE_PROLOGUE, PROTOCOL_VERSION, type PeerInfo } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
@@ -18,22 +18,11 @@ import {
 import { FrameDecoder } from '../../../src/wire/frame-decoder.js';
 import { encodeFrame } from '../../../src/wire/frame-encoder.js';
 import { PREAMBLE, PreambleReader } from '../../../src/wire/preamble.js';
+import { throwsCode } from '../../helpers/assert-code.js';
 
 const ALICE: PeerInfo = { name: 'alice', version: PROTOCOL_VERSION, features: FEATURES };
 const BOB: PeerInfo = { name: 'bob', version: PROTOCOL_VERSION, features: ['chat'] };
 
-function throwsCode(fn: () => unknown, code: ErrorCode): P2PChatError {
-  let caught: unknown;
-  try {
-    fn();
-  } catch (err) {
-    caught = err;
-  }
-  assert.ok(caught !== undefined, `expected ${code}, nothing was thrown`);
-  assert.ok(P2PChatError.is(caught), `expected a P2PChatError, got ${String(caught)}`);
-  assert.equal(caught.code, code, caught.message);
-  return caught;
-}
 
 /** One side of an in-memory connection, remembering every event it produced. */
 class Side {

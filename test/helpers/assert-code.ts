@@ -1,0 +1,17 @@
+// Assert that a call throws a P2PChatError with a given code, and return it for further checks.
+
+import assert from 'node:assert/strict';
+import { type ErrorCode, P2PChatError } from '../../src/errors.js';
+
+export function throwsCode(fn: () => unknown, code: ErrorCode): P2PChatError {
+  let caught: unknown;
+  try {
+    fn();
+  } catch (err) {
+    caught = err;
+  }
+  assert.ok(caught !== undefined, `expected ${code}, nothing was thrown`);
+  assert.ok(P2PChatError.is(caught), `expected a P2PChatError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  return caught;
+}
