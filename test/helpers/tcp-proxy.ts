@@ -1,5 +1,6 @@
 // A small TCP proxy on 127.0.0.1 for tests that need to tamper with or cut a live connection.
-// `tamper` is armed by the test; the next client→server chunk gets one byte flipped.
+// `armFlip()` flips one byte of the next client→server chunk; `freeze()` turns the proxy into a
+// black hole (nothing forwarded, no close passed on), like a peer whose network vanished.
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -7,11 +8,12 @@ export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
   #flipArmed = false;
+  #frozen = false;
   port = 0;
   flips = 0;
 
   constructor(targetPort: number, targetHost = '127.0.0.1') {
-    this.#server = createServer((client) => {
+    this.#server = createServer({ allowHalfOpen: true }, (client) => {
       const upstream = createConnection({ host: targetHost, port: targetPort });
       for (const s of [client, upstream]) {
         this.#sockets.add(s);
@@ -22,6 +24,7 @@ export class TcpProxy {
         });
       }
       client.on('data', (chunk: Buffer) => {
+        if (this.#frozen) return;
         if (this.#flipArmed && chunk.length > 0) {
           this.#flipArmed = false;
           this.flips++;
@@ -31,9 +34,15 @@ export class TcpProxy {
         }
         upstream.write(chunk);
       });
-      upstream.on('data', (chunk: Buffer) => client.write(chunk));
-      client.on('end', () => upstream.end());
-      upstream.on('end', () => client.end());
+      upstream.on('data', (chunk: Buffer) => {
+        if (!this.#frozen) client.write(chunk);
+      });
+      client.on('end', () => {
+        if (!this.#frozen) upstream.end();
+      });
+      upstream.on('end', () => {
+        if (!this.#frozen) client.end();
+      });
     });
   }
 
@@ -45,6 +54,10 @@ export class TcpProxy {
 
   armFlip(): void {
     this.#flipArmed = true;
+  }
+
+  freeze(): void {
+    this.#frozen = true;
   }
 
   async close(): Promise<void> {

@@ -113,6 +113,24 @@ describe('chat between real processes', { timeout: 60_000 }, () => {
     assert.equal(await alice.exitCode(), 0);
   });
 
+  it('Ctrl-C once waits for the goodbye to be delivered; a second Ctrl-C quits at once (exit 130)', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const proxy = new TcpProxy(port);
+    try {
+      const bob = connectJson(await proxy.start(), ['--name', 'bob']);
+      await bob.waitForEvent('connected');
+      proxy.freeze(); // the goodbye can no longer be acknowledged: graceful exit has to wait
+      bob.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(bob.child.exitCode, null, 'still waiting for the peer after one Ctrl-C');
+      bob.kill('SIGINT');
+      assert.equal(await bob.exitCode(), 130);
+      assert.equal(alice.child.exitCode, null);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a peer killed outright is reported lost, not left, and `connect` exits 1', async () => {
     const { peer: alice, port } = await startListener(['--name', 'alice']);
     const bob = connectJson(port, ['--name', 'bob']);
@@ -132,6 +150,20 @@ describe('chat between real processes', { timeout: 60_000 }, () => {
 });
 
 describe('failures a user can meet', { timeout: 60_000 }, () => {
+  it('a message over the 16 KiB limit gets a clear error for the sender and is not sent', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const bob = connectJson(port, ['--name', 'bob']);
+    await bob.waitForEvent('connected');
+    bob.send('x'.repeat(16 * 1024 + 1));
+    const error = await bob.waitForEvent('error');
+    assert.equal(error.code, 'ERR_MESSAGE_TOO_LONG');
+    assert.match(String(error.message), /limit is 16384 bytes/);
+    bob.send('y'.repeat(16 * 1024)); // exactly at the limit: fine
+    const atLimit = await alice.waitForEvent('message');
+    assert.equal(String(atLimit.text).length, 16 * 1024);
+    assert.equal(alice.events.filter((e) => e.type === 'message').length, 1);
+  });
+
   it('connect to a closed port: one line, exit 1', async () => {
     const server = createServer();
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
