@@ -58,6 +58,10 @@ export class TerminalUi {
     cursorTo(this.#output, 0);
     clearScreenDown(this.#output);
     write();
+    // readline's redraw first moves up by the cursor row it last drew (`prevRows`, not in its
+    // typings). We are already on a fresh row below the printed text, so without this reset a
+    // wrapped prompt would be drawn that many rows too high, over the lines just printed.
+    (this.#rl as Interface & { prevRows?: number }).prevRows = 0;
     if (reprompt) this.#rl.prompt(true);
   }
 }

@@ -16,6 +16,19 @@ export interface PeerEvent {
 const live = new Set<PeerProcess>();
 const homes: string[] = [];
 
+// If the test process itself dies (a runner timeout sends SIGTERM, after() hooks do not run),
+// take the peers down with it rather than leave orphans listening.
+function killAllNow(): void {
+  for (const p of live) p.kill();
+}
+process.once('exit', killAllNow);
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    killAllNow();
+    process.exit(1);
+  });
+}
+
 export function tempHome(): string {
   const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-test-'));
   homes.push(dir);

@@ -1,0 +1,257 @@
+// The interactive prompt in a real pseudo-terminal: tmux runs `p2p-chat connect` in a fixed 80x24
+// pane while a --json listener sends messages into it, and we read the screen back with
+// capture-pane. This is what unit tests cannot see: cursor moves, wrapped prompts, and escapes.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { cleanupPeers, startListener, tempHome, type PeerProcess } from '../helpers/peer-process.js';
+import { CLI_PATH, REPO_ROOT } from '../helpers/repo-root.js';
+
+const run = promisify(execFile);
+
+const COLUMNS = 80;
+const ROWS = 24;
+const WAIT_MS = 10_000;
+const POLL_MS = 50;
+const PROMPT = 'bob> ';
+const TMUX_AVAILABLE = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
+const REQUIRED = process.env.CI === 'true';
+const EXIT_MARK = '[chat process exited with status ';
+
+/** One private tmux server (its own socket, no user config) holding the pane under test. */
+class TmuxPane {
+  readonly #socket = `p2p-chat-test-${process.pid}-${randomBytes(4).toString('hex')}`;
+  readonly #env: NodeJS.ProcessEnv;
+  #pane = '';
+  #socketPath = '';
+  #started = false;
+
+  constructor() {
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    delete env.TMUX; // we may be running inside someone's tmux
+    this.#env = env;
+  }
+
+  async tmux(...args: string[]): Promise<string> {
+    const { stdout } = await run('tmux', ['-L', this.#socket, '-f', '/dev/null', ...args], { env: this.#env });
+    return stdout;
+  }
+
+  /**
+   * Start `command` in a fresh 80x24 pane. A shell waits for it and prints its exit status into the
+   * pane: tmux's own #{pane_dead_status} is unreliable, as tmux built with libutempter can miss the
+   * SIGCHLD of a pane process that exits while the pty is being torn down (tmux/tmux#311, #4559).
+   * remain-on-exit keeps the pane readable afterwards.
+   */
+  async start(command: string[]): Promise<void> {
+    this.#started = true;
+    const out = await this.tmux(
+      'start-server', ';',
+      'set-option', '-g', 'remain-on-exit', 'on', ';',
+      'new-session', '-d', '-x', String(COLUMNS), '-y', String(ROWS), '-c', REPO_ROOT,
+      '-e', 'NO_COLOR=1', '-P', '-F', '#{pane_id}',
+      'sh', '-c', `"$@"; echo "${EXIT_MARK}$?]"`, 'sh', ...command, ';',
+      'display-message', '-p', '#{socket_path}',
+    );
+    [this.#pane = '', this.#socketPath = ''] = out.trim().split('\n');
+  }
+
+  /** The visible screen, one string per row; -N keeps spaces written at the end of a wrapped row. */
+  async rows(): Promise<string[]> {
+    const out = await this.tmux('capture-pane', '-p', '-N', '-t', this.#pane);
+    return out.replace(/\n$/, '').split('\n');
+  }
+
+  async screen(): Promise<string> {
+    try {
+      return (await this.rows()).map((row) => row.trimEnd()).join('\n');
+    } catch (err) {
+      return `(capture-pane failed: ${(err as Error).message})`;
+    }
+  }
+
+  async type(text: string): Promise<void> {
+    await this.tmux('send-keys', '-t', this.#pane, '-l', text);
+  }
+
+  async press(key: string): Promise<void> {
+    await this.tmux('send-keys', '-t', this.#pane, key);
+  }
+
+  async format(format: string): Promise<string> {
+    return (await this.tmux('display-message', '-p', '-t', this.#pane, format)).trim();
+  }
+
+  /** Poll the screen until `probe` returns a value; on timeout the error says what was awaited. */
+  async waitFor<T>(probe: (rows: string[]) => T | undefined | false, what: string): Promise<T> {
+    const deadline = Date.now() + WAIT_MS;
+    for (;;) {
+      const value = probe(await this.rows());
+      if (value !== undefined && value !== false) return value;
+      if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  }
+
+  async kill(): Promise<void> {
+    if (!this.#started) return;
+    await this.tmux('kill-server').catch(() => undefined); // already gone is fine
+    // Closing the pty hangs up the pane's processes; tmux leaves its socket file behind.
+    if (this.#socketPath) rmSync(this.#socketPath, { force: true });
+  }
+}
+
+function trimmed(rows: string[]): string[] {
+  return rows.map((row) => row.trimEnd());
+}
+
+function lastNonEmpty(rows: string[]): number {
+  for (let i = rows.length - 1; i >= 0; i--) if (rows[i]!.trim() !== '') return i;
+  return -1;
+}
+
+/** The redraw is complete: the bottom line is a prompt again (with or without typed text). */
+function promptIsLast(rows: string[]): boolean {
+  return rows[lastNonEmpty(rows)]?.startsWith(PROMPT.trimEnd()) ?? false;
+}
+
+function count(haystack: string, needle: string): number {
+  return haystack.split(needle).length - 1;
+}
+
+/** Rows holding a chat line from alice with exactly this text (after the HH:MM clock). */
+function messageRows(rows: string[], text: string): number[] {
+  const out: number[] = [];
+  trimmed(rows).forEach((row, i) => {
+    if (/^\d\d:\d\d alice: /.test(row) && row.slice('00:00 alice: '.length) === text) out.push(i);
+  });
+  return out;
+}
+
+const SKIP = !TMUX_AVAILABLE && !REQUIRED
+  ? 'tmux is not installed (this real-pty test needs it; with CI=true it fails)'
+  : false;
+
+describe('terminal UI in a real pty (tmux)', { skip: SKIP }, () => {
+  const pane = new TmuxPane();
+  let alice: PeerProcess;
+  /** What bob has typed and not yet sent. */
+  let typed = '';
+
+  /** Run a step; if it fails, put the screen in the error so the failure shows what bob saw. */
+  async function step(body: () => Promise<unknown>): Promise<void> {
+    try {
+      await body();
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      throw new Error(`${message}\n--- pane ---\n${await pane.screen()}\n--- end of pane ---`, { cause: err });
+    }
+  }
+
+  before(async () => {
+    if (!TMUX_AVAILABLE) throw new Error('tmux is required for the real-pty test when CI=true; install tmux');
+    const listener = await startListener(['--name', 'alice']);
+    alice = listener.peer;
+    const home = tempHome();
+    await pane.start([process.execPath, CLI_PATH, '--home', home, '--name', 'bob', 'connect', `127.0.0.1:${listener.port}`]);
+    await step(() => pane.waitFor((r) => r.some((row) => row.includes('connected to alice')), '"connected to alice"'));
+    await alice.waitForEvent('connected', (e) => e.name === 'bob');
+  });
+
+  after(async () => {
+    try {
+      await pane.kill();
+    } finally {
+      await cleanupPeers();
+    }
+  });
+
+  it('prints an incoming message above a half-typed line and keeps the typed text', () =>
+    step(async () => {
+      typed = 'half typed words';
+      await pane.type(typed);
+      await pane.waitFor((rows) => trimmed(rows).includes(PROMPT + typed), 'the typed text');
+      alice.send('incoming message from alice');
+      const shown = (r: string[]) => messageRows(r, 'incoming message from alice').length > 0 && promptIsLast(r) && r;
+      const rows = trimmed(await pane.waitFor(shown, 'the message and the prompt'));
+
+      const last = lastNonEmpty(rows);
+      assert.equal(rows[last], PROMPT + typed, 'the last line is the prompt with the typed text intact');
+      assert.deepEqual(messageRows(rows, 'incoming message from alice'), [last - 1], 'printed once, right above the prompt');
+      assert.equal(count(rows.join('\n'), typed), 1, 'the typed text is on screen once');
+      assert.equal(count(rows.join('\n'), PROMPT.trim()), 1, 'one prompt on screen');
+      assert.ok(rows.slice(0, last - 1).some((r) => r.includes('connected to alice')), 'earlier lines stay above');
+    }));
+
+  it('redraws a prompt that wraps over several rows, message after message', () =>
+    step(async () => {
+      // 30 numbered words: every fragment is unique, so a duplicate or a leftover is easy to spot.
+      const words = Array.from({ length: 30 }, (_, i) => `w${String(i).padStart(3, '0')}`).join(' ');
+      typed += ' ' + words;
+      const promptRows = Math.ceil((PROMPT + typed).length / COLUMNS);
+      assert.equal(promptRows, 3, 'test setup: the prompt line should wrap onto three rows');
+      await pane.type(' ' + words);
+      await pane.waitFor((rows) => trimmed(rows).some((r) => r.endsWith('w029')), 'the long typed text');
+
+      // Two messages: the second redraw starts from a prompt that readline itself last drew.
+      for (const text of ['first while wrapped', 'second while wrapped']) {
+        alice.send(text);
+        const shown = (r: string[]) => messageRows(r, text).length > 0 && r[lastNonEmpty(r)]!.trimEnd().endsWith('w029');
+        await pane.waitFor(shown, `"${text}" and the prompt`);
+      }
+      const rows = await pane.rows();
+      const clean = trimmed(rows);
+      const last = lastNonEmpty(clean);
+      const top = last - promptRows + 1;
+      assert.ok(clean[top]!.startsWith(PROMPT), `the prompt starts ${promptRows} rows above the bottom`);
+      assert.equal(rows.slice(top, last + 1).join('').trimEnd(), PROMPT + typed, 'the wrapped rows join back up');
+      assert.deepEqual(messageRows(clean, 'first while wrapped'), [top - 2], 'first message once, above the second');
+      assert.deepEqual(messageRows(clean, 'second while wrapped'), [top - 1], 'second message once, right above the prompt');
+      assert.deepEqual(messageRows(clean, 'incoming message from alice'), [top - 3], 'the earlier message stays, once');
+      const above = clean.slice(0, top).join('\n');
+      assert.ok(!/w0\d\d|half typed|bob>/.test(above), 'no fragment of an old prompt is left above the messages');
+      assert.equal(count(clean.join('\n'), PROMPT.trim()), 1, 'one prompt on screen');
+      assert.equal(count(rows.join(''), typed), 1, 'the typed text is on screen once');
+    }));
+
+  it('sends exactly the typed text on Enter', () =>
+    step(async () => {
+      await pane.press('Enter');
+      const received = await alice.waitForEvent('message', (e) => e.from === 'bob');
+      assert.equal(received.text, typed);
+      assert.equal(alice.events.filter((e) => e.type === 'message').length, 1, 'one message sent');
+      await pane.waitFor((rows) => trimmed(rows)[lastNonEmpty(rows)] === PROMPT.trimEnd(), 'an empty prompt');
+      typed = '';
+    }));
+
+  it('strips escape sequences from peer text instead of letting them drive the terminal', () =>
+    step(async () => {
+      const titleBefore = await pane.format('#{pane_title}');
+      alice.send('evil\x1b[2J\x1b]0;pwned\x07 text');
+      const shown = (r: string[]) => messageRows(r, 'evil text').length > 0 && promptIsLast(r) && r;
+      const rows = trimmed(await pane.waitFor(shown, '"evil text" and the prompt'));
+      const screen = rows.join('\n');
+      assert.ok(screen.includes('connected to alice'), 'the screen was not cleared');
+      assert.equal(messageRows(rows, 'evil text').length, 1, 'the message is shown once, escapes stripped');
+      assert.equal(messageRows(rows, 'incoming message from alice').length, 1, 'earlier messages are still shown');
+      assert.ok(!screen.includes('pwned'), 'the title text is not printed');
+      const title = await pane.format('#{pane_title}');
+      assert.notEqual(title, 'pwned', 'the pane title did not change');
+      assert.equal(title, titleBefore);
+      assert.equal(rows[lastNonEmpty(rows)], PROMPT.trimEnd(), 'the prompt is redrawn below');
+    }));
+
+  it('/quit tells the peer the reason and exits with status 0', () =>
+    step(async () => {
+      await pane.type('/quit see you');
+      await pane.press('Enter');
+      const left = await alice.waitForEvent('left', (e) => e.name === 'bob');
+      assert.equal(left.reason, 'see you');
+      const exitLine = await pane.waitFor((r) => r.find((row) => row.startsWith(EXIT_MARK)), 'the chat process to exit');
+      assert.equal(exitLine.trimEnd(), `${EXIT_MARK}0]`, 'exit status');
+    }));
+});
