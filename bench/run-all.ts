@@ -1,5 +1,5 @@
 // `npm run bench`: runs each benchmark in turn. Progress goes to stderr; stdout gets exactly one
-// JSON line per benchmark (README: "Performance"), so `npm run bench | jq` works.
+// JSON line per benchmark (README: "Benchmarks"), so `npm run bench | jq` works.
 
 import type { BenchResult, Log } from './bench-result.js';
 import { runBulkMessages } from './bulk-messages.js';

@@ -165,7 +165,9 @@ class ChatRun {
       return;
     }
     for (const peer of peers) {
-      this.#frontend.info(`  ${colourName(peer.name)}  ${peer.fingerprint}  ${pathLabel(peer)}`);
+      // Two rows per peer so the full fingerprint fits an 80-column terminal.
+      this.#frontend.info(`  ${colourName(peer.name)} (${pathLabel(peer)})`);
+      this.#frontend.info(pc.dim(`    fingerprint ${peer.fingerprint}`));
     }
   }
 

@@ -311,6 +311,44 @@ describe('failures a user can meet', { timeout: 60_000 }, () => {
     }
   });
 
+  it('a known nickname arriving with a different key gets a loud warning', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const first = connectJson(port, ['--name', 'bob']);
+    const firstSeen = await alice.waitForEvent('connected', (e) => e.name === 'bob');
+    assert.equal(firstSeen.known, false);
+    first.kill('SIGTERM');
+    await alice.waitForEvent('left');
+
+    const again = connectJson(port, ['--name', 'bob']); // a new home: same name, another key
+    const second = await alice.waitFor(
+      () => alice.events.filter((e) => e.type === 'connected' && e.name === 'bob')[1],
+      'second bob',
+    );
+    assert.notEqual(second.fingerprint, firstSeen.fingerprint);
+    const warning = await alice.waitForEvent('warning');
+    assert.equal(warning.code, 'ERR_PEER_KEY_CHANGED');
+    assert.ok(String(warning.message).includes(String(firstSeen.fingerprint)));
+    assert.ok(String(warning.message).includes(String(second.fingerprint)));
+    await again.waitForEvent('connected');
+  });
+
+  it('a returning peer with the same key is known and raises no warning', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const home = tempHome();
+    const first = new PeerProcess(['connect', `127.0.0.1:${port}`, '--json', '--name', 'bob'], { home });
+    await alice.waitForEvent('connected');
+    first.kill('SIGTERM');
+    await first.exitCode();
+    const second = new PeerProcess(['connect', `127.0.0.1:${port}`, '--json', '--name', 'bob'], { home });
+    await second.waitForEvent('connected');
+    const again = await alice.waitFor(
+      () => alice.events.filter((e) => e.type === 'connected')[1],
+      'second connection',
+    );
+    assert.equal(again.known, true);
+    assert.equal(alice.events.some((e) => e.type === 'warning'), false);
+  });
+
   it('refuses an identity key other users can read', async () => {
     const home = tempHome();
     const first = new PeerProcess(['id'], { home });

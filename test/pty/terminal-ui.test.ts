@@ -245,11 +245,35 @@ describe('terminal UI in a real pty (tmux)', { skip: SKIP }, () => {
       assert.equal(rows[lastNonEmpty(rows)], PROMPT.trimEnd(), 'the prompt is redrawn below');
     }));
 
+  it('/me, /who and /nick work at the prompt', () =>
+    step(async () => {
+      await pane.type('/me waves');
+      await pane.press('Enter');
+      const action = await alice.waitForEvent('message', (e) => e.text === 'waves');
+      assert.equal(action.action, true);
+      assert.equal(action.from, 'bob');
+
+      const aliceFp = String(alice.events.find((e) => e.type === 'listening')!.fingerprint);
+      await pane.type('/who');
+      await pane.press('Enter');
+      const rows = trimmed(await pane.waitFor((r) => r.some((row) => row.includes(aliceFp)) && r, 'the /who lines'));
+      const fpRow = rows.findIndex((row) => row.includes(aliceFp));
+      assert.equal(rows[fpRow], `    fingerprint ${aliceFp}`);
+      assert.match(rows[fpRow - 1]!, /^ {2}alice \(direct 127\.0\.0\.1:\d+(, \d+ ms)?\)$/);
+
+      await pane.type('/nick robert');
+      await pane.press('Enter');
+      const renamed = await alice.waitForEvent('renamed');
+      assert.equal(renamed.oldName, 'bob');
+      assert.equal(renamed.name, 'robert');
+      await pane.waitFor((r) => trimmed(r)[lastNonEmpty(r)] === 'robert>', 'the prompt to show the new name');
+    }));
+
   it('/quit tells the peer the reason and exits with status 0', () =>
     step(async () => {
       await pane.type('/quit see you');
       await pane.press('Enter');
-      const left = await alice.waitForEvent('left', (e) => e.name === 'bob');
+      const left = await alice.waitForEvent('left', (e) => e.name === 'robert');
       assert.equal(left.reason, 'see you');
       const exitLine = await pane.waitFor((r) => r.find((row) => row.startsWith(EXIT_MARK)), 'the chat process to exit');
       assert.equal(exitLine.trimEnd(), `${EXIT_MARK}0]`, 'exit status');
