@@ -20,6 +20,16 @@ export const DEFAULTS = Object.freeze({
   maxMessageBytes: 16 * 1024,
   /** How long a graceful exit waits for the peer to close after our goodbye. */
   byeGraceMs: 2_000,
+  /** LAN discovery re-queries the network this often... */
+  mdnsRefreshMs: 5_000,
+  /** ...and forgets a peer not heard from for this long (one that crashed without a goodbye). */
+  mdnsStaleMs: 15_000,
+  /** Before announcing, listen this long for another device already using our name. */
+  mdnsProbeMs: 750,
+  /** `connect <name>` and `discover` listen this long for peers on the LAN. */
+  discoverTimeoutMs: 3_000,
+  /** After a name first matches, wait this much longer to catch a second peer of the same name. */
+  lookupSettleMs: 300,
 });
 
 export type Defaults = typeof DEFAULTS;

@@ -25,6 +25,10 @@ export const ERROR_CODES = Object.freeze({
   ERR_HOME_UNUSABLE: 'the home directory could not be created or written',
   ERR_CONNECTION_LOST: 'the connection dropped without a goodbye',
   ERR_KEEPALIVE_TIMEOUT: 'the peer stopped answering keepalives',
+  ERR_PEER_NOT_FOUND: 'no peer by that name or fingerprint was found',
+  ERR_AMBIGUOUS_PEER: 'several peers match that name or fingerprint prefix',
+  ERR_MDNS_UNAVAILABLE: 'LAN discovery (mDNS) cannot run on this network',
+  ERR_MDNS_NAME_CONFLICT: 'another service on the LAN already uses our announcement name',
 } as const);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -33,6 +33,19 @@ export type AppEvent =
   | { type: 'joined'; name: string; fingerprint: string; via: string }
   | { type: 'renamed'; fingerprint: string; oldName: string; name: string; via?: string }
   | { type: 'rejected'; address: string; code: string; message: string }
+  | { type: 'announced'; instance: string; port: number }
+  | {
+      type: 'peer-up' | 'peer-down';
+      name: string;
+      fingerprint: string;
+      addresses: string[];
+      port: number;
+      /** ISO 8601 time the peer was last heard on the LAN. */
+      lastSeen: string;
+      known: boolean;
+      /** A different key was known under this nickname. */
+      keyChanged: boolean;
+    }
   | { type: 'warning'; code: string; message: string }
   | { type: 'error'; code: string; message: string };
 

@@ -16,6 +16,7 @@ import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js
 import { sanitizeName } from '../session/sanitize.js';
 import type { SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PeerSummary } from './app-events.js';
+import type { DialPlan } from './dial-plan.js';
 
 export interface ChatNodeOptions {
   readonly identity: Identity;
@@ -61,7 +62,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
     return this.#peers.size;
   }
 
-  async listen(host: string, port: number, fallback: boolean): Promise<void> {
+  /** Bind and start accepting peers; resolves with the port actually bound. */
+  async listen(host: string, port: number, fallback: boolean): Promise<number> {
     const bound = await listenTcp(
       { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0 },
       (socket) => this.#adopt(socket, 'incoming'),
@@ -75,6 +77,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
       name: this.#name,
       ...(bound.busyPort !== undefined ? { busyPort: bound.busyPort } : {}),
     });
+    return bound.port;
   }
 
   /** Dial a peer; resolves once the encrypted session is up, rejects with a coded error. */
@@ -88,6 +91,25 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
         reject(error);
       });
     });
+  }
+
+  /**
+   * Dial each candidate in turn (IPv4 first, as the plan orders them) until one completes the
+   * handshake. A key mismatch is final: another address will not make the key right.
+   */
+  async connectPlan(plan: DialPlan): Promise<PeerSummary> {
+    const failures: P2PChatError[] = [];
+    for (const candidate of plan.candidates) {
+      try {
+        return await this.connect(candidate.host, candidate.port, plan.expect);
+      } catch (err) {
+        if (!(err instanceof P2PChatError) || err.code === 'ERR_PEER_KEY_MISMATCH') throw err;
+        failures.push(err);
+      }
+    }
+    if (failures.length === 1) throw failures[0]!;
+    const reasons = failures.map((f) => f.message.replace(/^cannot reach /, '')).join('; ');
+    throw chatError('ERR_CONNECT_FAILED', `cannot reach ${plan.label}: ${reasons || 'no address to dial'}`);
   }
 
   say(text: string, action = false): void {

@@ -79,8 +79,25 @@ export function formatNotice(event: AppEvent): string | null {
       return pc.bold(pc.red(`WARNING: ${sanitizeText(event.message)}`));
     case 'error':
       return pc.red(`error: ${sanitizeText(event.message)}`);
+    case 'announced':
+      return notice(pc.dim(`announced on the LAN as "${event.instance}"`));
+    case 'peer-up':
+      return notice(pc.dim(`on the LAN: ${formatPeerLine(event)}`));
+    case 'peer-down':
+      return notice(pc.dim(`gone from the LAN: ${colourName(event.name)} ${shortFingerprint(event.fingerprint)}`));
     case 'message':
     case 'sent':
       return null;
   }
+}
+
+/** One discovered peer: nickname, short fingerprint, addresses and port, and what we know of it. */
+export function formatPeerLine(peer: Extract<AppEvent, { type: 'peer-up' | 'peer-down' }>): string {
+  const flags = peer.keyChanged
+    ? pc.bold(pc.red(' [KEY CHANGED: this nickname was known with another key]'))
+    : peer.known
+      ? pc.green(' [known]')
+      : '';
+  const where = peer.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(', ');
+  return `${colourName(peer.name)} ${shortFingerprint(peer.fingerprint)}  ${where} port ${peer.port}${flags}`;
 }

@@ -7,6 +7,8 @@ export type InputCommand =
   | { kind: 'quit'; reason: string }
   | { kind: 'nick'; name: string }
   | { kind: 'who' }
+  | { kind: 'peers' }
+  | { kind: 'connect'; target: string }
   | { kind: 'help' }
   | { kind: 'empty' }
   | { kind: 'invalid'; message: string };
@@ -14,6 +16,8 @@ export type InputCommand =
 export const COMMAND_HELP: readonly (readonly [string, string])[] = Object.freeze([
   ['/help', 'show this help'],
   ['/who', 'list connected peers: nickname, fingerprint, address, path'],
+  ['/peers', 'list peers seen on the LAN (mDNS)'],
+  ['/connect PEER', 'dial a LAN peer by nickname or fingerprint prefix, or an address'],
   ['/me ACTION', 'send an action, shown as "* you ACTION"'],
   ['/nick NAME', 'change your nickname (peers are told)'],
   ['/quit [REASON]', 'leave; peers see the reason (also Ctrl-C, Ctrl-D)'],
@@ -39,6 +43,10 @@ export function parseInput(line: string): InputCommand {
       return rest ? { kind: 'me', text: rest } : { kind: 'invalid', message: 'usage: /me ACTION' };
     case 'who':
       return { kind: 'who' };
+    case 'peers':
+      return { kind: 'peers' };
+    case 'connect':
+      return rest ? { kind: 'connect', target: rest } : { kind: 'invalid', message: 'usage: /connect NAME|FINGERPRINT|HOST[:PORT]' };
     case 'help':
     case '?':
       return { kind: 'help' };

@@ -12,10 +12,18 @@ import { normalizeFingerprint } from '../secure/fingerprint.js';
 import { ensureHomeDir, resolveHomeDir } from '../secure/home-dir.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { KnownPeers } from '../secure/known-peers.js';
+import { isAddressTarget } from '../app/dial-plan.js';
+import { discover } from './discover-command.js';
 import { runChat } from './run-chat.js';
 
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_BAD_PORT', 'ERR_BAD_TARGET', 'ERR_BAD_FINGERPRINT']);
-const COMMANDS = new Set(['listen', 'connect', 'id']);
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
+  'ERR_USAGE',
+  'ERR_BAD_PORT',
+  'ERR_BAD_TARGET',
+  'ERR_BAD_FINGERPRINT',
+  'ERR_AMBIGUOUS_PEER',
+]);
+const COMMANDS = new Set(['listen', 'connect', 'discover', 'id']);
 
 interface GlobalFlags {
   home?: string;
@@ -47,6 +55,7 @@ async function run(argv: string[]): Promise<number> {
     })
     .option('--name <name>', 'nickname shown to peers (default: this host name)')
     .option('--json', 'print every event as one JSON line (NDJSON) on stdout')
+    .option('--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN')
     .option('--no-color', 'no colours (also NO_COLOR=1)');
 
   cli
@@ -56,7 +65,7 @@ async function run(argv: string[]): Promise<number> {
     })
     .option('--host <addr>', `address to listen on (default ${DEFAULTS.host}: all, IPv6 and IPv4)`)
     .example('p2p-chat listen --name laptop')
-    .action((first: string | undefined, flags: GlobalFlags & { port?: unknown; host?: string }) => {
+    .action((first: string | undefined, flags: ListenFlags) => {
       if (first !== undefined && first !== 'listen') {
         throw chatError('ERR_USAGE', `unknown command '${first}' (commands: ${[...COMMANDS].join(', ')})`);
       }
@@ -64,11 +73,18 @@ async function run(argv: string[]): Promise<number> {
     });
 
   cli
-    .command('connect <target>', 'dial a peer: host, host:port, [IPv6]:port, or FINGERPRINT@host')
-    .option('--expect <fingerprint>', "refuse the peer unless its key has this fingerprint")
+    .command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host')
+    .option('--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint')
+    .example('p2p-chat connect laptop')
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
-    .action((target: string, flags: GlobalFlags & { expect?: string }) => start(connectCommand(target, flags)));
+    .action((target: string, flags: ConnectFlags) => start(connectCommand(target, flags)));
+
+  cli
+    .command('discover', 'list p2p-chat peers on the LAN (mDNS)')
+    .option('--timeout <seconds>', `how long to listen (default ${DEFAULTS.discoverTimeoutMs / 1000})`)
+    .option('--watch', 'keep listening and show peers appearing and leaving until Ctrl-C')
+    .action((flags: DiscoverFlags) => start(discoverCommand(flags)));
 
   cli.command('id', 'print your nickname and full fingerprint (creates the identity if needed)').action(
     (flags: GlobalFlags) => start(idCommand(flags)),
@@ -86,26 +102,49 @@ async function run(argv: string[]): Promise<number> {
   return action ?? 0;
 }
 
-async function listenCommand(flags: GlobalFlags & { port?: unknown; host?: string }): Promise<number> {
+type ListenFlags = GlobalFlags & { port?: unknown; host?: string; mdns?: boolean };
+type ConnectFlags = GlobalFlags & { expect?: string; mdns?: boolean };
+type DiscoverFlags = GlobalFlags & { timeout?: unknown; watch?: boolean; mdns?: boolean };
+
+async function listenCommand(flags: ListenFlags): Promise<number> {
   const explicitPort = flags.port !== undefined;
   const port = explicitPort ? portFlag(flags.port) : DEFAULTS.port;
   const context = openHome(flags);
   return runChat({
     ...context,
     json: flags.json === true,
+    mdns: flags.mdns !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
   });
 }
 
-async function connectCommand(targetText: string, flags: GlobalFlags & { expect?: string }): Promise<number> {
-  const target = parseTarget(String(targetText), DEFAULTS.port);
-  const expectText = stringFlag(flags.expect, '--expect') ?? target.expect;
+async function connectCommand(targetText: string, flags: ConnectFlags): Promise<number> {
+  const target = String(targetText);
+  if (isAddressTarget(target)) parseTarget(target, DEFAULTS.port); // a usage error before anything starts
+  const expectText = stringFlag(flags.expect, '--expect');
   const expect = expectText !== undefined ? normalizeFingerprint(expectText) : undefined;
   const context = openHome(flags);
   return runChat({
     ...context,
     json: flags.json === true,
-    connect: { host: target.host, port: target.port, ...(expect ? { expect } : {}) },
+    mdns: flags.mdns !== false,
+    connect: { target, ...(expect ? { expect } : {}) },
+  });
+}
+
+async function discoverCommand(flags: DiscoverFlags): Promise<number> {
+  const seconds = flags.timeout === undefined ? DEFAULTS.discoverTimeoutMs / 1000 : Number(flags.timeout);
+  if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
+    throw chatError('ERR_USAGE', `--timeout ${String(flags.timeout)} is not a number of seconds from 0 to 3600`);
+  }
+  if (flags.mdns === false) throw chatError('ERR_USAGE', 'discover needs LAN discovery; drop --no-mdns');
+  const { identity, knownPeers } = openHome(flags);
+  return discover({
+    knownPeers,
+    selfFingerprint: identity.fingerprint,
+    timeoutMs: Math.round(seconds * 1000),
+    watch: flags.watch === true,
+    json: flags.json === true,
   });
 }
 

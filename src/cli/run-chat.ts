@@ -12,15 +12,21 @@ import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import { COMMAND_HELP, parseInput } from './input-commands.js';
 import { InteractiveFrontend, JsonFrontend, PipeFrontend, type Frontend } from './frontends.js';
-import { colourName, pathLabel } from './event-format.js';
+import { colourName, formatPeerLine, pathLabel } from './event-format.js';
+import { planDial } from '../app/dial-plan.js';
+import { PeerDirectory, toEvent } from '../app/peer-directory.js';
+import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 
 export interface RunChatOptions {
   readonly identity: Identity;
   readonly knownPeers: KnownPeers;
   readonly name: string;
   readonly json: boolean;
+  /** LAN discovery: announce while listening, browse for /peers and names. */
+  readonly mdns: boolean;
   readonly listen?: { host: string; port: number; fallback: boolean };
-  readonly connect?: { host: string; port: number; expect?: string };
+  /** What was typed after `connect`, and --expect if given (validated). */
+  readonly connect?: { target: string; expect?: string };
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -33,6 +39,7 @@ class ChatRun {
   readonly #done: (code: number) => void;
   readonly #failed: (error: P2PChatError) => void;
   readonly #node: ChatNode;
+  readonly #directory: PeerDirectory | undefined;
   readonly #frontend: Frontend;
   /** Piped lines waiting for a first peer. */
   readonly #queue: string[] = [];
@@ -47,6 +54,7 @@ class ChatRun {
     this.#done = done;
     this.#failed = failed;
     this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name });
+    this.#directory = options.mdns ? new PeerDirectory(options.knownPeers, options.identity.fingerprint) : undefined;
     const interactive = process.stdin.isTTY === true && !options.json;
     if (interactive) {
       this.#frontend = new InteractiveFrontend(this.#node.name, {
@@ -62,6 +70,9 @@ class ChatRun {
 
   start(): void {
     this.#node.on('event', (event) => this.#onEvent(event));
+    this.#directory?.on('event', (event) => this.#frontend.show(event));
+    // Discovery trouble never ends a chat: say it once and carry on without it.
+    this.#directory?.once('error', (err) => this.#frontend.show({ type: 'warning', code: err.code, message: err.message }));
     process.on('SIGINT', () => this.#onInterrupt());
     process.on('SIGTERM', () => void this.#quit('', 0));
     void this.#begin();
@@ -70,16 +81,59 @@ class ChatRun {
   async #begin(): Promise<void> {
     const { listen, connect } = this.#options;
     try {
-      if (listen) await this.#node.listen(listen.host, listen.port, listen.fallback);
-      if (connect) await this.#node.connect(connect.host, connect.port, connect.expect);
+      if (listen) {
+        this.#directory?.browse(); // a listener shows peers arriving; `connect` looks only when asked
+        const port = await this.#node.listen(listen.host, listen.port, listen.fallback);
+        await this.#announce(port);
+      }
+      if (connect) {
+        const plan = await planDial(connect.target, {
+          ...(this.#directory ? { directory: this.#directory } : {}),
+          ...(connect.expect ? { expect: connect.expect } : {}),
+        });
+        await this.#node.connectPlan(plan);
+      }
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
       // Could not start: stop quietly and let the CLI print its one line.
       this.#quitting = true;
-      await this.#node.quit('');
+      await Promise.all([this.#node.quit(''), this.#directory?.close()]);
       this.#frontend.close();
       this.#failed(err);
     }
+  }
+
+  async #announce(port: number): Promise<void> {
+    if (!this.#directory) return;
+    const fingerprint = this.#options.identity.fingerprint;
+    try {
+      const instance = await this.#directory.announce({ name: this.#node.name, fingerprint, port, version: PROTOCOL_VERSION });
+      this.#frontend.show({ type: 'announced', instance, port });
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      this.#frontend.show({ type: 'warning', code: err.code, message: `${err.message}; not announced on the LAN` });
+    }
+  }
+
+  async #dial(target: string): Promise<void> {
+    try {
+      const plan = await planDial(target, this.#directory ? { directory: this.#directory } : {});
+      await this.#node.connectPlan(plan);
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      this.#frontend.show({ type: 'error', code: err.code, message: err.message });
+    }
+  }
+
+  #showPeers(): void {
+    if (!this.#directory) {
+      this.#frontend.info(pc.dim('LAN discovery is off (--no-mdns)'));
+      return;
+    }
+    this.#directory.browse();
+    const entries = this.#directory.entries();
+    if (entries.length === 0) this.#frontend.info(pc.dim('no peers seen on the LAN yet (looking; try again in a few seconds)'));
+    for (const entry of entries) this.#frontend.info(`  ${formatPeerLine(toEvent('peer-up', entry))}`);
   }
 
   #onEvent(event: AppEvent): void {
@@ -136,6 +190,12 @@ class ChatRun {
       case 'who':
         this.#showWho();
         return;
+      case 'peers':
+        this.#showPeers();
+        return;
+      case 'connect':
+        void this.#dial(command.target);
+        return;
       case 'help':
         for (const [usage, what] of COMMAND_HELP) this.#frontend.info(`  ${usage.padEnd(16)} ${what}`);
         return;
@@ -179,6 +239,7 @@ class ChatRun {
       return;
     }
     this.#node.abort();
+    void this.#directory?.close();
     this.#frontend.close();
     this.#done(130);
   }
@@ -187,7 +248,7 @@ class ChatRun {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#exitCode = code;
-    await this.#node.quit(reason);
+    await Promise.all([this.#node.quit(reason), this.#directory?.close()]);
     this.#frontend.close();
     this.#done(this.#exitCode);
   }

@@ -35,6 +35,21 @@ export function tempHome(): string {
   return dir;
 }
 
+export interface PeerProcessOptions {
+  /** Home directory for the CLI; a fresh temporary one by default. */
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Run inside this network namespace (`ip netns exec NS node ...`); needs root. */
+  netns?: string;
+  /** Run this node script with `args` instead of the p2p-chat CLI (no --home is added). */
+  script?: string;
+  /**
+   * Allow LAN discovery (mDNS). Off by default outside a network namespace (the CLI gets
+   * --no-mdns), because a test must never multicast onto the machine's real network.
+   */
+  mdns?: boolean;
+}
+
 export class PeerProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly stdoutLines: string[] = [];
@@ -42,9 +57,14 @@ export class PeerProcess {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #waiters: Array<() => void> = [];
 
-  constructor(args: string[], options: { home?: string; env?: NodeJS.ProcessEnv } = {}) {
-    const home = options.home ?? tempHome();
-    this.child = spawn(process.execPath, [CLI_PATH, '--home', home, ...args], {
+  constructor(args: string[], options: PeerProcessOptions = {}) {
+    const nodeArgv = options.script
+      ? [options.script, ...args]
+      : [CLI_PATH, '--home', options.home ?? tempHome(), ...((options.mdns ?? options.netns !== undefined) ? [] : ['--no-mdns']), ...args];
+    // `ip netns exec` execs the command in place, so the child's pid is node's own and kill() reaches it.
+    const command = options.netns ? 'ip' : process.execPath;
+    const argv = options.netns ? ['netns', 'exec', options.netns, process.execPath, ...nodeArgv] : nodeArgv;
+    this.child = spawn(command, argv, {
       env: { ...process.env, NO_COLOR: '1', ...options.env },
       stdio: 'pipe',
     });
@@ -58,10 +78,16 @@ export class PeerProcess {
       this.#wake();
     });
     this.exited = new Promise((resolve) => {
-      this.child.on('exit', (code, signal) => {
+      const done = (code: number | null, signal: NodeJS.Signals | null) => {
         live.delete(this);
         resolve({ code, signal });
         this.#wake();
+      };
+      this.child.on('exit', done);
+      // A command that cannot start (e.g. `ip` missing) never exits: report it instead of hanging.
+      this.child.on('error', (error) => {
+        this.stderr += `spawn ${command} failed: ${error.message}\n`;
+        if (this.child.exitCode === null && this.child.signalCode === null) done(null, null);
       });
     });
   }

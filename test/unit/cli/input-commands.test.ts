@@ -78,6 +78,13 @@ describe('parseInput', () => {
     });
   });
 
+  it('parses /peers and /connect TARGET', () => {
+    assert.deepEqual(parseInput('/peers'), { kind: 'peers' });
+    assert.deepEqual(parseInput('/connect laptop'), { kind: 'connect', target: 'laptop' });
+    assert.deepEqual(parseInput('/CONNECT  192.0.2.7:5050 '), { kind: 'connect', target: '192.0.2.7:5050' });
+    assert.equal(parseInput('/connect').kind, 'invalid');
+  });
+
   // Regression: these used to throw a TypeError (the command regex did not match).
   it('calls a lone slash or a slash before a space invalid, never a crash', () => {
     for (const line of ['/', '/ hello', '/   ', '/\tx']) {
@@ -92,7 +99,7 @@ describe('parseInput', () => {
 describe('COMMAND_HELP', () => {
   it('documents every command parseInput knows', () => {
     const documented = COMMAND_HELP.map(([usage]) => usage.split(' ')[0]);
-    assert.deepEqual(documented, ['/help', '/who', '/me', '/nick', '/quit', '//text']);
+    assert.deepEqual(documented, ['/help', '/who', '/peers', '/connect', '/me', '/nick', '/quit', '//text']);
     for (const [usage, text] of COMMAND_HELP) {
       assert.ok(text.length > 0, usage);
       const line = usage.split(' ')[0]!;

@@ -1,0 +1,55 @@
+// `p2p-chat discover`: list the p2p-chat peers on the LAN (mDNS), or with --watch stream them
+// appearing and leaving until Ctrl-C. With --json every line is a `peer-up` / `peer-down` event.
+
+import pc from 'picocolors';
+import type { AppEvent } from '../app/app-events.js';
+import { PeerDirectory, toEvent } from '../app/peer-directory.js';
+import type { P2PChatError } from '../errors.js';
+import type { KnownPeers } from '../secure/known-peers.js';
+import { formatPeerLine } from './event-format.js';
+
+export interface DiscoverOptions {
+  readonly knownPeers: KnownPeers;
+  readonly selfFingerprint: string;
+  readonly timeoutMs: number;
+  readonly watch: boolean;
+  readonly json: boolean;
+}
+
+/** Resolves with the exit code; rejects when discovery cannot run at all. */
+export function discover(options: DiscoverOptions): Promise<number> {
+  const directory = new PeerDirectory(options.knownPeers, options.selfFingerprint);
+  const print = (event: Extract<AppEvent, { type: 'peer-up' | 'peer-down' }>) => {
+    if (options.json) process.stdout.write(JSON.stringify(event) + '\n');
+    else if (event.type === 'peer-up') process.stdout.write(`${formatPeerLine(event)}\n`);
+    else process.stdout.write(pc.dim(`gone: ${formatPeerLine(event)}`) + '\n');
+  };
+
+  return new Promise((resolve, reject) => {
+    let finished = false;
+    const finish = async (result: number | P2PChatError) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      await directory.close();
+      if (typeof result === 'number') resolve(result);
+      else reject(result);
+    };
+    directory.once('error', (err) => void finish(err));
+    if (options.watch) directory.on('event', print);
+    directory.browse();
+
+    const timer = options.watch
+      ? undefined
+      : setTimeout(() => {
+          const entries = directory.entries();
+          for (const entry of entries) print(toEvent('peer-up', entry));
+          if (entries.length === 0 && !options.json) {
+            process.stderr.write(`no peers found on the LAN in ${options.timeoutMs / 1000} s\n`);
+          }
+          void finish(0);
+        }, options.timeoutMs);
+    process.once('SIGINT', () => void finish(0));
+    process.once('SIGTERM', () => void finish(0));
+  });
+}

@@ -1,0 +1,146 @@
+// DNS-SD on the LAN through bonjour-service: publish one service, browse for others, and age out
+// peers that vanished without a goodbye. bonjour-service reports "down" only on a goodbye and
+// never refreshes a peer it has seen, so the browser is restarted every `refreshMs`: a fresh
+// browser hears every live peer again, and one not heard for `staleMs` is reported gone.
+
+import { EventEmitter } from 'node:events';
+import { Bonjour, type Browser, type Service } from 'bonjour-service';
+import { chatError, P2PChatError } from '../errors.js';
+
+export interface LanDiscoveryOptions {
+  readonly serviceType: string;
+  /** Re-query the LAN this often. */
+  readonly refreshMs: number;
+  /** A peer not heard from for this long is reported gone. */
+  readonly staleMs: number;
+  /** How long to listen for another responder already using our name before announcing. */
+  readonly probeMs: number;
+}
+
+export interface HeardPeer {
+  readonly service: Service;
+  readonly lastSeen: number;
+}
+
+interface Events {
+  up: [peer: HeardPeer];
+  /** A service was seen again (addresses or TXT may have changed). */
+  refresh: [peer: HeardPeer];
+  down: [instance: string];
+  error: [error: P2PChatError];
+}
+
+export class LanDiscovery extends EventEmitter<Events> {
+  readonly #options: LanDiscoveryOptions;
+  readonly #bonjour: Bonjour;
+  readonly #heard = new Map<string, HeardPeer>();
+  #browser: Browser | undefined;
+  #refresh: NodeJS.Timeout | undefined;
+  #published: Service | undefined;
+  #closed = false;
+
+  constructor(options: LanDiscoveryOptions) {
+    super();
+    this.#options = options;
+    // bonjour-service throws socket errors from its default callback; route them to one event.
+    this.#bonjour = new Bonjour({}, (err: NodeJS.ErrnoException) => this.#onSocketError(err));
+  }
+
+  /** Start listening for peers (idempotent). */
+  browse(): void {
+    if (this.#browser || this.#closed) return;
+    this.#startBrowser();
+    this.#refresh = setInterval(() => {
+      this.#startBrowser();
+      this.#sweep();
+    }, this.#options.refreshMs);
+    this.#refresh.unref();
+  }
+
+  peers(): HeardPeer[] {
+    return [...this.#heard.values()];
+  }
+
+  /**
+   * Publish our service. Probes first (RFC 6762 section 8.1): bonjour-service's own probe only logs
+   * a conflict to the console and silently withdraws, so we ask ourselves and fail with a code.
+   */
+  async publish(instance: string, port: number, txt: Record<string, string>): Promise<void> {
+    const type = this.#options.serviceType;
+    const fqdn = `${instance}._${type}._tcp.local`;
+    if (await this.#nameTaken(fqdn)) {
+      throw chatError('ERR_MDNS_NAME_CONFLICT', `another device on the LAN already announces "${instance}"`);
+    }
+    this.#published = this.#bonjour.publish({ name: instance, type, port, txt, probe: false });
+  }
+
+  /** Say goodbye (so others see us leave at once) and release the socket. */
+  close(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#closed = true;
+    clearInterval(this.#refresh);
+    this.#browser?.stop();
+    return new Promise((resolve) => {
+      const destroy = () => this.#bonjour.destroy(() => resolve());
+      if (!this.#published) return destroy();
+      // A goodbye that cannot be sent (no network) must not hold up the exit.
+      const timer = setTimeout(destroy, 500);
+      this.#bonjour.unpublishAll(() => {
+        clearTimeout(timer);
+        destroy();
+      });
+    });
+  }
+
+  #startBrowser(): void {
+    this.#browser?.stop();
+    const browser = this.#bonjour.find({ type: this.#options.serviceType });
+    browser.on('up', (service) => this.#onUp(service));
+    browser.on('srv-update', (service) => this.#onUp(service));
+    browser.on('txt-update', (service) => this.#onUp(service));
+    browser.on('down', (service) => this.#forget(service.name));
+    this.#browser = browser;
+  }
+
+  #onUp(service: Service): void {
+    const peer = { service, lastSeen: Date.now() };
+    const isNew = !this.#heard.has(service.name);
+    this.#heard.set(service.name, peer);
+    this.emit(isNew ? 'up' : 'refresh', peer);
+  }
+
+  #forget(instance: string): void {
+    if (this.#heard.delete(instance)) this.emit('down', instance);
+  }
+
+  #sweep(): void {
+    const cutoff = Date.now() - this.#options.staleMs;
+    for (const [instance, peer] of this.#heard) if (peer.lastSeen < cutoff) this.#forget(instance);
+  }
+
+  #nameTaken(fqdn: string): Promise<boolean> {
+    return new Promise((resolve) => {
+      const browser = this.#bonjour.find({ type: this.#options.serviceType });
+      const done = (taken: boolean) => {
+        clearTimeout(timer);
+        browser.stop();
+        resolve(taken);
+      };
+      browser.on('up', (service) => {
+        if (service.fqdn.toLowerCase() === fqdn.toLowerCase()) done(true);
+      });
+      const timer = setTimeout(() => done(false), this.#options.probeMs);
+    });
+  }
+
+  #onSocketError(err: NodeJS.ErrnoException): void {
+    if (this.#closed) return;
+    const why =
+      err.code === 'EADDRINUSE'
+        ? 'UDP port 5353 is taken by another program that does not share it'
+        : err.code === 'ENETUNREACH' || err.code === 'EHOSTUNREACH' || err.code === 'EADDRNOTAVAIL'
+          ? 'no route for multicast (224.0.0.251); is this machine on a LAN?'
+          : err.message;
+    this.emit('error', chatError('ERR_MDNS_UNAVAILABLE', `LAN discovery is off: ${why}`, err));
+  }
+}
