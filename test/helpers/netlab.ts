@@ -1,0 +1,291 @@
+// A network lab in Linux namespaces for tests that need real addresses, LANs and multicast. LANs
+// are bridges inside the lab's own "switch" namespace and hosts are namespaces wired to them by
+// veth pairs, so nothing touches the machine's own network and no lab has a route to the outside.
+//
+// Names: every namespace starts with the lab's prefix (`p2p` + 4 hex), e.g. `p2p1a2b-sw`,
+// `p2p1a2b-alice`. Interfaces live only inside lab namespaces: bridges `<prefix>b<n>`, switch-side
+// veth ends `<prefix>h<n>`, host-side ends `eth0`, `eth1`, ... (all within the 15-char limit).
+// A router (ip_forward + nft masquerade between two LANs) is one more node kind: a namespace
+// attached to several LANs through #attach, with hosts given a default route through it.
+
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hostOn, labNetwork, type Ipv4Network } from './lab-address.js';
+import { netlabUnavailable } from './netlab-available.js';
+import { PeerProcess } from './peer-process.js';
+import { CommandError, runCommand } from './run-command.js';
+
+export { netlabSkip, netlabUnavailable, requireNetlab } from './netlab-available.js';
+
+const NAME_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
+const SWITCH = 'sw';
+const EXIT_TIMEOUT_MS = 10_000;
+
+interface Lan {
+  readonly name: string;
+  readonly bridge: string;
+  readonly network: Ipv4Network;
+  readonly addresses: Set<number>;
+}
+
+export interface LabInterface {
+  /** Interface name inside the node's namespace, e.g. `eth0`. */
+  readonly name: string;
+  readonly lan: string;
+  /** Address without prefix length, e.g. `192.0.2.11`. */
+  readonly address: string;
+}
+
+export interface LabHost {
+  readonly name: string;
+  readonly namespace: string;
+  /** Address on its LAN, without prefix length. */
+  readonly address: string;
+  readonly interfaces: readonly LabInterface[];
+}
+
+export interface SpawnPeerOptions {
+  /** Home for the CLI; a fresh temporary one (removed by destroy()) by default. */
+  home?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const labs = new Set<Netlab>();
+
+// Last resort when the test process dies without running after(): only synchronous work is
+// possible here. A signal is turned into exit so the 'exit' handler runs.
+process.once('exit', () => {
+  for (const lab of labs) lab.destroyNow();
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => process.exit(1));
+}
+
+async function uniquePrefix(): Promise<string> {
+  const existing = (await runCommand('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0] ?? '');
+  for (let i = 0; i < 16; i++) {
+    const prefix = `p2p${randomBytes(2).toString('hex')}`;
+    if (!existing.some((ns) => ns.startsWith(prefix))) return prefix;
+  }
+  throw new Error('netlab: no free namespace prefix after 16 tries');
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+function killPids(stdout: string): number {
+  let count = 0;
+  for (const pid of stdout.split(/\s+/).filter(Boolean).map(Number)) {
+    if (pid === process.pid) continue;
+    try {
+      process.kill(pid, 'SIGKILL');
+      count++;
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return count;
+}
+
+export class Netlab {
+  readonly prefix: string;
+  readonly #namespaces: string[] = [];
+  readonly #lans = new Map<string, Lan>();
+  readonly #hosts = new Map<string, LabHost>();
+  readonly #peers = new Set<PeerProcess>();
+  readonly #homes: string[] = [];
+  #links = 0;
+  #teardown: Promise<void> | undefined;
+
+  private constructor(prefix: string) {
+    this.prefix = prefix;
+  }
+
+  /** A new, empty lab with its switch namespace; throws with the reason when netlab cannot run here. */
+  static async create(): Promise<Netlab> {
+    const reason = await netlabUnavailable();
+    if (reason !== undefined) throw new Error(`netlab unavailable: ${reason}`);
+    const lab = new Netlab(await uniquePrefix());
+    labs.add(lab);
+    await lab.#addNamespace(lab.#ns(SWITCH));
+    return lab;
+  }
+
+  /** Namespace names this lab created (and has not yet deleted). */
+  get namespaces(): readonly string[] {
+    return [...this.#namespaces];
+  }
+
+  /** A LAN: a bridge in the switch namespace. `cidr` must be TEST-NET or private, e.g. 192.0.2.0/24. */
+  async addLan(name: string, cidr: string): Promise<void> {
+    if (this.#lans.has(name)) throw new Error(`netlab: LAN '${name}' exists`);
+    const network = labNetwork(cidr);
+    const bridge = `${this.prefix}b${this.#lans.size}`;
+    const sw = this.#ns(SWITCH);
+    // No snooping: without an IGMP querier on the LAN it would stop multicast reaching listeners.
+    await this.#ip(['-n', sw, 'link', 'add', bridge, 'type', 'bridge', 'mcast_snooping', '0']);
+    await this.#ip(['-n', sw, 'link', 'set', bridge, 'up']);
+    this.#lans.set(name, { name, bridge, network, addresses: new Set() });
+  }
+
+  /**
+   * A host on one LAN: its own namespace with `lo` up, `eth0` holding `address` (e.g.
+   * `192.0.2.11/24`), and a multicast route for mDNS. No default route: it reaches its LAN only.
+   */
+  async addHost(name: string, options: { lan: string; address: string }): Promise<LabHost> {
+    const ns = await this.#addNode(name);
+    const iface = await this.#attach(ns, this.#lan(options.lan), options.address, 0);
+    await this.#ip(['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', iface.name]);
+    const host: LabHost = { name, namespace: ns, address: iface.address, interfaces: [iface] };
+    this.#hosts.set(name, host);
+    return host;
+  }
+
+  host(name: string): LabHost {
+    const host = this.#hosts.get(name);
+    if (!host) throw new Error(`netlab: no host '${name}'`);
+    return host;
+  }
+
+  /** `p2p-chat --home <temp> ...args` inside the host's namespace. */
+  spawnPeer(host: string, args: string[], options: SpawnPeerOptions = {}): PeerProcess {
+    const home = options.home ?? this.#tempHome();
+    return this.#track(new PeerProcess(args, { home, netns: this.host(host).namespace, env: options.env }));
+  }
+
+  /** `node script ...args` inside the host's namespace, with the same line/event API as a peer. */
+  spawnScript(host: string, script: string, args: string[] = [], options: { env?: NodeJS.ProcessEnv } = {}): PeerProcess {
+    return this.#track(new PeerProcess(args, { script, netns: this.host(host).namespace, env: options.env }));
+  }
+
+  /** Run a one-off command inside the host's namespace; resolves with stdout, throws with stderr. */
+  exec(host: string, command: string, args: string[] = [], timeoutMs?: number): Promise<string> {
+    return runCommand('ip', ['netns', 'exec', this.host(host).namespace, command, ...args], timeoutMs);
+  }
+
+  /**
+   * Kill every process in the lab's namespaces, delete the namespaces (which removes their veths
+   * and bridges) and the temporary homes. Safe to call more than once; later calls share the first.
+   */
+  destroy(): Promise<void> {
+    return (this.#teardown ??= this.#destroy());
+  }
+
+  /** Synchronous best-effort destroy, for process exit. */
+  destroyNow(): void {
+    for (const peer of this.#peers) peer.kill();
+    for (const ns of this.#namespaces) {
+      try {
+        killPids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5_000 }));
+        execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5_000 });
+      } catch {
+        // best effort: the process is exiting
+      }
+    }
+    for (const dir of this.#homes) rmSync(dir, { recursive: true, force: true });
+  }
+
+  async #destroy(): Promise<void> {
+    const problems: string[] = [];
+    for (const peer of this.#peers) peer.kill();
+    // Bounded: a peer that ignores SIGKILL is dealt with by #emptyNamespace below.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, EXIT_TIMEOUT_MS);
+    });
+    await Promise.race([Promise.all([...this.#peers].map((peer) => peer.exited)), timeout]);
+    clearTimeout(timer);
+    for (const ns of [...this.#namespaces].reverse()) {
+      try {
+        await this.#emptyNamespace(ns);
+        await this.#ip(['netns', 'del', ns]);
+        this.#namespaces.splice(this.#namespaces.indexOf(ns), 1);
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }
+    for (const dir of this.#homes.splice(0)) rmSync(dir, { recursive: true, force: true });
+    if (problems.length === 0) labs.delete(this);
+    else throw new Error(`netlab ${this.prefix}: cleanup incomplete:\n${problems.join('\n')}`);
+  }
+
+  /** SIGKILL whatever still runs in `ns` (grandchildren included) and wait until it is gone. */
+  async #emptyNamespace(ns: string): Promise<void> {
+    const deadline = Date.now() + EXIT_TIMEOUT_MS;
+    for (;;) {
+      let pids: string;
+      try {
+        pids = await this.#ip(['netns', 'pids', ns]);
+      } catch (error) {
+        if (error instanceof CommandError && /No such file/i.test(error.stderr)) return;
+        throw error;
+      }
+      if (pids.trim() === '') return;
+      killPids(pids);
+      if (Date.now() > deadline) throw new Error(`netlab: processes ${pids.trim()} in ${ns} survived SIGKILL`);
+      await sleep(50);
+    }
+  }
+
+  async #addNode(name: string): Promise<string> {
+    if (!NAME_PATTERN.test(name) || name === SWITCH) {
+      throw new Error(`netlab: node name '${name}' must match ${NAME_PATTERN} and not be '${SWITCH}'`);
+    }
+    if (this.#hosts.has(name)) throw new Error(`netlab: node '${name}' exists`);
+    const ns = this.#ns(name);
+    await this.#addNamespace(ns);
+    return ns;
+  }
+
+  /** Wire `ns` to a LAN: a veth pair whose lab end joins the bridge and whose other end is eth<index>. */
+  async #attach(ns: string, lan: Lan, address: string, index: number): Promise<LabInterface> {
+    const ip = hostOn(lan.network, address);
+    if (lan.addresses.has(ip.value)) throw new Error(`netlab: ${ip.address} is already used on LAN '${lan.name}'`);
+    lan.addresses.add(ip.value);
+    const sw = this.#ns(SWITCH);
+    const port = `${this.prefix}h${this.#links++}`;
+    const name = `eth${index}`;
+    await this.#ip(['-n', sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', name, 'netns', ns]);
+    await this.#ip(['-n', sw, 'link', 'set', port, 'master', lan.bridge, 'up']);
+    await this.#ip(['-n', ns, 'addr', 'add', `${ip.address}/${ip.bits}`, 'dev', name]);
+    await this.#ip(['-n', ns, 'link', 'set', name, 'up']);
+    return { name, lan: lan.name, address: ip.address };
+  }
+
+  async #addNamespace(ns: string): Promise<void> {
+    // Recorded only once `add` succeeded: a failed add may mean the name is someone else's.
+    await this.#ip(['netns', 'add', ns]);
+    this.#namespaces.push(ns);
+    await this.#ip(['-n', ns, 'link', 'set', 'lo', 'up']);
+  }
+
+  #lan(name: string): Lan {
+    const lan = this.#lans.get(name);
+    if (!lan) throw new Error(`netlab: no LAN '${name}'`);
+    return lan;
+  }
+
+  #ns(node: string): string {
+    return `${this.prefix}-${node}`;
+  }
+
+  #ip(args: string[]): Promise<string> {
+    return runCommand('ip', args);
+  }
+
+  #track(peer: PeerProcess): PeerProcess {
+    this.#peers.add(peer);
+    void peer.exited.then(() => this.#peers.delete(peer));
+    return peer;
+  }
+
+  #tempHome(): string {
+    const dir = mkdtempSync(join(tmpdir(), `p2p-chat-${this.prefix}-`));
+    this.#homes.push(dir);
+    return dir;
+  }
+}

@@ -1,0 +1,74 @@
+// Two hosts on one LAN in network namespaces: p2p-chat connects by address on the default port,
+// and multicast crosses the bridge (what mDNS discovery will need). Proves the netlab itself.
+
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+import { Netlab, netlabSkip } from '../helpers/netlab.js';
+import { runCommand } from '../helpers/run-command.js';
+
+const MULTICAST_PROBE = fileURLToPath(new URL('./fixtures/multicast-probe.js', import.meta.url));
+
+describe('netlab: one LAN, direct connection', { skip: await netlabSkip(), timeout: 60_000 }, () => {
+  let lab: Netlab | undefined;
+
+  before(async () => {
+    lab = await Netlab.create();
+    await lab.addLan('lan', '192.0.2.0/24');
+    await lab.addHost('a', { lan: 'lan', address: '192.0.2.11/24' });
+    await lab.addHost('b', { lan: 'lan', address: '192.0.2.12/24' });
+  });
+
+  after(async () => {
+    if (!lab) return;
+    const { prefix } = lab;
+    try {
+      await lab.destroy();
+    } finally {
+      const left = (await runCommand('ip', ['netns', 'list'])).split('\n').filter((line) => line.startsWith(prefix));
+      assert.deepEqual(left, [], `namespaces of run ${prefix} left behind`);
+    }
+  });
+
+  it('hosts have only their LAN: an address, a multicast route, no default route', async () => {
+    const routes = await lab!.exec('a', 'ip', ['-4', 'route', 'show']);
+    assert.match(routes, /^192\.0\.2\.0\/24 dev eth0 .*src 192\.0\.2\.11/m);
+    assert.match(routes, /^224\.0\.0\.0\/4 dev eth0/m);
+    assert.doesNotMatch(routes, /default/);
+  });
+
+  it('bob connects to alice by address on the default port; they chat both ways', async () => {
+    const alice = lab!.spawnPeer('a', ['listen', '--json', '--name', 'alice', '--host', '0.0.0.0']);
+    const listening = await alice.waitForEvent('listening');
+    assert.equal(listening.port, 5050, 'each namespace has its own, free, port 5050');
+
+    const bob = lab!.spawnPeer('b', ['connect', '192.0.2.11', '--json', '--name', 'bob']);
+    const atBob = await bob.waitForEvent('connected');
+    assert.equal(atBob.name, 'alice');
+    assert.equal(atBob.address, '192.0.2.11:5050');
+    assert.equal(atBob.path, 'direct');
+    const atAlice = await alice.waitForEvent('connected');
+    assert.equal(atAlice.name, 'bob');
+    assert.match(String(atAlice.address), /^192\.0\.2\.12:\d+$/);
+
+    bob.send('hello alice, over the bridge');
+    const toAlice = await alice.waitForEvent('message');
+    assert.equal(toAlice.text, 'hello alice, over the bridge');
+    assert.equal(toAlice.from, 'bob');
+
+    alice.send('hello bob');
+    const toBob = await bob.waitForEvent('message');
+    assert.equal(toBob.text, 'hello bob');
+    assert.equal(toBob.from, 'alice');
+  });
+
+  it('multicast from one namespace reaches a group member in another', async () => {
+    const receiver = lab!.spawnScript('b', MULTICAST_PROBE, ['receive', '224.0.0.251', '5399', '192.0.2.12']);
+    await receiver.waitForEvent('ready');
+    const sender = lab!.spawnScript('a', MULTICAST_PROBE, ['send', '224.0.0.251', '5399', '192.0.2.11', 'who is there?']);
+    const datagram = await receiver.waitForEvent('datagram');
+    assert.equal(datagram.text, 'who is there?');
+    assert.match(String(datagram.from), /^192\.0\.2\.11:\d+$/);
+    assert.equal(await sender.exitCode(), 0, sender.stderr);
+  });
+});
