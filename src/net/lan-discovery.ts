@@ -4,6 +4,7 @@
 // browser hears every live peer again, and one not heard for `staleMs` is reported gone.
 
 import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import { chatError, P2PChatError } from '../errors.js';
 
@@ -71,7 +72,9 @@ export class LanDiscovery extends EventEmitter<Events> {
     if (await this.#nameTaken(fqdn)) {
       throw chatError('ERR_MDNS_NAME_CONFLICT', `another device on the LAN already announces "${instance}"`);
     }
-    this.#published = this.#bonjour.publish({ name: instance, type, port, txt, probe: false });
+    // bonjour-service names the SRV target with the bare host name; mDNS host names end in .local.
+    const host = `${hostname().split('.')[0] || 'p2p-chat'}.local`;
+    this.#published = this.#bonjour.publish({ name: instance, type, port, txt, host, probe: false });
   }
 
   /** Say goodbye (so others see us leave at once) and release the socket. */
