@@ -171,6 +171,13 @@ export class Netlab {
    * Kill every process in the lab's namespaces, delete the namespaces (which removes their veths
    * and bridges) and the temporary homes. Safe to call more than once; later calls share the first.
    */
+  /** Destroy the lab, then list any of its namespaces still present (a test asserts none are). */
+  async destroyAndList(): Promise<string[]> {
+    await this.destroy();
+    const names = (await runCommand('ip', ['netns', 'list'])).split('\n').map((line) => line.split(' ')[0] ?? '');
+    return names.filter((name) => name.startsWith(this.prefix));
+  }
+
   destroy(): Promise<void> {
     return (this.#teardown ??= this.#destroy());
   }

@@ -5,7 +5,6 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { Netlab, netlabSkip } from '../helpers/netlab.js';
-import { runCommand } from '../helpers/run-command.js';
 
 const MULTICAST_PROBE = fileURLToPath(new URL('./fixtures/multicast-probe.js', import.meta.url));
 
@@ -20,14 +19,7 @@ describe('netlab: one LAN, direct connection', { skip: await netlabSkip(), timeo
   });
 
   after(async () => {
-    if (!lab) return;
-    const { prefix } = lab;
-    try {
-      await lab.destroy();
-    } finally {
-      const left = (await runCommand('ip', ['netns', 'list'])).split('\n').filter((line) => line.startsWith(prefix));
-      assert.deepEqual(left, [], `namespaces of run ${prefix} left behind`);
-    }
+    if (lab) assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
   });
 
   it('hosts have only their LAN: an address, a multicast route, no default route', async () => {

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netlab, netlabSkip } from '../helpers/netlab.js';
 import type { PeerEvent, PeerProcess } from '../helpers/peer-process.js';
-import { runCommand } from '../helpers/run-command.js';
 
 const FAKE_ANNOUNCEMENT = fileURLToPath(new URL('./fixtures/fake-announcement.js', import.meta.url));
 
@@ -69,13 +68,10 @@ describe('netlab: LAN discovery, real peers on one bridge', { skip: await netlab
 
   after(async () => {
     if (!lab) return;
-    const { prefix } = lab;
     try {
-      await lab.destroy();
+      assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
     } finally {
       for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
-      const left = (await runCommand('ip', ['netns', 'list'])).split('\n').filter((line) => line.startsWith(prefix));
-      assert.deepEqual(left, [], `namespaces of run ${prefix} left behind`);
     }
   });
 
