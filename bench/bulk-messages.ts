@@ -93,6 +93,7 @@ async function oursOnce(receiverHome: BenchHome, senderHome: BenchHome, messages
       localInfo: { name: 'sender', version: PROTOCOL_VERSION, features: FEATURES },
       handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
       keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
+      maxQueuedBytes: DEFAULTS.maxQueuedBytes,
       keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
       byeGraceMs: DEFAULTS.byeGraceMs,
     });

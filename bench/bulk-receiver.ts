@@ -73,7 +73,9 @@ async function receiveChat(cfg: ReceiverConfig): Promise<() => Promise<void>> {
     }
   });
   await node.listen(HOST, 0, false);
-  return () => node.quit('benchmark over');
+  return async () => {
+    await node.quit('benchmark over');
+  };
 }
 
 async function receiveRaw(cfg: ReceiverConfig): Promise<() => Promise<void>> {

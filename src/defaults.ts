@@ -20,6 +20,8 @@ export const DEFAULTS = Object.freeze({
   maxMessageBytes: 16 * 1024,
   /** How long a graceful exit waits for the peer to close after our goodbye. */
   byeGraceMs: 2_000,
+  /** A peer that stops reading is dropped once this much is queued for it. */
+  maxQueuedBytes: 4 * 1024 * 1024,
   /** LAN discovery re-queries the network this often... */
   mdnsRefreshMs: 5_000,
   /** ...and forgets a peer not heard from for this long (one that crashed without a goodbye). */

@@ -13,7 +13,7 @@ import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import { KnownPeers } from '../secure/known-peers.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
-import { sanitizeName } from '../session/sanitize.js';
+import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import type { SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PeerSummary } from './app-events.js';
 import type { DialPlan } from './dial-plan.js';
@@ -30,9 +30,14 @@ interface LivePeer {
   readonly fingerprint: string;
   readonly direction: 'incoming' | 'outgoing';
   name: string;
+  /** When the peer last changed nickname (ms), for rate limiting. */
+  renamedAt: number;
 }
 
-export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
+/** A peer may change nickname at most this often; faster changes are ignored. */
+const RENAME_INTERVAL_MS = 2_000;
+
+export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #identity: Identity;
   readonly #known: KnownPeers;
   readonly #timing: typeof DEFAULTS;
@@ -60,6 +65,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
 
   get peerCount(): number {
     return this.#peers.size;
+  }
+
+  /** False while some peer's send queue is over its high-water mark; `drain` follows. */
+  get canSend(): boolean {
+    for (const peer of this.#peers) if (peer.connection.needsDrain) return false;
+    return true;
   }
 
   /** Bind and start accepting peers; resolves with the port actually bound. */
@@ -112,7 +123,10 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
     throw chatError('ERR_CONNECT_FAILED', `cannot reach ${plan.label}: ${reasons || 'no address to dial'}`);
   }
 
-  say(text: string, action = false): void {
+  say(rawText: string, action = false): void {
+    // Controls and escapes would be stripped by every receiver anyway; removing them here also
+    // bounds JSON's expansion of the text (a control character encodes as six bytes).
+    const text = sanitizeText(rawText);
     const bytes = Buffer.byteLength(text, 'utf8');
     if (bytes > this.#timing.maxMessageBytes) {
       throw chatError(
@@ -135,13 +149,16 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
     return [...this.#peers].map((p) => this.#summary(p.connection));
   }
 
-  /** Goodbye to every peer, stop listening; resolves when all sockets are closed. */
-  async quit(reason: string): Promise<void> {
+  /**
+   * Goodbye to every peer, stop listening; resolves when all sockets are closed, with whether
+   * everything sent was flushed to every peer first.
+   */
+  async quit(reason: string): Promise<boolean> {
     this.#quitting = true;
     this.#server?.close();
     const closing = [...this.#peers].map((p) => p.connection.close(reason));
     for (const c of this.#pending) c.destroy();
-    await Promise.all(closing);
+    return (await Promise.all(closing)).every(Boolean);
   }
 
   /** Immediate stop: no goodbyes (second Ctrl-C). */
@@ -162,6 +179,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
       keepaliveIntervalMs: t.keepaliveIntervalMs,
       keepaliveTimeoutMs: t.keepaliveTimeoutMs,
       byeGraceMs: t.byeGraceMs,
+      maxQueuedBytes: t.maxQueuedBytes,
       ...(expectedFingerprint ? { expectedFingerprint } : {}),
     });
     this.#pending.add(connection);
@@ -171,8 +189,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
         void connection.close('shutting down');
         return;
       }
-      const peer: LivePeer = { connection, fingerprint: remote.fingerprint, direction, name: sanitizeName(remote.info.name) };
+      const name = sanitizeName(remote.info.name);
+      const peer: LivePeer = { connection, fingerprint: remote.fingerprint, direction, name, renamedAt: 0 };
       this.#onEstablished(peer);
+    });
+    connection.on('drain', () => {
+      if (this.canSend) this.emit('drain');
     });
     connection.on('message', (message) => {
       const peer = this.#find(connection);
@@ -186,17 +208,23 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
     return connection;
   }
 
-  #onEstablished(peer: LivePeer): void {
+  /** The loud warning when a nickname we know from another key shows up (on connect or /nick). */
+  #warnIfNameClaimed(peer: LivePeer): { known: boolean } {
     const check = this.#known.check(peer.fingerprint, peer.name);
     if (check.nameClaimedBy.length > 0) {
       this.#emit({
         type: 'warning',
         code: 'ERR_PEER_KEY_CHANGED',
         message:
-          `"${peer.name}" connected with key ${peer.fingerprint}, but that nickname was known with key ` +
+          `"${peer.name}" is using key ${peer.fingerprint}, but that nickname was known with key ` +
           `${check.nameClaimedBy.join(', ')}. It may be someone else: compare fingerprints out of band.`,
       });
     }
+    return check;
+  }
+
+  #onEstablished(peer: LivePeer): void {
+    const check = this.#warnIfNameClaimed(peer);
     this.#recordPeer(peer);
     const others = [...this.#peers];
     this.#peers.add(peer);
@@ -219,20 +247,27 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
         return;
       }
       case 'forwarded': {
+        // Only the host we dialled speaks for others; a client claiming to is ignored.
+        if (peer.direction !== 'outgoing') return;
         const { type: _type, from, ...chat } = message;
         this.#emit({ type: 'message', from: sanitizeName(from.name), fingerprint: from.fingerprint, ...chat, via });
         return;
       }
       case 'nick': {
+        // A peer flipping names in a loop must not flood the screen or the other peers.
+        const now = Date.now();
+        if (now - peer.renamedAt < RENAME_INTERVAL_MS) return;
+        peer.renamedAt = now;
         const oldName = peer.name;
         peer.name = sanitizeName(message.name);
         if (peer.name === oldName) return;
-        this.#recordPeer(peer);
+        this.#warnIfNameClaimed(peer);
         this.#emit({ type: 'renamed', fingerprint: peer.fingerprint, oldName, name: peer.name });
         this.#broadcast(peer, { type: 'presence', event: 'renamed', peer: ref(peer), reason: oldName });
         return;
       }
       case 'presence': {
+        if (peer.direction !== 'outgoing') return;
         const name = sanitizeName(message.peer.name);
         const fingerprint = message.peer.fingerprint;
         const reason = message.reason ?? '';
@@ -270,8 +305,17 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent] }> {
     }
   }
 
+  /** Send to every peer but one; a failure to one recipient never affects the sender or the rest. */
   #broadcast(except: LivePeer, message: Parameters<PeerConnection['send']>[0]): void {
-    for (const other of this.#peers) if (other !== except) other.connection.send(message);
+    for (const other of this.#peers) {
+      if (other === except) continue;
+      try {
+        other.connection.send(message);
+      } catch (err) {
+        if (!(err instanceof P2PChatError)) throw err;
+        this.#emit({ type: 'warning', code: err.code, message: `could not pass a message on to ${other.name}: ${err.message}` });
+      }
+    }
   }
 
   #find(connection: PeerConnection): LivePeer | undefined {

@@ -44,7 +44,11 @@ export function isAddressTarget(text: string): boolean {
 export async function planDial(text: string, options: PlanOptions = {}): Promise<DialPlan> {
   if (isAddressTarget(text)) {
     const target = parseTarget(text, DEFAULTS.port);
-    const expect = options.expect ?? (target.expect !== undefined ? normalizeFingerprint(target.expect) : undefined);
+    const inline = target.expect !== undefined ? normalizeFingerprint(target.expect) : undefined;
+    if (inline !== undefined && options.expect !== undefined && inline !== options.expect) {
+      throw chatError('ERR_USAGE', `the fingerprint before '@' and --expect differ; give one of them`);
+    }
+    const expect = options.expect ?? inline;
     const candidate = { host: target.host, port: target.port };
     return { label: formatHostPort(target.host, target.port), candidates: [candidate], ...(expect ? { expect } : {}) };
   }

@@ -35,7 +35,7 @@ export function discover(options: DiscoverOptions): Promise<number> {
       if (typeof result === 'number') resolve(result);
       else reject(result);
     };
-    directory.once('error', (err) => void finish(err));
+    directory.on('error', (err) => void finish(err));
     if (options.watch) directory.on('event', print);
     directory.browse();
 

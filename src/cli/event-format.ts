@@ -20,7 +20,7 @@ export function clock(time: number = Date.now()): string {
 }
 
 function who(name: string, fingerprint: string): string {
-  return `${colourName(name)} ${pc.dim(shortFingerprint(fingerprint))}`;
+  return `${colourName(name)} ${pc.dim(sanitizeText(shortFingerprint(fingerprint)))}`;
 }
 
 function notice(text: string): string {

@@ -166,7 +166,11 @@ function openHome(flags: GlobalFlags) {
   const identity = loadOrCreateIdentity(home);
   const name = stringFlag(flags.name, '--name') ?? (hostname().split('.')[0] || 'anonymous');
   if (name.trim() === '') throw chatError('ERR_USAGE', '--name must not be empty');
-  return { home, identity, knownPeers: KnownPeers.load(home), name };
+  const knownPeers = KnownPeers.load(home);
+  if (knownPeers.corruptMovedTo) {
+    process.stderr.write(`p2p-chat: warning: known-peers.json was unreadable; moved to ${knownPeers.corruptMovedTo}\n`);
+  }
+  return { home, identity, knownPeers, name };
 }
 
 function portFlag(value: unknown): number {

@@ -72,9 +72,11 @@ class ChatRun {
     this.#node.on('event', (event) => this.#onEvent(event));
     this.#directory?.on('event', (event) => this.#frontend.show(event));
     // Discovery trouble never ends a chat: say it once and carry on without it.
-    this.#directory?.once('error', (err) => this.#frontend.show({ type: 'warning', code: err.code, message: err.message }));
+    this.#directory?.on('error', (err) => this.#warnOnce(err));
     process.on('SIGINT', () => this.#onInterrupt());
     process.on('SIGTERM', () => void this.#quit('', 0));
+    // Whoever reads our stdout went away (e.g. `| head`): leave cleanly instead of crashing.
+    process.stdout.on('error', () => void this.#quit('', 0));
     void this.#begin();
   }
 
@@ -111,8 +113,15 @@ class ChatRun {
       this.#frontend.show({ type: 'announced', instance, port });
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
-      this.#frontend.show({ type: 'warning', code: err.code, message: `${err.message}; not announced on the LAN` });
+      this.#warnOnce(err);
     }
+  }
+
+  #warned = new Set<string>();
+  #warnOnce(err: P2PChatError): void {
+    if (this.#warned.has(err.code)) return;
+    this.#warned.add(err.code);
+    this.#frontend.show({ type: 'warning', code: err.code, message: err.message });
   }
 
   async #dial(target: string): Promise<void> {
@@ -153,7 +162,10 @@ class ChatRun {
       this.#linesRead++;
       this.#queue.push(line);
       this.#flushQueue();
+      // Read no faster than the slowest peer takes it: memory stays flat for any input size.
+      if (!this.#node.canSend) rl.pause();
     });
+    this.#node.on('drain', () => rl.resume());
     rl.on('close', () => {
       this.#inputEnded = true;
       this.#flushQueue();
@@ -248,7 +260,12 @@ class ChatRun {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#exitCode = code;
-    await Promise.all([this.#node.quit(reason), this.#directory?.close()]);
+    const [delivered] = await Promise.all([this.#node.quit(reason), this.#directory?.close()]);
+    if (!delivered && code === 0 && this.#linesRead > 0) {
+      // Piped input that did not all get out must not look like success.
+      this.#frontend.show({ type: 'error', code: 'ERR_CONNECTION_LOST', message: 'not everything sent was delivered before the connection closed' });
+      this.#exitCode = 1;
+    }
     this.#frontend.close();
     this.#done(this.#exitCode);
   }

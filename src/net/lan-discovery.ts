@@ -5,8 +5,12 @@
 
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
+import { createSocket } from 'node:dgram';
 import { Bonjour, type Browser, type Service } from 'bonjour-service';
 import { chatError, P2PChatError } from '../errors.js';
+
+const MDNS_GROUP = '224.0.0.251';
+const MDNS_PORT = 5353;
 
 export interface LanDiscoveryOptions {
   readonly serviceType: string;
@@ -50,6 +54,7 @@ export class LanDiscovery extends EventEmitter<Events> {
   /** Start listening for peers (idempotent). */
   browse(): void {
     if (this.#browser || this.#closed) return;
+    void this.#checkRoute().then((error) => error && this.emit('error', error));
     this.#startBrowser();
     this.#refresh = setInterval(() => {
       this.#startBrowser();
@@ -69,8 +74,10 @@ export class LanDiscovery extends EventEmitter<Events> {
   async publish(instance: string, port: number, txt: Record<string, string>): Promise<void> {
     const type = this.#options.serviceType;
     const fqdn = `${instance}._${type}._tcp.local`;
+    const noRoute = await this.#checkRoute();
+    if (noRoute) throw noRoute;
     if (await this.#nameTaken(fqdn)) {
-      throw chatError('ERR_MDNS_NAME_CONFLICT', `another device on the LAN already announces "${instance}"`);
+      throw chatError('ERR_MDNS_NAME_CONFLICT', `another device on the LAN already announces "${instance}"; not announced`);
     }
     // bonjour-service names the SRV target with the bare host name; mDNS host names end in .local.
     const host = `${hostname().split('.')[0] || 'p2p-chat'}.local`;
@@ -136,14 +143,35 @@ export class LanDiscovery extends EventEmitter<Events> {
     });
   }
 
+  /**
+   * bonjour-service drops send errors, so with no multicast route it would announce into the void.
+   * Connecting a UDP socket makes the kernel look the route up without sending anything.
+   */
+  #routeCheck: Promise<P2PChatError | undefined> | undefined;
+  #checkRoute(): Promise<P2PChatError | undefined> {
+    this.#routeCheck ??= new Promise((resolve) => {
+      const socket = createSocket('udp4');
+      const done = (err?: NodeJS.ErrnoException) => {
+        socket.close();
+        resolve(err ? this.#describe(err) : undefined);
+      };
+      socket.once('error', done);
+      socket.connect(MDNS_PORT, MDNS_GROUP, () => done());
+    });
+    return this.#routeCheck;
+  }
+
   #onSocketError(err: NodeJS.ErrnoException): void {
-    if (this.#closed) return;
+    if (!this.#closed) this.emit('error', this.#describe(err));
+  }
+
+  #describe(err: NodeJS.ErrnoException): P2PChatError {
     const why =
       err.code === 'EADDRINUSE'
         ? 'UDP port 5353 is taken by another program that does not share it'
         : err.code === 'ENETUNREACH' || err.code === 'EHOSTUNREACH' || err.code === 'EADDRNOTAVAIL'
           ? 'no route for multicast (224.0.0.251); is this machine on a LAN?'
           : err.message;
-    this.emit('error', chatError('ERR_MDNS_UNAVAILABLE', `LAN discovery is off: ${why}`, err));
+    return chatError('ERR_MDNS_UNAVAILABLE', `LAN discovery is off: ${why}`, err);
   }
 }

@@ -5,6 +5,9 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { chatError } from '../errors.js';
 import { formatHostPort } from './address.js';
 
+/** Beyond this many open connections, new ones are refused (a handshake flood cannot exhaust fds). */
+const MAX_CONNECTIONS = 256;
+
 export interface ListenOptions {
   readonly host: string;
   readonly port: number;
@@ -52,6 +55,9 @@ function bind(host: string, port: number, onConnection: (socket: Socket) => void
     server.once('error', reject);
     server.listen({ host, port, exclusive: true }, () => {
       server.removeListener('error', reject);
+      // After binding, accept errors (EMFILE and the like) are transient: keep serving.
+      server.on('error', () => undefined);
+      server.maxConnections = MAX_CONNECTIONS;
       resolve(server);
     });
   });

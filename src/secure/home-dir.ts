@@ -1,7 +1,7 @@
 // Where a peer keeps its identity key and known peers: --home, else $P2P_CHAT_HOME, else the XDG
 // config dir. Only file-system plumbing lives here; what the files mean lives in their modules.
 
-import { mkdirSync, writeFileSync, renameSync } from 'node:fs';
+import { linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { chatError } from '../errors.js';
@@ -29,5 +29,27 @@ export function writeFileAtomic(path: string, data: string, mode: number): void 
     renameSync(tmp, path);
   } catch (err) {
     throw chatError('ERR_HOME_UNUSABLE', `cannot write ${path}: ${(err as Error).message}`, err);
+  }
+}
+
+/**
+ * Create `path` with complete contents, only if it does not exist yet. Returns false when another
+ * process created it first (its file stands).
+ */
+export function publishFileExclusive(path: string, data: string, mode: number): boolean {
+  const tmp = `${path}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, data, { mode });
+    linkSync(tmp, path);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw chatError('ERR_HOME_UNUSABLE', `cannot write ${path}: ${(err as Error).message}`, err);
+  } finally {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // already gone
+    }
   }
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { chatError } from '../errors.js';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from './noise/crypto-primitives.js';
 import { fingerprintOf } from './fingerprint.js';
-import { ensureHomeDir, writeFileAtomic } from './home-dir.js';
+import { ensureHomeDir, publishFileExclusive } from './home-dir.js';
 
 export const IDENTITY_FILE = 'identity.json';
 
@@ -56,7 +56,9 @@ function createIdentity(homeDir: string, path: string): Identity {
     publicKey: keyPair.publicKey.toString('base64'),
     created: new Date().toISOString(),
   };
-  writeFileAtomic(path, JSON.stringify(file, null, 2) + '\n', 0o600);
+  // Two processes starting on a fresh home must end up with one identity: publish with link(),
+  // which fails if the file appeared meanwhile, and then use the one that won.
+  if (!publishFileExclusive(path, JSON.stringify(file, null, 2) + '\n', 0o600)) return readIdentity(path);
   return { keyPair, fingerprint: fingerprintOf(keyPair.publicKey), path, created: true };
 }
 

@@ -1,7 +1,7 @@
 // Trust on first use: the fingerprints this peer has talked to, with the nickname each used and
 // when. A known nickname arriving with a different key is the one case worth a loud warning.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { ensureHomeDir, writeFileAtomic } from './home-dir.js';
 
@@ -31,20 +31,42 @@ export class KnownPeers {
     this.#peers = peers;
   }
 
-  /** A missing or unreadable file starts an empty list: losing it only costs warnings, not access. */
+  /**
+   * A missing file starts an empty list. A corrupt one is moved aside (never silently overwritten:
+   * it holds the trust history) and `corruptMovedTo` says where.
+   */
   static load(homeDir: string): KnownPeers {
     const peers = new Map<string, KnownPeer>();
+    const path = join(homeDir, KNOWN_PEERS_FILE);
+    let text: string | undefined;
     try {
-      const raw = JSON.parse(readFileSync(join(homeDir, KNOWN_PEERS_FILE), 'utf8')) as unknown;
-      const entries = (raw as { peers?: Record<string, KnownPeer> }).peers ?? {};
-      for (const [fp, entry] of Object.entries(entries)) {
-        if (entry && typeof entry.name === 'string') peers.set(fp, entry);
-      }
+      text = readFileSync(path, 'utf8');
     } catch {
-      // absent or corrupt: start empty
+      // absent or unreadable: start empty
     }
-    return new KnownPeers(homeDir, peers);
+    let movedTo: string | undefined;
+    if (text !== undefined) {
+      try {
+        const raw = JSON.parse(text) as { peers?: Record<string, KnownPeer> } | null;
+        for (const [fp, entry] of Object.entries(raw?.peers ?? {})) {
+          if (entry && typeof entry.name === 'string') peers.set(fp, entry);
+        }
+      } catch {
+        movedTo = `${path}.corrupt-${Date.now()}`;
+        try {
+          renameSync(path, movedTo);
+        } catch {
+          movedTo = undefined;
+        }
+      }
+    }
+    const known = new KnownPeers(homeDir, peers);
+    known.corruptMovedTo = movedTo;
+    return known;
   }
+
+  /** Set when load() found the file corrupt and moved it here. */
+  corruptMovedTo: string | undefined;
 
   get(fingerprint: string): KnownPeer | undefined {
     return this.#peers.get(fingerprint);

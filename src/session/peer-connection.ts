@@ -21,6 +21,8 @@ export interface PeerConnectionOptions {
   readonly keepaliveIntervalMs: number;
   readonly keepaliveTimeoutMs: number;
   readonly byeGraceMs: number;
+  /** More than this many bytes queued for a peer that is not reading: drop it. */
+  readonly maxQueuedBytes: number;
   readonly now?: () => number;
 }
 
@@ -35,6 +37,8 @@ type OutgoingMessage = Exclude<SessionMessage, { type: 'unknown' | 'ping' | 'pon
 interface Events {
   established: [remote: RemotePeer];
   message: [message: SessionMessage];
+  /** The send queue, which was over the socket's high-water mark, has drained. */
+  drain: [];
   closed: [outcome: CloseOutcome];
 }
 
@@ -45,7 +49,12 @@ export class PeerConnection extends EventEmitter<Events> {
   readonly #channel: SecureChannel;
   readonly #now: () => number;
   #keepalive: Keepalive | undefined;
+  /** Handshake timeout, then keepalive. */
   #timer: NodeJS.Timeout | undefined;
+  /** After a goodbye (sent and flushed, or received): how long the peer has to close. */
+  #graceTimer: NodeJS.Timeout | undefined;
+  #flushed = false;
+  #pausedForDrain = false;
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
@@ -89,6 +98,7 @@ export class PeerConnection extends EventEmitter<Events> {
       this.#error ??= chatError('ERR_CONNECTION_LOST', `connection to ${this.address} failed: ${describeSocketError(err)}`, err);
     });
     socket.on('close', () => this.#onClose());
+    socket.on('drain', () => this.#onDrain());
     this.#schedule(this.#options.handshakeTimeoutMs, () => {
       this.#fail(chatError('ERR_HANDSHAKE_TIMEOUT', `handshake with ${this.address} did not finish in time`));
     });
@@ -99,17 +109,30 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#write(encodeMessage(message));
   }
 
-  /** Say goodbye and close; resolves once the socket is closed (or the grace time ran out). */
-  close(reason: string): Promise<void> {
-    if (this.#closed) return Promise.resolve();
-    const done = new Promise<void>((resolve) => this.#socket.once('close', () => resolve()));
+  /** Our writes are queued past the socket's high-water mark: the caller should wait for `drain`. */
+  get needsDrain(): boolean {
+    return this.#socket.writableNeedDrain;
+  }
+
+  /**
+   * Say goodbye and close. Everything already sent is flushed first (however slow the link; the
+   * keepalive still ends a dead one), then the peer has `byeGraceMs` to close its side. Resolves
+   * with whether everything we wrote reached the kernel before the socket closed.
+   */
+  close(reason: string): Promise<boolean> {
+    if (this.#closed) return Promise.resolve(this.#flushed);
+    const done = new Promise<boolean>((resolve) => this.#socket.once('close', () => resolve(this.#flushed)));
     if (this.established && !this.#byeSent && this.#socket.writable) {
       this.#byeSent = true;
       this.#write(encodeMessage({ type: 'bye', reason }));
     }
     this.#byeSent = true;
+    this.#socket.once('finish', () => {
+      this.#flushed = true;
+      this.#startGrace();
+    });
     this.#socket.end();
-    this.#schedule(this.#options.byeGraceMs, () => this.#socket.destroy());
+    if (!this.established) this.#startGrace();
     return done;
   }
 
@@ -122,6 +145,17 @@ export class PeerConnection extends EventEmitter<Events> {
     if (this.#closed || !this.#socket.writable) return;
     this.#socket.write(this.#channel.seal(plaintext));
     this.#keepalive?.sent(this.#now());
+    if (this.#socket.writableLength > this.#options.maxQueuedBytes) {
+      this.#fail(
+        chatError('ERR_CONNECTION_LOST', `${this.remote?.info.name ?? this.address} is not reading; dropped with ${this.#socket.writableLength} bytes queued`),
+      );
+    }
+  }
+
+  #startGrace(): void {
+    if (this.#graceTimer || this.#closed) return;
+    this.#graceTimer = setTimeout(() => this.#socket.destroy(), this.#options.byeGraceMs);
+    this.#graceTimer.unref();
   }
 
   #onData(chunk: Buffer): void {
@@ -134,6 +168,7 @@ export class PeerConnection extends EventEmitter<Events> {
       return;
     }
     for (const bytes of output.send) this.#socket.write(bytes);
+    this.#applyBackpressure();
     for (const event of output.events) {
       if (event.type === 'established') {
         this.#onEstablished(event.remote);
@@ -173,6 +208,7 @@ export class PeerConnection extends EventEmitter<Events> {
       case 'bye':
         this.#byeReceived = message.reason;
         this.#socket.end();
+        this.#startGrace(); // a peer that says goodbye but keeps the socket open is closed anyway
         return;
       case 'unknown':
         return; // a newer peer's message type: ignore, as the format promises
@@ -207,6 +243,24 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#write(encodeMessage({ type: 'ping', nonce: now }));
   }
 
+  /**
+   * While our replies to this peer cannot drain (it is not reading), stop reading from it too, so a
+   * peer flooding pings cannot make us queue pongs without bound.
+   */
+  #applyBackpressure(): void {
+    if (!this.#socket.writableNeedDrain || this.#pausedForDrain) return;
+    this.#pausedForDrain = true;
+    this.#socket.pause();
+  }
+
+  #onDrain(): void {
+    if (this.#pausedForDrain) {
+      this.#pausedForDrain = false;
+      this.#socket.resume();
+    }
+    this.emit('drain');
+  }
+
   #schedule(ms: number, fn: () => void): void {
     clearTimeout(this.#timer);
     this.#timer = setTimeout(fn, ms);
@@ -222,6 +276,7 @@ export class PeerConnection extends EventEmitter<Events> {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
+    clearTimeout(this.#graceTimer);
     let outcome: CloseOutcome;
     if (this.#byeReceived !== undefined) outcome = { kind: 'left', reason: this.#byeReceived };
     else if (this.#byeSent && !this.#error) outcome = { kind: 'closed' };

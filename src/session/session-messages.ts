@@ -2,7 +2,9 @@
 // carry small JSON bodies; later types (file chunks, acks, path upgrade) may carry raw bytes.
 // An unknown type decodes to `unknown` and is ignored, so newer peers can add types safely.
 
+import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
+import { normalizeFingerprint } from '../secure/fingerprint.js';
 
 export const MESSAGE_TYPES = Object.freeze({
   chat: 0x01,
@@ -93,10 +95,14 @@ export function decodeMessage(bytes: Uint8Array): SessionMessage {
 function chatBody(body: Record<string, unknown>): ChatBody {
   const time = body.time;
   if (typeof time !== 'number' || !Number.isFinite(time)) throw bad('chat message has no time');
+  const text = requireString(body.text, 'chat.text');
+  if (Buffer.byteLength(text, 'utf8') > DEFAULTS.maxMessageBytes) {
+    throw chatError('ERR_MESSAGE_TOO_LONG', `peer sent a message over the ${DEFAULTS.maxMessageBytes}-byte limit`);
+  }
   return {
     id: requireString(body.id, 'chat.id').slice(0, 64),
     time,
-    text: requireString(body.text, 'chat.text'),
+    text,
     ...(body.action === true ? { action: true } : {}),
   };
 }
@@ -104,7 +110,14 @@ function chatBody(body: Record<string, unknown>): ChatBody {
 function peerRef(value: unknown): PeerRef {
   if (typeof value !== 'object' || value === null) throw bad('peer reference missing');
   const v = value as Record<string, unknown>;
-  return { name: requireString(v.name, 'peer.name'), fingerprint: requireString(v.fingerprint, 'peer.fingerprint') };
+  // A fingerprint from a peer is shown and compared: it must be a real one, never free text.
+  let fingerprint: string;
+  try {
+    fingerprint = normalizeFingerprint(requireString(v.fingerprint, 'peer.fingerprint'));
+  } catch {
+    throw bad('peer.fingerprint is not a fingerprint');
+  }
+  return { name: requireString(v.name, 'peer.name').slice(0, 256), fingerprint };
 }
 
 function requireString(value: unknown, field: string): string {

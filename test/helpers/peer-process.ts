@@ -56,6 +56,7 @@ export class PeerProcess {
   stderr = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   #waiters: Array<() => void> = [];
+  readonly #events: PeerEvent[] = [];
 
   constructor(args: string[], options: PeerProcessOptions = {}) {
     const nodeArgv = options.script
@@ -71,6 +72,12 @@ export class PeerProcess {
     live.add(this);
     createInterface({ input: this.child.stdout }).on('line', (line) => {
       this.stdoutLines.push(line);
+      try {
+        const value: unknown = JSON.parse(line);
+        if (typeof value === 'object' && value !== null && !Array.isArray(value)) this.#events.push(value as PeerEvent);
+      } catch {
+        // not JSON (pipe mode)
+      }
       this.#wake();
     });
     this.child.stderr.on('data', (chunk: Buffer) => {
@@ -92,16 +99,9 @@ export class PeerProcess {
     });
   }
 
+  /** Every stdout line that parsed as JSON, in order (each line is parsed once, on arrival). */
   get events(): PeerEvent[] {
-    const out: PeerEvent[] = [];
-    for (const line of this.stdoutLines) {
-      try {
-        out.push(JSON.parse(line) as PeerEvent);
-      } catch {
-        // not JSON (pipe mode): ignore here
-      }
-    }
-    return out;
+    return this.#events;
   }
 
   /** Resolve with the first value `probe` returns that is not undefined; fail after timeoutMs. */

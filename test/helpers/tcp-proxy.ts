@@ -12,7 +12,8 @@ export class TcpProxy {
   port = 0;
   flips = 0;
 
-  constructor(targetPort: number, targetHost = '127.0.0.1') {
+  /** `bytesPerSecond` throttles the client→server direction, like a slow uplink. */
+  constructor(targetPort: number, targetHost = '127.0.0.1', bytesPerSecond = 0) {
     this.#server = createServer({ allowHalfOpen: true }, (client) => {
       const upstream = createConnection({ host: targetHost, port: targetPort });
       for (const s of [client, upstream]) {
@@ -33,6 +34,10 @@ export class TcpProxy {
           chunk[chunk.length - 1]! ^= 0x01;
         }
         upstream.write(chunk);
+        if (bytesPerSecond > 0) {
+          client.pause();
+          setTimeout(() => client.resume(), (chunk.length / bytesPerSecond) * 1000).unref();
+        }
       });
       upstream.on('data', (chunk: Buffer) => {
         if (!this.#frozen) client.write(chunk);

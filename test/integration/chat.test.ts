@@ -58,6 +58,35 @@ describe('chat between real processes', { timeout: 60_000 }, () => {
     await alice.waitForStderr(/bob left/);
   });
 
+  it('pipes: every line is delivered over a slow link before `connect` exits 0', async () => {
+    // Regression: the goodbye grace timer used to start before the queue had flushed, and lines
+    // still queued after it were thrown away while the sender exited 0.
+    const { peer: alice, port } = await startListener(['--name', 'alice']);
+    const proxy = new TcpProxy(port, '127.0.0.1', 1_000_000);
+    try {
+      const bob = new PeerProcess(['connect', `127.0.0.1:${await proxy.start()}`, '--name', 'bob']);
+      await bob.waitForStderr(/connected to alice/);
+      const lines = 60_000; // about 3.5 MB on the wire at 1 MB/s: longer than the 2 s grace time
+      const payload = Array.from({ length: lines }, (_, i) => `line ${i} ${'x'.repeat(24)}`).join('\n') + '\n';
+      bob.child.stdin.end(payload);
+      assert.equal(await bob.exitCode(30_000), 0);
+      await alice.waitForEvent('left', () => true, 10_000);
+      const received = alice.events.filter((e) => e.type === 'message');
+      assert.equal(received.length, lines);
+      assert.equal(received[lines - 1]!.text, `line ${lines - 1} ${'x'.repeat(24)}`);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it('a closed stdout (e.g. `| head`) ends the listener cleanly, not with an internal error', async () => {
+    const alice = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--json']);
+    alice.child.stdout.destroy();
+    const code = await alice.exitCode();
+    assert.doesNotMatch(alice.stderr, /internal error/);
+    assert.equal(code, 0);
+  });
+
   it('piped lines typed before anyone is connected wait for the first peer', async () => {
     const { peer: alice, port } = await startListener(['--name', 'alice']);
     alice.send('queued before bob came');

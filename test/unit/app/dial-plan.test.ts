@@ -30,3 +30,11 @@ describe('dial plans', () => {
     });
   });
 });
+
+describe('dial plan conflicts', () => {
+  it('refuses FP@host together with a different --expect', async () => {
+    const other = fingerprintOf(Buffer.alloc(32, 8));
+    await assert.rejects(planDial(`${FP}@192.0.2.7`, { expect: other }), { code: 'ERR_USAGE' });
+    assert.equal((await planDial(`${FP}@192.0.2.7`, { expect: FP })).expect, FP);
+  });
+});

@@ -136,3 +136,23 @@ describe('loadOrCreateIdentity', () => {
     assert.equal(loaded.created, false);
   });
 });
+
+describe('identity creation race (review regression)', () => {
+  it('publishFileExclusive never replaces a file another process created first', async () => {
+    const { mkdtempSync, readFileSync, rmSync, writeFileSync, readdirSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const { publishFileExclusive } = await import('../../../src/secure/home-dir.js');
+    const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-publish-'));
+    try {
+      const path = join(dir, 'identity.json');
+      assert.equal(publishFileExclusive(path, 'first', 0o600), true);
+      assert.equal(publishFileExclusive(path, 'second', 0o600), false);
+      assert.equal(readFileSync(path, 'utf8'), 'first');
+      writeFileSync(join(dir, 'x'), '');
+      assert.deepEqual(readdirSync(dir).sort(), ['identity.json', 'x'], 'no temporary file left behind');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -49,6 +49,7 @@ const SLOW: Omit<PeerConnectionOptions, 'initiator' | 'keyPair' | 'localInfo'> =
   keepaliveIntervalMs: 10_000,
   keepaliveTimeoutMs: 30_000,
   byeGraceMs: 1_000,
+  maxQueuedBytes: 4 * 1024 * 1024,
 };
 
 /** A PeerConnection with everything it reports collected, started on `socket`. */
@@ -261,5 +262,40 @@ describe('PeerConnection over TCP', { timeout: 10_000 }, () => {
     alice.conn.destroy();
     assert.deepEqual(await alice.closed, { kind: 'closed' });
     assertError(await bob.closed, 'lost', 'ERR_CONNECTION_LOST');
+  });
+});
+
+describe('PeerConnection backpressure (review regressions)', () => {
+  it('drops a peer that stops reading once too much is queued for it, instead of buffering without bound', async () => {
+    const { alice, bob, bobSocket } = await establishedPair({ maxQueuedBytes: 256 * 1024 });
+    bobSocket.pause(); // bob's process stops reading: alice's sends pile up
+    const text = 'y'.repeat(16 * 1024);
+    let sent = 0;
+    let closed: CloseOutcome | undefined;
+    void alice.closed.then((outcome) => (closed = outcome));
+    // Bounded: the kernel buffers a few MiB at most before alice's own queue grows past the cap.
+    for (let i = 0; i < 2_000 && closed === undefined; i++) {
+      alice.conn.send({ type: 'chat', id: String(i), time: 1, text });
+      sent++;
+      if (i % 50 === 0) await sleep(1);
+    }
+    const error = assertError(await alice.closed, 'lost', 'ERR_CONNECTION_LOST');
+    assert.match(error.message, /is not reading/);
+    assert.ok(sent < 2_000, `dropped after ${sent} messages`);
+    bobSocket.resume();
+    await bob.closed;
+  });
+
+  it('reports needsDrain and emits drain when the queue empties', async () => {
+    const { alice, bobSocket } = await establishedPair({ maxQueuedBytes: 64 * 1024 * 1024 });
+    bobSocket.pause();
+    const text = 'z'.repeat(16 * 1024);
+    // Loopback kernel buffers take a few MiB before our own queue starts to grow.
+    for (let i = 0; i < 2_000 && !alice.conn.needsDrain; i++) alice.conn.send({ type: 'chat', id: String(i), time: 1, text });
+    assert.equal(alice.conn.needsDrain, true);
+    const drained = once(alice.conn, 'drain');
+    bobSocket.resume();
+    await drained;
+    assert.equal(alice.conn.needsDrain, false);
   });
 });

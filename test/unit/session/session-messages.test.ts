@@ -4,6 +4,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { P2PChatError } from '../../../src/errors.js';
+import { fingerprintOf } from '../../../src/secure/fingerprint.js';
+import { throwsCode } from '../../helpers/assert-code.js';
 import {
   decodeMessage,
   encodeMessage,
@@ -13,7 +15,7 @@ import {
 
 type Known = Exclude<SessionMessage, { type: 'unknown' }>;
 
-const PEER = { name: 'carol', fingerprint: 'ABCDEFG-HIJKLMN' };
+const PEER = { name: 'carol', fingerprint: fingerprintOf(Buffer.alloc(32, 3)) };
 
 const EXAMPLES: readonly Known[] = [
   { type: 'chat', id: 'm1', time: 1_700_000_000_000, text: 'hello there' },
@@ -178,5 +180,31 @@ describe('decodeMessage rejects malformed messages with ERR_BAD_MESSAGE', () => 
 
   it('a non-finite time (JSON cannot say Infinity, but 1e999 parses to it)', () => {
     assert.throws(() => decodeMessage(raw(MESSAGE_TYPES.chat, '{"id":"x","time":1e999,"text":"t"}')), isBadMessage);
+  });
+});
+
+describe('hostile fields (review findings)', () => {
+  it('rejects a presence or forwarded message whose fingerprint is not a fingerprint (e.g. an escape sequence)', () => {
+    for (const fingerprint of ['\x1b[2J\x1b[H', 'ABCDEFG', PEER.fingerprint.slice(0, -1) + '0']) {
+      const presence = Buffer.concat([Buffer.from([MESSAGE_TYPES.presence]), Buffer.from(JSON.stringify({ event: 'joined', peer: { name: 'x', fingerprint } }))]);
+      throwsCode(() => decodeMessage(presence), 'ERR_BAD_MESSAGE');
+    }
+  });
+
+  it('normalises a valid fingerprint in lower case', () => {
+    const presence = Buffer.concat([
+      Buffer.from([MESSAGE_TYPES.presence]),
+      Buffer.from(JSON.stringify({ event: 'left', peer: { name: 'x', fingerprint: PEER.fingerprint.toLowerCase() } })),
+    ]);
+    const decoded = decodeMessage(presence);
+    assert.ok(decoded.type === 'presence');
+    assert.equal(decoded.peer.fingerprint, PEER.fingerprint);
+  });
+
+  it('refuses a chat text over the 16 KiB limit on receive', () => {
+    const chat = (text: string) =>
+      Buffer.concat([Buffer.from([MESSAGE_TYPES.chat]), Buffer.from(JSON.stringify({ id: 'a', time: 1, text }))]);
+    assert.equal((decodeMessage(chat('x'.repeat(16384))) as { text: string }).text.length, 16384);
+    throwsCode(() => decodeMessage(chat('x'.repeat(16385))), 'ERR_MESSAGE_TOO_LONG');
   });
 });

@@ -1,0 +1,76 @@
+// A client that speaks the protocol correctly but lies: it claims to pass on other people's
+// messages and presence, or renames itself to a nickname known with another key. The listener
+// must not believe it. Regression tests for the first security review.
+
+import { after, afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { DEFAULTS } from '../../src/defaults.js';
+import { dialTcp } from '../../src/net/tcp-dialer.js';
+import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
+import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
+import { PeerConnection } from '../../src/session/peer-connection.js';
+import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
+
+const connections: PeerConnection[] = [];
+afterEach(async () => {
+  for (const c of connections.splice(0)) c.destroy();
+  await cleanupPeers();
+});
+after(cleanupPeers);
+
+async function rawClient(port: number, name: string): Promise<PeerConnection> {
+  const identity = loadOrCreateIdentity(tempHome());
+  const socket = await dialTcp('127.0.0.1', port, 5_000);
+  const connection = new PeerConnection(socket, {
+    initiator: true,
+    keyPair: identity.keyPair,
+    localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+    handshakeTimeoutMs: 5_000,
+    keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
+    keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
+    byeGraceMs: 1_000,
+    maxQueuedBytes: DEFAULTS.maxQueuedBytes,
+  });
+  connections.push(connection);
+  const established = new Promise((resolve) => connection.once('established', resolve));
+  connection.start();
+  await established;
+  return connection;
+}
+
+describe('a lying client', { timeout: 60_000 }, () => {
+  it('cannot make the listener show messages or presence of someone else', async () => {
+    const { peer: host, port, fingerprint: hostFp } = await startListener(['--name', 'host']);
+    const mallory = await rawClient(port, 'mallory');
+    const someone = { name: 'alice', fingerprint: hostFp };
+    mallory.send({ type: 'forwarded', from: someone, id: 'f1', time: Date.now(), text: 'forged message' });
+    mallory.send({ type: 'presence', event: 'joined', peer: someone });
+    mallory.send({ type: 'presence', event: 'left', peer: someone, reason: 'forged' });
+    mallory.send({ type: 'chat', id: 'c1', time: Date.now(), text: 'marker after the lies' });
+
+    await host.waitForEvent('message', (e) => e.text === 'marker after the lies' && e.from === 'mallory');
+    assert.equal(host.events.some((e) => e.type === 'message' && e.text === 'forged message'), false);
+    assert.equal(host.events.some((e) => e.type === 'joined'), false);
+    assert.equal(host.events.some((e) => e.type === 'left'), false);
+  });
+
+  it('renaming to a nickname known with another key raises the warning, and rename floods are capped', async () => {
+    const { peer: host, port } = await startListener(['--name', 'host']);
+    const alice = new PeerProcess(['connect', `127.0.0.1:${port}`, '--json', '--name', 'alice']);
+    await host.waitForEvent('connected', (e) => e.name === 'alice');
+    alice.kill('SIGTERM');
+    await host.waitForEvent('left', (e) => e.name === 'alice');
+
+    const mallory = await rawClient(port, 'mallory');
+    await host.waitForEvent('connected', (e) => e.name === 'mallory');
+    for (let i = 0; i < 5; i++) mallory.send({ type: 'nick', name: i === 0 ? 'alice' : `flood${i}` });
+    mallory.send({ type: 'chat', id: 'c2', time: Date.now(), text: 'marker after the renames' });
+
+    await host.waitForEvent('message', (e) => e.text === 'marker after the renames');
+    const warning = await host.waitForEvent('warning');
+    assert.equal(warning.code, 'ERR_PEER_KEY_CHANGED');
+    assert.match(String(warning.message), /"alice" is using key/);
+    const renames = host.events.filter((e) => e.type === 'renamed');
+    assert.deepEqual(renames.map((e) => e.name), ['alice'], 'later renames within 2 s are ignored');
+  });
+});
