@@ -49,6 +49,10 @@ export class LanDiscovery extends EventEmitter<Events> {
     this.#options = options;
     // bonjour-service throws socket errors from its default callback; route them to one event.
     this.#bonjour = new Bonjour({}, (err: NodeJS.ErrnoException) => this.#onSocketError(err));
+    // It also leaves its multicast-dns socket's 'error' (EADDRINUSE, EACCES on bind) unhandled,
+    // which would crash the process: listen on that emitter ourselves.
+    const internals = this.#bonjour as unknown as { server?: { mdns?: EventEmitter } };
+    internals.server?.mdns?.on('error', (err: NodeJS.ErrnoException) => this.#onSocketError(err));
   }
 
   /** Start listening for peers (idempotent). */
@@ -155,8 +159,8 @@ export class LanDiscovery extends EventEmitter<Events> {
         socket.close();
         resolve(err ? this.#describe(err) : undefined);
       };
-      socket.once('error', done);
-      socket.connect(MDNS_PORT, MDNS_GROUP, () => done());
+      // dgram calls the connect callback with the routing error, if any (and emits no 'error').
+      socket.connect(MDNS_PORT, MDNS_GROUP, (err?: Error) => done(err as NodeJS.ErrnoException | undefined));
     });
     return this.#routeCheck;
   }
