@@ -153,7 +153,7 @@ export class Netlab {
 
   /** `p2p-chat --home <temp> ...args` inside the host's namespace. */
   spawnPeer(host: string, args: string[], options: SpawnPeerOptions = {}): PeerProcess {
-    const home = options.home ?? this.#tempHome();
+    const home = options.home ?? this.tempHome();
     return this.#track(new PeerProcess(args, { home, netns: this.host(host).namespace, env: options.env }));
   }
 
@@ -290,7 +290,8 @@ export class Netlab {
     return peer;
   }
 
-  #tempHome(): string {
+  /** A fresh home that destroy() removes; pass it to several peers to give them one identity. */
+  tempHome(): string {
     const dir = mkdtempSync(join(tmpdir(), `p2p-chat-${this.prefix}-`));
     this.#homes.push(dir);
     return dir;

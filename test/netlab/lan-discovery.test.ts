@@ -5,9 +5,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netlab, netlabSkip } from '../helpers/netlab.js';
 import type { PeerEvent, PeerProcess } from '../helpers/peer-process.js';
@@ -31,14 +28,7 @@ interface Listener {
 
 describe('netlab: LAN discovery, real peers on one bridge', { skip: await netlabSkip(), timeout: 120_000 }, () => {
   let lab: Netlab | undefined;
-  const homes: string[] = [];
 
-  /** A home shared by two processes on one host (a listener and `discover`: the same identity). */
-  const sharedHome = (): string => {
-    const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-lan-discovery-'));
-    homes.push(dir);
-    return dir;
-  };
 
   /** `listen --json --name NAME --host 0.0.0.0` on `host`, once it is bound and announced. */
   const listen = async (host: string, name: string, extra: string[] = [], home?: string): Promise<Listener> => {
@@ -67,18 +57,13 @@ describe('netlab: LAN discovery, real peers on one bridge', { skip: await netlab
   });
 
   after(async () => {
-    if (!lab) return;
-    try {
-      assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
-    } finally {
-      for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
-    }
+    if (lab) assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
   });
 
   it('discover on C lists A and B with fingerprint, port and address, not C itself, and exits', async (t) => {
     const [alice, bob] = await Promise.all([listen('a', 'alice'), listen('b', 'bob')]);
     // C announces too, under the identity `discover` will use: its own announcement must be hidden.
-    const cHome = sharedHome();
+    const cHome = lab!.tempHome();
     const carol = await listen('c', 'carol', [], cHome);
 
     const started = process.hrtime.bigint();

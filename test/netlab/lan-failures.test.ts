@@ -4,9 +4,6 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netlab, netlabSkip } from '../helpers/netlab.js';
 
@@ -14,7 +11,6 @@ const PORT_HOLDER = fileURLToPath(new URL('./fixtures/udp-port-holder.js', impor
 
 describe('netlab: LAN discovery failure modes', { skip: await netlabSkip(), timeout: 90_000 }, () => {
   let lab: Netlab | undefined;
-  const homes: string[] = [];
 
   before(async () => {
     lab = await Netlab.create();
@@ -27,12 +23,7 @@ describe('netlab: LAN discovery failure modes', { skip: await netlabSkip(), time
   });
 
   after(async () => {
-    if (!lab) return;
-    try {
-      assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
-    } finally {
-      for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
-    }
+    if (lab) assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
   });
 
   it('no multicast route: the listener warns once and still chats by address; discover fails with one line', async () => {
@@ -74,8 +65,7 @@ describe('netlab: LAN discovery failure modes', { skip: await netlabSkip(), time
   });
 
   it('the same identity announced twice: the second warns of the name clash and is not announced', async () => {
-    const home = mkdtempSync(join(tmpdir(), 'p2p-chat-lan-failures-'));
-    homes.push(home);
+    const home = lab!.tempHome();
     const first = lab!.spawnPeer('one', ['listen', '--json', '--name', 'twin', '--host', '0.0.0.0'], { home });
     await first.waitForEvent('announced');
     const second = lab!.spawnPeer('two', ['listen', '--json', '--name', 'twin', '--host', '0.0.0.0'], { home });
