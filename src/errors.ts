@@ -29,6 +29,11 @@ export const ERROR_CODES = Object.freeze({
   ERR_AMBIGUOUS_PEER: 'several peers match that name or fingerprint prefix',
   ERR_MDNS_UNAVAILABLE: 'LAN discovery (mDNS) cannot run on this network',
   ERR_MDNS_NAME_CONFLICT: 'another service on the LAN already uses our announcement name',
+  ERR_RELAY_UNREACHABLE: 'the relay server could not be reached or dropped the control connection',
+  ERR_RELAY_FULL: 'the relay is at one of its limits and refused the request',
+  ERR_RELAY_REFUSED: 'the relay refused the request (peer not registered, bad request)',
+  ERR_RELAY_GOING_AWAY: 'the relay server is shutting down',
+  ERR_BAD_TOKEN: 'a relayed data connection presented an unknown, expired or used token',
 } as const);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -4,7 +4,10 @@
 
 import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
-import { normalizeFingerprint } from '../secure/fingerprint.js';
+import { bad, optionalString, peerRef, requireString, type PeerRef } from './message-fields.js';
+import { decodeRelayMessage, isRelayCode, RELAY_MESSAGE_TYPES, type RelayMessage } from './relay-messages.js';
+
+export type { PeerRef };
 
 export const MESSAGE_TYPES = Object.freeze({
   chat: 0x01,
@@ -25,11 +28,6 @@ export interface ChatBody {
   readonly action?: boolean;
 }
 
-export interface PeerRef {
-  readonly name: string;
-  readonly fingerprint: string;
-}
-
 export type SessionMessage =
   | ({ readonly type: 'chat' } & ChatBody)
   | { readonly type: 'bye'; readonly reason: string }
@@ -43,15 +41,17 @@ export type SessionMessage =
       readonly reason?: string;
     }
   | ({ readonly type: 'forwarded'; readonly from: PeerRef } & ChatBody)
+  | RelayMessage
   | { readonly type: 'unknown'; readonly code: number };
 
 type Known = Exclude<SessionMessage, { type: 'unknown' }>;
+type ChatKnown = Exclude<Known, RelayMessage>;
 
 export function encodeMessage(message: Known): Buffer {
   const { type, ...body } = message;
   const json = Buffer.from(JSON.stringify(body), 'utf8');
   const out = Buffer.allocUnsafe(1 + json.length);
-  out[0] = MESSAGE_TYPES[type];
+  out[0] = type in MESSAGE_TYPES ? MESSAGE_TYPES[type as ChatKnown['type']] : RELAY_MESSAGE_TYPES[type as RelayMessage['type']];
   json.copy(out, 1);
   return out;
 }
@@ -59,16 +59,10 @@ export function encodeMessage(message: Known): Buffer {
 export function decodeMessage(bytes: Uint8Array): SessionMessage {
   if (bytes.length === 0) throw bad('empty message');
   const code = bytes[0]!;
+  if (isRelayCode(code)) return decodeRelayMessage(code, jsonBody(bytes, 'relay'));
   const type = TYPE_BY_CODE.get(code);
   if (type === undefined) return { type: 'unknown', code };
-  let body: Record<string, unknown>;
-  try {
-    const parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    body = parsed as Record<string, unknown>;
-  } catch {
-    throw bad(`${type} message is not a JSON object`);
-  }
+  const body = jsonBody(bytes, type);
   switch (type) {
     case 'chat':
       return { type, ...chatBody(body) };
@@ -92,6 +86,17 @@ export function decodeMessage(bytes: Uint8Array): SessionMessage {
   }
 }
 
+/** The JSON object after the type byte; anything else is a malformed message. */
+export function jsonBody(bytes: Uint8Array, type: string): Record<string, unknown> {
+  try {
+    const parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString('utf8'));
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+    return parsed as Record<string, unknown>;
+  } catch {
+    throw bad(`${type} message is not a JSON object`);
+  }
+}
+
 function chatBody(body: Record<string, unknown>): ChatBody {
   const time = body.time;
   if (typeof time !== 'number' || !Number.isFinite(time)) throw bad('chat message has no time');
@@ -107,32 +112,6 @@ function chatBody(body: Record<string, unknown>): ChatBody {
   };
 }
 
-function peerRef(value: unknown): PeerRef {
-  if (typeof value !== 'object' || value === null) throw bad('peer reference missing');
-  const v = value as Record<string, unknown>;
-  // A fingerprint from a peer is shown and compared: it must be a real one, never free text.
-  let fingerprint: string;
-  try {
-    fingerprint = normalizeFingerprint(requireString(v.fingerprint, 'peer.fingerprint'));
-  } catch {
-    throw bad('peer.fingerprint is not a fingerprint');
-  }
-  return { name: requireString(v.name, 'peer.name').slice(0, 256), fingerprint };
-}
-
-function requireString(value: unknown, field: string): string {
-  if (typeof value !== 'string') throw bad(`${field} is not a string`);
-  return value;
-}
-
-function optionalString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
-
-function bad(why: string) {
-  return chatError('ERR_BAD_MESSAGE', `peer sent a malformed message: ${why}`);
-}
-
-const TYPE_BY_CODE = new Map<number, Known['type']>(
-  Object.entries(MESSAGE_TYPES).map(([name, code]) => [code, name as Known['type']]),
+const TYPE_BY_CODE = new Map<number, ChatKnown['type']>(
+  Object.entries(MESSAGE_TYPES).map(([name, code]) => [code, name as ChatKnown['type']]),
 );

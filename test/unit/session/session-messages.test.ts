@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { P2PChatError } from '../../../src/errors.js';
 import { fingerprintOf } from '../../../src/secure/fingerprint.js';
+import type { RelayMessage } from '../../../src/session/relay-messages.js';
 import { throwsCode } from '../../helpers/assert-code.js';
 import {
   decodeMessage,
@@ -13,7 +14,7 @@ import {
   type SessionMessage,
 } from '../../../src/session/session-messages.js';
 
-type Known = Exclude<SessionMessage, { type: 'unknown' }>;
+type Known = Exclude<SessionMessage, RelayMessage | { type: 'unknown' }>;
 
 const PEER = { name: 'carol', fingerprint: fingerprintOf(Buffer.alloc(32, 3)) };
 
