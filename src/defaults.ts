@@ -30,6 +30,16 @@ export const DEFAULTS = Object.freeze({
   mdnsProbeMs: 750,
   /** `connect <name>` and `discover` listen this long for peers on the LAN. */
   discoverTimeoutMs: 3_000,
+  /** Reconnecting to a relay backs off from this... */
+  relayBackoffInitialMs: 500,
+  /** ...doubling up to this. */
+  relayBackoffMaxMs: 30_000,
+  /** Each direct candidate address gets this head start before the next one is dialled too. */
+  directStaggerMs: 250,
+  /** A direct dial gets this head start before the relayed attempt begins (Happy Eyeballs). */
+  relayDelayMs: 300,
+  /** How long `connect --relay` waits for the relay registration before giving up on it. */
+  relayRegisterTimeoutMs: 5_000,
   /** After a name first matches, wait this much longer to catch a second peer of the same name. */
   lookupSettleMs: 300,
 });

@@ -1,13 +1,15 @@
 // Everything a running chat reports to its user interface. The terminal, pipe and --json front
 // ends all render this one union; in --json mode each event is printed as-is (README: "JSON events").
 
-export type PathKind = 'direct';
+export type PathKind = 'direct' | 'relayed';
 
 export interface PeerSummary {
   readonly name: string;
   readonly fingerprint: string;
   readonly address: string;
   readonly path: PathKind;
+  /** The relay (host:port) carrying a relayed session. */
+  readonly via?: string;
   readonly direction: 'incoming' | 'outgoing';
   readonly rttMs?: number;
 }
@@ -16,6 +18,8 @@ export type AppEvent =
   | { type: 'identity'; name: string; fingerprint: string; created: boolean; home: string }
   | { type: 'listening'; host: string; port: number; fingerprint: string; name: string; busyPort?: number }
   | ({ type: 'connected'; known: boolean } & PeerSummary)
+  | { type: 'relay'; state: 'registered'; relay: string; observed: string }
+  | { type: 'relay'; state: 'disconnected' | 'going-away'; relay: string; message: string; retryInMs: number }
   | {
       type: 'message';
       from: string;

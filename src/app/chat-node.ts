@@ -15,8 +15,7 @@ import { KnownPeers } from '../secure/known-peers.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import type { SessionMessage } from '../session/session-messages.js';
-import type { AppEvent, PeerSummary } from './app-events.js';
-import type { DialPlan } from './dial-plan.js';
+import type { AppEvent, PathKind, PeerSummary } from './app-events.js';
 
 export interface ChatNodeOptions {
   readonly identity: Identity;
@@ -29,10 +28,21 @@ interface LivePeer {
   readonly connection: PeerConnection;
   readonly fingerprint: string;
   readonly direction: 'incoming' | 'outgoing';
+  readonly route: Route;
   name: string;
   /** When the peer last changed nickname (ms), for rate limiting. */
   renamedAt: number;
 }
+
+/** How a connection reaches its peer. */
+export interface Route {
+  readonly path: PathKind;
+  /** The relay, for a relayed path. */
+  readonly via?: string;
+}
+
+/** Decides, when a raced connection completes its handshake, whether it is the one to keep. */
+export type Gate = () => boolean;
 
 /** A peer may change nickname at most this often; faster changes are ignored. */
 const RENAME_INTERVAL_MS = 2_000;
@@ -77,7 +87,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   async listen(host: string, port: number, fallback: boolean): Promise<number> {
     const bound = await listenTcp(
       { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0 },
-      (socket) => this.#adopt(socket, 'incoming'),
+      (socket) => this.#adopt(socket, 'incoming', { path: 'direct' }),
     );
     this.#server = bound.server;
     this.#emit({
@@ -92,11 +102,22 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   }
 
   /** Dial a peer; resolves once the encrypted session is up, rejects with a coded error. */
-  async connect(host: string, port: number, expectedFingerprint?: string): Promise<PeerSummary> {
+  async connect(host: string, port: number, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
     const socket = await dialTcp(host, port, this.#timing.connectTimeoutMs);
-    const connection = this.#adopt(socket, 'outgoing', expectedFingerprint);
+    return this.connectOver(socket, { path: 'direct' }, expectedFingerprint, gate);
+  }
+
+  /**
+   * Run the handshake as initiator over an open socket: a direct dial, or a relayed data
+   * connection. With a `gate`, a connection that completes the handshake joins only if the gate
+   * says it won the race (connect-strategy.ts); a loser is closed.
+   */
+  connectOver(socket: Socket, route: Route, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
+    const connection = this.#adopt(socket, 'outgoing', route, expectedFingerprint, gate);
     return new Promise((resolve, reject) => {
-      connection.once('established', () => resolve(this.#summary(connection)));
+      connection.once('established', () => {
+        if (this.#find(connection)) resolve(this.#summary(connection));
+      });
       connection.once('closed', (outcome) => {
         const error = 'error' in outcome ? outcome.error : chatError('ERR_HANDSHAKE_FAILED', 'connection closed');
         reject(error);
@@ -104,23 +125,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     });
   }
 
-  /**
-   * Dial each candidate in turn (IPv4 first, as the plan orders them) until one completes the
-   * handshake. A key mismatch is final: another address will not make the key right.
-   */
-  async connectPlan(plan: DialPlan): Promise<PeerSummary> {
-    const failures: P2PChatError[] = [];
-    for (const candidate of plan.candidates) {
-      try {
-        return await this.connect(candidate.host, candidate.port, plan.expect);
-      } catch (err) {
-        if (!(err instanceof P2PChatError) || err.code === 'ERR_PEER_KEY_MISMATCH') throw err;
-        failures.push(err);
-      }
-    }
-    if (failures.length === 1) throw failures[0]!;
-    const reasons = failures.map((f) => f.message.replace(/^cannot reach /, '')).join('; ');
-    throw chatError('ERR_CONNECT_FAILED', `cannot reach ${plan.label}: ${reasons || 'no address to dial'}`);
+  /** A relayed data connection a relay invited us to: we are the responder. */
+  acceptOver(socket: Socket, route: Route): void {
+    this.#adopt(socket, 'incoming', route);
   }
 
   say(rawText: string, action = false): void {
@@ -169,7 +176,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     for (const c of this.#pending) c.destroy();
   }
 
-  #adopt(socket: Socket, direction: 'incoming' | 'outgoing', expectedFingerprint?: string): PeerConnection {
+  #adopt(socket: Socket, direction: 'incoming' | 'outgoing', route: Route, expectedFingerprint?: string, gate?: Gate): PeerConnection {
     const t = this.#timing;
     const connection = new PeerConnection(socket, {
       initiator: direction === 'outgoing',
@@ -189,8 +196,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
         void connection.close('shutting down');
         return;
       }
+      if (gate && !gate()) {
+        void connection.close('superseded by a faster path');
+        return;
+      }
       const name = sanitizeName(remote.info.name);
-      const peer: LivePeer = { connection, fingerprint: remote.fingerprint, direction, name, renamedAt: 0 };
+      const peer: LivePeer = { connection, fingerprint: remote.fingerprint, direction, route, name, renamedAt: 0 };
       this.#onEstablished(peer);
     });
     connection.on('drain', () => {
@@ -339,7 +350,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       name: peer?.name ?? sanitizeName(remote?.info.name ?? '?'),
       fingerprint: remote?.fingerprint ?? '?',
       address: connection.address,
-      path: 'direct',
+      path: peer?.route.path ?? 'direct',
+      ...(peer?.route.via ? { via: peer.route.via } : {}),
       direction: peer?.direction ?? 'outgoing',
       ...(rtt !== undefined ? { rttMs: rtt } : {}),
     };

@@ -33,7 +33,8 @@ function via(name: string | undefined): string {
 
 export function pathLabel(peer: PeerSummary): string {
   const rtt = peer.rttMs !== undefined ? `, ${peer.rttMs} ms` : '';
-  return `${peer.path} ${peer.address}${rtt}`;
+  const where = peer.path === 'relayed' ? `via ${peer.via ?? peer.address}` : peer.address;
+  return `${peer.path} ${where}${rtt}`;
 }
 
 /** The chat line for a message; `null` for events that are not messages. */
@@ -79,6 +80,10 @@ export function formatNotice(event: AppEvent): string | null {
       return pc.bold(pc.red(`WARNING: ${sanitizeText(event.message)}`));
     case 'error':
       return pc.red(`error: ${sanitizeText(event.message)}`);
+    case 'relay':
+      return event.state === 'registered'
+        ? notice(pc.dim(`registered with relay ${event.relay} (seen as ${event.observed})`))
+        : notice(pc.yellow(`relay ${event.relay}: ${sanitizeText(event.message)}; retrying in ${Math.ceil(event.retryInMs / 1000)} s`));
     case 'announced':
       return notice(pc.dim(`announced on the LAN as "${event.instance}"`));
     case 'peer-up':

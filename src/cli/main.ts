@@ -12,7 +12,9 @@ import { normalizeFingerprint } from '../secure/fingerprint.js';
 import { ensureHomeDir, resolveHomeDir } from '../secure/home-dir.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { KnownPeers } from '../secure/known-peers.js';
+import type { PathMode } from '../app/connect-strategy.js';
 import { isAddressTarget } from '../app/dial-plan.js';
+import { parseRelayAddress, type RelayAddress } from '../net/relay-address.js';
 import { discover } from './discover-command.js';
 import { runChat } from './run-chat.js';
 
@@ -56,6 +58,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--name <name>', 'nickname shown to peers (default: this host name)')
     .option('--json', 'print every event as one JSON line (NDJSON) on stdout')
     .option('--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN')
+    .option('--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)')
     .option('--no-color', 'no colours (also NO_COLOR=1)');
 
   cli
@@ -75,6 +78,8 @@ async function run(argv: string[]): Promise<number> {
   cli
     .command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host')
     .option('--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint')
+    .option('--direct-only', 'never use the relay for this connection')
+    .option('--relay-only', 'connect through the relay only (needs --relay)')
     .example('p2p-chat connect laptop')
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
@@ -102,8 +107,8 @@ async function run(argv: string[]): Promise<number> {
   return action ?? 0;
 }
 
-type ListenFlags = GlobalFlags & { port?: unknown; host?: string; mdns?: boolean };
-type ConnectFlags = GlobalFlags & { expect?: string; mdns?: boolean };
+type ListenFlags = GlobalFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
+type ConnectFlags = GlobalFlags & { expect?: string; mdns?: boolean; relay?: unknown; directOnly?: boolean; relayOnly?: boolean };
 type DiscoverFlags = GlobalFlags & { timeout?: unknown; watch?: boolean; mdns?: boolean };
 
 async function listenCommand(flags: ListenFlags): Promise<number> {
@@ -115,6 +120,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     json: flags.json === true,
     mdns: flags.mdns !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
+    ...relayOption(flags.relay),
   });
 }
 
@@ -123,13 +129,27 @@ async function connectCommand(targetText: string, flags: ConnectFlags): Promise<
   if (isAddressTarget(target)) parseTarget(target, DEFAULTS.port); // a usage error before anything starts
   const expectText = stringFlag(flags.expect, '--expect');
   const expect = expectText !== undefined ? normalizeFingerprint(expectText) : undefined;
+  const relay = relayOption(flags.relay);
+  if (flags.directOnly && flags.relayOnly) throw chatError('ERR_USAGE', '--direct-only and --relay-only exclude each other');
+  if (flags.relayOnly && !relay.relay) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
+  const mode: PathMode = flags.directOnly ? 'direct-only' : flags.relayOnly ? 'relay-only' : 'auto';
   const context = openHome(flags);
   return runChat({
     ...context,
     json: flags.json === true,
     mdns: flags.mdns !== false,
-    connect: { target, ...(expect ? { expect } : {}) },
+    connect: { target, mode, ...(expect ? { expect } : {}) },
+    ...relay,
   });
+}
+
+/** --relay, else $P2P_CHAT_RELAY: the relay's address and optional pinned key. */
+function relayOption(flag: unknown): { relay?: { address: RelayAddress; pin?: string } } {
+  const text = stringFlag(flag, '--relay') ?? process.env.P2P_CHAT_RELAY;
+  if (!text) return {};
+  const address = parseRelayAddress(text);
+  const pin = address.pin !== undefined ? normalizeFingerprint(address.pin) : undefined;
+  return { relay: { address, ...(pin ? { pin } : {}) } };
 }
 
 async function discoverCommand(flags: DiscoverFlags): Promise<number> {

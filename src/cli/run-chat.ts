@@ -13,7 +13,11 @@ import type { KnownPeers } from '../secure/known-peers.js';
 import { COMMAND_HELP, parseInput } from './input-commands.js';
 import { InteractiveFrontend, JsonFrontend, PipeFrontend, type Frontend } from './frontends.js';
 import { colourName, formatPeerLine, pathLabel } from './event-format.js';
-import { planDial } from '../app/dial-plan.js';
+import { connectWithStrategy, type PathMode } from '../app/connect-strategy.js';
+import { RelayClient } from '../app/relay-client.js';
+import { resolveTarget } from '../app/resolve-target.js';
+import { acceptRelayInvites } from '../app/relay-invites.js';
+import type { RelayAddress } from '../net/relay-address.js';
 import { PeerDirectory, toEvent } from '../app/peer-directory.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 
@@ -26,7 +30,9 @@ export interface RunChatOptions {
   readonly mdns: boolean;
   readonly listen?: { host: string; port: number; fallback: boolean };
   /** What was typed after `connect`, and --expect if given (validated). */
-  readonly connect?: { target: string; expect?: string };
+  readonly connect?: { target: string; expect?: string; mode: PathMode };
+  /** --relay (or P2P_CHAT_RELAY): register there, and fall back to it when a direct dial fails. */
+  readonly relay?: { address: RelayAddress; pin?: string };
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -40,6 +46,7 @@ class ChatRun {
   readonly #failed: (error: P2PChatError) => void;
   readonly #node: ChatNode;
   readonly #directory: PeerDirectory | undefined;
+  #relay: RelayClient | undefined;
   readonly #frontend: Frontend;
   /** Piped lines waiting for a first peer. */
   readonly #queue: string[] = [];
@@ -83,23 +90,19 @@ class ChatRun {
   async #begin(): Promise<void> {
     const { listen, connect } = this.#options;
     try {
+      let port = 0;
       if (listen) {
         this.#directory?.browse(); // a listener shows peers arriving; `connect` looks only when asked
-        const port = await this.#node.listen(listen.host, listen.port, listen.fallback);
+        port = await this.#node.listen(listen.host, listen.port, listen.fallback);
         await this.#announce(port);
       }
-      if (connect) {
-        const plan = await planDial(connect.target, {
-          ...(this.#directory ? { directory: this.#directory } : {}),
-          ...(connect.expect ? { expect: connect.expect } : {}),
-        });
-        await this.#node.connectPlan(plan);
-      }
+      this.#startRelay(port);
+      if (connect) await this.#dialTarget(connect.target, connect.mode, connect.expect);
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
       // Could not start: stop quietly and let the CLI print its one line.
       this.#quitting = true;
-      await Promise.all([this.#node.quit(''), this.#directory?.close()]);
+      await Promise.all([this.#node.quit(''), this.#directory?.close(), this.#relay?.close()]);
       this.#frontend.close();
       this.#failed(err);
     }
@@ -124,10 +127,50 @@ class ChatRun {
     this.#frontend.show({ type: 'warning', code: err.code, message: err.message });
   }
 
+  /** Resolve a target (LAN, relay or address) and connect by the fastest path that works. */
+  async #dialTarget(target: string, mode: PathMode, expect?: string): Promise<void> {
+    const plan = await resolveTarget(target, {
+      ...(this.#directory ? { directory: this.#directory } : {}),
+      ...(this.#relay && mode !== 'direct-only' ? { relay: this.#relay } : {}),
+      ...(expect ? { expect } : {}),
+    });
+    const relay = this.#relay && this.#options.relay;
+    await connectWithStrategy(this.#node, {
+      label: plan.label,
+      candidates: plan.candidates,
+      ...(plan.expect ? { expect: plan.expect } : {}),
+      ...(relay ? { relay: { client: this.#relay!, host: relay.address.host, port: relay.address.port } } : {}),
+      mode,
+    });
+  }
+
+  /** Keep a control connection to the relay, and accept the sessions it invites us to. */
+  #startRelay(port: number): void {
+    const relay = this.#options.relay;
+    if (!relay) return;
+    const client = new RelayClient({
+      relay: relay.address,
+      ...(relay.pin ? { pin: relay.pin } : {}),
+      identity: this.#options.identity,
+      name: this.#node.name,
+      port,
+    });
+    const label = relay.address.label;
+    client.on('status', (status) => {
+      if (status.state === 'registered') this.#frontend.show({ type: 'relay', state: 'registered', relay: label, observed: status.observed });
+      else {
+        const message = status.state === 'going-away' ? `going away (${status.reason || 'no reason given'})` : status.error.message;
+        this.#frontend.show({ type: 'relay', state: status.state, relay: label, message, retryInMs: status.retryInMs });
+      }
+    });
+    acceptRelayInvites(this.#node, client, relay.address, (err) => this.#frontend.show({ type: 'warning', code: err.code, message: err.message }));
+    client.start();
+    this.#relay = client;
+  }
+
   async #dial(target: string): Promise<void> {
     try {
-      const plan = await planDial(target, this.#directory ? { directory: this.#directory } : {});
-      await this.#node.connectPlan(plan);
+      await this.#dialTarget(target, 'auto');
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
       this.#frontend.show({ type: 'error', code: err.code, message: err.message });
@@ -252,6 +295,7 @@ class ChatRun {
     }
     this.#node.abort();
     void this.#directory?.close();
+    void this.#relay?.close();
     this.#frontend.close();
     this.#done(130);
   }
@@ -260,7 +304,7 @@ class ChatRun {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#exitCode = code;
-    const [delivered] = await Promise.all([this.#node.quit(reason), this.#directory?.close()]);
+    const [delivered] = await Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.close()]);
     if (!delivered && code === 0 && this.#linesRead > 0) {
       // Piped input that did not all get out must not look like success.
       this.#frontend.show({ type: 'error', code: 'ERR_CONNECTION_LOST', message: 'not everything sent was delivered before the connection closed' });

@@ -1,0 +1,115 @@
+// How `connect` reaches a peer: dial the direct candidates one after another, each getting a
+// short head start before the next begins (Happy Eyeballs, RFC 8305 in spirit: a hanging IPv6
+// dial must not delay IPv4), start the relayed attempt after its own head start or as soon as
+// every direct attempt has failed, and keep whichever completes the end-to-end handshake first.
+// A direct dial that hangs (a NAT dropping SYNs) never delays the relayed one.
+
+import { DEFAULTS } from '../defaults.js';
+import { chatError, P2PChatError } from '../errors.js';
+import { openDataConnection } from '../net/relay-data-connection.js';
+import type { PeerSummary } from './app-events.js';
+import type { ChatNode } from './chat-node.js';
+import type { DialCandidate } from './dial-plan.js';
+import type { RelayClient } from './relay-client.js';
+
+export type PathMode = 'auto' | 'direct-only' | 'relay-only';
+
+export interface StrategyInput {
+  /** How to name the target in messages. */
+  readonly label: string;
+  readonly candidates: readonly DialCandidate[];
+  /** The key the peer must present; required for a relayed attempt (the relay dials by key). */
+  readonly expect?: string;
+  readonly relay?: { readonly client: RelayClient; readonly host: string; readonly port: number };
+  readonly mode: PathMode;
+  readonly relayDelayMs?: number;
+  readonly timing?: Partial<typeof DEFAULTS>;
+}
+
+export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promise<PeerSummary> {
+  const timing = { ...DEFAULTS, ...input.timing };
+  const direct = input.mode === 'relay-only' ? [] : input.candidates;
+  const relay = input.mode === 'direct-only' || !input.expect ? undefined : input.relay;
+  if (direct.length === 0 && !relay) {
+    const why = input.mode === 'relay-only' || input.relay ? 'no relay to use' : 'no address to dial';
+    return Promise.reject(chatError('ERR_CONNECT_FAILED', `cannot reach ${input.label}: ${why}`));
+  }
+
+  return new Promise((resolve, reject) => {
+    let won = false;
+    const gate = () => !won && (won = true);
+    const failures: P2PChatError[] = [];
+    let running = 0;
+    let relayStarted = false;
+    let relayTimer: NodeJS.Timeout | undefined;
+    let nextTimer: NodeJS.Timeout | undefined;
+    const queue = [...direct];
+    const stopTimers = () => {
+      clearTimeout(relayTimer);
+      clearTimeout(nextTimer);
+    };
+
+    const settleFailure = (err: unknown) => {
+      if (!(err instanceof P2PChatError)) {
+        reject(err);
+        return;
+      }
+      failures.push(err);
+      running--;
+      // A wrong key is final: no other path will make it right.
+      if (err.code === 'ERR_PEER_KEY_MISMATCH' && !won) {
+        won = true;
+        stopTimers();
+        reject(err);
+        return;
+      }
+      if (queue.length > 0) startNextDirect(); // a failure hands its turn on at once
+      else if (running === 0 && !relayStarted && relay) startRelay();
+      else if (running === 0 && !won) reject(combine(input.label, failures));
+    };
+    const attempt = (work: Promise<PeerSummary>) => {
+      running++;
+      work.then((summary) => {
+        stopTimers();
+        resolve(summary);
+      }, settleFailure);
+    };
+    const startNextDirect = () => {
+      clearTimeout(nextTimer);
+      const candidate = queue.shift();
+      if (!candidate || won) return;
+      attempt(node.connect(candidate.host, candidate.port, input.expect, gate));
+      if (queue.length > 0) {
+        nextTimer = setTimeout(startNextDirect, timing.directStaggerMs);
+        nextTimer.unref();
+      }
+    };
+    const startRelay = () => {
+      if (relayStarted || won || !relay) return;
+      relayStarted = true;
+      attempt(
+        (async () => {
+          await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
+          const { token } = await relay.client.dial(input.expect!);
+          const socket = await openDataConnection(relay.host, relay.port, token, timing.connectTimeoutMs);
+          return node.connectOver(socket, { path: 'relayed', via: relay.client.label }, input.expect, gate);
+        })(),
+      );
+    };
+
+    startNextDirect();
+    if (relay) {
+      if (direct.length === 0) startRelay();
+      else {
+        relayTimer = setTimeout(startRelay, input.relayDelayMs ?? timing.relayDelayMs);
+        relayTimer.unref();
+      }
+    }
+  });
+}
+
+function combine(label: string, failures: readonly P2PChatError[]): P2PChatError {
+  if (failures.length === 1) return failures[0]!;
+  const reasons = [...new Set(failures.map((f) => f.message.replace(/^cannot reach /, '')))].join('; ');
+  return chatError('ERR_CONNECT_FAILED', `cannot reach ${label}: ${reasons}`);
+}

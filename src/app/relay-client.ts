@@ -1,0 +1,243 @@
+// A peer's control connection to a relay: register (the relay learns our key from the Noise
+// handshake, our nickname, listening port and local addresses, and tells us the public address it
+// sees), look peers up, ask for relayed sessions, and hear invitations. The connection is kept
+// up with keepalives and re-opened with exponential backoff whenever it drops.
+
+import { EventEmitter } from 'node:events';
+import { DEFAULTS } from '../defaults.js';
+import { chatError, P2PChatError } from '../errors.js';
+import { localAddresses } from '../net/local-addresses.js';
+import type { RelayAddress } from '../net/relay-address.js';
+import { dialTcp } from '../net/tcp-dialer.js';
+import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
+import type { Identity } from '../secure/identity-store.js';
+import { PeerConnection } from '../session/peer-connection.js';
+import type { RelayRecord } from '../session/relay-messages.js';
+import type { PeerRef, SessionMessage } from '../session/session-messages.js';
+
+export interface RelayClientOptions {
+  readonly relay: RelayAddress;
+  /** The relay's fingerprint, validated, when pinned with host#FP. */
+  readonly pin?: string;
+  readonly identity: Identity;
+  readonly name: string;
+  /** Our listening port (0 when we do not listen: we can dial through the relay but not be reached). */
+  readonly port: number;
+  /** Our own addresses to register; by default this machine's, when we listen. */
+  readonly addresses?: readonly string[];
+  readonly timing?: Partial<typeof DEFAULTS>;
+}
+
+export type RelayStatus =
+  | { readonly state: 'registered'; readonly observed: string }
+  | { readonly state: 'disconnected'; readonly error: P2PChatError; readonly retryInMs: number }
+  | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number };
+
+export interface Invite {
+  readonly token: string;
+  readonly from: PeerRef;
+}
+
+interface Pending {
+  resolve(message: SessionMessage): void;
+  reject(error: P2PChatError): void;
+  timer: NodeJS.Timeout;
+}
+
+export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [Invite] }> {
+  readonly #options: RelayClientOptions;
+  readonly #timing: typeof DEFAULTS;
+  readonly #pending = new Map<number, Pending>();
+  #connection: PeerConnection | undefined;
+  #registered = false;
+  #observed: string | undefined;
+  #nextRid = 1;
+  #backoffMs: number;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+
+  constructor(options: RelayClientOptions) {
+    super();
+    this.#options = options;
+    this.#timing = { ...DEFAULTS, ...options.timing };
+    this.#backoffMs = this.#timing.relayBackoffInitialMs;
+  }
+
+  get label(): string {
+    return this.#options.relay.label;
+  }
+
+  get registered(): boolean {
+    return this.#registered;
+  }
+
+  get observed(): string | undefined {
+    return this.#observed;
+  }
+
+  start(): void {
+    void this.#connect();
+  }
+
+  /** Resolves once registered (now or later), rejects after `timeoutMs`. */
+  whenRegistered(timeoutMs: number): Promise<void> {
+    if (this.#registered) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onStatus = (status: RelayStatus) => {
+        if (status.state !== 'registered') return;
+        clearTimeout(timer);
+        this.off('status', onStatus);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.off('status', onStatus);
+        reject(chatError('ERR_RELAY_UNREACHABLE', `cannot register with relay ${this.label} within ${timeoutMs / 1000} s`));
+      }, timeoutMs);
+      this.on('status', onStatus);
+    });
+  }
+
+  async lookup(query: string): Promise<readonly RelayRecord[]> {
+    const answer = await this.#request((rid) => ({ type: 'lookup', rid, query }));
+    return answer.type === 'lookup-result' ? answer.peers : [];
+  }
+
+  /** Ask the relay for a session to `fingerprint`; resolves with our token and the peer's record. */
+  async dial(fingerprint: string): Promise<{ token: string; peer: RelayRecord }> {
+    const answer = await this.#request((rid) => ({ type: 'dial', rid, fingerprint }));
+    if (answer.type !== 'session') throw chatError('ERR_RELAY_REFUSED', `relay ${this.label} sent an unexpected answer`);
+    return { token: answer.token, peer: answer.peer };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+    this.#failPending(chatError('ERR_RELAY_UNREACHABLE', 'relay client closed'));
+    await this.#connection?.close('');
+  }
+
+  #request(build: (rid: number) => Extract<SessionMessage, { rid: number }>): Promise<SessionMessage> {
+    const connection = this.#connection;
+    if (!connection || !this.#registered) {
+      return Promise.reject(chatError('ERR_RELAY_UNREACHABLE', `not connected to relay ${this.label}`));
+    }
+    const rid = this.#nextRid++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(rid);
+        reject(chatError('ERR_RELAY_UNREACHABLE', `relay ${this.label} did not answer in time`));
+      }, this.#timing.connectTimeoutMs);
+      this.#pending.set(rid, { resolve, reject, timer });
+      connection.send(build(rid) as Parameters<PeerConnection['send']>[0]);
+    });
+  }
+
+  async #connect(): Promise<void> {
+    if (this.#closed) return;
+    const { relay } = this.#options;
+    let connection: PeerConnection;
+    try {
+      const socket = await dialTcp(relay.host, relay.port, this.#timing.connectTimeoutMs);
+      if (this.#closed) {
+        socket.destroy();
+        return;
+      }
+      connection = new PeerConnection(socket, {
+        initiator: true,
+        keyPair: this.#options.identity.keyPair,
+        localInfo: { name: this.#options.name, version: PROTOCOL_VERSION, features: FEATURES },
+        handshakeTimeoutMs: this.#timing.handshakeTimeoutMs,
+        keepaliveIntervalMs: this.#timing.keepaliveIntervalMs,
+        keepaliveTimeoutMs: this.#timing.keepaliveTimeoutMs,
+        byeGraceMs: this.#timing.byeGraceMs,
+        maxQueuedBytes: this.#timing.maxQueuedBytes,
+        ...(this.#options.pin ? { expectedFingerprint: this.#options.pin } : {}),
+      });
+    } catch (err) {
+      this.#scheduleRetry(asError(err));
+      return;
+    }
+    this.#connection = connection;
+    connection.once('established', () => {
+      const rid = this.#nextRid++;
+      const { name, port } = this.#options;
+      const addresses = this.#options.addresses ?? (port > 0 ? localAddresses() : []);
+      connection.send({ type: 'register', rid, name, port, addresses });
+    });
+    connection.on('message', (message) => this.#onMessage(message));
+    connection.once('closed', (outcome) => {
+      this.#connection = undefined;
+      this.#registered = false;
+      if (outcome.kind === 'left') {
+        this.#failPending(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
+        this.#scheduleRetry(undefined, outcome.reason);
+      } else {
+        const error = outcome.kind === 'closed' ? chatError('ERR_RELAY_UNREACHABLE', 'closed') : outcome.error;
+        this.#scheduleRetry(error);
+      }
+    });
+    connection.start();
+  }
+
+  #onMessage(message: SessionMessage): void {
+    switch (message.type) {
+      case 'registered':
+        this.#registered = true;
+        this.#observed = message.observed;
+        this.#backoffMs = this.#timing.relayBackoffInitialMs;
+        this.emit('status', { state: 'registered', observed: message.observed });
+        return;
+      case 'invite':
+        this.emit('invite', { token: message.token, from: message.from });
+        return;
+      case 'lookup-result':
+      case 'session':
+        this.#settle(message.rid, (p) => p.resolve(message));
+        return;
+      case 'relay-error': {
+        const code = message.code === 'ERR_RELAY_FULL' || message.code === 'ERR_PEER_NOT_FOUND' ? message.code : 'ERR_RELAY_REFUSED';
+        const error = chatError(code, `relay ${this.label}: ${message.message}`);
+        if (message.rid === 0) this.#failPending(error);
+        else this.#settle(message.rid, (p) => p.reject(error));
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  #settle(rid: number, action: (pending: Pending) => void): void {
+    const pending = this.#pending.get(rid);
+    if (!pending) return;
+    this.#pending.delete(rid);
+    clearTimeout(pending.timer);
+    action(pending);
+  }
+
+  #failPending(error: P2PChatError): void {
+    for (const [rid, pending] of this.#pending) {
+      this.#pending.delete(rid);
+      clearTimeout(pending.timer);
+      pending.reject(error);
+    }
+  }
+
+  #scheduleRetry(error: P2PChatError | undefined, goingAwayReason?: string): void {
+    if (this.#closed) return;
+    this.#failPending(error ?? chatError('ERR_RELAY_UNREACHABLE', `lost relay ${this.label}`));
+    // Full jitter: many peers losing one relay must not all come back in the same millisecond.
+    const retryInMs = Math.round(this.#backoffMs / 2 + Math.random() * (this.#backoffMs / 2));
+    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#timing.relayBackoffMaxMs);
+    if (goingAwayReason !== undefined) this.emit('status', { state: 'going-away', reason: goingAwayReason, retryInMs });
+    else this.emit('status', { state: 'disconnected', error: error!, retryInMs });
+    this.#retry = setTimeout(() => void this.#connect(), retryInMs);
+    this.#retry.unref();
+  }
+}
+
+function asError(err: unknown): P2PChatError {
+  if (err instanceof P2PChatError) {
+    return err.code === 'ERR_CONNECT_FAILED' ? chatError('ERR_RELAY_UNREACHABLE', err.message.replace(/^cannot reach/, 'cannot reach relay'), err) : err;
+  }
+  return chatError('ERR_RELAY_UNREACHABLE', String(err), err);
+}

@@ -1,0 +1,61 @@
+// Where a `connect` target can be reached: an address as given, or a nickname / fingerprint
+// looked up at once on the LAN (mDNS) and at the relay. Either source names the key to expect,
+// and the end-to-end handshake proves it; a name both sources disagree on is ambiguous.
+
+import { plainHost } from '../net/address.js';
+import { DEFAULTS } from '../defaults.js';
+import { chatError, P2PChatError } from '../errors.js';
+import { shortFingerprint } from '../secure/fingerprint.js';
+import type { RelayRecord } from '../session/relay-messages.js';
+import { isAddressTarget, planDial, type DialCandidate, type DialPlan } from './dial-plan.js';
+import type { PeerDirectory } from './peer-directory.js';
+import type { RelayClient } from './relay-client.js';
+
+export interface ResolveOptions {
+  readonly directory?: PeerDirectory;
+  readonly relay?: RelayClient;
+  readonly expect?: string;
+  readonly timing?: Partial<typeof DEFAULTS>;
+}
+
+export async function resolveTarget(text: string, options: ResolveOptions): Promise<DialPlan> {
+  const expectOption = options.expect ? { expect: options.expect } : {};
+  if (isAddressTarget(text) || !options.relay) {
+    return planDial(text, { ...(options.directory ? { directory: options.directory } : {}), ...expectOption });
+  }
+  const timing = { ...DEFAULTS, ...options.timing };
+  const relay = options.relay;
+  const [lan, records] = await Promise.all([
+    planDial(text, { ...(options.directory ? { directory: options.directory } : {}), ...expectOption }).catch((err: unknown) => {
+      if (err instanceof P2PChatError && err.code === 'ERR_PEER_NOT_FOUND') return undefined;
+      throw err;
+    }),
+    relay
+      .whenRegistered(timing.relayRegisterTimeoutMs)
+      .then(() => relay.lookup(text.trim()))
+      .catch(() => [] as readonly RelayRecord[]),
+  ]);
+  const matching = options.expect ? records.filter((r) => r.fingerprint === options.expect) : records;
+  const keys = new Set([...matching.map((r) => r.fingerprint), ...(lan?.expect ? [lan.expect] : [])]);
+  if (keys.size > 1) {
+    const list = matching.map((r) => `${r.name} ${shortFingerprint(r.fingerprint)} (relay)`);
+    if (lan?.expect && !matching.some((r) => r.fingerprint === lan.expect)) list.push(`${lan.label} ${shortFingerprint(lan.expect)} (LAN)`);
+    throw chatError('ERR_AMBIGUOUS_PEER', `'${text}' matches ${keys.size} peers: ${list.join(', ')}; use a longer fingerprint prefix`);
+  }
+  const record = matching[0];
+  if (lan) return record ? { ...lan, candidates: [...lan.candidates, ...candidatesOf(record)] } : lan;
+  if (record) return { label: record.name, candidates: candidatesOf(record), expect: record.fingerprint };
+  throw chatError(
+    'ERR_PEER_NOT_FOUND',
+    `no peer named '${text}' found on the LAN or at relay ${relay.label}; is it running with --relay ${relay.label}?`,
+  );
+}
+
+/** Direct candidates from a relay record: the public address the relay saw, then LAN addresses. */
+function candidatesOf(record: RelayRecord): DialCandidate[] {
+  if (record.port === 0) return [];
+  const observedHost = plainHost(record.observed.replace(/^\[?(.*?)\]?:\d+$/, '$1'));
+  const hosts = [observedHost, ...record.addresses];
+  const unique = [...new Set(hosts.filter((h) => h.length > 0))];
+  return unique.map((host) => ({ host, port: record.port }));
+}
