@@ -44,4 +44,5 @@ export const DEFAULTS = Object.freeze({
   lookupSettleMs: 300,
 });
 
-export type Defaults = typeof DEFAULTS;
+/** The settings as values code and tests may override (widened from DEFAULTS' literal types). */
+export type Settings = { readonly [K in keyof typeof DEFAULTS]: (typeof DEFAULTS)[K] extends number ? number : string };

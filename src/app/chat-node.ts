@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
-import { DEFAULTS } from '../defaults.js';
+import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { listenTcp } from '../net/tcp-listener.js';
 import { dialTcp } from '../net/tcp-dialer.js';
@@ -21,7 +21,7 @@ export interface ChatNodeOptions {
   readonly identity: Identity;
   readonly knownPeers: KnownPeers;
   readonly name: string;
-  readonly timing?: Partial<typeof DEFAULTS>;
+  readonly timing?: Partial<Settings>;
 }
 
 interface LivePeer {
@@ -50,7 +50,7 @@ const RENAME_INTERVAL_MS = 2_000;
 export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #identity: Identity;
   readonly #known: KnownPeers;
-  readonly #timing: typeof DEFAULTS;
+  readonly #timing: Settings;
   readonly #peers = new Set<LivePeer>();
   readonly #pending = new Set<PeerConnection>();
   #name: string;

@@ -4,7 +4,7 @@
 // every direct attempt has failed, and keep whichever completes the end-to-end handshake first.
 // A direct dial that hangs (a NAT dropping SYNs) never delays the relayed one.
 
-import { DEFAULTS } from '../defaults.js';
+import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { openDataConnection } from '../net/relay-data-connection.js';
 import type { PeerSummary } from './app-events.js';
@@ -23,7 +23,7 @@ export interface StrategyInput {
   readonly relay?: { readonly client: RelayClient; readonly host: string; readonly port: number };
   readonly mode: PathMode;
   readonly relayDelayMs?: number;
-  readonly timing?: Partial<typeof DEFAULTS>;
+  readonly timing?: Partial<Settings>;
 }
 
 export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promise<PeerSummary> {

@@ -3,7 +3,7 @@
 // fingerprint prefix for `connect <name>` and `/connect`.
 
 import { EventEmitter } from 'node:events';
-import { DEFAULTS } from '../defaults.js';
+import { DEFAULTS, type Settings } from '../defaults.js';
 import type { P2PChatError } from '../errors.js';
 import { orderAddresses } from '../net/address-order.js';
 import { LanDiscovery, type HeardPeer } from '../net/lan-discovery.js';
@@ -27,7 +27,7 @@ export class PeerDirectory extends EventEmitter<{ event: [PeerEvent]; error: [P2
   readonly #self: string;
   readonly #entries = new Map<string, DirectoryEntry>();
 
-  constructor(known: KnownPeers, selfFingerprint: string, timing: Partial<typeof DEFAULTS> = {}) {
+  constructor(known: KnownPeers, selfFingerprint: string, timing: Partial<Settings> = {}) {
     super();
     const t = { ...DEFAULTS, ...timing };
     this.#known = known;

@@ -4,7 +4,7 @@
 // up with keepalives and re-opened with exponential backoff whenever it drops.
 
 import { EventEmitter } from 'node:events';
-import { DEFAULTS } from '../defaults.js';
+import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { localAddresses } from '../net/local-addresses.js';
 import type { RelayAddress } from '../net/relay-address.js';
@@ -25,7 +25,7 @@ export interface RelayClientOptions {
   readonly port: number;
   /** Our own addresses to register; by default this machine's, when we listen. */
   readonly addresses?: readonly string[];
-  readonly timing?: Partial<typeof DEFAULTS>;
+  readonly timing?: Partial<Settings>;
 }
 
 export type RelayStatus =
@@ -46,7 +46,7 @@ interface Pending {
 
 export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [Invite] }> {
   readonly #options: RelayClientOptions;
-  readonly #timing: typeof DEFAULTS;
+  readonly #timing: Settings;
   readonly #pending = new Map<number, Pending>();
   #connection: PeerConnection | undefined;
   #registered = false;

@@ -3,7 +3,7 @@
 // and the end-to-end handshake proves it; a name both sources disagree on is ambiguous.
 
 import { plainHost } from '../net/address.js';
-import { DEFAULTS } from '../defaults.js';
+import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import type { RelayRecord } from '../session/relay-messages.js';
@@ -15,7 +15,7 @@ export interface ResolveOptions {
   readonly directory?: PeerDirectory;
   readonly relay?: RelayClient;
   readonly expect?: string;
-  readonly timing?: Partial<typeof DEFAULTS>;
+  readonly timing?: Partial<Settings>;
 }
 
 export async function resolveTarget(text: string, options: ResolveOptions): Promise<DialPlan> {
