@@ -6,6 +6,7 @@ import { EventEmitter } from 'node:events';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import type { P2PChatError } from '../errors.js';
 import { orderAddresses } from '../net/address-order.js';
+import { interfaceFor } from '../net/interface-for.js';
 import { LanDiscovery, type HeardPeer } from '../net/lan-discovery.js';
 import { fingerprintMatches } from '../secure/fingerprint.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -94,7 +95,10 @@ export class PeerDirectory extends EventEmitter<{ event: [PeerEvent]; error: [P2
   }
 
   #onHeard(heard: HeardPeer): void {
-    const peer = parseHeardService(heard.service, heard.lastSeen, (addresses) => orderAddresses(addresses));
+    // The interface the announcement came in on scopes the peer's link-local IPv6 addresses.
+    const referer = heard.service.referer?.address;
+    const scope = referer ? interfaceFor(referer) : undefined;
+    const peer = parseHeardService(heard.service, heard.lastSeen, (addresses) => orderAddresses(addresses, scope));
     if (!peer || peer.fingerprint === this.#self) return;
     const check = this.#known.check(peer.fingerprint, peer.name);
     const entry: DirectoryEntry = { ...peer, known: check.known, nameClaimedBy: check.nameClaimedBy };

@@ -14,6 +14,8 @@ export function describeSocketError(err: NodeJS.ErrnoException): string {
       return 'network unreachable';
     case 'ENOTFOUND':
       return 'unknown host';
+    case 'EADDRNOTAVAIL':
+      return 'no usable local address to reach it from';
     case 'EPIPE':
       return 'connection closed by peer';
     default:

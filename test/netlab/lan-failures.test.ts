@@ -19,6 +19,7 @@ describe('netlab: LAN discovery failure modes', { skip: await netlabSkip(), time
     await lab.addHost('busy', { lan: 'lan', address: '198.51.100.22/24' });
     await lab.addHost('one', { lan: 'lan', address: '198.51.100.23/24' });
     await lab.addHost('two', { lan: 'lan', address: '198.51.100.24/24' });
+    await lab.addHost('v6', { lan: 'lan', address: '198.51.100.25/24' });
     await lab.exec('noroute', 'ip', ['route', 'del', '224.0.0.0/4']);
   });
 
@@ -62,6 +63,27 @@ describe('netlab: LAN discovery failure modes', { skip: await netlabSkip(), time
     const error = discover.events.find((e) => e.type === 'error');
     assert.equal(error?.code, 'ERR_MDNS_UNAVAILABLE');
     for (const p of [alice, bob, holder]) p.kill('SIGTERM');
+  });
+
+  it('IPv4 to the peer blocked: connect by name falls through to its link-local IPv6, with the scope', async () => {
+    const alice = lab!.spawnPeer('v6', ['listen', '--json', '--name', 'sixer', '--host', '::']);
+    await alice.waitForEvent('announced');
+    // Drop IPv4 chat traffic to the listener: the IPv4 dial hangs, the IPv6 one must win.
+    await lab!.exec('v6', 'nft', ['add table inet p2ptest']);
+    await lab!.exec('v6', 'nft', ['add chain inet p2ptest input { type filter hook input priority 0 ; }']);
+    await lab!.exec('v6', 'nft', ['add rule inet p2ptest input meta nfproto ipv4 tcp dport 5050 drop']);
+    // A fresh link-local address is 'tentative' (duplicate detection) for a moment: wait it out.
+    for (let i = 0; i < 100; i++) {
+      const tentative = await lab!.exec('one', 'ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'tentative']);
+      if (tentative.trim() === '') break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const bob = lab!.spawnPeer('one', ['connect', 'sixer', '--json', '--name', 'bob']);
+    const connected = await bob.waitForEvent('connected', () => true, 20_000);
+    assert.match(String(connected.address), /^\[fe80::[0-9a-f:]+%eth0\]:5050$/);
+    bob.send('over IPv6');
+    await alice.waitForEvent('message', (e) => e.text === 'over IPv6');
+    for (const p of [alice, bob]) p.kill('SIGTERM');
   });
 
   it('the same identity announced twice: the second warns of the name clash and is not announced', async () => {
