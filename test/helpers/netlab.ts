@@ -5,8 +5,8 @@
 // Names: every namespace starts with the lab's prefix (`p2p` + 4 hex), e.g. `p2p1a2b-sw`,
 // `p2p1a2b-alice`. Interfaces live only inside lab namespaces: bridges `<prefix>b<n>`, switch-side
 // veth ends `<prefix>h<n>`, host-side ends `eth0`, `eth1`, ... (all within the 15-char limit).
-// A router (ip_forward + nft masquerade between two LANs) is one more node kind: a namespace
-// attached to several LANs through #attach, with hosts given a default route through it.
+// A router is one more node kind: a namespace on two LANs (eth0 inside, eth1 outside) with
+// ip_forward and an nftables table per RouterKind; hosts behind it get `gateway` as default route.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -45,6 +45,64 @@ export interface LabHost {
   /** Address on its LAN, without prefix length. */
   readonly address: string;
   readonly interfaces: readonly LabInterface[];
+}
+
+/**
+ * What a router does between its inside (eth0) and outside (eth1) LAN:
+ * - `nat`: plain `masquerade` out of eth1. Linux keeps the inside source port when that tuple is
+ *   free, so one inside port maps to one outside port whatever the destination (endpoint-independent).
+ * - `symmetric-nat`: `masquerade random,fully-random`: a fresh random outside port per connection,
+ *   hence per destination.
+ * - `firewall`: a home router with no port forwarding: `masquerade` (so the home LAN may stay
+ *   private) plus a stateful filter that drops anything new arriving on eth1, forwarded or for the
+ *   router itself (unsolicited connections time out instead of being refused).
+ * Nothing else is filtered; a NAT kind forwards whatever is routed to its inside addresses.
+ */
+export type RouterKind = 'nat' | 'symmetric-nat' | 'firewall';
+
+export interface RouterOptions {
+  /** The home LAN and the router's address there (`192.168.1.1/24`), which hosts use as `gateway`. */
+  inside: { lan: string; address: string };
+  /** The outer LAN and the address the home's traffic appears to come from (`203.0.113.2/24`). */
+  outside: { lan: string; address: string };
+  kind: RouterKind;
+}
+
+export interface LabRouter {
+  readonly name: string;
+  readonly namespace: string;
+  readonly kind: RouterKind;
+  /** `eth0`, on the home LAN. */
+  readonly inside: LabInterface;
+  /** `eth1`, on the outer LAN. */
+  readonly outside: LabInterface;
+  /** The nftables ruleset loaded into the router's namespace. */
+  readonly ruleset: string;
+}
+
+/** The nftables ruleset for a router of `kind` whose outside interface is `outside`. */
+export function routerRuleset(kind: RouterKind, outside: string): string {
+  const masquerade = kind === 'symmetric-nat' ? 'masquerade random,fully-random' : 'masquerade';
+  const lines = [
+    'table ip netlab {',
+    '  chain postrouting {',
+    '    type nat hook postrouting priority srcnat; policy accept;',
+    `    oifname "${outside}" ${masquerade}`,
+    '  }',
+  ];
+  if (kind === 'firewall') {
+    for (const hook of ['forward', 'input']) {
+      lines.push(
+        `  chain ${hook} {`,
+        `    type filter hook ${hook} priority filter; policy accept;`,
+        `    iifname "${outside}" ct state established,related accept`,
+        `    iifname "${outside}" drop`,
+        '  }',
+      );
+    }
+  }
+  lines.push('}');
+  return lines.join('\n') + '\n';
 }
 
 export interface SpawnPeerOptions {
@@ -96,6 +154,7 @@ export class Netlab {
   readonly #namespaces: string[] = [];
   readonly #lans = new Map<string, Lan>();
   readonly #hosts = new Map<string, LabHost>();
+  readonly #routers = new Map<string, LabRouter>();
   readonly #peers = new Set<PeerProcess>();
   readonly #homes: string[] = [];
   #links = 0;
@@ -134,12 +193,20 @@ export class Netlab {
 
   /**
    * A host on one LAN: its own namespace with `lo` up, `eth0` holding `address` (e.g.
-   * `192.0.2.11/24`), and a multicast route for mDNS. No default route: it reaches its LAN only.
+   * `192.0.2.11/24`), and a multicast route for mDNS. No default route (it reaches its LAN only)
+   * unless `gateway` names an address on that LAN, normally a router's inside address: then
+   * `default via gateway`, and it reaches whatever that router reaches, which is still only the lab.
    */
-  async addHost(name: string, options: { lan: string; address: string }): Promise<LabHost> {
+  async addHost(name: string, options: { lan: string; address: string; gateway?: string }): Promise<LabHost> {
+    const lan = this.#lan(options.lan);
+    const gateway = options.gateway === undefined ? undefined : hostOn(lan.network, options.gateway).address;
+    if (gateway !== undefined && gateway === hostOn(lan.network, options.address).address) {
+      throw new Error(`netlab: host '${name}' cannot be its own gateway`);
+    }
     const ns = await this.#addNode(name);
-    const iface = await this.#attach(ns, this.#lan(options.lan), options.address, 0);
+    const iface = await this.#attach(ns, lan, options.address, 0);
     await this.#ip(['-n', ns, 'route', 'add', '224.0.0.0/4', 'dev', iface.name]);
+    if (gateway !== undefined) await this.#ip(['-n', ns, 'route', 'add', 'default', 'via', gateway, 'dev', iface.name]);
     const host: LabHost = { name, namespace: ns, address: iface.address, interfaces: [iface] };
     this.#hosts.set(name, host);
     return host;
@@ -149,6 +216,36 @@ export class Netlab {
     const host = this.#hosts.get(name);
     if (!host) throw new Error(`netlab: no host '${name}'`);
     return host;
+  }
+
+  /**
+   * A router between two LANs (see RouterKind): eth0 on `inside`, eth1 on `outside`, IPv4
+   * forwarding on, and the kind's nftables table. It has no default route: it forwards between its
+   * two LANs only, so a home behind it reaches the outer LAN and nothing beyond.
+   */
+  async addRouter(name: string, options: RouterOptions): Promise<LabRouter> {
+    const inLan = this.#lan(options.inside.lan);
+    const outLan = this.#lan(options.outside.lan);
+    if (inLan === outLan) throw new Error(`netlab: router '${name}' needs two different LANs`);
+    if (!['nat', 'symmetric-nat', 'firewall'].includes(options.kind)) {
+      throw new Error(`netlab: unknown router kind '${String(options.kind)}'`);
+    }
+    const ns = await this.#addNode(name);
+    const inside = await this.#attach(ns, inLan, options.inside.address, 0);
+    const outside = await this.#attach(ns, outLan, options.outside.address, 1);
+    const ruleset = routerRuleset(options.kind, outside.name);
+    // nft reads its command line as one script, so the ruleset needs no temporary file.
+    await runCommand('ip', ['netns', 'exec', ns, 'nft', ruleset]);
+    await runCommand('ip', ['netns', 'exec', ns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    const router: LabRouter = { name, namespace: ns, kind: options.kind, inside, outside, ruleset };
+    this.#routers.set(name, router);
+    return router;
+  }
+
+  router(name: string): LabRouter {
+    const router = this.#routers.get(name);
+    if (!router) throw new Error(`netlab: no router '${name}'`);
+    return router;
   }
 
   /** `p2p-chat --home <temp> ...args` inside the host's namespace. */
@@ -162,9 +259,11 @@ export class Netlab {
     return this.#track(new PeerProcess(args, { script, netns: this.host(host).namespace, env: options.env }));
   }
 
-  /** Run a one-off command inside the host's namespace; resolves with stdout, throws with stderr. */
-  exec(host: string, command: string, args: string[] = [], timeoutMs?: number): Promise<string> {
-    return runCommand('ip', ['netns', 'exec', this.host(host).namespace, command, ...args], timeoutMs);
+  /** Run a one-off command inside a host's or router's namespace; resolves with stdout, throws with stderr. */
+  exec(node: string, command: string, args: string[] = [], timeoutMs?: number): Promise<string> {
+    const namespace = (this.#hosts.get(node) ?? this.#routers.get(node))?.namespace;
+    if (namespace === undefined) throw new Error(`netlab: no host or router '${node}'`);
+    return runCommand('ip', ['netns', 'exec', namespace, command, ...args], timeoutMs);
   }
 
   /**
@@ -242,7 +341,7 @@ export class Netlab {
     if (!NAME_PATTERN.test(name) || name === SWITCH) {
       throw new Error(`netlab: node name '${name}' must match ${NAME_PATTERN} and not be '${SWITCH}'`);
     }
-    if (this.#hosts.has(name)) throw new Error(`netlab: node '${name}' exists`);
+    if (this.#hosts.has(name) || this.#routers.has(name)) throw new Error(`netlab: node '${name}' exists`);
     const ns = this.#ns(name);
     await this.#addNamespace(ns);
     return ns;
