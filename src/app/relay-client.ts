@@ -12,7 +12,7 @@ import { dialTcp } from '../net/tcp-dialer.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import { PeerConnection } from '../session/peer-connection.js';
-import type { RelayRecord } from '../session/relay-messages.js';
+import { REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
 import type { PeerRef, SessionMessage } from '../session/session-messages.js';
 
 export interface RelayClientOptions {
@@ -31,7 +31,8 @@ export interface RelayClientOptions {
 export type RelayStatus =
   | { readonly state: 'registered'; readonly observed: string }
   | { readonly state: 'disconnected'; readonly error: P2PChatError; readonly retryInMs: number }
-  | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number };
+  | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number }
+  | { readonly state: 'replaced'; readonly error: P2PChatError };
 
 export interface Invite {
   readonly token: string;
@@ -99,7 +100,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 
   async lookup(query: string): Promise<readonly RelayRecord[]> {
     const answer = await this.#request((rid) => ({ type: 'lookup', rid, query }));
-    return answer.type === 'lookup-result' ? answer.peers : [];
+    const self = this.#options.identity.fingerprint;
+    return answer.type === 'lookup-result' ? answer.peers.filter((p) => p.fingerprint !== self) : [];
   }
 
   /** Ask the relay for a session to `fingerprint`; resolves with our token and the peer's record. */
@@ -168,7 +170,13 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     connection.once('closed', (outcome) => {
       this.#connection = undefined;
       this.#registered = false;
-      if (outcome.kind === 'left') {
+      if (outcome.kind === 'left' && outcome.reason === REPLACED_REASON) {
+        // Another process registered our key: retrying would knock it off in turn, forever.
+        this.#closed = true;
+        const error = chatError('ERR_RELAY_REFUSED', `relay ${this.label}: ${REPLACED_REASON} (is this identity running twice?)`);
+        this.#failPending(error);
+        this.emit('status', { state: 'replaced', error });
+      } else if (outcome.kind === 'left') {
         this.#failPending(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
         this.#scheduleRetry(undefined, outcome.reason);
       } else {

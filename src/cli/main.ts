@@ -16,6 +16,8 @@ import type { PathMode } from '../app/connect-strategy.js';
 import { isAddressTarget } from '../app/dial-plan.js';
 import { parseRelayAddress, type RelayAddress } from '../net/relay-address.js';
 import { discover } from './discover-command.js';
+import { parseRelayLimits, RELAY_OPTIONS, relayCommand } from './relay-command.js';
+import { RELAY_DEFAULTS } from '../relay/relay-defaults.js';
 import { runChat } from './run-chat.js';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
@@ -25,7 +27,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_BAD_FINGERPRINT',
   'ERR_AMBIGUOUS_PEER',
 ]);
-const COMMANDS = new Set(['listen', 'connect', 'discover', 'id']);
+const COMMANDS = new Set(['listen', 'connect', 'discover', 'relay', 'id']);
 
 interface GlobalFlags {
   home?: string;
@@ -91,6 +93,10 @@ async function run(argv: string[]): Promise<number> {
     .option('--watch', 'keep listening and show peers appearing and leaving until Ctrl-C')
     .action((flags: DiscoverFlags) => start(discoverCommand(flags)));
 
+  const relay = cli.command('relay', 'run a rendezvous and relay server (on a public host)');
+  for (const option of RELAY_OPTIONS) relay.option(option.flag, `${option.description} (default ${option.default})`);
+  relay.action((flags: GlobalFlags & Record<string, unknown>) => start(relayServerCommand(flags)));
+
   cli.command('id', 'print your nickname and full fingerprint (creates the identity if needed)').action(
     (flags: GlobalFlags) => start(idCommand(flags)),
   );
@@ -150,6 +156,15 @@ function relayOption(flag: unknown): { relay?: { address: RelayAddress; pin?: st
   const address = parseRelayAddress(text);
   const pin = address.pin !== undefined ? normalizeFingerprint(address.pin) : undefined;
   return { relay: { address, ...(pin ? { pin } : {}) } };
+}
+
+async function relayServerCommand(flags: GlobalFlags & Record<string, unknown>): Promise<number> {
+  const port = flags.port === undefined ? RELAY_DEFAULTS.port : parsePort(String(flags.port));
+  const host = stringFlag(flags.host, '--host') ?? RELAY_DEFAULTS.host;
+  const limits = parseRelayLimits(flags);
+  const home = resolveHomeDir(stringFlag(flags.home, '--home'), process.env);
+  ensureHomeDir(home);
+  return relayCommand({ home, host, port, json: flags.json === true, limits });
 }
 
 async function discoverCommand(flags: DiscoverFlags): Promise<number> {

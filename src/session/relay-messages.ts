@@ -23,6 +23,11 @@ export const RELAY_MESSAGE_TYPES = Object.freeze({
   'relay-error': 0x27,
 } as const);
 
+/** The relay's goodbye to every registered peer when it stops. */
+export const RELAY_SHUTDOWN_REASON = 'relay shutting down';
+/** The relay's goodbye to an older control connection when the same key registers again. */
+export const REPLACED_REASON = 'replaced by a newer registration of the same key';
+
 /** How many addresses a peer may register; more are dropped. */
 export const MAX_REGISTERED_ADDRESSES = 8;
 /** Most lookup results returned at once. */

@@ -1,6 +1,7 @@
 // A small TCP proxy on 127.0.0.1 for tests that need to tamper with or cut a live connection.
 // `armFlip()` flips one byte of the next client→server chunk; `freeze()` turns the proxy into a
 // black hole (nothing forwarded, no close passed on), like a peer whose network vanished.
+// `record()` keeps a copy of every byte forwarded either way, to check what a middlebox could see.
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -9,6 +10,8 @@ export class TcpProxy {
   readonly #sockets = new Set<Socket>();
   #flipArmed = false;
   #frozen = false;
+  #recording = false;
+  readonly #recorded: Buffer[] = [];
   port = 0;
   flips = 0;
 
@@ -33,6 +36,7 @@ export class TcpProxy {
           // The last byte is inside the AEAD tag, never in a length prefix.
           chunk[chunk.length - 1]! ^= 0x01;
         }
+        if (this.#recording) this.#recorded.push(Buffer.from(chunk));
         upstream.write(chunk);
         if (bytesPerSecond > 0) {
           client.pause();
@@ -40,7 +44,9 @@ export class TcpProxy {
         }
       });
       upstream.on('data', (chunk: Buffer) => {
-        if (!this.#frozen) client.write(chunk);
+        if (this.#frozen) return;
+        if (this.#recording) this.#recorded.push(Buffer.from(chunk));
+        client.write(chunk);
       });
       client.on('end', () => {
         if (!this.#frozen) upstream.end();
@@ -59,6 +65,16 @@ export class TcpProxy {
 
   armFlip(): void {
     this.#flipArmed = true;
+  }
+
+  /** From now on, keep a copy of every byte forwarded, in both directions. */
+  record(): void {
+    this.#recording = true;
+  }
+
+  /** Everything forwarded since record(), both directions interleaved in arrival order. */
+  get recorded(): Buffer {
+    return Buffer.concat(this.#recorded);
   }
 
   freeze(): void {

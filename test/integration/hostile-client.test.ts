@@ -4,12 +4,11 @@
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS } from '../../src/defaults.js';
 import { dialTcp } from '../../src/net/tcp-dialer.js';
-import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
-import { PeerConnection } from '../../src/session/peer-connection.js';
+import type { PeerConnection } from '../../src/session/peer-connection.js';
 import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
+import { TestPeer } from '../helpers/relay-testnet.js';
 
 const connections: PeerConnection[] = [];
 afterEach(async () => {
@@ -19,23 +18,11 @@ afterEach(async () => {
 after(cleanupPeers);
 
 async function rawClient(port: number, name: string): Promise<PeerConnection> {
-  const identity = loadOrCreateIdentity(tempHome());
   const socket = await dialTcp('127.0.0.1', port, 5_000);
-  const connection = new PeerConnection(socket, {
-    initiator: true,
-    keyPair: identity.keyPair,
-    localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
-    handshakeTimeoutMs: 5_000,
-    keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
-    keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
-    byeGraceMs: 1_000,
-    maxQueuedBytes: DEFAULTS.maxQueuedBytes,
-  });
-  connections.push(connection);
-  const established = new Promise((resolve) => connection.once('established', resolve));
-  connection.start();
-  await established;
-  return connection;
+  const peer = new TestPeer(socket, loadOrCreateIdentity(tempHome()), name, true);
+  connections.push(peer.connection);
+  await peer.established;
+  return peer.connection;
 }
 
 describe('a lying client', { timeout: 60_000 }, () => {

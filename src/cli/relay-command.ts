@@ -1,0 +1,125 @@
+// `p2p-chat relay`: run a rendezvous and relay server until SIGINT/SIGTERM, printing what happens
+// as one line per event (or NDJSON with --json). The relay has its own identity, kept in
+// <home>/relay/identity.json, so a machine can run a relay and a peer with different keys.
+
+import { join } from 'node:path';
+import { chatError } from '../errors.js';
+import { shortFingerprint } from '../secure/fingerprint.js';
+import { loadOrCreateIdentity } from '../secure/identity-store.js';
+import { RELAY_DEFAULTS, RELAY_LIMIT_KEYS, RELAY_SHUTDOWN_REASON, type RelayLimits } from '../relay/relay-defaults.js';
+import type { RelayEvent } from '../relay/relay-events.js';
+import { RelayServer } from '../relay/relay-server.js';
+
+export interface RelayCommandOptions {
+  readonly home: string;
+  readonly host: string;
+  readonly port: number;
+  readonly json: boolean;
+  readonly limits: Partial<RelayLimits>;
+}
+
+/** Serve until SIGINT or SIGTERM, then stop gracefully; resolves 0. Rejects with ERR_LISTEN_FAILED. */
+export async function relayCommand(options: RelayCommandOptions): Promise<number> {
+  const identity = loadOrCreateIdentity(join(options.home, 'relay'));
+  const server = new RelayServer({ identity, host: options.host, port: options.port, limits: options.limits });
+  server.on('event', (event) => {
+    process.stdout.write(options.json ? JSON.stringify(event) + '\n' : formatRelayEvent(event) + '\n');
+  });
+  await server.start();
+  await new Promise<void>((resolve) => {
+    const onSignal = () => {
+      process.removeListener('SIGINT', onSignal);
+      process.removeListener('SIGTERM', onSignal);
+      resolve();
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+  });
+  await server.stop(RELAY_SHUTDOWN_REASON);
+  return 0;
+}
+
+/** One human-readable line per relay event. */
+export function formatRelayEvent(event: RelayEvent): string {
+  const who = (p: { name: string; fingerprint: string }) => `${p.name} ${shortFingerprint(p.fingerprint)}`;
+  switch (event.type) {
+    case 'started':
+      return `relay listening on port ${event.port}, fingerprint ${event.fingerprint}`;
+    case 'registered':
+      return `registered ${who(event)} from ${event.observed}`;
+    case 'unregistered':
+      return `unregistered ${who(event)}: ${event.reason}`;
+    case 'session-open':
+      return `session ${event.id} open: ${who(event.a)} -> ${who(event.b)}`;
+    case 'session-closed':
+      return `session ${event.id} closed: ${who(event.a)} -> ${who(event.b)}, ${event.bytes} bytes (${event.reason})`;
+    case 'rejected':
+      return `rejected ${event.address}: ${event.code}: ${event.message}`;
+    case 'stats':
+      return `stats: ${event.peers} peers, ${event.sessions} sessions, ${event.bytes} bytes relayed, ${event.connections} connections`;
+    case 'stopped':
+      return `relay stopped: ${event.reason}`;
+  }
+}
+
+export interface RelayOption {
+  /** cac flag spec, e.g. "--max-peers <n>". */
+  readonly flag: string;
+  /** The option's key as cac hands it back (camelCase), and as RelayLimits names it. */
+  readonly key: keyof RelayLimits | 'host' | 'port';
+  readonly description: string;
+  readonly default: string | number;
+}
+
+const LIMIT_DESCRIPTIONS: Readonly<Record<keyof RelayLimits, string>> = Object.freeze({
+  maxPeers: 'most control connections (peers) at once',
+  maxSessions: 'most relayed sessions at once',
+  maxConnectionsPerIp: 'most connections from one IP address',
+  maxPendingDialsPerPeer: 'most sessions one peer may have waiting for their connections',
+  handshakeTimeoutMs: 'ms a connection has to identify itself and finish its handshake',
+  tokenTtlMs: 'ms a session token stays valid',
+  keepaliveIntervalMs: 'ms of silence before a control peer is pinged',
+  keepaliveTimeoutMs: 'ms of silence after which a control peer is dropped',
+  byeGraceMs: 'ms a peer has to close after a goodbye or the end of its session',
+  controlMaxQueuedBytes: 'bytes queued for a control peer that does not read before it is dropped',
+  sessionRateBytesPerSec: 'bytes per second per session and direction (0 = unlimited)',
+  sessionByteCap: 'bytes a session may carry before it is closed (0 = unlimited)',
+  statsIntervalMs: 'ms between stats lines (0 = none)',
+  fdHeadroom: 'open files kept in reserve below the process limit',
+  stopTimeoutMs: 'ms shutdown waits for peers to close before cutting them',
+});
+
+function flagName(key: string): string {
+  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+}
+
+/** Every `relay` option with its default, for the CLI help; read from RELAY_DEFAULTS. */
+export const RELAY_OPTIONS: readonly RelayOption[] = Object.freeze([
+  { flag: '--port <port>', key: 'port', description: 'TCP port to listen on (taken as given: no fallback)', default: RELAY_DEFAULTS.port },
+  { flag: '--host <addr>', key: 'host', description: 'address to listen on (all, IPv6 and IPv4)', default: RELAY_DEFAULTS.host },
+  ...RELAY_LIMIT_KEYS.map((key) => ({
+    flag: `${flagName(key)} <n>`,
+    key,
+    description: LIMIT_DESCRIPTIONS[key],
+    default: RELAY_DEFAULTS[key],
+  })),
+]);
+
+/**
+ * The limits given on the command line (cac's camelCase keys), checked: each must be a whole
+ * number, at least 0 (at least 1 for the maxima). Throws ERR_USAGE naming the flag.
+ */
+export function parseRelayLimits(flags: Readonly<Record<string, unknown>>): Partial<RelayLimits> {
+  const limits: Partial<RelayLimits> = {};
+  for (const key of RELAY_LIMIT_KEYS) {
+    const raw = flags[key];
+    if (raw === undefined) continue;
+    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
+    const min = key.startsWith('max') ? 1 : 0;
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw chatError('ERR_USAGE', `${flagName(key)} must be a whole number of at least ${min}, got '${String(raw)}'`);
+    }
+    limits[key] = value;
+  }
+  return limits;
+}

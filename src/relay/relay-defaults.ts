@@ -1,0 +1,67 @@
+// Every tunable of the relay server with its default, declared once. The `relay` command's help
+// (RELAY_OPTIONS) and RelayServer both read these; tests pass smaller values to keep timers short.
+
+import { DEFAULTS } from '../defaults.js';
+
+export const RELAY_DEFAULTS = Object.freeze({
+  /** Address the relay binds: all interfaces, IPv6 and IPv4 (falls back to 0.0.0.0). */
+  host: '::',
+  /** TCP port; a relay binds exactly this one (no fallback): peers are told where it is. */
+  port: 5050,
+  /** Most control connections (registered or registering peers) at once. */
+  maxPeers: 20_000,
+  /** Most relayed sessions at once, counting those whose tokens are not yet both presented. */
+  maxSessions: 2_000,
+  /** Most connections of any kind from one IP address (generous: NAT hides many behind one). */
+  maxConnectionsPerIp: 20_000,
+  /** Most sessions one peer may have waiting for their data connections (an invite flood cap). */
+  maxPendingDialsPerPeer: 16,
+  /** Sniffing the first bytes, then the Noise handshake, must each finish within this time. */
+  handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
+  /** A session token not presented within this time is void, and a lone data connection closed. */
+  tokenTtlMs: 10_000,
+  /** Control connections: ping after this much silence... */
+  keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
+  /** ...and drop a peer silent for this long. */
+  keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
+  /** After our goodbye (or end of a spliced stream), how long the other side has to close. */
+  byeGraceMs: DEFAULTS.byeGraceMs,
+  /** A control peer that stops reading is dropped once this much is queued for it. */
+  controlMaxQueuedBytes: 256 * 1024,
+  /** Per session and direction, in bytes per second (token bucket); 0 = unlimited. */
+  sessionRateBytesPerSec: 0,
+  /** Bytes a session may carry (both directions) before both ends are closed; 0 = unlimited. */
+  sessionByteCap: 0,
+  /** How often a one-line stats event is emitted; 0 = never. */
+  statsIntervalMs: 60_000,
+  /**
+   * File descriptors kept in reserve: with fewer than this many left under the process limit,
+   * new control connections are answered "relay full"; with fewer than half of it left, new
+   * connections are dropped on accept (there is no room to even answer).
+   */
+  fdHeadroom: 256,
+  /** stop() waits this long for peers to close after the goodbye, then cuts the rest. */
+  stopTimeoutMs: 5_000,
+});
+
+export type RelayDefaults = typeof RELAY_DEFAULTS;
+
+/** Every relay tunable but where it binds. */
+export type RelayLimits = { -readonly [K in Exclude<keyof RelayDefaults, 'host' | 'port'>]: number };
+
+export const RELAY_LIMIT_KEYS: readonly (keyof RelayLimits)[] = Object.freeze(
+  (Object.keys(RELAY_DEFAULTS) as (keyof RelayDefaults)[]).filter(
+    (key): key is keyof RelayLimits => key !== 'host' && key !== 'port',
+  ),
+);
+
+export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {
+  const limits = {} as RelayLimits;
+  for (const key of RELAY_LIMIT_KEYS) limits[key] = overrides[key] ?? RELAY_DEFAULTS[key];
+  return limits;
+}
+
+export { RELAY_SHUTDOWN_REASON } from '../session/relay-messages.js';
+/** Name the relay gives itself in the Noise handshake; its features list says what it is. */
+export const RELAY_PEER_NAME = 'relay';
+export const RELAY_FEATURES: readonly string[] = Object.freeze(['relay']);

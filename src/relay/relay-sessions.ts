@@ -1,0 +1,166 @@
+// Relayed sessions from dial to close: a dial is given two one-time tokens (if there is room),
+// each data connection that presents one waits for its counterpart, and the pair is spliced.
+// Sessions whose connections do not both arrive within the token lifetime are ended, and the
+// one that did come is closed. This is where the relay's session timers live.
+
+import type { Socket } from 'node:net';
+import type { PeerRef } from '../session/message-fields.js';
+import type { RelayEvent } from './relay-events.js';
+import { Splice } from './splice.js';
+import { TokenBroker, type Side } from './token-broker.js';
+
+export interface RelaySessionsOptions {
+  readonly tokenTtlMs: number;
+  readonly maxSessions: number;
+  readonly maxPendingDialsPerPeer: number;
+  readonly sessionRateBytesPerSec: number;
+  readonly sessionByteCap: number;
+  readonly byeGraceMs: number;
+  readonly emit: (event: RelayEvent) => void;
+  readonly now?: () => number;
+}
+
+interface Meta {
+  readonly a: PeerRef;
+  readonly b: PeerRef;
+  /** The dialling peer's control connection, whose pending dials are capped. */
+  readonly owner: object;
+  timer?: NodeJS.Timeout;
+}
+
+export type DialAnswer =
+  | { readonly ok: true; readonly dialerToken: string; readonly dialedToken: string }
+  | { readonly ok: false; readonly code: 'ERR_RELAY_FULL'; readonly message: string };
+
+export class RelaySessions {
+  readonly #options: RelaySessionsOptions;
+  readonly #broker: TokenBroker<Socket, Meta>;
+  readonly #splices = new Set<Splice>();
+  readonly #pendingByOwner = new Map<object, number>();
+  /** Data connections presented and waiting for their counterpart, with their session id. */
+  readonly #waiting = new Map<Socket, number>();
+  #closedBytes = 0;
+
+  constructor(options: RelaySessionsOptions) {
+    this.#options = options;
+    this.#broker = new TokenBroker({ ttlMs: options.tokenTtlMs, ...(options.now ? { now: options.now } : {}) });
+  }
+
+  /** Sessions open or waiting for their data connections. */
+  get count(): number {
+    return this.#broker.pending + this.#splices.size;
+  }
+
+  /** Bytes forwarded since start, open sessions included. */
+  get bytes(): number {
+    let live = 0;
+    for (const splice of this.#splices) live += splice.bytes;
+    return this.#closedBytes + live;
+  }
+
+  /** `a` (its control connection is `owner`) wants a session with `b`. */
+  dial(a: PeerRef, b: PeerRef, owner: object): DialAnswer {
+    const { maxSessions, maxPendingDialsPerPeer, tokenTtlMs } = this.#options;
+    if (this.count >= maxSessions) {
+      return { ok: false, code: 'ERR_RELAY_FULL', message: `the relay is full (${maxSessions} sessions open); try later` };
+    }
+    const pending = this.#pendingByOwner.get(owner) ?? 0;
+    if (pending >= maxPendingDialsPerPeer) {
+      return {
+        ok: false,
+        code: 'ERR_RELAY_FULL',
+        message: `too many sessions waiting for their connections (${maxPendingDialsPerPeer}); try later`,
+      };
+    }
+    this.#pendingByOwner.set(owner, pending + 1);
+    const meta: Meta = { a, b, owner };
+    const issued = this.#broker.issue(meta);
+    meta.timer = setTimeout(() => this.#expire(issued.id), tokenTtlMs);
+    meta.timer.unref();
+    return { ok: true, dialerToken: issued.dialerToken, dialedToken: issued.dialedToken };
+  }
+
+  /**
+   * A data connection presented `token`; `socket` is paused with any bytes after the token put
+   * back. Returns why it is refused (the caller reports and closes it), or undefined when it now
+   * waits for its counterpart or has been spliced to it.
+   */
+  attach(token: string, socket: Socket): string | undefined {
+    const result = this.#broker.redeem(token, socket);
+    if (result.kind === 'refused') return result.why;
+    if (result.kind === 'waiting') {
+      this.#waiting.set(socket, result.id);
+      socket.once('close', () => this.#abandon(socket, result.side));
+      return undefined;
+    }
+    const { meta, dialer, dialed, id } = result;
+    this.#settle(meta);
+    this.#waiting.delete(dialer);
+    this.#waiting.delete(dialed);
+    const splice = new Splice(dialer, dialed, {
+      rateBytesPerSec: this.#options.sessionRateBytesPerSec,
+      byteCap: this.#options.sessionByteCap,
+      closeGraceMs: this.#options.byeGraceMs,
+      ...(this.#options.now ? { now: this.#options.now } : {}),
+    });
+    this.#splices.add(splice);
+    splice.once('closed', ({ bytes, reason }) => {
+      this.#splices.delete(splice);
+      this.#closedBytes += bytes;
+      this.#options.emit({ type: 'session-closed', id, a: meta.a, b: meta.b, bytes, reason });
+    });
+    this.#options.emit({ type: 'session-open', id, a: meta.a, b: meta.b });
+    splice.start();
+    return undefined;
+  }
+
+  /** End everything: pending sessions are cancelled, spliced ones ended with `reason`. */
+  stop(reason: string): void {
+    for (const { meta, waiting } of this.#broker.clear()) {
+      this.#settle(meta);
+      for (const { handle } of waiting) handle.destroy();
+    }
+    for (const splice of this.#splices) splice.close(reason);
+  }
+
+  #expire(id: number): void {
+    const cancelled = this.#broker.cancel(id);
+    if (!cancelled) return;
+    const { meta, waiting } = cancelled;
+    this.#settle(meta);
+    const came = waiting[0]?.side;
+    const missing = came === undefined ? 'neither peer' : came === 'dialer' ? meta.b.name : meta.a.name;
+    for (const { handle } of waiting) {
+      this.#waiting.delete(handle);
+      handle.destroy();
+    }
+    this.#options.emit({ type: 'session-closed', id, a: meta.a, b: meta.b, bytes: 0, reason: `expired: ${missing} did not connect in time` });
+  }
+
+  /** A waiting data connection closed before its counterpart came: the session is off. */
+  #abandon(socket: Socket, side: Side): void {
+    const id = this.#waiting.get(socket);
+    if (id === undefined) return; // spliced meanwhile, or already expired
+    this.#waiting.delete(socket);
+    const cancelled = this.#broker.cancel(id);
+    if (!cancelled) return;
+    this.#settle(cancelled.meta);
+    const who = side === 'dialer' ? cancelled.meta.a : cancelled.meta.b;
+    this.#options.emit({
+      type: 'session-closed',
+      id,
+      a: cancelled.meta.a,
+      b: cancelled.meta.b,
+      bytes: 0,
+      reason: `abandoned: ${who.name} closed its data connection first`,
+    });
+  }
+
+  /** The session no longer waits for tokens: free its timer and its dialer's pending slot. */
+  #settle(meta: Meta): void {
+    clearTimeout(meta.timer);
+    const n = (this.#pendingByOwner.get(meta.owner) ?? 1) - 1;
+    if (n > 0) this.#pendingByOwner.set(meta.owner, n);
+    else this.#pendingByOwner.delete(meta.owner);
+  }
+}

@@ -1,0 +1,135 @@
+// Two data connections joined into one byte stream: what one peer sends, the other receives, with
+// backpressure both ways (a slow reader slows its sender instead of filling our memory). The
+// bytes are Noise ciphertext between the two peers; the relay only counts them, optionally
+// throttles them (token bucket per direction) and caps their total. A half-close is passed on;
+// when one side closes, the other is ended and, if it lingers, cut after a grace period.
+
+import { EventEmitter } from 'node:events';
+import type { Socket } from 'node:net';
+import { TokenBucket } from './token-bucket.js';
+
+export interface SpliceOptions {
+  /** Per direction, bytes per second; 0 = unlimited. */
+  readonly rateBytesPerSec: number;
+  /** Total bytes (both directions) after which both ends are cut; 0 = unlimited. */
+  readonly byteCap: number;
+  /** After one side has closed, how long the other has to finish before it is destroyed. */
+  readonly closeGraceMs: number;
+  readonly now?: () => number;
+}
+
+export interface SpliceEnd {
+  readonly bytes: number;
+  readonly reason: string;
+}
+
+export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
+  readonly #a: Socket;
+  readonly #b: Socket;
+  readonly #options: SpliceOptions;
+  readonly #now: () => number;
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #bytes = 0;
+  #reason: string | undefined;
+  #open = 2;
+  #done = false;
+
+  constructor(a: Socket, b: Socket, options: SpliceOptions) {
+    super();
+    this.#a = a;
+    this.#b = b;
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Bytes forwarded so far, both directions together. */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** Start forwarding. Both sockets may be paused with bytes already buffered (unshifted). */
+  start(): void {
+    for (const socket of [this.#a, this.#b]) {
+      socket.setNoDelay(true);
+      socket.on('error', () => undefined); // a reset shows up as 'close', handled below
+      if (socket.destroyed) queueMicrotask(() => this.#onClose(socket));
+      else socket.once('close', () => this.#onClose(socket));
+    }
+    this.#pump(this.#a, this.#b);
+    this.#pump(this.#b, this.#a);
+  }
+
+  /** End both streams (we cannot speak inside them), cutting them after the grace period. */
+  close(reason: string): void {
+    this.#reason ??= reason;
+    for (const socket of [this.#a, this.#b]) this.#endSoon(socket);
+  }
+
+  #pump(src: Socket, dst: Socket): void {
+    const { rateBytesPerSec, byteCap } = this.#options;
+    const bucket = rateBytesPerSec > 0 ? new TokenBucket(rateBytesPerSec, this.#now()) : undefined;
+    let awaitingDrain = false;
+    let throttled = false;
+    const resumeIfClear = () => {
+      if (!awaitingDrain && !throttled && !this.#done) src.resume();
+    };
+
+    src.on('data', (chunk: Buffer) => {
+      if (byteCap > 0 && this.#bytes + chunk.length > byteCap) {
+        this.#reason ??= `byte cap of ${byteCap} bytes reached`;
+        this.#a.destroy();
+        this.#b.destroy();
+        return;
+      }
+      this.#bytes += chunk.length;
+      if (dst.destroyed || dst.writableEnded) return;
+      if (!dst.write(chunk)) {
+        awaitingDrain = true;
+        src.pause();
+      }
+      const wait = bucket?.take(chunk.length, this.#now()) ?? 0;
+      if (wait > 0) {
+        throttled = true;
+        src.pause();
+        const timer = setTimeout(() => {
+          this.#timers.delete(timer);
+          throttled = false;
+          resumeIfClear();
+        }, wait);
+        this.#timers.add(timer);
+      }
+    });
+    dst.on('drain', () => {
+      if (!awaitingDrain) return;
+      awaitingDrain = false;
+      resumeIfClear();
+    });
+    // A half-close is part of the conversation (a goodbye, then FIN): pass it on, keep the rest.
+    src.on('end', () => dst.end());
+    if (src.readableEnded) dst.end();
+    src.resume();
+  }
+
+  #onClose(socket: Socket): void {
+    this.#open--;
+    if (this.#open > 0) {
+      this.#endSoon(socket === this.#a ? this.#b : this.#a);
+      return;
+    }
+    this.#done = true;
+    for (const timer of this.#timers) clearTimeout(timer);
+    this.#timers.clear();
+    this.emit('closed', { bytes: this.#bytes, reason: this.#reason ?? 'ended' });
+  }
+
+  #endSoon(socket: Socket): void {
+    if (socket.destroyed) return;
+    socket.end();
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer);
+      socket.destroy();
+    }, this.#options.closeGraceMs);
+    timer.unref();
+    this.#timers.add(timer);
+  }
+}

@@ -1,0 +1,40 @@
+// The `relay` command's option list and limit parsing, which the CLI help and main.ts use: every
+// limit in RELAY_DEFAULTS has a flag with its default, and bad values are usage errors.
+
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatRelayEvent, parseRelayLimits, RELAY_OPTIONS } from '../../../src/cli/relay-command.js';
+import { RELAY_DEFAULTS } from '../../../src/relay/relay-defaults.js';
+import { throwsCode } from '../../helpers/assert-code.js';
+
+describe('RELAY_OPTIONS', () => {
+  it('lists every relay default once, with its value', () => {
+    assert.deepEqual(RELAY_OPTIONS.map((o) => o.key).sort(), Object.keys(RELAY_DEFAULTS).sort());
+    const maxPeers = RELAY_OPTIONS.find((o) => o.key === 'maxPeers');
+    assert.deepEqual(maxPeers && { flag: maxPeers.flag, default: maxPeers.default }, { flag: '--max-peers <n>', default: 20_000 });
+    assert.ok(RELAY_OPTIONS.some((o) => o.flag === '--session-rate-bytes-per-sec <n>'));
+    assert.ok(RELAY_OPTIONS.every((o) => o.description.length > 0));
+  });
+});
+
+describe('parseRelayLimits', () => {
+  it('takes numbers and numeric strings under their camelCase keys, and ignores other flags', () => {
+    assert.deepEqual(parseRelayLimits({ maxPeers: 5, tokenTtlMs: '2500', json: true, port: 7 }), { maxPeers: 5, tokenTtlMs: 2500 });
+  });
+
+  it('refuses negative, fractional and non-numeric values, and a zero maximum', () => {
+    throwsCode(() => parseRelayLimits({ sessionByteCap: -1 }), 'ERR_USAGE');
+    throwsCode(() => parseRelayLimits({ tokenTtlMs: 1.5 }), 'ERR_USAGE');
+    const err = throwsCode(() => parseRelayLimits({ maxSessions: 'many' }), 'ERR_USAGE');
+    assert.match(err.message, /--max-sessions/);
+    throwsCode(() => parseRelayLimits({ maxPeers: 0 }), 'ERR_USAGE');
+    assert.deepEqual(parseRelayLimits({ sessionByteCap: 0 }), { sessionByteCap: 0 });
+  });
+});
+
+describe('formatRelayEvent', () => {
+  it('prints the start line the README promises', () => {
+    const line = formatRelayEvent({ type: 'started', host: '::', port: 5050, fingerprint: 'AIWS2UX-IBTTFAY' });
+    assert.equal(line, 'relay listening on port 5050, fingerprint AIWS2UX-IBTTFAY');
+  });
+});

@@ -1,0 +1,128 @@
+// Splice over real loopback sockets: bytes both ways and counted, half-close passed on, one side
+// closing ends the other, backpressure (a reader that stops slows the writer instead of filling
+// the relay's memory), the byte cap and the rate limit.
+
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Splice, type SpliceEnd, type SpliceOptions } from '../../../src/relay/splice.js';
+
+const servers: Server[] = [];
+const sockets: Socket[] = [];
+
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.destroy();
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+});
+
+/** [client end, relay end] of one loopback connection; the relay end half-open like the relay's. */
+async function pair(): Promise<[Socket, Socket]> {
+  const server = createServer({ allowHalfOpen: true });
+  servers.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
+  sockets.push(client);
+  const [[relayEnd]] = await Promise.all([accepted, once(client, 'connect')]);
+  sockets.push(relayEnd);
+  return [client, relayEnd];
+}
+
+async function spliced(options: Partial<SpliceOptions> = {}) {
+  const [a, relayA] = await pair();
+  const [b, relayB] = await pair();
+  const splice = new Splice(relayA, relayB, { rateBytesPerSec: 0, byteCap: 0, closeGraceMs: 1_000, ...options });
+  const closed = once(splice, 'closed') as Promise<[SpliceEnd]>;
+  splice.start();
+  return { a, b, relayA, relayB, splice, closed };
+}
+
+function collect(socket: Socket): { bytes: () => Buffer } {
+  const chunks: Buffer[] = [];
+  socket.on('data', (c: Buffer) => chunks.push(c));
+  return { bytes: () => Buffer.concat(chunks) };
+}
+
+async function until(probe: () => boolean, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!probe()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(10);
+  }
+}
+
+describe('Splice', () => {
+  it('forwards both ways, counts the bytes and passes a half-close on', async () => {
+    const { a, b, splice, closed } = await spliced();
+    const atA = collect(a);
+    const atB = collect(b);
+    a.write('hello from a');
+    b.write('hello from b');
+    await until(() => atB.bytes().length === 12 && atA.bytes().length === 12, 'both messages');
+    assert.equal(atB.bytes().toString(), 'hello from a');
+    assert.equal(splice.bytes, 24);
+
+    a.end(); // a says it is done; b may still talk
+    await once(b, 'end');
+    b.write('last words');
+    b.end();
+    await until(() => atA.bytes().toString().endsWith('last words'), 'the reply after the half-close');
+    const [end] = await closed;
+    assert.deepEqual(end, { bytes: 34, reason: 'ended' });
+  });
+
+  it('ends the other side when one side is cut', async () => {
+    const { a, b, closed } = await spliced();
+    a.destroy();
+    await once(b, 'end');
+    b.end();
+    assert.equal((await closed)[0].reason, 'ended');
+  });
+
+  it('stops reading from a writer whose reader does not read', async () => {
+    const { a, b, relayB } = await spliced();
+    b.pause();
+    const chunk = Buffer.alloc(64 * 1024, 7);
+    let written = 0;
+    while (written < 32 * 1024 * 1024 && a.write(chunk)) written += chunk.length;
+    for (let i = 0; i < 64; i++) a.write(chunk); // keep pushing past the writer's own high-water mark
+    await sleep(300);
+    assert.ok(relayB.writableLength < 2 * 1024 * 1024, `relay queued ${relayB.writableLength} bytes for a reader that does not read`);
+    assert.ok(a.writableLength > 0, 'the writer is held back');
+  });
+
+  it('closes both ends when the byte cap is reached', async () => {
+    const { a, b, closed } = await spliced({ byteCap: 1_000 });
+    const atB = collect(b);
+    a.write(Buffer.alloc(600));
+    await until(() => atB.bytes().length === 600, 'the first 600 bytes');
+    a.write(Buffer.alloc(600));
+    const [end] = await closed;
+    assert.equal(end.reason, 'byte cap of 1000 bytes reached');
+    assert.equal(end.bytes, 600);
+  });
+
+  it('holds each direction to its rate', async () => {
+    const { a, b } = await spliced({ rateBytesPerSec: 20_000 });
+    const atB = collect(b);
+    const started = Date.now();
+    // Bytes pass first and are paid for after: 30 000 at once put the direction 10 000 in debt,
+    // so nothing more passes for half a second.
+    a.write(Buffer.alloc(30_000));
+    await until(() => atB.bytes().length === 30_000, 'the first burst');
+    a.write(Buffer.alloc(100));
+    await until(() => atB.bytes().length === 30_100, 'the bytes after it');
+    assert.ok(Date.now() - started >= 400, `took ${Date.now() - started} ms`);
+  });
+
+  it('close() ends both streams and reports the reason', async () => {
+    const { a, b, splice, closed } = await spliced();
+    splice.close('relay shutting down');
+    await Promise.all([once(a, 'end'), once(b, 'end')]);
+    a.end();
+    b.end();
+    assert.equal((await closed)[0].reason, 'relay shutting down');
+  });
+});
