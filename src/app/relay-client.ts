@@ -32,7 +32,8 @@ export type RelayStatus =
   | { readonly state: 'registered'; readonly observed: string }
   | { readonly state: 'disconnected'; readonly error: P2PChatError; readonly retryInMs: number }
   | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number }
-  | { readonly state: 'replaced'; readonly error: P2PChatError };
+  /** Given up for good: our key registered elsewhere, or the relay failed its pinned key. */
+  | { readonly state: 'stopped'; readonly error: P2PChatError };
 
 export interface Invite {
   readonly token: string;
@@ -174,11 +175,13 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         // Another process registered our key: retrying would knock it off in turn, forever.
         this.#closed = true;
         const error = chatError('ERR_RELAY_REFUSED', `relay ${this.label}: ${REPLACED_REASON} (is this identity running twice?)`);
-        this.#failPending(error);
-        this.emit('status', { state: 'replaced', error });
+        this.#stop(error);
       } else if (outcome.kind === 'left') {
         this.#failPending(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
         this.#scheduleRetry(undefined, outcome.reason);
+      } else if (outcome.kind !== 'closed' && outcome.error.code === 'ERR_PEER_KEY_MISMATCH') {
+        // Not the relay we pinned: talking to it again will not change its key.
+        this.#stop(chatError('ERR_PEER_KEY_MISMATCH', `relay ${this.label} ${outcome.error.message.replace(/^peer /, '')}; not using it`));
       } else {
         const error = outcome.kind === 'closed' ? chatError('ERR_RELAY_UNREACHABLE', 'closed') : outcome.error;
         this.#scheduleRetry(error);
@@ -212,6 +215,12 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       default:
         return;
     }
+  }
+
+  #stop(error: P2PChatError): void {
+    this.#closed = true;
+    this.#failPending(error);
+    this.emit('status', { state: 'stopped', error });
   }
 
   #settle(rid: number, action: (pending: Pending) => void): void {

@@ -159,7 +159,7 @@ function relayOption(flag: unknown): { relay?: { address: RelayAddress; pin?: st
 }
 
 async function relayServerCommand(flags: GlobalFlags & Record<string, unknown>): Promise<number> {
-  const port = flags.port === undefined ? RELAY_DEFAULTS.port : parsePort(String(flags.port));
+  const port = flags.port === undefined ? RELAY_DEFAULTS.port : portFlag(flags.port);
   const host = stringFlag(flags.host, '--host') ?? RELAY_DEFAULTS.host;
   const limits = parseRelayLimits(flags);
   const home = resolveHomeDir(stringFlag(flags.home, '--home'), process.env);

@@ -158,7 +158,7 @@ class ChatRun {
     const label = relay.address.label;
     client.on('status', (status) => {
       if (status.state === 'registered') this.#frontend.show({ type: 'relay', state: 'registered', relay: label, observed: status.observed });
-      else if (status.state === 'replaced') this.#frontend.show({ type: 'warning', code: status.error.code, message: status.error.message });
+      else if (status.state === 'stopped') this.#frontend.show({ type: 'warning', code: status.error.code, message: status.error.message });
       else {
         const message = status.state === 'going-away' ? `going away (${status.reason || 'no reason given'})` : status.error.message;
         this.#frontend.show({ type: 'relay', state: status.state, relay: label, message, retryInMs: status.retryInMs });

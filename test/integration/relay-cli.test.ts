@@ -1,0 +1,76 @@
+// The relay as users run it: `p2p-chat relay`, a listener registered with --relay, and `connect
+// <name> --relay ... --relay-only` chatting through it; then the relay restarts and the listener
+// re-registers by itself, so a new session works without restarting anyone.
+
+import { after, afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { cleanupPeers, PeerProcess, type PeerEvent } from '../helpers/peer-process.js';
+
+afterEach(cleanupPeers);
+after(cleanupPeers);
+
+async function startRelay(port = 0): Promise<{ relay: PeerProcess; port: number; fingerprint: string }> {
+  const relay = new PeerProcess(['relay', '--json', '--host', '127.0.0.1', '--port', String(port)]);
+  const started = await relay.waitForEvent('started');
+  return { relay, port: Number(started.port), fingerprint: String(started.fingerprint) };
+}
+
+const registered = (e: PeerEvent) => e.type === 'relay' && e.state === 'registered';
+
+describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
+  it('a listener registers; connect by name through the relay chats both ways, path relayed', async () => {
+    const { port: relayPort, fingerprint: relayFp } = await startRelay();
+    const relayArg = `127.0.0.1:${relayPort}#${relayFp}`; // pinned: the relay's key is checked
+    const alice = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--name', 'alice', '--relay', relayArg]);
+    const aliceListening = await alice.waitForEvent('listening');
+    await alice.waitFor(() => alice.events.find(registered), 'alice registered');
+
+    const bob = new PeerProcess(['connect', 'alice', '--relay-only', '--json', '--name', 'bob', '--relay', relayArg]);
+    const connected = await bob.waitForEvent('connected');
+    assert.equal(connected.path, 'relayed');
+    assert.equal(connected.via, `127.0.0.1:${relayPort}`);
+    assert.equal(connected.fingerprint, aliceListening.fingerprint);
+    const incoming = await alice.waitForEvent('connected');
+    assert.equal(incoming.path, 'relayed');
+
+    bob.send('through the relay');
+    await alice.waitForEvent('message', (e) => e.text === 'through the relay');
+    alice.send('and back');
+    await bob.waitForEvent('message', (e) => e.text === 'and back');
+  });
+
+  it('a relay that fails its pinned key is not used, and the peer says so once', async () => {
+    const { port: relayPort, fingerprint: relayFp } = await startRelay();
+    const otherFp = 'AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA'; // well-formed, not the relay's
+    assert.notEqual(otherFp, relayFp);
+    const alice = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--relay', `127.0.0.1:${relayPort}#${otherFp}`]);
+    const warning = await alice.waitForEvent('warning');
+    assert.equal(warning.code, 'ERR_PEER_KEY_MISMATCH');
+    assert.match(String(warning.message), new RegExp(`relay 127\\.0\\.0\\.1:${relayPort} presented key ${relayFp}, expected ${otherFp}`));
+    await new Promise((r) => setTimeout(r, 1_500)); // longer than the first retry would wait
+    assert.equal(alice.events.filter((e) => e.type === 'relay' || e.type === 'warning').length, 1, 'no retry loop');
+    assert.equal(alice.child.exitCode, null, 'still listening for direct peers');
+
+    const badPin = new PeerProcess(['listen', '--json', '--port', '0', '--relay', `127.0.0.1:${relayPort}#NOTAFINGERPRINT`]);
+    assert.equal(await badPin.exitCode(), 2);
+  });
+
+  it('the relay restarts: the listener says so, re-registers by itself, and a new session works', async () => {
+    const first = await startRelay();
+    const relayArg = `127.0.0.1:${first.port}`;
+    const alice = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--name', 'alice', '--relay', relayArg]);
+    await alice.waitFor(() => alice.events.find(registered), 'alice registered');
+
+    first.relay.kill('SIGTERM');
+    assert.equal(await first.relay.exitCode(), 0);
+    const away = await alice.waitForEvent('relay', (e) => e.state === 'going-away');
+    assert.match(String(away.message), /relay shutting down/);
+
+    const second = await startRelay(first.port);
+    await alice.waitFor(() => alice.events.filter(registered)[1], 'alice registered again', 40_000);
+    const bob = new PeerProcess(['connect', 'alice', '--relay-only', '--json', '--name', 'bob', '--relay', relayArg]);
+    const connected = await bob.waitForEvent('connected', () => true, 15_000);
+    assert.equal(connected.path, 'relayed');
+    second.relay.kill('SIGTERM');
+  });
+});
