@@ -20,3 +20,15 @@ describe('README', () => {
     assert.deepEqual(listed.filter((code) => !(code! in ERROR_CODES)), []);
   });
 });
+
+describe('README and the relay options', () => {
+  it('documents every relay flag with the default the code uses', async () => {
+    const { RELAY_OPTIONS } = await import('../../../src/cli/relay-command.js');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const option of RELAY_OPTIONS) {
+      const flag = option.flag.split(' ')[0]!;
+      const shown = option.default === '::' ? '`::`' : String(option.default);
+      assert.ok(readme.includes(`| \`${flag}\` | ${shown} |`), `${flag} (default ${option.default}) is not in README`);
+    }
+  });
+});
