@@ -15,6 +15,7 @@ import { KnownPeers } from '../secure/known-peers.js';
 import type { PathMode } from '../app/connect-strategy.js';
 import { isAddressTarget } from '../app/dial-plan.js';
 import { parseRelayAddress, type RelayAddress } from '../net/relay-address.js';
+import { readConfigFile, type ConfigFile } from './config-file.js';
 import { discover } from './discover-command.js';
 import { parseRelayLimits, RELAY_OPTIONS, relayCommand } from './relay-command.js';
 import { RELAY_DEFAULTS } from '../relay/relay-defaults.js';
@@ -120,13 +121,13 @@ type DiscoverFlags = GlobalFlags & { timeout?: unknown; watch?: boolean; mdns?: 
 async function listenCommand(flags: ListenFlags): Promise<number> {
   const explicitPort = flags.port !== undefined;
   const port = explicitPort ? portFlag(flags.port) : DEFAULTS.port;
-  const context = openHome(flags);
+  const { config, ...context } = openHome(flags);
   return runChat({
     ...context,
     json: flags.json === true,
     mdns: flags.mdns !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
-    ...relayOption(flags.relay),
+    ...relayOption(flags.relay, config),
   });
 }
 
@@ -135,11 +136,11 @@ async function connectCommand(targetText: string, flags: ConnectFlags): Promise<
   if (isAddressTarget(target)) parseTarget(target, DEFAULTS.port); // a usage error before anything starts
   const expectText = stringFlag(flags.expect, '--expect');
   const expect = expectText !== undefined ? normalizeFingerprint(expectText) : undefined;
-  const relay = relayOption(flags.relay);
   if (flags.directOnly && flags.relayOnly) throw chatError('ERR_USAGE', '--direct-only and --relay-only exclude each other');
+  const { config, ...context } = openHome(flags);
+  const relay = relayOption(flags.relay, config);
   if (flags.relayOnly && !relay.relay) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
   const mode: PathMode = flags.directOnly ? 'direct-only' : flags.relayOnly ? 'relay-only' : 'auto';
-  const context = openHome(flags);
   return runChat({
     ...context,
     json: flags.json === true,
@@ -149,9 +150,9 @@ async function connectCommand(targetText: string, flags: ConnectFlags): Promise<
   });
 }
 
-/** --relay, else $P2P_CHAT_RELAY: the relay's address and optional pinned key. */
-function relayOption(flag: unknown): { relay?: { address: RelayAddress; pin?: string } } {
-  const text = stringFlag(flag, '--relay') ?? process.env.P2P_CHAT_RELAY;
+/** --relay, else $P2P_CHAT_RELAY, else config.json: the relay's address and optional pinned key. */
+function relayOption(flag: unknown, config: ConfigFile): { relay?: { address: RelayAddress; pin?: string } } {
+  const text = stringFlag(flag, '--relay') ?? process.env.P2P_CHAT_RELAY ?? config.relay;
   if (!text) return {};
   const address = parseRelayAddress(text);
   const pin = address.pin !== undefined ? normalizeFingerprint(address.pin) : undefined;
@@ -199,13 +200,14 @@ function openHome(flags: GlobalFlags) {
   const home = resolveHomeDir(stringFlag(flags.home, '--home'), process.env);
   ensureHomeDir(home);
   const identity = loadOrCreateIdentity(home);
-  const name = stringFlag(flags.name, '--name') ?? (hostname().split('.')[0] || 'anonymous');
+  const config = readConfigFile(home);
+  const name = stringFlag(flags.name, '--name') ?? config.name ?? (hostname().split('.')[0] || 'anonymous');
   if (name.trim() === '') throw chatError('ERR_USAGE', '--name must not be empty');
   const knownPeers = KnownPeers.load(home);
   if (knownPeers.corruptMovedTo) {
     process.stderr.write(`p2p-chat: warning: known-peers.json was unreadable; moved to ${knownPeers.corruptMovedTo}\n`);
   }
-  return { home, identity, knownPeers, name };
+  return { home, identity, knownPeers, name, config };
 }
 
 function portFlag(value: unknown): number {

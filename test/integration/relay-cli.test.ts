@@ -74,3 +74,29 @@ describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
     second.relay.kill('SIGTERM');
   });
 });
+
+describe('config.json', { timeout: 30_000 }, () => {
+  it('supplies the nickname and relay; flags win; a malformed file is one usage line', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tempHome } = await import('../helpers/peer-process.js');
+    const { port: relayPort } = await startRelay();
+    const home = tempHome();
+    writeFileSync(join(home, 'config.json'), JSON.stringify({ name: 'fromconfig', relay: `127.0.0.1:${relayPort}` }));
+    const alice = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1'], { home });
+    const listening = await alice.waitForEvent('listening');
+    assert.equal(listening.name, 'fromconfig');
+    await alice.waitFor(() => alice.events.find(registered), 'registered via the relay from config.json');
+    alice.kill('SIGTERM');
+    await alice.exitCode();
+
+    const flagWins = new PeerProcess(['id', '--json', '--name', 'fromflag'], { home });
+    await flagWins.exitCode();
+    assert.equal(flagWins.events[0]!.name, 'fromflag');
+
+    writeFileSync(join(home, 'config.json'), '{ not json');
+    const broken = new PeerProcess(['id'], { home });
+    assert.equal(await broken.exitCode(), 2);
+    assert.match(broken.stderr, /^p2p-chat: .*config\.json is not valid JSON/);
+  });
+});
