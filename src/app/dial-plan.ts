@@ -31,6 +31,8 @@ export interface PlanOptions {
   readonly settleMs?: number;
   /** --expect, already validated. */
   readonly expect?: string;
+  /** false: a bare word not found on the LAN is not tried as a host name (DNS). */
+  readonly hostLookup?: boolean;
 }
 
 /** Is this an address (IP, host:port, a dotted host name) rather than a nickname or fingerprint? */
@@ -73,7 +75,7 @@ export async function planDial(text: string, options: PlanOptions = {}): Promise
     };
   }
   // Not on the LAN: a bare word may still be a host name (from /etc/hosts or DNS).
-  if (!looksLikeFingerprint(query) && /^[A-Za-z0-9-]+$/.test(query)) {
+  if (options.hostLookup !== false && !looksLikeFingerprint(query) && /^[A-Za-z0-9-]+$/.test(query)) {
     const resolved = await lookup(query).catch(() => undefined);
     if (resolved) return planDial(`${query}:${DEFAULTS.port}`, options);
   }

@@ -18,6 +18,10 @@ export interface ResolveOptions {
   readonly timing?: Partial<Settings>;
 }
 
+function delay(ms: number): Promise<undefined> {
+  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+}
+
 export async function resolveTarget(text: string, options: ResolveOptions): Promise<DialPlan> {
   const expectOption = options.expect ? { expect: options.expect } : {};
   if (isAddressTarget(text) || !options.relay) {
@@ -25,16 +29,23 @@ export async function resolveTarget(text: string, options: ResolveOptions): Prom
   }
   const timing = { ...DEFAULTS, ...options.timing };
   const relay = options.relay;
-  const [lan, records] = await Promise.all([
-    planDial(text, { ...(options.directory ? { directory: options.directory } : {}), ...expectOption }).catch((err: unknown) => {
-      if (err instanceof P2PChatError && err.code === 'ERR_PEER_NOT_FOUND') return undefined;
-      throw err;
-    }),
-    relay
-      .whenRegistered(timing.relayRegisterTimeoutMs)
-      .then(() => relay.lookup(text.trim()))
-      .catch(() => [] as readonly RelayRecord[]),
-  ]);
+  const notFound = (err: unknown) => {
+    if (err instanceof P2PChatError && err.code === 'ERR_PEER_NOT_FOUND') return undefined;
+    throw err;
+  };
+  // No DNS guess here: it must neither hold up the relay's answer nor displace the key it vouches for.
+  const lanLookup = planDial(text, { ...(options.directory ? { directory: options.directory } : {}), ...expectOption, hostLookup: false }).catch(notFound);
+  const records = await relay
+    .whenRegistered(timing.relayRegisterTimeoutMs)
+    .then(() => relay.lookup(text.trim()))
+    .catch(() => [] as readonly RelayRecord[]);
+  // Once the relay knows the peer, the LAN gets only a short extra moment (a peer on both is
+  // dialled directly first anyway); otherwise the LAN lookup runs its course.
+  // (Settled into a value either way, so a LAN error after we stopped waiting is never unhandled.)
+  const lanResult = lanLookup.then((plan) => ({ plan }), (error: unknown) => ({ error }));
+  const outcome = records.length > 0 ? await Promise.race([lanResult, delay(timing.lookupSettleMs)]) : await lanResult;
+  if (outcome && 'error' in outcome) throw outcome.error;
+  const lan = outcome?.plan;
   const matching = options.expect ? records.filter((r) => r.fingerprint === options.expect) : records;
   const keys = new Set([...matching.map((r) => r.fingerprint), ...(lan?.expect ? [lan.expect] : [])]);
   if (keys.size > 1) {
@@ -45,6 +56,9 @@ export async function resolveTarget(text: string, options: ResolveOptions): Prom
   const record = matching[0];
   if (lan) return record ? { ...lan, candidates: [...lan.candidates, ...candidatesOf(record)] } : lan;
   if (record) return { label: record.name, candidates: candidatesOf(record), expect: record.fingerprint };
+  // Known to neither: a bare word may still be a host name.
+  const host = await planDial(text, expectOption).catch(notFound);
+  if (host) return host;
   throw chatError(
     'ERR_PEER_NOT_FOUND',
     `no peer named '${text}' found on the LAN or at relay ${relay.label}; is it running with --relay ${relay.label}?`,

@@ -131,7 +131,7 @@ class ChatRun {
   async #dialTarget(target: string, mode: PathMode, expect?: string): Promise<void> {
     const plan = await resolveTarget(target, {
       ...(this.#directory ? { directory: this.#directory } : {}),
-      ...(this.#relay && mode !== 'direct-only' ? { relay: this.#relay } : {}),
+      ...(this.#relay ? { relay: this.#relay } : {}), // a lookup there helps a direct dial too
       ...(expect ? { expect } : {}),
     });
     const relay = this.#relay && this.#options.relay;
