@@ -31,7 +31,12 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
   const direct = input.mode === 'relay-only' ? [] : input.candidates;
   const relay = input.mode === 'direct-only' || !input.expect ? undefined : input.relay;
   if (direct.length === 0 && !relay) {
-    const why = input.mode === 'relay-only' || input.relay ? 'no relay to use' : 'no address to dial';
+    const why =
+      input.mode === 'relay-only' && input.relay && !input.expect
+        ? "the relay dials by key: give the peer's name, FINGERPRINT@host or --expect"
+        : input.mode === 'relay-only'
+          ? 'no relay to use'
+          : 'no address to dial';
     return Promise.reject(chatError('ERR_CONNECT_FAILED', `cannot reach ${input.label}: ${why}`));
   }
 
@@ -49,15 +54,16 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       clearTimeout(nextTimer);
     };
 
-    const settleFailure = (err: unknown) => {
+    const settleFailure = (err: unknown, guess = false) => {
       if (!(err instanceof P2PChatError)) {
         reject(err);
         return;
       }
       failures.push(err);
       running--;
-      // A wrong key is final: no other path will make it right.
-      if (err.code === 'ERR_PEER_KEY_MISMATCH' && !won) {
+      // A wrong key at an address we were given is final: no other path will make it right. At a
+      // guessed address it only means someone else lives there.
+      if (err.code === 'ERR_PEER_KEY_MISMATCH' && !guess && !won) {
         won = true;
         stopTimers();
         reject(err);
@@ -67,18 +73,21 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       else if (running === 0 && !relayStarted && relay) startRelay();
       else if (running === 0 && !won) reject(combine(input.label, failures));
     };
-    const attempt = (work: Promise<PeerSummary>) => {
+    const attempt = (work: Promise<PeerSummary>, guess = false) => {
       running++;
-      work.then((summary) => {
-        stopTimers();
-        resolve(summary);
-      }, settleFailure);
+      work.then(
+        (summary) => {
+          stopTimers();
+          resolve(summary);
+        },
+        (err: unknown) => settleFailure(err, guess),
+      );
     };
     const startNextDirect = () => {
       clearTimeout(nextTimer);
       const candidate = queue.shift();
       if (!candidate || won) return;
-      attempt(node.connect(candidate.host, candidate.port, input.expect, gate));
+      attempt(node.connect(candidate.host, candidate.port, input.expect, gate), candidate.guess === true);
       if (queue.length > 0) {
         nextTimer = setTimeout(startNextDirect, timing.directStaggerMs);
         nextTimer.unref();

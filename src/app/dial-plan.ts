@@ -15,6 +15,11 @@ import type { PeerDirectory } from './peer-directory.js';
 export interface DialCandidate {
   readonly host: string;
   readonly port: number;
+  /**
+   * A guessed address (from a relay record): another peer may live there, so a wrong key on it
+   * only rules out this candidate instead of ending the connect.
+   */
+  readonly guess?: boolean;
 }
 
 export interface DialPlan {

@@ -30,6 +30,8 @@ export interface RelayClientOptions {
 
 export type RelayStatus =
   | { readonly state: 'registered'; readonly observed: string }
+  /** Connected without registering (a `connect` that only dials through the relay). */
+  | { readonly state: 'ready' }
   | { readonly state: 'disconnected'; readonly error: P2PChatError; readonly retryInMs: number }
   | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number }
   /** Given up for good: our key registered elsewhere, or the relay failed its pinned key. */
@@ -84,9 +86,16 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   /** Resolves once registered (now or later), rejects after `timeoutMs`. */
   whenRegistered(timeoutMs: number): Promise<void> {
     if (this.#registered) return Promise.resolve();
+    if (this.#closed) return Promise.reject(chatError('ERR_RELAY_UNREACHABLE', `relay ${this.label} is not in use`));
     return new Promise((resolve, reject) => {
       const onStatus = (status: RelayStatus) => {
-        if (status.state !== 'registered') return;
+        if (status.state === 'stopped') {
+          clearTimeout(timer);
+          this.off('status', onStatus);
+          reject(status.error);
+          return;
+        }
+        if (status.state !== 'registered' && status.state !== 'ready') return;
         clearTimeout(timer);
         this.off('status', onStatus);
         resolve();
@@ -162,6 +171,14 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     }
     this.#connection = connection;
     connection.once('established', () => {
+      if (this.#options.port === 0) {
+        // Not listening: nobody can be invited to us, so we do not register (which would also
+        // displace a listener of the same identity); the relay takes dials from any handshake.
+        this.#registered = true;
+        this.#backoffMs = this.#timing.relayBackoffInitialMs;
+        this.emit('status', { state: 'ready' });
+        return;
+      }
       const rid = this.#nextRid++;
       const { name, port } = this.#options;
       const addresses = this.#options.addresses ?? (port > 0 ? localAddresses() : []);

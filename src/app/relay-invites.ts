@@ -8,18 +8,32 @@ import { openDataConnection } from '../net/relay-data-connection.js';
 import type { ChatNode } from './chat-node.js';
 import type { RelayClient } from './relay-client.js';
 
+/**
+ * Relayed incoming connections open at once (being set up or in use). Invitations past this are
+ * ignored: an invite flood must not turn us into a dialer of hundreds of connections.
+ */
+const MAX_CONCURRENT_INVITES = 16;
+
 export function acceptRelayInvites(
   node: ChatNode,
   client: RelayClient,
   relay: RelayAddress,
   onError: (error: P2PChatError) => void,
 ): void {
+  let inFlight = 0;
   client.on('invite', (invite) => {
-    openDataConnection(relay.host, relay.port, invite.token, DEFAULTS.connectTimeoutMs).then(
-      (socket) => node.acceptOver(socket, { path: 'relayed', via: relay.label }),
-      (err: unknown) => {
-        if (err instanceof P2PChatError) onError(err);
-      },
-    );
+    if (inFlight >= MAX_CONCURRENT_INVITES) return;
+    inFlight++;
+    openDataConnection(relay.host, relay.port, invite.token, DEFAULTS.connectTimeoutMs)
+      .then(
+        (socket) => {
+          socket.once('close', () => inFlight--);
+          node.acceptOver(socket, { path: 'relayed', via: relay.label });
+        },
+        (err: unknown) => {
+          inFlight--;
+          if (err instanceof P2PChatError) onError(err);
+        },
+      );
   });
 }

@@ -71,5 +71,5 @@ function candidatesOf(record: RelayRecord): DialCandidate[] {
   const observedHost = plainHost(record.observed.replace(/^\[?(.*?)\]?:\d+$/, '$1'));
   const hosts = [observedHost, ...record.addresses];
   const unique = [...new Set(hosts.filter((h) => h.length > 0))];
-  return unique.map((host) => ({ host, port: record.port }));
+  return unique.map((host) => ({ host, port: record.port, guess: true }));
 }

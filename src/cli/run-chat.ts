@@ -158,13 +158,18 @@ class ChatRun {
     const label = relay.address.label;
     client.on('status', (status) => {
       if (status.state === 'registered') this.#frontend.show({ type: 'relay', state: 'registered', relay: label, observed: status.observed });
+      else if (status.state === 'ready') return;
       else if (status.state === 'stopped') this.#frontend.show({ type: 'warning', code: status.error.code, message: status.error.message });
       else {
         const message = status.state === 'going-away' ? `going away (${status.reason || 'no reason given'})` : status.error.message;
         this.#frontend.show({ type: 'relay', state: status.state, relay: label, message, retryInMs: status.retryInMs });
       }
     });
-    acceptRelayInvites(this.#node, client, relay.address, (err) => this.#frontend.show({ type: 'warning', code: err.code, message: err.message }));
+    // Only a listener can be invited: a `connect` that accepted invitations would let anyone who
+    // looks its key up join (and read) the conversation.
+    if (port > 0) {
+      acceptRelayInvites(this.#node, client, relay.address, (err) => this.#frontend.show({ type: 'warning', code: err.code, message: err.message }));
+    }
     client.start();
     this.#relay = client;
   }

@@ -100,3 +100,30 @@ describe('config.json', { timeout: 30_000 }, () => {
     assert.match(broken.stderr, /^p2p-chat: .*config\.json is not valid JSON/);
   });
 });
+
+describe('who a relay lets in (review regressions)', { timeout: 60_000 }, () => {
+  it('a `connect` is not registered, so nobody can join it through the relay, and it never displaces a listener of the same key', async () => {
+    const { port: relayPort } = await startRelay();
+    const relayArg = `127.0.0.1:${relayPort}`;
+    const { tempHome } = await import('../helpers/peer-process.js');
+    const laptopHome = tempHome();
+    const laptop = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--name', 'laptop', '--relay', relayArg], { home: laptopHome });
+    await laptop.waitFor(() => laptop.events.find(registered), 'laptop registered');
+
+    // office dials laptop through the relay; it listens nowhere and must not become reachable.
+    const office = new PeerProcess(['connect', 'laptop', '--relay-only', '--json', '--name', 'office', '--relay', relayArg]);
+    await office.waitForEvent('connected');
+    const mallory = new PeerProcess(['connect', 'office', '--relay-only', '--json', '--name', 'mallory', '--relay', relayArg]);
+    assert.equal(await mallory.exitCode(15_000), 1);
+    assert.equal(mallory.events.find((e) => e.type === 'error')?.code, 'ERR_PEER_NOT_FOUND');
+    assert.equal(office.events.filter((e) => e.type === 'connected').length, 1, 'mallory never joined office');
+
+    // A connect from laptop's own home (same key) leaves laptop registered: a new peer still reaches it.
+    const sameKey = new PeerProcess(['connect', 'laptop', '--relay-only', '--json', '--relay', relayArg], { home: laptopHome });
+    await sameKey.exitCode(15_000);
+    assert.equal(laptop.events.some((e) => e.type === 'warning'), false, 'laptop was not displaced');
+    const bob = new PeerProcess(['connect', 'laptop', '--relay-only', '--json', '--name', 'bob', '--relay', relayArg]);
+    const connected = await bob.waitForEvent('connected', () => true, 15_000);
+    assert.equal(connected.path, 'relayed');
+  });
+});
