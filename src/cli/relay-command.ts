@@ -84,6 +84,7 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof RelayLimits, string>> = Object.f
   controlMaxQueuedBytes: 'bytes queued for a control peer that does not read before it is dropped',
   sessionRateBytesPerSec: 'bytes per second per session and direction (0 = unlimited)',
   sessionByteCap: 'bytes a session may carry before it is closed (0 = unlimited)',
+  sessionIdleTimeoutMs: 'ms without a byte either way after which a session is closed (0 = never)',
   statsIntervalMs: 'ms between stats lines (0 = none)',
   fdHeadroom: 'open files kept in reserve below the process limit',
   stopTimeoutMs: 'ms shutdown waits for peers to close before cutting them',

@@ -32,6 +32,11 @@ export const RELAY_DEFAULTS = Object.freeze({
   sessionRateBytesPerSec: 0,
   /** Bytes a session may carry (both directions) before both ends are closed; 0 = unlimited. */
   sessionByteCap: 0,
+  /**
+   * A relayed session with no bytes either way for this long is closed (both peers vanished
+   * without a reset). Live sessions never idle that long: their keepalive pings every 10 s.
+   */
+  sessionIdleTimeoutMs: 60_000,
   /** How often a one-line stats event is emitted; 0 = never. */
   statsIntervalMs: 60_000,
   /**

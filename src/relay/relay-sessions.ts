@@ -15,6 +15,7 @@ export interface RelaySessionsOptions {
   readonly maxPendingDialsPerPeer: number;
   readonly sessionRateBytesPerSec: number;
   readonly sessionByteCap: number;
+  readonly sessionIdleTimeoutMs: number;
   readonly byeGraceMs: number;
   readonly emit: (event: RelayEvent) => void;
   readonly now?: () => number;
@@ -100,6 +101,7 @@ export class RelaySessions {
     const splice = new Splice(dialer, dialed, {
       rateBytesPerSec: this.#options.sessionRateBytesPerSec,
       byteCap: this.#options.sessionByteCap,
+      idleTimeoutMs: this.#options.sessionIdleTimeoutMs,
       closeGraceMs: this.#options.byeGraceMs,
       ...(this.#options.now ? { now: this.#options.now } : {}),
     });

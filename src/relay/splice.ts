@@ -15,6 +15,8 @@ export interface SpliceOptions {
   readonly byteCap: number;
   /** After one side has closed, how long the other has to finish before it is destroyed. */
   readonly closeGraceMs: number;
+  /** No bytes either way on a socket for this long: the session is dead, cut both; 0 = never. */
+  readonly idleTimeoutMs?: number;
   readonly now?: () => number;
 }
 
@@ -54,6 +56,14 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
       socket.on('error', () => undefined); // a reset shows up as 'close', handled below
       if (socket.destroyed) queueMicrotask(() => this.#onClose(socket));
       else socket.once('close', () => this.#onClose(socket));
+      const idle = this.#options.idleTimeoutMs ?? 0;
+      if (idle > 0) {
+        socket.setTimeout(idle, () => {
+          this.#reason ??= `idle for ${idle / 1000} s`;
+          this.#a.destroy();
+          this.#b.destroy();
+        });
+      }
     }
     this.#pump(this.#a, this.#b);
     this.#pump(this.#b, this.#a);

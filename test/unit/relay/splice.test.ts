@@ -104,6 +104,19 @@ describe('Splice', () => {
     assert.equal(end.bytes, 600);
   });
 
+  it('closes a session in which nothing moved for the idle timeout, but not a live one', async () => {
+    const { a, b, closed } = await spliced({ idleTimeoutMs: 300 });
+    const atB = collect(b);
+    for (let i = 0; i < 4; i++) {
+      a.write('ping'); // traffic every 100 ms keeps it open past the timeout
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await until(() => atB.bytes().length === 16, 'the pings');
+    const [end] = await closed; // then silence: cut
+    assert.equal(end.reason, 'idle for 0.3 s');
+    assert.equal(end.bytes, 16);
+  });
+
   it('holds each direction to its rate', async () => {
     const { a, b } = await spliced({ rateBytesPerSec: 20_000 });
     const atB = collect(b);
