@@ -19,7 +19,7 @@ export type AppEvent =
   | { type: 'listening'; host: string; port: number; fingerprint: string; name: string; busyPort?: number }
   | ({ type: 'connected'; known: boolean } & PeerSummary)
   | { type: 'relay'; state: 'registered'; relay: string; observed: string }
-  | { type: 'relay'; state: 'disconnected' | 'going-away'; relay: string; message: string; retryInMs: number }
+  | { type: 'relay'; state: 'disconnected' | 'going-away'; relay: string; code: string; message: string; retryInMs: number }
   | {
       type: 'message';
       from: string;

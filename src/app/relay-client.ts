@@ -59,6 +59,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   #backoffMs: number;
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
+  /** A connection-level refusal (relay-error with rid 0) that explains the close to come. */
+  #refusal: P2PChatError | undefined;
 
   constructor(options: RelayClientOptions) {
     super();
@@ -193,6 +195,10 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.#closed = true;
         const error = chatError('ERR_RELAY_REFUSED', `relay ${this.label}: ${REPLACED_REASON} (is this identity running twice?)`);
         this.#stop(error);
+      } else if (this.#refusal) {
+        const refusal = this.#refusal;
+        this.#refusal = undefined;
+        this.#scheduleRetry(refusal);
       } else if (outcome.kind === 'left') {
         this.#failPending(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
         this.#scheduleRetry(undefined, outcome.reason);
@@ -225,7 +231,11 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       case 'relay-error': {
         const code = message.code === 'ERR_RELAY_FULL' || message.code === 'ERR_PEER_NOT_FOUND' ? message.code : 'ERR_RELAY_REFUSED';
         const error = chatError(code, `relay ${this.label}: ${message.message}`);
-        if (message.rid === 0) this.#failPending(error);
+        if (message.rid === 0) {
+          // Said just before the relay closes on us (e.g. full): the goodbye that follows is this.
+          this.#refusal = error;
+          this.#failPending(error);
+        }
         else this.#settle(message.rid, (p) => p.reject(error));
         return;
       }

@@ -162,7 +162,8 @@ class ChatRun {
       else if (status.state === 'stopped') this.#frontend.show({ type: 'warning', code: status.error.code, message: status.error.message });
       else {
         const message = status.state === 'going-away' ? `going away (${status.reason || 'no reason given'})` : status.error.message;
-        this.#frontend.show({ type: 'relay', state: status.state, relay: label, message, retryInMs: status.retryInMs });
+        const code = status.state === 'going-away' ? 'ERR_RELAY_GOING_AWAY' : status.error.code;
+        this.#frontend.show({ type: 'relay', state: status.state, relay: label, code, message, retryInMs: status.retryInMs });
       }
     });
     // Only a listener can be invited: a `connect` that accepted invitations would let anyone who

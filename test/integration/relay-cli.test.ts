@@ -39,6 +39,18 @@ describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
     await bob.waitForEvent('message', (e) => e.text === 'and back');
   });
 
+  it('a full relay says ERR_RELAY_FULL and the peer keeps retrying', async () => {
+    const relay = new PeerProcess(['relay', '--json', '--host', '127.0.0.1', '--port', '0', '--max-peers', '1']);
+    const port = Number((await relay.waitForEvent('started')).port);
+    const alice = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--relay', `127.0.0.1:${port}`]);
+    await alice.waitFor(() => alice.events.find(registered), 'alice registered');
+    const bob = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--relay', `127.0.0.1:${port}`]);
+    const refused = await bob.waitForEvent('relay', (e) => e.state === 'disconnected');
+    assert.equal(refused.code, 'ERR_RELAY_FULL');
+    assert.match(String(refused.message), /full/);
+    await bob.waitFor(() => bob.events.filter((e) => e.type === 'relay' && e.state === 'disconnected')[1], 'a second try');
+  });
+
   it('a relay that fails its pinned key is not used, and the peer says so once', async () => {
     const { port: relayPort, fingerprint: relayFp } = await startRelay();
     const otherFp = 'AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA'; // well-formed, not the relay's
