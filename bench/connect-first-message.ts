@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { ChatNode } from '../src/app/chat-node.js';
 import { KnownPeers } from '../src/secure/known-peers.js';
 import type { BenchResult, Log } from './bench-result.js';
-import { withTimeout } from './deadline.js';
+import { echoLine, withTimeout } from './deadline.js';
 import { round, summarize } from './stats.js';
 import type { BenchHome } from './temp-homes.js';
 
@@ -109,16 +109,7 @@ async function baselineOnce(): Promise<Sample> {
   try {
     await withTimeout(once(socket, 'connect'), STEP_TIMEOUT_MS, 'raw TCP connect');
     const connected = performance.now();
-    const echoed = new Promise<void>((resolve) => {
-      let received = '';
-      socket.setEncoding('utf8');
-      socket.on('data', (chunk: string) => {
-        received += chunk;
-        if (received.includes('\n')) resolve();
-      });
-    });
-    socket.write(`${TEXT}\n`);
-    await withTimeout(echoed, STEP_TIMEOUT_MS, 'the echoed line');
+    await echoLine(socket, TEXT, STEP_TIMEOUT_MS);
     const end = performance.now();
     return { totalMs: end - start, connectedMs: connected - start };
   } finally {

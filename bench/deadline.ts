@@ -12,3 +12,17 @@ export async function withTimeout<T>(promise: Promise<T>, ms: number, what: stri
     clearTimeout(timer);
   }
 }
+
+/** Write one line on a connected raw socket and resolve once a full line comes back (the baseline's echo). */
+export async function echoLine(socket: import('node:net').Socket, text: string, ms: number): Promise<void> {
+  const echoed = new Promise<void>((resolve) => {
+    let received = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      received += chunk;
+      if (received.includes('\n')) resolve();
+    });
+  });
+  socket.write(`${text}\n`);
+  await withTimeout(echoed, ms, 'the echoed line');
+}

@@ -1,9 +1,13 @@
 // `npm run bench`: runs each benchmark in turn. Progress goes to stderr; stdout gets exactly one
 // JSON line per benchmark (README: "Benchmarks"), so `npm run bench | jq` works.
+// `node dist/bench/run-all.js NAME...` runs only the named ones.
 
 import type { BenchResult, Log } from './bench-result.js';
 import { runBulkMessages } from './bulk-messages.js';
 import { runConnectFirstMessage } from './connect-first-message.js';
+import { runRelayConnectRoundTrips } from './relay-connect-round-trips.js';
+import { runRelayIdlePeersRss } from './relay-idle-peers-rss.js';
+import { runRelayedThroughput } from './relayed-throughput.js';
 import { TempHomes } from './temp-homes.js';
 
 const log: Log = (line) => process.stderr.write(`${line}\n`);
@@ -16,14 +20,25 @@ try {
   const benchmarks: Array<[string, () => Promise<BenchResult>]> = [
     ['connect-first-message', () => runConnectFirstMessage(alice, bob, log)],
     ['bulk-messages', () => runBulkMessages(alice, bob, log)],
+    ['relayed-throughput', () => runRelayedThroughput(alice, bob, log)],
+    ['relay-idle-peers-rss', () => runRelayIdlePeersRss(log)],
+    ['relay-connect-round-trips', () => runRelayConnectRoundTrips(alice, bob, log)],
   ];
+  const only = process.argv.slice(2);
+  const unknown = only.filter((name) => !benchmarks.some(([n]) => n === name));
+  if (unknown.length > 0) {
+    log(`unknown benchmark ${unknown.join(', ')} (known: ${benchmarks.map(([n]) => n).join(', ')})`);
+    failed = true;
+  }
   for (const [name, run] of benchmarks) {
+    if (unknown.length > 0 || (only.length > 0 && !only.includes(name))) continue;
     log(`${name}: running`);
     const started = Date.now();
     try {
       const result = await run();
       process.stdout.write(`${JSON.stringify(result)}\n`);
-      log(`${name}: ours ${result.ours} ${result.unit}, baseline ${result.baseline} ${result.unit} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      const baseline = result.baseline === null ? `no baseline (${result.error ?? 'not measured'})` : `baseline ${result.baseline} ${result.unit}`;
+      log(`${name}: ours ${result.ours} ${result.unit}, ${baseline} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (err) {
       failed = true;
       log(`${name}: FAILED: ${(err as Error).stack ?? String(err)}`);

@@ -1,0 +1,197 @@
+// Benchmark `relay-connect-round-trips`: how many round trips a relayed connection costs before
+// the first message comes back. Every connection to the relay goes through a delay proxy adding
+// ONE_WAY_MS each way, so a round trip between a peer and the relay is RTT_MS and time ÷ RTT_MS
+// counts round trips (CPU time adds a few hundredths). Ours: two peers already talking to the
+// relay (ChatNode + RelayClient: B as `listen --relay` runs, A as `connect --relay-only`), A
+// connects to B by key through `p2p-chat relay` and B echoes A's first chat message. Baseline:
+// raw TCP connect + one line echoed through the same kind of proxy. Runs alternate.
+
+import { once } from 'node:events';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { ChatNode } from '../src/app/chat-node.js';
+import { connectWithStrategy } from '../src/app/connect-strategy.js';
+import { RelayClient } from '../src/app/relay-client.js';
+import { acceptRelayInvites } from '../src/app/relay-invites.js';
+import type { RelayAddress } from '../src/net/relay-address.js';
+import { KnownPeers } from '../src/secure/known-peers.js';
+import type { BenchResult, Log } from './bench-result.js';
+import { echoLine, withTimeout } from './deadline.js';
+import { DelayProxy } from './delay-proxy.js';
+import { RelayProcess } from './relay-process.js';
+import { round, summarize } from './stats.js';
+import type { BenchHome } from './temp-homes.js';
+
+const ONE_WAY_MS = 50;
+const RTT_MS = 2 * ONE_WAY_MS;
+const RUNS = 5;
+const WARMUP_RUNS = 1;
+const HOST = '127.0.0.1';
+const TEXT = 'hello through the relay';
+/** Generous against RTT_MS: a relayed connect is well under 20 round trips. */
+const STEP_TIMEOUT_MS = 10_000;
+
+interface Sample {
+  /** Start to the echo received: the benchmark's figure. */
+  readonly totalMs: number;
+  /** Ours: start to the first data connection reaching the relay (the dial answered). */
+  readonly dataConnectionMs?: number;
+  /** Ours: start to the end-to-end handshake done (connect resolved); raw: TCP connected. */
+  readonly connectedMs: number;
+  /** Ours: A connected and B registered at the relay (before the timed region; once per start). */
+  readonly registerMs?: number;
+}
+
+export async function runRelayConnectRoundTrips(homeA: BenchHome, homeB: BenchHome, log: Log): Promise<BenchResult> {
+  const relay = await RelayProcess.start(log);
+  const relayProxy = new DelayProxy(relay.port, ONE_WAY_MS);
+  const echo = await EchoServer.start();
+  const echoProxy = new DelayProxy(echo.port, ONE_WAY_MS);
+  try {
+    await relayProxy.start();
+    await echoProxy.start();
+    const ours: Sample[] = [];
+    const baseline: Sample[] = [];
+    for (let i = 0; i < WARMUP_RUNS + RUNS; i++) {
+      const o = await oursOnce(relay, relayProxy, homeA, homeB);
+      const b = await baselineOnce(echoProxy);
+      if (i < WARMUP_RUNS) continue;
+      ours.push(o);
+      baseline.push(b);
+      log(`  relay-connect-round-trips: run ${i - WARMUP_RUNS + 1}/${RUNS}: ours ${o.totalMs.toFixed(0)} ms, raw TCP ${b.totalMs.toFixed(0)} ms (RTT ${RTT_MS} ms)`);
+    }
+    const trips = (samples: Sample[], pick: (s: Sample) => number | undefined) =>
+      round(summarize(samples.map((s) => pick(s) ?? Number.NaN)).median / RTT_MS, 2);
+    const o = trips(ours, (s) => s.totalMs);
+    const b = trips(baseline, (s) => s.totalMs);
+    return {
+      bench: 'relay-connect-round-trips',
+      ours: o,
+      baseline: b,
+      ratio: round(o / b, 2),
+      better: 'lower',
+      unit: 'round trips',
+      runs: RUNS,
+      warmupRuns: WARMUP_RUNS,
+      statistic: 'median',
+      oneWayDelayMs: ONE_WAY_MS,
+      rttMs: RTT_MS,
+      oursMs: round(summarize(ours.map((s) => s.totalMs)).median, 1),
+      baselineMs: round(summarize(baseline.map((s) => s.totalMs)).median, 1),
+      oursToDataConnectionRoundTrips: trips(ours, (s) => s.dataConnectionMs),
+      oursToConnectedRoundTrips: trips(ours, (s) => s.connectedMs),
+      oursRegisterRoundTrips: trips(ours, (s) => s.registerMs),
+      baselineToConnectedRoundTrips: trips(baseline, (s) => s.connectedMs),
+      oursSetup:
+        'ChatNode + RelayClient peers already up (B listening and registered, A connected to the relay); A connects to B by key, relay-only, through p2p-chat relay; B echoes the first chat message',
+      baselineSetup: 'raw TCP connect + one line echoed',
+      delayModel: 'every TCP connection to the relay (or echo server) through a proxy delaying each direction; its TCP handshake costs 1 RTT',
+    };
+  } finally {
+    await relayProxy.close();
+    await echoProxy.close();
+    await echo.close();
+    await relay.stop();
+  }
+}
+
+async function oursOnce(relay: RelayProcess, proxy: DelayProxy, homeA: BenchHome, homeB: BenchHome): Promise<Sample> {
+  const address: RelayAddress = { host: HOST, port: proxy.port, label: `${HOST}:${proxy.port}` };
+  const nodes = [homeA, homeB].map((home, i) => new ChatNode({ identity: home.identity, knownPeers: KnownPeers.load(home.dir), name: `rtt-${i}` }));
+  const [nodeA, nodeB] = nodes as [ChatNode, ChatNode];
+  // B listens and registers, as `p2p-chat listen --relay` does; A only dials (a connect registers nothing).
+  const portB = await nodeB.listen(HOST, 0, false);
+  const clients = [homeA, homeB].map(
+    (home, i) =>
+      new RelayClient({ relay: address, pin: relay.fingerprint, identity: home.identity, name: `rtt-${i}`, port: i === 0 ? 0 : portB, addresses: [] }),
+  );
+  const [clientA, clientB] = clients as [RelayClient, RelayClient];
+  let inviteError: Error | undefined;
+  acceptRelayInvites(nodeB, clientB, address, (err) => (inviteError ??= err));
+  nodeB.on('event', (event) => {
+    if (event.type === 'message') nodeB.say(event.text);
+  });
+  const echoed = new Promise<void>((resolve) =>
+    nodeA.on('event', (event) => {
+      if (event.type === 'message' && event.text === TEXT) resolve();
+    }),
+  );
+  try {
+    const registerStart = performance.now();
+    for (const client of clients) client.start();
+    await Promise.all(clients.map((c) => c.whenRegistered(STEP_TIMEOUT_MS)));
+    const registerMs = performance.now() - registerStart;
+
+    const acceptedBefore = proxy.acceptedAt.length;
+    const start = performance.now();
+    const connecting = connectWithStrategy(nodeA, {
+      label: 'rtt-1',
+      candidates: [],
+      expect: homeB.identity.fingerprint,
+      relay: { client: clientA, host: address.host, port: address.port },
+      mode: 'relay-only',
+    });
+    await withTimeout(connecting, STEP_TIMEOUT_MS, 'the relayed connect');
+    const connected = performance.now();
+    nodeA.say(TEXT);
+    await withTimeout(echoed, STEP_TIMEOUT_MS, 'the echoed chat message');
+    const end = performance.now();
+    if (inviteError) throw inviteError;
+    const firstData = proxy.acceptedAt[acceptedBefore];
+    return {
+      totalMs: end - start,
+      connectedMs: connected - start,
+      registerMs,
+      ...(firstData !== undefined ? { dataConnectionMs: firstData - start } : {}),
+    };
+  } finally {
+    const quitting = Promise.all([...nodes.map((n) => n.quit('benchmark run over')), ...clients.map((c) => c.close())]);
+    await withTimeout(quitting, STEP_TIMEOUT_MS, 'closing both peers').catch(() => {
+      for (const node of nodes) node.abort();
+    });
+  }
+}
+
+async function baselineOnce(proxy: DelayProxy): Promise<Sample> {
+  const start = performance.now();
+  const socket = createConnection({ host: HOST, port: proxy.port, noDelay: true });
+  socket.on('error', () => socket.destroy()); // surfaces through the awaited steps
+  try {
+    await withTimeout(once(socket, 'connect'), STEP_TIMEOUT_MS, 'raw TCP connect');
+    const connected = performance.now();
+    await echoLine(socket, TEXT, STEP_TIMEOUT_MS);
+    return { totalMs: performance.now() - start, connectedMs: connected - start };
+  } finally {
+    const closed: Promise<unknown> = socket.closed ? Promise.resolve() : once(socket, 'close');
+    socket.end();
+    await withTimeout(closed, STEP_TIMEOUT_MS, 'closing the raw socket').catch(() => socket.destroy());
+  }
+}
+
+class EchoServer {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  port = 0;
+
+  private constructor() {
+    this.#server = createServer({ noDelay: true }, (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+      socket.on('data', (chunk) => socket.write(chunk)); // echo; 'end' is answered by default
+      socket.on('error', () => socket.destroy());
+    });
+  }
+
+  static async start(): Promise<EchoServer> {
+    const echo = new EchoServer();
+    echo.#server.listen({ host: HOST, port: 0 });
+    await withTimeout(once(echo.#server, 'listening'), STEP_TIMEOUT_MS, 'echo server listen');
+    echo.port = (echo.#server.address() as { port: number }).port;
+    return echo;
+  }
+
+  close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+}
