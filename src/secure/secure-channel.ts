@@ -45,9 +45,11 @@ type Phase = 'preamble' | 'handshake' | 'transport' | 'failed';
 
 export class SecureChannel {
   readonly #options: SecureChannelOptions;
-  readonly #preamble = new PreambleReader();
+  // Both are dropped once the session is up: a relay holds thousands of idle channels, and the
+  // finished handshake (ephemeral keys, hashes) is a good part of each one's memory.
+  #preamble: PreambleReader | undefined = new PreambleReader();
   readonly #frames = new FrameDecoder();
-  readonly #handshake: HandshakeState;
+  #handshake: HandshakeState;
   #phase: Phase = 'preamble';
   #sender: CipherState | undefined;
   #receiver: CipherState | undefined;
@@ -85,9 +87,10 @@ export class SecureChannel {
       let bytes: Buffer | undefined = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
       if (this.#phase === 'failed') throw chatError('ERR_BAD_MESSAGE', 'connection already failed');
       if (this.#phase === 'preamble') {
-        const result = this.#preamble.push(bytes);
+        const result = this.#preamble!.push(bytes);
         if (!result.done) return out;
         this.#phase = 'handshake';
+        this.#preamble = undefined;
         bytes = result.rest;
       }
       for (const frame of this.#frames.push(bytes)) this.#onFrame(frame, out);
@@ -147,9 +150,12 @@ export class SecureChannel {
     this.#sender = send;
     this.#receiver = receive;
     this.#remote = { ...remote, handshakeHash: this.#handshake.handshakeHash };
+    this.#handshake = FINISHED;
     this.#phase = 'transport';
     out.events.push({ type: 'established', remote: this.#remote });
   }
 }
 
 const EMPTY = Buffer.alloc(0);
+/** Stands in for the finished handshake, so its keys and state can be collected. */
+const FINISHED = new HandshakeState({ pattern: 'NN', initiator: true, prologue: EMPTY });

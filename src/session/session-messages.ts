@@ -87,7 +87,7 @@ export function decodeMessage(bytes: Uint8Array): SessionMessage {
 }
 
 /** The JSON object after the type byte; anything else is a malformed message. */
-export function jsonBody(bytes: Uint8Array, type: string): Record<string, unknown> {
+function jsonBody(bytes: Uint8Array, type: string): Record<string, unknown> {
   try {
     const parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString('utf8'));
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
