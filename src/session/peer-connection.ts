@@ -227,11 +227,7 @@ export class PeerConnection extends EventEmitter<Events> {
         this.#fail(chatError('ERR_KEEPALIVE_TIMEOUT', `${this.remote?.info.name ?? this.address} stopped answering`));
         return;
       }
-      if (action === 'ping') {
-        const nonce = now;
-        this.#pingSentAt.set(nonce, now);
-        this.#write(encodeMessage({ type: 'ping', nonce }));
-      }
+      if (action === 'ping') this.ping();
       this.#armKeepalive();
     });
   }
