@@ -34,6 +34,14 @@ export const ERROR_CODES = Object.freeze({
   ERR_RELAY_REFUSED: 'the relay refused the request (peer not registered, bad request)',
   ERR_RELAY_GOING_AWAY: 'the relay server is shutting down',
   ERR_BAD_TOKEN: 'a relayed data connection presented an unknown, expired or used token',
+  ERR_FILE_UNREADABLE: 'a file to send does not exist, is not a regular file or cannot be read',
+  ERR_FILE_WRITE: 'a received file could not be written (disk full, no permission)',
+  ERR_FILE_UNSAFE_NAME: 'an offered file name was refused (absolute, `..`, too long, listed twice)',
+  ERR_FILE_DECLINED: 'the peer declined the file offer, or it expired unanswered',
+  ERR_FILE_CANCELLED: 'the transfer was cancelled by one side or its connection ended',
+  ERR_FILE_CORRUPT: 'a received file did not match its SHA-256, even after sending it again',
+  ERR_FILE_CHANGED: 'a file changed on the sender\'s disk while it was being sent',
+  ERR_NO_SUCH_TRANSFER: 'no pending offer or transfer matches the command',
 } as const);
 
 export type ErrorCode = keyof typeof ERROR_CODES;

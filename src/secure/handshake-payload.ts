@@ -6,8 +6,8 @@ import { PROTOCOL_VERSION } from '../wire/preamble.js';
 
 export const PROTOCOL_NAME = 'p2p-chat';
 export { PROTOCOL_VERSION };
-/** Features this build speaks; later issues add e.g. "file". */
-export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence']);
+/** Features this build speaks; a peer without "files" cannot be sent files. */
+export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'files']);
 /** The Noise prologue binds the protocol name and version, so a downgrade breaks the handshake. */
 export const NOISE_PROLOGUE = Buffer.from(`${PROTOCOL_NAME}/${PROTOCOL_VERSION}`, 'utf8');
 

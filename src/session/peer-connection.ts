@@ -109,6 +109,11 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#write(encodeMessage(message));
   }
 
+  /** A message encoded by the caller (a file chunk framed in place, to spare a copy). */
+  sendEncoded(plaintext: Buffer): void {
+    this.#write(plaintext);
+  }
+
   /** Our writes are queued past the socket's high-water mark: the caller should wait for `drain`. */
   get needsDrain(): boolean {
     return this.#socket.writableNeedDrain;

@@ -4,7 +4,8 @@
 
 import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
-import { bad, optionalString, peerRef, requireString, type PeerRef } from './message-fields.js';
+import { decodeFileMessage, encodeFileMessage, isFileCode, isFileMessageType, type FileMessage } from './file-messages.js';
+import { bad, jsonBody, optionalString, peerRef, requireString, type PeerRef } from './message-fields.js';
 import { decodeRelayMessage, isRelayCode, RELAY_MESSAGE_TYPES, type RelayMessage } from './relay-messages.js';
 
 export type { PeerRef };
@@ -42,12 +43,14 @@ export type SessionMessage =
     }
   | ({ readonly type: 'forwarded'; readonly from: PeerRef } & ChatBody)
   | RelayMessage
+  | FileMessage
   | { readonly type: 'unknown'; readonly code: number };
 
 type Known = Exclude<SessionMessage, { type: 'unknown' }>;
-type ChatKnown = Exclude<Known, RelayMessage>;
+type ChatKnown = Exclude<Known, RelayMessage | FileMessage>;
 
 export function encodeMessage(message: Known): Buffer {
+  if (isFileMessageType(message.type)) return encodeFileMessage(message as FileMessage);
   const { type, ...body } = message;
   const json = Buffer.from(JSON.stringify(body), 'utf8');
   const out = Buffer.allocUnsafe(1 + json.length);
@@ -59,6 +62,7 @@ export function encodeMessage(message: Known): Buffer {
 export function decodeMessage(bytes: Uint8Array): SessionMessage {
   if (bytes.length === 0) throw bad('empty message');
   const code = bytes[0]!;
+  if (isFileCode(code)) return decodeFileMessage(bytes);
   if (isRelayCode(code)) return decodeRelayMessage(code, jsonBody(bytes, 'relay'));
   const type = TYPE_BY_CODE.get(code);
   if (type === undefined) return { type: 'unknown', code };
@@ -86,16 +90,6 @@ export function decodeMessage(bytes: Uint8Array): SessionMessage {
   }
 }
 
-/** The JSON object after the type byte; anything else is a malformed message. */
-function jsonBody(bytes: Uint8Array, type: string): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    return parsed as Record<string, unknown>;
-  } catch {
-    throw bad(`${type} message is not a JSON object`);
-  }
-}
 
 function chatBody(body: Record<string, unknown>): ChatBody {
   const time = body.time;

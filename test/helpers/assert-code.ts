@@ -15,3 +15,18 @@ export function throwsCode(fn: () => unknown, code: ErrorCode): P2PChatError {
   assert.equal(caught.code, code, caught.message);
   return caught;
 }
+
+/** The same for a promise: it must reject with a one-line P2PChatError of `code`. */
+export async function rejectsCode(promise: Promise<unknown>, code: ErrorCode | string): Promise<P2PChatError> {
+  let caught: unknown;
+  await promise.then(
+    () => assert.fail(`expected ${code}, it resolved`),
+    (err: unknown) => {
+      caught = err;
+    },
+  );
+  assert.ok(P2PChatError.is(caught), `expected a P2PChatError, got ${String(caught)}`);
+  assert.equal(caught.code, code, caught.message);
+  assert.doesNotMatch(caught.message, /\n/, 'one line');
+  return caught;
+}

@@ -64,7 +64,7 @@ describe('encodeMessage / decodeMessage', () => {
     const seen = new Set<string>();
     for (const message of EXAMPLES) {
       const bytes = encodeMessage(message);
-      assert.equal(bytes[0], MESSAGE_TYPES[message.type], message.type);
+      assert.equal(bytes[0], MESSAGE_TYPES[message.type as keyof typeof MESSAGE_TYPES], message.type);
       assert.deepEqual(decodeMessage(bytes), message);
       seen.add(message.type);
     }
@@ -88,7 +88,7 @@ describe('encodeMessage / decodeMessage', () => {
     assert.deepEqual(decodeMessage(Buffer.of(0x00)), { type: 'unknown', code: 0 });
     assert.deepEqual(decodeMessage(raw(0x42, '{"anything":1}')), { type: 'unknown', code: 0x42 });
     assert.deepEqual(decodeMessage(Buffer.of(0xff, 0x00, 0x01, 0x02)), { type: 'unknown', code: 0xff });
-    assert.deepEqual(decodeMessage(raw(0x08, 'not even json')), { type: 'unknown', code: 8 });
+    assert.deepEqual(decodeMessage(raw(0x1f, 'not even json')), { type: 'unknown', code: 0x1f });
   });
 
   it('drops unknown extra fields', () => {

@@ -1,0 +1,161 @@
+// Where received files land, and how nothing outside that directory is ever written or
+// overwritten. Data first goes to `<dir>/.p2p-chat-partial/<key>.part` (key: sender, path, size),
+// which a later offer of the same file resumes. A finished file or directory is then moved to a
+// name created exclusively in the download directory (`name (1).ext` when taken), so neither an
+// existing file nor a symlink planted there is followed or replaced.
+
+import { createHash, type Hash } from 'node:crypto';
+import { constants, createReadStream } from 'node:fs';
+import { lstat, mkdir, open, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chatError, P2PChatError } from '../../errors.js';
+import { numberedName } from '../../session/file-names.js';
+
+/** The hidden folder in the download directory that holds partly received files. */
+export const PARTIAL_DIR = '.p2p-chat-partial';
+/** How many `name (n)` alternatives are tried before giving up. */
+const MAX_NUMBERED = 1000;
+
+export interface ResumableData {
+  readonly have: number;
+  /** The SHA-256 of those bytes so far, to be continued with what follows. */
+  readonly hash: Hash;
+}
+
+export class DownloadDir {
+  readonly path: string;
+  readonly #partial: string;
+
+  private constructor(path: string) {
+    this.path = path;
+    this.#partial = join(path, PARTIAL_DIR);
+  }
+
+  /**
+   * Create the directory (and its partial folder) if needed. The directory itself may be a
+   * symlink the user chose (say to another disk); the partial folder inside it may not.
+   */
+  static async open(path: string): Promise<DownloadDir> {
+    const dir = new DownloadDir(path);
+    try {
+      await mkdir(path, { recursive: true });
+      await mkdir(dir.#partial, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+      const info = await lstat(dir.#partial);
+      if (!info.isDirectory()) throw chatError('ERR_FILE_WRITE', `${dir.#partial} is not a directory (a symlink?); refusing to write through it`);
+    } catch (err) {
+      throw writeError(err, path);
+    }
+    return dir;
+  }
+
+  /** The partial file for one offered file from one sender. */
+  partPath(senderFingerprint: string, path: string, size: number): string {
+    const key = createHash('sha256').update(`${senderFingerprint}\n${path}\n${size}`).digest('hex').slice(0, 32);
+    return join(this.#partial, `${key}.part`);
+  }
+
+  /** What an earlier, interrupted transfer left of this file: its length and hash, if usable. */
+  async resumable(partPath: string, size: number): Promise<ResumableData | undefined> {
+    const info = await lstat(partPath).catch(() => undefined);
+    if (!info?.isFile() || info.size === 0 || info.size > size) return undefined;
+    const hash = createHash('sha256');
+    const stream = createReadStream(partPath, { highWaterMark: 1024 * 1024, flags: (constants.O_RDONLY | constants.O_NOFOLLOW) as unknown as string });
+    let have = 0;
+    try {
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        hash.update(chunk);
+        have += chunk.length;
+      }
+    } catch {
+      return undefined;
+    }
+    return have === info.size ? { have, hash } : undefined;
+  }
+
+  /** Open a partial file for writing, never through a symlink; from scratch unless `keep`. */
+  async openPart(partPath: string, keep: boolean) {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (keep ? 0 : constants.O_TRUNC);
+    return open(partPath, flags, 0o600).catch((err: unknown) => {
+      throw writeError(err, partPath);
+    });
+  }
+
+  async removePart(partPath: string): Promise<void> {
+    await unlink(partPath).catch(() => undefined);
+  }
+
+  /**
+   * Move finished files into the download directory under a new top-level name: `top` is the
+   * first component of every file's path; `files` maps each remaining path (components after
+   * `top`, empty for a single file) to its partial file. Returns the name used.
+   */
+  async place(top: string, files: readonly { readonly rest: readonly string[]; readonly part: string }[]): Promise<string> {
+    try {
+      const single = files.length === 1 && files[0]!.rest.length === 0;
+      if (single) {
+        const name = await this.#reserve(top, async (path) => (await open(path, 'wx', 0o644)).close());
+        await rename(files[0]!.part, join(this.path, name)).catch(async (err: unknown) => {
+          await unlink(join(this.path, name)).catch(() => undefined); // give the reserved name back
+          throw err;
+        });
+        return name;
+      }
+      const name = await this.#reserve(top, (path) => mkdir(path));
+      try {
+        for (const file of files) {
+          const target = join(this.path, name, ...file.rest);
+          await mkdir(join(target, '..'), { recursive: true });
+          await rename(file.part, target);
+        }
+      } catch (err) {
+        await this.#putBack(name, files);
+        throw err;
+      }
+      return name;
+    } catch (err) {
+      throw writeError(err, this.path);
+    }
+  }
+
+  /** After a failed directory placement: files already moved go back to partial, the directory goes. */
+  async #putBack(name: string, files: readonly { readonly rest: readonly string[]; readonly part: string }[]): Promise<void> {
+    for (const file of files) await rename(join(this.path, name, ...file.rest), file.part).catch(() => undefined);
+    await rm(join(this.path, name), { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** Remove the partial folder if nothing is left in it (after a successful transfer). */
+  async tidy(): Promise<void> {
+    await rmdir(this.#partial).catch(() => undefined);
+  }
+
+  /** Create `name`, or `name (1)`, `name (2)`... with `create`, which must fail with EEXIST if taken. */
+  async #reserve(name: string, create: (path: string) => Promise<unknown>): Promise<string> {
+    for (let n = 0; n < MAX_NUMBERED; n++) {
+      const candidate = n === 0 ? name : numberedName(name, n);
+      try {
+        await create(join(this.path, candidate));
+        return candidate;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      }
+    }
+    throw chatError('ERR_FILE_WRITE', `${name} and ${MAX_NUMBERED} numbered alternatives already exist in ${this.path}`);
+  }
+}
+
+/** A file-system error as the one line both sides see. */
+export function writeError(err: unknown, path: string) {
+  if (P2PChatError.is(err)) return err;
+  const code = (err as NodeJS.ErrnoException)?.code;
+  const why =
+    code === 'ENOSPC' || code === 'EDQUOT'
+      ? 'disk full'
+      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+        ? 'permission denied'
+        : code === 'ELOOP'
+          ? 'refusing to follow a symlink'
+          : ((err as Error)?.message ?? String(err));
+  return chatError('ERR_FILE_WRITE', `cannot write ${path}: ${why}`, err);
+}

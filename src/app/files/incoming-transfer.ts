@@ -1,0 +1,232 @@
+// The receiving side of a file transfer. Nothing is written before the user accepts. On accept,
+// partial files from an earlier attempt are hashed and offered as resume points; then each file
+// is written to its partial file, acknowledged as it reaches the disk, checked against the
+// sender's SHA-256 (asked for again once on a mismatch) and, when every file under the same
+// top-level name is verified, moved into the download directory under a name nothing else has.
+
+import { createHash } from 'node:crypto';
+import { chatError, P2PChatError } from '../../errors.js';
+import { MAX_RESUME_POINTS, type FileMessage, type OfferedFile, type ResumePoint } from '../../session/file-messages.js';
+import { validateOffer, type SafeEntry } from '../../session/file-names.js';
+import { DownloadDir, type ResumableData } from './download-dir.js';
+import { FileSink } from './file-sink.js';
+import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
+
+export interface IncomingOptions extends TransferTiming {
+  /** Acknowledge at least this often (bytes written). */
+  readonly ackEveryBytes: number;
+  /** More than this not yet on disk means the sender ignores the window: the transfer ends. */
+  readonly maxBufferedBytes: number;
+}
+
+export const INCOMING_DEFAULTS = Object.freeze({ ackEveryBytes: 256 * 1024, maxBufferedBytes: 20 * 1024 * 1024 });
+
+interface Current {
+  readonly index: number;
+  readonly sink: FileSink;
+  readonly offset: number;
+}
+
+export class IncomingTransfer extends Transfer {
+  readonly direction = 'receive' as const;
+  readonly #entries: readonly SafeEntry[];
+  readonly #options: IncomingOptions;
+  #dir: DownloadDir | undefined;
+  #parts: string[] = [];
+  #resumable = new Map<number, ResumableData>();
+  #current: Current | undefined;
+  #sinks = new Set<FileSink>();
+  #resent = new Set<number>();
+  #verified = new Set<number>();
+  #saved = new Map<number, string>();
+  #written = 0;
+  #ackedAt = 0;
+  #resumedBytes = 0;
+
+  /** Validate the offered names (ERR_FILE_UNSAFE_NAME otherwise); the files as we will name them. */
+  constructor(link: TransferLink, id: string, offered: readonly OfferedFile[], options: IncomingOptions) {
+    const entries = validateOffer(offered);
+    super(link, id, entries.map((e) => ({ path: e.parts.join('/'), size: e.size })), options);
+    this.#entries = entries;
+    this.#options = options;
+  }
+
+  /** Accept into `downloadDir`; resolves once the answer (with resume points) is sent. */
+  async accept(downloadDir: string): Promise<void> {
+    if (this.state !== 'offered') return;
+    this.setState('active');
+    try {
+      const dir = await DownloadDir.open(downloadDir);
+      this.#dir = dir;
+      this.#parts = this.files.map((f) => dir.partPath(this.link.peer.fingerprint, f.path, f.size));
+      if (!claimParts(this.#parts)) {
+        this.#parts = [];
+        throw chatError('ERR_FILE_WRITE', `already receiving ${this.describe()} from ${this.link.peer.name}`);
+      }
+      const resume: ResumePoint[] = [];
+      for (let index = 0; index < this.files.length && resume.length < MAX_RESUME_POINTS && !this.finished; index++) {
+        const data = await dir.resumable(this.#parts[index]!, this.files[index]!.size);
+        if (!data) continue;
+        this.#resumable.set(index, data);
+        resume.push({ index, have: data.have, sha256: data.hash.copy().digest('hex') });
+      }
+      if (this.finished) return;
+      this.link.send({ type: 'file-accept', id: this.id, resume });
+    } catch (err) {
+      this.fail(err as P2PChatError, false);
+    }
+  }
+
+  decline(reason = 'declined'): void {
+    if (this.state !== 'offered') return;
+    this.link.send({ type: 'file-decline', id: this.id, reason });
+    this.fail(chatError('ERR_FILE_DECLINED', `declined ${this.describe()} from ${this.link.peer.name}`), true);
+  }
+
+  /** Where each file was saved, relative to the download directory (once verified). */
+  savedAs(index: number): string | undefined {
+    return this.#saved.get(index);
+  }
+
+  get downloadDir(): string | undefined {
+    return this.#dir?.path;
+  }
+
+  handle(message: FileMessage): void {
+    if (this.finished) return;
+    try {
+      this.#onMessage(message);
+    } catch (err) {
+      this.fail(err as P2PChatError, false);
+    }
+  }
+
+  #onMessage(message: FileMessage): void {
+    if (message.type === 'file-cancel') {
+      this.failFromPeer(message.reason, message.code);
+      return;
+    }
+    if (this.state !== 'active' || !this.#dir) throw transferProtocolError(`${message.type} before the offer was accepted`);
+    switch (message.type) {
+      case 'file-start':
+        return this.#start(message.index, message.offset);
+      case 'file-data': {
+        const current = this.#current;
+        if (!current) throw transferProtocolError('data outside a file');
+        if (current.offset + current.sink.received + message.data.length > this.files[current.index]!.size) {
+          throw transferProtocolError(`more data than the ${this.files[current.index]!.size} bytes offered`);
+        }
+        current.sink.push(message.data);
+        let buffered = 0;
+        for (const sink of this.#sinks) buffered += sink.queuedBytes;
+        if (buffered > this.#options.maxBufferedBytes) throw transferProtocolError('the sender ignored the flow-control window');
+        return;
+      }
+      case 'file-end':
+        return this.#end(message.index, message.sha256);
+      default:
+        throw transferProtocolError(`unexpected ${message.type} from the sender`);
+    }
+  }
+
+  #start(index: number, offset: number): void {
+    if (this.#current) throw transferProtocolError('a file started before the previous one ended');
+    if (index >= this.files.length || this.#verified.has(index)) throw transferProtocolError('no such file to start');
+    const resumed = this.#resumable.get(index);
+    this.#resumable.delete(index);
+    if (offset !== 0 && offset !== resumed?.have) throw transferProtocolError('a file started at an offset we did not offer');
+    const dir = this.#dir!;
+    const part = this.#parts[index]!;
+    this.#resumedBytes += offset;
+    const sink = new FileSink({
+      handle: dir.openPart(part, offset > 0).then(async (handle) => {
+        await handle.truncate(offset);
+        return handle;
+      }),
+      path: this.files[index]!.path,
+      position: offset,
+      hash: offset > 0 ? resumed!.hash : createHash('sha256'),
+      onWritten: (bytes) => this.#onWritten(bytes),
+      onError: (err) => this.fail(err as P2PChatError, false),
+    });
+    this.#sinks.add(sink);
+    this.#current = { index, sink, offset };
+  }
+
+  #end(index: number, sha256: string): void {
+    const current = this.#current;
+    if (!current || current.index !== index) throw transferProtocolError('the end of a file that was not started');
+    if (current.offset + current.sink.received !== this.files[index]!.size) throw transferProtocolError('a file ended short of its size');
+    this.#current = undefined;
+    void current.sink.finish().then(
+      (digest) => {
+        this.#sinks.delete(current.sink);
+        if (!this.finished) void this.#verify(index, digest === sha256);
+      },
+      (err: unknown) => this.fail(err as P2PChatError, false),
+    );
+  }
+
+  async #verify(index: number, matched: boolean): Promise<void> {
+    const path = this.files[index]!.path;
+    if (!matched) {
+      if (this.#resent.has(index)) {
+        this.fail(chatError('ERR_FILE_CORRUPT', `${path} did not match its SHA-256 twice; the partial data is kept`), false);
+        return;
+      }
+      this.#resent.add(index);
+      this.link.send({ type: 'file-resend', id: this.id, index, reason: 'SHA-256 mismatch' });
+      this.emit('mismatch', { index, path });
+      return;
+    }
+    this.#verified.add(index);
+    const top = this.#entries[index]!.parts[0]!;
+    const group = this.#entries.flatMap((e, i) => (e.parts[0] === top ? [i] : []));
+    if (!group.every((i) => this.#verified.has(i))) return;
+    try {
+      const name = await this.#dir!.place(
+        top,
+        group.map((i) => ({ rest: this.#entries[i]!.parts.slice(1), part: this.#parts[i]! })),
+      );
+      for (const i of group) {
+        this.#saved.set(i, [name, ...this.#entries[i]!.parts.slice(1)].join('/'));
+        this.link.send({ type: 'file-verified', id: this.id, index: i });
+        this.emit('file-verified', { index: i, path: this.files[i]!.path, savedAs: this.#saved.get(i)! });
+      }
+    } catch (err) {
+      this.fail(err as P2PChatError, false);
+      return;
+    }
+    if (this.#saved.size === this.files.length) {
+      await this.#dir!.tidy();
+      this.complete();
+    }
+  }
+
+  #onWritten(bytes: number): void {
+    this.#written += bytes;
+    this.setBytes(this.#resumedBytes + this.#written);
+    let queued = 0;
+    for (const sink of this.#sinks) queued += sink.queuedBytes;
+    if (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0) {
+      this.#ackedAt = this.#written;
+      if (!this.finished) this.link.send({ type: 'file-ack', id: this.id, bytes: this.#written });
+    }
+  }
+
+  protected release(): void {
+    for (const part of this.#parts) PARTS_IN_USE.delete(part);
+    this.#current = undefined;
+    for (const sink of this.#sinks) void sink.abort();
+    this.#sinks.clear();
+  }
+}
+
+/** Partial files being written by a transfer of this process: two transfers never share one. */
+const PARTS_IN_USE = new Set<string>();
+
+function claimParts(parts: readonly string[]): boolean {
+  if (parts.some((p) => PARTS_IN_USE.has(p))) return false;
+  for (const p of parts) PARTS_IN_USE.add(p);
+  return true;
+}

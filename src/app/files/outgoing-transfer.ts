@@ -1,0 +1,228 @@
+// The sending side of a file transfer: offer, wait for the answer, then stream each file from disk
+// in chunks as the send window and the socket allow, hashing as it reads. A resume point from the
+// receiver is checked by hashing our own first bytes; if they differ the file starts over.
+
+import { createHash, type Hash } from 'node:crypto';
+import { open, type FileHandle } from 'node:fs/promises';
+import { chatError } from '../../errors.js';
+import { MAX_PLAINTEXT } from '../../secure/secure-channel.js';
+import { FILE_DATA_HEADER_BYTES, offerPages, writeFileDataHeader, type FileMessage, type ResumePoint } from '../../session/file-messages.js';
+import { SendWindow, type SendWindowOptions } from '../../session/send-window.js';
+import type { LocalFile } from './file-list.js';
+import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
+
+/** Data bytes per file-data message: the most one Noise message carries after the header. */
+export const CHUNK_BYTES = MAX_PLAINTEXT - FILE_DATA_HEADER_BYTES;
+/** Bytes read from disk at once (several chunks), with the next read already under way. */
+const READ_BYTES = 16 * CHUNK_BYTES;
+/** How often one file may be sent again after a SHA-256 mismatch. */
+const MAX_RESENDS = 1;
+
+export interface OutgoingOptions extends TransferTiming {
+  /** The offer is withdrawn if not answered in this time. */
+  readonly offerTimeoutMs: number;
+  readonly window?: Partial<SendWindowOptions>;
+}
+
+export class OutgoingTransfer extends Transfer {
+  readonly direction = 'send' as const;
+  readonly #local: readonly LocalFile[];
+  readonly #options: OutgoingOptions;
+  #window: SendWindow | undefined;
+  #resume = new Map<number, ResumePoint>();
+  #queue: number[] = [];
+  #resends = new Map<number, number>();
+  #verified = new Set<number>();
+  #running = false;
+  #wake: (() => void) | undefined;
+  #offerTimer: NodeJS.Timeout | undefined;
+  #unsubscribeDrain: (() => void) | undefined;
+  /** Bytes that a resume let us skip, counted as done. */
+  #skipped = 0;
+  #acked = 0;
+
+  constructor(link: TransferLink, id: string, files: readonly LocalFile[], options: OutgoingOptions) {
+    super(link, id, files.map((f) => ({ path: f.path, size: f.size })), options);
+    this.#local = files;
+    this.#options = options;
+  }
+
+  /** Send the offer; the peer has `offerTimeoutMs` to answer. */
+  start(): void {
+    for (const page of offerPages(this.id, this.files)) this.link.send(page);
+    this.#offerTimer = setTimeout(() => {
+      this.fail(chatError('ERR_FILE_DECLINED', `${this.describe()}: ${this.link.peer.name} did not answer the offer in time`), false, 'offer expired');
+    }, this.#options.offerTimeoutMs);
+    this.#offerTimer.unref();
+  }
+
+  handle(message: FileMessage): void {
+    if (this.finished) return;
+    try {
+      this.#onMessage(message);
+    } catch (err) {
+      this.fail(err as ReturnType<typeof chatError>, false);
+    }
+  }
+
+  #onMessage(message: FileMessage): void {
+    switch (message.type) {
+      case 'file-accept':
+        if (this.state !== 'offered') throw transferProtocolError('accepted twice');
+        clearTimeout(this.#offerTimer);
+        for (const point of message.resume) {
+          if (point.index < this.files.length && point.have <= this.files[point.index]!.size) this.#resume.set(point.index, point);
+        }
+        this.#window = new SendWindow({ ...this.#options.window, ...(this.link.rttMs !== undefined ? { baseDelayMs: this.link.rttMs } : {}) });
+        this.#unsubscribeDrain = this.link.onDrain(() => this.#wakeUp());
+        this.#queue = this.files.map((_, i) => i);
+        this.setState('active');
+        this.#run();
+        return;
+      case 'file-decline':
+        this.fail(chatError('ERR_FILE_DECLINED', `${this.link.peer.name} declined ${this.describe()}${message.reason ? `: ${message.reason}` : ''}`), true);
+        return;
+      case 'file-ack':
+        if (!this.#window?.acked(message.bytes, this.timing.now())) throw transferProtocolError('acknowledged bytes never sent');
+        this.#acked = message.bytes;
+        this.setBytes(this.#skipped + this.#acked);
+        this.#wakeUp();
+        return;
+      case 'file-verified':
+        this.#verified.add(this.#fileIndex(message.index));
+        this.emit('file-verified', { index: message.index, path: this.files[message.index]!.path });
+        if (this.#verified.size === this.files.length) this.complete();
+        return;
+      case 'file-resend': {
+        const index = this.#fileIndex(message.index);
+        const count = (this.#resends.get(index) ?? 0) + 1;
+        if (count > MAX_RESENDS) {
+          throw chatError('ERR_FILE_CORRUPT', `${this.files[index]!.path} failed its SHA-256 check at ${this.link.peer.name} again`);
+        }
+        this.#resends.set(index, count);
+        this.#resume.delete(index);
+        this.#queue.push(index);
+        if (!this.#running) this.#run();
+        return;
+      }
+      case 'file-cancel':
+        this.failFromPeer(message.reason, message.code);
+        return;
+      default:
+        throw transferProtocolError(`unexpected ${message.type} from the receiver`);
+    }
+  }
+
+  #fileIndex(index: number): number {
+    if (index >= this.files.length || this.state !== 'active') throw transferProtocolError('no such file in the transfer');
+    return index;
+  }
+
+  #run(): void {
+    this.#running = true;
+    void (async () => {
+      try {
+        for (let index = this.#queue.shift(); index !== undefined && !this.finished; index = this.#queue.shift()) {
+          await this.#sendFile(index);
+        }
+      } catch (err) {
+        this.fail(err as ReturnType<typeof chatError>, false);
+      } finally {
+        this.#running = false;
+      }
+    })();
+  }
+
+  async #sendFile(index: number): Promise<void> {
+    const file = this.#local[index]!;
+    const handle = await open(file.absolutePath, 'r').catch((err: NodeJS.ErrnoException) => {
+      throw chatError('ERR_FILE_UNREADABLE', `cannot read ${file.path}: ${err.code ?? err.message}`, err);
+    });
+    try {
+      const before = await handle.stat();
+      if (before.size !== file.size) throw changed(file.path);
+      const { offset, hash } = await this.#resumeFrom(handle, index);
+      this.#skipped += offset;
+      if (this.finished) return;
+      this.link.send({ type: 'file-start', id: this.id, index, offset });
+      await this.#stream(handle, file, offset, hash);
+      if (this.finished) return;
+      const after = await handle.stat();
+      if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changed(file.path);
+      this.link.send({ type: 'file-end', id: this.id, index, sha256: hash.digest('hex') });
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Where the receiver's copy continues from, with the hash of our bytes before that point: its
+   * resume point if our first bytes hash the same, else the start.
+   */
+  async #resumeFrom(handle: FileHandle, index: number): Promise<{ offset: number; hash: Hash }> {
+    const hash = createHash('sha256');
+    const point = this.#resume.get(index);
+    if (!point || point.have === 0) return { offset: 0, hash };
+    const buffer = Buffer.allocUnsafe(Math.min(READ_BYTES, point.have));
+    for (let position = 0; position < point.have && !this.finished; ) {
+      const want = Math.min(buffer.length, point.have - position);
+      const { bytesRead } = await handle.read(buffer, 0, want, position);
+      if (bytesRead !== want) throw changed(this.files[index]!.path);
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+    if (hash.copy().digest('hex') === point.sha256) return { offset: point.have, hash };
+    return { offset: 0, hash: createHash('sha256') };
+  }
+
+  async #stream(handle: FileHandle, file: LocalFile, offset: number, hash: Hash): Promise<void> {
+    let position = offset;
+    let next = position < file.size ? readBlock(handle, position, Math.min(READ_BYTES, file.size - position)) : undefined;
+    while (next && !this.finished) {
+      const block = await next;
+      if (block.length === 0) throw changed(file.path);
+      position += block.length;
+      next = position < file.size ? readBlock(handle, position, Math.min(READ_BYTES, file.size - position)) : undefined;
+      hash.update(block);
+      for (let at = 0; at < block.length && !this.finished; at += CHUNK_BYTES) {
+        await this.#capacity();
+        if (this.finished) break;
+        const data = block.subarray(at, Math.min(block.length, at + CHUNK_BYTES));
+        const message = Buffer.allocUnsafe(FILE_DATA_HEADER_BYTES + data.length);
+        data.copy(message, FILE_DATA_HEADER_BYTES);
+        this.link.sendEncoded(writeFileDataHeader(message, this.id));
+        this.#window!.sent(data.length, this.timing.now());
+      }
+    }
+    await next?.catch(() => undefined);
+  }
+
+  /** Resolves when the window and the socket both have room (or the transfer ended). */
+  async #capacity(): Promise<void> {
+    while (!this.finished && (this.#window!.available <= 0 || !this.link.writable)) {
+      await new Promise<void>((resolve) => (this.#wake = resolve));
+    }
+  }
+
+  #wakeUp(): void {
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  protected release(): void {
+    clearTimeout(this.#offerTimer);
+    this.#unsubscribeDrain?.();
+    this.#wakeUp();
+  }
+}
+
+async function readBlock(handle: FileHandle, position: number, length: number): Promise<Buffer> {
+  const buffer = Buffer.allocUnsafe(length);
+  const { bytesRead } = await handle.read(buffer, 0, length, position);
+  return buffer.subarray(0, bytesRead);
+}
+
+function changed(path: string) {
+  return chatError('ERR_FILE_CHANGED', `${path} changed while it was being sent; send it again`);
+}

@@ -1,0 +1,162 @@
+// What both directions of a file transfer share: the peer link they run over, their identity and
+// file list, progress reporting (throttled), and one way to end (done, or failed with a coded
+// error that was, unless the peer sent it, also told to the peer).
+
+import { EventEmitter } from 'node:events';
+import { chatError, P2PChatError, type ErrorCode } from '../../errors.js';
+import { sanitizeText } from '../../session/sanitize.js';
+import type { PeerRef } from '../../session/message-fields.js';
+import type { FileMessage, OfferedFile } from '../../session/file-messages.js';
+
+/** The connection a transfer runs over, as the transfer sees it. */
+export interface TransferLink {
+  readonly peer: PeerRef;
+  send(message: FileMessage): void;
+  /** An already encoded file-data message (its header written in place, see writeFileDataHeader). */
+  sendEncoded(plaintext: Buffer): void;
+  /** False while our writes to this peer are queued past the socket's high-water mark. */
+  readonly writable: boolean;
+  /** Called when queued writes have drained; returns the unsubscribe. */
+  onDrain(listener: () => void): () => void;
+  /** Round-trip time of the link when idle, if measured. */
+  readonly rttMs: number | undefined;
+}
+
+export type TransferDirection = 'send' | 'receive';
+export type TransferState = 'offered' | 'active' | 'done' | 'failed';
+
+export interface TransferProgress {
+  readonly bytes: number;
+  readonly total: number;
+}
+
+interface Events {
+  accepted: [];
+  progress: [progress: TransferProgress];
+  /** One file is complete and its SHA-256 matched; `savedAs` is where the receiver put it. */
+  'file-verified': [file: { readonly index: number; readonly path: string; readonly savedAs?: string }];
+  /** A file did not match its SHA-256 and is being sent again. */
+  mismatch: [file: { readonly index: number; readonly path: string }];
+  done: [];
+  failed: [error: P2PChatError, byPeer: boolean];
+}
+
+export interface TransferTiming {
+  readonly now: () => number;
+  /** Least time between two progress events. */
+  readonly progressIntervalMs: number;
+}
+
+export abstract class Transfer extends EventEmitter<Events> {
+  readonly id: string;
+  readonly link: TransferLink;
+  readonly files: readonly OfferedFile[];
+  readonly total: number;
+  abstract readonly direction: TransferDirection;
+  protected readonly timing: TransferTiming;
+  #state: TransferState = 'offered';
+  #bytes = 0;
+  #lastProgressAt = -Infinity;
+
+  constructor(link: TransferLink, id: string, files: readonly OfferedFile[], timing: TransferTiming) {
+    super();
+    this.link = link;
+    this.id = id;
+    this.files = files;
+    this.total = files.reduce((sum, f) => sum + f.size, 0);
+    this.timing = timing;
+  }
+
+  get state(): TransferState {
+    return this.#state;
+  }
+
+  get finished(): boolean {
+    return this.#state === 'done' || this.#state === 'failed';
+  }
+
+  /** Bytes of the transfer complete (including what a resume did not need to send). */
+  get bytes(): number {
+    return this.#bytes;
+  }
+
+  /** A message for this transfer from the peer. */
+  abstract handle(message: FileMessage): void;
+
+  /** Stop the transfer from our side and tell the peer. */
+  cancel(reason = 'cancelled'): void {
+    this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} cancelled: ${reason}`), false, reason);
+  }
+
+  /** The connection ended under the transfer. */
+  linkClosed(): void {
+    if (this.finished) return;
+    this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} stopped: connection to ${this.link.peer.name} ended`), true);
+  }
+
+  /** e.g. `trip.tar (1.2 GiB)` or `3 files (40.0 MiB)`, for messages. */
+  describe(): string {
+    const first = this.files[0]?.path.split('/')[0] ?? '';
+    const tops = new Set(this.files.map((f) => f.path.split('/')[0]));
+    const what = this.files.length === 1 ? first : tops.size === 1 ? `${first}/ (${this.files.length} files)` : `${this.files.length} files`;
+    return what;
+  }
+
+  protected setState(state: TransferState): void {
+    this.#state = state;
+    if (state === 'active') this.emit('accepted');
+  }
+
+  protected setBytes(bytes: number, force = false): void {
+    this.#bytes = Math.min(bytes, this.total);
+    const now = this.timing.now();
+    if (!force && now - this.#lastProgressAt < this.timing.progressIntervalMs) return;
+    this.#lastProgressAt = now;
+    this.emit('progress', { bytes: this.#bytes, total: this.total });
+  }
+
+  protected complete(): void {
+    if (this.finished) return;
+    this.setBytes(this.total, true);
+    this.#state = 'done';
+    this.release();
+    this.emit('done');
+  }
+
+  /**
+   * End with an error. Unless the peer told us (`byPeer`), it is told with a file-cancel carrying
+   * the code, so both sides say the same thing.
+   */
+  protected fail(error: P2PChatError, byPeer: boolean, reason: string = error.message): void {
+    if (this.finished) return;
+    this.#state = 'failed';
+    if (!byPeer) this.link.send({ type: 'file-cancel', id: this.id, reason, code: error.code });
+    this.release();
+    this.emit('failed', error, byPeer);
+  }
+
+  /** The peer's file-cancel: end with its code when it is one of ours. */
+  protected failFromPeer(reason: string, code: string | undefined): void {
+    const known = PEER_CODES.has(code as ErrorCode) ? (code as ErrorCode) : 'ERR_FILE_CANCELLED';
+    const why = sanitizeText(reason).slice(0, 200) || 'cancelled';
+    this.fail(chatError(known, `${this.describe()}: ${this.link.peer.name} stopped the transfer: ${why}`), true);
+  }
+
+  /** Close files and timers; called once when the transfer ends. */
+  protected abstract release(): void;
+}
+
+/** Codes a peer's file-cancel may carry through to our side; any other reads as a cancel. */
+const PEER_CODES = new Set<ErrorCode>([
+  'ERR_FILE_WRITE',
+  'ERR_FILE_CORRUPT',
+  'ERR_FILE_CHANGED',
+  'ERR_FILE_UNSAFE_NAME',
+  'ERR_FILE_UNREADABLE',
+  'ERR_FILE_DECLINED',
+]);
+
+/** A protocol violation by the peer ends the transfer (not the chat). */
+export function transferProtocolError(why: string): P2PChatError {
+  return chatError('ERR_BAD_MESSAGE', `file transfer: ${why}`);
+}

@@ -1,0 +1,177 @@
+// Every file transfer of a running node, in both directions: routes each peer's file messages to
+// the transfer they belong to (collecting offer pages first), applies the auto-accept policy,
+// and carries out /send, /accept, /decline and /cancel. Reports one event stream for the UI.
+
+import { randomBytes } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { chatError, P2PChatError } from '../../errors.js';
+import { MAX_OFFER_FILES, type FileMessage, type OfferedFile } from '../../session/file-messages.js';
+import type { PeerRef } from '../../session/message-fields.js';
+import { listFiles } from './file-list.js';
+import { INCOMING_DEFAULTS, IncomingTransfer } from './incoming-transfer.js';
+import { OutgoingTransfer } from './outgoing-transfer.js';
+import type { Transfer, TransferLink } from './transfer.js';
+
+/** `ask`: every offer waits for /accept; `known`: accept from peers seen before, decline others; `any`: accept all. */
+export type AcceptPolicy = 'ask' | 'known' | 'any';
+
+export interface TransfersOptions {
+  readonly downloadDir: string;
+  readonly acceptFiles: AcceptPolicy;
+  readonly offerTimeoutMs: number;
+  readonly progressIntervalMs: number;
+  readonly now?: () => number;
+}
+
+/** A link plus what the node knew of the peer before this connection. */
+export interface PeerLink extends TransferLink {
+  readonly known: boolean;
+}
+
+export type TransferEvent =
+  | { readonly type: 'offer'; readonly transfer: Transfer; readonly autoAccept: boolean }
+  | { readonly type: 'accepted'; readonly transfer: Transfer }
+  | { readonly type: 'progress'; readonly transfer: Transfer; readonly bytes: number; readonly total: number }
+  | { readonly type: 'mismatch'; readonly transfer: Transfer; readonly path: string }
+  | { readonly type: 'done'; readonly transfer: Transfer }
+  | { readonly type: 'failed'; readonly transfer: Transfer; readonly error: P2PChatError; readonly byPeer: boolean }
+  /** An offer whose names we refused: declined before it became a transfer. */
+  | { readonly type: 'refused'; readonly peer: PeerRef; readonly id: string; readonly error: P2PChatError };
+
+/** Offers a single peer may leave unanswered at once; more are declined. */
+export const MAX_PENDING_OFFERS_PER_PEER = 8;
+
+export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
+  readonly #options: TransfersOptions;
+  readonly #now: () => number;
+  readonly #byLink = new Map<TransferLink, Map<string, Transfer>>();
+  readonly #pages = new Map<TransferLink, Map<string, OfferedFile[]>>();
+
+  constructor(options: TransfersOptions) {
+    super();
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** Every transfer not yet finished, oldest first. */
+  list(): Transfer[] {
+    return [...this.#byLink.values()].flatMap((m) => [...m.values()]).filter((t) => !t.finished);
+  }
+
+  /** Offer files or directories to a peer. Rejects with ERR_FILE_UNREADABLE before anything is sent. */
+  async send(link: TransferLink, paths: readonly string[]): Promise<OutgoingTransfer> {
+    const { files } = await listFiles(paths);
+    const transfer = new OutgoingTransfer(link, randomBytes(8).toString('hex'), files, {
+      now: this.#now,
+      progressIntervalMs: this.#options.progressIntervalMs,
+      offerTimeoutMs: this.#options.offerTimeoutMs,
+    });
+    this.#track(link, transfer);
+    this.emit('event', { type: 'offer', transfer, autoAccept: false });
+    transfer.start();
+    return transfer;
+  }
+
+  /** A file message from `link`'s peer. */
+  handle(link: PeerLink, message: FileMessage): void {
+    const transfer = this.#byLink.get(link)?.get(message.id);
+    if (transfer) {
+      transfer.handle(message);
+      return;
+    }
+    if (message.type === 'file-offer') this.#offerPage(link, message.id, message.files, message.more);
+    // Anything else for an unknown id is a late message for a finished transfer: ignored.
+  }
+
+  /** The link closed: every transfer on it ends. */
+  linkClosed(link: TransferLink): void {
+    this.#pages.delete(link);
+    for (const transfer of this.#byLink.get(link)?.values() ?? []) transfer.linkClosed();
+    this.#byLink.delete(link);
+  }
+
+  accept(selector?: string, downloadDir = this.#options.downloadDir): IncomingTransfer {
+    const transfer = this.#pick(selector, (t) => t instanceof IncomingTransfer && t.state === 'offered', 'pending file offer');
+    void (transfer as IncomingTransfer).accept(downloadDir);
+    return transfer as IncomingTransfer;
+  }
+
+  decline(selector?: string): IncomingTransfer {
+    const transfer = this.#pick(selector, (t) => t instanceof IncomingTransfer && t.state === 'offered', 'pending file offer');
+    (transfer as IncomingTransfer).decline();
+    return transfer as IncomingTransfer;
+  }
+
+  cancel(selector?: string): Transfer {
+    const transfer = this.#pick(selector, () => true, 'file transfer');
+    transfer.cancel();
+    return transfer;
+  }
+
+  /** End every transfer (the node is quitting). */
+  cancelAll(reason: string): void {
+    for (const transfer of this.list()) transfer.cancel(reason);
+  }
+
+  #offerPage(link: PeerLink, id: string, files: readonly OfferedFile[], more: boolean): void {
+    let pages = this.#pages.get(link);
+    if (!pages) this.#pages.set(link, (pages = new Map()));
+    const collected = [...(pages.get(id) ?? []), ...files];
+    if (more && collected.length <= MAX_OFFER_FILES && pages.size <= MAX_PENDING_OFFERS_PER_PEER) {
+      pages.set(id, collected);
+      return;
+    }
+    pages.delete(id);
+    const pending = [...(this.#byLink.get(link)?.values() ?? [])].filter((t) => t.state === 'offered').length;
+    const refuse = (reason: string) => link.send({ type: 'file-decline', id, reason });
+    if (more || collected.length === 0) return refuse('offer too large');
+    if (pending >= MAX_PENDING_OFFERS_PER_PEER) return refuse('too many offers waiting for an answer');
+    let transfer: IncomingTransfer;
+    try {
+      transfer = new IncomingTransfer(link, id, collected, {
+        ...INCOMING_DEFAULTS,
+        now: this.#now,
+        progressIntervalMs: this.#options.progressIntervalMs,
+      });
+    } catch (err) {
+      refuse((err as Error).message);
+      this.emit('event', { type: 'refused', peer: link.peer, id, error: err as P2PChatError });
+      return;
+    }
+    this.#track(link, transfer);
+    const policy = this.#options.acceptFiles;
+    const autoAccept = policy === 'any' || (policy === 'known' && link.known);
+    this.emit('event', { type: 'offer', transfer, autoAccept });
+    if (autoAccept) void transfer.accept(this.#options.downloadDir);
+    else if (policy === 'known') transfer.decline('only accepting files from known peers');
+  }
+
+  #track(link: TransferLink, transfer: Transfer): void {
+    let transfers = this.#byLink.get(link);
+    if (!transfers) this.#byLink.set(link, (transfers = new Map()));
+    transfers.set(transfer.id, transfer);
+    const emit = (event: TransferEvent) => this.emit('event', event);
+    transfer.on('accepted', () => emit({ type: 'accepted', transfer }));
+    transfer.on('progress', (p) => emit({ type: 'progress', transfer, bytes: p.bytes, total: p.total }));
+    transfer.on('mismatch', (f) => emit({ type: 'mismatch', transfer, path: f.path }));
+    transfer.on('done', () => {
+      transfers.delete(transfer.id);
+      emit({ type: 'done', transfer });
+    });
+    transfer.on('failed', (error, byPeer) => {
+      transfers.delete(transfer.id);
+      emit({ type: 'failed', transfer, error, byPeer });
+    });
+  }
+
+  /** The transfer a command means: by id prefix, or the only candidate. */
+  #pick(selector: string | undefined, fits: (t: Transfer) => boolean, what: string): Transfer {
+    const candidates = this.list().filter(fits).filter((t) => !selector || t.id.startsWith(selector.toLowerCase()));
+    if (candidates.length === 1) return candidates[0]!;
+    if (candidates.length === 0) {
+      throw chatError('ERR_NO_SUCH_TRANSFER', selector ? `no ${what} with id ${selector}` : `no ${what}`);
+    }
+    const ids = candidates.map((t) => `${t.id.slice(0, 6)} (${t.describe()})`).join(', ');
+    throw chatError('ERR_NO_SUCH_TRANSFER', `several of them: ${ids}; name one by its id`);
+  }
+}

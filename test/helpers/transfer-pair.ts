@@ -1,0 +1,134 @@
+// Two PeerConnections over real loopback TCP (optionally through a TcpProxy), each with its own
+// Transfers, for testing file transfer below the CLI. `close()` ends everything it started.
+
+import { once } from 'node:events';
+import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
+import { generateKeyPair } from '../../src/secure/noise/crypto-primitives.js';
+import { PeerConnection, type CloseOutcome } from '../../src/session/peer-connection.js';
+import type { FileMessage } from '../../src/session/file-messages.js';
+import { isFileMessageType } from '../../src/session/file-messages.js';
+import { peerLink } from '../../src/app/files/peer-link.js';
+import { Transfers, type PeerLink, type TransferEvent, type TransfersOptions } from '../../src/app/files/transfers.js';
+import { TcpProxy } from './tcp-proxy.js';
+
+export interface Side {
+  readonly name: string;
+  readonly conn: PeerConnection;
+  readonly link: PeerLink;
+  readonly transfers: Transfers;
+  readonly events: TransferEvent[];
+  readonly closed: Promise<CloseOutcome>;
+  /** Resolves with the first event (already seen or future) that matches. */
+  next(type: TransferEvent['type'], match?: (e: TransferEvent) => boolean): Promise<TransferEvent>;
+}
+
+export interface Pair {
+  readonly sender: Side;
+  readonly receiver: Side;
+  readonly proxy: TcpProxy | undefined;
+  close(): Promise<void>;
+}
+
+export interface PairOptions {
+  readonly receiver?: Partial<TransfersOptions>;
+  readonly sender?: Partial<TransfersOptions>;
+  /** Put a TcpProxy between the two (sender → receiver is the client → server direction). */
+  readonly proxy?: boolean;
+  readonly throttleBytesPerSecond?: number;
+  /** Handle the receiver side's file messages yourself instead of with Transfers. */
+  readonly rawReceiver?: boolean;
+  readonly rawSender?: boolean;
+}
+
+const CONNECTION = {
+  handshakeTimeoutMs: 5_000,
+  keepaliveIntervalMs: 10_000,
+  keepaliveTimeoutMs: 30_000,
+  byeGraceMs: 500,
+  maxQueuedBytes: 4 * 1024 * 1024,
+};
+
+export async function transferPair(downloadDir: string, options: PairOptions = {}): Promise<Pair> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const serverPort = (server.address() as AddressInfo).port;
+  let proxy: TcpProxy | undefined;
+  let port = serverPort;
+  if (options.proxy || options.throttleBytesPerSecond) {
+    proxy = new TcpProxy(serverPort, '127.0.0.1', options.throttleBytesPerSecond ?? 0);
+    port = await proxy.start();
+  }
+  const accepted = once(server, 'connection') as Promise<[Socket]>;
+  const client = connect(port, '127.0.0.1');
+  const [[serverSocket]] = await Promise.all([accepted, once(client, 'connect')]);
+  const base = { downloadDir, acceptFiles: 'ask' as const, offerTimeoutMs: 30_000, progressIntervalMs: 0 };
+  const sender = side('sender', client, true, { ...base, ...options.sender }, options.rawSender === true);
+  const receiver = side('receiver', serverSocket, false, { ...base, ...options.receiver }, options.rawReceiver === true);
+  sender.side.conn.start();
+  receiver.side.conn.start();
+  await Promise.all([sender.ready, receiver.ready]);
+  return {
+    sender: sender.side,
+    receiver: receiver.side,
+    proxy,
+    async close() {
+      for (const s of [sender.side, receiver.side]) s.conn.destroy();
+      client.destroy();
+      serverSocket.destroy();
+      await proxy?.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+function side(name: string, socket: Socket, initiator: boolean, options: TransfersOptions, raw: boolean) {
+  const conn = new PeerConnection(socket, {
+    ...CONNECTION,
+    initiator,
+    keyPair: generateKeyPair(),
+    localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+  });
+  const transfers = new Transfers(options);
+  const events: TransferEvent[] = [];
+  const waiters: { type: string; match: (e: TransferEvent) => boolean; resolve: (e: TransferEvent) => void }[] = [];
+  transfers.on('event', (event) => {
+    events.push(event);
+    for (const w of [...waiters]) {
+      if (w.type === event.type && w.match(event)) {
+        waiters.splice(waiters.indexOf(w), 1);
+        w.resolve(event);
+      }
+    }
+  });
+  let link!: PeerLink;
+  const closed = new Promise<CloseOutcome>((resolve) => conn.once('closed', resolve));
+  const ready = new Promise<void>((resolve) =>
+    conn.once('established', (remote) => {
+      link = peerLink(conn, () => remote.info.name, true);
+      resolve();
+    }),
+  );
+  if (!raw) {
+    conn.on('message', (message) => {
+      if (isFileMessageType(message.type)) transfers.handle(link, message as FileMessage);
+    });
+    void closed.then(() => transfers.linkClosed(link));
+  }
+  const result: Side = {
+    name,
+    conn,
+    get link() {
+      return link;
+    },
+    transfers,
+    events,
+    closed,
+    next(type, match = () => true) {
+      const seen = events.find((e) => e.type === type && match(e));
+      if (seen) return Promise.resolve(seen);
+      return new Promise((resolve) => waiters.push({ type, match, resolve }));
+    },
+  };
+  return { side: result, ready };
+}
