@@ -10,7 +10,9 @@ import { openDataConnection } from '../net/relay-data-connection.js';
 import type { PeerSummary } from './app-events.js';
 import type { ChatNode } from './chat-node.js';
 import type { DialCandidate } from './dial-plan.js';
-import type { RelayClient } from './relay-client.js';
+import type { PeerDirectory } from './peer-directory.js';
+import type { RelayLink } from './relay-link.js';
+import { resolveTarget } from './resolve-target.js';
 
 export type PathMode = 'auto' | 'direct-only' | 'relay-only';
 
@@ -20,10 +22,36 @@ export interface StrategyInput {
   readonly candidates: readonly DialCandidate[];
   /** The key the peer must present; required for a relayed attempt (the relay dials by key). */
   readonly expect?: string;
-  readonly relay?: { readonly client: RelayClient; readonly host: string; readonly port: number };
+  readonly relay?: RelayLink;
   readonly mode: PathMode;
   readonly relayDelayMs?: number;
   readonly timing?: Partial<Settings>;
+}
+
+export interface TargetOptions {
+  readonly mode: PathMode;
+  /** --expect, validated. */
+  readonly expect?: string;
+  /** LAN discovery, unless --no-mdns. */
+  readonly directory?: PeerDirectory;
+  readonly relay?: RelayLink;
+}
+
+/** Resolve what the user typed (LAN, relay or address) and connect by the fastest path that works. */
+export async function connectToTarget(node: ChatNode, target: string, options: TargetOptions): Promise<PeerSummary> {
+  const { directory, relay, expect } = options;
+  const plan = await resolveTarget(target, {
+    ...(directory ? { directory } : {}),
+    ...(relay ? { relay: relay.client } : {}), // a lookup there helps a direct dial too
+    ...(expect ? { expect } : {}),
+  });
+  return connectWithStrategy(node, {
+    label: plan.label,
+    candidates: plan.candidates,
+    ...(plan.expect ? { expect: plan.expect } : {}),
+    ...(relay ? { relay } : {}),
+    mode: options.mode,
+  });
 }
 
 export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promise<PeerSummary> {
