@@ -49,7 +49,7 @@ export class SecureChannel {
   // finished handshake (ephemeral keys, hashes) is a good part of each one's memory.
   #preamble: PreambleReader | undefined = new PreambleReader();
   readonly #frames = new FrameDecoder();
-  #handshake: HandshakeState;
+  #handshake: HandshakeState | undefined;
   #phase: Phase = 'preamble';
   #sender: CipherState | undefined;
   #receiver: CipherState | undefined;
@@ -78,7 +78,7 @@ export class SecureChannel {
   start(): Buffer {
     if (!this.#options.initiator) return Buffer.from(PREAMBLE);
     // XX message 1 carries only the ephemeral key; its payload is plaintext, so it stays empty.
-    return Buffer.concat([PREAMBLE, encodeFrame(this.#handshake.writeMessage(Buffer.alloc(0)))]);
+    return Buffer.concat([PREAMBLE, encodeFrame(this.#inProgress().writeMessage(Buffer.alloc(0)))]);
   }
 
   receive(chunk: Uint8Array): ChannelOutput {
@@ -117,7 +117,7 @@ export class SecureChannel {
       out.events.push({ type: 'message', data: this.#receiver!.decryptWithAd(EMPTY, frame) });
       return;
     }
-    const hs = this.#handshake;
+    const hs = this.#inProgress();
     const payload = hs.readMessage(frame);
     if (this.#options.initiator) {
       // Message 2 revealed the responder's static key: check it before we reveal ours.
@@ -139,23 +139,28 @@ export class SecureChannel {
     }
   }
 
+  /** The handshake under way; it is released once the session is up. */
+  #inProgress(): HandshakeState {
+    if (!this.#handshake) throw chatError('ERR_HANDSHAKE_FAILED', 'the handshake is already complete');
+    return this.#handshake;
+  }
+
   #identify(payload: Buffer): Omit<RemotePeer, 'handshakeHash'> {
-    const publicKey = this.#handshake.remoteStaticKey;
+    const publicKey = this.#inProgress().remoteStaticKey;
     if (!publicKey) throw chatError('ERR_HANDSHAKE_FAILED', 'peer did not send its static key');
     return { publicKey, fingerprint: fingerprintOf(publicKey), info: decodePeerInfo(payload) };
   }
 
   #finish(remote: Omit<RemotePeer, 'handshakeHash'>, out: ChannelOutput): void {
-    const { send, receive } = this.#handshake.split();
+    const hs = this.#inProgress();
+    const { send, receive } = hs.split();
     this.#sender = send;
     this.#receiver = receive;
-    this.#remote = { ...remote, handshakeHash: this.#handshake.handshakeHash };
-    this.#handshake = FINISHED;
+    this.#remote = { ...remote, handshakeHash: hs.handshakeHash };
+    this.#handshake = undefined;
     this.#phase = 'transport';
     out.events.push({ type: 'established', remote: this.#remote });
   }
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Stands in for the finished handshake, so its keys and state can be collected. */
-const FINISHED = new HandshakeState({ pattern: 'NN', initiator: true, prologue: EMPTY });
