@@ -25,7 +25,11 @@ export interface ChatNodeOptions {
   readonly timing?: Partial<Settings>;
 }
 
-/** Decides, when a raced connection completes its handshake, whether it is the one to keep. */
+/**
+ * Asked when an outgoing connection has verified the peer's key (handshake message 2): true lets
+ * it finish and join; false abandons it before our key is revealed (connect-strategy.ts races
+ * several paths and lets only the first through).
+ */
 export type Gate = () => boolean;
 
 export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
@@ -94,8 +98,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
 
   /**
    * Run the handshake as initiator over an open socket: a direct dial, or a relayed data
-   * connection. With a `gate`, a connection that completes the handshake joins only if the gate
-   * says it won the race (connect-strategy.ts); a loser is closed.
+   * connection. With a `gate`, the handshake finishes only if the gate says this connection won
+   * the race (connect-strategy.ts); a loser is closed before message 3 and rejects with
+   * ERR_HANDSHAKE_ABANDONED, and the peer never sees it join.
    */
   connectOver(socket: Socket, route: Route, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
     const connection = this.#adopt(socket, 'outgoing', route, expectedFingerprint, gate);
@@ -162,16 +167,13 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       byeGraceMs: t.byeGraceMs,
       maxQueuedBytes: t.maxQueuedBytes,
       ...(expectedFingerprint ? { expectedFingerprint } : {}),
+      ...(gate ? { mayFinish: gate } : {}),
     });
     this.#pending.add(connection);
     connection.once('established', (remote) => {
       this.#pending.delete(connection);
       if (this.#quitting) {
         void connection.close('shutting down');
-        return;
-      }
-      if (gate && !gate()) {
-        void connection.close('superseded by a faster path');
         return;
       }
       this.#room.join(connection, remote, direction, route);
@@ -192,9 +194,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     if (this.#room.leave(connection, outcome)) return;
     // Never became a peer: a stranger or a failed handshake. A listener logs it and carries on;
     // an outgoing attempt reports through connect()'s rejection instead.
-    if (direction === 'incoming' && outcome.kind === 'failed') {
-      this.#emit({ type: 'rejected', address: connection.address, code: outcome.error.code, message: outcome.error.message });
-    }
+    if (direction !== 'incoming' || outcome.kind !== 'failed') return;
+    const { code, message } = outcome.error;
+    // A dialler that left once it saw our key kept another path to us (or wanted another key):
+    // routine, not worth a line.
+    if (code === 'ERR_HANDSHAKE_ABANDONED') this.#emit({ type: 'debug', code, message });
+    else this.#emit({ type: 'rejected', address: connection.address, code, message });
   }
 
   #emit(event: AppEvent): void {

@@ -31,6 +31,8 @@ export interface RunChatOptions {
   readonly connect?: { target: string; expect?: string; mode: PathMode };
   /** --relay (or P2P_CHAT_RELAY): register there, and fall back to it when a direct dial fails. */
   readonly relay?: { address: RelayAddress; pin?: string };
+  /** P2P_CHAT_DEBUG: also show `debug` events. */
+  readonly debug?: boolean;
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -164,6 +166,7 @@ class ChatRun {
   }
 
   #onEvent(event: AppEvent): void {
+    if (event.type === 'debug' && !this.#options.debug) return;
     this.#frontend.show(event);
     if (event.type === 'connected') {
       this.#flushQueue();

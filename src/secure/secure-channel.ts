@@ -37,6 +37,13 @@ export interface SecureChannelOptions {
   readonly localInfo: PeerInfo;
   /** Initiator only: refuse any responder key but this fingerprint, before revealing our own key. */
   readonly expectedFingerprint?: string;
+  /**
+   * Initiator only: asked once message 2 has shown the responder's key (and it passed
+   * `expectedFingerprint`), before we send message 3 and reveal our own. `false` abandons the
+   * handshake with ERR_HANDSHAKE_ABANDONED and nothing more is sent: racing several paths to one
+   * peer, only the first to get here finishes, and the peer never sees the others as sessions.
+   */
+  readonly mayFinish?: () => boolean;
   /** Tests inject a fixed ephemeral key. */
   readonly ephemeralKeyPair?: KeyPair;
 }
@@ -51,6 +58,8 @@ export class SecureChannel {
   readonly #frames = new FrameDecoder();
   #handshake: HandshakeState | undefined;
   #phase: Phase = 'preamble';
+  /** Responder: message 2, with our key, has gone out. */
+  #answered = false;
   #sender: CipherState | undefined;
   #receiver: CipherState | undefined;
   #remote: RemotePeer | undefined;
@@ -72,6 +81,14 @@ export class SecureChannel {
 
   get remote(): RemotePeer | undefined {
     return this.#remote;
+  }
+
+  /**
+   * Responder: message 2 went out and message 3 has not come. An initiator that closes now has
+   * walked away on purpose (it kept another path to us, or expected another key).
+   */
+  get awaitingMessage3(): boolean {
+    return this.#phase === 'handshake' && this.#answered;
   }
 
   /** The bytes to send as soon as the transport is open. */
@@ -129,11 +146,15 @@ export class SecureChannel {
           `peer presented key ${remote.fingerprint}, expected ${expected}; refusing to talk to it`,
         );
       }
+      if (this.#options.mayFinish && !this.#options.mayFinish()) {
+        throw chatError('ERR_HANDSHAKE_ABANDONED', 'handshake abandoned before revealing our key: another connection was kept');
+      }
       out.send.push(encodeFrame(hs.writeMessage(encodePeerInfo(this.#options.localInfo))));
       this.#finish(remote, out);
     } else if (!hs.isComplete) {
       // Message 1 read; answer with message 2, which carries our static key and info.
       out.send.push(encodeFrame(hs.writeMessage(encodePeerInfo(this.#options.localInfo))));
+      this.#answered = true;
     } else {
       this.#finish(this.#identify(payload), out);
     }
