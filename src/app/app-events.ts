@@ -51,6 +51,8 @@ export type AppEvent =
       keyChanged: boolean;
     }
   | { type: 'warning'; code: string; message: string }
+  /** Routine detail shown only with P2P_CHAT_DEBUG set, e.g. a dialler's abandoned spare path. */
+  | { type: 'debug'; code: string; message: string }
   | { type: 'error'; code: string; message: string };
 
 export type AppEventType = AppEvent['type'];

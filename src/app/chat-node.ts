@@ -1,21 +1,22 @@
-// A running peer: its identity, its listener, and every live connection. It turns connection
-// events into AppEvents, records peers in known-peers, and, when several peers are connected to
-// it, passes messages and presence between them so everyone in the conversation sees everyone.
+// A running peer: its identity, its listener, and every live connection from dial or accept to
+// close. Connections whose session comes up join the Room (room.ts), which tracks who is in the
+// conversation and passes chat and presence between peers; ChatNode reports the rest as AppEvents.
 
 import { EventEmitter } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import type { Server, Socket } from 'node:net';
 import { DEFAULTS, type Settings } from '../defaults.js';
-import { chatError, P2PChatError } from '../errors.js';
+import { chatError } from '../errors.js';
 import { listenTcp } from '../net/tcp-listener.js';
 import { dialTcp } from '../net/tcp-dialer.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
-import { KnownPeers } from '../secure/known-peers.js';
+import type { KnownPeers } from '../secure/known-peers.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
-import { sanitizeName, sanitizeText } from '../session/sanitize.js';
-import type { SessionMessage } from '../session/session-messages.js';
-import type { AppEvent, PathKind, PeerSummary } from './app-events.js';
+import { sanitizeName } from '../session/sanitize.js';
+import type { AppEvent, PeerSummary } from './app-events.js';
+import { Room, summaryOf, type Route } from './room.js';
+
+export type { Route } from './room.js';
 
 export interface ChatNodeOptions {
   readonly identity: Identity;
@@ -24,34 +25,18 @@ export interface ChatNodeOptions {
   readonly timing?: Partial<Settings>;
 }
 
-interface LivePeer {
-  readonly connection: PeerConnection;
-  readonly fingerprint: string;
-  readonly direction: 'incoming' | 'outgoing';
-  readonly route: Route;
-  name: string;
-  /** When the peer last changed nickname (ms), for rate limiting. */
-  renamedAt: number;
-}
-
-/** How a connection reaches its peer. */
-export interface Route {
-  readonly path: PathKind;
-  /** The relay, for a relayed path. */
-  readonly via?: string;
-}
-
-/** Decides, when a raced connection completes its handshake, whether it is the one to keep. */
+/**
+ * Asked when an outgoing connection has verified the peer's key (handshake message 2): true lets
+ * it finish and join; false abandons it before our key is revealed (connect-strategy.ts races
+ * several paths and lets only the first through).
+ */
 export type Gate = () => boolean;
-
-/** A peer may change nickname at most this often; faster changes are ignored. */
-const RENAME_INTERVAL_MS = 2_000;
 
 export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #identity: Identity;
-  readonly #known: KnownPeers;
   readonly #timing: Settings;
-  readonly #peers = new Set<LivePeer>();
+  readonly #room: Room;
+  /** Connections still in the handshake. */
   readonly #pending = new Set<PeerConnection>();
   #name: string;
   #server: Server | undefined;
@@ -60,9 +45,13 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   constructor(options: ChatNodeOptions) {
     super();
     this.#identity = options.identity;
-    this.#known = options.knownPeers;
     this.#name = sanitizeName(options.name);
     this.#timing = { ...DEFAULTS, ...options.timing };
+    this.#room = new Room({
+      knownPeers: options.knownPeers,
+      maxMessageBytes: this.#timing.maxMessageBytes,
+      emit: (event) => this.#emit(event),
+    });
   }
 
   get name(): string {
@@ -74,12 +63,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   }
 
   get peerCount(): number {
-    return this.#peers.size;
+    return this.#room.size;
   }
 
   /** False while some peer's send queue is over its high-water mark; `drain` follows. */
   get canSend(): boolean {
-    for (const peer of this.#peers) if (peer.connection.needsDrain) return false;
+    for (const peer of this.#room.peers()) if (peer.connection.needsDrain) return false;
     return true;
   }
 
@@ -109,14 +98,16 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
 
   /**
    * Run the handshake as initiator over an open socket: a direct dial, or a relayed data
-   * connection. With a `gate`, a connection that completes the handshake joins only if the gate
-   * says it won the race (connect-strategy.ts); a loser is closed.
+   * connection. With a `gate`, the handshake finishes only if the gate says this connection won
+   * the race (connect-strategy.ts); a loser is closed before message 3 and rejects with
+   * ERR_HANDSHAKE_ABANDONED, and the peer never sees it join.
    */
   connectOver(socket: Socket, route: Route, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
     const connection = this.#adopt(socket, 'outgoing', route, expectedFingerprint, gate);
     return new Promise((resolve, reject) => {
       connection.once('established', () => {
-        if (this.#find(connection)) resolve(this.#summary(connection));
+        const peer = this.#room.find(connection);
+        if (peer) resolve(summaryOf(peer));
       });
       connection.once('closed', (outcome) => {
         const error = 'error' in outcome ? outcome.error : chatError('ERR_HANDSHAKE_FAILED', 'connection closed');
@@ -130,30 +121,18 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     this.#adopt(socket, 'incoming', route);
   }
 
+  /** Send a chat line (or a /me action) to everyone; throws ERR_MESSAGE_TOO_LONG. */
   say(rawText: string, action = false): void {
-    // Controls and escapes would be stripped by every receiver anyway; removing them here also
-    // bounds JSON's expansion of the text (a control character encodes as six bytes).
-    const text = sanitizeText(rawText);
-    const bytes = Buffer.byteLength(text, 'utf8');
-    if (bytes > this.#timing.maxMessageBytes) {
-      throw chatError(
-        'ERR_MESSAGE_TOO_LONG',
-        `message is ${bytes} bytes; the limit is ${this.#timing.maxMessageBytes} bytes (${this.#timing.maxMessageBytes / 1024} KiB)`,
-      );
-    }
-    const chat = { id: randomBytes(8).toString('hex'), time: Date.now(), text, ...(action ? { action } : {}) };
-    for (const peer of this.#peers) peer.connection.send({ type: 'chat', ...chat });
-    this.#emit({ type: 'sent', ...chat, recipients: this.#peers.size });
+    this.#room.say(rawText, action);
   }
 
   rename(name: string): void {
-    const clean = sanitizeName(name);
-    this.#name = clean;
-    for (const peer of this.#peers) peer.connection.send({ type: 'nick', name: clean });
+    this.#name = sanitizeName(name);
+    this.#room.rename(this.#name);
   }
 
   who(): PeerSummary[] {
-    return [...this.#peers].map((p) => this.#summary(p.connection));
+    return this.#room.who();
   }
 
   /**
@@ -163,7 +142,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   async quit(reason: string): Promise<boolean> {
     this.#quitting = true;
     this.#server?.close();
-    const closing = [...this.#peers].map((p) => p.connection.close(reason));
+    const closing = [...this.#room.peers()].map((p) => p.connection.close(reason));
     for (const c of this.#pending) c.destroy();
     return (await Promise.all(closing)).every(Boolean);
   }
@@ -172,7 +151,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   abort(): void {
     this.#quitting = true;
     this.#server?.close();
-    for (const p of this.#peers) p.connection.destroy();
+    for (const p of this.#room.peers()) p.connection.destroy();
     for (const c of this.#pending) c.destroy();
   }
 
@@ -188,6 +167,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       byeGraceMs: t.byeGraceMs,
       maxQueuedBytes: t.maxQueuedBytes,
       ...(expectedFingerprint ? { expectedFingerprint } : {}),
+      ...(gate ? { mayFinish: gate } : {}),
     });
     this.#pending.add(connection);
     connection.once('established', (remote) => {
@@ -196,21 +176,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
         void connection.close('shutting down');
         return;
       }
-      if (gate && !gate()) {
-        void connection.close('superseded by a faster path');
-        return;
-      }
-      const name = sanitizeName(remote.info.name);
-      const peer: LivePeer = { connection, fingerprint: remote.fingerprint, direction, route, name, renamedAt: 0 };
-      this.#onEstablished(peer);
+      this.#room.join(connection, remote, direction, route);
     });
     connection.on('drain', () => {
       if (this.canSend) this.emit('drain');
     });
-    connection.on('message', (message) => {
-      const peer = this.#find(connection);
-      if (peer) this.#onMessage(peer, message);
-    });
+    connection.on('message', (message) => this.#room.receive(connection, message));
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
       this.#onClosed(connection, direction, outcome);
@@ -219,149 +190,19 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     return connection;
   }
 
-  /** The loud warning when a nickname we know from another key shows up (on connect or /nick). */
-  #warnIfNameClaimed(peer: LivePeer): { known: boolean } {
-    const check = this.#known.check(peer.fingerprint, peer.name);
-    if (check.nameClaimedBy.length > 0) {
-      this.#emit({
-        type: 'warning',
-        code: 'ERR_PEER_KEY_CHANGED',
-        message:
-          `"${peer.name}" is using key ${peer.fingerprint}, but that nickname was known with key ` +
-          `${check.nameClaimedBy.join(', ')}. It may be someone else: compare fingerprints out of band.`,
-      });
-    }
-    return check;
-  }
-
-  #onEstablished(peer: LivePeer): void {
-    const check = this.#warnIfNameClaimed(peer);
-    this.#recordPeer(peer);
-    const others = [...this.#peers];
-    this.#peers.add(peer);
-    peer.connection.ping();
-    this.#emit({ type: 'connected', known: check.known, ...this.#summary(peer.connection) });
-    // Presence: the newcomer learns who is here, and those here learn of the newcomer.
-    for (const other of others) {
-      other.connection.send({ type: 'presence', event: 'joined', peer: ref(peer) });
-      peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other) });
-    }
-  }
-
-  #onMessage(peer: LivePeer, message: SessionMessage): void {
-    const via = peer.name;
-    switch (message.type) {
-      case 'chat': {
-        const { type: _type, ...chat } = message;
-        this.#emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat });
-        this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
-        return;
-      }
-      case 'forwarded': {
-        // Only the host we dialled speaks for others; a client claiming to is ignored.
-        if (peer.direction !== 'outgoing') return;
-        const { type: _type, from, ...chat } = message;
-        this.#emit({ type: 'message', from: sanitizeName(from.name), fingerprint: from.fingerprint, ...chat, via });
-        return;
-      }
-      case 'nick': {
-        // A peer flipping names in a loop must not flood the screen or the other peers.
-        const now = Date.now();
-        if (now - peer.renamedAt < RENAME_INTERVAL_MS) return;
-        peer.renamedAt = now;
-        const oldName = peer.name;
-        peer.name = sanitizeName(message.name);
-        if (peer.name === oldName) return;
-        this.#warnIfNameClaimed(peer);
-        this.#emit({ type: 'renamed', fingerprint: peer.fingerprint, oldName, name: peer.name });
-        this.#broadcast(peer, { type: 'presence', event: 'renamed', peer: ref(peer), reason: oldName });
-        return;
-      }
-      case 'presence': {
-        if (peer.direction !== 'outgoing') return;
-        const name = sanitizeName(message.peer.name);
-        const fingerprint = message.peer.fingerprint;
-        const reason = message.reason ?? '';
-        if (message.event === 'joined') this.#emit({ type: 'joined', name, fingerprint, via });
-        else if (message.event === 'left') this.#emit({ type: 'left', name, fingerprint, reason, via });
-        else if (message.event === 'lost') {
-          this.#emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via });
-        } else this.#emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
-        return;
-      }
-      default:
-        return;
-    }
-  }
-
   #onClosed(connection: PeerConnection, direction: 'incoming' | 'outgoing', outcome: CloseOutcome): void {
-    const peer = this.#find(connection);
-    if (!peer) {
-      // Never became a peer: a stranger or a failed handshake. A listener logs it and carries on;
-      // an outgoing attempt reports through connect()'s rejection instead.
-      if (direction === 'incoming' && outcome.kind === 'failed') {
-        this.#emit({ type: 'rejected', address: connection.address, code: outcome.error.code, message: outcome.error.message });
-      }
-      return;
-    }
-    this.#peers.delete(peer);
-    if (outcome.kind === 'left' || outcome.kind === 'closed') {
-      const reason = outcome.kind === 'left' ? outcome.reason : '';
-      if (outcome.kind === 'left') this.#emit({ type: 'left', name: peer.name, fingerprint: peer.fingerprint, reason });
-      this.#broadcast(peer, { type: 'presence', event: 'left', peer: ref(peer), reason });
-    } else {
-      const error = outcome.error;
-      this.#emit({ type: 'lost', name: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message });
-      this.#broadcast(peer, { type: 'presence', event: 'lost', peer: ref(peer), reason: error.message });
-    }
-  }
-
-  /** Send to every peer but one; a failure to one recipient never affects the sender or the rest. */
-  #broadcast(except: LivePeer, message: Parameters<PeerConnection['send']>[0]): void {
-    for (const other of this.#peers) {
-      if (other === except) continue;
-      try {
-        other.connection.send(message);
-      } catch (err) {
-        if (!(err instanceof P2PChatError)) throw err;
-        this.#emit({ type: 'warning', code: err.code, message: `could not pass a message on to ${other.name}: ${err.message}` });
-      }
-    }
-  }
-
-  #find(connection: PeerConnection): LivePeer | undefined {
-    for (const peer of this.#peers) if (peer.connection === connection) return peer;
-    return undefined;
-  }
-
-  #recordPeer(peer: LivePeer): void {
-    try {
-      this.#known.record(peer.fingerprint, peer.name);
-    } catch (err) {
-      if (err instanceof P2PChatError) this.#emit({ type: 'warning', code: err.code, message: err.message });
-    }
-  }
-
-  #summary(connection: PeerConnection): PeerSummary {
-    const peer = this.#find(connection);
-    const remote = connection.remote;
-    const rtt = connection.rttMs;
-    return {
-      name: peer?.name ?? sanitizeName(remote?.info.name ?? '?'),
-      fingerprint: remote?.fingerprint ?? '?',
-      address: connection.address,
-      path: peer?.route.path ?? 'direct',
-      ...(peer?.route.via ? { via: peer.route.via } : {}),
-      direction: peer?.direction ?? 'outgoing',
-      ...(rtt !== undefined ? { rttMs: rtt } : {}),
-    };
+    if (this.#room.leave(connection, outcome)) return;
+    // Never became a peer: a stranger or a failed handshake. A listener logs it and carries on;
+    // an outgoing attempt reports through connect()'s rejection instead.
+    if (direction !== 'incoming' || outcome.kind !== 'failed') return;
+    const { code, message } = outcome.error;
+    // A dialler that left once it saw our key kept another path to us (or wanted another key):
+    // routine, not worth a line.
+    if (code === 'ERR_HANDSHAKE_ABANDONED') this.#emit({ type: 'debug', code, message });
+    else this.#emit({ type: 'rejected', address: connection.address, code, message });
   }
 
   #emit(event: AppEvent): void {
     this.emit('event', event);
   }
-}
-
-function ref(peer: LivePeer) {
-  return { name: peer.name, fingerprint: peer.fingerprint };
 }

@@ -1,16 +1,19 @@
 // How `connect` reaches a peer: dial the direct candidates one after another, each getting a
 // short head start before the next begins (Happy Eyeballs, RFC 8305 in spirit: a hanging IPv6
 // dial must not delay IPv4), start the relayed attempt after its own head start or as soon as
-// every direct attempt has failed, and keep whichever completes the end-to-end handshake first.
-// A direct dial that hangs (a NAT dropping SYNs) never delays the relayed one.
+// every direct attempt has failed. The first attempt to verify the peer's key (handshake message
+// 2) finishes its handshake; the others are abandoned before message 3, so the peer sees one
+// session, never a spare one joining and leaving. A hanging direct dial never delays the relay.
 
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { openDataConnection } from '../net/relay-data-connection.js';
 import type { PeerSummary } from './app-events.js';
-import type { ChatNode } from './chat-node.js';
+import type { ChatNode, Gate } from './chat-node.js';
 import type { DialCandidate } from './dial-plan.js';
-import type { RelayClient } from './relay-client.js';
+import type { PeerDirectory } from './peer-directory.js';
+import type { RelayLink } from './relay-link.js';
+import { resolveTarget } from './resolve-target.js';
 
 export type PathMode = 'auto' | 'direct-only' | 'relay-only';
 
@@ -20,10 +23,36 @@ export interface StrategyInput {
   readonly candidates: readonly DialCandidate[];
   /** The key the peer must present; required for a relayed attempt (the relay dials by key). */
   readonly expect?: string;
-  readonly relay?: { readonly client: RelayClient; readonly host: string; readonly port: number };
+  readonly relay?: RelayLink;
   readonly mode: PathMode;
   readonly relayDelayMs?: number;
   readonly timing?: Partial<Settings>;
+}
+
+export interface TargetOptions {
+  readonly mode: PathMode;
+  /** --expect, validated. */
+  readonly expect?: string;
+  /** LAN discovery, unless --no-mdns. */
+  readonly directory?: PeerDirectory;
+  readonly relay?: RelayLink;
+}
+
+/** Resolve what the user typed (LAN, relay or address) and connect by the fastest path that works. */
+export async function connectToTarget(node: ChatNode, target: string, options: TargetOptions): Promise<PeerSummary> {
+  const { directory, relay, expect } = options;
+  const plan = await resolveTarget(target, {
+    ...(directory ? { directory } : {}),
+    ...(relay ? { relay: relay.client } : {}), // a lookup there helps a direct dial too
+    ...(expect ? { expect } : {}),
+  });
+  return connectWithStrategy(node, {
+    label: plan.label,
+    candidates: plan.candidates,
+    ...(plan.expect ? { expect: plan.expect } : {}),
+    ...(relay ? { relay } : {}),
+    mode: options.mode,
+  });
 }
 
 export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promise<PeerSummary> {
@@ -41,8 +70,8 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
   }
 
   return new Promise((resolve, reject) => {
-    let won = false;
-    const gate = () => !won && (won = true);
+    /** A path claimed the win at message 2, or a wrong key ended the attempt. */
+    let decided = false;
     const failures: P2PChatError[] = [];
     let running = 0;
     let relayStarted = false;
@@ -54,7 +83,7 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       clearTimeout(nextTimer);
     };
 
-    const settleFailure = (err: unknown, guess = false) => {
+    const settleFailure = (err: unknown, guess: boolean) => {
       if (!(err instanceof P2PChatError)) {
         reject(err);
         return;
@@ -63,47 +92,55 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       running--;
       // A wrong key at an address we were given is final: no other path will make it right. At a
       // guessed address it only means someone else lives there.
-      if (err.code === 'ERR_PEER_KEY_MISMATCH' && !guess && !won) {
-        won = true;
+      if (err.code === 'ERR_PEER_KEY_MISMATCH' && !guess && !decided) {
+        decided = true;
         stopTimers();
         reject(err);
         return;
       }
       if (queue.length > 0) startNextDirect(); // a failure hands its turn on at once
       else if (running === 0 && !relayStarted && relay) startRelay();
-      else if (running === 0 && !won) reject(combine(input.label, failures));
+      else if (running === 0 && !decided) reject(combine(input.label, failures));
     };
-    const attempt = (work: Promise<PeerSummary>, guess = false) => {
+    const attempt = (start: (gate: Gate) => Promise<PeerSummary>, guess = false) => {
       running++;
-      work.then(
+      let claimed = false;
+      const gate = () => !decided && (decided = claimed = true);
+      start(gate).then(
         (summary) => {
           stopTimers();
           resolve(summary);
         },
-        (err: unknown) => settleFailure(err, guess),
+        (err: unknown) => {
+          if (!claimed) {
+            settleFailure(err, guess);
+            return;
+          }
+          // The winner itself failed after its handshake (we are shutting down): nothing else is left.
+          stopTimers();
+          reject(err);
+        },
       );
     };
     const startNextDirect = () => {
       clearTimeout(nextTimer);
       const candidate = queue.shift();
-      if (!candidate || won) return;
-      attempt(node.connect(candidate.host, candidate.port, input.expect, gate), candidate.guess === true);
+      if (!candidate || decided) return;
+      attempt((gate) => node.connect(candidate.host, candidate.port, input.expect, gate), candidate.guess === true);
       if (queue.length > 0) {
         nextTimer = setTimeout(startNextDirect, timing.directStaggerMs);
         nextTimer.unref();
       }
     };
     const startRelay = () => {
-      if (relayStarted || won || !relay) return;
+      if (relayStarted || decided || !relay) return;
       relayStarted = true;
-      attempt(
-        (async () => {
-          await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
-          const { token } = await relay.client.dial(input.expect!);
-          const socket = await openDataConnection(relay.host, relay.port, token, timing.connectTimeoutMs);
-          return node.connectOver(socket, { path: 'relayed', via: relay.client.label }, input.expect, gate);
-        })(),
-      );
+      attempt(async (gate) => {
+        await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
+        const { token } = await relay.client.dial(input.expect!);
+        const socket = await openDataConnection(relay.host, relay.port, token, timing.connectTimeoutMs);
+        return node.connectOver(socket, { path: 'relayed', via: relay.client.label }, input.expect, gate);
+      });
     };
 
     startNextDirect();

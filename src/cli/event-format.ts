@@ -78,6 +78,8 @@ export function formatNotice(event: AppEvent): string | null {
       return notice(pc.dim(`rejected ${event.address}: ${sanitizeText(event.message)}`));
     case 'warning':
       return pc.bold(pc.red(`WARNING: ${sanitizeText(event.message)}`));
+    case 'debug':
+      return notice(pc.dim(`debug: ${sanitizeText(event.message)} (${event.code})`));
     case 'error':
       return pc.red(`error: ${sanitizeText(event.message)}`);
     case 'relay':

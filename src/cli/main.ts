@@ -125,6 +125,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
   return runChat({
     ...context,
     json: flags.json === true,
+    debug: debugOn(),
     mdns: flags.mdns !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
     ...relayOption(flags.relay, config),
@@ -144,10 +145,16 @@ async function connectCommand(targetText: string, flags: ConnectFlags): Promise<
   return runChat({
     ...context,
     json: flags.json === true,
+    debug: debugOn(),
     mdns: flags.mdns !== false,
     connect: { target, mode, ...(expect ? { expect } : {}) },
     ...relay,
   });
+}
+
+/** P2P_CHAT_DEBUG set (to anything but empty): show debug events and internal errors' stacks. */
+function debugOn(): boolean {
+  return Boolean(process.env.P2P_CHAT_DEBUG);
 }
 
 /** --relay, else $P2P_CHAT_RELAY, else config.json: the relay's address and optional pinned key. */
@@ -228,7 +235,7 @@ function report(err: unknown, json: boolean): number {
     // A bug, not a user error: still one line, but say where to look.
     const message = err instanceof Error ? err.message : String(err);
     process.stderr.write(`p2p-chat: internal error: ${message} (set P2P_CHAT_DEBUG=1 for details)\n`);
-    if (process.env.P2P_CHAT_DEBUG) process.stderr.write(`${(err as Error)?.stack}\n`);
+    if (debugOn()) process.stderr.write(`${(err as Error)?.stack}\n`);
     return 1;
   }
   if (json) process.stdout.write(JSON.stringify({ type: 'error', code: err.code, message: err.message }) + '\n');

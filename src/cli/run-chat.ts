@@ -13,10 +13,8 @@ import type { KnownPeers } from '../secure/known-peers.js';
 import { COMMAND_HELP, parseInput } from './input-commands.js';
 import { InteractiveFrontend, JsonFrontend, PipeFrontend, type Frontend } from './frontends.js';
 import { colourName, formatPeerLine, pathLabel } from './event-format.js';
-import { connectWithStrategy, type PathMode } from '../app/connect-strategy.js';
-import { RelayClient } from '../app/relay-client.js';
-import { resolveTarget } from '../app/resolve-target.js';
-import { acceptRelayInvites } from '../app/relay-invites.js';
+import { connectToTarget, type PathMode } from '../app/connect-strategy.js';
+import { linkRelay, type RelayLink } from '../app/relay-link.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import { PeerDirectory, toEvent } from '../app/peer-directory.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
@@ -33,6 +31,8 @@ export interface RunChatOptions {
   readonly connect?: { target: string; expect?: string; mode: PathMode };
   /** --relay (or P2P_CHAT_RELAY): register there, and fall back to it when a direct dial fails. */
   readonly relay?: { address: RelayAddress; pin?: string };
+  /** P2P_CHAT_DEBUG: also show `debug` events. */
+  readonly debug?: boolean;
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -46,7 +46,7 @@ class ChatRun {
   readonly #failed: (error: P2PChatError) => void;
   readonly #node: ChatNode;
   readonly #directory: PeerDirectory | undefined;
-  #relay: RelayClient | undefined;
+  #relay: RelayLink | undefined;
   readonly #frontend: Frontend;
   /** Piped lines waiting for a first peer. */
   readonly #queue: string[] = [];
@@ -102,7 +102,7 @@ class ChatRun {
       if (!(err instanceof P2PChatError)) throw err;
       // Could not start: stop quietly and let the CLI print its one line.
       this.#quitting = true;
-      await Promise.all([this.#node.quit(''), this.#directory?.close(), this.#relay?.close()]);
+      await Promise.all([this.#node.quit(''), this.#directory?.close(), this.#relay?.client.close()]);
       this.#frontend.close();
       this.#failed(err);
     }
@@ -129,18 +129,11 @@ class ChatRun {
 
   /** Resolve a target (LAN, relay or address) and connect by the fastest path that works. */
   async #dialTarget(target: string, mode: PathMode, expect?: string): Promise<void> {
-    const plan = await resolveTarget(target, {
-      ...(this.#directory ? { directory: this.#directory } : {}),
-      ...(this.#relay ? { relay: this.#relay } : {}), // a lookup there helps a direct dial too
-      ...(expect ? { expect } : {}),
-    });
-    const relay = this.#relay && this.#options.relay;
-    await connectWithStrategy(this.#node, {
-      label: plan.label,
-      candidates: plan.candidates,
-      ...(plan.expect ? { expect: plan.expect } : {}),
-      ...(relay ? { relay: { client: this.#relay!, host: relay.address.host, port: relay.address.port } } : {}),
+    await connectToTarget(this.#node, target, {
       mode,
+      ...(expect ? { expect } : {}),
+      ...(this.#directory ? { directory: this.#directory } : {}),
+      ...(this.#relay ? { relay: this.#relay } : {}),
     });
   }
 
@@ -148,31 +141,8 @@ class ChatRun {
   #startRelay(port: number): void {
     const relay = this.#options.relay;
     if (!relay) return;
-    const client = new RelayClient({
-      relay: relay.address,
-      ...(relay.pin ? { pin: relay.pin } : {}),
-      identity: this.#options.identity,
-      name: this.#node.name,
-      port,
-    });
-    const label = relay.address.label;
-    client.on('status', (status) => {
-      if (status.state === 'registered') this.#frontend.show({ type: 'relay', state: 'registered', relay: label, observed: status.observed });
-      else if (status.state === 'ready') return;
-      else if (status.state === 'stopped') this.#frontend.show({ type: 'warning', code: status.error.code, message: status.error.message });
-      else {
-        const message = status.state === 'going-away' ? `going away (${status.reason || 'no reason given'})` : status.error.message;
-        const code = status.state === 'going-away' ? 'ERR_RELAY_GOING_AWAY' : status.error.code;
-        this.#frontend.show({ type: 'relay', state: status.state, relay: label, code, message, retryInMs: status.retryInMs });
-      }
-    });
-    // Only a listener can be invited: a `connect` that accepted invitations would let anyone who
-    // looks its key up join (and read) the conversation.
-    if (port > 0) {
-      acceptRelayInvites(this.#node, client, relay.address, (err) => this.#frontend.show({ type: 'warning', code: err.code, message: err.message }));
-    }
-    client.start();
-    this.#relay = client;
+    const options = { relay: relay.address, ...(relay.pin ? { pin: relay.pin } : {}), identity: this.#options.identity, port };
+    this.#relay = linkRelay(this.#node, options, (event) => this.#frontend.show(event));
   }
 
   async #dial(target: string): Promise<void> {
@@ -196,6 +166,7 @@ class ChatRun {
   }
 
   #onEvent(event: AppEvent): void {
+    if (event.type === 'debug' && !this.#options.debug) return;
     this.#frontend.show(event);
     if (event.type === 'connected') {
       this.#flushQueue();
@@ -302,7 +273,7 @@ class ChatRun {
     }
     this.#node.abort();
     void this.#directory?.close();
-    void this.#relay?.close();
+    void this.#relay?.client.close();
     this.#frontend.close();
     this.#done(130);
   }
@@ -311,7 +282,7 @@ class ChatRun {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#exitCode = code;
-    const [delivered] = await Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.close()]);
+    const [delivered] = await Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.client.close()]);
     if (!delivered && code === 0 && this.#linesRead > 0) {
       // Piped input that did not all get out must not look like success.
       this.#frontend.show({ type: 'error', code: 'ERR_CONNECTION_LOST', message: 'not everything sent was delivered before the connection closed' });

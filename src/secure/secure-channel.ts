@@ -37,6 +37,13 @@ export interface SecureChannelOptions {
   readonly localInfo: PeerInfo;
   /** Initiator only: refuse any responder key but this fingerprint, before revealing our own key. */
   readonly expectedFingerprint?: string;
+  /**
+   * Initiator only: asked once message 2 has shown the responder's key (and it passed
+   * `expectedFingerprint`), before we send message 3 and reveal our own. `false` abandons the
+   * handshake with ERR_HANDSHAKE_ABANDONED and nothing more is sent: racing several paths to one
+   * peer, only the first to get here finishes, and the peer never sees the others as sessions.
+   */
+  readonly mayFinish?: () => boolean;
   /** Tests inject a fixed ephemeral key. */
   readonly ephemeralKeyPair?: KeyPair;
 }
@@ -49,8 +56,10 @@ export class SecureChannel {
   // finished handshake (ephemeral keys, hashes) is a good part of each one's memory.
   #preamble: PreambleReader | undefined = new PreambleReader();
   readonly #frames = new FrameDecoder();
-  #handshake: HandshakeState;
+  #handshake: HandshakeState | undefined;
   #phase: Phase = 'preamble';
+  /** Responder: message 2, with our key, has gone out. */
+  #answered = false;
   #sender: CipherState | undefined;
   #receiver: CipherState | undefined;
   #remote: RemotePeer | undefined;
@@ -74,11 +83,19 @@ export class SecureChannel {
     return this.#remote;
   }
 
+  /**
+   * Responder: message 2 went out and message 3 has not come. An initiator that closes now has
+   * walked away on purpose (it kept another path to us, or expected another key).
+   */
+  get awaitingMessage3(): boolean {
+    return this.#phase === 'handshake' && this.#answered;
+  }
+
   /** The bytes to send as soon as the transport is open. */
   start(): Buffer {
     if (!this.#options.initiator) return Buffer.from(PREAMBLE);
     // XX message 1 carries only the ephemeral key; its payload is plaintext, so it stays empty.
-    return Buffer.concat([PREAMBLE, encodeFrame(this.#handshake.writeMessage(Buffer.alloc(0)))]);
+    return Buffer.concat([PREAMBLE, encodeFrame(this.#inProgress().writeMessage(Buffer.alloc(0)))]);
   }
 
   receive(chunk: Uint8Array): ChannelOutput {
@@ -117,7 +134,7 @@ export class SecureChannel {
       out.events.push({ type: 'message', data: this.#receiver!.decryptWithAd(EMPTY, frame) });
       return;
     }
-    const hs = this.#handshake;
+    const hs = this.#inProgress();
     const payload = hs.readMessage(frame);
     if (this.#options.initiator) {
       // Message 2 revealed the responder's static key: check it before we reveal ours.
@@ -129,33 +146,42 @@ export class SecureChannel {
           `peer presented key ${remote.fingerprint}, expected ${expected}; refusing to talk to it`,
         );
       }
+      if (this.#options.mayFinish && !this.#options.mayFinish()) {
+        throw chatError('ERR_HANDSHAKE_ABANDONED', 'handshake abandoned before revealing our key: another connection was kept');
+      }
       out.send.push(encodeFrame(hs.writeMessage(encodePeerInfo(this.#options.localInfo))));
       this.#finish(remote, out);
     } else if (!hs.isComplete) {
       // Message 1 read; answer with message 2, which carries our static key and info.
       out.send.push(encodeFrame(hs.writeMessage(encodePeerInfo(this.#options.localInfo))));
+      this.#answered = true;
     } else {
       this.#finish(this.#identify(payload), out);
     }
   }
 
+  /** The handshake under way; it is released once the session is up. */
+  #inProgress(): HandshakeState {
+    if (!this.#handshake) throw chatError('ERR_HANDSHAKE_FAILED', 'the handshake is already complete');
+    return this.#handshake;
+  }
+
   #identify(payload: Buffer): Omit<RemotePeer, 'handshakeHash'> {
-    const publicKey = this.#handshake.remoteStaticKey;
+    const publicKey = this.#inProgress().remoteStaticKey;
     if (!publicKey) throw chatError('ERR_HANDSHAKE_FAILED', 'peer did not send its static key');
     return { publicKey, fingerprint: fingerprintOf(publicKey), info: decodePeerInfo(payload) };
   }
 
   #finish(remote: Omit<RemotePeer, 'handshakeHash'>, out: ChannelOutput): void {
-    const { send, receive } = this.#handshake.split();
+    const hs = this.#inProgress();
+    const { send, receive } = hs.split();
     this.#sender = send;
     this.#receiver = receive;
-    this.#remote = { ...remote, handshakeHash: this.#handshake.handshakeHash };
-    this.#handshake = FINISHED;
+    this.#remote = { ...remote, handshakeHash: hs.handshakeHash };
+    this.#handshake = undefined;
     this.#phase = 'transport';
     out.events.push({ type: 'established', remote: this.#remote });
   }
 }
 
 const EMPTY = Buffer.alloc(0);
-/** Stands in for the finished handshake, so its keys and state can be collected. */
-const FINISHED = new HandshakeState({ pattern: 'NN', initiator: true, prologue: EMPTY });

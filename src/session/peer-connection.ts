@@ -17,6 +17,8 @@ export interface PeerConnectionOptions {
   readonly keyPair: KeyPair;
   readonly localInfo: PeerInfo;
   readonly expectedFingerprint?: string;
+  /** Initiator only: whether to finish the handshake once the peer's key is known (SecureChannel). */
+  readonly mayFinish?: () => boolean;
   readonly handshakeTimeoutMs: number;
   readonly keepaliveIntervalMs: number;
   readonly keepaliveTimeoutMs: number;
@@ -73,6 +75,7 @@ export class PeerConnection extends EventEmitter<Events> {
       staticKeyPair: options.keyPair,
       localInfo: options.localInfo,
       ...(options.expectedFingerprint ? { expectedFingerprint: options.expectedFingerprint } : {}),
+      ...(options.mayFinish ? { mayFinish: options.mayFinish } : {}),
     });
   }
 
@@ -273,6 +276,14 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#socket.destroy();
   }
 
+  /** Why the peer closed during the handshake without an error on our side. */
+  #handshakeCut(): P2PChatError {
+    if (this.#channel.awaitingMessage3) {
+      return chatError('ERR_HANDSHAKE_ABANDONED', `${this.address} left the handshake after our reply (it kept another path to us, or expected another key)`);
+    }
+    return chatError('ERR_HANDSHAKE_FAILED', `${this.address} closed the connection during the handshake`);
+  }
+
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -282,10 +293,7 @@ export class PeerConnection extends EventEmitter<Events> {
     if (this.#byeReceived !== undefined) outcome = { kind: 'left', reason: this.#byeReceived };
     else if (this.#byeSent && !this.#error) outcome = { kind: 'closed' };
     else if (!this.established) {
-      outcome = {
-        kind: 'failed',
-        error: this.#error ?? chatError('ERR_HANDSHAKE_FAILED', `${this.address} closed the connection during the handshake`),
-      };
+      outcome = { kind: 'failed', error: this.#error ?? this.#handshakeCut() };
     } else {
       outcome = {
         kind: 'lost',

@@ -5,8 +5,8 @@
 // Names: every namespace starts with the lab's prefix (`p2p` + 4 hex), e.g. `p2p1a2b-sw`,
 // `p2p1a2b-alice`. Interfaces live only inside lab namespaces: bridges `<prefix>b<n>`, switch-side
 // veth ends `<prefix>h<n>`, host-side ends `eth0`, `eth1`, ... (all within the 15-char limit).
-// A router is one more node kind: a namespace on two LANs (eth0 inside, eth1 outside) with
-// ip_forward and an nftables table per RouterKind; hosts behind it get `gateway` as default route.
+// A router is one more node kind: a namespace on two LANs (eth0 inside, eth1 outside), set up by
+// netlab-router.ts; hosts behind it get `gateway` as default route.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,10 +15,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostOn, labNetwork, type Ipv4Network } from './lab-address.js';
 import { netlabUnavailable } from './netlab-available.js';
+import { configureRouter, ROUTER_KINDS, type LabRouter, type RouterOptions } from './netlab-router.js';
 import { PeerProcess } from './peer-process.js';
 import { CommandError, runCommand } from './run-command.js';
 
 export { netlabSkip, netlabUnavailable, requireNetlab } from './netlab-available.js';
+export { routerRuleset, type LabRouter, type RouterKind, type RouterOptions } from './netlab-router.js';
 
 const NAME_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
 const SWITCH = 'sw';
@@ -45,64 +47,6 @@ export interface LabHost {
   /** Address on its LAN, without prefix length. */
   readonly address: string;
   readonly interfaces: readonly LabInterface[];
-}
-
-/**
- * What a router does between its inside (eth0) and outside (eth1) LAN:
- * - `nat`: plain `masquerade` out of eth1. Linux keeps the inside source port when that tuple is
- *   free, so one inside port maps to one outside port whatever the destination (endpoint-independent).
- * - `symmetric-nat`: `masquerade random,fully-random`: a fresh random outside port per connection,
- *   hence per destination.
- * - `firewall`: a home router with no port forwarding: `masquerade` (so the home LAN may stay
- *   private) plus a stateful filter that drops anything new arriving on eth1, forwarded or for the
- *   router itself (unsolicited connections time out instead of being refused).
- * Nothing else is filtered; a NAT kind forwards whatever is routed to its inside addresses.
- */
-export type RouterKind = 'nat' | 'symmetric-nat' | 'firewall';
-
-export interface RouterOptions {
-  /** The home LAN and the router's address there (`192.168.1.1/24`), which hosts use as `gateway`. */
-  inside: { lan: string; address: string };
-  /** The outer LAN and the address the home's traffic appears to come from (`203.0.113.2/24`). */
-  outside: { lan: string; address: string };
-  kind: RouterKind;
-}
-
-export interface LabRouter {
-  readonly name: string;
-  readonly namespace: string;
-  readonly kind: RouterKind;
-  /** `eth0`, on the home LAN. */
-  readonly inside: LabInterface;
-  /** `eth1`, on the outer LAN. */
-  readonly outside: LabInterface;
-  /** The nftables ruleset loaded into the router's namespace. */
-  readonly ruleset: string;
-}
-
-/** The nftables ruleset for a router of `kind` whose outside interface is `outside`. */
-export function routerRuleset(kind: RouterKind, outside: string): string {
-  const masquerade = kind === 'symmetric-nat' ? 'masquerade random,fully-random' : 'masquerade';
-  const lines = [
-    'table ip netlab {',
-    '  chain postrouting {',
-    '    type nat hook postrouting priority srcnat; policy accept;',
-    `    oifname "${outside}" ${masquerade}`,
-    '  }',
-  ];
-  if (kind === 'firewall') {
-    for (const hook of ['forward', 'input']) {
-      lines.push(
-        `  chain ${hook} {`,
-        `    type filter hook ${hook} priority filter; policy accept;`,
-        `    iifname "${outside}" ct state established,related accept`,
-        `    iifname "${outside}" drop`,
-        '  }',
-      );
-    }
-  }
-  lines.push('}');
-  return lines.join('\n') + '\n';
 }
 
 export interface SpawnPeerOptions {
@@ -227,16 +171,11 @@ export class Netlab {
     const inLan = this.#lan(options.inside.lan);
     const outLan = this.#lan(options.outside.lan);
     if (inLan === outLan) throw new Error(`netlab: router '${name}' needs two different LANs`);
-    if (!['nat', 'symmetric-nat', 'firewall'].includes(options.kind)) {
-      throw new Error(`netlab: unknown router kind '${String(options.kind)}'`);
-    }
+    if (!ROUTER_KINDS.includes(options.kind)) throw new Error(`netlab: unknown router kind '${String(options.kind)}'`);
     const ns = await this.#addNode(name);
     const inside = await this.#attach(ns, inLan, options.inside.address, 0);
     const outside = await this.#attach(ns, outLan, options.outside.address, 1);
-    const ruleset = routerRuleset(options.kind, outside.name);
-    // nft reads its command line as one script, so the ruleset needs no temporary file.
-    await runCommand('ip', ['netns', 'exec', ns, 'nft', ruleset]);
-    await runCommand('ip', ['netns', 'exec', ns, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv4/ip_forward']);
+    const ruleset = await configureRouter(ns, options.kind, outside.name);
     const router: LabRouter = { name, namespace: ns, kind: options.kind, inside, outside, ruleset };
     this.#routers.set(name, router);
     return router;

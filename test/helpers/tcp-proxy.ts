@@ -2,6 +2,8 @@
 // `armFlip()` flips one byte of the next client→server chunk; `freeze()` turns the proxy into a
 // black hole (nothing forwarded, no close passed on), like a peer whose network vanished.
 // `record()` keeps a copy of every byte forwarded either way, to check what a middlebox could see.
+// `holdReplies()` keeps what the server sends until `release()`, like a slow return path, so a
+// test can line several connections up at the same point of a handshake.
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -12,8 +14,14 @@ export class TcpProxy {
   #frozen = false;
   #recording = false;
   readonly #recorded: Buffer[] = [];
+  #holding = false;
+  /** Held server output: bytes to pass on, or `null` for the server's end. */
+  readonly #held: Array<{ client: Socket; chunk: Buffer | null }> = [];
+  #waiters: Array<() => boolean> = [];
   port = 0;
   flips = 0;
+  /** Connections whose server side has closed. */
+  serverCloses = 0;
 
   /** `bytesPerSecond` throttles the client→server direction, like a slow uplink. */
   constructor(targetPort: number, targetHost = '127.0.0.1', bytesPerSecond = 0) {
@@ -46,13 +54,20 @@ export class TcpProxy {
       upstream.on('data', (chunk: Buffer) => {
         if (this.#frozen) return;
         if (this.#recording) this.#recorded.push(Buffer.from(chunk));
-        client.write(chunk);
+        if (this.#holding) this.#hold(client, chunk);
+        else client.write(chunk);
       });
       client.on('end', () => {
         if (!this.#frozen) upstream.end();
       });
       upstream.on('end', () => {
-        if (!this.#frozen) client.end();
+        if (this.#frozen) return;
+        if (this.#holding) this.#hold(client, null);
+        else client.end();
+      });
+      upstream.on('close', () => {
+        this.serverCloses++;
+        this.#wake();
       });
     });
   }
@@ -77,8 +92,57 @@ export class TcpProxy {
     return Buffer.concat(this.#recorded);
   }
 
+  /** From now on, keep what servers send (and their end) instead of passing it on. */
+  holdReplies(): void {
+    this.#holding = true;
+  }
+
+  /** Everything held so far, for all connections together. */
+  get held(): Buffer {
+    return Buffer.concat(this.#held.flatMap((h) => (h.chunk ? [h.chunk] : [])));
+  }
+
+  /** Resolves once `test(held)` is true. */
+  untilHeld(test: (held: Buffer) => boolean): Promise<void> {
+    return this.#until(() => test(this.held));
+  }
+
+  /** Resolves once `count` connections have been closed by the server. */
+  untilServerCloses(count = 1): Promise<void> {
+    return this.#until(() => this.serverCloses >= count);
+  }
+
+  /** Pass on everything held, in order, and stop holding. */
+  release(): void {
+    this.#holding = false;
+    for (const { client, chunk } of this.#held.splice(0)) {
+      if (chunk) client.write(chunk);
+      else client.end();
+    }
+  }
+
   freeze(): void {
     this.#frozen = true;
+  }
+
+  #hold(client: Socket, chunk: Buffer | null): void {
+    this.#held.push({ client, chunk });
+    this.#wake();
+  }
+
+  #until(done: () => boolean): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!done()) return false;
+        resolve();
+        return true;
+      };
+      if (!check()) this.#waiters.push(check);
+    });
+  }
+
+  #wake(): void {
+    this.#waiters = this.#waiters.filter((check) => !check());
   }
 
   async close(): Promise<void> {

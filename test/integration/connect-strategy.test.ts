@@ -5,33 +5,17 @@
 import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createServer, type Server, type Socket } from 'node:net';
-import { rmSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { ChatNode } from '../../src/app/chat-node.js';
 import { connectWithStrategy } from '../../src/app/connect-strategy.js';
-import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
-import { KnownPeers } from '../../src/secure/known-peers.js';
+import { cleanupNodes, tempNode as node } from '../helpers/chat-nodes.js';
 
-const homes: string[] = [];
-const nodes: ChatNode[] = [];
 const servers: Server[] = [];
 const held: Socket[] = [];
 
 after(async () => {
-  for (const node of nodes) node.abort();
+  cleanupNodes();
   for (const socket of held) socket.destroy();
   await Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
-  for (const dir of homes) rmSync(dir, { recursive: true, force: true });
 });
-
-function node(name: string): ChatNode {
-  const home = mkdtempSync(join(tmpdir(), 'p2p-chat-strategy-'));
-  homes.push(home);
-  const n = new ChatNode({ identity: loadOrCreateIdentity(home), knownPeers: KnownPeers.load(home), name });
-  nodes.push(n);
-  return n;
-}
 
 /** Accepts connections and never says a word: a dial to it neither fails nor finishes. */
 async function blackHole(): Promise<{ port: number; accepted: () => number }> {

@@ -30,13 +30,14 @@ class Side {
   readonly channel: SecureChannel;
   readonly events: ChannelEvent[] = [];
 
-  constructor(initiator: boolean, info: PeerInfo, expectedFingerprint?: string, keys = generateKeyPair()) {
+  constructor(initiator: boolean, info: PeerInfo, expectedFingerprint?: string, keys = generateKeyPair(), mayFinish?: () => boolean) {
     this.keys = keys;
     this.channel = new SecureChannel({
       initiator,
       staticKeyPair: keys,
       localInfo: info,
       ...(expectedFingerprint === undefined ? {} : { expectedFingerprint }),
+      ...(mayFinish === undefined ? {} : { mayFinish }),
     });
   }
 
@@ -363,5 +364,84 @@ describe('SecureChannel against a hand-built peer', () => {
     assert.ok(remote);
     assert.equal(remote.fingerprint, fingerprintOf(malloryKeys.publicKey));
     assert.deepEqual(remote.info, { name: 'm'.repeat(256), version: 1, features: ['chat'] });
+  });
+});
+
+describe('SecureChannel finish gate (mayFinish): racing paths to one peer', () => {
+  /** An initiator expecting `responder`'s key, with a gate; and how often it was asked. */
+  function gated(responder: Side, answer: () => boolean): { side: Side; asked: () => number } {
+    let asked = 0;
+    const gate = () => {
+      asked++;
+      return answer();
+    };
+    return { side: new Side(true, ALICE, fingerprintOf(responder.keys.publicKey), undefined, gate), asked: () => asked };
+  }
+
+  /** Run message 1 and 2; returns what the initiator must be fed next (preamble + message 2). */
+  function upToMessage2(initiator: Side, responder: Side): Buffer {
+    return Buffer.concat([responder.channel.start(), responder.feed(initiator.channel.start())]);
+  }
+
+  it('is asked once, after message 2; yes finishes the handshake as usual', () => {
+    const bob = new Side(false, BOB);
+    const { side: alice, asked } = gated(bob, () => true);
+    const toAlice = upToMessage2(alice, bob);
+    assert.equal(asked(), 0, 'not asked before the responder has shown its key');
+    assert.equal(bob.channel.awaitingMessage3, true);
+    bob.feed(alice.feed(toAlice));
+    assert.equal(asked(), 1);
+    assert.ok(alice.established && bob.established);
+    assert.equal(bob.channel.awaitingMessage3, false);
+  });
+
+  it('no abandons with ERR_HANDSHAKE_ABANDONED and sends nothing: the responder never sees our key', () => {
+    const bob = new Side(false, BOB);
+    const { side: alice } = gated(bob, () => false);
+    const toAlice = upToMessage2(alice, bob);
+    let sent: Buffer[] | undefined;
+    throwsCode(() => {
+      sent = alice.channel.receive(toAlice).send;
+    }, 'ERR_HANDSHAKE_ABANDONED');
+    assert.equal(sent, undefined, 'no message 3 may leave an abandoned handshake');
+    assert.equal(alice.channel.established, false);
+    throwsCode(() => alice.channel.seal(Buffer.from('hi')), 'ERR_HANDSHAKE_FAILED');
+    // Bob still waits for message 3: a close now is the initiator walking away.
+    assert.equal(bob.channel.awaitingMessage3, true);
+    assert.equal(bob.channel.remote, undefined);
+  });
+
+  it('a wrong key is refused before the gate is asked, so a mismatch never claims a race', () => {
+    const bob = new Side(false, BOB);
+    const mallory = new Side(false, BOB);
+    const { side: alice, asked } = gated(bob, () => true);
+    throwsCode(() => alice.channel.receive(upToMessage2(alice, mallory)), 'ERR_PEER_KEY_MISMATCH');
+    assert.equal(asked(), 0);
+  });
+
+  it('two paths to one peer with a first-wins gate: the first to reach message 2 finishes, the other sends nothing', () => {
+    const bobKeys = generateKeyPair();
+    let won = false;
+    const firstWins = () => !won && (won = true);
+    // One initiator identity dialling one responder identity over two paths.
+    const aliceKeys = generateKeyPair();
+    const paths = [0, 1].map(() => {
+      const bob = new Side(false, BOB, undefined, bobKeys);
+      const alice = new Side(true, ALICE, fingerprintOf(bobKeys.publicKey), aliceKeys, firstWins);
+      return { alice, bob, toAlice: upToMessage2(alice, bob) };
+    });
+    // Both message 2s are in: the second path is fed first and wins.
+    const [first, second] = [paths[1]!, paths[0]!];
+    first.bob.feed(first.alice.feed(first.toAlice));
+    let sent: Buffer[] | undefined;
+    throwsCode(() => {
+      sent = second.alice.channel.receive(second.toAlice).send;
+    }, 'ERR_HANDSHAKE_ABANDONED');
+    assert.equal(sent, undefined);
+    assert.ok(first.alice.established && first.bob.established);
+    assert.equal(first.bob.established.fingerprint, fingerprintOf(aliceKeys.publicKey));
+    assert.equal(second.alice.established, undefined);
+    assert.equal(second.bob.established, undefined);
+    assert.equal(second.bob.channel.awaitingMessage3, true);
   });
 });

@@ -242,9 +242,40 @@ describe('PeerConnection over TCP', { timeout: 10_000 }, () => {
     alice.conn.start();
     bob.conn.start();
     assertError(await alice.closed, 'failed', 'ERR_PEER_KEY_MISMATCH');
-    assertError(await bob.closed, 'failed', 'ERR_HANDSHAKE_FAILED');
+    // To Bob, Alice walked away after his reply, exactly as a dialler that kept another path.
+    assertError(await bob.closed, 'failed', 'ERR_HANDSHAKE_ABANDONED');
     assert.equal(bobEstablished, false);
     assert.equal(bob.conn.remote, undefined);
+  });
+
+  it('an initiator whose mayFinish says no closes after message 2; neither side is established', async () => {
+    const [aliceSocket, bobSocket] = await socketPair();
+    const bob = new Peer(bobSocket, 'bob', false);
+    let asked = 0;
+    const mayFinish = () => {
+      asked++;
+      return false;
+    };
+    const alice = new Peer(aliceSocket, 'alice', true, { expectedFingerprint: bob.fingerprint, mayFinish });
+    const established: string[] = [];
+    alice.conn.on('established', () => established.push('alice'));
+    bob.conn.on('established', () => established.push('bob'));
+    alice.conn.start();
+    bob.conn.start();
+    assertError(await alice.closed, 'failed', 'ERR_HANDSHAKE_ABANDONED');
+    const error = assertError(await bob.closed, 'failed', 'ERR_HANDSHAKE_ABANDONED');
+    assert.match(error.message, /^127\.0\.0\.1:\d+ left the handshake after our reply/);
+    assert.equal(asked, 1);
+    assert.deepEqual(established, []);
+    assert.equal(bob.conn.remote, undefined);
+  });
+
+  it('a dialler that closes before our reply is a failed handshake, not an abandoned one', async () => {
+    const [aliceSocket, bobSocket] = await socketPair();
+    const bob = new Peer(bobSocket, 'bob', false);
+    bob.conn.start();
+    aliceSocket.end(); // no preamble, no message 1: Bob never sent his key
+    assertError(await bob.closed, 'failed', 'ERR_HANDSHAKE_FAILED');
   });
 
   it('connects when the expected fingerprint matches', async () => {

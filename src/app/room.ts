@@ -1,0 +1,231 @@
+// The conversation: the peers whose sessions are up, what each is called, and what passes between
+// them. As a host (peers dialled us) it tells each peer who else is here and forwards chat between
+// them; from the host we dialled it takes presence and forwarded chat on the others' behalf.
+// Opening and closing connections is ChatNode's; the room sees only established sessions.
+
+import { randomBytes } from 'node:crypto';
+import { chatError, P2PChatError } from '../errors.js';
+import type { RemotePeer } from '../secure/secure-channel.js';
+import type { KnownPeers } from '../secure/known-peers.js';
+import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
+import { sanitizeName, sanitizeText } from '../session/sanitize.js';
+import type { SessionMessage } from '../session/session-messages.js';
+import type { AppEvent, PathKind, PeerSummary } from './app-events.js';
+
+/** How a connection reaches its peer. */
+export interface Route {
+  readonly path: PathKind;
+  /** The relay, for a relayed path. */
+  readonly via?: string;
+}
+
+/** A peer in the room, as others may see it. */
+export interface RoomPeer {
+  readonly connection: PeerConnection;
+  readonly fingerprint: string;
+  readonly direction: 'incoming' | 'outgoing';
+  readonly route: Route;
+  /** Sanitised nickname, as of its last accepted /nick. */
+  readonly name: string;
+}
+
+interface Member extends RoomPeer {
+  name: string;
+  /** When the peer last changed nickname (ms), for rate limiting. */
+  renamedAt: number;
+}
+
+export interface RoomOptions {
+  readonly knownPeers: KnownPeers;
+  /** Longest chat message we send, in UTF-8 bytes. */
+  readonly maxMessageBytes: number;
+  readonly emit: (event: AppEvent) => void;
+}
+
+type Outgoing = Parameters<PeerConnection['send']>[0];
+
+/** A peer may change nickname at most this often; faster changes are ignored. */
+const RENAME_INTERVAL_MS = 2_000;
+
+export class Room {
+  readonly #options: RoomOptions;
+  readonly #members = new Map<PeerConnection, Member>();
+
+  constructor(options: RoomOptions) {
+    this.#options = options;
+  }
+
+  get size(): number {
+    return this.#members.size;
+  }
+
+  /** The peers in the order they joined. */
+  peers(): IterableIterator<RoomPeer> {
+    return this.#members.values();
+  }
+
+  find(connection: PeerConnection): RoomPeer | undefined {
+    return this.#members.get(connection);
+  }
+
+  /** A session is up: record the peer, tell the user, and introduce it to everyone here. */
+  join(connection: PeerConnection, remote: RemotePeer, direction: 'incoming' | 'outgoing', route: Route): void {
+    const peer: Member = { connection, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), renamedAt: 0 };
+    const check = this.#warnIfNameClaimed(peer);
+    this.#recordPeer(peer);
+    const others = [...this.#members.values()];
+    this.#members.set(connection, peer);
+    peer.connection.ping(); // at once, so /who can show a round-trip time
+    this.#options.emit({ type: 'connected', known: check.known, ...summaryOf(peer) });
+    // Presence: the newcomer learns who is here, and those here learn of the newcomer.
+    for (const other of others) {
+      other.connection.send({ type: 'presence', event: 'joined', peer: ref(peer) });
+      peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other) });
+    }
+  }
+
+  /** A session message from a connection; ignored unless its peer is in the room. */
+  receive(connection: PeerConnection, message: SessionMessage): void {
+    const peer = this.#members.get(connection);
+    if (!peer) return;
+    const emit = this.#options.emit;
+    const via = peer.name;
+    switch (message.type) {
+      case 'chat': {
+        const { type: _type, ...chat } = message;
+        emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat });
+        this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
+        return;
+      }
+      case 'forwarded': {
+        // Only the host we dialled speaks for others; a client claiming to is ignored.
+        if (peer.direction !== 'outgoing') return;
+        const { type: _type, from, ...chat } = message;
+        emit({ type: 'message', from: sanitizeName(from.name), fingerprint: from.fingerprint, ...chat, via });
+        return;
+      }
+      case 'nick': {
+        // A peer flipping names in a loop must not flood the screen or the other peers.
+        const now = Date.now();
+        if (now - peer.renamedAt < RENAME_INTERVAL_MS) return;
+        peer.renamedAt = now;
+        const oldName = peer.name;
+        peer.name = sanitizeName(message.name);
+        if (peer.name === oldName) return;
+        this.#warnIfNameClaimed(peer);
+        emit({ type: 'renamed', fingerprint: peer.fingerprint, oldName, name: peer.name });
+        this.#broadcast(peer, { type: 'presence', event: 'renamed', peer: ref(peer), reason: oldName });
+        return;
+      }
+      case 'presence': {
+        if (peer.direction !== 'outgoing') return;
+        const name = sanitizeName(message.peer.name);
+        const fingerprint = message.peer.fingerprint;
+        const reason = message.reason ?? '';
+        if (message.event === 'joined') emit({ type: 'joined', name, fingerprint, via });
+        else if (message.event === 'left') emit({ type: 'left', name, fingerprint, reason, via });
+        else if (message.event === 'lost') {
+          emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via });
+        } else emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
+        return;
+      }
+      default:
+        return;
+    }
+  }
+
+  /** A session ended: tell the user and everyone still here. False when it was not in the room. */
+  leave(connection: PeerConnection, outcome: CloseOutcome): boolean {
+    const peer = this.#members.get(connection);
+    if (!peer) return false;
+    this.#members.delete(connection);
+    if (outcome.kind === 'left' || outcome.kind === 'closed') {
+      const reason = outcome.kind === 'left' ? outcome.reason : '';
+      if (outcome.kind === 'left') this.#options.emit({ type: 'left', name: peer.name, fingerprint: peer.fingerprint, reason });
+      this.#broadcast(peer, { type: 'presence', event: 'left', peer: ref(peer), reason });
+    } else {
+      const error = outcome.error;
+      this.#options.emit({ type: 'lost', name: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message });
+      this.#broadcast(peer, { type: 'presence', event: 'lost', peer: ref(peer), reason: error.message });
+    }
+    return true;
+  }
+
+  /** Our own chat line to everyone in the room. */
+  say(rawText: string, action = false): void {
+    // Controls and escapes would be stripped by every receiver anyway; removing them here also
+    // bounds JSON's expansion of the text (a control character encodes as six bytes).
+    const text = sanitizeText(rawText);
+    const bytes = Buffer.byteLength(text, 'utf8');
+    const limit = this.#options.maxMessageBytes;
+    if (bytes > limit) {
+      throw chatError('ERR_MESSAGE_TOO_LONG', `message is ${bytes} bytes; the limit is ${limit} bytes (${limit / 1024} KiB)`);
+    }
+    const chat = { id: randomBytes(8).toString('hex'), time: Date.now(), text, ...(action ? { action } : {}) };
+    for (const peer of this.#members.values()) peer.connection.send({ type: 'chat', ...chat });
+    this.#options.emit({ type: 'sent', ...chat, recipients: this.#members.size });
+  }
+
+  /** Our new (sanitised) nickname, to everyone in the room. */
+  rename(name: string): void {
+    for (const peer of this.#members.values()) peer.connection.send({ type: 'nick', name });
+  }
+
+  who(): PeerSummary[] {
+    return [...this.#members.values()].map(summaryOf);
+  }
+
+  /** The loud warning when a nickname we know from another key shows up (on connect or /nick). */
+  #warnIfNameClaimed(peer: Member): { known: boolean } {
+    const check = this.#options.knownPeers.check(peer.fingerprint, peer.name);
+    if (check.nameClaimedBy.length > 0) {
+      this.#options.emit({
+        type: 'warning',
+        code: 'ERR_PEER_KEY_CHANGED',
+        message:
+          `"${peer.name}" is using key ${peer.fingerprint}, but that nickname was known with key ` +
+          `${check.nameClaimedBy.join(', ')}. It may be someone else: compare fingerprints out of band.`,
+      });
+    }
+    return check;
+  }
+
+  #recordPeer(peer: Member): void {
+    try {
+      this.#options.knownPeers.record(peer.fingerprint, peer.name);
+    } catch (err) {
+      if (err instanceof P2PChatError) this.#options.emit({ type: 'warning', code: err.code, message: err.message });
+    }
+  }
+
+  /** Send to every peer but one; a failure to one recipient never affects the sender or the rest. */
+  #broadcast(except: Member, message: Outgoing): void {
+    for (const other of this.#members.values()) {
+      if (other === except) continue;
+      try {
+        other.connection.send(message);
+      } catch (err) {
+        if (!(err instanceof P2PChatError)) throw err;
+        this.#options.emit({ type: 'warning', code: err.code, message: `could not pass a message on to ${other.name}: ${err.message}` });
+      }
+    }
+  }
+}
+
+/** What the user interface shows of a peer in the room. */
+export function summaryOf(peer: RoomPeer): PeerSummary {
+  const rtt = peer.connection.rttMs;
+  return {
+    name: peer.name,
+    fingerprint: peer.fingerprint,
+    address: peer.connection.address,
+    path: peer.route.path,
+    ...(peer.route.via ? { via: peer.route.via } : {}),
+    direction: peer.direction,
+    ...(rtt !== undefined ? { rttMs: rtt } : {}),
+  };
+}
+
+function ref(peer: RoomPeer) {
+  return { name: peer.name, fingerprint: peer.fingerprint };
+}

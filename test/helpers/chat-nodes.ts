@@ -1,0 +1,56 @@
+// ChatNodes inside the test process, each with its own temporary home, for integration tests
+// that drive the app layer directly over real sockets. cleanupNodes() stops them all and removes
+// their homes; call it from after()/afterEach().
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppEvent } from '../../src/app/app-events.js';
+import { ChatNode } from '../../src/app/chat-node.js';
+import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
+import { KnownPeers } from '../../src/secure/known-peers.js';
+
+const nodes: ChatNode[] = [];
+const homes: string[] = [];
+
+export function tempNode(name: string): ChatNode {
+  const home = mkdtempSync(join(tmpdir(), 'p2p-chat-node-'));
+  homes.push(home);
+  const node = new ChatNode({ identity: loadOrCreateIdentity(home), knownPeers: KnownPeers.load(home), name });
+  nodes.push(node);
+  return node;
+}
+
+export function cleanupNodes(): void {
+  for (const node of nodes.splice(0)) node.abort();
+  for (const dir of homes.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Every event a node reports, and a way to wait for one. */
+export class EventLog {
+  readonly events: AppEvent[] = [];
+  #waiters: Array<() => boolean> = [];
+
+  constructor(source: ChatNode) {
+    source.on('event', (event) => {
+      this.events.push(event);
+      this.#waiters = this.#waiters.filter((check) => !check());
+    });
+  }
+
+  until(match: (event: AppEvent) => boolean): Promise<AppEvent> {
+    return new Promise((resolve) => {
+      const check = () => {
+        const found = this.events.find(match);
+        if (found) resolve(found);
+        return found !== undefined;
+      };
+      if (!check()) this.#waiters.push(check);
+    });
+  }
+
+  /** How many events of `type` there were (about `fingerprint`, if given). */
+  count(type: AppEvent['type'], fingerprint?: string): number {
+    return this.events.filter((e) => e.type === type && (fingerprint === undefined || ('fingerprint' in e && e.fingerprint === fingerprint))).length;
+  }
+}
