@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { DEFAULTS, type Settings } from '../defaults.js';
-import { chatError, P2PChatError } from '../errors.js';
+import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
 import { localAddresses } from '../net/local-addresses.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import { dialTcp } from '../net/tcp-dialer.js';
@@ -229,7 +229,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.#settle(message.rid, (p) => p.resolve(message));
         return;
       case 'relay-error': {
-        const code = message.code === 'ERR_RELAY_FULL' || message.code === 'ERR_PEER_NOT_FOUND' ? message.code : 'ERR_RELAY_REFUSED';
+        const code = PASSED_ON_CODES.has(message.code) ? (message.code as ErrorCode) : 'ERR_RELAY_REFUSED';
         const error = chatError(code, `relay ${this.label}: ${message.message}`);
         if (message.rid === 0) {
           // Said just before the relay closes on us (e.g. full): the goodbye that follows is this.
@@ -278,6 +278,9 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     this.#retry.unref();
   }
 }
+
+/** Codes a relay may give that mean something particular to us; any other is ERR_RELAY_REFUSED. */
+const PASSED_ON_CODES: ReadonlySet<string> = new Set<ErrorCode>(['ERR_RELAY_FULL', 'ERR_PEER_NOT_FOUND', 'ERR_RELAY_RATE_LIMITED']);
 
 function asError(err: unknown): P2PChatError {
   if (err instanceof P2PChatError) {

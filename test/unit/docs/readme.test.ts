@@ -32,3 +32,11 @@ describe('README and the relay options', () => {
     }
   });
 });
+
+describe('README and the relay behaviour', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+
+  it('says plainly that lookups list registered peers to anyone', () => {
+    assert.match(readme, /anyone can list the registered peers' nicknames, fingerprints, public addresses/);
+  });
+});
