@@ -88,7 +88,7 @@ export async function runRelayIdlePeersRss(log: Log): Promise<BenchResult> {
     clientProcesses: SWARMS,
     openFiles: fdPlan,
     relayOpenFileLimit: ours.fdLimit,
-    oursSetup: 'RelayServer as p2p-chat relay builds it (default limits), in its own node process; each peer a RelayClient with its own key, registered, idle',
+    oursSetup: 'RelayServer as p2p-chat relay builds it (default limits, but --max-connections-per-ip raised to --max-peers: all peers share 127.0.0.1), in its own node process; each peer a RelayClient with its own key, registered, idle',
     baselineSetup: 'node net server in the same host process, holding raw idle TCP connections',
   };
 }

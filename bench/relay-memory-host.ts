@@ -1,12 +1,14 @@
 // Child process of the `relay-idle-peers-rss` benchmark: a server whose memory is measured, run
 // with --expose-gc so that the benchmark can ask for a full collection before reading its RSS.
 // `relay`: a RelayServer exactly as `p2p-chat relay` builds it (identity in <home>/relay, default
-// limits), with its events counted instead of printed. `raw`: the baseline, a node net server
+// limits but the per-address one: every peer comes from 127.0.0.1), with its events counted
+// instead of printed. `raw`: the baseline, a node net server
 // that only holds the connections it accepts. Everything else is the same process and runtime.
 
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { softFdLimit } from '../src/relay/fd-limit.js';
+import { RELAY_DEFAULTS } from '../src/relay/relay-defaults.js';
 import { RelayServer } from '../src/relay/relay-server.js';
 import { loadOrCreateIdentity } from '../src/secure/identity-store.js';
 
@@ -38,7 +40,9 @@ process.on('message', (command: HostCommand) => {
 });
 
 async function serveRelay(homeDir: string): Promise<() => { connections: number; peers: number; rejected: number }> {
-  const relay = new RelayServer({ identity: loadOrCreateIdentity(join(homeDir, 'relay')), host: HOST, port: 0 });
+  // All the peers share one address here, which the default per-address cap would refuse.
+  const limits = { maxConnectionsPerIp: RELAY_DEFAULTS.maxPeers };
+  const relay = new RelayServer({ identity: loadOrCreateIdentity(join(homeDir, 'relay')), host: HOST, port: 0, limits });
   let rejected = 0;
   relay.on('event', (event) => {
     if (event.type === 'rejected') rejected++;

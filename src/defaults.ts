@@ -30,9 +30,12 @@ export const DEFAULTS = Object.freeze({
   mdnsProbeMs: 750,
   /** `connect <name>` and `discover` listen this long for peers on the LAN. */
   discoverTimeoutMs: 3_000,
-  /** Reconnecting to a relay backs off from this... */
+  /**
+   * Reconnecting to a relay waits a random time from half of a window to all of it; the window
+   * starts at this (so the first retry comes after 0.25-0.5 s)...
+   */
   relayBackoffInitialMs: 500,
-  /** ...doubling up to this. */
+  /** ...and doubles with each failed try up to this (retries then come every 15-30 s). */
   relayBackoffMaxMs: 30_000,
   /** Each direct candidate address gets this head start before the next one is dialled too. */
   directStaggerMs: 250,

@@ -33,6 +33,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_RELAY_UNREACHABLE: 'the relay server could not be reached or dropped the control connection',
   ERR_RELAY_FULL: 'the relay is at one of its limits and refused the request',
   ERR_RELAY_REFUSED: 'the relay refused the request (peer not registered, bad request)',
+  ERR_RELAY_RATE_LIMITED: 'the relay refused requests sent faster than it allows',
   ERR_RELAY_GOING_AWAY: 'the relay server is shutting down',
   ERR_BAD_TOKEN: 'a relayed data connection presented an unknown, expired or used token',
   ERR_FILE_UNREADABLE: 'a file to send does not exist, is not a regular file or cannot be read',

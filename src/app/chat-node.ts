@@ -62,6 +62,16 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     return this.#identity.fingerprint;
   }
 
+  /** The timing this node was configured with (DEFAULTS with its overrides). */
+  get timing(): Settings {
+    return this.#timing;
+  }
+
+  /** True from quit() or abort() on: the node takes no new connections. */
+  get quitting(): boolean {
+    return this.#quitting;
+  }
+
   get peerCount(): number {
     return this.#room.size;
   }
@@ -116,8 +126,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     });
   }
 
-  /** A relayed data connection a relay invited us to: we are the responder. */
+  /** A relayed data connection a relay invited us to: we are the responder. Closed if quitting. */
   acceptOver(socket: Socket, route: Route): void {
+    if (this.#quitting) {
+      socket.destroy();
+      return;
+    }
     this.#adopt(socket, 'incoming', route);
   }
 

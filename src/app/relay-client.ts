@@ -5,7 +5,7 @@
 
 import { EventEmitter } from 'node:events';
 import { DEFAULTS, type Settings } from '../defaults.js';
-import { chatError, P2PChatError } from '../errors.js';
+import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
 import { localAddresses } from '../net/local-addresses.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import { dialTcp } from '../net/tcp-dialer.js';
@@ -14,6 +14,7 @@ import type { Identity } from '../secure/identity-store.js';
 import { PeerConnection } from '../session/peer-connection.js';
 import { REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
 import type { PeerRef, SessionMessage } from '../session/session-messages.js';
+import { RelayBackoff } from './relay-backoff.js';
 
 export interface RelayClientOptions {
   readonly relay: RelayAddress;
@@ -56,7 +57,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   #registered = false;
   #observed: string | undefined;
   #nextRid = 1;
-  #backoffMs: number;
+  readonly #backoff: RelayBackoff;
   #retry: NodeJS.Timeout | undefined;
   #closed = false;
   /** A connection-level refusal (relay-error with rid 0) that explains the close to come. */
@@ -66,7 +67,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     super();
     this.#options = options;
     this.#timing = { ...DEFAULTS, ...options.timing };
-    this.#backoffMs = this.#timing.relayBackoffInitialMs;
+    this.#backoff = new RelayBackoff(this.#timing.relayBackoffInitialMs, this.#timing.relayBackoffMaxMs);
   }
 
   get label(): string {
@@ -177,7 +178,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         // Not listening: nobody can be invited to us, so we do not register (which would also
         // displace a listener of the same identity); the relay takes dials from any handshake.
         this.#registered = true;
-        this.#backoffMs = this.#timing.relayBackoffInitialMs;
+        this.#backoff.reset();
         this.emit('status', { state: 'ready' });
         return;
       }
@@ -218,7 +219,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       case 'registered':
         this.#registered = true;
         this.#observed = message.observed;
-        this.#backoffMs = this.#timing.relayBackoffInitialMs;
+        this.#backoff.reset();
         this.emit('status', { state: 'registered', observed: message.observed });
         return;
       case 'invite':
@@ -229,7 +230,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.#settle(message.rid, (p) => p.resolve(message));
         return;
       case 'relay-error': {
-        const code = message.code === 'ERR_RELAY_FULL' || message.code === 'ERR_PEER_NOT_FOUND' ? message.code : 'ERR_RELAY_REFUSED';
+        const code = PASSED_ON_CODES.has(message.code) ? (message.code as ErrorCode) : 'ERR_RELAY_REFUSED';
         const error = chatError(code, `relay ${this.label}: ${message.message}`);
         if (message.rid === 0) {
           // Said just before the relay closes on us (e.g. full): the goodbye that follows is this.
@@ -269,15 +270,16 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   #scheduleRetry(error: P2PChatError | undefined, goingAwayReason?: string): void {
     if (this.#closed) return;
     this.#failPending(error ?? chatError('ERR_RELAY_UNREACHABLE', `lost relay ${this.label}`));
-    // Full jitter: many peers losing one relay must not all come back in the same millisecond.
-    const retryInMs = Math.round(this.#backoffMs / 2 + Math.random() * (this.#backoffMs / 2));
-    this.#backoffMs = Math.min(this.#backoffMs * 2, this.#timing.relayBackoffMaxMs);
+    const retryInMs = this.#backoff.next();
     if (goingAwayReason !== undefined) this.emit('status', { state: 'going-away', reason: goingAwayReason, retryInMs });
     else this.emit('status', { state: 'disconnected', error: error!, retryInMs });
     this.#retry = setTimeout(() => void this.#connect(), retryInMs);
     this.#retry.unref();
   }
 }
+
+/** Codes a relay may give that mean something particular to us; any other is ERR_RELAY_REFUSED. */
+const PASSED_ON_CODES: ReadonlySet<string> = new Set<ErrorCode>(['ERR_RELAY_FULL', 'ERR_PEER_NOT_FOUND', 'ERR_RELAY_RATE_LIMITED']);
 
 function asError(err: unknown): P2PChatError {
   if (err instanceof P2PChatError) {

@@ -1,7 +1,7 @@
 // The relay's control connections: each is a Noise session with the relay's own identity, over
 // which a peer registers (under the key it proved, never one it claims), looks peers up and asks
-// for relayed sessions. A connection over the limits still completes its handshake, so it can be
-// told "relay full" in words before it is closed.
+// for relayed sessions, within a rate limit. A connection over the limits still completes its
+// handshake, so it can be told "relay full" in words before it is closed.
 
 import type { Socket } from 'node:net';
 import type { ErrorCode } from '../errors.js';
@@ -13,6 +13,8 @@ import type { RelayMessage } from '../session/relay-messages.js';
 import { sanitizeName } from '../session/sanitize.js';
 import type { SessionMessage } from '../session/session-messages.js';
 import { RELAY_FEATURES, RELAY_PEER_NAME, type RelayLimits } from './relay-defaults.js';
+import { ControlRateLimit } from './control-rate-limit.js';
+import { LogThrottle } from './log-throttle.js';
 import type { RelayEvent } from './relay-events.js';
 import type { Admission } from './relay-limits.js';
 import { REPLACED_REASON } from '../session/relay-messages.js';
@@ -27,7 +29,34 @@ export interface RelayControlOptions {
   readonly admission: Admission;
   readonly sessions: RelaySessions;
   readonly emit: (event: RelayEvent) => void;
+  readonly now: () => number;
 }
+
+/** How the server hands a sniffed control connection over. */
+export interface Adoption {
+  /** The address it comes from, without port: sessions it dials count against it. */
+  readonly ip: string;
+  /** Why it is over a limit, if it is: it is told ERR_RELAY_FULL once its handshake is done. */
+  readonly refusal: string | undefined;
+  /** What is left of the deadline the connection was given on arrival for its handshake. */
+  readonly handshakeTimeoutMs: number;
+}
+
+/** A control connection and its allowances. */
+interface Control {
+  readonly connection: PeerConnection;
+  readonly ip: string;
+  readonly rate: ControlRateLimit;
+  /** Made at the first refusal: most connections never need one. */
+  refusals?: LogThrottle;
+  /** Closed for flooding: whatever else it sent is dropped unanswered. */
+  cutOff: boolean;
+}
+
+type Request = Extract<SessionMessage, { type: 'register' | 'lookup' | 'dial' }>;
+
+/** The goodbye to a control connection that kept flooding after being refused. */
+export const FLOODING_REASON = 'too many requests';
 
 export class RelayControl {
   readonly registry = new RelayRegistry<PeerConnection>();
@@ -43,19 +72,25 @@ export class RelayControl {
    * Run a control connection on `socket`, which is paused with its first bytes put back. With a
    * `refusal`, the peer is told ERR_RELAY_FULL and closed as soon as the handshake is done.
    */
-  adopt(socket: Socket, refusal: string | undefined): void {
-    const { identity, limits, admission, emit } = this.#options;
+  adopt(socket: Socket, { ip, refusal, handshakeTimeoutMs }: Adoption): void {
+    const { identity, limits, admission, emit, now } = this.#options;
     const connection = new PeerConnection(socket, {
       initiator: false,
       keyPair: identity.keyPair,
       localInfo: { name: RELAY_PEER_NAME, version: PROTOCOL_VERSION, features: RELAY_FEATURES },
-      handshakeTimeoutMs: limits.handshakeTimeoutMs,
+      handshakeTimeoutMs: Math.max(1, handshakeTimeoutMs),
       keepaliveIntervalMs: limits.keepaliveIntervalMs,
       keepaliveTimeoutMs: limits.keepaliveTimeoutMs,
       byeGraceMs: limits.byeGraceMs,
       maxQueuedBytes: limits.controlMaxQueuedBytes,
     });
     this.#connections.add(connection);
+    const control: Control = {
+      connection,
+      ip,
+      rate: new ControlRateLimit(limits.controlRequestsPerSec, limits.controlRequestBurst, now()),
+      cutOff: false,
+    };
     if (refusal === undefined) admission.peerAdded();
     else emit({ type: 'rejected', address: connection.address, code: 'ERR_RELAY_FULL', message: refusal });
 
@@ -68,7 +103,7 @@ export class RelayControl {
       }
     });
     connection.on('message', (message) => {
-      if (refusal === undefined && this.#stopping === undefined) this.#onMessage(connection, message);
+      if (refusal === undefined && this.#stopping === undefined && !control.cutOff) this.#onMessage(control, message);
     });
     connection.once('closed', (outcome) => this.#onClosed(connection, outcome, refusal !== undefined));
     connection.start();
@@ -85,9 +120,15 @@ export class RelayControl {
     }
   }
 
-  #onMessage(connection: PeerConnection, message: SessionMessage): void {
+  #onMessage(control: Control, message: SessionMessage): void {
+    const { connection } = control;
     const remote = connection.remote;
-    if (!remote) return;
+    if (!remote || !isRequest(message)) return; // chat, answers only the relay sends, newer types
+    const verdict = control.rate.admit(this.#options.now());
+    if (verdict !== 'serve') {
+      this.#throttle(control, message.rid, verdict);
+      return;
+    }
     switch (message.type) {
       case 'register':
         this.#register(connection, remote.fingerprint, message);
@@ -96,11 +137,33 @@ export class RelayControl {
         connection.send({ type: 'lookup-result', rid: message.rid, peers: this.registry.lookup(message.query) });
         return;
       case 'dial':
-        this.#dial(connection, { name: this.#nameOf(connection), fingerprint: remote.fingerprint }, message);
+        this.#dial(control, { name: this.#nameOf(connection), fingerprint: remote.fingerprint }, message);
         return;
-      default:
-        return; // chat, answers only the relay sends, newer types: nothing for the relay to do
     }
+  }
+
+  /** A request past the rate limit: refused, or, for a connection that kept on, the end of it. */
+  #throttle(control: Control, rid: number, verdict: 'refuse' | 'close'): void {
+    const { connection } = control;
+    const why = control.rate.describe();
+    if (verdict === 'refuse') {
+      connection.send({ type: 'relay-error', rid, code: 'ERR_RELAY_RATE_LIMITED', message: `${why}; slow down` });
+      this.#logRefusal(control, 'ERR_RELAY_RATE_LIMITED', `requests refused: ${why}`);
+      return;
+    }
+    control.cutOff = true;
+    connection.send({ type: 'relay-error', rid: 0, code: 'ERR_RELAY_RATE_LIMITED', message: `kept sending ${why}; disconnected` });
+    this.#logRefusal(control, 'ERR_RELAY_RATE_LIMITED', `disconnected: kept sending ${why}`);
+    void connection.close(FLOODING_REASON);
+  }
+
+  /** One line per connection per refusalLogIntervalMs at most: a flood must not flood the log. */
+  #logRefusal(control: Control, code: ErrorCode, message: string): void {
+    control.refusals ??= new LogThrottle(this.#options.limits.refusalLogIntervalMs);
+    const held = control.refusals.pass(this.#options.now());
+    if (held === undefined) return;
+    const more = held > 0 ? ` (and ${held} more since the last line)` : '';
+    this.#options.emit({ type: 'rejected', address: control.connection.address, code, message: message + more });
   }
 
   #register(connection: PeerConnection, fingerprint: string, message: Extract<RelayMessage, { type: 'register' }>): void {
@@ -122,7 +185,8 @@ export class RelayControl {
     this.#options.emit({ type: 'registered', ...pick(record) });
   }
 
-  #dial(connection: PeerConnection, from: PeerRef, message: Extract<RelayMessage, { type: 'dial' }>): void {
+  #dial(control: Control, from: PeerRef, message: Extract<RelayMessage, { type: 'dial' }>): void {
+    const { connection } = control;
     const { rid, fingerprint } = message;
     const fail = (code: ErrorCode, text: string) => connection.send({ type: 'relay-error', rid, code, message: text });
     if (fingerprint === from.fingerprint) {
@@ -135,9 +199,10 @@ export class RelayControl {
       fail('ERR_PEER_NOT_FOUND', `no peer with fingerprint ${fingerprint} is registered at this relay`);
       return;
     }
-    const answer = this.#options.sessions.dial(from, { name: record.name, fingerprint }, connection);
+    const answer = this.#options.sessions.dial(from, { name: record.name, fingerprint }, { key: from.fingerprint, ip: control.ip });
     if (!answer.ok) {
       fail(answer.code, answer.message);
+      this.#logRefusal(control, answer.code, `dial refused: ${answer.message}`);
       return;
     }
     target.send({ type: 'invite', token: answer.dialedToken, from });
@@ -165,6 +230,10 @@ export class RelayControl {
       this.#options.emit({ type: 'rejected', address: connection.address, code, message });
     }
   }
+}
+
+function isRequest(message: SessionMessage): message is Request {
+  return message.type === 'register' || message.type === 'lookup' || message.type === 'dial';
 }
 
 function pick(record: { name: string; fingerprint: string; observed: string }) {

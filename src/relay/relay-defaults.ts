@@ -12,11 +12,44 @@ export const RELAY_DEFAULTS = Object.freeze({
   maxPeers: 20_000,
   /** Most relayed sessions at once, counting those whose tokens are not yet both presented. */
   maxSessions: 2_000,
-  /** Most connections of any kind from one IP address (generous: NAT hides many behind one). */
-  maxConnectionsPerIp: 20_000,
-  /** Most sessions one peer may have waiting for their data connections (an invite flood cap). */
-  maxPendingDialsPerPeer: 16,
-  /** Sniffing the first bytes, then the Noise handshake, must each finish within this time. */
+  /**
+   * Most connections of any kind (control and data) from one IP address. A carrier-grade NAT or
+   * a campus puts many honest users behind one address, so this is far above what one person
+   * needs; yet at 5% of maxPeers no single address can fill the relay (it takes 20 or more).
+   */
+  maxConnectionsPerIp: 1_000,
+  /**
+   * Most relayed sessions (open, or waiting for their data connections) dialled from one IP
+   * address: a tenth of maxSessions, so ten addresses are needed to take every session, while the
+   * users behind one NAT still have 200 relayed chats at once (most connect directly anyway).
+   */
+  maxSessionsPerIp: 200,
+  /**
+   * Most sessions dialled from one IP address that are still waiting for their data connections.
+   * An honest session waits one round trip; fifty at once from one address is an invite flood.
+   */
+  maxPendingSessionsPerIp: 50,
+  /**
+   * Most relayed sessions (open or waiting) dialled by one key. One person chats with a handful
+   * of peers at a time; keys cost nothing to make, so the per-address caps are the real bound.
+   */
+  maxSessionsPerKey: 32,
+  /** Most sessions one key may have waiting for their data connections (an invite flood cap). */
+  maxPendingSessionsPerKey: 8,
+  /**
+   * Register, lookup and dial requests per second on one control connection (token bucket;
+   * 0 = unlimited). A client sends one register per connection and a lookup and a dial per
+   * `connect`, so even a busy person stays far below; a script enumerating peers does not.
+   */
+  controlRequestsPerSec: 5,
+  /**
+   * Requests a control connection may send at once after a quiet spell. Past it, requests are
+   * answered ERR_RELAY_RATE_LIMITED; a connection that goes on by as many again is closed.
+   */
+  controlRequestBurst: 20,
+  /** At most one log line per control connection per this many ms about its refused requests. */
+  refusalLogIntervalMs: 60_000,
+  /** One deadline from accept for the first bytes and the Noise handshake after them, together. */
   handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
   /** A session token not presented within this time is void, and a lone data connection closed. */
   tokenTtlMs: 10_000,

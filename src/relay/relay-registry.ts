@@ -1,21 +1,24 @@
 // Who is registered at the relay, keyed by the fingerprint each peer proved in its handshake, and
-// the lookups peers make: by full fingerprint, fingerprint prefix or nickname. Pure data: `Owner`
-// is whatever the server uses for the control connection a record belongs to.
+// the lookups peers make: by full fingerprint, fingerprint prefix or nickname. Every lookup is
+// indexed (a hash or a binary search) and returns at most `limit` records, so its cost does not
+// grow with the number of peers. Pure data: `Owner` is whatever the server uses for the control
+// connection a record belongs to.
 
-import { MIN_FINGERPRINT_PREFIX, normalizeFingerprint } from '../secure/fingerprint.js';
+import { dashed, MIN_FINGERPRINT_PREFIX, normalizeFingerprint } from '../secure/fingerprint.js';
 import { MAX_LOOKUP_RESULTS, type RelayRecord } from '../session/relay-messages.js';
+import { SortedPrefixIndex } from './sorted-prefix-index.js';
 
 interface Entry<Owner> {
   readonly record: RelayRecord;
   readonly owner: Owner;
-  /** The fingerprint without dashes, so a prefix scan of thousands of peers is plain startsWith. */
-  readonly compact: string;
 }
 
 export class RelayRegistry<Owner> {
   readonly #byFingerprint = new Map<string, Entry<Owner>>();
   /** Lower-cased nickname → fingerprints, so a name lookup does not scan thousands of peers. */
   readonly #byName = new Map<string, Set<string>>();
+  /** The fingerprints (dashed, all alike in length), sorted for prefix lookups. */
+  readonly #sorted = new SortedPrefixIndex();
 
   get size(): number {
     return this.#byFingerprint.size;
@@ -29,7 +32,8 @@ export class RelayRegistry<Owner> {
   register(record: RelayRecord, owner: Owner): Owner | undefined {
     const previous = this.#byFingerprint.get(record.fingerprint);
     if (previous) this.#unindex(previous.record);
-    this.#byFingerprint.set(record.fingerprint, { record, owner, compact: compact(record.fingerprint) });
+    this.#byFingerprint.set(record.fingerprint, { record, owner });
+    this.#sorted.add(record.fingerprint);
     const key = nameKey(record.name);
     let set = this.#byName.get(key);
     if (!set) this.#byName.set(key, (set = new Set()));
@@ -45,6 +49,7 @@ export class RelayRegistry<Owner> {
     const entry = this.#byFingerprint.get(fingerprint);
     if (!entry || entry.owner !== owner) return undefined;
     this.#byFingerprint.delete(fingerprint);
+    this.#sorted.delete(fingerprint);
     this.#unindex(entry.record);
     return entry.record;
   }
@@ -60,8 +65,8 @@ export class RelayRegistry<Owner> {
   /**
    * Registered peers matching `query`: a full fingerprint (any case, with or without dashes)
    * matches exactly; otherwise a nickname (case-insensitive, exact) and a fingerprint prefix of at
-   * least 4 characters both count. Several matches are all returned (up to `limit`): telling an
-   * ambiguous name apart is the asker's business.
+   * least MIN_FINGERPRINT_PREFIX (4) characters both count. Several matches are all returned (up
+   * to `limit`): telling an ambiguous name apart is the asker's business.
    */
   lookup(query: string, limit: number = MAX_LOOKUP_RESULTS): RelayRecord[] {
     const trimmed = query.trim();
@@ -81,12 +86,14 @@ export class RelayRegistry<Owner> {
       const record = this.get(fp);
       if (record) found.set(fp, record);
     }
-    // The same rule as fingerprintMatches(), with the query compacted once instead of per peer.
+    // The same rule as fingerprintMatches(): the dashed form of a compact prefix is a prefix of
+    // the dashed fingerprint exactly when the compact one is (dashes sit at the same places).
     const prefix = compact(trimmed);
     if (prefix.length >= MIN_FINGERPRINT_PREFIX && /^[A-Z2-7]+$/.test(prefix)) {
-      for (const [fp, entry] of this.#byFingerprint) {
+      for (const fp of this.#sorted.withPrefix(dashed(prefix), limit)) {
         if (found.size >= limit) break;
-        if (entry.compact.startsWith(prefix)) found.set(fp, entry.record);
+        const record = this.get(fp);
+        if (record) found.set(fp, record);
       }
     }
     return [...found.values()];

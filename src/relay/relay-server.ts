@@ -24,6 +24,8 @@ export interface RelayServerOptions {
   readonly limits?: Partial<RelayLimits>;
   /** The open-file limit to plan for; read from the process (once) when not given. */
   readonly fdLimit?: number;
+  /** The clock for handshake deadlines, rate limits and token lifetimes (tests move it). */
+  readonly now?: () => number;
 }
 
 export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
@@ -31,6 +33,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   readonly #host: string;
   readonly #port: number;
   readonly #limits: RelayLimits;
+  readonly #now: () => number;
   readonly #admission: Admission;
   readonly #sessions: RelaySessions;
   readonly #control: RelayControl;
@@ -49,10 +52,11 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     this.#host = options.host ?? RELAY_DEFAULTS.host;
     this.#port = options.port ?? RELAY_DEFAULTS.port;
     this.#limits = relayLimits(options.limits);
+    const now = (this.#now = options.now ?? Date.now);
     const emit = (event: RelayEvent) => this.emit('event', event);
     this.#admission = new Admission({ ...this.#limits, fdLimit: options.fdLimit ?? softFdLimit() });
-    this.#sessions = new RelaySessions({ ...this.#limits, emit });
-    this.#control = new RelayControl({ identity: this.#identity, limits: this.#limits, admission: this.#admission, sessions: this.#sessions, emit });
+    this.#sessions = new RelaySessions({ ...this.#limits, emit, now });
+    this.#control = new RelayControl({ identity: this.#identity, limits: this.#limits, admission: this.#admission, sessions: this.#sessions, emit, now });
   }
 
   get fingerprint(): string {
@@ -160,9 +164,15 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     this.#sniff(socket, address, ip);
   }
 
-  /** Read just enough to know what the connection is, then hand it on with its bytes put back. */
+  /**
+   * Read just enough to know what the connection is, then hand it on with its bytes put back. One
+   * deadline, set now, covers both this and a control connection's handshake after it: a peer
+   * that dribbles its preamble must not earn a second full timeout for the handshake.
+   */
   #sniff(socket: Socket, address: string, ip: string): void {
     const sniffer = new ConnectionSniffer();
+    const timeoutMs = this.#limits.handshakeTimeoutMs;
+    const deadline = this.#now() + timeoutMs;
     const reject = (error: P2PChatError) => {
       done();
       if (!this.#stopping) this.emit('event', { type: 'rejected', address, code: error.code, message: error.message });
@@ -181,7 +191,8 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
       socket.pause();
       if (result.kind === 'control') {
         socket.unshift(result.head);
-        this.#control.adopt(socket, this.#admission.refuseControl(ip));
+        const handshakeTimeoutMs = deadline - this.#now();
+        this.#control.adopt(socket, { ip, refusal: this.#admission.refuseControl(ip), handshakeTimeoutMs });
       } else {
         if (result.rest.length > 0) socket.unshift(result.rest);
         this.#onDataConnection(socket, address, ip, result.token);
@@ -190,8 +201,8 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     const onEnd = () =>
       reject(chatError('ERR_NOT_P2P_CHAT', `${address} closed the connection before saying what it is (it sent ${sniffer.describe()})`));
     const timer = setTimeout(
-      () => reject(chatError('ERR_HANDSHAKE_TIMEOUT', `${address} did not say what it is within ${this.#limits.handshakeTimeoutMs / 1000} s`)),
-      this.#limits.handshakeTimeoutMs,
+      () => reject(chatError('ERR_HANDSHAKE_TIMEOUT', `${address} did not say what it is within ${timeoutMs / 1000} s`)),
+      timeoutMs,
     );
     timer.unref();
     const done = () => {

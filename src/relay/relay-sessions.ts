@@ -1,18 +1,19 @@
-// Relayed sessions from dial to close: a dial is given two one-time tokens (if there is room),
-// each data connection that presents one waits for its counterpart, and the pair is spliced.
+// Relayed sessions from dial to close: a dial is given two one-time tokens (if there is room in
+// all and in the dialler's share, session-quota.ts), each data connection that presents one waits
+// for its counterpart, and the pair is spliced.
 // Sessions whose connections do not both arrive within the token lifetime are ended, and the
 // one that did come is closed. This is where the relay's session timers live.
 
 import type { Socket } from 'node:net';
 import type { PeerRef } from '../session/message-fields.js';
 import type { RelayEvent } from './relay-events.js';
+import { SessionQuota, type Dialler, type QuotaTicket, type SessionQuotaLimits } from './session-quota.js';
 import { Splice } from './splice.js';
 import { TokenBroker, type Side } from './token-broker.js';
 
-export interface RelaySessionsOptions {
+export interface RelaySessionsOptions extends SessionQuotaLimits {
   readonly tokenTtlMs: number;
   readonly maxSessions: number;
-  readonly maxPendingDialsPerPeer: number;
   readonly sessionRateBytesPerSec: number;
   readonly sessionByteCap: number;
   readonly sessionIdleTimeoutMs: number;
@@ -24,8 +25,8 @@ export interface RelaySessionsOptions {
 interface Meta {
   readonly a: PeerRef;
   readonly b: PeerRef;
-  /** The dialling peer's control connection, whose pending dials are capped. */
-  readonly owner: object;
+  /** The dialler's share of the sessions, held until the session is over. */
+  readonly ticket: QuotaTicket;
   timer?: NodeJS.Timeout;
 }
 
@@ -37,13 +38,14 @@ export class RelaySessions {
   readonly #options: RelaySessionsOptions;
   readonly #broker: TokenBroker<Socket, Meta>;
   readonly #splices = new Set<Splice>();
-  readonly #pendingByOwner = new Map<object, number>();
+  readonly #quota: SessionQuota;
   /** Data connections presented and waiting for their counterpart, with their session id. */
   readonly #waiting = new Map<Socket, number>();
   #closedBytes = 0;
 
   constructor(options: RelaySessionsOptions) {
     this.#options = options;
+    this.#quota = new SessionQuota(options);
     this.#broker = new TokenBroker({ ttlMs: options.tokenTtlMs, ...(options.now ? { now: options.now } : {}) });
   }
 
@@ -59,22 +61,15 @@ export class RelaySessions {
     return this.#closedBytes + live;
   }
 
-  /** `a` (its control connection is `owner`) wants a session with `b`. */
-  dial(a: PeerRef, b: PeerRef, owner: object): DialAnswer {
-    const { maxSessions, maxPendingDialsPerPeer, tokenTtlMs } = this.#options;
+  /** `a` (dialling as `dialler`: its proven key and its address) wants a session with `b`. */
+  dial(a: PeerRef, b: PeerRef, dialler: Dialler): DialAnswer {
+    const { maxSessions, tokenTtlMs } = this.#options;
     if (this.count >= maxSessions) {
       return { ok: false, code: 'ERR_RELAY_FULL', message: `the relay is full (${maxSessions} sessions open); try later` };
     }
-    const pending = this.#pendingByOwner.get(owner) ?? 0;
-    if (pending >= maxPendingDialsPerPeer) {
-      return {
-        ok: false,
-        code: 'ERR_RELAY_FULL',
-        message: `too many sessions waiting for their connections (${maxPendingDialsPerPeer}); try later`,
-      };
-    }
-    this.#pendingByOwner.set(owner, pending + 1);
-    const meta: Meta = { a, b, owner };
+    const refusal = this.#quota.refuse(dialler);
+    if (refusal !== undefined) return { ok: false, code: 'ERR_RELAY_FULL', message: refusal };
+    const meta: Meta = { a, b, ticket: this.#quota.reserve(dialler) };
     const issued = this.#broker.issue(meta);
     meta.timer = setTimeout(() => this.#expire(issued.id), tokenTtlMs);
     meta.timer.unref();
@@ -95,7 +90,8 @@ export class RelaySessions {
       return undefined;
     }
     const { meta, dialer, dialed, id } = result;
-    this.#settle(meta);
+    clearTimeout(meta.timer);
+    this.#quota.opened(meta.ticket);
     this.#waiting.delete(dialer);
     this.#waiting.delete(dialed);
     const splice = new Splice(dialer, dialed, {
@@ -109,6 +105,7 @@ export class RelaySessions {
     splice.once('closed', ({ bytes, reason }) => {
       this.#splices.delete(splice);
       this.#closedBytes += bytes;
+      this.#quota.release(meta.ticket);
       this.#options.emit({ type: 'session-closed', id, a: meta.a, b: meta.b, bytes, reason });
     });
     this.#options.emit({ type: 'session-open', id, a: meta.a, b: meta.b });
@@ -158,11 +155,9 @@ export class RelaySessions {
     });
   }
 
-  /** The session no longer waits for tokens: free its timer and its dialer's pending slot. */
+  /** A session that never opened is over: free its timer and its dialler's share. */
   #settle(meta: Meta): void {
     clearTimeout(meta.timer);
-    const n = (this.#pendingByOwner.get(meta.owner) ?? 1) - 1;
-    if (n > 0) this.#pendingByOwner.set(meta.owner, n);
-    else this.#pendingByOwner.delete(meta.owner);
+    this.#quota.release(meta.ticket);
   }
 }

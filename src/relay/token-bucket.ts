@@ -1,6 +1,7 @@
-// A token bucket for one direction of a relayed session: bytes are let through at once and paid
-// for afterwards, so a chunk larger than the bucket never stalls forever; the debt tells the
-// caller how long to stop reading. Pure: the clock is passed in.
+// A token bucket, for the bytes of one direction of a relayed session or the requests of one
+// control connection: units are let through at once and paid for afterwards, so a chunk larger
+// than the bucket never stalls forever; the debt tells the caller how long to wait. Pure: the
+// clock is passed in.
 
 export class TokenBucket {
   readonly #rate: number;
@@ -9,21 +10,21 @@ export class TokenBucket {
   #updatedAt: number;
 
   /**
-   * `bytesPerSec` > 0. `burstBytes` (default: one second's worth) is how much may pass at once
-   * after a quiet spell.
+   * `perSec` > 0. `burst` (default: one second's worth) is how much may pass at once after a
+   * quiet spell.
    */
-  constructor(bytesPerSec: number, now: number, burstBytes = bytesPerSec) {
-    if (!(bytesPerSec > 0)) throw new RangeError(`a token bucket needs a positive rate, got ${bytesPerSec}`);
-    this.#rate = bytesPerSec;
-    this.#capacity = Math.max(1, burstBytes);
+  constructor(perSec: number, now: number, burst = perSec) {
+    if (!(perSec > 0)) throw new RangeError(`a token bucket needs a positive rate, got ${perSec}`);
+    this.#rate = perSec;
+    this.#capacity = Math.max(1, burst);
     this.#tokens = this.#capacity;
     this.#updatedAt = now;
   }
 
-  /** Spend `bytes`; returns how many ms to wait before sending more (0 = carry on). */
-  take(bytes: number, now: number): number {
+  /** Spend `units`; returns how many ms to wait before sending more (0 = carry on). */
+  take(units: number, now: number): number {
     this.#refill(now);
-    this.#tokens -= bytes;
+    this.#tokens -= units;
     return this.#tokens >= 0 ? 0 : Math.ceil((-this.#tokens / this.#rate) * 1000);
   }
 

@@ -106,7 +106,8 @@ function compact(s: string): string {
   return s.replace(/[\s-]+/g, '').toUpperCase();
 }
 
-function dashed(s: string): string {
+/** Dashes after every 7 characters of a compact (upper-case, undashed) fingerprint or prefix. */
+export function dashed(s: string): string {
   const parts: string[] = [];
   for (let i = 0; i < s.length; i += DISPLAY_GROUP) parts.push(s.slice(i, i + DISPLAY_GROUP));
   return parts.join('-');

@@ -4,7 +4,7 @@
 // through the relay. Everything started is tracked; cleanupRelayTestnet() closes it all.
 
 import assert from 'node:assert/strict';
-import type { Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DEFAULTS } from '../../src/defaults.js';
@@ -38,15 +38,18 @@ export async function cleanupRelayTestnet(): Promise<void> {
   await cleanupPeers();
 }
 
-/** A relay on 127.0.0.1, any port, with its identity in a temporary home like the CLI's. */
-export async function startRelay(limits: Partial<RelayLimits> = {}, fdLimit?: number) {
+/**
+ * A relay on 127.0.0.1, any port, with its identity in a temporary home like the CLI's. `fdLimit`
+ * and `now` (its clock, which a test may move) are passed on when given.
+ */
+export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdLimit?: number; now?: () => number } = {}) {
   const identity = loadOrCreateIdentity(join(tempHome(), 'relay'));
   const relay = new RelayServer({
     identity,
     host: '127.0.0.1',
     port: 0,
     limits: { stopTimeoutMs: 2_000, ...limits },
-    ...(fdLimit !== undefined ? { fdLimit } : {}),
+    ...extra,
   });
   relays.push(relay);
   const events: RelayEvent[] = [];
@@ -57,7 +60,7 @@ export async function startRelay(limits: Partial<RelayLimits> = {}, fdLimit?: nu
     match: (e: Extract<RelayEvent, { type: T }>) => boolean = () => true,
     ms?: number,
   ) => until(() => events.find((e): e is Extract<RelayEvent, { type: T }> => e.type === type && match(e as never)), `relay event ${type}`, ms);
-  const client = (name: string, identity?: Identity) => ControlClient.connect(port, name, relay.fingerprint, identity);
+  const client = (name: string, identity?: Identity, from?: string) => ControlClient.connect(port, name, relay.fingerprint, identity, from);
   return { relay, port, events, event, client };
 }
 
@@ -86,11 +89,23 @@ export async function until<T>(probe: () => T | undefined | false, what: string,
   }
 }
 
-export async function tcp(port: number): Promise<Socket> {
-  const socket = await dialTcp('127.0.0.1', port, 5_000);
+/** A connection to 127.0.0.1:`port`, from the loopback address `from` (e.g. 127.0.0.2) if given. */
+export async function tcp(port: number, from?: string): Promise<Socket> {
+  const socket = from === undefined ? await dialTcp('127.0.0.1', port, 5_000) : await dialFrom(from, port);
   openSockets.add(socket);
   socket.once('close', () => openSockets.delete(socket));
   return socket;
+}
+
+function dialFrom(localAddress: string, port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = createConnection({ host: '127.0.0.1', port, localAddress });
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.removeListener('error', reject);
+      resolve(socket);
+    });
+  });
 }
 
 /** A PeerConnection on `socket`, started, with what it reports collected. */
@@ -152,8 +167,14 @@ export class ControlClient extends TestPeer {
     this.identity = identity;
   }
 
-  static async connect(port: number, name: string, relayFingerprint: string, identity: Identity = newIdentity()): Promise<ControlClient> {
-    const client = new ControlClient(await tcp(port), identity, name, relayFingerprint);
+  static async connect(
+    port: number,
+    name: string,
+    relayFingerprint: string,
+    identity: Identity = newIdentity(),
+    from?: string,
+  ): Promise<ControlClient> {
+    const client = new ControlClient(await tcp(port, from), identity, name, relayFingerprint);
     await client.established;
     return client;
   }

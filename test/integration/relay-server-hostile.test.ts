@@ -102,6 +102,21 @@ describe('relay server under bad input', { timeout: 60_000 }, () => {
     await again.peerB.waitFor('chat', (m) => m.text === 'still serving');
   });
 
+  it('gives the first bytes and the handshake after them one deadline, not one each', async () => {
+    // The relay's clock is moved, not waited on: 59.9 of the 60 s pass while the preamble trickles.
+    let offset = 0;
+    const { port, relay, event } = await startRelay({ handshakeTimeoutMs: 60_000 }, { now: () => Date.now() + offset });
+    const slow = await tcp(port);
+    slow.resume();
+    slow.write(PREAMBLE.subarray(0, 3));
+    await until(() => relay.connectionCount === 1, 'the relay to accept');
+    offset += 59_900;
+    slow.write(PREAMBLE.subarray(3)); // a control connection, and never a handshake message
+    const timeout = await event('rejected', (e) => e.code === 'ERR_HANDSHAKE_TIMEOUT');
+    assert.match(timeout.message, /handshake with .* did not finish in time/);
+    await closedSoon(slow);
+  });
+
   it('says "relay full" in words when maxPeers is reached, and admits again when one leaves', async () => {
     const { client, event } = await startRelay({ maxPeers: 1 });
     const first = await client('first');
@@ -122,7 +137,7 @@ describe('relay server under bad input', { timeout: 60_000 }, () => {
   });
 
   it('says "relay full" near the open-file limit and past the per-address cap', async () => {
-    const nearFdLimit = await startRelay({ fdHeadroom: 10 }, 12);
+    const nearFdLimit = await startRelay({ fdHeadroom: 10 }, { fdLimit: 12 });
     await nearFdLimit.client('one');
     await nearFdLimit.client('two');
     const three = await nearFdLimit.client('three');

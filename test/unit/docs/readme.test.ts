@@ -32,3 +32,26 @@ describe('README and the relay options', () => {
     }
   });
 });
+
+describe('README and the relay behaviour', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+
+  it('states the reconnect backoff the code uses', async () => {
+    const { RelayBackoff } = await import('../../../src/app/relay-backoff.js');
+    const { DEFAULTS } = await import('../../../src/defaults.js');
+    const seconds = (random: number, tries: number) => {
+      const backoff = new RelayBackoff(DEFAULTS.relayBackoffInitialMs, DEFAULTS.relayBackoffMaxMs, () => random);
+      let wait = 0;
+      for (let i = 0; i < tries; i++) wait = backoff.next();
+      return wait / 1000;
+    };
+    const first = `the first retry comes after ${seconds(0, 1)}–${seconds(1, 1)} s`;
+    const last = `up to ${seconds(0, 50)}–${seconds(1, 50)} s`;
+    assert.ok(readme.includes(first), `README does not say "${first}"`);
+    assert.ok(readme.includes(last), `README does not say "${last}"`);
+  });
+
+  it('says plainly that lookups list registered peers to anyone', () => {
+    assert.match(readme, /anyone can list the registered peers' nicknames, fingerprints, public addresses/);
+  });
+});

@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { RelayRegistry } from '../../../src/relay/relay-registry.js';
-import { fingerprintOf } from '../../../src/secure/fingerprint.js';
+import { fingerprintMatches, fingerprintOf } from '../../../src/secure/fingerprint.js';
 import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
 import { MAX_LOOKUP_RESULTS, type RelayRecord } from '../../../src/session/relay-messages.js';
 
@@ -37,6 +37,22 @@ describe('RelayRegistry', () => {
     assert.deepEqual(reg.lookup(alice.fingerprint.slice(0, 4)), [alice]);
     assert.deepEqual(reg.lookup(alice.fingerprint.slice(0, 10).toLowerCase()), [alice]);
     assert.deepEqual(reg.lookup(alice.fingerprint.slice(0, 3)), []);
+  });
+
+  it('a prefix lookup among many peers finds exactly the matching ones, across the dashes', () => {
+    const reg = new RelayRegistry<number>();
+    const records = Array.from({ length: 300 }, (_, i) => record(`p${i}`));
+    records.forEach((r, i) => reg.register(r, i));
+    reg.unregister(records[7]!.fingerprint, 7);
+    const live = records.filter((_, i) => i !== 7);
+    for (const r of [records[0]!, records[150]!, records[7]!]) {
+      for (const prefix of [r.fingerprint.slice(0, 4), r.fingerprint.slice(0, 9), r.fingerprint.replace(/-/g, '').slice(0, 12).toLowerCase()]) {
+        const expected = live.filter((x) => fingerprintMatches(x.fingerprint, prefix)).slice(0, MAX_LOOKUP_RESULTS);
+        const found = reg.lookup(prefix);
+        assert.deepEqual(found.map((x) => x.fingerprint).sort(), expected.map((x) => x.fingerprint).sort(), prefix);
+      }
+    }
+    assert.deepEqual(reg.lookup(records[7]!.fingerprint.slice(0, 12)), [], 'an unregistered peer is gone from the index');
   });
 
   it('finds by nickname, case-insensitive and exact', () => {

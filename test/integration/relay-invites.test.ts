@@ -1,0 +1,105 @@
+// Answering a relay's invitations (app/relay-invites.ts) with a real ChatNode over loopback: the
+// data connection is dialled with the node's own connect timeout, not the default one, and a
+// node that is quitting answers no invitation (nor keeps a data connection that opens as it quits).
+
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ChatNode } from '../../src/app/chat-node.js';
+import type { Invite } from '../../src/app/relay-client.js';
+import { acceptRelayInvites } from '../../src/app/relay-invites.js';
+import type { P2PChatError } from '../../src/errors.js';
+import type { RelayAddress } from '../../src/net/relay-address.js';
+import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
+import { KnownPeers } from '../../src/secure/known-peers.js';
+import { until } from '../helpers/relay-testnet.js';
+import { unansweredPort, type UnansweredPort } from '../helpers/unanswered-port.js';
+
+const cleanups: (() => unknown)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function node(connectTimeoutMs?: number): ChatNode {
+  const home = mkdtempSync(join(tmpdir(), 'p2p-chat-invites-'));
+  const n = new ChatNode({
+    identity: loadOrCreateIdentity(home),
+    knownPeers: KnownPeers.load(home),
+    name: 'listener',
+    ...(connectTimeoutMs !== undefined ? { timing: { connectTimeoutMs } } : {}),
+  });
+  cleanups.push(() => {
+    n.abort();
+    rmSync(home, { recursive: true, force: true });
+  });
+  return n;
+}
+
+/** A stand-in for the relay's port that records the connections it accepts, in order. */
+async function standIn(): Promise<{ address: RelayAddress; accepted: Socket[] }> {
+  const accepted: Socket[] = [];
+  const server: Server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    accepted.push(socket);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  cleanups.push(async () => {
+    for (const socket of accepted) socket.destroy();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  const port = (server.address() as { port: number }).port;
+  return { address: { host: '127.0.0.1', port, label: `127.0.0.1:${port}` }, accepted };
+}
+
+const invite = (n: number): Invite => ({ token: n.toString(16).padStart(64, '0'), from: { name: 'dialler', fingerprint: 'X' } });
+
+describe('relay invitations', { timeout: 30_000 }, () => {
+  it("dial the relay with the node's own connect timeout", async () => {
+    const hole: UnansweredPort = await unansweredPort();
+    cleanups.push(() => hole.close());
+    const invites = new EventEmitter<{ invite: [Invite] }>();
+    const errors: P2PChatError[] = [];
+    const relay = { host: '127.0.0.1', port: hole.port, label: `127.0.0.1:${hole.port}` };
+    acceptRelayInvites(node(300), invites, relay, (err) => errors.push(err));
+    invites.emit('invite', invite(1));
+    const [error] = await until(() => errors.length > 0 && errors, 'the data connection to time out');
+    assert.equal(error!.code, 'ERR_CONNECT_FAILED');
+    assert.match(error!.message, /timed out after 0\.3 s/);
+  });
+
+  it('a quitting node answers no invitation', async () => {
+    const relay = await standIn();
+    const invites = new EventEmitter<{ invite: [Invite] }>();
+    const listener = node();
+    acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));
+    await listener.quit('');
+    invites.emit('invite', invite(1));
+    // A probe dialled after the invitation is accepted after any connection the invitation made.
+    const probe = await new Promise<Socket>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: relay.address.port }, () => resolve(socket));
+    });
+    cleanups.push(() => probe.destroy());
+    await until(() => relay.accepted.length >= 1, 'the probe to be accepted');
+    assert.equal(relay.accepted.length, 1, 'only the probe reached the relay');
+    assert.equal(relay.accepted[0]!.remotePort, probe.localPort);
+  });
+
+  it('a data connection that opens as the node quits is closed, not answered', async () => {
+    const relay = await standIn();
+    const invites = new EventEmitter<{ invite: [Invite] }>();
+    const listener = node();
+    acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));
+    invites.emit('invite', invite(2)); // dialling now; connected only after quit() below
+    void listener.quit('');
+    const [socket] = await until(() => relay.accepted.length > 0 && relay.accepted, 'the data connection');
+    let received = '';
+    socket!.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    await until(() => socket!.closed || socket!.readableEnded, 'the node to close it');
+    assert.match(received, /^P2PDATA/, 'it presented its token');
+    assert.doesNotMatch(received, /P2PCHAT/, 'and started no handshake');
+  });
+});
