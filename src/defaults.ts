@@ -43,6 +43,10 @@ export const DEFAULTS = Object.freeze({
   relayDelayMs: 300,
   /** How long `connect --relay` waits for the relay registration before giving up on it. */
   relayRegisterTimeoutMs: 5_000,
+  /** A file offer not answered in this time is withdrawn. */
+  fileOfferTimeoutMs: 300_000,
+  /** Least time between two progress reports of a file transfer. */
+  fileProgressIntervalMs: 250,
   /** After a name first matches, wait this much longer to catch a second peer of the same name. */
   lookupSettleMs: 300,
 });

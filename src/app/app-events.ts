@@ -14,7 +14,30 @@ export interface PeerSummary {
   readonly rttMs?: number;
 }
 
+/** Which transfer a file event is about, and with whom. */
+export interface FileRef {
+  readonly id: string;
+  readonly direction: 'send' | 'receive';
+  readonly peer: string;
+  readonly fingerprint: string;
+}
+
+export interface FileEntryEvent {
+  readonly path: string;
+  readonly size: number;
+  /** Where the receiver saved it, relative to `dir` (differs from `path` when the name was taken). */
+  readonly savedAs?: string;
+}
+
+export type FileEvent =
+  | ({ type: 'file-offer'; files: FileEntryEvent[]; total: number; autoAccept: boolean } & FileRef)
+  | ({ type: 'file-accepted'; dir?: string } & FileRef)
+  | ({ type: 'file-progress'; bytes: number; total: number; bytesPerSecond: number; etaSeconds?: number } & FileRef)
+  | ({ type: 'file-done'; files: FileEntryEvent[]; total: number; dir?: string; sha256Verified: true; seconds: number } & FileRef)
+  | ({ type: 'file-error'; code: string; message: string; resumable: boolean } & FileRef);
+
 export type AppEvent =
+  | FileEvent
   | { type: 'identity'; name: string; fingerprint: string; created: boolean; home: string }
   | { type: 'listening'; host: string; port: number; fingerprint: string; name: string; busyPort?: number }
   | ({ type: 'connected'; known: boolean } & PeerSummary)

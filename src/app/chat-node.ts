@@ -13,7 +13,12 @@ import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
 import { sanitizeName } from '../session/sanitize.js';
+import { isFileMessageType, type FileMessage } from '../session/file-messages.js';
 import type { AppEvent, PeerSummary } from './app-events.js';
+import { FileEventReporter } from './files/file-events.js';
+import { peerLink, speaksFiles } from './files/peer-link.js';
+import type { Transfer } from './files/transfer.js';
+import { Transfers, type AcceptPolicy, type PeerLink } from './files/transfers.js';
 import { Room, summaryOf, type Route } from './room.js';
 
 export type { Route } from './room.js';
@@ -23,6 +28,8 @@ export interface ChatNodeOptions {
   readonly knownPeers: KnownPeers;
   readonly name: string;
   readonly timing?: Partial<Settings>;
+  /** Receiving files: where they go, and which offers are accepted without asking. */
+  readonly files?: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
 }
 
 /**
@@ -36,6 +43,10 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #identity: Identity;
   readonly #timing: Settings;
   readonly #room: Room;
+  readonly #knownPeers: KnownPeers;
+  readonly #files: Transfers;
+  /** The file-transfer view of each established connection. */
+  readonly #links = new Map<PeerConnection, PeerLink>();
   /** Connections still in the handshake. */
   readonly #pending = new Set<PeerConnection>();
   #name: string;
@@ -52,6 +63,36 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       maxMessageBytes: this.#timing.maxMessageBytes,
       emit: (event) => this.#emit(event),
     });
+    this.#knownPeers = options.knownPeers;
+    this.#files = new Transfers({
+      downloadDir: options.files?.downloadDir ?? '.',
+      acceptFiles: options.files?.acceptFiles ?? 'ask',
+      offerTimeoutMs: this.#timing.fileOfferTimeoutMs,
+      progressIntervalMs: this.#timing.fileProgressIntervalMs,
+    });
+    const reporter = new FileEventReporter();
+    this.#files.on('event', (event) => this.#emit(reporter.toAppEvent(event)));
+  }
+
+  /** File transfers in both directions: /accept, /decline, /cancel and /transfers act on these. */
+  get files(): Transfers {
+    return this.#files;
+  }
+
+  /**
+   * Offer files or directories to every peer connected directly (a host's other peers are not
+   * reachable for files). Rejects with a coded error when there is nobody to send to or a path
+   * cannot be read; nothing is sent then.
+   */
+  async sendFiles(paths: readonly string[]): Promise<Transfer[]> {
+    const links = [...this.#links.entries()].filter(([connection]) => speaksFiles(connection)).map(([, link]) => link);
+    if (links.length === 0) {
+      const why = this.#links.size > 0 ? 'the connected peers cannot receive files (an older version)' : 'nobody is connected';
+      throw chatError('ERR_PEER_NOT_FOUND', `cannot send files: ${why}`);
+    }
+    const transfers: Transfer[] = [];
+    for (const link of links) transfers.push(await this.#files.send(link, paths));
+    return transfers;
   }
 
   get name(): string {
@@ -156,6 +197,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   async quit(reason: string): Promise<boolean> {
     this.#quitting = true;
     this.#server?.close();
+    this.#files.cancelAll('the peer left the chat');
     const closing = [...this.#room.peers()].map((p) => p.connection.close(reason));
     for (const c of this.#pending) c.destroy();
     return (await Promise.all(closing)).every(Boolean);
@@ -190,14 +232,23 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
         void connection.close('shutting down');
         return;
       }
+      const known = this.#knownPeers.get(remote.fingerprint) !== undefined; // before join records it
+      this.#links.set(connection, peerLink(connection, () => this.#room.find(connection)?.name ?? sanitizeName(remote.info.name), known));
       this.#room.join(connection, remote, direction, route);
     });
     connection.on('drain', () => {
       if (this.canSend) this.emit('drain');
     });
-    connection.on('message', (message) => this.#room.receive(connection, message));
+    connection.on('message', (message) => {
+      if (!isFileMessageType(message.type)) return this.#room.receive(connection, message);
+      const link = this.#links.get(connection);
+      if (link) this.#files.handle(link, message as FileMessage);
+    });
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
+      const link = this.#links.get(connection);
+      this.#links.delete(connection);
+      if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
       this.#onClosed(connection, direction, outcome);
     });
     connection.start();

@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import type { AppEvent, PeerSummary } from '../app/app-events.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
+import { formatDuration, formatRate, formatSize } from './byte-format.js';
 
 const NAME_COLOURS = [pc.cyan, pc.magenta, pc.yellow, pc.green, pc.blue, pc.red] as const;
 
@@ -92,6 +93,12 @@ export function formatNotice(event: AppEvent): string | null {
       return notice(pc.dim(`on the LAN: ${formatPeerLine(event)}`));
     case 'peer-down':
       return notice(pc.dim(`gone from the LAN: ${colourName(event.name)} ${shortFingerprint(event.fingerprint)}`));
+    case 'file-offer':
+    case 'file-accepted':
+    case 'file-progress':
+    case 'file-done':
+    case 'file-error':
+      return formatFileEvent(event);
     case 'message':
     case 'sent':
       return null;
@@ -107,4 +114,54 @@ export function formatPeerLine(peer: Extract<AppEvent, { type: 'peer-up' | 'peer
       : '';
   const where = peer.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(', ');
   return `${colourName(peer.name)} ${shortFingerprint(peer.fingerprint)}  ${where} port ${peer.port}${flags}`;
+}
+
+type FileEventOf<T extends string> = Extract<AppEvent, { type: T }>;
+
+/** `trip.tar (1.2 GiB)`, `photos/ (12 files, 40 MiB)` or `3 files (2.0 MiB)`; names sanitised. */
+export function describeFiles(files: readonly { path: string; size: number }[]): string {
+  const total = formatSize(files.reduce((sum, f) => sum + f.size, 0));
+  const tops = [...new Set(files.map((f) => f.path.split('/')[0]!))];
+  if (files.length === 1 && !files[0]!.path.includes('/')) return `${sanitizeText(files[0]!.path)} (${total})`;
+  if (tops.length === 1) return `${sanitizeText(tops[0]!)}/ (${files.length} files, ${total})`;
+  return `${files.length} files (${total}): ${tops.slice(0, 3).map(sanitizeText).join(', ')}${tops.length > 3 ? ', …' : ''}`;
+}
+
+/** The short id users type after /accept, /decline or /cancel. */
+export function shortId(id: string): string {
+  return id.slice(0, 6);
+}
+
+function formatFileEvent(event: FileEventOf<'file-offer' | 'file-accepted' | 'file-progress' | 'file-done' | 'file-error'>): string {
+  const peer = colourName(event.peer);
+  const id = pc.dim(`[${shortId(event.id)}]`);
+  switch (event.type) {
+    case 'file-offer':
+      if (event.direction === 'send') return notice(`offered ${describeFiles(event.files)} to ${peer} ${id}; waiting for an answer`);
+      return event.autoAccept
+        ? notice(`${peer} sends ${describeFiles(event.files)} ${id}; accepting`)
+        : notice(`${peer} offers ${describeFiles(event.files)} ${id}: ${pc.bold('/accept')} or ${pc.bold('/decline')}`);
+    case 'file-accepted':
+      return event.direction === 'send'
+        ? notice(`${peer} accepted ${id}; sending`)
+        : notice(`receiving ${id} from ${peer} into ${sanitizeText(event.dir ?? '.')}`);
+    case 'file-progress': {
+      const pct = event.total > 0 ? Math.floor((event.bytes / event.total) * 100) : 100;
+      const eta = event.etaSeconds !== undefined ? `, ${formatDuration(event.etaSeconds)} left` : '';
+      return notice(pc.dim(`${id} ${pct}% (${formatSize(event.bytes)} of ${formatSize(event.total)}), ${formatRate(event.bytesPerSecond)}${eta}`));
+    }
+    case 'file-done': {
+      const what = describeFiles(event.files);
+      const renamed = event.files.filter((f) => f.savedAs !== undefined);
+      const saved = renamed.length > 0 ? ` (saved as ${renamed.slice(0, 3).map((f) => sanitizeText(f.savedAs!)).join(', ')})` : '';
+      const speed = event.seconds > 0 ? `, ${formatRate(event.total / event.seconds)}` : '';
+      return event.direction === 'send'
+        ? notice(pc.green(`${what} sent to ${sanitizeName(event.peer)}, SHA-256 verified`) + pc.dim(` in ${formatDuration(event.seconds)}${speed}`))
+        : notice(pc.green(`${what} received, SHA-256 verified`) + saved + pc.dim(` in ${formatDuration(event.seconds)}${speed}`));
+    }
+    case 'file-error': {
+      const resume = event.resumable ? pc.dim(' (offer it again to resume)') : '';
+      return notice(pc.yellow(`${id} ${sanitizeText(event.message)}`) + resume);
+    }
+  }
 }

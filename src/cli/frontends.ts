@@ -4,7 +4,8 @@
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
-import { formatMessage, formatNotice } from './event-format.js';
+import { describeFiles, formatMessage, formatNotice } from './event-format.js';
+import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
 
 export interface Frontend {
@@ -21,12 +22,24 @@ export function promptFor(name: string): string {
 
 export class InteractiveFrontend implements Frontend {
   readonly #ui: TerminalUi;
+  readonly #bars = new ProgressBars();
+  readonly #labels = new TransferLabels();
 
   constructor(name: string, handlers: TerminalUiHandlers) {
     this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
   }
 
   show(event: AppEvent): void {
+    this.#labels.note(event);
+    if (event.type === 'file-progress') {
+      // A live bar instead of a line; finished transfers print their line and lose their bar.
+      this.#bars.update(event, this.#labels.label(event.id));
+      this.#ui.setStatus(this.#bars.rows(this.#ui.columns));
+      return;
+    }
+    if ((event.type === 'file-done' || event.type === 'file-error') && this.#bars.remove(event.id)) {
+      this.#ui.setStatus(this.#bars.rows(this.#ui.columns));
+    }
     const line = formatMessage(event) ?? formatNotice(event);
     if (line !== null) this.#ui.print(line);
   }
@@ -44,13 +57,19 @@ export class InteractiveFrontend implements Frontend {
   }
 }
 
-/** Pipes: stdout carries exactly the received message texts, one per line; the rest goes to stderr. */
+/**
+ * Pipes: stdout carries exactly the received message texts, one per line; the rest goes to
+ * stderr, transfer progress as a plain line every few seconds.
+ */
 export class PipeFrontend implements Frontend {
+  readonly #progress = new ProgressThrottle(PIPE_PROGRESS_INTERVAL_MS);
+
   show(event: AppEvent): void {
     if (event.type === 'message') {
       process.stdout.write(sanitizeText(event.text) + '\n');
       return;
     }
+    if (!this.#progress.due(event)) return;
     const line = formatNotice(event);
     if (line !== null) process.stderr.write(line + '\n');
   }
@@ -65,7 +84,10 @@ export class PipeFrontend implements Frontend {
 }
 
 export class JsonFrontend implements Frontend {
+  readonly #progress = new ProgressThrottle(JSON_PROGRESS_INTERVAL_MS);
+
   show(event: AppEvent): void {
+    if (!this.#progress.due(event)) return;
     process.stdout.write(JSON.stringify(event) + '\n');
   }
 
@@ -76,4 +98,44 @@ export class JsonFrontend implements Frontend {
   setPrompt(): void {}
 
   close(): void {}
+}
+
+/** How often a pipe shows a transfer's progress line, and --json its file-progress event. */
+export const PIPE_PROGRESS_INTERVAL_MS = 5_000;
+export const JSON_PROGRESS_INTERVAL_MS = 1_000;
+
+/** Lets through at most one file-progress event per transfer per interval; every other event passes. */
+export class ProgressThrottle {
+  readonly #intervalMs: number;
+  readonly #last = new Map<string, number>();
+
+  constructor(intervalMs: number) {
+    this.#intervalMs = intervalMs;
+  }
+
+  due(event: AppEvent, now: number = Date.now()): boolean {
+    if (event.type === 'file-done' || event.type === 'file-error') this.#last.delete(event.id);
+    if (event.type !== 'file-progress') return true;
+    const last = this.#last.get(event.id);
+    if (last !== undefined && now - last < this.#intervalMs) return false;
+    this.#last.set(event.id, now);
+    return true;
+  }
+}
+
+/** What each transfer's bar is called: its files and the peer, learned from its offer. */
+class TransferLabels {
+  readonly #labels = new Map<string, string>();
+
+  note(event: AppEvent): void {
+    if (event.type === 'file-offer') {
+      const arrow = event.direction === 'send' ? '→' : '←';
+      this.#labels.set(event.id, `${describeFiles(event.files).replace(/ \(.*$/, '')} ${arrow} ${event.peer}`);
+    }
+    if (event.type === 'file-done' || event.type === 'file-error') this.#labels.delete(event.id);
+  }
+
+  label(id: string): string {
+    return this.#labels.get(id) ?? id.slice(0, 6);
+  }
 }

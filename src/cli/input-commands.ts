@@ -9,6 +9,11 @@ export type InputCommand =
   | { kind: 'who' }
   | { kind: 'peers' }
   | { kind: 'connect'; target: string }
+  | { kind: 'send'; paths: string[] }
+  | { kind: 'accept'; id?: string }
+  | { kind: 'decline'; id?: string }
+  | { kind: 'cancel'; id?: string }
+  | { kind: 'transfers' }
   | { kind: 'help' }
   | { kind: 'empty' }
   | { kind: 'invalid'; message: string };
@@ -18,6 +23,11 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = Object.freez
   ['/who', 'list connected peers: nickname, fingerprint, address, path'],
   ['/peers', 'list peers seen on the LAN (mDNS)'],
   ['/connect PEER', 'dial a LAN peer by nickname or fingerprint prefix, or an address'],
+  ['/send PATH...', 'offer files or directories to the peers (quote paths with spaces)'],
+  ['/accept [ID]', 'accept a file offer (the only one, or by its id)'],
+  ['/decline [ID]', 'decline a file offer'],
+  ['/cancel [ID]', 'stop a transfer; offering the same files again resumes it'],
+  ['/transfers', 'list offers and transfers in progress'],
   ['/me ACTION', 'send an action, shown as "* you ACTION"'],
   ['/nick NAME', 'change your nickname (peers are told)'],
   ['/quit [REASON]', 'leave; peers see the reason (also Ctrl-C, Ctrl-D)'],
@@ -47,10 +57,58 @@ export function parseInput(line: string): InputCommand {
       return { kind: 'peers' };
     case 'connect':
       return rest ? { kind: 'connect', target: rest } : { kind: 'invalid', message: 'usage: /connect NAME|FINGERPRINT|HOST[:PORT]' };
+    case 'send': {
+      const paths = splitArguments(rest);
+      if (paths === undefined) return { kind: 'invalid', message: 'unbalanced quote in /send' };
+      return paths.length > 0 ? { kind: 'send', paths } : { kind: 'invalid', message: 'usage: /send PATH... (quote paths with spaces)' };
+    }
+    case 'accept':
+    case 'decline':
+    case 'cancel':
+      if (/\s/.test(rest)) return { kind: 'invalid', message: `usage: /${name} [ID]` };
+      return rest ? { kind: name, id: rest } : { kind: name };
+    case 'transfers':
+      return { kind: 'transfers' };
     case 'help':
     case '?':
       return { kind: 'help' };
     default:
       return { kind: 'invalid', message: `unknown command /${name}; type /help (or //text to send it as a message)` };
   }
+}
+
+/**
+ * Split a command's arguments as a shell would for plain words: whitespace separates, "double"
+ * and 'single' quotes keep spaces, a backslash escapes the next character (outside single quotes).
+ * Undefined for an unbalanced quote.
+ */
+export function splitArguments(text: string): string[] | undefined {
+  const out: string[] = [];
+  let current = '';
+  let started = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (quote) {
+      if (ch === quote) quote = undefined;
+      else if (ch === '\\' && quote === '"' && i + 1 < text.length) current += text[++i];
+      else current += ch;
+    } else if (ch === '"' || ch === "'") {
+      quote = ch;
+      started = true;
+    } else if (ch === '\\' && i + 1 < text.length) {
+      current += text[++i];
+      started = true;
+    } else if (/\s/.test(ch)) {
+      if (started) out.push(current);
+      current = '';
+      started = false;
+    } else {
+      current += ch;
+      started = true;
+    }
+  }
+  if (quote) return undefined;
+  if (started) out.push(current);
+  return out;
 }

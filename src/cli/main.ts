@@ -3,6 +3,8 @@
 
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import type { AcceptPolicy } from '../app/files/transfers.js';
 import { cac } from 'cac';
 import pc from 'picocolors';
 import { DEFAULTS } from '../defaults.js';
@@ -28,7 +30,7 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_BAD_FINGERPRINT',
   'ERR_AMBIGUOUS_PEER',
 ]);
-const COMMANDS = new Set(['listen', 'connect', 'discover', 'relay', 'id']);
+const COMMANDS = new Set(['listen', 'connect', 'send', 'discover', 'relay', 'id']);
 
 interface GlobalFlags {
   home?: string;
@@ -70,7 +72,10 @@ async function run(argv: string[]): Promise<number> {
       default: undefined,
     })
     .option('--host <addr>', `address to listen on (default ${DEFAULTS.host}: all, IPv6 and IPv4)`)
+    .option('--accept-files [who]', ACCEPT_FILES_HELP)
+    .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat listen --name laptop')
+    .example('p2p-chat listen --accept-files --download-dir ~/inbox')
     .action((first: string | undefined, flags: ListenFlags) => {
       if (first !== undefined && first !== 'listen') {
         throw chatError('ERR_USAGE', `unknown command '${first}' (commands: ${[...COMMANDS].join(', ')})`);
@@ -83,10 +88,24 @@ async function run(argv: string[]): Promise<number> {
     .option('--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint')
     .option('--direct-only', 'never use the relay for this connection')
     .option('--relay-only', 'connect through the relay only (needs --relay)')
+    .option('--accept-files [who]', ACCEPT_FILES_HELP)
+    .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat connect laptop')
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
     .action((target: string, flags: ConnectFlags) => start(connectCommand(target, flags)));
+
+  cli
+    .command('send <target> [...paths]', 'connect to a peer, offer it files or directories, exit when they are delivered')
+    .option('--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint')
+    .option('--direct-only', 'never use the relay for this connection')
+    .option('--relay-only', 'connect through the relay only (needs --relay)')
+    .example('p2p-chat send laptop ~/photos/trip.tar')
+    .example('p2p-chat send 192.0.2.7 notes.txt src/')
+    .action((target: string, paths: string[], flags: ConnectFlags) => {
+      if (paths.length === 0) throw chatError('ERR_USAGE', 'send needs at least one file or directory after the target');
+      start(connectCommand(target, flags, paths.map(String)));
+    });
 
   cli
     .command('discover', 'list p2p-chat peers on the LAN (mDNS)')
@@ -114,8 +133,25 @@ async function run(argv: string[]): Promise<number> {
   return action ?? 0;
 }
 
-type ListenFlags = GlobalFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
-type ConnectFlags = GlobalFlags & { expect?: string; mdns?: boolean; relay?: unknown; directOnly?: boolean; relayOnly?: boolean };
+type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown };
+type ListenFlags = GlobalFlags & FileFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
+type ConnectFlags = GlobalFlags & FileFlags & { expect?: string; mdns?: boolean; relay?: unknown; directOnly?: boolean; relayOnly?: boolean };
+
+const ACCEPT_FILES_HELP = 'accept file offers without asking: from known peers (declining others), or =any from anyone';
+const DOWNLOAD_DIR_HELP = 'where received files are saved (default: the current directory; created if missing)';
+
+/** --accept-files[=any] and --download-dir. */
+function fileOptions(flags: FileFlags): { downloadDir: string; acceptFiles: AcceptPolicy } {
+  const downloadDir = resolve(stringFlag(flags.downloadDir, '--download-dir') ?? '.');
+  const value = flags.acceptFiles;
+  let acceptFiles: AcceptPolicy = 'ask';
+  if (value === true || value === '' || value === 'known') acceptFiles = 'known';
+  else if (value === 'any') acceptFiles = 'any';
+  else if (value !== undefined && value !== false) {
+    throw chatError('ERR_USAGE', `--accept-files takes no value or =any, not ${JSON.stringify(String(value))}`);
+  }
+  return { downloadDir, acceptFiles };
+}
 type DiscoverFlags = GlobalFlags & { timeout?: unknown; watch?: boolean; mdns?: boolean };
 
 async function listenCommand(flags: ListenFlags): Promise<number> {
@@ -128,11 +164,12 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     debug: debugOn(),
     mdns: flags.mdns !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
+    files: fileOptions(flags),
     ...relayOption(flags.relay, config),
   });
 }
 
-async function connectCommand(targetText: string, flags: ConnectFlags): Promise<number> {
+async function connectCommand(targetText: string, flags: ConnectFlags, send?: string[]): Promise<number> {
   const target = String(targetText);
   if (isAddressTarget(target)) parseTarget(target, DEFAULTS.port); // a usage error before anything starts
   const expectText = stringFlag(flags.expect, '--expect');
@@ -148,6 +185,8 @@ async function connectCommand(targetText: string, flags: ConnectFlags): Promise<
     debug: debugOn(),
     mdns: flags.mdns !== false,
     connect: { target, mode, ...(expect ? { expect } : {}) },
+    files: fileOptions(flags),
+    ...(send ? { send } : {}),
     ...relay,
   });
 }

@@ -18,6 +18,9 @@ import { linkRelay, type RelayLink } from '../app/relay-link.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import { PeerDirectory, toEvent } from '../app/peer-directory.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
+import type { AcceptPolicy } from '../app/files/transfers.js';
+import { runFileCommand } from './file-commands.js';
+import { SendFrontend } from './send-frontend.js';
 
 export interface RunChatOptions {
   readonly identity: Identity;
@@ -33,6 +36,10 @@ export interface RunChatOptions {
   readonly relay?: { address: RelayAddress; pin?: string };
   /** P2P_CHAT_DEBUG: also show `debug` events. */
   readonly debug?: boolean;
+  /** Where received files go and which offers are accepted unasked. */
+  readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
+  /** `p2p-chat send`: offer these paths once connected, and exit when the transfers end. */
+  readonly send?: readonly string[];
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -60,10 +67,12 @@ class ChatRun {
     this.#options = options;
     this.#done = done;
     this.#failed = failed;
-    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name });
+    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files: options.files });
     this.#directory = options.mdns ? new PeerDirectory(options.knownPeers, options.identity.fingerprint) : undefined;
     const interactive = process.stdin.isTTY === true && !options.json;
-    if (interactive) {
+    if (options.send) {
+      this.#frontend = options.json ? new JsonFrontend() : new SendFrontend();
+    } else if (interactive) {
       this.#frontend = new InteractiveFrontend(this.#node.name, {
         line: (text) => this.#onTypedLine(text),
         interrupt: () => this.#onInterrupt(),
@@ -98,6 +107,7 @@ class ChatRun {
       }
       this.#startRelay(port);
       if (connect) await this.#dialTarget(connect.target, connect.mode, connect.expect);
+      if (this.#options.send) await this.#sendFiles(this.#options.send);
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
       // Could not start: stop quietly and let the CLI print its one line.
@@ -137,6 +147,21 @@ class ChatRun {
     });
   }
 
+  /** `p2p-chat send`: offer the files, then leave when every transfer has ended (1 if one failed). */
+  async #sendFiles(paths: readonly string[]): Promise<void> {
+    const transfers = await this.#node.sendFiles(paths);
+    let failed = false;
+    let open = transfers.length;
+    for (const transfer of transfers) {
+      const ended = (ok: boolean) => {
+        failed ||= !ok;
+        if (--open === 0) void this.#quit('', failed ? 1 : 0);
+      };
+      transfer.once('done', () => ended(true));
+      transfer.once('failed', () => ended(false));
+    }
+  }
+
   /** Keep a control connection to the relay, and accept the sessions it invites us to. */
   #startRelay(port: number): void {
     const relay = this.#options.relay;
@@ -173,7 +198,8 @@ class ChatRun {
     }
     const peerGone = (event.type === 'left' || event.type === 'lost') && event.via === undefined;
     if (peerGone && this.#options.connect && this.#node.peerCount === 0 && !this.#quitting) {
-      void this.#quit('', event.type === 'left' ? 0 : 1);
+      // `send` exits by its transfers' outcome: a peer leaving mid-transfer is a failure.
+      void this.#quit('', event.type === 'left' && !this.#options.send ? 0 : 1);
     }
   }
 
@@ -228,6 +254,13 @@ class ChatRun {
         return;
       case 'connect':
         void this.#dial(command.target);
+        return;
+      case 'send':
+      case 'accept':
+      case 'decline':
+      case 'cancel':
+      case 'transfers':
+        runFileCommand(this.#node, command, this.#frontend);
         return;
       case 'help':
         for (const [usage, what] of COMMAND_HELP) this.#frontend.info(`  ${usage.padEnd(16)} ${what}`);

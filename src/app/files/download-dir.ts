@@ -74,10 +74,14 @@ export class DownloadDir {
     return have === info.size ? { have, hash } : undefined;
   }
 
-  /** Open a partial file for writing, never through a symlink; from scratch unless `keep`. */
+  /**
+   * Open a partial file for writing, never through a symlink; from scratch unless `keep`. Its
+   * mode is the usual 0666 less the umask, which the finished file keeps; the partial folder
+   * (0700) is what keeps unfinished data private.
+   */
   async openPart(partPath: string, keep: boolean) {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (keep ? 0 : constants.O_TRUNC);
-    return open(partPath, flags, 0o600).catch((err: unknown) => {
+    return open(partPath, flags, 0o666).catch((err: unknown) => {
       throw writeError(err, partPath);
     });
   }
@@ -95,7 +99,7 @@ export class DownloadDir {
     try {
       const single = files.length === 1 && files[0]!.rest.length === 0;
       if (single) {
-        const name = await this.#reserve(top, async (path) => (await open(path, 'wx', 0o644)).close());
+        const name = await this.#reserve(top, async (path) => (await open(path, 'wx', 0o600)).close());
         await rename(files[0]!.part, join(this.path, name)).catch(async (err: unknown) => {
           await unlink(join(this.path, name)).catch(() => undefined); // give the reserved name back
           throw err;

@@ -32,6 +32,7 @@ export class IncomingTransfer extends Transfer {
   readonly #entries: readonly SafeEntry[];
   readonly #options: IncomingOptions;
   #dir: DownloadDir | undefined;
+  #dirPath: string | undefined;
   #parts: string[] = [];
   #resumable = new Map<number, ResumableData>();
   #current: Current | undefined;
@@ -54,6 +55,7 @@ export class IncomingTransfer extends Transfer {
   /** Accept into `downloadDir`; resolves once the answer (with resume points) is sent. */
   async accept(downloadDir: string): Promise<void> {
     if (this.state !== 'offered') return;
+    this.#dirPath = downloadDir;
     this.setState('active');
     try {
       const dir = await DownloadDir.open(downloadDir);
@@ -88,8 +90,9 @@ export class IncomingTransfer extends Transfer {
     return this.#saved.get(index);
   }
 
+  /** The directory given to accept(). */
   get downloadDir(): string | undefined {
-    return this.#dir?.path;
+    return this.#dirPath;
   }
 
   handle(message: FileMessage): void {
@@ -188,19 +191,19 @@ export class IncomingTransfer extends Transfer {
         top,
         group.map((i) => ({ rest: this.#entries[i]!.parts.slice(1), part: this.#parts[i]! })),
       );
-      for (const i of group) {
-        this.#saved.set(i, [name, ...this.#entries[i]!.parts.slice(1)].join('/'));
-        this.link.send({ type: 'file-verified', id: this.id, index: i });
-        this.emit('file-verified', { index: i, path: this.files[i]!.path, savedAs: this.#saved.get(i)! });
-      }
+      for (const i of group) this.#saved.set(i, [name, ...this.#entries[i]!.parts.slice(1)].join('/'));
     } catch (err) {
       this.fail(err as P2PChatError, false);
       return;
     }
-    if (this.#saved.size === this.files.length) {
-      await this.#dir!.tidy();
-      this.complete();
+    // Done before the last confirmation goes out: the sender may leave as soon as it has it.
+    const last = this.#saved.size === this.files.length;
+    if (last) this.complete();
+    for (const i of group) {
+      this.link.send({ type: 'file-verified', id: this.id, index: i });
+      this.emit('file-verified', { index: i, path: this.files[i]!.path, savedAs: this.#saved.get(i)! });
     }
+    if (last) await this.#dir!.tidy();
   }
 
   #onWritten(bytes: number): void {

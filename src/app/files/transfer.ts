@@ -88,10 +88,11 @@ export abstract class Transfer extends EventEmitter<Events> {
     this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} cancelled: ${reason}`), false, reason);
   }
 
-  /** The connection ended under the transfer. */
-  linkClosed(): void {
+  /** The connection ended under the transfer (`why`: how, when it was not a goodbye). */
+  linkClosed(why?: string): void {
     if (this.finished) return;
-    this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} stopped: connection to ${this.link.peer.name} ended`), true);
+    const how = why ? `lost (${why})` : 'ended';
+    this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} stopped: connection to ${this.link.peer.name} ${how}`), true);
   }
 
   /** e.g. `trip.tar (1.2 GiB)` or `3 files (40.0 MiB)`, for messages. */

@@ -84,9 +84,9 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
   }
 
   /** The link closed: every transfer on it ends. */
-  linkClosed(link: TransferLink): void {
+  linkClosed(link: TransferLink, why?: string): void {
     this.#pages.delete(link);
-    for (const transfer of this.#byLink.get(link)?.values() ?? []) transfer.linkClosed();
+    for (const transfer of this.#byLink.get(link)?.values() ?? []) transfer.linkClosed(why);
     this.#byLink.delete(link);
   }
 

@@ -99,7 +99,7 @@ describe('parseInput', () => {
 describe('COMMAND_HELP', () => {
   it('documents every command parseInput knows', () => {
     const documented = COMMAND_HELP.map(([usage]) => usage.split(' ')[0]);
-    assert.deepEqual(documented, ['/help', '/who', '/peers', '/connect', '/me', '/nick', '/quit', '//text']);
+    assert.deepEqual(documented, ['/help', '/who', '/peers', '/connect', '/send', '/accept', '/decline', '/cancel', '/transfers', '/me', '/nick', '/quit', '//text']);
     for (const [usage, text] of COMMAND_HELP) {
       assert.ok(text.length > 0, usage);
       const line = usage.split(' ')[0]!;

@@ -191,14 +191,15 @@ describe('DownloadDir', () => {
   });
 
   describe('openPart / removePart', () => {
-    it('creates a private partial file, truncated unless kept', async () => {
+    it('creates a partial file (0666 less the umask) in the private 0700 folder, truncated unless kept', async () => {
       const dir = await DownloadDir.open(downloads);
       const path = dir.partPath(FP, 'a', 100);
       const created = await dir.openPart(path, false);
       await created.write(Buffer.from('hello world'));
       await created.close();
       assert.equal(await readFile(path, 'utf8'), 'hello world');
-      assert.equal((await stat(path)).mode & 0o777, 0o600);
+      assert.equal((await stat(path)).mode & 0o777, 0o666 & ~process.umask());
+      assert.equal((await stat(dirname(path))).mode & 0o777, 0o700);
 
       const kept = await dir.openPart(path, true);
       await kept.write(Buffer.from('HELLO'), 0, 5, 0);

@@ -1,0 +1,69 @@
+// Transfer events as the user interface sees them (AppEvent `file-*`): who, which transfer, what
+// files, and for progress the speed and time left measured here.
+
+import type { AppEvent, FileEntryEvent, FileEvent, FileRef } from '../app-events.js';
+import { IncomingTransfer } from './incoming-transfer.js';
+import { etaSeconds, RateMeter } from './rate-meter.js';
+import type { Transfer } from './transfer.js';
+import type { TransferEvent } from './transfers.js';
+
+export class FileEventReporter {
+  readonly #now: () => number;
+  readonly #meters = new WeakMap<Transfer, RateMeter>();
+
+  constructor(now: () => number = Date.now) {
+    this.#now = now;
+  }
+
+  toAppEvent(event: TransferEvent): AppEvent {
+    if (event.type === 'refused') {
+      const ref: FileRef = { id: event.id, direction: 'receive', peer: event.peer.name, fingerprint: event.peer.fingerprint };
+      return { type: 'file-error', ...ref, code: event.error.code, message: event.error.message, resumable: false };
+    }
+    const transfer = event.transfer;
+    const ref = refOf(transfer);
+    switch (event.type) {
+      case 'offer':
+        return { type: 'file-offer', ...ref, files: entries(transfer), total: transfer.total, autoAccept: event.autoAccept };
+      case 'accepted': {
+        this.#meters.set(transfer, new RateMeter(this.#now(), transfer.bytes));
+        const dir = transfer instanceof IncomingTransfer ? transfer.downloadDir : undefined;
+        return { type: 'file-accepted', ...ref, ...(dir ? { dir } : {}) };
+      }
+      case 'progress': {
+        const meter = this.#meter(transfer);
+        const rate = meter.update(this.#now(), event.bytes);
+        const eta = etaSeconds(event.total - event.bytes, rate);
+        return { type: 'file-progress', ...ref, bytes: event.bytes, total: event.total, bytesPerSecond: Math.round(rate), ...(eta !== undefined ? { etaSeconds: eta } : {}) };
+      }
+      case 'mismatch':
+        return { type: 'warning', code: 'ERR_FILE_CORRUPT', message: `${event.path} did not match its SHA-256; ${transfer.direction === 'send' ? 'sending' : 'receiving'} it again` };
+      case 'done': {
+        const seconds = (this.#now() - this.#meter(transfer).startedAt) / 1000;
+        const dir = transfer instanceof IncomingTransfer ? transfer.downloadDir : undefined;
+        return { type: 'file-done', ...ref, files: entries(transfer), total: transfer.total, ...(dir ? { dir } : {}), sha256Verified: true, seconds: Math.round(seconds * 10) / 10 };
+      }
+      case 'failed':
+        return { type: 'file-error', ...ref, code: event.error.code, message: event.error.message, resumable: transfer.state === 'failed' && transfer.bytes > 0 };
+    }
+  }
+
+  #meter(transfer: Transfer): RateMeter {
+    let meter = this.#meters.get(transfer);
+    if (!meter) this.#meters.set(transfer, (meter = new RateMeter(this.#now(), transfer.bytes)));
+    return meter;
+  }
+}
+
+function refOf(transfer: Transfer): FileRef {
+  return { id: transfer.id, direction: transfer.direction, peer: transfer.link.peer.name, fingerprint: transfer.link.peer.fingerprint };
+}
+
+function entries(transfer: Transfer): FileEntryEvent[] {
+  return transfer.files.map((f, i) => {
+    const savedAs = transfer instanceof IncomingTransfer ? transfer.savedAs(i) : undefined;
+    return { path: f.path, size: f.size, ...(savedAs !== undefined && savedAs !== f.path ? { savedAs } : {}) };
+  });
+}
+
+export type { FileEvent };

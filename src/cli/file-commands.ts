@@ -1,0 +1,59 @@
+// The chat's file commands: /send, /accept, /decline, /cancel and /transfers, carried out on the
+// node's transfers, with every failure shown as one coded line.
+
+import { homedir } from 'node:os';
+import pc from 'picocolors';
+import type { ChatNode } from '../app/chat-node.js';
+import { P2PChatError } from '../errors.js';
+import { formatSize } from './byte-format.js';
+import { colourName, describeFiles, shortId } from './event-format.js';
+import type { Frontend } from './frontends.js';
+import type { InputCommand } from './input-commands.js';
+
+export type FileCommand = Extract<InputCommand, { kind: 'send' | 'accept' | 'decline' | 'cancel' | 'transfers' }>;
+
+export function runFileCommand(node: ChatNode, command: FileCommand, frontend: Frontend): void {
+  const fail = (err: unknown) => {
+    if (!(err instanceof P2PChatError)) throw err;
+    frontend.show({ type: 'error', code: err.code, message: err.message });
+  };
+  try {
+    switch (command.kind) {
+      case 'send':
+        node.sendFiles(command.paths.map(expandHome)).catch(fail);
+        return;
+      case 'accept':
+        node.files.accept(command.id);
+        return;
+      case 'decline':
+        node.files.decline(command.id);
+        return;
+      case 'cancel':
+        node.files.cancel(command.id);
+        return;
+      case 'transfers':
+        showTransfers(node, frontend);
+        return;
+    }
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function showTransfers(node: ChatNode, frontend: Frontend): void {
+  const transfers = node.files.list();
+  if (transfers.length === 0) {
+    frontend.info(pc.dim('no file offers or transfers'));
+    return;
+  }
+  for (const t of transfers) {
+    const arrow = t.direction === 'send' ? `to ${colourName(t.link.peer.name)}` : `from ${colourName(t.link.peer.name)}`;
+    const state = t.state === 'offered' ? (t.direction === 'send' ? 'waiting for an answer' : 'offered: /accept or /decline') : `${formatSize(t.bytes)} of ${formatSize(t.total)}`;
+    frontend.info(`  ${pc.bold(shortId(t.id))} ${describeFiles(t.files)} ${arrow}: ${state}`);
+  }
+}
+
+/** `~/x` as the shell would read it (a /send path is typed, not globbed by a shell). */
+export function expandHome(path: string): string {
+  return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
+}

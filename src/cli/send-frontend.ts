@@ -1,0 +1,63 @@
+// The front end of `p2p-chat send`: no prompt, so on a terminal the transfer's progress is a
+// cli-progress bar on stderr with every other line logged above it; piped, it is plain progress
+// lines every few seconds. A message the peer sends meanwhile goes to stdout.
+
+import cliProgress from 'cli-progress';
+import type { AppEvent } from '../app/app-events.js';
+import { sanitizeText } from '../session/sanitize.js';
+import { formatRate, formatSize } from './byte-format.js';
+import { describeFiles, formatNotice } from './event-format.js';
+import { PIPE_PROGRESS_INTERVAL_MS, ProgressThrottle, type Frontend } from './frontends.js';
+
+export class SendFrontend implements Frontend {
+  readonly #bars: cliProgress.MultiBar | undefined;
+  readonly #bar = new Map<string, cliProgress.SingleBar>();
+  readonly #labels = new Map<string, string>();
+  readonly #throttle = new ProgressThrottle(PIPE_PROGRESS_INTERVAL_MS);
+
+  constructor(tty: boolean = process.stderr.isTTY === true) {
+    this.#bars = tty
+      ? new cliProgress.MultiBar(
+          {
+            stream: process.stderr,
+            format: '{label} {bar} {percentage}% {done}/{size} {speed} ETA {eta_formatted}',
+            barsize: 20,
+            hideCursor: true,
+            autopadding: true,
+            etaBuffer: 50,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  }
+
+  show(event: AppEvent): void {
+    if (event.type === 'file-offer') this.#labels.set(event.id, describeFiles(event.files).replace(/ \(.*$/, ''));
+    if (event.type === 'message') {
+      process.stdout.write(`${sanitizeText(event.from)}: ${sanitizeText(event.text)}\n`);
+      return;
+    }
+    if (event.type === 'file-progress' && this.#bars) {
+      const payload = { label: this.#labels.get(event.id) ?? '', done: formatSize(event.bytes), size: formatSize(event.total), speed: formatRate(event.bytesPerSecond) };
+      const bar = this.#bar.get(event.id);
+      if (bar) bar.update(event.bytes, payload);
+      else this.#bar.set(event.id, this.#bars.create(event.total, event.bytes, payload));
+      return;
+    }
+    if (event.type === 'file-done') this.#bar.get(event.id)?.update(event.total);
+    if (!this.#throttle.due(event)) return;
+    const line = formatNotice(event);
+    if (line !== null) this.info(line);
+  }
+
+  info(text: string): void {
+    if (this.#bars && this.#bar.size > 0) this.#bars.log(text + '\n');
+    else process.stderr.write(text + '\n');
+  }
+
+  setPrompt(): void {}
+
+  close(): void {
+    this.#bars?.stop();
+  }
+}
