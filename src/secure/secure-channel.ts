@@ -3,7 +3,7 @@
 
 import { chatError } from '../errors.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
-import { encodeFrame, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
+import { encodeFrame, FRAME_HEADER_SIZE, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
 import { PREAMBLE, PreambleReader } from '../wire/preamble.js';
 import { fingerprintOf } from './fingerprint.js';
 import { decodePeerInfo, encodePeerInfo, NOISE_PROLOGUE, type PeerInfo } from './handshake-payload.js';
@@ -120,13 +120,28 @@ export class SecureChannel {
 
   /** Encrypt and frame one message for the peer. */
   seal(plaintext: Uint8Array): Buffer {
+    return encodeFrame(this.#transportSender(plaintext).encryptWithAd(EMPTY, plaintext));
+  }
+
+  /**
+   * The same frame as three buffers (length prefix, ciphertext, tag) for a vectored write: bulk
+   * data is then never copied after encryption.
+   */
+  sealParts(plaintext: Uint8Array): [Buffer, Buffer, Buffer] {
+    const [body, tag] = this.#transportSender(plaintext).encryptWithAdParts(EMPTY, plaintext);
+    const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+    header.writeUInt16BE(body.length + tag.length, 0);
+    return [header, body, tag];
+  }
+
+  #transportSender(plaintext: Uint8Array): CipherState {
     if (this.#phase !== 'transport' || !this.#sender) {
       throw chatError('ERR_HANDSHAKE_FAILED', 'cannot send before the handshake is complete');
     }
     if (plaintext.length > MAX_PLAINTEXT) {
       throw chatError('ERR_FRAME_TOO_LARGE', `message of ${plaintext.length} bytes exceeds ${MAX_PLAINTEXT}`);
     }
-    return encodeFrame(this.#sender.encryptWithAd(EMPTY, plaintext));
+    return this.#sender;
   }
 
   #onFrame(frame: Buffer, out: ChannelOutput): void {

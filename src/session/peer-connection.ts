@@ -112,9 +112,16 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#write(encodeMessage(message));
   }
 
-  /** A message encoded by the caller (a file chunk framed in place, to spare a copy). */
-  sendEncoded(plaintext: Buffer): void {
-    this.#write(plaintext);
+  /**
+   * Messages encoded by the caller (file chunks framed in place), written together in one
+   * vectored write and never copied after encryption.
+   */
+  sendEncoded(plaintexts: readonly Buffer[]): void {
+    if (this.#closed || !this.#socket.writable) return;
+    this.#socket.cork();
+    for (const plaintext of plaintexts) for (const part of this.#channel.sealParts(plaintext)) this.#socket.write(part);
+    this.#socket.uncork();
+    this.#afterWrite();
   }
 
   /** Our writes are queued past the socket's high-water mark: the caller should wait for `drain`. */
@@ -152,6 +159,10 @@ export class PeerConnection extends EventEmitter<Events> {
   #write(plaintext: Buffer): void {
     if (this.#closed || !this.#socket.writable) return;
     this.#socket.write(this.#channel.seal(plaintext));
+    this.#afterWrite();
+  }
+
+  #afterWrite(): void {
     this.#keepalive?.sent(this.#now());
     if (this.#socket.writableLength > this.#options.maxQueuedBytes) {
       this.#fail(

@@ -13,7 +13,7 @@ export function peerLink(connection: PeerConnection, name: () => string, known: 
     },
     known,
     send: (message) => connection.send(message),
-    sendEncoded: (plaintext) => connection.sendEncoded(plaintext),
+    sendEncoded: (plaintexts) => connection.sendEncoded(plaintexts),
     get writable() {
       return !connection.needsDrain;
     },

@@ -12,8 +12,8 @@ import type { FileMessage, OfferedFile } from '../../session/file-messages.js';
 export interface TransferLink {
   readonly peer: PeerRef;
   send(message: FileMessage): void;
-  /** An already encoded file-data message (its header written in place, see writeFileDataHeader). */
-  sendEncoded(plaintext: Buffer): void;
+  /** Already encoded file-data messages (headers written in place, see writeFileDataHeader), sent together. */
+  sendEncoded(plaintexts: readonly Buffer[]): void;
   /** False while our writes to this peer are queued past the socket's high-water mark. */
   readonly writable: boolean;
   /** Called when queued writes have drained; returns the unsubscribe. */

@@ -2,7 +2,7 @@
 // After the handshake, one of these per direction encrypts every transport message.
 
 import { chatError } from '../../errors.js';
-import { aeadDecrypt, aeadEncrypt, KEY_LENGTH, TAG_LENGTH } from './crypto-primitives.js';
+import { aeadDecrypt, aeadEncrypt, aeadEncryptParts, KEY_LENGTH, TAG_LENGTH } from './crypto-primitives.js';
 
 /** No Noise message, handshake or transport, may exceed this many bytes (spec section 3). */
 export const MAX_MESSAGE_LENGTH = 65535;
@@ -56,15 +56,29 @@ export class CipherState {
 
   /** Without a key this is the identity, as the handshake's first messages require. */
   encryptWithAd(ad: Uint8Array, plaintext: Uint8Array): Buffer {
-    this.#checkUsable();
-    if (plaintext.length + (this.#key ? TAG_LENGTH : 0) > MAX_MESSAGE_LENGTH) {
-      throw chatError('ERR_FRAME_TOO_LARGE', `a ${plaintext.length}-byte plaintext does not fit in one Noise message`);
-    }
+    this.#checkLength(plaintext);
     if (this.#key === undefined) return Buffer.from(plaintext);
     this.#checkNonce();
     const ciphertext = aeadEncrypt(this.#key, this.#nonce, ad, plaintext);
     this.#nonce++;
     return ciphertext;
+  }
+
+  /** encryptWithAd for a keyed state, returning the ciphertext and the tag unjoined (bulk data). */
+  encryptWithAdParts(ad: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
+    this.#checkLength(plaintext);
+    if (this.#key === undefined) throw chatError('ERR_HANDSHAKE_FAILED', 'no key to encrypt with');
+    this.#checkNonce();
+    const parts = aeadEncryptParts(this.#key, this.#nonce, ad, plaintext);
+    this.#nonce++;
+    return parts;
+  }
+
+  #checkLength(plaintext: Uint8Array): void {
+    this.#checkUsable();
+    if (plaintext.length + (this.#key ? TAG_LENGTH : 0) > MAX_MESSAGE_LENGTH) {
+      throw chatError('ERR_FRAME_TOO_LARGE', `a ${plaintext.length}-byte plaintext does not fit in one Noise message`);
+    }
   }
 
   /** On a bad tag this throws ERR_DECRYPT_FAILED and leaves the nonce alone, per the spec. */

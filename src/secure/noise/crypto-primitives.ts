@@ -108,11 +108,17 @@ const nonceScratch = Buffer.alloc(12);
 
 /** ChaCha20-Poly1305 encrypt; returns ciphertext || 16-byte tag. */
 export function aeadEncrypt(key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Buffer {
+  const [body, tag] = aeadEncryptParts(key, n, ad, plaintext);
+  return Buffer.concat([body, tag], body.length + TAG_LENGTH);
+}
+
+/** The same as two buffers, ciphertext and tag, for callers that write them out without joining. */
+export function aeadEncryptParts(key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
   const cipher = createCipheriv('chacha20-poly1305', key, writeNonce(nonceScratch, n), { authTagLength: TAG_LENGTH });
   cipher.setAAD(ad, { plaintextLength: plaintext.length });
   const body = cipher.update(plaintext);
   cipher.final();
-  return Buffer.concat([body, cipher.getAuthTag()], body.length + TAG_LENGTH);
+  return [body, cipher.getAuthTag()];
 }
 
 /** ChaCha20-Poly1305 decrypt of ciphertext || tag; a bad tag throws ERR_DECRYPT_FAILED. */
