@@ -79,6 +79,7 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof RelayLimits, string>> = Object.f
   maxPendingSessionsPerIp: 'most sessions from one IP address waiting for their connections',
   maxSessionsPerKey: 'most relayed sessions dialled by one key, open or waiting',
   maxPendingSessionsPerKey: 'most sessions of one key waiting for their connections',
+  maxPendingInvitesPerKey: 'most sessions waiting to reach one key, from any diallers',
   controlRequestsPerSec: 'register/lookup/dial requests per second per control connection (0 = unlimited)',
   controlRequestBurst: 'requests a control connection may send at once; as many more past it and it is closed',
   refusalLogIntervalMs: 'ms between log lines about one connection\'s refused requests',

@@ -37,6 +37,11 @@ export const RELAY_DEFAULTS = Object.freeze({
   /** Most sessions one key may have waiting for their data connections (an invite flood cap). */
   maxPendingSessionsPerKey: 8,
   /**
+   * Most sessions waiting to reach one key, from any diallers: a peer answers at most 16
+   * invitations at once, so more only flood it.
+   */
+  maxPendingInvitesPerKey: 16,
+  /**
    * Register, lookup and dial requests per second on one control connection (token bucket;
    * 0 = unlimited). A client sends one register per connection and a lookup and a dial per
    * `connect`, so even a busy person stays far below; a script enumerating peers does not.

@@ -67,9 +67,10 @@ export class RelaySessions {
     if (this.count >= maxSessions) {
       return { ok: false, code: 'ERR_RELAY_FULL', message: `the relay is full (${maxSessions} sessions open); try later` };
     }
-    const refusal = this.#quota.refuse(dialler);
+    const counted = { ...dialler, target: b.fingerprint };
+    const refusal = this.#quota.refuse(counted);
     if (refusal !== undefined) return { ok: false, code: 'ERR_RELAY_FULL', message: refusal };
-    const meta: Meta = { a, b, ticket: this.#quota.reserve(dialler) };
+    const meta: Meta = { a, b, ticket: this.#quota.reserve(counted) };
     const issued = this.#broker.issue(meta);
     meta.timer = setTimeout(() => this.#expire(issued.id), tokenTtlMs);
     meta.timer.unref();

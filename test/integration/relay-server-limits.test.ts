@@ -61,6 +61,16 @@ describe('relay session caps', { timeout: 60_000 }, () => {
     assert.equal(events.filter((e) => e.type === 'session-open').length, 2);
   });
 
+  it('caps the sessions waiting to reach one peer, whoever dials it', async () => {
+    const { client } = await startRelay({ maxPendingInvitesPerKey: 2 });
+    const [alice, bob, carol, dave, erin] = await Promise.all([client('alice'), client('bob'), client('carol'), client('dave'), client('erin')]);
+    await Promise.all([registered(bob), registered(erin)]);
+    await dial(alice, bob);
+    await dial(carol, bob);
+    await refusedDial(dave, bob, /too many sessions waiting to reach that peer \(2\)/);
+    await dial(dave, erin); // another peer is not affected
+  });
+
   it('caps the sessions dialled from one address, whatever the keys; other addresses go on', async () => {
     const { port, client, event } = await startRelay({ maxPendingSessionsPerIp: 2, maxSessionsPerIp: 3 });
     const [alice, carol, erin] = await Promise.all([client('alice'), client('carol'), client('erin')]);
