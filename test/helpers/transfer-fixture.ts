@@ -11,6 +11,7 @@ import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import type { TransferEvent } from '../../src/app/files/transfers.js';
 import { generateKeyPair, type KeyPair } from '../../src/secure/noise/crypto-primitives.js';
 import type { ResumePoint } from '../../src/session/file-messages.js';
+import type { TcpProxy } from './tcp-proxy.js';
 import { transferPair, type Pair, type PairOptions, type Side } from './transfer-pair.js';
 
 export const MiB = 1024 * 1024;
@@ -100,6 +101,13 @@ export async function proxiedPair(fixture: TransferFixture, file?: { readonly na
   const keys = generateKeyPair();
   const pair = await fixture.pair(downloads, { proxy: true, keys: { sender: keys } });
   return { source, downloads, path, keys, pair, proxy: pair.proxy! };
+}
+
+/** A random file offered through a proxy, and `interrupt`ed once the receiver has `bytes` on disk. */
+export async function interruptedFile(fixture: TransferFixture, file: { readonly name: string; readonly size: number }, bytes: number, interrupt: (proxy: TcpProxy) => void) {
+  const setup = await proxiedPair(fixture, file);
+  const failed = await sendAndInterrupt(setup.pair, [setup.path], bytes, () => interrupt(setup.proxy));
+  return { ...setup, failed };
 }
 
 /**

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { RawFileSender } from '../helpers/raw-file-sender.js';
-import { failure, fileSha256, MiB, offerAgain, partialFiles, proxiedPair, sendAndInterrupt, sha256, TransferFixture } from '../helpers/transfer-fixture.js';
+import type { TcpProxy } from '../helpers/tcp-proxy.js';
+import { failure, fileSha256, interruptedFile, MiB, offerAgain, partialFiles, sha256, TransferFixture } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
 afterEach(() => fx.cleanup());
@@ -39,9 +40,8 @@ async function sendWrongCopy(flipAt: number) {
 describe('file transfer integrity', () => {
   it('a byte flipped in transit ends the connection; only the partial stays, and a new offer resumes to a correct file', { timeout: 60_000 }, async () => {
     const size = 16 * MiB + 5;
-    const { downloads, path, keys, pair: p, proxy } = await proxiedPair(fx, { name: 'photo.raw', size });
-
-    const failed = await sendAndInterrupt(p, [path], 2 * MiB, () => proxy.armFlip());
+    const flipOne = (through: TcpProxy) => through.armFlip();
+    const { downloads, path, keys, pair: p, proxy, failed } = await interruptedFile(fx, { name: 'photo.raw', size }, 2 * MiB, flipOne);
     assert.equal(proxy.flips, 1);
     const closed = await p.receiver.closed;
     // (PeerConnection reports this as 'failed', not 'lost': its channel is no longer established.)

@@ -3,12 +3,12 @@
 // the rest (checked against the sender's bytes first) and ends with the right files in place.
 
 import assert from 'node:assert/strict';
-import { mkdir, readdir, stat } from 'node:fs/promises';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
-import { fileSha256, MiB, offerAgain, partialFiles, proxiedPair, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
+import { fileSha256, interruptedFile, MiB, offerAgain, partialFiles, proxiedPair, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
 afterEach(() => fx.cleanup());
@@ -16,9 +16,7 @@ afterEach(() => fx.cleanup());
 describe('file transfer resumed after the connection was cut', () => {
   it('sends only the rest of a file on the next offer, and the result verifies', { timeout: 60_000 }, async () => {
     const size = 32 * MiB + 123;
-    const { downloads, path, keys, pair: p, proxy } = await proxiedPair(fx, { name: 'big.bin', size });
-
-    const failed = await sendAndInterrupt(p, [path], 4 * MiB, () => proxy.cut());
+    const { downloads, path, keys, failed } = await interruptedFile(fx, { name: 'big.bin', size }, 4 * MiB, (proxy) => proxy.cut());
     for (const f of [failed.sender, failed.receiver]) {
       assert.equal(f.error.code, 'ERR_FILE_CANCELLED', f.error.message);
       assert.equal(f.byPeer, true, 'the connection ended it, not our side');
@@ -39,6 +37,27 @@ describe('file transfer resumed after the connection was cut', () => {
     assert.equal(await fileSha256(join(downloads, 'big.bin')), await fileSha256(path));
     assert.deepEqual(await partialFiles(downloads), [], 'no partial file left');
     assert.deepEqual((await readdir(downloads)).filter((n) => n !== PARTIAL_DIR), ['big.bin']);
+  });
+
+  it('starts over when the partial no longer matches the start of the sender\'s file', { timeout: 60_000 }, async () => {
+    const size = 8 * MiB;
+    const { downloads, path, keys } = await interruptedFile(fx, { name: 'big.bin', size }, 1 * MiB, (proxy) => proxy.cut());
+    const [partial] = await partialFiles(downloads);
+    const handle = await open(join(downloads, PARTIAL_DIR, partial!.name), 'r+');
+    try {
+      const byte = Buffer.alloc(1);
+      await handle.read(byte, 0, 1, 1000);
+      byte[0]! ^= 0xff;
+      await handle.write(byte, 0, 1, 1000);
+    } finally {
+      await handle.close();
+    }
+
+    const again = await offerAgain(fx, downloads, keys, [path]);
+    assert.equal(again.resume[0]?.have, partial!.size, 'the receiver offered its partial');
+    assert.equal(again.sent, size, 'the sender checked it, found it different, and sent everything');
+    assert.equal(await fileSha256(join(downloads, 'big.bin')), await fileSha256(path));
+    assert.deepEqual(await partialFiles(downloads), []);
   });
 
   it('resumes a directory into the same tree and never makes "dir (1)" for it', { timeout: 60_000 }, async () => {
