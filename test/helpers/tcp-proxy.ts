@@ -1,6 +1,7 @@
 // A small TCP proxy on 127.0.0.1 for tests that need to tamper with or cut a live connection.
 // `armFlip()` flips one byte of the next client→server chunk; `freeze()` turns the proxy into a
 // black hole (nothing forwarded, no close passed on), like a peer whose network vanished.
+// `cut()` drops every connection at once, like a network that fails mid-transfer.
 // `record()` keeps a copy of every byte forwarded either way, to check what a middlebox could see.
 // `holdReplies()` keeps what the server sends until `release()`, like a slow return path, so a
 // test can line several connections up at the same point of a handshake.
@@ -123,6 +124,11 @@ export class TcpProxy {
 
   freeze(): void {
     this.#frozen = true;
+  }
+
+  /** Reset every connection now; bytes still in the proxy are lost, as on a real path that fails. */
+  cut(): void {
+    for (const s of this.#sockets) s.resetAndDestroy();
   }
 
   #hold(client: Socket, chunk: Buffer | null): void {

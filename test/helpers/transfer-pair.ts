@@ -1,13 +1,15 @@
 // Two PeerConnections over real loopback TCP (optionally through a TcpProxy), each with its own
 // Transfers, for testing file transfer below the CLI. `close()` ends everything it started.
+// Each side counts the file-data bytes it wrote to and read from its connection, so tests can
+// measure what a resume skipped or what was queued ahead of a chat message.
 
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
 import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
-import { generateKeyPair } from '../../src/secure/noise/crypto-primitives.js';
+import { generateKeyPair, type KeyPair } from '../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome } from '../../src/session/peer-connection.js';
 import type { FileMessage } from '../../src/session/file-messages.js';
-import { isFileMessageType } from '../../src/session/file-messages.js';
+import { FILE_DATA_HEADER_BYTES, isFileMessageType } from '../../src/session/file-messages.js';
 import { peerLink } from '../../src/app/files/peer-link.js';
 import { Transfers, type PeerLink, type TransferEvent, type TransfersOptions } from '../../src/app/files/transfers.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -19,6 +21,8 @@ export interface Side {
   readonly transfers: Transfers;
   readonly events: TransferEvent[];
   readonly closed: Promise<CloseOutcome>;
+  /** File-data bytes (without headers) this side's Transfers sent, and that arrived from the peer. */
+  readonly fileData: { sent: number; received: number };
   /** Resolves with the first event (already seen or future) that matches. */
   next(type: TransferEvent['type'], match?: (e: TransferEvent) => boolean): Promise<TransferEvent>;
 }
@@ -39,6 +43,10 @@ export interface PairOptions {
   /** Handle the receiver side's file messages yourself instead of with Transfers. */
   readonly rawReceiver?: boolean;
   readonly rawSender?: boolean;
+  /** Fixed static keys, e.g. to reconnect as the same sender (partial files are kept per sender). */
+  readonly keys?: { readonly sender?: KeyPair; readonly receiver?: KeyPair };
+  /** Whether each side knew the other before this connection (PeerLink.known); default true. */
+  readonly known?: boolean;
 }
 
 const CONNECTION = {
@@ -63,8 +71,18 @@ export async function transferPair(downloadDir: string, options: PairOptions = {
   const client = connect(port, '127.0.0.1');
   const [[serverSocket]] = await Promise.all([accepted, once(client, 'connect')]);
   const base = { downloadDir, acceptFiles: 'ask' as const, offerTimeoutMs: 30_000, progressIntervalMs: 0 };
-  const sender = side('sender', client, true, { ...base, ...options.sender }, options.rawSender === true);
-  const receiver = side('receiver', serverSocket, false, { ...base, ...options.receiver }, options.rawReceiver === true);
+  const make = (name: 'sender' | 'receiver', socket: Socket) =>
+    side({
+      name,
+      socket,
+      initiator: name === 'sender',
+      options: { ...base, ...options[name] },
+      raw: (name === 'sender' ? options.rawSender : options.rawReceiver) === true,
+      keyPair: options.keys?.[name] ?? generateKeyPair(),
+      known: options.known ?? true,
+    });
+  const sender = make('sender', client);
+  const receiver = make('receiver', serverSocket);
   sender.side.conn.start();
   receiver.side.conn.start();
   await Promise.all([sender.ready, receiver.ready]);
@@ -82,11 +100,21 @@ export async function transferPair(downloadDir: string, options: PairOptions = {
   };
 }
 
-function side(name: string, socket: Socket, initiator: boolean, options: TransfersOptions, raw: boolean) {
+interface SideSetup {
+  readonly name: string;
+  readonly socket: Socket;
+  readonly initiator: boolean;
+  readonly options: TransfersOptions;
+  readonly raw: boolean;
+  readonly keyPair: KeyPair;
+  readonly known: boolean;
+}
+
+function side({ name, socket, initiator, options, raw, keyPair, known }: SideSetup) {
   const conn = new PeerConnection(socket, {
     ...CONNECTION,
     initiator,
-    keyPair: generateKeyPair(),
+    keyPair,
     localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
   });
   const transfers = new Transfers(options);
@@ -105,15 +133,25 @@ function side(name: string, socket: Socket, initiator: boolean, options: Transfe
   const closed = new Promise<CloseOutcome>((resolve) => conn.once('closed', resolve));
   const ready = new Promise<void>((resolve) =>
     conn.once('established', (remote) => {
-      link = peerLink(conn, () => remote.info.name, true);
+      link = peerLink(conn, () => remote.info.name, known);
       resolve();
     }),
   );
+  const fileData = { sent: 0, received: 0 };
+  const sendEncoded = conn.sendEncoded.bind(conn); // only file-data goes this way
+  conn.sendEncoded = (plaintext) => {
+    fileData.sent += plaintext.length - FILE_DATA_HEADER_BYTES;
+    sendEncoded(plaintext);
+  };
+  conn.on('message', (message) => {
+    if (message.type === 'file-data') fileData.received += message.data.length;
+  });
   if (!raw) {
     conn.on('message', (message) => {
       if (isFileMessageType(message.type)) transfers.handle(link, message as FileMessage);
     });
-    void closed.then(() => transfers.linkClosed(link));
+    // As ChatNode does: a lost connection's reason reaches the transfer's error.
+    void closed.then((outcome) => transfers.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined));
   }
   const result: Side = {
     name,
@@ -124,6 +162,7 @@ function side(name: string, socket: Socket, initiator: boolean, options: Transfe
     transfers,
     events,
     closed,
+    fileData,
     next(type, match = () => true) {
       const seen = events.find((e) => e.type === type && match(e));
       if (seen) return Promise.resolve(seen);

@@ -1,34 +1,14 @@
 // File transfer between two real peer connections over loopback: files of every awkward size, a
-// directory tree, and the SHA-256 of what arrived against what was sent.
+// directory tree, a large sparse file, and the SHA-256 of what arrived against what was sent.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { transferPair, type Pair } from '../helpers/transfer-pair.js';
+import { fileSha256, partialFiles, sendAndAccept, sha256, TransferFixture } from '../helpers/transfer-fixture.js';
 
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-
-async function tempDir(label: string): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), `p2p-chat-${label}-`));
-  cleanups.push(() => rm(dir, { recursive: true, force: true }));
-  return dir;
-}
-
-async function pair(downloads: string, options = {}): Promise<Pair> {
-  const p = await transferPair(downloads, options);
-  cleanups.push(() => p.close());
-  return p;
-}
-
-function sha(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
-}
+const fx = new TransferFixture();
+afterEach(() => fx.cleanup());
 
 function pattern(size: number, seed: number): Buffer {
   const out = Buffer.allocUnsafe(size);
@@ -42,18 +22,10 @@ function pattern(size: number, seed: number): Buffer {
   return out;
 }
 
-async function sendAndAccept(p: Pair, paths: string[]) {
-  const outgoing = await p.sender.transfers.send(p.sender.link, paths);
-  await p.receiver.next('offer');
-  p.receiver.transfers.accept();
-  const [sent, received] = await Promise.all([p.sender.next('done'), p.receiver.next('done')]);
-  return { outgoing, sent, received };
-}
-
 describe('file transfer over loopback', () => {
   it('sends files of 0, 1, odd and multi-chunk sizes; every SHA-256 matches', async () => {
-    const source = await tempDir('src');
-    const downloads = await tempDir('dl');
+    const source = await fx.tempDir('src');
+    const downloads = await fx.tempDir('dl');
     const sizes = [0, 1, 65_509, 65_510, 65_511, 3 * 1024 * 1024 + 7];
     const paths: string[] = [];
     for (const [i, size] of sizes.entries()) {
@@ -61,27 +33,50 @@ describe('file transfer over loopback', () => {
       await writeFile(path, pattern(size, i + 1));
       paths.push(path);
     }
-    const p = await pair(downloads);
+    const p = await fx.pair(downloads);
     await sendAndAccept(p, paths);
     for (const [i, size] of sizes.entries()) {
       const got = await readFile(join(downloads, `file-${i}.bin`));
       assert.equal(got.length, size);
-      assert.equal(sha(got), sha(pattern(size, i + 1)), `file-${i}.bin`);
+      assert.equal(sha256(got), sha256(pattern(size, i + 1)), `file-${i}.bin`);
     }
     assert.deepEqual((await readdir(downloads)).sort(), sizes.map((_, i) => `file-${i}.bin`).sort());
   });
 
   it('sends a directory with nested files, keeping its relative paths', async () => {
-    const source = await tempDir('src');
-    const downloads = await tempDir('dl');
+    const source = await fx.tempDir('src');
+    const downloads = await fx.tempDir('dl');
     await mkdir(join(source, 'album', 'day 1', 'raw'), { recursive: true });
     await writeFile(join(source, 'album', 'cover.jpg'), pattern(1000, 7));
     await writeFile(join(source, 'album', 'day 1', 'a.jpg'), pattern(70_000, 8));
     await writeFile(join(source, 'album', 'day 1', 'raw', 'b.raw'), pattern(5, 9));
-    const p = await pair(downloads);
+    const p = await fx.pair(downloads);
     await sendAndAccept(p, [join(source, 'album')]);
-    assert.equal(sha(await readFile(join(downloads, 'album', 'cover.jpg'))), sha(pattern(1000, 7)));
-    assert.equal(sha(await readFile(join(downloads, 'album', 'day 1', 'a.jpg'))), sha(pattern(70_000, 8)));
-    assert.equal(sha(await readFile(join(downloads, 'album', 'day 1', 'raw', 'b.raw'))), sha(pattern(5, 9)));
+    assert.equal(sha256(await readFile(join(downloads, 'album', 'cover.jpg'))), sha256(pattern(1000, 7)));
+    assert.equal(sha256(await readFile(join(downloads, 'album', 'day 1', 'a.jpg'))), sha256(pattern(70_000, 8)));
+    assert.equal(sha256(await readFile(join(downloads, 'album', 'day 1', 'raw', 'b.raw'))), sha256(pattern(5, 9)));
+  });
+
+  it('sends a 1 GiB sparse file with a few bytes at odd offsets; the SHA-256 on both sides is equal', { timeout: 300_000 }, async () => {
+    const source = await fx.tempDir('src');
+    const downloads = await fx.tempDir('dl');
+    const size = 1024 ** 3;
+    const path = join(source, 'disk.img');
+    const handle = await open(path, 'wx');
+    try {
+      await handle.truncate(size);
+      // Around chunk and read-block boundaries, mid-file, and the very last byte.
+      for (const offset of [1, 65_509, 65_510 * 16 + 3, 512 * 1024 ** 2 + 7, size - 1]) {
+        await handle.write(Buffer.from([0xa5]), 0, 1, offset);
+      }
+    } finally {
+      await handle.close();
+    }
+    const p = await fx.pair(downloads);
+    await sendAndAccept(p, [path]);
+    const saved = join(downloads, 'disk.img');
+    assert.equal((await stat(saved)).size, size);
+    assert.equal(await fileSha256(saved), await fileSha256(path));
+    assert.deepEqual(await partialFiles(downloads), []);
   });
 });

@@ -39,15 +39,19 @@ export class DownloadDir {
     const dir = new DownloadDir(path);
     try {
       await mkdir(path, { recursive: true });
-      await mkdir(dir.#partial, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EEXIST') throw err;
-      });
-      const info = await lstat(dir.#partial);
-      if (!info.isDirectory()) throw chatError('ERR_FILE_WRITE', `${dir.#partial} is not a directory (a symlink?); refusing to write through it`);
+      await dir.#makePartialDir();
     } catch (err) {
       throw writeError(err, path);
     }
     return dir;
+  }
+
+  async #makePartialDir(): Promise<void> {
+    await mkdir(this.#partial, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EEXIST') throw err;
+    });
+    const info = await lstat(this.#partial);
+    if (!info.isDirectory()) throw chatError('ERR_FILE_WRITE', `${this.#partial} is not a directory (a symlink?); refusing to write through it`);
   }
 
   /** The partial file for one offered file from one sender. */
@@ -81,9 +85,16 @@ export class DownloadDir {
    */
   async openPart(partPath: string, keep: boolean) {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (keep ? 0 : constants.O_TRUNC);
-    return open(partPath, flags, 0o666).catch((err: unknown) => {
-      throw writeError(err, partPath);
-    });
+    return open(partPath, flags, 0o666)
+      .catch(async (err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err;
+        // Another transfer that finished meanwhile tidied the (then empty) partial folder away.
+        await this.#makePartialDir();
+        return open(partPath, flags, 0o666);
+      })
+      .catch((err: unknown) => {
+        throw writeError(err, partPath);
+      });
   }
 
   async removePart(partPath: string): Promise<void> {

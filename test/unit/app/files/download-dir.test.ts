@@ -234,6 +234,15 @@ describe('DownloadDir', () => {
       assert.equal(await exists(target), false);
     });
 
+    it('re-creates the private partial folder when another transfer tidied it away', async () => {
+      const dir = await DownloadDir.open(downloads);
+      await dir.tidy();
+      const path = dir.partPath(FP, 'a', 100);
+      await (await dir.openPart(path, false)).close();
+      assert.equal(await exists(path), true);
+      assert.equal((await stat(dirname(path))).mode & 0o777, 0o700);
+    });
+
     it('removePart removes a partial file and ignores a missing one', async () => {
       const dir = await DownloadDir.open(downloads);
       const path = await part(dir, 'a', 'xyz');
