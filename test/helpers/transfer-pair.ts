@@ -139,9 +139,9 @@ function side({ name, socket, initiator, options, raw, keyPair, known }: SideSet
   );
   const fileData = { sent: 0, received: 0 };
   const sendEncoded = conn.sendEncoded.bind(conn); // only file-data goes this way
-  conn.sendEncoded = (plaintext) => {
-    fileData.sent += plaintext.length - FILE_DATA_HEADER_BYTES;
-    sendEncoded(plaintext);
+  conn.sendEncoded = (plaintexts) => {
+    for (const plaintext of plaintexts) fileData.sent += plaintext.length - FILE_DATA_HEADER_BYTES;
+    sendEncoded(plaintexts);
   };
   conn.on('message', (message) => {
     if (message.type === 'file-data') fileData.received += message.data.length;

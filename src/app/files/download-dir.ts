@@ -85,16 +85,14 @@ export class DownloadDir {
    */
   async openPart(partPath: string, keep: boolean) {
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (keep ? 0 : constants.O_TRUNC);
-    return open(partPath, flags, 0o666)
-      .catch(async (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'ENOENT') throw err;
-        // Another transfer that finished meanwhile tidied the (then empty) partial folder away.
-        await this.#makePartialDir();
-        return open(partPath, flags, 0o666);
-      })
-      .catch((err: unknown) => {
-        throw writeError(err, partPath);
-      });
+    try {
+      // Checked again for every file: another transfer may have tidied the folder away, and a
+      // symlink planted in its place since the transfer began must not be written through.
+      await this.#makePartialDir();
+      return await open(partPath, flags, 0o666);
+    } catch (err) {
+      throw writeError(err, partPath);
+    }
   }
 
   async removePart(partPath: string): Promise<void> {

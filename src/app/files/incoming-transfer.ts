@@ -185,7 +185,8 @@ export class IncomingTransfer extends Transfer {
     this.#verified.add(index);
     const top = this.#entries[index]!.parts[0]!;
     const group = this.#entries.flatMap((e, i) => (e.parts[0] === top ? [i] : []));
-    if (!group.every((i) => this.#verified.has(i))) return;
+    // Not once the transfer has ended (a cut, a cancel): the data stays partial for a resume.
+    if (!group.every((i) => this.#verified.has(i)) || this.finished) return;
     try {
       const name = await this.#dir!.place(
         top,
