@@ -138,6 +138,7 @@ function formatFileEvent(event: FileEventOf<'file-offer' | 'file-accepted' | 'fi
   switch (event.type) {
     case 'file-offer':
       if (event.direction === 'send') return notice(`offered ${describeFiles(event.files)} to ${peer} ${id}; waiting for an answer`);
+      if (event.autoDecline) return notice(`${peer} offered ${describeFiles(event.files)} ${id}`);
       return event.autoAccept
         ? notice(`${peer} sends ${describeFiles(event.files)} ${id}; accepting`)
         : notice(`${peer} offers ${describeFiles(event.files)} ${id}: ${pc.bold('/accept')} or ${pc.bold('/decline')}`);

@@ -67,9 +67,12 @@ class ChatRun {
     this.#options = options;
     this.#done = done;
     this.#failed = failed;
-    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files: options.files });
-    this.#directory = options.mdns ? new PeerDirectory(options.knownPeers, options.identity.fingerprint) : undefined;
     const interactive = process.stdin.isTTY === true && !options.json;
+    // Without a prompt nobody can type /accept: an offer is declined at once rather than left to expire.
+    const prompt = interactive && !options.send;
+    const files = prompt || options.files.acceptFiles !== 'ask' ? options.files : { ...options.files, acceptFiles: 'never' as const };
+    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files });
+    this.#directory = options.mdns ? new PeerDirectory(options.knownPeers, options.identity.fingerprint) : undefined;
     if (options.send) {
       this.#frontend = options.json ? new JsonFrontend() : new SendFrontend();
     } else if (interactive) {

@@ -12,8 +12,11 @@ import { INCOMING_DEFAULTS, IncomingTransfer } from './incoming-transfer.js';
 import { OutgoingTransfer } from './outgoing-transfer.js';
 import type { Transfer, TransferLink } from './transfer.js';
 
-/** `ask`: every offer waits for /accept; `known`: accept from peers seen before, decline others; `any`: accept all. */
-export type AcceptPolicy = 'ask' | 'known' | 'any';
+/**
+ * `ask`: every offer waits for /accept; `known`: accept from peers seen before, decline others;
+ * `any`: accept all; `never`: decline all (nobody is there to type /accept).
+ */
+export type AcceptPolicy = 'ask' | 'known' | 'any' | 'never';
 
 export interface TransfersOptions {
   readonly downloadDir: string;
@@ -29,7 +32,7 @@ export interface PeerLink extends TransferLink {
 }
 
 export type TransferEvent =
-  | { readonly type: 'offer'; readonly transfer: Transfer; readonly autoAccept: boolean }
+  | { readonly type: 'offer'; readonly transfer: Transfer; readonly autoAccept: boolean; readonly autoDecline?: boolean }
   | { readonly type: 'accepted'; readonly transfer: Transfer }
   | { readonly type: 'progress'; readonly transfer: Transfer; readonly bytes: number; readonly total: number }
   | { readonly type: 'mismatch'; readonly transfer: Transfer; readonly path: string }
@@ -141,9 +144,11 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     this.#track(link, transfer);
     const policy = this.#options.acceptFiles;
     const autoAccept = policy === 'any' || (policy === 'known' && link.known);
-    this.emit('event', { type: 'offer', transfer, autoAccept });
+    const autoDecline = policy === 'never' || (policy === 'known' && !link.known);
+    this.emit('event', { type: 'offer', transfer, autoAccept, ...(autoDecline ? { autoDecline } : {}) });
     if (autoAccept) void transfer.accept(this.#options.downloadDir);
     else if (policy === 'known') transfer.decline('only accepting files from known peers');
+    else if (policy === 'never') transfer.decline('not accepting files (it runs without a terminal and without --accept-files)');
   }
 
   #track(link: TransferLink, transfer: Transfer): void {
