@@ -67,9 +67,11 @@ class ChatRun {
     this.#options = options;
     this.#done = done;
     this.#failed = failed;
-    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files: options.files });
+    const interactive = process.stdin.isTTY === true && !options.json && !options.send;
+    // Without a prompt nobody can type /accept: an offer is declined at once, not left to expire.
+    const files = !interactive && options.files.acceptFiles === 'ask' ? { ...options.files, acceptFiles: 'never' as const } : options.files;
+    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files });
     this.#directory = options.mdns ? new PeerDirectory(options.knownPeers, options.identity.fingerprint) : undefined;
-    const interactive = process.stdin.isTTY === true && !options.json;
     if (options.send) {
       this.#frontend = options.json ? new JsonFrontend() : new SendFrontend();
     } else if (interactive) {

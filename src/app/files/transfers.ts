@@ -12,8 +12,17 @@ import { INCOMING_DEFAULTS, IncomingTransfer } from './incoming-transfer.js';
 import { OutgoingTransfer } from './outgoing-transfer.js';
 import type { Transfer, TransferLink } from './transfer.js';
 
-/** `ask`: every offer waits for /accept; `known`: accept from peers seen before, decline others; `any`: accept all. */
-export type AcceptPolicy = 'ask' | 'known' | 'any';
+/**
+ * `ask`: every offer waits for /accept; `known`: accept from peers seen before, decline others;
+ * `any`: accept all; `never`: decline all (no prompt to answer at, and no --accept-files).
+ */
+export type AcceptPolicy = 'ask' | 'known' | 'any' | 'never';
+
+/** Why an offer was declined unasked, as both sides read it after "declined ...: ". */
+const POLICY_DECLINES: Partial<Record<AcceptPolicy, string>> = {
+  known: 'only accepting files from known peers',
+  never: 'files are accepted only with --accept-files when not at a prompt',
+};
 
 export interface TransfersOptions {
   readonly downloadDir: string;
@@ -141,9 +150,11 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     this.#track(link, transfer);
     const policy = this.#options.acceptFiles;
     const autoAccept = policy === 'any' || (policy === 'known' && link.known);
+    const declineWhy = autoAccept ? undefined : POLICY_DECLINES[policy];
+    // Declined unasked: no offer event, which would invite an /accept that can no longer work.
+    if (declineWhy !== undefined) return transfer.decline(declineWhy);
     this.emit('event', { type: 'offer', transfer, autoAccept });
     if (autoAccept) void transfer.accept(this.#options.downloadDir);
-    else if (policy === 'known') transfer.decline('only accepting files from known peers');
   }
 
   #track(link: TransferLink, transfer: Transfer): void {
