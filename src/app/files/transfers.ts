@@ -182,7 +182,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     if (candidates.length === 0) {
       throw chatError('ERR_NO_SUCH_TRANSFER', selector ? `no ${what} with id ${selector}` : `no ${what}`);
     }
-    const ids = candidates.map((t) => `${t.id.slice(0, 6)} (${t.describe()})`).join(', ');
+    const ids = candidates.map((t) => `${t.id.slice(0, 6)} ${t.describe()}`).join('; ');
     throw chatError('ERR_NO_SUCH_TRANSFER', `several of them: ${ids}; name one by its id`);
   }
 }
