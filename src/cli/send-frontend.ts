@@ -59,6 +59,9 @@ export class SendFrontend implements Frontend {
   setPrompt(): void {}
 
   close(): void {
+    // Lines logged since the last redraw wait in the MultiBar's buffer, which stop() drops: draw
+    // once more so the last of them (the verified line, or what went wrong) is not lost.
+    if (this.#bar.size > 0) this.#bars?.update();
     this.#bars?.stop();
   }
 }
