@@ -1,18 +1,19 @@
-// File transfer at two interactive prompts, each in its own real pty (tmux): bob types /send,
-// alice is asked and types /accept (or /decline); a progress bar row stands above each prompt
-// while the data flows, the chat keeps working under it, and at the end both sides say the file
-// was verified and the bars are gone. A TcpProxy between them slows bob's uplink so the bars can
-// be seen, and stalls it while the chat is tried, so nothing depends on how fast the machine is.
+// File transfer on a real terminal (tmux). Two interactive prompts: bob types /send, alice is
+// asked and types /accept (or /decline); a progress bar row stands above each prompt while the
+// data flows, the chat keeps working under it, and at the end both sides say the file was
+// verified and the bars are gone. Then `p2p-chat send` alone: its bar on stderr, the verified
+// line, exit 0. A TcpProxy slows the sender's uplink so bars can be seen, and stalls it while the
+// chat is tried, so nothing depends on how fast the machine is.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { cleanupPeers, tempHome } from '../helpers/peer-process.js';
+import { cleanupPeers, startListener, tempHome } from '../helpers/peer-process.js';
 import { CLI_PATH } from '../helpers/repo-root.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
-import { lastNonEmpty, requireTmux, showingScreens, TMUX_SKIP, TmuxPane, trimmed } from '../helpers/tmux-pane.js';
+import { EXIT_MARK, lastNonEmpty, requireTmux, showingScreens, TMUX_SKIP, TmuxPane, trimmed } from '../helpers/tmux-pane.js';
 
 /** Bob's uplink while the bars are watched: an 8 MiB file takes about 8 s at this rate. */
 const SLOW_UPLINK_BYTES_PER_SECOND = 1_000_000;
@@ -160,5 +161,44 @@ describe('file transfer at the interactive prompt (tmux)', { skip: TMUX_SKIP, ti
 
       await alice.pane.enter('/accept');
       await alice.settled((rows) => rows.at(lastNonEmpty(rows) - 1) === 'error: no pending file offer', 'nothing left to accept');
+    }));
+});
+
+describe('p2p-chat send on a terminal (tmux)', { skip: TMUX_SKIP, timeout: 60_000 }, () => {
+  const pane = new TmuxPane();
+  let proxy: TcpProxy | undefined;
+
+  after(async () => {
+    try {
+      await pane.kill();
+      await proxy?.close();
+    } finally {
+      await cleanupPeers();
+    }
+  });
+
+  it('draws a cli-progress bar on stderr, then prints the verified line and exits 0', () =>
+    showingScreens({ send: pane }, async () => {
+      requireTmux();
+      const downloads = tempHome();
+      const { peer: carol, port } = await startListener(['--name', 'carol', '--accept-files=any', '--download-dir', downloads]);
+      proxy = new TcpProxy(port, '127.0.0.1', SLOW_UPLINK_BYTES_PER_SECOND);
+      const content = randomBytes(BIG_FILE_BYTES);
+      const file = join(tempHome(), 'big.bin');
+      writeFileSync(file, content);
+      const command = ['send', `127.0.0.1:${await proxy.start()}`, file];
+      await pane.start([process.execPath, CLI_PATH, '--home', tempHome(), '--name', 'bob', '--no-mdns', ...command]);
+
+      const partway = (rows: string[]) => trimmed(rows).some((r) => /^big\.bin [█░]{20} +(\d|[1-9]\d)% /.test(r));
+      await pane.waitFor(partway, 'a bar partway through');
+      proxy.resumeUplink(0); // seen: let the rest through at full speed
+
+      const rows = trimmed(await pane.waitFor((r) => r.some((row) => row.startsWith(EXIT_MARK)) && r, 'send to exit'));
+      assert.ok(rows.includes(`${EXIT_MARK}0]`), 'exit status 0');
+      // The last line logged above the bar used to be lost when the bar stopped.
+      assert.ok(rows.some((r) => /^\d\d:\d\d -- big\.bin \(8\.0 MiB\) sent to carol, SHA-256 verified \(/.test(r)), 'the verified line');
+      assert.ok(rows.some((r) => /^big\.bin █{20} 100% 8\.0 MiB\/8\.0 MiB /.test(r)), 'the bar ends full');
+      await carol.waitForEvent('file-done');
+      assert.ok(readFileSync(join(downloads, 'big.bin')).equals(content), 'byte-identical');
     }));
 });
