@@ -1,59 +1,18 @@
 // `p2p-chat send` and `listen --accept-files` as users run them: real processes over loopback, a
 // multi-MiB file and a nested directory compared byte for byte, the lines and JSON events each
-// side prints, the accept policies, and the failures a sender can meet.
+// side prints, the accept policies, and the failures a sender can meet. Every directory comes from
+// tempHome(), which cleanupPeers removes whatever the outcome.
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
 import { REPO_ROOT } from '../helpers/repo-root.js';
+import { assertReceived, writeSampleFiles } from '../helpers/sample-files.js';
 
 afterEach(cleanupPeers);
 after(cleanupPeers);
-
-/** What `send` is given: a multi-MiB file and a directory with nested and empty files. */
-interface Sources {
-  readonly file: string;
-  readonly album: string;
-  /** Relative path as the receiver should save it → content, in the order they are offered. */
-  readonly contents: ReadonlyMap<string, Buffer>;
-  readonly total: number;
-}
-
-function makeSources(): Sources {
-  const root = tempHome(); // a temporary directory that cleanupPeers removes
-  const contents = new Map<string, Buffer>([
-    ['big.bin', randomBytes(4 * 1024 * 1024 + 3)],
-    ['album/cover.jpg', randomBytes(1000)],
-    ['album/day 1/a.jpg', randomBytes(70_000)],
-    ['album/day 1/raw/empty.raw', Buffer.alloc(0)],
-  ]);
-  for (const [path, bytes] of contents) {
-    mkdirSync(dirname(join(root, path)), { recursive: true });
-    writeFileSync(join(root, path), bytes);
-  }
-  const total = [...contents.values()].reduce((sum, b) => sum + b.length, 0);
-  return { file: join(root, 'big.bin'), album: join(root, 'album'), contents, total };
-}
-
-/** Every regular file under `dir`, as sorted relative paths. */
-function filesUnder(dir: string): string[] {
-  return readdirSync(dir, { recursive: true, withFileTypes: true })
-    .filter((entry) => entry.isFile())
-    .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
-    .sort();
-}
-
-/** The download directory holds exactly the sent files, byte for byte, and no partial folder. */
-function assertReceived(downloads: string, sources: Sources): void {
-  assert.deepEqual(filesUnder(downloads), [...sources.contents.keys()].sort());
-  for (const [path, bytes] of sources.contents) {
-    assert.ok(readFileSync(join(downloads, path)).equals(bytes), `${path} is byte-identical`);
-  }
-  assert.equal(existsSync(join(downloads, '.p2p-chat-partial')), false, 'the partial folder is tidied away');
-}
 
 /** A listener in pipe mode (text on stderr); resolves once it says its port. */
 async function textListener(extra: string[]): Promise<{ peer: PeerProcess; port: number }> {
@@ -82,7 +41,7 @@ function documentedFields(): Map<string, string> {
 
 describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, () => {
   it('delivers a file and a nested directory byte for byte; both sides say SHA-256 verified', async () => {
-    const src = makeSources();
+    const src = writeSampleFiles(tempHome());
     const downloads = join(tempHome(), 'inbox'); // does not exist yet: the listener creates it
     const { peer: alice, port } = await textListener(['--accept-files=any', '--download-dir', downloads]);
     const bob = new PeerProcess(['send', `127.0.0.1:${port}`, src.file, src.album, '--name', 'bob']);
@@ -102,7 +61,7 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
   });
 
   it('--json on both sides: file-offer, file-accepted, file-progress and file-done, with the documented fields', async () => {
-    const src = makeSources();
+    const src = writeSampleFiles(tempHome());
     const downloads = tempHome();
     const { peer: alice, port, fingerprint: aliceFp } = await startListener(['--name', 'alice', '--accept-files=any', '--download-dir', downloads]);
     const bob = new PeerProcess(['send', `127.0.0.1:${port}`, src.file, src.album, '--name', 'bob', '--json']);
@@ -163,7 +122,7 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
 
 describe('who may send: --accept-files policies', { timeout: 60_000 }, () => {
   it('--accept-files declines a first-contact sender (exit 1, nothing written) and accepts one met before', async () => {
-    const src = makeSources();
+    const src = writeSampleFiles(tempHome());
     const downloads = join(tempHome(), 'inbox');
     const { peer: alice, port } = await startListener(['--name', 'alice', '--accept-files', '--download-dir', downloads]);
     const address = `127.0.0.1:${port}`;
@@ -194,7 +153,7 @@ describe('who may send: --accept-files policies', { timeout: 60_000 }, () => {
   it('a listener in pipe mode without --accept-files declines at once and says how to accept', async () => {
     // Piped input is chat text (README: slash commands are not interpreted in pipe or JSON mode),
     // so such a listener can never answer /accept: the sender is told at once, not after 5 minutes.
-    const src = makeSources();
+    const src = writeSampleFiles(tempHome());
     const downloads = join(tempHome(), 'inbox');
     const { peer: alice, port } = await textListener(['--download-dir', downloads]);
     const bob = new PeerProcess(['send', `127.0.0.1:${port}`, src.file, '--name', 'bob']);
@@ -216,7 +175,7 @@ describe('who may send: --accept-files policies', { timeout: 60_000 }, () => {
 
 describe('send: what fails before anything is offered', { timeout: 60_000 }, () => {
   it('a missing path: one line, exit 1, and the peer is not even contacted', async () => {
-    const src = makeSources();
+    const src = writeSampleFiles(tempHome());
     const downloads = tempHome();
     const { peer: alice, port } = await startListener(['--name', 'alice', '--accept-files=any', '--download-dir', downloads]);
     const missing = join(dirname(src.file), 'no-such-file.txt');
