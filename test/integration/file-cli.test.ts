@@ -55,6 +55,10 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
     await alice.waitForStderr(new RegExp(`-- ${what} received, SHA-256 verified \\(`));
     assert.match(alice.stderr, new RegExp(`^\\d\\d:\\d\\d -- bob sends ${what} \\[[0-9a-f]{6}\\]; accepting$`, 'm'));
     assert.match(alice.stderr, new RegExp(`-- receiving \\[[0-9a-f]{6}\\] from bob into ${downloads}$`, 'm'));
+    // Pipes get a plain progress line (the first at once, then one every 5 s).
+    const progress = /^\d\d:\d\d -- \[[0-9a-f]{6}\] \d{1,3}% \(\d.* of 4\.1 MiB\), \d.*B\/s(, \d+:\d\d left)?$/m;
+    assert.match(bob.stderr, progress);
+    assert.match(alice.stderr, progress);
     assert.doesNotMatch(alice.stderr, /\/accept/, 'an offer accepted by policy asks nothing');
     assert.deepEqual(alice.stdoutLines, [], 'stdout carries chat text only');
     assert.deepEqual(bob.stdoutLines, []);
