@@ -30,7 +30,7 @@ export interface FileEntryEvent {
 }
 
 export type FileEvent =
-  | ({ type: 'file-offer'; files: FileEntryEvent[]; total: number; autoAccept: boolean; autoDecline?: boolean } & FileRef)
+  | ({ type: 'file-offer'; files: FileEntryEvent[]; total: number; autoAccept: boolean } & FileRef)
   | ({ type: 'file-accepted'; dir?: string } & FileRef)
   | ({ type: 'file-progress'; bytes: number; total: number; bytesPerSecond: number; etaSeconds?: number } & FileRef)
   | ({ type: 'file-done'; files: FileEntryEvent[]; total: number; dir?: string; sha256Verified: true; seconds: number } & FileRef)

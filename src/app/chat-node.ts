@@ -197,7 +197,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   async quit(reason: string): Promise<boolean> {
     this.#quitting = true;
     this.#server?.close();
-    this.#files.cancelAll('the peer left the chat');
+    this.#files.cancelAll('leaving the chat');
     const closing = [...this.#room.peers()].map((p) => p.connection.close(reason));
     for (const c of this.#pending) c.destroy();
     return (await Promise.all(closing)).every(Boolean);

@@ -5,6 +5,7 @@ import pc from 'picocolors';
 import type { AppEvent, PeerSummary } from '../app/app-events.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
+import { describeFileList, topNames } from '../app/files/transfer.js';
 import { formatDuration, formatRate, formatSize } from './byte-format.js';
 
 const NAME_COLOURS = [pc.cyan, pc.magenta, pc.yellow, pc.green, pc.blue, pc.red] as const;
@@ -118,13 +119,9 @@ export function formatPeerLine(peer: Extract<AppEvent, { type: 'peer-up' | 'peer
 
 type FileEventOf<T extends string> = Extract<AppEvent, { type: T }>;
 
-/** `trip.tar (1.2 GiB)`, `photos/ (12 files, 40 MiB)` or `3 files (2.0 MiB)`; names sanitised. */
+/** `trip.tar (1.2 GiB)`, `photos/ (12 files, 40 MiB)` or `big.bin, album/ (4 files, 2.0 MiB)`. */
 export function describeFiles(files: readonly { path: string; size: number }[]): string {
-  const total = formatSize(files.reduce((sum, f) => sum + f.size, 0));
-  const tops = [...new Set(files.map((f) => f.path.split('/')[0]!))];
-  if (files.length === 1 && !files[0]!.path.includes('/')) return `${sanitizeText(files[0]!.path)} (${total})`;
-  if (tops.length === 1) return `${sanitizeText(tops[0]!)}/ (${files.length} files, ${total})`;
-  return `${files.length} files (${total}): ${tops.slice(0, 3).map(sanitizeText).join(', ')}${tops.length > 3 ? ', …' : ''}`;
+  return describeFileList(files, formatSize(files.reduce((sum, f) => sum + f.size, 0)));
 }
 
 /** The short id users type after /accept, /decline or /cancel. */
@@ -138,7 +135,6 @@ function formatFileEvent(event: FileEventOf<'file-offer' | 'file-accepted' | 'fi
   switch (event.type) {
     case 'file-offer':
       if (event.direction === 'send') return notice(`offered ${describeFiles(event.files)} to ${peer} ${id}; waiting for an answer`);
-      if (event.autoDecline) return notice(`${peer} offered ${describeFiles(event.files)} ${id}`);
       return event.autoAccept
         ? notice(`${peer} sends ${describeFiles(event.files)} ${id}; accepting`)
         : notice(`${peer} offers ${describeFiles(event.files)} ${id}: ${pc.bold('/accept')} or ${pc.bold('/decline')}`);
@@ -153,16 +149,17 @@ function formatFileEvent(event: FileEventOf<'file-offer' | 'file-accepted' | 'fi
     }
     case 'file-done': {
       const what = describeFiles(event.files);
-      const renamed = event.files.filter((f) => f.savedAs !== undefined);
-      const saved = renamed.length > 0 ? ` (saved as ${renamed.slice(0, 3).map((f) => sanitizeText(f.savedAs!)).join(', ')})` : '';
       const speed = event.seconds > 0 ? `, ${formatRate(event.total / event.seconds)}` : '';
-      return event.direction === 'send'
-        ? notice(pc.green(`${what} sent to ${sanitizeName(event.peer)}, SHA-256 verified`) + pc.dim(` in ${formatDuration(event.seconds)}${speed}`))
-        : notice(pc.green(`${what} received, SHA-256 verified`) + saved + pc.dim(` in ${formatDuration(event.seconds)}${speed}`));
+      const took = pc.dim(` (${formatDuration(event.seconds)}${speed})`);
+      if (event.direction === 'send') return notice(pc.green(`${what} sent to ${sanitizeName(event.peer)}, SHA-256 verified`) + took);
+      // A name already taken in the download directory was saved under a numbered one.
+      const renamed = topNames(event.files.flatMap((f) => (f.savedAs !== undefined ? [{ path: f.savedAs }] : [])));
+      const saved = renamed.length > 0 ? `; saved as ${renamed.join(', ')}` : '';
+      return notice(pc.green(`${what} received, SHA-256 verified`) + took + saved);
     }
     case 'file-error': {
-      const resume = event.resumable ? pc.dim(' (offer it again to resume)') : '';
-      return notice(pc.yellow(`${id} ${sanitizeText(event.message)}`) + resume);
+      const again = event.direction === 'send' ? 'send it again to resume' : 'a new offer of it resumes';
+      return notice(pc.yellow(`${id} ${sanitizeText(event.message)}`) + (event.resumable ? pc.dim(` (${again})`) : ''));
     }
   }
 }

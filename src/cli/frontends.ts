@@ -4,7 +4,8 @@
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
-import { describeFiles, formatMessage, formatNotice } from './event-format.js';
+import { topNames } from '../app/files/transfer.js';
+import { formatMessage, formatNotice } from './event-format.js';
 import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
 
@@ -130,7 +131,7 @@ class TransferLabels {
   note(event: AppEvent): void {
     if (event.type === 'file-offer') {
       const arrow = event.direction === 'send' ? '→' : '←';
-      this.#labels.set(event.id, `${describeFiles(event.files).replace(/ \(.*$/, '')} ${arrow} ${event.peer}`);
+      this.#labels.set(event.id, `${topNames(event.files).join(', ')} ${arrow} ${event.peer}`);
     }
     if (event.type === 'file-done' || event.type === 'file-error') this.#labels.delete(event.id);
   }

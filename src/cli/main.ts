@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import type { AcceptPolicy } from '../app/files/transfers.js';
+import { listFiles } from '../app/files/file-list.js';
 import { cac } from 'cac';
 import pc from 'picocolors';
 import { DEFAULTS } from '../defaults.js';
@@ -178,6 +179,8 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
   const { config, ...context } = openHome(flags);
   const relay = relayOption(flags.relay, config);
   if (flags.relayOnly && !relay.relay) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
+  // A path that cannot be sent fails here, before the peer is bothered with a connection.
+  if (send) await listFiles(send);
   const mode: PathMode = flags.directOnly ? 'direct-only' : flags.relayOnly ? 'relay-only' : 'auto';
   return runChat({
     ...context,

@@ -67,10 +67,9 @@ class ChatRun {
     this.#options = options;
     this.#done = done;
     this.#failed = failed;
-    const interactive = process.stdin.isTTY === true && !options.json;
-    // Without a prompt nobody can type /accept: an offer is declined at once rather than left to expire.
-    const prompt = interactive && !options.send;
-    const files = prompt || options.files.acceptFiles !== 'ask' ? options.files : { ...options.files, acceptFiles: 'never' as const };
+    const interactive = process.stdin.isTTY === true && !options.json && !options.send;
+    // Without a prompt nobody can type /accept: an offer is declined at once, not left to expire.
+    const files = !interactive && options.files.acceptFiles === 'ask' ? { ...options.files, acceptFiles: 'never' as const } : options.files;
     this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files });
     this.#directory = options.mdns ? new PeerDirectory(options.knownPeers, options.identity.fingerprint) : undefined;
     if (options.send) {

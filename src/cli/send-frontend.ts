@@ -6,7 +6,8 @@ import cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { formatRate, formatSize } from './byte-format.js';
-import { describeFiles, formatNotice } from './event-format.js';
+import { topNames } from '../app/files/transfer.js';
+import { formatNotice } from './event-format.js';
 import { PIPE_PROGRESS_INTERVAL_MS, ProgressThrottle, type Frontend } from './frontends.js';
 
 export class SendFrontend implements Frontend {
@@ -32,7 +33,7 @@ export class SendFrontend implements Frontend {
   }
 
   show(event: AppEvent): void {
-    if (event.type === 'file-offer') this.#labels.set(event.id, describeFiles(event.files).replace(/ \(.*$/, ''));
+    if (event.type === 'file-offer') this.#labels.set(event.id, topNames(event.files).join(', '));
     if (event.type === 'message') {
       process.stdout.write(`${sanitizeText(event.from)}: ${sanitizeText(event.text)}\n`);
       return;
@@ -58,6 +59,9 @@ export class SendFrontend implements Frontend {
   setPrompt(): void {}
 
   close(): void {
+    // Lines logged since the last redraw wait in the MultiBar's buffer, which stop() drops: draw
+    // once more so the last of them (the verified line, or what went wrong) is not lost.
+    if (this.#bar.size > 0) this.#bars?.update();
     this.#bars?.stop();
   }
 }

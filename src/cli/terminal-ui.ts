@@ -14,6 +14,7 @@ export interface TerminalUiHandlers {
 
 export class TerminalUi {
   readonly #rl: Interface;
+  readonly #input: NodeJS.ReadStream;
   readonly #output: NodeJS.WriteStream;
   #closed = false;
   #status: readonly string[] = [];
@@ -21,11 +22,17 @@ export class TerminalUi {
   #statusDrawn = 0;
 
   constructor(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string, handlers: TerminalUiHandlers) {
+    this.#input = input;
     this.#output = output;
     this.#rl = createInterface({ input, output, prompt, terminal: true, historySize: 200 });
+    // readline ends a line by leaving it on screen and moving below it. With status rows above the
+    // prompt, the next redraw would then start at the entered line, erase it and leave a stale copy
+    // of the rows above. So just before readline takes the Enter, the rows come off the screen (the
+    // prompt moves up in their place), and they are drawn again below the entered line.
+    input.prependListener('keypress', this.#beforeKey);
     this.#rl.on('line', (line) => {
       handlers.line(line);
-      if (!this.#closed) this.#rl.prompt();
+      if (!this.#closed) this.#redraw(() => undefined);
     });
     this.#rl.on('SIGINT', () => handlers.interrupt());
     this.#rl.on('close', () => {
@@ -35,6 +42,10 @@ export class TerminalUi {
     });
     this.#rl.prompt();
   }
+
+  readonly #beforeKey = (_text: string, key: { name?: string } | undefined): void => {
+    if ((key?.name === 'return' || key?.name === 'enter') && this.#statusDrawn > 0) this.#redraw(() => undefined, true, []);
+  };
 
   setPrompt(prompt: string): void {
     this.#rl.setPrompt(prompt);
@@ -62,10 +73,11 @@ export class TerminalUi {
     this.#closed = true;
     // Leave the cursor on a fresh line below the prompt.
     this.#redraw(() => undefined, false);
+    this.#input.off('keypress', this.#beforeKey);
     this.#rl.close();
   }
 
-  #redraw(write: () => void, reprompt = true): void {
+  #redraw(write: () => void, reprompt = true, status: readonly string[] = this.#status): void {
     if (this.#closed && reprompt) {
       write();
       return;
@@ -77,8 +89,8 @@ export class TerminalUi {
     write();
     this.#statusDrawn = 0;
     if (reprompt) {
-      for (const row of this.#status) this.#output.write(row + '\n');
-      this.#statusDrawn = this.#status.length;
+      for (const row of status) this.#output.write(row + '\n');
+      this.#statusDrawn = status.length;
     }
     // readline's redraw first moves up by the cursor row it last drew (`prevRows`, not in its
     // typings). We are already on a fresh row below the printed text, so without this reset a

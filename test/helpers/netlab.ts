@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostOn, labNetwork, type Ipv4Network } from './lab-address.js';
 import { netlabUnavailable } from './netlab-available.js';
-import { configureRouter, ROUTER_KINDS, type LabRouter, type RouterOptions } from './netlab-router.js';
+import { configureRouter, ROUTER_KINDS, type LabRouter, type RouterKind, type RouterOptions } from './netlab-router.js';
 import { PeerProcess } from './peer-process.js';
 import { CommandError, runCommand } from './run-command.js';
 
@@ -47,6 +47,16 @@ export interface LabHost {
   /** Address on its LAN, without prefix length. */
   readonly address: string;
   readonly interfaces: readonly LabInterface[];
+}
+
+/** A home for addHome(): `lan` is the first three octets of its /24, e.g. `192.168.1`. */
+export interface LabHome {
+  readonly host: string;
+  readonly router: string;
+  readonly kind: RouterKind;
+  readonly lan: string;
+  /** The router's address on the outer LAN, where the home's traffic appears to come from. */
+  readonly outside: string;
 }
 
 export interface SpawnPeerOptions {
@@ -179,6 +189,21 @@ export class Netlab {
     const router: LabRouter = { name, namespace: ns, kind: options.kind, inside, outside, ruleset };
     this.#routers.set(name, router);
     return router;
+  }
+
+  /**
+   * A home behind a router: LAN `home<host>` on `<lan>.0/24`, router `router` of `kind` at
+   * `<lan>.1` inside and `outside` on `outerLan`, and host `host` at `<lan>.10` using it as gateway.
+   */
+  async addHome(home: LabHome, outerLan: string): Promise<void> {
+    const lan = `home${home.host}`;
+    await this.addLan(lan, `${home.lan}.0/24`);
+    await this.addRouter(home.router, {
+      inside: { lan, address: `${home.lan}.1/24` },
+      outside: { lan: outerLan, address: `${home.outside}/24` },
+      kind: home.kind,
+    });
+    await this.addHost(home.host, { lan, address: `${home.lan}.10/24`, gateway: `${home.lan}.1` });
   }
 
   router(name: string): LabRouter {

@@ -4,13 +4,17 @@
 // `cut()` drops every connection at once, like a network that fails mid-transfer.
 // `record()` keeps a copy of every byte forwarded either way, to check what a middlebox could see.
 // `holdReplies()` keeps what the server sends until `release()`, like a slow return path, so a
-// test can line several connections up at the same point of a handshake.
+// test can line several connections up at the same point of a handshake. `pauseUplink()` stops
+// the client→server direction until `resumeUplink()`, like a link that stalls and recovers.
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
 export class TcpProxy {
   readonly #server: Server;
   readonly #sockets = new Set<Socket>();
+  readonly #clients = new Set<Socket>();
+  #bytesPerSecond: number;
+  #uplinkPaused = false;
   #flipArmed = false;
   #frozen = false;
   #recording = false;
@@ -26,8 +30,12 @@ export class TcpProxy {
 
   /** `bytesPerSecond` throttles the client→server direction, like a slow uplink. */
   constructor(targetPort: number, targetHost = '127.0.0.1', bytesPerSecond = 0) {
+    this.#bytesPerSecond = bytesPerSecond;
     this.#server = createServer({ allowHalfOpen: true }, (client) => {
       const upstream = createConnection({ host: targetHost, port: targetPort });
+      this.#clients.add(client);
+      client.on('close', () => this.#clients.delete(client));
+      if (this.#uplinkPaused) client.pause();
       for (const s of [client, upstream]) {
         this.#sockets.add(s);
         s.on('close', () => this.#sockets.delete(s));
@@ -47,9 +55,12 @@ export class TcpProxy {
         }
         if (this.#recording) this.#recorded.push(Buffer.from(chunk));
         upstream.write(chunk);
-        if (bytesPerSecond > 0) {
+        if (this.#bytesPerSecond > 0) {
           client.pause();
-          setTimeout(() => client.resume(), (chunk.length / bytesPerSecond) * 1000).unref();
+          const wait = (chunk.length / this.#bytesPerSecond) * 1000;
+          setTimeout(() => {
+            if (!this.#uplinkPaused) client.resume();
+          }, wait).unref();
         }
       });
       upstream.on('data', (chunk: Buffer) => {
@@ -120,6 +131,19 @@ export class TcpProxy {
       if (chunk) client.write(chunk);
       else client.end();
     }
+  }
+
+  /** Stop forwarding client→server: what clients send waits in the socket buffers. */
+  pauseUplink(): void {
+    this.#uplinkPaused = true;
+    for (const client of this.#clients) client.pause();
+  }
+
+  /** Forward client→server again, from now on at `bytesPerSecond` (0: as fast as it comes). */
+  resumeUplink(bytesPerSecond = this.#bytesPerSecond): void {
+    this.#uplinkPaused = false;
+    this.#bytesPerSecond = bytesPerSecond;
+    for (const client of this.#clients) client.resume();
   }
 
   freeze(): void {

@@ -80,3 +80,31 @@ describe('file transfer over loopback', () => {
     assert.deepEqual(await partialFiles(downloads), []);
   });
 });
+
+describe('offers declined by policy (regression: they were shown with "/accept or /decline")', () => {
+  it('a receiver that cannot answer declines at once: no offer event, the reason on both sides', async () => {
+    const source = await fx.tempDir('src');
+    const downloads = await fx.tempDir('dl');
+    await writeFile(join(source, 'note.txt'), 'hello');
+    const p = await fx.pair(downloads, { receiver: { acceptFiles: 'never' } });
+    await p.sender.transfers.send(p.sender.link, [join(source, 'note.txt')]);
+    const [sent, received] = await Promise.all([p.sender.next('failed'), p.receiver.next('failed')]);
+    const why = 'files are accepted only with --accept-files when not at a prompt';
+    assert.equal(sent.type === 'failed' && sent.error.message, `receiver declined note.txt: ${why}`);
+    assert.equal(received.type === 'failed' && received.error.message, `declined note.txt from sender: ${why}`);
+    assert.equal(received.type === 'failed' && received.error.code, 'ERR_FILE_DECLINED');
+    assert.deepEqual(p.receiver.events.map((e) => e.type), ['failed']);
+    assert.deepEqual(await readdir(downloads), []);
+  });
+
+  it('a plain /decline gives no reason, rather than "declined ...: declined"', async () => {
+    const source = await fx.tempDir('src');
+    await writeFile(join(source, 'note.txt'), 'hello');
+    const p = await fx.pair(await fx.tempDir('dl'));
+    await p.sender.transfers.send(p.sender.link, [join(source, 'note.txt')]);
+    await p.receiver.next('offer');
+    p.receiver.transfers.decline();
+    const sent = await p.sender.next('failed');
+    assert.equal(sent.type === 'failed' && sent.error.message, 'receiver declined note.txt');
+  });
+});

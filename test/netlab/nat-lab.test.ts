@@ -54,15 +54,7 @@ describe('netlab: homes behind NAT and firewall routers', { skip: await netlabSk
     lab = await Netlab.create();
     await lab.addLan('internet', '203.0.113.0/24');
     await lab.addHost('p', { lan: 'internet', address: `${P}/24` });
-    for (const h of HOMES) {
-      await lab.addLan(`home${h.host}`, `${h.lan}.0/24`);
-      await lab.addRouter(h.router, {
-        inside: { lan: `home${h.host}`, address: `${h.gateway}/24` },
-        outside: { lan: 'internet', address: `${h.outside}/24` },
-        kind: h.kind,
-      });
-      await lab.addHost(h.host, { lan: `home${h.host}`, address: `${h.address}/24`, gateway: h.gateway });
-    }
+    for (const h of HOMES) await lab.addHome(h, 'internet');
   });
 
   after(async () => {

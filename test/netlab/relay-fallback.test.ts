@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULTS } from '../../src/defaults.js';
 import { DATA_PREAMBLE, TOKEN_BYTES } from '../../src/wire/data-preamble.js';
-import { Netlab, netlabSkip, type RouterKind } from '../helpers/netlab.js';
+import { Netlab, netlabSkip, type LabHome } from '../helpers/netlab.js';
 import type { PeerEvent, PeerProcess } from '../helpers/peer-process.js';
 
 const RELAY_PROBE = fileURLToPath(new URL('./fixtures/relay-probe.js', import.meta.url));
@@ -35,15 +35,7 @@ const RELAYED_CONNECT_BUDGET_MS = 3_000;
 /** Re-registration after a relay restart: backoff 0.5 s doubling (with jitter) up to 30 s. */
 const REREGISTER_TIMEOUT_MS = 40_000;
 
-interface Home {
-  host: string;
-  router: string;
-  kind: RouterKind;
-  lan: string;
-  outside: string;
-}
-
-const HOMES: readonly Home[] = [
+const HOMES: readonly LabHome[] = [
   { host: 'a', router: 'ra', kind: 'nat', lan: '192.168.1', outside: '203.0.113.2' },
   { host: 'b', router: 'rb', kind: 'symmetric-nat', lan: '192.168.2', outside: '203.0.113.3' },
   { host: 'd', router: 'rd', kind: 'firewall', lan: '192.168.3', outside: '203.0.113.4' },
@@ -149,14 +141,8 @@ describe('netlab: relay server and fallback to it when a direct dial fails', { s
     await lab.addHost('r', { lan: 'internet', address: `${R}/24` });
     await lab.addHost('c', { lan: 'internet', address: `${C}/24` });
     for (const h of HOMES) {
-      await lab.addLan(`home${h.host}`, `${h.lan}.0/24`);
-      await lab.addRouter(h.router, {
-        inside: { lan: `home${h.host}`, address: `${h.lan}.1/24` },
-        outside: { lan: 'internet', address: `${h.outside}/24` },
-        kind: h.kind,
-      });
+      await lab.addHome(h, 'internet');
       await lab.exec(h.router, 'nft', [SYN_COUNTER]);
-      await lab.addHost(h.host, { lan: `home${h.host}`, address: `${h.lan}.10/24`, gateway: `${h.lan}.1` });
     }
     relayHome = lab.tempHome();
     relayFingerprint = String((await startRelay()).fingerprint);

@@ -4,115 +4,11 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { rmSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { cleanupPeers, startListener, tempHome, type PeerProcess } from '../helpers/peer-process.js';
-import { CLI_PATH, REPO_ROOT } from '../helpers/repo-root.js';
+import { CLI_PATH } from '../helpers/repo-root.js';
+import { COLUMNS, EXIT_MARK, lastNonEmpty, requireTmux, showingScreens, TMUX_SKIP, TmuxPane, trimmed } from '../helpers/tmux-pane.js';
 
-const run = promisify(execFile);
-
-const COLUMNS = 80;
-const ROWS = 24;
-const WAIT_MS = 10_000;
-const POLL_MS = 50;
 const PROMPT = 'bob> ';
-const TMUX_AVAILABLE = spawnSync('tmux', ['-V'], { stdio: 'ignore' }).status === 0;
-const REQUIRED = process.env.CI === 'true';
-const EXIT_MARK = '[chat process exited with status ';
-
-/** One private tmux server (its own socket, no user config) holding the pane under test. */
-class TmuxPane {
-  readonly #socket = `p2p-chat-test-${process.pid}-${randomBytes(4).toString('hex')}`;
-  readonly #env: NodeJS.ProcessEnv;
-  #pane = '';
-  #socketPath = '';
-  #started = false;
-
-  constructor() {
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
-    delete env.TMUX; // we may be running inside someone's tmux
-    this.#env = env;
-  }
-
-  async tmux(...args: string[]): Promise<string> {
-    const { stdout } = await run('tmux', ['-L', this.#socket, '-f', '/dev/null', ...args], { env: this.#env });
-    return stdout;
-  }
-
-  /**
-   * Start `command` in a fresh 80x24 pane. A shell waits for it and prints its exit status into the
-   * pane: tmux's own #{pane_dead_status} is unreliable, as tmux built with libutempter can miss the
-   * SIGCHLD of a pane process that exits while the pty is being torn down (tmux/tmux#311, #4559).
-   * remain-on-exit keeps the pane readable afterwards.
-   */
-  async start(command: string[]): Promise<void> {
-    this.#started = true;
-    const out = await this.tmux(
-      'start-server', ';',
-      'set-option', '-g', 'remain-on-exit', 'on', ';',
-      'new-session', '-d', '-x', String(COLUMNS), '-y', String(ROWS), '-c', REPO_ROOT,
-      '-e', 'NO_COLOR=1', '-P', '-F', '#{pane_id}',
-      'sh', '-c', `"$@"; echo "${EXIT_MARK}$?]"`, 'sh', ...command, ';',
-      'display-message', '-p', '#{socket_path}',
-    );
-    [this.#pane = '', this.#socketPath = ''] = out.trim().split('\n');
-  }
-
-  /** The visible screen, one string per row; -N keeps spaces written at the end of a wrapped row. */
-  async rows(): Promise<string[]> {
-    const out = await this.tmux('capture-pane', '-p', '-N', '-t', this.#pane);
-    return out.replace(/\n$/, '').split('\n');
-  }
-
-  async screen(): Promise<string> {
-    try {
-      return (await this.rows()).map((row) => row.trimEnd()).join('\n');
-    } catch (err) {
-      return `(capture-pane failed: ${(err as Error).message})`;
-    }
-  }
-
-  async type(text: string): Promise<void> {
-    await this.tmux('send-keys', '-t', this.#pane, '-l', text);
-  }
-
-  async press(key: string): Promise<void> {
-    await this.tmux('send-keys', '-t', this.#pane, key);
-  }
-
-  async format(format: string): Promise<string> {
-    return (await this.tmux('display-message', '-p', '-t', this.#pane, format)).trim();
-  }
-
-  /** Poll the screen until `probe` returns a value; on timeout the error says what was awaited. */
-  async waitFor<T>(probe: (rows: string[]) => T | undefined | false, what: string): Promise<T> {
-    const deadline = Date.now() + WAIT_MS;
-    for (;;) {
-      const value = probe(await this.rows());
-      if (value !== undefined && value !== false) return value;
-      if (Date.now() > deadline) throw new Error(`timed out after ${WAIT_MS} ms waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
-    }
-  }
-
-  async kill(): Promise<void> {
-    if (!this.#started) return;
-    await this.tmux('kill-server').catch(() => undefined); // already gone is fine
-    // Closing the pty hangs up the pane's processes; tmux leaves its socket file behind.
-    if (this.#socketPath) rmSync(this.#socketPath, { force: true });
-  }
-}
-
-function trimmed(rows: string[]): string[] {
-  return rows.map((row) => row.trimEnd());
-}
-
-function lastNonEmpty(rows: string[]): number {
-  for (let i = rows.length - 1; i >= 0; i--) if (rows[i]!.trim() !== '') return i;
-  return -1;
-}
 
 /** The redraw is complete: the bottom line is a prompt again (with or without typed text). */
 function promptIsLast(rows: string[]): boolean {
@@ -132,28 +28,17 @@ function messageRows(rows: string[], text: string): number[] {
   return out;
 }
 
-const SKIP = !TMUX_AVAILABLE && !REQUIRED
-  ? 'tmux is not installed (this real-pty test needs it; with CI=true it fails)'
-  : false;
-
-describe('terminal UI in a real pty (tmux)', { skip: SKIP }, () => {
+describe('terminal UI in a real pty (tmux)', { skip: TMUX_SKIP }, () => {
   const pane = new TmuxPane();
   let alice: PeerProcess;
   /** What bob has typed and not yet sent. */
   let typed = '';
 
   /** Run a step; if it fails, put the screen in the error so the failure shows what bob saw. */
-  async function step(body: () => Promise<unknown>): Promise<void> {
-    try {
-      await body();
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      throw new Error(`${message}\n--- pane ---\n${await pane.screen()}\n--- end of pane ---`, { cause: err });
-    }
-  }
+  const step = (body: () => Promise<unknown>) => showingScreens({ bob: pane }, body);
 
   before(async () => {
-    if (!TMUX_AVAILABLE) throw new Error('tmux is required for the real-pty test when CI=true; install tmux');
+    requireTmux();
     const listener = await startListener(['--name', 'alice']);
     alice = listener.peer;
     const home = tempHome();

@@ -24,7 +24,7 @@ export class FileEventReporter {
     const ref = refOf(transfer);
     switch (event.type) {
       case 'offer':
-        return { type: 'file-offer', ...ref, files: entries(transfer), total: transfer.total, autoAccept: event.autoAccept, ...(event.autoDecline ? { autoDecline: true } : {}) };
+        return { type: 'file-offer', ...ref, files: entries(transfer), total: transfer.total, autoAccept: event.autoAccept };
       case 'accepted': {
         this.#meters.set(transfer, new RateMeter(this.#now(), transfer.bytes));
         const dir = transfer instanceof IncomingTransfer ? transfer.downloadDir : undefined;

@@ -79,10 +79,11 @@ export class IncomingTransfer extends Transfer {
     }
   }
 
-  decline(reason = 'declined'): void {
+  /** Say no; `reason` (if any) is shown on both sides after "declined ...: ". */
+  decline(reason = ''): void {
     if (this.state !== 'offered') return;
     this.link.send({ type: 'file-decline', id: this.id, reason });
-    this.fail(chatError('ERR_FILE_DECLINED', `declined ${this.describe()} from ${this.link.peer.name}`), true);
+    this.fail(chatError('ERR_FILE_DECLINED', `declined ${this.describe()} from ${this.link.peer.name}${reason ? `: ${reason}` : ''}`), true);
   }
 
   /** Where each file was saved, relative to the download directory (once verified). */

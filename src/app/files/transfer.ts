@@ -83,9 +83,9 @@ export abstract class Transfer extends EventEmitter<Events> {
   /** A message for this transfer from the peer. */
   abstract handle(message: FileMessage): void;
 
-  /** Stop the transfer from our side and tell the peer. */
-  cancel(reason = 'cancelled'): void {
-    this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} cancelled: ${reason}`), false, reason);
+  /** Stop the transfer from our side and tell the peer (`reason`, if any, is shown to both). */
+  cancel(reason = ''): void {
+    this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} cancelled${reason ? `: ${reason}` : ''}`), false, reason);
   }
 
   /** The connection ended under the transfer (`why`: how, when it was not a goodbye). */
@@ -95,12 +95,9 @@ export abstract class Transfer extends EventEmitter<Events> {
     this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} stopped: connection to ${this.link.peer.name} ${how}`), true);
   }
 
-  /** e.g. `trip.tar (1.2 GiB)` or `3 files (40.0 MiB)`, for messages. */
+  /** e.g. `trip.tar` or `big.bin, album/ (4 files)`, for messages (see describeFileList). */
   describe(): string {
-    const first = this.files[0]?.path.split('/')[0] ?? '';
-    const tops = new Set(this.files.map((f) => f.path.split('/')[0]));
-    const what = this.files.length === 1 ? first : tops.size === 1 ? `${first}/ (${this.files.length} files)` : `${this.files.length} files`;
-    return what;
+    return describeFileList(this.files);
   }
 
   protected setState(state: TransferState): void {
@@ -139,12 +136,36 @@ export abstract class Transfer extends EventEmitter<Events> {
   /** The peer's file-cancel: end with its code when it is one of ours. */
   protected failFromPeer(reason: string, code: string | undefined): void {
     const known = PEER_CODES.has(code as ErrorCode) ? (code as ErrorCode) : 'ERR_FILE_CANCELLED';
-    const why = sanitizeText(reason).slice(0, 200) || 'cancelled';
-    this.fail(chatError(known, `${this.describe()}: ${this.link.peer.name} stopped the transfer: ${why}`), true);
+    const why = sanitizeText(reason).slice(0, 200);
+    this.fail(chatError(known, `${this.link.peer.name} stopped ${this.describe()}${why ? `: ${why}` : ''}`), true);
   }
 
   /** Close files and timers; called once when the transfer ends. */
   protected abstract release(): void;
+}
+
+/**
+ * Files as people read them, by their top-level names, a directory's with a slash: `trip.tar`,
+ * `photos/ (12 files)`, `big.bin, album/ (4 files)`, `a, b, c, … (9 files)`. `size` (e.g.
+ * `1.2 GiB`) joins the parentheses: `trip.tar (1.2 GiB)`. Names are sanitised.
+ */
+export function describeFileList(files: readonly { readonly path: string }[], size?: string): string {
+  const names = topNames(files);
+  const shown = names.length > 3 ? `${names.slice(0, 3).join(', ')}, …` : names.join(', ');
+  const single = files.length === 1 && !files[0]!.path.includes('/');
+  const details = [...(single ? [] : [`${files.length} ${files.length === 1 ? 'file' : 'files'}`]), ...(size ? [size] : [])];
+  return details.length > 0 ? `${shown} (${details.join(', ')})` : shown;
+}
+
+/** The distinct top-level names of a file list, in order; a directory's ends in `/`. */
+export function topNames(files: readonly { readonly path: string }[]): string[] {
+  const tops = new Map<string, boolean>();
+  for (const { path } of files) {
+    const slash = path.indexOf('/');
+    const top = slash < 0 ? path : path.slice(0, slash);
+    tops.set(top, tops.get(top) === true || slash >= 0);
+  }
+  return [...tops].map(([name, isDir]) => sanitizeText(name) + (isDir ? '/' : ''));
 }
 
 /** Codes a peer's file-cancel may carry through to our side; any other reads as a cancel. */

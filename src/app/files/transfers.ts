@@ -14,9 +14,15 @@ import type { Transfer, TransferLink } from './transfer.js';
 
 /**
  * `ask`: every offer waits for /accept; `known`: accept from peers seen before, decline others;
- * `any`: accept all; `never`: decline all (nobody is there to type /accept).
+ * `any`: accept all; `never`: decline all (no prompt to answer at, and no --accept-files).
  */
 export type AcceptPolicy = 'ask' | 'known' | 'any' | 'never';
+
+/** Why an offer was declined unasked, as both sides read it after "declined ...: ". */
+const POLICY_DECLINES: Partial<Record<AcceptPolicy, string>> = {
+  known: 'only accepting files from known peers',
+  never: 'files are accepted only with --accept-files when not at a prompt',
+};
 
 export interface TransfersOptions {
   readonly downloadDir: string;
@@ -32,7 +38,7 @@ export interface PeerLink extends TransferLink {
 }
 
 export type TransferEvent =
-  | { readonly type: 'offer'; readonly transfer: Transfer; readonly autoAccept: boolean; readonly autoDecline?: boolean }
+  | { readonly type: 'offer'; readonly transfer: Transfer; readonly autoAccept: boolean }
   | { readonly type: 'accepted'; readonly transfer: Transfer }
   | { readonly type: 'progress'; readonly transfer: Transfer; readonly bytes: number; readonly total: number }
   | { readonly type: 'mismatch'; readonly transfer: Transfer; readonly path: string }
@@ -144,11 +150,11 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     this.#track(link, transfer);
     const policy = this.#options.acceptFiles;
     const autoAccept = policy === 'any' || (policy === 'known' && link.known);
-    const autoDecline = policy === 'never' || (policy === 'known' && !link.known);
-    this.emit('event', { type: 'offer', transfer, autoAccept, ...(autoDecline ? { autoDecline } : {}) });
+    const declineWhy = autoAccept ? undefined : POLICY_DECLINES[policy];
+    // Declined unasked: no offer event, which would invite an /accept that can no longer work.
+    if (declineWhy !== undefined) return transfer.decline(declineWhy);
+    this.emit('event', { type: 'offer', transfer, autoAccept });
     if (autoAccept) void transfer.accept(this.#options.downloadDir);
-    else if (policy === 'known') transfer.decline('only accepting files from known peers');
-    else if (policy === 'never') transfer.decline('not accepting files (it runs without a terminal and without --accept-files)');
   }
 
   #track(link: TransferLink, transfer: Transfer): void {
@@ -176,7 +182,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     if (candidates.length === 0) {
       throw chatError('ERR_NO_SUCH_TRANSFER', selector ? `no ${what} with id ${selector}` : `no ${what}`);
     }
-    const ids = candidates.map((t) => `${t.id.slice(0, 6)} (${t.describe()})`).join(', ');
+    const ids = candidates.map((t) => `${t.id.slice(0, 6)} ${t.describe()}`).join('; ');
     throw chatError('ERR_NO_SUCH_TRANSFER', `several of them: ${ids}; name one by its id`);
   }
 }

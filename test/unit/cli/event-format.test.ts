@@ -1,0 +1,53 @@
+// How file transfers read in the terminal: what was offered, the verified line with where a taken
+// name was saved instead, and the hint after an error that the same files can resume.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { stripVTControlCharacters } from 'node:util';
+import type { AppEvent } from '../../../src/app/app-events.js';
+import { describeFiles, formatNotice } from '../../../src/cli/event-format.js';
+
+const REF = { id: '0123456789abcdef', peer: 'bob', fingerprint: 'F' } as const;
+
+/** The line as read, without colours (picocolors turns them on under CI=true) or its clock. */
+function line(event: AppEvent): string {
+  return stripVTControlCharacters(formatNotice(event)!).replace(/^\d\d:\d\d -- /, '');
+}
+
+describe('describeFiles', () => {
+  it('names a file, a directory (with a slash) or several top-level entries, with count and size', () => {
+    assert.equal(describeFiles([{ path: 'trip.tar', size: 1536 }]), 'trip.tar (1.5 KiB)');
+    assert.equal(describeFiles([{ path: 'photos/a.jpg', size: 3 }]), 'photos/ (1 file, 3 B)');
+    assert.equal(describeFiles([{ path: 'photos/a.jpg', size: 1 }, { path: 'photos/b/c.jpg', size: 1 }]), 'photos/ (2 files, 2 B)');
+    assert.equal(
+      describeFiles([{ path: 'big.bin', size: 1 }, { path: 'album/a', size: 1 }, { path: 'album/b', size: 1 }]),
+      'big.bin, album/ (3 files, 3 B)',
+    );
+    const many = ['a', 'b', 'c', 'd'].map((path) => ({ path, size: 0 }));
+    assert.equal(describeFiles(many), 'a, b, c, … (4 files, 0 B)');
+  });
+
+  it('strips control characters and escapes from peer-supplied names', () => {
+    assert.equal(describeFiles([{ path: 'evil\x1b[2Jname', size: 0 }]), 'evilname (0 B)');
+  });
+});
+
+describe('file event lines', () => {
+  it('a verified receive says where a name that was taken went instead', () => {
+    const files = [
+      { path: 'big.bin', size: 10, savedAs: 'big (1).bin' },
+      { path: 'album/a', size: 5, savedAs: 'album (1)/a' },
+      { path: 'album/b', size: 5, savedAs: 'album (1)/b' },
+    ];
+    const done = { type: 'file-done', ...REF, direction: 'receive', files, total: 20, dir: '/in', sha256Verified: true, seconds: 2 } as const;
+    assert.equal(line(done), 'big.bin, album/ (3 files, 20 B) received, SHA-256 verified (0:02, 10 B/s); saved as big (1).bin, album (1)/');
+    assert.equal(line({ ...done, direction: 'send', files: files.map(({ path, size }) => ({ path, size })) }), 'big.bin, album/ (3 files, 20 B) sent to bob, SHA-256 verified (0:02, 10 B/s)');
+  });
+
+  it('an error that can resume says how, from each side', () => {
+    const error = { type: 'file-error', ...REF, code: 'ERR_FILE_CANCELLED', message: 'trip.tar cancelled', resumable: true } as const;
+    assert.equal(line({ ...error, direction: 'send' }), '[012345] trip.tar cancelled (send it again to resume)');
+    assert.equal(line({ ...error, direction: 'receive' }), '[012345] trip.tar cancelled (a new offer of it resumes)');
+    assert.equal(line({ ...error, direction: 'receive', resumable: false }), '[012345] trip.tar cancelled');
+  });
+});
