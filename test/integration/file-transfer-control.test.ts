@@ -83,11 +83,11 @@ describe('file transfer control', () => {
   it("auto-accept 'known' declines an unknown peer with a reason the sender sees", { timeout: 30_000 }, async () => {
     const { p, downloads, path } = await setup({ receiver: { acceptFiles: 'known' }, known: false });
     await p.sender.transfers.send(p.sender.link, [path]);
-    const offer = await p.receiver.next('offer');
-    assert.equal(offer.type === 'offer' && offer.autoAccept, false);
-    const sent = await failure(p.sender);
+    const [sent, received] = await Promise.all([failure(p.sender), failure(p.receiver)]);
     assert.equal(sent.error.code, 'ERR_FILE_DECLINED');
     assert.match(sent.error.message, /only accepting files from known peers/);
+    assert.equal(received.error.code, 'ERR_FILE_DECLINED');
+    assert.ok(!p.receiver.events.some((e) => e.type === 'offer'), 'declined unasked: no offer inviting an /accept');
     assert.deepEqual(await readdir(downloads), []);
   });
 
