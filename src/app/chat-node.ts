@@ -44,6 +44,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #timing: Settings;
   readonly #room: Room;
   readonly #knownPeers: KnownPeers;
+  readonly #startedAt = Date.now();
   readonly #files: Transfers;
   /** The file-transfer view of each established connection. */
   readonly #links = new Map<PeerConnection, PeerLink>();
@@ -232,7 +233,10 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
         void connection.close('shutting down');
         return;
       }
-      const known = this.#knownPeers.get(remote.fingerprint) !== undefined; // before join records it
+      // For --accept-files, "known" means known before this node started: a stranger cannot
+      // become trusted by connecting once (and being declined) and coming back.
+      const firstSeen = Date.parse(this.#knownPeers.get(remote.fingerprint)?.firstSeen ?? '');
+      const known = firstSeen < this.#startedAt;
       this.#links.set(connection, peerLink(connection, () => this.#room.find(connection)?.name ?? sanitizeName(remote.info.name), known));
       this.#room.join(connection, remote, direction, route);
     });

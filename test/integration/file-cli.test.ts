@@ -125,11 +125,13 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
 });
 
 describe('who may send: --accept-files policies', { timeout: 60_000 }, () => {
-  it('--accept-files declines a first-contact sender (exit 1, nothing written) and accepts one met before', async () => {
+  it('--accept-files declines a first-contact sender (exit 1, nothing written) and accepts one known before it started', async () => {
     const src = writeSampleFiles(tempHome());
     const downloads = join(tempHome(), 'inbox');
-    const { peer: alice, port } = await startListener(['--name', 'alice', '--accept-files', '--download-dir', downloads]);
-    const address = `127.0.0.1:${port}`;
+    const aliceHome = tempHome();
+    const first = await startListener(['--name', 'alice', '--accept-files', '--download-dir', downloads], aliceHome);
+    const alice = first.peer;
+    const address = `127.0.0.1:${first.port}`;
 
     const stranger = new PeerProcess(['send', address, src.file, '--name', 'mallory']);
     assert.equal(await stranger.exitCode(30_000), 1, stranger.stderr);
@@ -139,18 +141,27 @@ describe('who may send: --accept-files policies', { timeout: 60_000 }, () => {
     assert.equal(alice.events.some((e) => e.type === 'file-offer'), false, 'no offer is shown for the user to answer');
     assert.equal(existsSync(downloads), false, 'nothing written, not even the download directory');
 
-    // Bob meets alice with a plain connect first; his send is then accepted without asking.
+    // Bob meets alice with a plain connect. That alone does not make him trusted with files by
+    // this listener: a stranger could otherwise connect once and come back.
     const bobHome = tempHome();
     const hello = new PeerProcess(['connect', address, '--name', 'bob'], { home: bobHome });
     await alice.waitForEvent('connected', (e) => e.name === 'bob' && e.known === false);
     hello.send('hello first');
     hello.endInput();
     assert.equal(await hello.exitCode(), 0, hello.stderr);
-    const bob = new PeerProcess(['send', address, src.file, src.album, '--name', 'bob'], { home: bobHome });
+    const early = new PeerProcess(['send', address, src.file, '--name', 'bob'], { home: bobHome });
+    assert.equal(await early.exitCode(30_000), 1, early.stderr);
+    assertLastLine(early, /only accepting files from known peers$/);
+    alice.kill('SIGTERM');
+    assert.equal(await alice.exitCode(), 0, alice.stderr);
+
+    // Once alice starts again, bob was known before: his send is accepted without asking.
+    const again = await startListener(['--name', 'alice', '--accept-files', '--download-dir', downloads], aliceHome);
+    const bob = new PeerProcess(['send', `127.0.0.1:${again.port}`, src.file, src.album, '--name', 'bob'], { home: bobHome });
     assert.equal(await bob.exitCode(30_000), 0, bob.stderr);
-    const offer = await alice.waitForEvent('file-offer');
+    const offer = await again.peer.waitForEvent('file-offer');
     assert.deepEqual([offer.peer, offer.autoAccept], ['bob', true]);
-    await alice.waitForEvent('file-done');
+    await again.peer.waitForEvent('file-done');
     assertReceived(downloads, src);
   });
 
