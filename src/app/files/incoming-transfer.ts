@@ -42,7 +42,9 @@ export class IncomingTransfer extends Transfer {
   #saved = new Map<number, string>();
   #written = 0;
   #ackedAt = 0;
-  #resumedBytes = 0;
+  /** Bytes of each file on disk now (a resend starts its file over), for progress. */
+  #onDisk = new Map<number, number>();
+  #onDiskTotal = 0;
 
   /** Validate the offered names (ERR_FILE_UNSAFE_NAME otherwise); the files as we will name them. */
   constructor(link: TransferLink, id: string, offered: readonly OfferedFile[], options: IncomingOptions) {
@@ -141,7 +143,8 @@ export class IncomingTransfer extends Transfer {
     if (offset !== 0 && offset !== resumed?.have) throw transferProtocolError('a file started at an offset we did not offer');
     const dir = this.#dir!;
     const part = this.#parts[index]!;
-    this.#resumedBytes += offset;
+    this.#onDiskTotal += offset - (this.#onDisk.get(index) ?? 0);
+    this.#onDisk.set(index, offset);
     const sink = new FileSink({
       handle: dir.openPart(part, offset > 0).then(async (handle) => {
         await handle.truncate(offset);
@@ -150,7 +153,7 @@ export class IncomingTransfer extends Transfer {
       path: this.files[index]!.path,
       position: offset,
       hash: offset > 0 ? resumed!.hash : createHash('sha256'),
-      onWritten: (bytes) => this.#onWritten(bytes),
+      onWritten: (bytes) => this.#onWritten(index, bytes),
       onError: (err) => this.fail(err as P2PChatError, false),
     });
     this.#sinks.add(sink);
@@ -208,9 +211,11 @@ export class IncomingTransfer extends Transfer {
     if (last) await this.#dir!.tidy();
   }
 
-  #onWritten(bytes: number): void {
+  #onWritten(index: number, bytes: number): void {
     this.#written += bytes;
-    this.setBytes(this.#resumedBytes + this.#written);
+    this.#onDisk.set(index, (this.#onDisk.get(index) ?? 0) + bytes);
+    this.#onDiskTotal += bytes;
+    this.setBytes(this.#onDiskTotal);
     let queued = 0;
     for (const sink of this.#sinks) queued += sink.queuedBytes;
     if (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0) {
