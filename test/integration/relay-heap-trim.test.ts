@@ -1,6 +1,6 @@
 // Regression (issue 4, relayed throughput at 0.71× socat): `p2p-chat relay` re-faulted its read
 // buffers' pages after garbage collections, because glibc trimmed the heap they came from: up to
-// five page faults per 64 KiB read. Counted from /proc on a real relay process carrying a bulk
+// every page of every 64 KiB read. Counted from /proc on a real relay process carrying a bulk
 // session; Linux with glibc only.
 
 import { after, afterEach, describe, it } from 'node:test';
