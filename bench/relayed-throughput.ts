@@ -9,6 +9,7 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { performance } from 'node:perf_hooks';
 import { RelayClient } from '../src/app/relay-client.js';
 import { openDataConnection } from '../src/net/relay-data-connection.js';
+import { SPLICE_COALESCE_BYTES } from '../src/relay/splice.js';
 import type { BenchResult, Log } from './bench-result.js';
 import { cpuTimeMs } from './children.js';
 import { withTimeout } from './deadline.js';
@@ -30,10 +31,18 @@ const TOTAL_BYTES = 1024 * MiB;
 /** The sender's write size; the relays read in their own sizes (node: 64 KiB; socat: -b). */
 const WRITE_BYTES = 256 * 1024;
 /**
- * socat's copy buffer for the baseline, set to node's 64 KiB read size so both relays move the
- * same chunks. socat's default (8 KiB) is measured too, as a detail: four times the syscalls.
+ * socat's copy buffer for the baseline, set to node's 64 KiB read size so both relays read the
+ * same chunks (ours then writes what one event-loop turn read as one, up to SPLICE_COALESCE_BYTES).
  */
 const SOCAT_BUFFER_BYTES = 64 * 1024;
+/**
+ * socat with other buffers, measured as details: its default (8 KiB: eight times the syscalls),
+ * and one as large as our gathered writes, with which it also reads that much at a time.
+ */
+const SOCAT_DETAILS = [
+  { key: 'socatDefaultBuffer', label: 'default buffer', args: [] },
+  { key: 'socatLargeBuffer', label: `-b ${SPLICE_COALESCE_BYTES}`, args: ['-b', String(SPLICE_COALESCE_BYTES)] },
+] as const;
 const SETUP_TIMEOUT_MS = 10_000;
 /** 1 GiB at a crawling 20 MB/s is 54 s; only a hang reaches this. */
 const RUN_TIMEOUT_MS = 120_000;
@@ -82,39 +91,39 @@ export async function runRelayedThroughput(homeA: BenchHome, homeB: BenchHome, l
     await Promise.all(clients.map((c) => c.whenRegistered(SETUP_TIMEOUT_MS)));
     const ours = () => oursPair(relay, clientA, clientB, homeB.identity.fingerprint);
     let baseline: (() => Promise<Pair>) | undefined;
-    let socatDefault: (() => Promise<Pair>) | undefined;
+    const details: Array<{ key: string; label: string; pair: () => Promise<Pair>; runs: Run[] }> = [];
     if (socatCheck.ok) {
       const s = await Sink.start();
       sink = s;
       const matched = await SocatRelay.start(s.port, ['-b', String(SOCAT_BUFFER_BYTES)]);
       socats.push(matched);
       baseline = () => socatPair(matched, s);
-      const plain = await SocatRelay.start(s.port);
-      socats.push(plain);
-      socatDefault = () => socatPair(plain, s);
+      for (const { key, label, args } of SOCAT_DETAILS) {
+        const socat = await SocatRelay.start(s.port, args);
+        socats.push(socat);
+        details.push({ key, label, pair: () => socatPair(socat, s), runs: [] });
+      }
     }
 
     log(`  relayed-throughput: warm-up (${WARMUP_RUNS} × ${TOTAL_BYTES / MiB} MiB each)`);
-    for (let i = 0; i < WARMUP_RUNS; i++) for (const pair of [ours, baseline, socatDefault]) if (pair) await measure(pair, TOTAL_BYTES);
+    const all = [ours, ...(baseline ? [baseline] : []), ...details.map((d) => d.pair)];
+    for (let i = 0; i < WARMUP_RUNS; i++) for (const pair of all) await measure(pair, TOTAL_BYTES);
     const oursRuns: Run[] = [];
     const baselineRuns: Run[] = [];
-    const socatDefaultRuns: Run[] = [];
     for (let i = 0; i < RUNS; i++) {
       oursRuns.push(await measure(ours, TOTAL_BYTES));
       if (baseline) baselineRuns.push(await measure(baseline, TOTAL_BYTES));
-      if (socatDefault) socatDefaultRuns.push(await measure(socatDefault, TOTAL_BYTES));
+      for (const detail of details) detail.runs.push(await measure(detail.pair, TOTAL_BYTES));
       const b = baselineRuns[i];
-      const d = socatDefaultRuns[i];
-      const socatText = b && d ? `, socat ${b.mbps.toFixed(0)} MB/s (default buffer: ${d.mbps.toFixed(0)} MB/s)` : '';
+      const detailText = details.map((d) => `${d.label}: ${d.runs[i]!.mbps.toFixed(0)} MB/s`).join(', ');
+      const socatText = b ? `, socat ${b.mbps.toFixed(0)} MB/s (${detailText})` : '';
       log(`  relayed-throughput: run ${i + 1}/${RUNS}: ours ${oursRuns[i]!.mbps.toFixed(0)} MB/s${socatText}`);
     }
-    const extra = socatCheck.ok
-      ? {
-          socatVersion: socatCheck.version,
-          socatDefaultBufferMBps: round(summarize(socatDefaultRuns.map((r) => r.mbps)).median, 1),
-          socatDefaultBufferRunsMBps: socatDefaultRuns.map((r) => round(r.mbps, 1)),
-        }
-      : { error: socatCheck.reason };
+    const extra: Record<string, unknown> = socatCheck.ok ? { socatVersion: socatCheck.version } : { error: socatCheck.reason };
+    for (const { key, runs } of details) {
+      extra[`${key}MBps`] = round(summarize(runs.map((r) => r.mbps)).median, 1);
+      extra[`${key}RunsMBps`] = runs.map((r) => round(r.mbps, 1));
+    }
     return result(oursRuns, baselineRuns, extra);
   } finally {
     await Promise.all(clients.map((c) => withTimeout(c.close(), SETUP_TIMEOUT_MS, 'closing a relay client').catch(() => undefined)));

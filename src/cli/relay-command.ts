@@ -8,6 +8,7 @@ import { shortFingerprint } from '../secure/fingerprint.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { RELAY_DEFAULTS, RELAY_LIMIT_KEYS, RELAY_SHUTDOWN_REASON, type RelayLimits } from '../relay/relay-defaults.js';
 import type { RelayEvent } from '../relay/relay-events.js';
+import { raiseHeapTrimThreshold } from '../relay/heap-trim-threshold.js';
 import { RelayServer } from '../relay/relay-server.js';
 
 export interface RelayCommandOptions {
@@ -21,6 +22,8 @@ export interface RelayCommandOptions {
 /** Serve until SIGINT or SIGTERM, then stop gracefully; resolves 0. Rejects with ERR_LISTEN_FAILED. */
 export async function relayCommand(options: RelayCommandOptions): Promise<number> {
   const identity = loadOrCreateIdentity(join(options.home, 'relay'));
+  // Process-wide, so here rather than in RelayServer (tests run many servers in one process).
+  raiseHeapTrimThreshold();
   const server = new RelayServer({ identity, host: options.host, port: options.port, limits: options.limits });
   server.on('event', (event) => {
     process.stdout.write(options.json ? JSON.stringify(event) + '\n' : formatRelayEvent(event) + '\n');

@@ -3,10 +3,20 @@
 // bytes are Noise ciphertext between the two peers; the relay only counts them, optionally
 // throttles them (token bucket per direction) and caps their total. A half-close is passed on;
 // when one side closes, the other is ended and, if it lingers, cut after a grace period.
+// Reads that arrive in one turn of the event loop leave as one write (see SPLICE_COALESCE_BYTES).
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { TokenBucket } from './token-bucket.js';
+
+/**
+ * Most bytes one direction gathers into a single write. Node reads 64 KiB at a time, and under
+ * bulk traffic several times per event-loop turn; sending them as one writev at the end of the
+ * turn (or once this many are gathered) takes fewer syscalls and wakes the far peer less often
+ * (README, "Benchmarks"). Larger measured faster still; this bounds what a direction may hold
+ * beyond one read while its receiver is not reading.
+ */
+export const SPLICE_COALESCE_BYTES = 512 * 1024;
 
 export interface SpliceOptions {
   /** Per direction, bytes per second; 0 = unlimited. */
@@ -84,6 +94,20 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
       if (!awaitingDrain && !throttled && !this.#done) src.resume();
     };
 
+    // Bytes written to dst since it was corked; 0 when it is not corked.
+    let gathered = 0;
+    const flush = () => {
+      if (gathered === 0) return;
+      gathered = 0;
+      dst.uncork();
+      // Left queued: dst's kernel buffer is full. A write past the high-water mark was refused
+      // on the way in (needDrain), so 'drain' will come.
+      if (dst.writableNeedDrain && dst.writableLength > 0) {
+        awaitingDrain = true;
+        src.pause();
+      }
+    };
+
     src.on('data', (chunk: Buffer) => {
       if (byteCap > 0 && this.#bytes + chunk.length > byteCap) {
         this.#reason ??= `byte cap of ${byteCap} bytes reached`;
@@ -93,10 +117,13 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
       }
       this.#bytes += chunk.length;
       if (dst.destroyed || dst.writableEnded) return;
-      if (!dst.write(chunk)) {
-        awaitingDrain = true;
-        src.pause();
+      if (gathered === 0) {
+        dst.cork();
+        setImmediate(flush); // after this turn's reads; dst.end() flushes sooner on its own
       }
+      dst.write(chunk); // refused past the high-water mark while corked: flush() looks instead
+      gathered += chunk.length;
+      if (gathered >= SPLICE_COALESCE_BYTES) flush();
       const wait = bucket?.take(chunk.length, this.#now()) ?? 0;
       if (wait > 0) {
         throttled = true;
