@@ -56,6 +56,8 @@ export interface NodeChildOptions {
    * with CAP_SYS_RESOURCE); otherwise the child exits with ULIMIT_FAILED_STATUS.
    */
   readonly openFiles?: number;
+  /** The child's whole environment (default: this process's). */
+  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** Start `node [execArgv] script args` as a tracked child; its pid is node's own, even through sh. */
@@ -64,9 +66,9 @@ export function spawnNode(script: string, args: readonly string[], options: Node
   const soft = openFileLimits().soft;
   if (options.openFiles !== undefined && soft < options.openFiles) {
     const raise = `ulimit -n ${options.openFiles} || exit ${ULIMIT_FAILED_STATUS}; exec "$0" "$@"`;
-    return track(spawn('sh', ['-c', raise, process.execPath, ...argv], { stdio: options.stdio }));
+    return track(spawn('sh', ['-c', raise, process.execPath, ...argv], { stdio: options.stdio, env: options.env }));
   }
-  return track(spawn(process.execPath, argv, { stdio: options.stdio }));
+  return track(spawn(process.execPath, argv, { stdio: options.stdio, env: options.env }));
 }
 
 /** This process's open-file limits (Infinity when unlimited), from /proc/self/limits. */
@@ -87,9 +89,14 @@ export function openFileLimits(): { soft: number; hard: number } {
 
 /** Resident set size of `pid` in KiB (VmRSS from /proc/<pid>/status). */
 export function vmRssKiB(pid: number): number {
+  return procStatusKiB(pid, 'VmRSS');
+}
+
+/** A memory figure of `pid` in KiB from /proc/<pid>/status: VmRSS (resident now) or VmHWM (its peak). */
+export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]);
 }
 
