@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { CHUNK_BYTES } from '../../src/app/files/outgoing-transfer.js';
 import { transferPair, type Pair } from '../helpers/transfer-pair.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -54,7 +55,7 @@ describe('file transfer over loopback', () => {
   it('sends files of 0, 1, odd and multi-chunk sizes; every SHA-256 matches', async () => {
     const source = await tempDir('src');
     const downloads = await tempDir('dl');
-    const sizes = [0, 1, 65_509, 65_510, 65_511, 3 * 1024 * 1024 + 7];
+    const sizes = [0, 1, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1, 3 * 1024 * 1024 + 7];
     const paths: string[] = [];
     for (const [i, size] of sizes.entries()) {
       const path = join(source, `file-${i}.bin`);
