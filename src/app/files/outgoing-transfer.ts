@@ -46,6 +46,13 @@ export class OutgoingTransfer extends Transfer {
   #wake: (() => void) | undefined;
   #offerTimer: NodeJS.Timeout | undefined;
   #unsubscribeDrain: (() => void) | undefined;
+  /**
+   * Two blocks of file-data messages for every file of the transfer, used in turn: the disk reads
+   * into one while the other is hashed and sent. Encryption copies each message out before its
+   * block comes round again, so files are sent without allocating for their data: half the
+   * sender's allocations, and fewer garbage collections.
+   */
+  readonly #blocks: [Buffer[], Buffer[]] = [[], []];
   /** Bytes that a resume let us skip, counted as done. */
   #skipped = 0;
   #acked = 0;
@@ -185,8 +192,9 @@ export class OutgoingTransfer extends Transfer {
   }
 
   async #stream(handle: FileHandle, file: LocalFile, offset: number, hash: Hash): Promise<void> {
+    let turn = 0;
     let position = offset;
-    const readFrom = (at: number) => (at < file.size ? this.#readChunks(handle, file, at) : undefined);
+    const readFrom = (at: number) => (at < file.size ? this.#readChunks(handle, file, at, this.#blocks[turn++ % 2]!) : undefined);
     let next = readFrom(position);
     while (next && !this.finished) {
       const chunks = await next;
@@ -212,14 +220,16 @@ export class OutgoingTransfer extends Transfer {
   }
 
   /**
-   * The next block of the file as ready-to-send file-data messages: one readv fills each
-   * message's data area directly, so no byte is copied between the disk and the cipher.
+   * The next block of the file as ready-to-send file-data messages, in `block`'s memory (each
+   * full-size message made once, its header written): one readv fills each message's data area
+   * directly, so no byte is copied between the disk and the cipher.
    */
-  async #readChunks(handle: FileHandle, file: LocalFile, position: number): Promise<Buffer[]> {
+  async #readChunks(handle: FileHandle, file: LocalFile, position: number, block: Buffer[]): Promise<Buffer[]> {
     const length = Math.min(READ_BYTES, file.size - position);
     const messages: Buffer[] = [];
-    for (let at = 0; at < length; at += CHUNK_BYTES) {
-      messages.push(writeFileDataHeader(Buffer.allocUnsafe(FILE_DATA_HEADER_BYTES + Math.min(CHUNK_BYTES, length - at)), this.id));
+    for (let at = 0, k = 0; at < length; at += CHUNK_BYTES, k++) {
+      const message = (block[k] ??= writeFileDataHeader(Buffer.allocUnsafeSlow(FILE_DATA_HEADER_BYTES + CHUNK_BYTES), this.id));
+      messages.push(message.subarray(0, FILE_DATA_HEADER_BYTES + Math.min(CHUNK_BYTES, length - at)));
     }
     const { bytesRead } = await handle.readv(messages.map((m) => m.subarray(FILE_DATA_HEADER_BYTES)), position);
     if (bytesRead !== length) throw changed(file.path);
