@@ -2,7 +2,7 @@
 // directory tree, and the SHA-256 of what arrived against what was sent.
 
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -84,5 +84,23 @@ describe('file transfer over loopback', () => {
     assert.equal(sha(await readFile(join(downloads, 'album', 'cover.jpg'))), sha(pattern(1000, 7)));
     assert.equal(sha(await readFile(join(downloads, 'album', 'day 1', 'a.jpg'))), sha(pattern(70_000, 8)));
     assert.equal(sha(await readFile(join(downloads, 'album', 'day 1', 'raw', 'b.raw'))), sha(pattern(5, 9)));
+  });
+
+  it('sends 24 MiB intact; every pause of the receiver\'s reading (data waiting for the disk) is lifted', async () => {
+    const source = await tempDir('src');
+    const downloads = await tempDir('dl');
+    const size = 24 * 1024 * 1024 + 3;
+    const data = randomBytes(size);
+    await writeFile(join(source, 'big.bin'), data);
+    const p = await pair(downloads);
+    const held = new Set<object>();
+    let pauses = 0;
+    const link = p.receiver.link as { pauseReading(h: object): void; resumeReading(h: object): void };
+    const [pause, resume] = [link.pauseReading, link.resumeReading];
+    link.pauseReading = (holder) => (pauses++, held.add(holder), pause(holder));
+    link.resumeReading = (holder) => (held.delete(holder), resume(holder));
+    await sendAndAccept(p, [join(source, 'big.bin')]);
+    assert.equal(sha(await readFile(join(downloads, 'big.bin'))), sha(data));
+    assert.equal(held.size, 0, `reading still held after ${pauses} pauses`);
   });
 });
