@@ -56,8 +56,6 @@ export interface NodeChildOptions {
    * with CAP_SYS_RESOURCE); otherwise the child exits with ULIMIT_FAILED_STATUS.
    */
   readonly openFiles?: number;
-  /** The child's whole environment (default: this process's). */
-  readonly env?: NodeJS.ProcessEnv;
 }
 
 /** Start `node [execArgv] script args` as a tracked child; its pid is node's own, even through sh. */
@@ -66,9 +64,9 @@ export function spawnNode(script: string, args: readonly string[], options: Node
   const soft = openFileLimits().soft;
   if (options.openFiles !== undefined && soft < options.openFiles) {
     const raise = `ulimit -n ${options.openFiles} || exit ${ULIMIT_FAILED_STATUS}; exec "$0" "$@"`;
-    return track(spawn('sh', ['-c', raise, process.execPath, ...argv], { stdio: options.stdio, env: options.env }));
+    return track(spawn('sh', ['-c', raise, process.execPath, ...argv], { stdio: options.stdio }));
   }
-  return track(spawn(process.execPath, argv, { stdio: options.stdio, env: options.env }));
+  return track(spawn(process.execPath, argv, { stdio: options.stdio }));
 }
 
 /** This process's open-file limits (Infinity when unlimited), from /proc/self/limits. */

@@ -69,15 +69,11 @@ export class CliProcess {
     });
   }
 
-  /**
-   * `p2p-chat ARGS...`; `report`: preload the exit report (peak RSS and CPU time at exit).
-   * `env` is added to this process's environment.
-   */
-  static start(label: string, args: readonly string[], options: { report?: boolean; env?: NodeJS.ProcessEnv } = {}): CliProcess {
+  /** `p2p-chat ARGS...`; `report`: preload the exit report (peak RSS and CPU time at exit). */
+  static start(label: string, args: readonly string[], options: { report?: boolean } = {}): CliProcess {
     const startedAt = performance.now();
     const execArgv = options.report ? ['--import', EXIT_REPORT_MODULE] : [];
-    const env = options.env ? { ...process.env, ...options.env } : undefined;
-    const child = spawnNode(CLI, args, { execArgv, stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
+    const child = spawnNode(CLI, args, { execArgv, stdio: ['ignore', 'pipe', 'pipe'] });
     return new CliProcess(child, label, startedAt);
   }
 

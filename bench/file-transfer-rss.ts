@@ -8,7 +8,7 @@
 // it); what is received goes to tmpfs when it has room (scratch-dir.ts), and is removed.
 
 import { rmSync } from 'node:fs';
-import type { BenchResult, Log } from './bench-result.js';
+import { MEGABYTE, type BenchResult, type Log } from './bench-result.js';
 import { procStatusKiB } from './children.js';
 import type { CliProcess } from './cli-process.js';
 import { HOST, receiverDone, startReceiver, startSender } from './file-transfer-peers.js';
@@ -55,7 +55,7 @@ export async function runFileTransferRss(senderHome: BenchHome, receiverHome: Be
       runs.push(run);
       log(
         `  file-transfer-rss: run ${i + 1}/${RUNS}: peak sender ${mib(run.senderPeakKiB)} MiB, receiver ${mib(run.receiverPeakKiB)} MiB ` +
-          `(idle listen ${mib(run.idleRssKiB)} MiB; ${(FILE_BYTES / 1e6 / run.seconds).toFixed(0)} MB/s)`,
+          `(idle listen ${mib(run.idleRssKiB)} MiB; ${(FILE_BYTES / MEGABYTE / run.seconds).toFixed(0)} MB/s)`,
       );
     }
     return result(runs, scratch);
@@ -90,7 +90,7 @@ function result(runs: readonly Run[], scratch: ScratchDir): BenchResult {
     senderPeakAfterEachGiBMiB: byGiB((r) => r.senderPeakByGiBKiB),
     receiverPeakAfterEachGiBMiB: byGiB((r) => r.receiverPeakByGiBKiB),
     idleListenRunsMiB: runs.map((r) => mib(r.idleRssKiB)),
-    transferMBps: round(summarize(runs.map((r) => FILE_BYTES / 1e6 / r.seconds)).median, 0),
+    transferMBps: round(summarize(runs.map((r) => FILE_BYTES / MEGABYTE / r.seconds)).median, 0),
   };
 }
 
