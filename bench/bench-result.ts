@@ -15,3 +15,26 @@ export interface BenchResult {
 }
 
 export type Log = (line: string) => void;
+
+/** 1 MB, as the throughput benchmarks count it (MB/s). */
+export const MEGABYTE = 1e6;
+
+/**
+ * The fields a throughput benchmark's result starts with: medians of MB/s over `runs` measured runs,
+ * higher is better, the ratio from the rounded figures; the caller adds its details.
+ */
+export function throughputResult(bench: string, ours: number, baseline: number | null, runs: { runs: number; warmupRuns: number; bytesPerRun: number }): BenchResult {
+  const o = Math.round(ours * 10) / 10;
+  const b = baseline === null ? null : Math.round(baseline * 10) / 10;
+  return {
+    bench,
+    ours: o,
+    baseline: b,
+    ratio: b === null ? null : Math.round((o / b) * 1000) / 1000,
+    better: 'higher',
+    unit: 'MB/s',
+    ...runs,
+    statistic: 'median',
+    megabyte: MEGABYTE,
+  };
+}

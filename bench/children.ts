@@ -87,9 +87,14 @@ export function openFileLimits(): { soft: number; hard: number } {
 
 /** Resident set size of `pid` in KiB (VmRSS from /proc/<pid>/status). */
 export function vmRssKiB(pid: number): number {
+  return procStatusKiB(pid, 'VmRSS');
+}
+
+/** A memory figure of `pid` in KiB from /proc/<pid>/status: VmRSS (resident now) or VmHWM (its peak). */
+export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status);
-  if (!match) throw new Error(`no VmRSS in /proc/${pid}/status`);
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
+  if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);
   return Number(match[1]);
 }
 

@@ -10,11 +10,11 @@ import { performance } from 'node:perf_hooks';
 import { RelayClient } from '../src/app/relay-client.js';
 import { openDataConnection } from '../src/net/relay-data-connection.js';
 import { SPLICE_COALESCE_BYTES } from '../src/relay/splice.js';
-import type { BenchResult, Log } from './bench-result.js';
+import { MEGABYTE as MB, throughputResult, type BenchResult, type Log } from './bench-result.js';
 import { cpuTimeMs } from './children.js';
 import { withTimeout } from './deadline.js';
 import { RelayProcess } from './relay-process.js';
-import { checkSocat, SocatRelay } from './socat-relay.js';
+import { checkSocat, SocatListener } from './socat-relay.js';
 import { round, summarize } from './stats.js';
 import type { BenchHome } from './temp-homes.js';
 
@@ -46,7 +46,6 @@ const SOCAT_DETAILS = [
 const SETUP_TIMEOUT_MS = 10_000;
 /** 1 GiB at a crawling 20 MB/s is 54 s; only a hang reaches this. */
 const RUN_TIMEOUT_MS = 120_000;
-const MB = 1e6;
 const HOST = '127.0.0.1';
 /** The listening port B registers: the relay only invites peers that listen somewhere. */
 const NOMINAL_PORT = 5050;
@@ -85,7 +84,7 @@ export async function runRelayedThroughput(homeA: BenchHome, homeB: BenchHome, l
   );
   const [clientA, clientB] = clients as [RelayClient, RelayClient];
   let sink: Sink | undefined;
-  const socats: SocatRelay[] = [];
+  const socats: SocatListener[] = [];
   try {
     for (const client of clients) client.start();
     await Promise.all(clients.map((c) => c.whenRegistered(SETUP_TIMEOUT_MS)));
@@ -95,11 +94,11 @@ export async function runRelayedThroughput(homeA: BenchHome, homeB: BenchHome, l
     if (socatCheck.ok) {
       const s = await Sink.start();
       sink = s;
-      const matched = await SocatRelay.start(s.port, ['-b', String(SOCAT_BUFFER_BYTES)]);
+      const matched = await SocatListener.relay(s.port, ['-b', String(SOCAT_BUFFER_BYTES)]);
       socats.push(matched);
       baseline = () => socatPair(matched, s);
       for (const { key, label, args } of SOCAT_DETAILS) {
-        const socat = await SocatRelay.start(s.port, args);
+        const socat = await SocatListener.relay(s.port, args);
         socats.push(socat);
         details.push({ key, label, pair: () => socatPair(socat, s), runs: [] });
       }
@@ -138,17 +137,7 @@ function result(ours: Run[], baseline: Run[], extra: Record<string, unknown>): B
   const b = baseline.length > 0 ? summarize(baseline.map((r) => r.mbps)) : undefined;
   const median = (runs: Run[], pick: (r: Run) => number, digits: number) => round(summarize(runs.map(pick)).median, digits);
   return {
-    bench: 'relayed-throughput',
-    ours: round(o.median, 1),
-    baseline: b ? round(b.median, 1) : null,
-    ratio: b ? round(o.median / b.median, 3) : null,
-    better: 'higher',
-    unit: 'MB/s',
-    runs: RUNS,
-    warmupRuns: WARMUP_RUNS,
-    statistic: 'median',
-    megabyte: MB,
-    bytesPerRun: TOTAL_BYTES,
+    ...throughputResult('relayed-throughput', o.median, b ? b.median : null, { runs: RUNS, warmupRuns: WARMUP_RUNS, bytesPerRun: TOTAL_BYTES }),
     senderWriteBytes: WRITE_BYTES,
     oursSetup: 'p2p-chat relay (own process), one relayed session: two data connections presenting tokens, spliced',
     baselineSetup: `socat -b ${SOCAT_BUFFER_BYTES} TCP-LISTEN:P,fork TCP:127.0.0.1:Q (its forked child relays), in front of a raw sink`,
@@ -185,7 +174,7 @@ async function oursPair(relay: RelayProcess, clientA: RelayClient, clientB: Rela
   return ready({ sender, receiver, relayPid: relay.pid });
 }
 
-async function socatPair(socat: SocatRelay, sink: Sink): Promise<Pair> {
+async function socatPair(socat: SocatListener, sink: Sink): Promise<Pair> {
   const forksBefore = socat.forkedPids.length;
   const accepted = sink.next();
   const sender = createConnection({ host: HOST, port: socat.port, noDelay: true });

@@ -5,6 +5,8 @@
 import type { BenchResult, Log } from './bench-result.js';
 import { runBulkMessages } from './bulk-messages.js';
 import { runConnectFirstMessage } from './connect-first-message.js';
+import { runFileTransferRss } from './file-transfer-rss.js';
+import { runFileTransferDirect, runFileTransferRelayed } from './file-transfer-throughput.js';
 import { runRelayConnectRoundTrips } from './relay-connect-round-trips.js';
 import { runRelayIdlePeersRss } from './relay-idle-peers-rss.js';
 import { runRelayedThroughput } from './relayed-throughput.js';
@@ -23,6 +25,9 @@ try {
     ['relayed-throughput', () => runRelayedThroughput(alice, bob, log)],
     ['relay-idle-peers-rss', () => runRelayIdlePeersRss(log)],
     ['relay-connect-round-trips', () => runRelayConnectRoundTrips(alice, bob, log)],
+    ['file-transfer-direct', () => runFileTransferDirect(alice, bob, log)],
+    ['file-transfer-relayed', () => runFileTransferRelayed(alice, bob, log)],
+    ['file-transfer-rss', () => runFileTransferRss(alice, bob, log)],
   ];
   const only = process.argv.slice(2);
   const unknown = only.filter((name) => !benchmarks.some(([n]) => n === name));

@@ -1,9 +1,12 @@
-// socat as the "dumb relay" baseline: `socat TCP-LISTEN:P,fork TCP:127.0.0.1:Q` accepts on P and,
-// in a forked child per connection, dials Q and copies bytes both ways: one process, two TCP legs,
-// no protocol, which is exactly the work a relayed session leaves our relay with. It is an
-// optional system tool, so its absence is reported as a reason, never thrown at the caller.
+// socat as the baselines' "dumb" programs. A relay, `socat TCP-LISTEN:P,fork TCP:127.0.0.1:Q`,
+// accepts on P and, in a forked child per connection, dials Q and copies bytes both ways: one
+// process, two TCP legs, no protocol, which is exactly the work a relayed session leaves our relay
+// with. A file sink, `socat -u TCP-LISTEN:P OPEN:FILE`, writes the one connection it accepts to a
+// file and exits; socatSendFile() is its other end. socat is an optional system tool, so its
+// absence is reported as a reason, never thrown at the caller.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { hasExited, stopChild, track } from './children.js';
 import { withTimeout } from './deadline.js';
@@ -28,7 +31,8 @@ export function checkSocat(): SocatCheck {
   return { ok: true, version };
 }
 
-export class SocatRelay {
+/** A socat listening on a free loopback port (a relay, or a file sink). */
+export class SocatListener {
   readonly #child: ChildProcess;
   /** Pids of the per-connection children socat forked, newest last (from its -d -d log). */
   readonly #forked: number[];
@@ -45,12 +49,27 @@ export class SocatRelay {
     return this.#forked;
   }
 
-  /** Listen on a free port and forward each connection to 127.0.0.1:`targetPort`. */
-  static async start(targetPort: number, socatOptions: readonly string[] = []): Promise<SocatRelay> {
+  /** Resolves with the exit status once socat has exited; never rejects. */
+  get exited(): Promise<number | null> {
+    if (hasExited(this.#child)) return Promise.resolve(this.#child.exitCode);
+    return once(this.#child, 'exit').then(([code]) => code as number | null, () => null);
+  }
+
+  /** A relay: listen on a free port and forward each connection to 127.0.0.1:`targetPort`. */
+  static relay(targetPort: number, socatOptions: readonly string[] = []): Promise<SocatListener> {
+    return SocatListener.#start(socatOptions, ',fork', `TCP:${HOST}:${targetPort}`);
+  }
+
+  /** A file sink: accept one connection, write what it carries to `path` (created or truncated), exit. */
+  static fileSink(path: string, socatOptions: readonly string[] = []): Promise<SocatListener> {
+    return SocatListener.#start(['-u', ...socatOptions], '', `OPEN:${path},creat,trunc`);
+  }
+
+  static async #start(socatOptions: readonly string[], listenOptions: string, target: string): Promise<SocatListener> {
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= BIND_ATTEMPTS; attempt++) {
       try {
-        return await SocatRelay.#startOnce(await freePort(), targetPort, socatOptions);
+        return await SocatListener.#startOnce(await freePort(), socatOptions, listenOptions, target);
       } catch (err) {
         lastError = err as Error;
       }
@@ -58,9 +77,9 @@ export class SocatRelay {
     throw lastError ?? new Error('socat did not start');
   }
 
-  static async #startOnce(port: number, targetPort: number, socatOptions: readonly string[]): Promise<SocatRelay> {
+  static async #startOnce(port: number, socatOptions: readonly string[], listenOptions: string, target: string): Promise<SocatListener> {
     // -d -d logs (at notice level, once per connection, not per byte) when it listens and each fork.
-    const args = ['-d', '-d', ...socatOptions, `TCP-LISTEN:${port},bind=${HOST},reuseaddr,fork`, `TCP:${HOST}:${targetPort}`];
+    const args = ['-d', '-d', ...socatOptions, `TCP-LISTEN:${port},bind=${HOST},reuseaddr${listenOptions}`, target];
     const child = track(spawn('socat', args, { stdio: ['ignore', 'ignore', 'pipe'] }));
     const forked: number[] = [];
     let log = '';
@@ -76,15 +95,25 @@ export class SocatRelay {
     });
     try {
       await withTimeout(listening, START_TIMEOUT_MS, 'socat starting to listen');
-      return new SocatRelay(child, port, forked);
+      return new SocatListener(child, port, forked);
     } catch (err) {
       await stopChild(child, 'SIGKILL');
       throw err;
     }
   }
 
-  /** Stop the listener; the forked children end with their connections. */
+  /** Stop the listener; a relay's forked children end with their connections. */
   async stop(): Promise<void> {
     if (!hasExited(this.#child)) await stopChild(this.#child, 'SIGTERM', 3_000);
   }
+}
+
+/** `socat -u FILE:path TCP:127.0.0.1:port`: send a file to a sink, then exit (status 0 on success). */
+export async function socatSendFile(path: string, port: number, socatOptions: readonly string[] = []): Promise<void> {
+  const child = track(spawn('socat', ['-u', ...socatOptions, `FILE:${path}`, `TCP:${HOST}:${port}`], { stdio: ['ignore', 'ignore', 'pipe'] }));
+  let log = '';
+  child.stderr!.setEncoding('utf8');
+  child.stderr!.on('data', (text: string) => (log = (log + text).slice(-2_000)));
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null]; // rejects on a spawn 'error'
+  if (code !== 0) throw new Error(`socat sending ${path} exited (${signal ?? `status ${code}`}): ${log.trim() || 'no output'}`);
 }

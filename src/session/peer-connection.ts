@@ -57,6 +57,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #graceTimer: NodeJS.Timeout | undefined;
   #flushed = false;
   #pausedForDrain = false;
+  /** Whoever asked us to stop reading from the peer (see holdReading). */
+  readonly #readHolds = new Set<object>();
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
@@ -122,6 +124,20 @@ export class PeerConnection extends EventEmitter<Events> {
     for (const plaintext of plaintexts) for (const part of this.#channel.sealParts(plaintext)) this.#socket.write(part);
     this.#socket.uncork();
     this.#afterWrite();
+  }
+
+  /**
+   * Stop reading from the peer until every holder has called releaseReading(): what the peer sends
+   * meanwhile waits in the kernel's buffers, and TCP's flow control holds back the rest. A file
+   * being received uses this while its data waits for the disk, so as not to queue it in memory.
+   */
+  holdReading(holder: object): void {
+    this.#readHolds.add(holder);
+    this.#updateReading();
+  }
+
+  releaseReading(holder: object): void {
+    if (this.#readHolds.delete(holder)) this.#updateReading();
   }
 
   /** Our writes are queued past the socket's high-water mark: the caller should wait for `drain`. */
@@ -265,15 +281,20 @@ export class PeerConnection extends EventEmitter<Events> {
   #applyBackpressure(): void {
     if (!this.#socket.writableNeedDrain || this.#pausedForDrain) return;
     this.#pausedForDrain = true;
-    this.#socket.pause();
+    this.#updateReading();
   }
 
   #onDrain(): void {
     if (this.#pausedForDrain) {
       this.#pausedForDrain = false;
-      this.#socket.resume();
+      this.#updateReading();
     }
     this.emit('drain');
+  }
+
+  #updateReading(): void {
+    if (this.#pausedForDrain || this.#readHolds.size > 0) this.#socket.pause();
+    else this.#socket.resume();
   }
 
   #schedule(ms: number, fn: () => void): void {

@@ -2,6 +2,7 @@
 // directory tree, a large sparse file, and the SHA-256 of what arrived against what was sent.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
@@ -78,6 +79,26 @@ describe('file transfer over loopback', () => {
     assert.equal((await stat(saved)).size, size);
     assert.equal(await fileSha256(saved), await fileSha256(path));
     assert.deepEqual(await partialFiles(downloads), []);
+  });
+});
+
+describe('the receiver holding its reading while data waits for the disk', () => {
+  it('sends 24 MiB intact; every pause of the receiver\'s reading is lifted', async () => {
+    const source = await fx.tempDir('src');
+    const downloads = await fx.tempDir('dl');
+    const size = 24 * 1024 * 1024 + 3;
+    const data = randomBytes(size);
+    await writeFile(join(source, 'big.bin'), data);
+    const p = await fx.pair(downloads);
+    const held = new Set<object>();
+    let pauses = 0;
+    const link = p.receiver.link as { pauseReading(h: object): void; resumeReading(h: object): void };
+    const [pause, resume] = [link.pauseReading, link.resumeReading];
+    link.pauseReading = (holder) => (pauses++, held.add(holder), pause(holder));
+    link.resumeReading = (holder) => (held.delete(holder), resume(holder));
+    await sendAndAccept(p, [join(source, 'big.bin')]);
+    assert.equal(sha256(await readFile(join(downloads, 'big.bin'))), sha256(data));
+    assert.equal(held.size, 0, `reading still held after ${pauses} pauses`);
   });
 });
 

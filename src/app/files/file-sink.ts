@@ -15,6 +15,7 @@ export class FileSink {
   #position: number;
   #queue: Uint8Array[] = [];
   #queued = 0;
+  #waiting = 0;
   #writing: Promise<void> | undefined;
   #error: Error | undefined;
   #received = 0;
@@ -41,6 +42,11 @@ export class FileSink {
     return this.#queued;
   }
 
+  /** Of those, the bytes not yet being written (they wait for the write under way). */
+  get waitingBytes(): number {
+    return this.#waiting;
+  }
+
   /** Bytes received since the sink was opened (at its starting position). */
   get received(): number {
     return this.#received;
@@ -51,6 +57,7 @@ export class FileSink {
     this.#hash.update(data);
     this.#queue.push(data);
     this.#queued += data.length;
+    this.#waiting += data.length;
     this.#received += data.length;
     this.#writing ??= this.#drain();
   }
@@ -74,6 +81,7 @@ export class FileSink {
     this.#error ??= new Error('aborted');
     this.#queue = [];
     this.#queued = 0;
+    this.#waiting = 0;
     await this.#writing;
     await (await this.#handle.catch(() => undefined))?.close().catch(() => undefined);
   }
@@ -81,21 +89,31 @@ export class FileSink {
   async #drain(): Promise<void> {
     try {
       const handle = await this.#handle;
-      while (this.#queue.length > 0 && !this.#error) {
-        const buffers = this.#queue;
-        this.#queue = [];
-        const { bytesWritten } = await handle.writev(buffers, this.#position);
-        const length = buffers.reduce((sum, b) => sum + b.length, 0);
-        if (bytesWritten !== length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
-        this.#position += length;
-        this.#queued -= length;
-        if (!this.#error) this.#onWritten(length);
+      for (let batch = this.#take(); batch && !this.#error; ) {
+        const { bytesWritten } = await handle.writev(batch.buffers, batch.position);
+        if (bytesWritten !== batch.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
+        const written = batch.length;
+        // What came meanwhile is taken for the next write before this one is reported, so that the
+        // report sees nothing waiting and reading (if it was paused) resumes while the disk writes.
+        batch = this.#take();
+        this.#queued -= written;
+        if (!this.#error) this.#onWritten(written);
       }
     } catch (err) {
       this.#failed(err);
     } finally {
       this.#writing = undefined;
     }
+  }
+
+  /** Everything waiting, as the next write (its place in the file reserved), or undefined. */
+  #take(): { buffers: Uint8Array[]; position: number; length: number } | undefined {
+    if (this.#queue.length === 0) return undefined;
+    const batch = { buffers: this.#queue, position: this.#position, length: this.#waiting };
+    this.#queue = [];
+    this.#waiting = 0;
+    this.#position += batch.length;
+    return batch;
   }
 
   #failed(err: unknown): void {

@@ -17,9 +17,18 @@ export interface IncomingOptions extends TransferTiming {
   readonly ackEveryBytes: number;
   /** More than this not yet on disk means the sender ignores the window: the transfer ends. */
   readonly maxBufferedBytes: number;
+  /**
+   * With this much waiting for the write under way, stop reading from the peer until that write is
+   * done: the rest of the sender's window then waits in the kernel, not in our memory.
+   */
+  readonly pauseReadingAtBytes: number;
 }
 
-export const INCOMING_DEFAULTS = Object.freeze({ ackEveryBytes: 256 * 1024, maxBufferedBytes: 20 * 1024 * 1024 });
+export const INCOMING_DEFAULTS = Object.freeze({
+  ackEveryBytes: 256 * 1024,
+  maxBufferedBytes: 20 * 1024 * 1024,
+  pauseReadingAtBytes: 1024 * 1024,
+});
 
 interface Current {
   readonly index: number;
@@ -45,6 +54,7 @@ export class IncomingTransfer extends Transfer {
   /** Bytes of each file on disk now (a resend starts its file over), for progress. */
   #onDisk = new Map<number, number>();
   #onDiskTotal = 0;
+  #readingPaused = false;
 
   /** Validate the offered names (ERR_FILE_UNSAFE_NAME otherwise); the files as we will name them. */
   constructor(link: TransferLink, id: string, offered: readonly OfferedFile[], options: IncomingOptions) {
@@ -123,9 +133,8 @@ export class IncomingTransfer extends Transfer {
           throw transferProtocolError(`more data than the ${this.files[current.index]!.size} bytes offered`);
         }
         current.sink.push(message.data);
-        let buffered = 0;
-        for (const sink of this.#sinks) buffered += sink.queuedBytes;
-        if (buffered > this.#options.maxBufferedBytes) throw transferProtocolError('the sender ignored the flow-control window');
+        if (this.#queuedBytes() > this.#options.maxBufferedBytes) throw transferProtocolError('the sender ignored the flow-control window');
+        if (this.#waitingBytes() >= this.#options.pauseReadingAtBytes) this.#pauseReading(true);
         return;
       }
       case 'file-end':
@@ -216,15 +225,37 @@ export class IncomingTransfer extends Transfer {
     this.#onDisk.set(index, (this.#onDisk.get(index) ?? 0) + bytes);
     this.#onDiskTotal += bytes;
     this.setBytes(this.#onDiskTotal);
-    let queued = 0;
-    for (const sink of this.#sinks) queued += sink.queuedBytes;
+    const queued = this.#queuedBytes();
+    if (this.#waitingBytes() < this.#options.pauseReadingAtBytes) this.#pauseReading(false);
     if (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0) {
       this.#ackedAt = this.#written;
       if (!this.finished) this.link.send({ type: 'file-ack', id: this.id, bytes: this.#written });
     }
   }
 
+  /** Bytes received and not yet on disk, over every file of the transfer. */
+  #queuedBytes(): number {
+    let queued = 0;
+    for (const sink of this.#sinks) queued += sink.queuedBytes;
+    return queued;
+  }
+
+  /** Of those, the bytes not yet being written. */
+  #waitingBytes(): number {
+    let waiting = 0;
+    for (const sink of this.#sinks) waiting += sink.waitingBytes;
+    return waiting;
+  }
+
+  #pauseReading(paused: boolean): void {
+    if (paused === this.#readingPaused) return;
+    this.#readingPaused = paused;
+    if (paused) this.link.pauseReading(this);
+    else this.link.resumeReading(this);
+  }
+
   protected release(): void {
+    this.#pauseReading(false);
     for (const part of this.#parts) PARTS_IN_USE.delete(part);
     this.#current = undefined;
     for (const sink of this.#sinks) void sink.abort();

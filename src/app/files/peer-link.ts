@@ -24,6 +24,8 @@ export function peerLink(connection: PeerConnection, name: () => string, known: 
     get rttMs() {
       return connection.rttMs;
     },
+    pauseReading: (holder) => connection.holdReading(holder),
+    resumeReading: (holder) => connection.releaseReading(holder),
   };
 }
 

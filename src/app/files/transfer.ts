@@ -20,6 +20,9 @@ export interface TransferLink {
   onDrain(listener: () => void): () => void;
   /** Round-trip time of the link when idle, if measured. */
   readonly rttMs: number | undefined;
+  /** Stop reading from the peer until resumeReading(holder): its data then waits in the kernel. */
+  pauseReading(holder: object): void;
+  resumeReading(holder: object): void;
 }
 
 export type TransferDirection = 'send' | 'receive';

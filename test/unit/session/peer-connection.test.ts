@@ -317,6 +317,23 @@ describe('PeerConnection backpressure (review regressions)', () => {
     await bob.closed;
   });
 
+  it('holdReading stops delivering the peer\'s messages until every holder has released it', async () => {
+    const { alice, bob } = await establishedPair();
+    const [disk, other] = [{}, {}];
+    bob.conn.holdReading(disk);
+    bob.conn.holdReading(other);
+    alice.conn.send({ type: 'chat', id: '1', time: 1, text: 'held back' });
+    await sleep(50);
+    assert.equal(bob.messages.length, 0, 'nothing read while held');
+    bob.conn.releaseReading(disk);
+    await sleep(50);
+    assert.equal(bob.messages.length, 0, 'still held by the other holder');
+    bob.conn.releaseReading(disk); // a second release by the same holder changes nothing
+    bob.conn.releaseReading(other);
+    for (let waited = 0; bob.messages.length === 0 && waited < 2_000; waited += 10) await sleep(10);
+    assert.equal(bob.messages[0]?.type === 'chat' && bob.messages[0].text, 'held back');
+  });
+
   it('reports needsDrain and emits drain when the queue empties', async () => {
     const { alice, bobSocket } = await establishedPair({ maxQueuedBytes: 64 * 1024 * 1024 });
     bobSocket.pause();
