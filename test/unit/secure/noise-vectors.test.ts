@@ -56,9 +56,9 @@ test('the fixture holds exactly one vector for each of the 15 fundamental patter
 
 test('the fixture copy is byte-identical to ../shared/vectors/noise when that exists', (t) => {
   if (!existsSync(path.join(SHARED_DIR, VECTOR_FILE))) {
-    // CI always has shared/ beside the clone: there a missing copy is a failure, not a skip.
-    assert.notEqual(process.env.CI, 'true', `CI=true but ${SHARED_DIR} is missing`);
-    t.skip('no ../shared checkout beside the repo');
+    // A clone anywhere must pass on its own (the vectors are committed under test/fixtures);
+    // only where the shared checkout sits beside it is the copy compared for drift.
+    t.skip(`no ${SHARED_DIR} beside this clone to compare the fixture copy with`);
     return;
   }
   for (const file of [VECTOR_FILE, 'README.md', 'LICENSE.cacophony']) {
