@@ -17,6 +17,7 @@ import { isFileMessageType, type FileMessage } from '../session/file-messages.js
 import type { AppEvent, PeerSummary } from './app-events.js';
 import { FileEventReporter } from './files/file-events.js';
 import { peerLink, speaksFiles } from './files/peer-link.js';
+import type { LocalFile } from './files/file-list.js';
 import type { Transfer } from './files/transfer.js';
 import { Transfers, type AcceptPolicy, type PeerLink } from './files/transfers.js';
 import { Room, summaryOf, type Route } from './room.js';
@@ -81,19 +82,16 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   }
 
   /**
-   * Offer files or directories to every peer connected directly (a host's other peers are not
-   * reachable for files). Rejects with a coded error when there is nobody to send to or a path
-   * cannot be read; nothing is sent then.
+   * Offer files (from listFiles) to every peer connected directly (a host's other peers are not
+   * reachable for files). Throws ERR_PEER_NOT_FOUND when there is nobody to send to.
    */
-  async sendFiles(paths: readonly string[]): Promise<Transfer[]> {
+  sendFiles(files: readonly LocalFile[]): Transfer[] {
     const links = [...this.#links.entries()].filter(([connection]) => speaksFiles(connection)).map(([, link]) => link);
     if (links.length === 0) {
       const why = this.#links.size > 0 ? 'the connected peers cannot receive files (an older version)' : 'nobody is connected';
       throw chatError('ERR_PEER_NOT_FOUND', `cannot send files: ${why}`);
     }
-    const transfers: Transfer[] = [];
-    for (const link of links) transfers.push(await this.#files.send(link, paths));
-    return transfers;
+    return links.map((link) => this.#files.send(link, files));
   }
 
   get name(): string {

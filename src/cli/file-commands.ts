@@ -4,6 +4,7 @@
 import { homedir } from 'node:os';
 import pc from 'picocolors';
 import type { ChatNode } from '../app/chat-node.js';
+import { listFiles } from '../app/files/file-list.js';
 import { P2PChatError } from '../errors.js';
 import { formatSize } from './byte-format.js';
 import { colourName, describeFiles, shortId } from './event-format.js';
@@ -20,7 +21,9 @@ export function runFileCommand(node: ChatNode, command: FileCommand, frontend: F
   try {
     switch (command.kind) {
       case 'send':
-        node.sendFiles(command.paths.map(expandHome)).catch(fail);
+        listFiles(command.paths.map(expandHome))
+          .then(({ files }) => node.sendFiles(files))
+          .catch(fail);
         return;
       case 'accept':
         node.files.accept(command.id);
@@ -54,6 +57,6 @@ function showTransfers(node: ChatNode, frontend: Frontend): void {
 }
 
 /** `~/x` as the shell would read it (a /send path is typed, not globbed by a shell). */
-export function expandHome(path: string): string {
+function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
 }

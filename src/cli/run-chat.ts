@@ -19,6 +19,7 @@ import type { RelayAddress } from '../net/relay-address.js';
 import { PeerDirectory, toEvent } from '../app/peer-directory.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { AcceptPolicy } from '../app/files/transfers.js';
+import type { LocalFile } from '../app/files/file-list.js';
 import { runFileCommand } from './file-commands.js';
 import { SendFrontend } from './send-frontend.js';
 
@@ -39,7 +40,7 @@ export interface RunChatOptions {
   /** Where received files go and which offers are accepted unasked. */
   readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
   /** `p2p-chat send`: offer these paths once connected, and exit when the transfers end. */
-  readonly send?: readonly string[];
+  readonly send?: readonly LocalFile[];
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -109,7 +110,7 @@ class ChatRun {
       }
       this.#startRelay(port);
       if (connect) await this.#dialTarget(connect.target, connect.mode, connect.expect);
-      if (this.#options.send) await this.#sendFiles(this.#options.send);
+      if (this.#options.send) this.#sendFiles(this.#options.send);
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
       // Could not start: stop quietly and let the CLI print its one line.
@@ -150,8 +151,8 @@ class ChatRun {
   }
 
   /** `p2p-chat send`: offer the files, then leave when every transfer has ended (1 if one failed). */
-  async #sendFiles(paths: readonly string[]): Promise<void> {
-    const transfers = await this.#node.sendFiles(paths);
+  #sendFiles(files: readonly LocalFile[]): void {
+    const transfers = this.#node.sendFiles(files);
     let failed = false;
     let open = transfers.length;
     for (const transfer of transfers) {

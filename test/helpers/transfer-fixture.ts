@@ -8,6 +8,8 @@ import { mkdtemp, open, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
+import { listFiles } from '../../src/app/files/file-list.js';
+import type { OutgoingTransfer } from '../../src/app/files/outgoing-transfer.js';
 import type { TransferEvent } from '../../src/app/files/transfers.js';
 import { generateKeyPair, type KeyPair } from '../../src/secure/noise/crypto-primitives.js';
 import type { ResumePoint } from '../../src/session/file-messages.js';
@@ -81,7 +83,7 @@ export function failure(side: Side): Promise<Failure> {
 
 /** Offer `paths`, accept on the receiver, and wait until both sides are done. */
 export async function sendAndAccept(p: Pair, paths: string[]) {
-  const outgoing = await p.sender.transfers.send(p.sender.link, paths);
+  const outgoing = await offer(p.sender, paths);
   await p.receiver.next('offer');
   p.receiver.transfers.accept();
   const [sent, received] = await Promise.all([p.sender.next('done'), p.receiver.next('done')]);
@@ -116,7 +118,7 @@ export async function interruptedFile(fixture: TransferFixture, file: { readonly
  */
 export async function sendAndInterrupt(p: Pair, paths: string[], bytes: number, interrupt: () => void) {
   const cut = p.receiver.next('progress', (e) => e.type === 'progress' && e.bytes >= bytes).then(interrupt);
-  await p.sender.transfers.send(p.sender.link, paths);
+  await offer(p.sender, paths);
   await p.receiver.next('offer');
   p.receiver.transfers.accept();
   await cut;
@@ -137,4 +139,9 @@ export async function offerAgain(fixture: TransferFixture, downloads: string, ke
   });
   await sendAndAccept(p, paths);
   return { resume, sent: p.sender.fileData.sent, pair: p };
+}
+
+/** Offer `paths` from `side`, listed as the CLI lists them. */
+export async function offer(side: Side, paths: string[]): Promise<OutgoingTransfer> {
+  return side.transfers.send(side.link, (await listFiles(paths)).files);
 }

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { SEND_WINDOW_DEFAULTS } from '../../src/session/send-window.js';
-import { failure, MiB, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
+import { failure, MiB, offer, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
 afterEach(() => fx.cleanup());
@@ -20,7 +20,7 @@ describe('chat during a file transfer', () => {
     await writeRandomFile(path, size);
     const p = await fx.pair(downloads, { throttleBytesPerSecond: 3_000_000 });
 
-    await p.sender.transfers.send(p.sender.link, [path]);
+    await offer(p.sender, [path]);
     await p.receiver.next('offer');
     p.receiver.transfers.accept();
     await p.receiver.next('progress', (e) => e.type === 'progress' && e.bytes >= 6 * MiB);

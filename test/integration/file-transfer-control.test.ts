@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
 import { MAX_PENDING_OFFERS_PER_PEER } from '../../src/app/files/transfers.js';
-import { failure, MiB, partialFiles, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
+import { failure, MiB, offer, partialFiles, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 import type { PairOptions } from '../helpers/transfer-pair.js';
 
 const fx = new TransferFixture();
@@ -26,7 +26,7 @@ async function setup(options: PairOptions = {}) {
 describe('file transfer control', () => {
   it('a declined offer leaves nothing at all in the download directory', { timeout: 30_000 }, async () => {
     const { p, downloads, path } = await setup();
-    await p.sender.transfers.send(p.sender.link, [path]);
+    await offer(p.sender, [path]);
     await p.receiver.next('offer');
     p.receiver.transfers.decline();
     const [sent, received] = await Promise.all([failure(p.sender), failure(p.receiver)]);
@@ -59,7 +59,7 @@ describe('file transfer control', () => {
 
   it('an offer not answered in time is ERR_FILE_DECLINED on the sender, and withdrawn at the receiver', { timeout: 30_000 }, async () => {
     const { p, downloads, path } = await setup({ sender: { offerTimeoutMs: 200 } });
-    await p.sender.transfers.send(p.sender.link, [path]);
+    await offer(p.sender, [path]);
     await p.receiver.next('offer');
     const [sent, received] = await Promise.all([failure(p.sender), failure(p.receiver)]);
     assert.equal(sent.error.code, 'ERR_FILE_DECLINED');
@@ -72,9 +72,9 @@ describe('file transfer control', () => {
   for (const [policy, known] of [['any', false], ['known', true]] as const) {
     it(`auto-accept '${policy}' accepts from a${known ? ' known' : 'ny'} peer`, { timeout: 30_000 }, async () => {
       const { p, downloads, path } = await setup({ receiver: { acceptFiles: policy }, known });
-      await p.sender.transfers.send(p.sender.link, [path]);
-      const offer = await p.receiver.next('offer');
-      assert.equal(offer.type === 'offer' && offer.autoAccept, true);
+      await offer(p.sender, [path]);
+      const offered = await p.receiver.next('offer');
+      assert.equal(offered.type === 'offer' && offered.autoAccept, true);
       await Promise.all([p.sender.next('done'), p.receiver.next('done')]);
       assert.equal(await readFile(join(downloads, 'hello.txt'), 'utf8'), 'hello, peer\n');
     });
@@ -82,7 +82,7 @@ describe('file transfer control', () => {
 
   it("auto-accept 'known' declines an unknown peer with a reason the sender sees", { timeout: 30_000 }, async () => {
     const { p, downloads, path } = await setup({ receiver: { acceptFiles: 'known' }, known: false });
-    await p.sender.transfers.send(p.sender.link, [path]);
+    await offer(p.sender, [path]);
     const [sent, received] = await Promise.all([failure(p.sender), failure(p.receiver)]);
     assert.equal(sent.error.code, 'ERR_FILE_DECLINED');
     assert.match(sent.error.message, /only accepting files from known peers/);
@@ -94,7 +94,7 @@ describe('file transfer control', () => {
   it(`declines offers past ${MAX_PENDING_OFFERS_PER_PEER} left waiting by one peer`, { timeout: 30_000 }, async () => {
     const { p, path } = await setup();
     const offers = [];
-    for (let i = 0; i <= MAX_PENDING_OFFERS_PER_PEER; i++) offers.push(await p.sender.transfers.send(p.sender.link, [path]));
+    for (let i = 0; i <= MAX_PENDING_OFFERS_PER_PEER; i++) offers.push(await offer(p.sender, [path]));
     const extra = offers.at(-1)!;
     const refused = await p.sender.next('failed', (e) => e.type === 'failed' && e.transfer === extra);
     assert.equal(refused.type === 'failed' && refused.error.code, 'ERR_FILE_DECLINED');

@@ -8,7 +8,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it, type TestContext } from 'node:test';
 import { runCommand } from '../helpers/run-command.js';
-import { failure, MiB, partialFiles, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
+import { failure, MiB, offer, partialFiles, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
 const mounts: string[] = [];
@@ -36,7 +36,7 @@ describe('a receiver whose disk fills up', { timeout: 60_000 }, () => {
     await writeRandomFile(path, 4 * MiB);
 
     const p = await fx.pair(downloads);
-    await p.sender.transfers.send(p.sender.link, [path]);
+    await offer(p.sender, [path]);
     await p.receiver.next('offer');
     p.receiver.transfers.accept();
     const [sent, received] = await Promise.all([failure(p.sender), failure(p.receiver)]);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { fileSha256, partialFiles, sendAndAccept, sha256, TransferFixture } from '../helpers/transfer-fixture.js';
+import { fileSha256, offer, partialFiles, sendAndAccept, sha256, TransferFixture } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
 afterEach(() => fx.cleanup());
@@ -108,7 +108,7 @@ describe('offers declined by policy (regression: they were shown with "/accept o
     const downloads = await fx.tempDir('dl');
     await writeFile(join(source, 'note.txt'), 'hello');
     const p = await fx.pair(downloads, { receiver: { acceptFiles: 'never' } });
-    await p.sender.transfers.send(p.sender.link, [join(source, 'note.txt')]);
+    await offer(p.sender, [join(source, 'note.txt')]);
     const [sent, received] = await Promise.all([p.sender.next('failed'), p.receiver.next('failed')]);
     const why = 'files are accepted only with --accept-files when not at a prompt';
     assert.equal(sent.type === 'failed' && sent.error.message, `receiver declined note.txt: ${why}`);
@@ -122,7 +122,7 @@ describe('offers declined by policy (regression: they were shown with "/accept o
     const source = await fx.tempDir('src');
     await writeFile(join(source, 'note.txt'), 'hello');
     const p = await fx.pair(await fx.tempDir('dl'));
-    await p.sender.transfers.send(p.sender.link, [join(source, 'note.txt')]);
+    await offer(p.sender, [join(source, 'note.txt')]);
     await p.receiver.next('offer');
     p.receiver.transfers.decline();
     const sent = await p.sender.next('failed');

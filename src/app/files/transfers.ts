@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import { chatError, P2PChatError } from '../../errors.js';
 import { MAX_OFFER_FILES, type FileMessage, type OfferedFile } from '../../session/file-messages.js';
 import type { PeerRef } from '../../session/message-fields.js';
-import { listFiles } from './file-list.js';
+import type { LocalFile } from './file-list.js';
 import { INCOMING_DEFAULTS, IncomingTransfer } from './incoming-transfer.js';
 import { OutgoingTransfer } from './outgoing-transfer.js';
 import type { Transfer, TransferLink } from './transfer.js';
@@ -67,9 +67,8 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     return [...this.#byLink.values()].flatMap((m) => [...m.values()]).filter((t) => !t.finished);
   }
 
-  /** Offer files or directories to a peer. Rejects with ERR_FILE_UNREADABLE before anything is sent. */
-  async send(link: TransferLink, paths: readonly string[]): Promise<OutgoingTransfer> {
-    const { files } = await listFiles(paths);
+  /** Offer files (listed by listFiles) to a peer. */
+  send(link: TransferLink, files: readonly LocalFile[]): OutgoingTransfer {
     const transfer = new OutgoingTransfer(link, randomBytes(8).toString('hex'), files, {
       now: this.#now,
       progressIntervalMs: this.#options.progressIntervalMs,
