@@ -12,10 +12,10 @@ import type { Invite } from './relay-client.js';
  * Relayed incoming connections open at once (being set up or in use). Invitations past this are
  * ignored: an invite flood must not turn us into a dialer of hundreds of connections.
  */
-export const MAX_CONCURRENT_INVITES = 16;
+const MAX_CONCURRENT_INVITES = 16;
 
 /** Where invitations come from: a RelayClient. */
-export interface InviteSource {
+interface InviteSource {
   on(event: 'invite', listener: (invite: Invite) => void): unknown;
 }
 

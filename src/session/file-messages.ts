@@ -4,7 +4,7 @@
 // acknowledges written bytes (flow control), confirms each file or asks for it again.
 // Type codes 0x08-0x11. Control messages have JSON bodies; file-data is raw bytes after an 8-byte id.
 
-import { bad, jsonBody, requireString } from './message-fields.js';
+import { bad, jsonBody, jsonMessage, requireString } from './message-fields.js';
 
 export const FILE_MESSAGE_TYPES = Object.freeze({
   /** sender → receiver: these files (one page of them; `more` says another page follows). */
@@ -101,11 +101,7 @@ export function encodeFileMessage(message: FileMessage): Buffer {
     return writeFileDataHeader(out, message.id);
   }
   const { type, ...body } = message;
-  const json = Buffer.from(JSON.stringify(body), 'utf8');
-  const out = Buffer.allocUnsafe(1 + json.length);
-  out[0] = FILE_MESSAGE_TYPES[type];
-  json.copy(out, 1);
-  return out;
+  return jsonMessage(FILE_MESSAGE_TYPES[type], body);
 }
 
 /** Decode a message whose first byte is a file type code (see isFileCode). */

@@ -58,3 +58,12 @@ export function jsonBody(bytes: Uint8Array, type: string): Record<string, unknow
     throw bad(`${type} message is not a JSON object`);
   }
 }
+
+/** A message as a type byte followed by its JSON body (jsonBody reads it back). */
+export function jsonMessage(code: number, body: object): Buffer {
+  const json = Buffer.from(JSON.stringify(body), 'utf8');
+  const out = Buffer.allocUnsafe(1 + json.length);
+  out[0] = code;
+  json.copy(out, 1);
+  return out;
+}

@@ -5,7 +5,7 @@
 import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
 import { decodeFileMessage, encodeFileMessage, isFileCode, isFileMessageType, type FileMessage } from './file-messages.js';
-import { bad, jsonBody, optionalString, peerRef, requireString, type PeerRef } from './message-fields.js';
+import { bad, jsonBody, jsonMessage, optionalString, peerRef, requireString, type PeerRef } from './message-fields.js';
 import { decodeRelayMessage, isRelayCode, RELAY_MESSAGE_TYPES, type RelayMessage } from './relay-messages.js';
 
 export type { PeerRef };
@@ -52,11 +52,7 @@ type ChatKnown = Exclude<Known, RelayMessage | FileMessage>;
 export function encodeMessage(message: Known): Buffer {
   if (isFileMessageType(message.type)) return encodeFileMessage(message as FileMessage);
   const { type, ...body } = message;
-  const json = Buffer.from(JSON.stringify(body), 'utf8');
-  const out = Buffer.allocUnsafe(1 + json.length);
-  out[0] = type in MESSAGE_TYPES ? MESSAGE_TYPES[type as ChatKnown['type']] : RELAY_MESSAGE_TYPES[type as RelayMessage['type']];
-  json.copy(out, 1);
-  return out;
+  return jsonMessage(type in MESSAGE_TYPES ? MESSAGE_TYPES[type as ChatKnown['type']] : RELAY_MESSAGE_TYPES[type as RelayMessage['type']], body);
 }
 
 export function decodeMessage(bytes: Uint8Array): SessionMessage {

@@ -1,7 +1,7 @@
 // Transfer events as the user interface sees them (AppEvent `file-*`): who, which transfer, what
 // files, and for progress the speed and time left measured here.
 
-import type { AppEvent, FileEntryEvent, FileEvent, FileRef } from '../app-events.js';
+import type { AppEvent, FileEntryEvent, FileRef } from '../app-events.js';
 import { IncomingTransfer } from './incoming-transfer.js';
 import { etaSeconds, RateMeter } from './rate-meter.js';
 import type { Transfer } from './transfer.js';
@@ -66,4 +66,3 @@ function entries(transfer: Transfer): FileEntryEvent[] {
   });
 }
 
-export type { FileEvent };

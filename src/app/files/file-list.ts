@@ -68,7 +68,7 @@ async function readable(absolutePath: string, path: string, size: number, shown:
   return { absolutePath, path, size };
 }
 
-function unreadable(path: string, err: NodeJS.ErrnoException) {
+export function unreadable(path: string, err: NodeJS.ErrnoException) {
   const why = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
   return chatError('ERR_FILE_UNREADABLE', `cannot send ${path}: ${why}`, err);
 }

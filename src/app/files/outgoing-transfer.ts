@@ -9,8 +9,8 @@ import { TAG_LENGTH } from '../../secure/noise/crypto-primitives.js';
 import { FILE_DATA_HEADER_BYTES, offerPages, writeFileDataHeader, type FileMessage, type ResumePoint } from '../../session/file-messages.js';
 import { SendWindow, type SendWindowOptions } from '../../session/send-window.js';
 import { FRAME_HEADER_SIZE } from '../../wire/frame-encoder.js';
-import type { LocalFile } from './file-list.js';
-import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
+import { unreadable, type LocalFile } from './file-list.js';
+import { peerReason, Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
 /** What libuv asks a socket read for, in Node 20 and since long before. */
 const NODE_SOCKET_READ_BYTES = 64 * 1024;
@@ -55,7 +55,6 @@ export class OutgoingTransfer extends Transfer {
   readonly #blocks: [Buffer[], Buffer[]] = [[], []];
   /** Bytes that a resume let us skip, counted as done. */
   #skipped = 0;
-  #acked = 0;
 
   constructor(link: TransferLink, id: string, files: readonly LocalFile[], options: OutgoingOptions) {
     super(link, id, files.map((f) => ({ path: f.path, size: f.size })), options);
@@ -96,12 +95,11 @@ export class OutgoingTransfer extends Transfer {
         this.#run();
         return;
       case 'file-decline':
-        this.fail(chatError('ERR_FILE_DECLINED', `${this.link.peer.name} declined ${this.describe()}${message.reason ? `: ${message.reason}` : ''}`), true);
+        this.fail(chatError('ERR_FILE_DECLINED', `${this.link.peer.name} declined ${this.describe()}${peerReason(message.reason, ': ')}`), true);
         return;
       case 'file-ack':
         if (!this.#window?.acked(message.bytes, this.timing.now())) throw transferProtocolError('acknowledged bytes never sent');
-        this.#acked = message.bytes;
-        this.setBytes(this.#skipped + this.#acked);
+        this.setBytes(this.#skipped + message.bytes);
         this.#wakeUp();
         return;
       case 'file-verified':
@@ -152,7 +150,7 @@ export class OutgoingTransfer extends Transfer {
   async #sendFile(index: number): Promise<void> {
     const file = this.#local[index]!;
     const handle = await open(file.absolutePath, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw chatError('ERR_FILE_UNREADABLE', `cannot read ${file.path}: ${err.code ?? err.message}`, err);
+      throw unreadable(file.path, err);
     });
     try {
       const before = await handle.stat();

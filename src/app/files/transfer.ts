@@ -139,8 +139,7 @@ export abstract class Transfer extends EventEmitter<Events> {
   /** The peer's file-cancel: end with its code when it is one of ours. */
   protected failFromPeer(reason: string, code: string | undefined): void {
     const known = PEER_CODES.has(code as ErrorCode) ? (code as ErrorCode) : 'ERR_FILE_CANCELLED';
-    const why = sanitizeText(reason).slice(0, 200);
-    this.fail(chatError(known, `${this.link.peer.name} stopped ${this.describe()}${why ? `: ${why}` : ''}`), true);
+    this.fail(chatError(known, `${this.link.peer.name} stopped ${this.describe()}${peerReason(reason, ': ')}`), true);
   }
 
   /** Close files and timers; called once when the transfer ends. */
@@ -184,4 +183,10 @@ const PEER_CODES = new Set<ErrorCode>([
 /** A protocol violation by the peer ends the transfer (not the chat). */
 export function transferProtocolError(why: string): P2PChatError {
   return chatError('ERR_BAD_MESSAGE', `file transfer: ${why}`);
+}
+
+/** A reason the peer gave, cleaned and cut for a one-line message (with `prefix`), or '' if none. */
+export function peerReason(reason: string, prefix: string): string {
+  const clean = sanitizeText(reason).slice(0, 200);
+  return clean ? `${prefix}${clean}` : '';
 }
