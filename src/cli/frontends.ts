@@ -5,7 +5,7 @@ import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
-import { formatMessage, formatNotice } from './event-format.js';
+import { formatMessage, formatNotice, shortId } from './event-format.js';
 import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
 
@@ -24,7 +24,7 @@ export function promptFor(name: string): string {
 export class InteractiveFrontend implements Frontend {
   readonly #ui: TerminalUi;
   readonly #bars = new ProgressBars();
-  readonly #labels = new TransferLabels();
+  readonly #labels = new TransferLabels(true);
 
   constructor(name: string, handlers: TerminalUiHandlers) {
     this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
@@ -124,19 +124,28 @@ export class ProgressThrottle {
   }
 }
 
-/** What each transfer's bar is called: its files and the peer, learned from its offer. */
-class TransferLabels {
+/**
+ * What each transfer's bar is called: its files, and with `withPeer` the peer (`a.txt → desk`),
+ * learned from its offer.
+ */
+export class TransferLabels {
   readonly #labels = new Map<string, string>();
+  readonly #withPeer: boolean;
+
+  constructor(withPeer = false) {
+    this.#withPeer = withPeer;
+  }
 
   note(event: AppEvent): void {
     if (event.type === 'file-offer') {
       const arrow = event.direction === 'send' ? '→' : '←';
-      this.#labels.set(event.id, `${topNames(event.files).join(', ')} ${arrow} ${event.peer}`);
+      const names = topNames(event.files).join(', ');
+      this.#labels.set(event.id, this.#withPeer ? `${names} ${arrow} ${event.peer}` : names);
     }
     if (event.type === 'file-done' || event.type === 'file-error') this.#labels.delete(event.id);
   }
 
   label(id: string): string {
-    return this.#labels.get(id) ?? id.slice(0, 6);
+    return this.#labels.get(id) ?? shortId(id);
   }
 }

@@ -11,9 +11,10 @@ import { formatRate, formatSize } from './byte-format.js';
 type Progress = Extract<AppEvent, { type: 'file-progress' }>;
 
 const BAR_SIZE = 20;
-const FORMAT = '{label} {bar} {percentage}% {done}/{size} {speed} ETA {eta_formatted}';
+/** One bar row; `send`'s MultiBar (send-frontend.ts) uses it too. */
+export const BAR_FORMAT = '{label} {bar} {percentage}% {done}/{size} {speed} ETA {eta_formatted}';
 const OPTIONS: cliProgress.Options = {
-  format: FORMAT,
+  format: BAR_FORMAT,
   barsize: BAR_SIZE,
   barCompleteString: '█'.repeat(BAR_SIZE),
   barIncompleteString: '░'.repeat(BAR_SIZE),
@@ -53,17 +54,17 @@ export class ProgressBars {
         value: event.bytes,
         maxWidth: width,
       };
-      const payload = {
-        label: shorten(label, 24),
-        done: formatSize(event.bytes),
-        size: formatSize(event.total),
-        speed: formatRate(event.bytesPerSecond),
-      };
+      const payload = barPayload(event, shorten(label, 24));
       let row = cliProgress.Format.Formatter(OPTIONS, params, payload);
       if (event.etaSeconds === undefined) row = row.replace(/ ETA .*$/, '');
       return shorten(row, Math.max(10, width - 1));
     });
   }
+}
+
+/** The fields of BAR_FORMAT that cli-progress does not compute itself. */
+export function barPayload(event: Progress, label: string) {
+  return { label, done: formatSize(event.bytes), size: formatSize(event.total), speed: formatRate(event.bytesPerSecond) };
 }
 
 function shorten(text: string, max: number): string {

@@ -5,15 +5,14 @@
 import cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
-import { formatRate, formatSize } from './byte-format.js';
-import { topNames } from '../app/files/transfer.js';
 import { formatNotice } from './event-format.js';
-import { PIPE_PROGRESS_INTERVAL_MS, ProgressThrottle, type Frontend } from './frontends.js';
+import { PIPE_PROGRESS_INTERVAL_MS, ProgressThrottle, TransferLabels, type Frontend } from './frontends.js';
+import { BAR_FORMAT, barPayload } from './progress-bars.js';
 
 export class SendFrontend implements Frontend {
   readonly #bars: cliProgress.MultiBar | undefined;
   readonly #bar = new Map<string, cliProgress.SingleBar>();
-  readonly #labels = new Map<string, string>();
+  readonly #labels = new TransferLabels();
   readonly #throttle = new ProgressThrottle(PIPE_PROGRESS_INTERVAL_MS);
 
   constructor(tty: boolean = process.stderr.isTTY === true) {
@@ -21,7 +20,7 @@ export class SendFrontend implements Frontend {
       ? new cliProgress.MultiBar(
           {
             stream: process.stderr,
-            format: '{label} {bar} {percentage}% {done}/{size} {speed} ETA {eta_formatted}',
+            format: BAR_FORMAT,
             barsize: 20,
             hideCursor: true,
             autopadding: true,
@@ -33,13 +32,13 @@ export class SendFrontend implements Frontend {
   }
 
   show(event: AppEvent): void {
-    if (event.type === 'file-offer') this.#labels.set(event.id, topNames(event.files).join(', '));
+    this.#labels.note(event);
     if (event.type === 'message') {
       process.stdout.write(`${sanitizeText(event.from)}: ${sanitizeText(event.text)}\n`);
       return;
     }
     if (event.type === 'file-progress' && this.#bars) {
-      const payload = { label: this.#labels.get(event.id) ?? '', done: formatSize(event.bytes), size: formatSize(event.total), speed: formatRate(event.bytesPerSecond) };
+      const payload = barPayload(event, this.#labels.label(event.id));
       const bar = this.#bar.get(event.id);
       if (bar) bar.update(event.bytes, payload);
       else this.#bar.set(event.id, this.#bars.create(event.total, event.bytes, payload));
