@@ -5,6 +5,7 @@
 // devices on Windows are neutralised.
 
 import { chatError } from '../errors.js';
+import { UNPRINTABLE_CLASS } from './sanitize.js';
 
 /** Longest name component in UTF-8 bytes (the common file-system limit). */
 export const MAX_NAME_BYTES = 255;
@@ -12,12 +13,11 @@ export const MAX_NAME_BYTES = 255;
 export const MAX_PATH_DEPTH = 64;
 
 /**
- * Controls (C0, DEL, C1), bidi controls, invisible format characters, line separators, lone
- * surrogates. The zero-width (non-)joiners U+200C/U+200D stay: emoji sequences and Persian or
+ * What sanitizeText removes (controls, escapes, bidi controls, invisible and tag characters, lone
+ * surrogates), except the zero-width (non-)joiners U+200C/U+200D: emoji sequences and Persian or
  * Indic names need them.
  */
-const NEUTRALISE =
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b\u200e\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff]/gu;
+const NEUTRALISE = new RegExp(`(?![\\u200c\\u200d])${UNPRINTABLE_CLASS}`, 'gu');
 const RESERVED_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\.|$)/i;
 const DRIVE_LETTER = /^[a-z]:/i;
 

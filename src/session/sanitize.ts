@@ -14,8 +14,10 @@ const BLACK_FLAG = 0x1f3f4;
 const TAG_CANCEL = 0xe007f;
 
 /** Anything sanitizeText would change; most chat lines contain none of it and are returned as-is. */
-const NEEDS_CLEANING =
-  /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb\ud800-\udfff\u{e0000}-\u{e007f}]/u;
+/** Controls, bidi controls, invisible format characters, line separators, surrogates, tags. */
+export const UNPRINTABLE_CLASS =
+  '[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb\\ud800-\\udfff\\u{e0000}-\\u{e007f}]';
+const NEEDS_CLEANING = new RegExp(UNPRINTABLE_CLASS, 'u');
 const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
 
 /**

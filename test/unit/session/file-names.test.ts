@@ -84,6 +84,13 @@ describe('safeRelativePath: refused names', () => {
   });
 });
 
+describe('neutraliseComponent: invisible tag characters', () => {
+  it('turns Unicode tag characters (invisible text) into _, keeping the zero-width joiner of emoji', () => {
+    assert.equal(neutraliseComponent('a\u{e0041}\u{e007f}b.txt'), 'a__b.txt');
+    assert.equal(neutraliseComponent('\u{1f468}\u200d\u{1f469}.png'), '\u{1f468}\u200d\u{1f469}.png');
+  });
+});
+
 describe('safeRelativePath: accepted names', () => {
   it('splits a relative path on /', () => {
     assert.deepEqual(safeRelativePath('a.txt'), ['a.txt']);
