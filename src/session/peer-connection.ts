@@ -132,6 +132,7 @@ export class PeerConnection extends EventEmitter<Events> {
    * being received uses this while its data waits for the disk, so as not to queue it in memory.
    */
   holdReading(holder: object): void {
+    if (this.#readHolds.has(holder)) return;
     this.#readHolds.add(holder);
     this.#updateReading();
   }

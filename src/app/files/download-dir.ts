@@ -117,9 +117,12 @@ export class DownloadDir {
       }
       const name = await this.#reserve(top, (path) => mkdir(path));
       try {
+        const made = new Set<string>();
         for (const file of files) {
           const target = join(this.path, name, ...file.rest);
-          await mkdir(join(target, '..'), { recursive: true });
+          const parent = join(target, '..');
+          if (!made.has(parent)) await mkdir(parent, { recursive: true });
+          made.add(parent);
           await rename(file.part, target);
         }
       } catch (err) {

@@ -54,7 +54,6 @@ export class IncomingTransfer extends Transfer {
   /** Bytes of each file on disk now (a resend starts its file over), for progress. */
   #onDisk = new Map<number, number>();
   #onDiskTotal = 0;
-  #readingPaused = false;
 
   /** Validate the offered names (ERR_FILE_UNSAFE_NAME otherwise); the files as we will name them. */
   constructor(link: TransferLink, id: string, offered: readonly OfferedFile[], options: IncomingOptions) {
@@ -247,9 +246,8 @@ export class IncomingTransfer extends Transfer {
     return waiting;
   }
 
+  /** Both calls are idempotent per holder (PeerConnection keeps the set of holders). */
   #pauseReading(paused: boolean): void {
-    if (paused === this.#readingPaused) return;
-    this.#readingPaused = paused;
     if (paused) this.link.pauseReading(this);
     else this.link.resumeReading(this);
   }
