@@ -3,7 +3,7 @@
 
 import { chatError } from '../errors.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
-import { encodeFrame, FRAME_HEADER_SIZE, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
+import { encodeFrame, frameHeader, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
 import { PREAMBLE, PreambleReader } from '../wire/preamble.js';
 import { fingerprintOf } from './fingerprint.js';
 import { decodePeerInfo, encodePeerInfo, NOISE_PROLOGUE, type PeerInfo } from './handshake-payload.js';
@@ -129,9 +129,7 @@ export class SecureChannel {
    */
   sealParts(plaintext: Uint8Array): [Buffer, Buffer, Buffer] {
     const [body, tag] = this.#transportSender(plaintext).encryptWithAdParts(EMPTY, plaintext);
-    const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
-    header.writeUInt16BE(body.length + tag.length, 0);
-    return [header, body, tag];
+    return [frameHeader(body.length + tag.length), body, tag];
   }
 
   #transportSender(plaintext: Uint8Array): CipherState {

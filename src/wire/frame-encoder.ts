@@ -31,3 +31,13 @@ export function encodeFrame(payload: Uint8Array, maxPayload: number = MAX_FRAME_
   frame.set(payload, FRAME_HEADER_SIZE);
   return frame;
 }
+
+/** The length prefix alone, for a payload written after it in pieces (a vectored write). */
+export function frameHeader(payloadLength: number): Buffer {
+  if (payloadLength < 1 || payloadLength > MAX_FRAME_PAYLOAD) {
+    throw chatError('ERR_FRAME_TOO_LARGE', `cannot send a ${payloadLength}-byte frame: the limit is ${MAX_FRAME_PAYLOAD} bytes`);
+  }
+  const header = Buffer.allocUnsafe(FRAME_HEADER_SIZE);
+  header.writeUInt16BE(payloadLength, 0);
+  return header;
+}
