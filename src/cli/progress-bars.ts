@@ -3,12 +3,19 @@
 // and cut to the terminal width so a row never wraps. The terminal UI draws the rows above the
 // prompt (terminal-ui.ts), so the chat stays usable during a transfer.
 
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
+import type cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { formatRate, formatSize } from './byte-format.js';
 
 type Progress = Extract<AppEvent, { type: 'file-progress' }>;
+
+/**
+ * cli-progress (CommonJS), loaded with the first bar: a chat that never moves a file, and every
+ * piped or --json run, skips its start-up time and memory.
+ */
+export const loadCliProgress = () => createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
 
 const BAR_SIZE = 20;
 /** One bar row; `send`'s MultiBar (send-frontend.ts) uses it too. */
@@ -55,7 +62,7 @@ export class ProgressBars {
         maxWidth: width,
       };
       const payload = barPayload(event, shorten(label, 24));
-      let row = cliProgress.Format.Formatter(OPTIONS, params, payload);
+      let row = loadCliProgress().Format.Formatter(OPTIONS, params, payload);
       if (event.etaSeconds === undefined) row = row.replace(/ ETA .*$/, '');
       return shorten(row, Math.max(10, width - 1));
     });

@@ -2,12 +2,12 @@
 // cli-progress bar on stderr with every other line logged above it; piped, it is plain progress
 // lines every few seconds. A message the peer sends meanwhile goes to stdout.
 
-import cliProgress from 'cli-progress';
+import type cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { formatNotice } from './event-format.js';
 import { PIPE_PROGRESS_INTERVAL_MS, ProgressThrottle, TransferLabels, type Frontend } from './frontends.js';
-import { BAR_FORMAT, barPayload } from './progress-bars.js';
+import { BAR_FORMAT, barPayload, loadCliProgress } from './progress-bars.js';
 
 export class SendFrontend implements Frontend {
   readonly #bars: cliProgress.MultiBar | undefined;
@@ -16,8 +16,9 @@ export class SendFrontend implements Frontend {
   readonly #throttle = new ProgressThrottle(PIPE_PROGRESS_INTERVAL_MS);
 
   constructor(tty: boolean = process.stderr.isTTY === true) {
-    this.#bars = tty
-      ? new cliProgress.MultiBar(
+    const cliProgressModule = tty ? loadCliProgress() : undefined;
+    this.#bars = cliProgressModule
+      ? new cliProgressModule.MultiBar(
           {
             stream: process.stderr,
             format: BAR_FORMAT,
@@ -26,7 +27,7 @@ export class SendFrontend implements Frontend {
             autopadding: true,
             etaBuffer: 50,
           },
-          cliProgress.Presets.shades_classic,
+          cliProgressModule.Presets.shades_classic,
         )
       : undefined;
   }

@@ -6,8 +6,15 @@
 import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { createSocket } from 'node:dgram';
-import { Bonjour, type Browser, type Service } from 'bonjour-service';
+import { createRequire } from 'node:module';
+import type { Bonjour, Browser, Service } from 'bonjour-service';
 import { chatError, P2PChatError } from '../errors.js';
+
+/**
+ * bonjour-service (CommonJS) and what it pulls in cost ~3 MiB of memory and start-up time, so they
+ * load with the first LanDiscovery: `--no-mdns`, `relay` and `send --no-mdns` never pay for them.
+ */
+const loadBonjour = () => (createRequire(import.meta.url)('bonjour-service') as typeof import('bonjour-service')).Bonjour;
 
 const MDNS_GROUP = '224.0.0.251';
 const MDNS_PORT = 5353;
@@ -48,7 +55,7 @@ export class LanDiscovery extends EventEmitter<Events> {
     super();
     this.#options = options;
     // bonjour-service throws socket errors from its default callback; route them to one event.
-    this.#bonjour = new Bonjour({}, (err: NodeJS.ErrnoException) => this.#onSocketError(err));
+    this.#bonjour = new (loadBonjour())({}, (err: NodeJS.ErrnoException) => this.#onSocketError(err));
     // It also leaves its multicast-dns socket's 'error' (EADDRINUSE, EACCES on bind) unhandled,
     // which would crash the process: listen on that emitter ourselves.
     const internals = this.#bonjour as unknown as { server?: { mdns?: EventEmitter } };

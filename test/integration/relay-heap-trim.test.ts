@@ -8,7 +8,6 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { glibcVersion } from '../../src/relay/heap-trim-threshold.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { cleanupRelayTestnet, ControlClient, dataConnection, registered } from '../helpers/relay-testnet.js';
 
@@ -53,6 +52,13 @@ async function send(from: Socket, to: Socket, bytes: number): Promise<void> {
     if (!from.write(CHUNK)) await once(from, 'drain');
   }
   await all;
+}
+
+/** The running glibc's version (e.g. "2.36"), or undefined under another C library or OS. */
+function glibcVersion(): string | undefined {
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: unknown } };
+  const version = report.header?.glibcVersionRuntime;
+  return typeof version === 'string' ? version : undefined;
 }
 
 const glibc = process.platform === 'linux' ? glibcVersion() : undefined;
