@@ -72,7 +72,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--port <port>', `TCP port to listen on; the next free one if ${DEFAULTS.port} is busy; 0 = any`, {
       default: undefined,
     })
-    .option('--host <addr>', `address to listen on (default ${DEFAULTS.host}: all, IPv6 and IPv4)`)
+    .option('--host <addr>', `address to listen on (default ${DEFAULTS.host}, every IPv6 and IPv4 address)`)
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat listen --name laptop')
@@ -122,7 +122,11 @@ async function run(argv: string[]): Promise<number> {
     (flags: GlobalFlags) => start(idCommand(flags)),
   );
 
-  cli.help();
+  // cac shows a negated flag's implied default ("--no-mdns ... (default: true)"), which reads as if
+  // discovery were off by default: drop it from those lines.
+  cli.help((sections) =>
+    sections.map((section) => ({ ...section, body: section.body.replace(/^(\s*--no-\S+.*?) \(default: true\)$/gm, '$1') })),
+  );
   cli.version(packageVersion());
   try {
     cli.parse(argv);
