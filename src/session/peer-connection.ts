@@ -10,6 +10,7 @@ import { SecureChannel, type RemotePeer } from '../secure/secure-channel.js';
 import { formatHostPort } from '../net/address.js';
 import { describeSocketError } from '../net/socket-errors.js';
 import { Keepalive } from './keepalive.js';
+import { ReadGate } from './read-gate.js';
 import { decodeMessage, encodeMessage, type SessionMessage } from './session-messages.js';
 
 export interface PeerConnectionOptions {
@@ -56,9 +57,7 @@ export class PeerConnection extends EventEmitter<Events> {
   /** After a goodbye (sent and flushed, or received): how long the peer has to close. */
   #graceTimer: NodeJS.Timeout | undefined;
   #flushed = false;
-  #pausedForDrain = false;
-  /** Whoever asked us to stop reading from the peer (see holdReading). */
-  readonly #readHolds = new Set<object>();
+  readonly #reading: ReadGate;
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
@@ -72,6 +71,7 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.address = formatHostPort(socket.remoteAddress, socket.remotePort);
+    this.#reading = new ReadGate(socket);
     this.#channel = new SecureChannel({
       initiator: options.initiator,
       staticKeyPair: options.keyPair,
@@ -132,13 +132,11 @@ export class PeerConnection extends EventEmitter<Events> {
    * being received uses this while its data waits for the disk, so as not to queue it in memory.
    */
   holdReading(holder: object): void {
-    if (this.#readHolds.has(holder)) return;
-    this.#readHolds.add(holder);
-    this.#updateReading();
+    this.#reading.hold(holder);
   }
 
   releaseReading(holder: object): void {
-    if (this.#readHolds.delete(holder)) this.#updateReading();
+    this.#reading.release(holder);
   }
 
   /** Our writes are queued past the socket's high-water mark: the caller should wait for `drain`. */
@@ -204,7 +202,7 @@ export class PeerConnection extends EventEmitter<Events> {
       return;
     }
     for (const bytes of output.send) this.#socket.write(bytes);
-    this.#applyBackpressure();
+    if (this.#socket.writableNeedDrain) this.#reading.writesBlocked();
     for (const event of output.events) {
       if (event.type === 'established') {
         this.#onEstablished(event.remote);
@@ -275,27 +273,9 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#write(encodeMessage({ type: 'ping', nonce: now }));
   }
 
-  /**
-   * While our replies to this peer cannot drain (it is not reading), stop reading from it too, so a
-   * peer flooding pings cannot make us queue pongs without bound.
-   */
-  #applyBackpressure(): void {
-    if (!this.#socket.writableNeedDrain || this.#pausedForDrain) return;
-    this.#pausedForDrain = true;
-    this.#updateReading();
-  }
-
   #onDrain(): void {
-    if (this.#pausedForDrain) {
-      this.#pausedForDrain = false;
-      this.#updateReading();
-    }
+    this.#reading.writesDrained();
     this.emit('drain');
-  }
-
-  #updateReading(): void {
-    if (this.#pausedForDrain || this.#readHolds.size > 0) this.#socket.pause();
-    else this.#socket.resume();
   }
 
   #schedule(ms: number, fn: () => void): void {
