@@ -1,5 +1,6 @@
 // One peer over one byte stream: drives the SecureChannel, encodes session messages, answers
-// pings, and reports how the connection ended (left with a reason, lost, or failed to set up).
+// pings, and reports how the connection ended (left with a reason, lost, or failed to set up; the
+// verdict is close-outcome.ts's).
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -9,6 +10,7 @@ import type { KeyPair } from '../secure/noise/crypto-primitives.js';
 import { SecureChannel, type RemotePeer } from '../secure/secure-channel.js';
 import { formatHostPort } from '../net/address.js';
 import { describeSocketError } from '../net/socket-errors.js';
+import { closeOutcome, type CloseOutcome } from './close-outcome.js';
 import { Keepalive } from './keepalive.js';
 import { ReadGate } from './read-gate.js';
 import { decodeMessage, encodeMessage, type SessionMessage } from './session-messages.js';
@@ -29,11 +31,7 @@ export interface PeerConnectionOptions {
   readonly now?: () => number;
 }
 
-export type CloseOutcome =
-  | { readonly kind: 'left'; readonly reason: string }
-  | { readonly kind: 'lost'; readonly error: P2PChatError }
-  | { readonly kind: 'failed'; readonly error: P2PChatError }
-  | { readonly kind: 'closed' };
+export type { CloseOutcome } from './close-outcome.js';
 
 type OutgoingMessage = Exclude<SessionMessage, { type: 'unknown' | 'ping' | 'pong' | 'bye' }>;
 
@@ -289,31 +287,14 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#socket.destroy();
   }
 
-  /** Why the peer closed during the handshake without an error on our side. */
-  #handshakeCut(): P2PChatError {
-    if (this.#channel.awaitingMessage3) {
-      return chatError('ERR_HANDSHAKE_ABANDONED', `${this.address} left the handshake after our reply (it kept another path to us, or expected another key)`);
-    }
-    return chatError('ERR_HANDSHAKE_FAILED', `${this.address} closed the connection during the handshake`);
-  }
-
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#graceTimer);
-    let outcome: CloseOutcome;
-    if (this.#byeReceived !== undefined) outcome = { kind: 'left', reason: this.#byeReceived };
-    else if (this.#byeSent && !this.#error) outcome = { kind: 'closed' };
-    else if (!this.established) {
-      outcome = { kind: 'failed', error: this.#error ?? this.#handshakeCut() };
-    } else {
-      outcome = {
-        kind: 'lost',
-        error: this.#error ?? chatError('ERR_CONNECTION_LOST', `connection to ${this.address} closed without a goodbye`),
-      };
-    }
-    this.emit('closed', outcome);
+    const { address, established } = this;
+    const awaitingMessage3 = this.#channel.awaitingMessage3;
+    this.emit('closed', closeOutcome({ address, byeReceived: this.#byeReceived, byeSent: this.#byeSent, error: this.#error, established, awaitingMessage3 }));
   }
 }
 
