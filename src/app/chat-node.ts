@@ -19,7 +19,7 @@ import { FileEventReporter } from './files/file-events.js';
 import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
 import type { Transfer } from './files/transfer.js';
-import { Transfers, type AcceptPolicy, type PeerLink } from './files/transfers.js';
+import { Transfers, type AcceptPolicy } from './files/transfers.js';
 import { Room, summaryOf, type Route } from './room.js';
 
 export type { Route } from './room.js';
@@ -47,8 +47,6 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #knownPeers: KnownPeers;
   readonly #startedAt = Date.now();
   readonly #files: Transfers;
-  /** The file-transfer view of each established connection. */
-  readonly #links = new Map<PeerConnection, PeerLink>();
   /** Connections still in the handshake. */
   readonly #pending = new Set<PeerConnection>();
   #name: string;
@@ -86,9 +84,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
    * reachable for files). Throws ERR_PEER_NOT_FOUND when there is nobody to send to.
    */
   sendFiles(files: readonly LocalFile[]): Transfer[] {
-    const links = [...this.#links.entries()].filter(([connection]) => speaksFiles(connection)).map(([, link]) => link);
+    const links = [...this.#room.peers()].filter((peer) => speaksFiles(peer.connection)).map((peer) => peer.link);
     if (links.length === 0) {
-      const why = this.#links.size > 0 ? 'the connected peers cannot receive files (an older version)' : 'nobody is connected';
+      const why = this.#room.size > 0 ? 'the connected peers cannot receive files (an older version)' : 'nobody is connected';
       throw chatError('ERR_PEER_NOT_FOUND', `cannot send files: ${why}`);
     }
     return links.map((link) => this.#files.send(link, files));
@@ -235,21 +233,22 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // become trusted by connecting once (and being declined) and coming back.
       const firstSeen = Date.parse(this.#knownPeers.get(remote.fingerprint)?.firstSeen ?? '');
       const known = firstSeen < this.#startedAt;
-      this.#links.set(connection, peerLink(connection, () => this.#room.find(connection)?.name ?? sanitizeName(remote.info.name), known));
-      this.#room.join(connection, remote, direction, route);
+      const link = peerLink(connection, () => this.#room.find(connection)?.name ?? sanitizeName(remote.info.name), known);
+      this.#room.join(connection, remote, direction, route, link);
     });
     connection.on('drain', () => {
       if (this.canSend) this.emit('drain');
     });
     connection.on('message', (message) => {
       if (!isFileMessageType(message.type)) return this.#room.receive(connection, message);
-      const link = this.#links.get(connection);
-      if (link) this.#files.handle(link, message as FileMessage);
+      const peer = this.#room.find(connection);
+      if (peer) this.#files.handle(peer.link, message as FileMessage);
     });
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
-      const link = this.#links.get(connection);
-      this.#links.delete(connection);
+      // Before the room lets the peer go: its link is found there, and the transfers' last events
+      // still carry its current nickname.
+      const link = this.#room.find(connection)?.link;
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
       this.#onClosed(connection, direction, outcome);
     });

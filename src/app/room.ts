@@ -11,6 +11,7 @@ import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import type { SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PathKind, PeerSummary } from './app-events.js';
+import type { PeerLink } from './files/transfers.js';
 
 /** How a connection reaches its peer. */
 export interface Route {
@@ -27,6 +28,8 @@ export interface RoomPeer {
   readonly route: Route;
   /** Sanitised nickname, as of its last accepted /nick. */
   readonly name: string;
+  /** The connection as file transfers see it: ChatNode's, kept here so it lives as long as the peer. */
+  readonly link: PeerLink;
 }
 
 interface Member extends RoomPeer {
@@ -69,8 +72,8 @@ export class Room {
   }
 
   /** A session is up: record the peer, tell the user, and introduce it to everyone here. */
-  join(connection: PeerConnection, remote: RemotePeer, direction: 'incoming' | 'outgoing', route: Route): void {
-    const peer: Member = { connection, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), renamedAt: 0 };
+  join(connection: PeerConnection, remote: RemotePeer, direction: 'incoming' | 'outgoing', route: Route, link: PeerLink): void {
+    const peer: Member = { connection, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
     const check = this.#warnIfNameClaimed(peer);
     this.#recordPeer(peer);
     const others = [...this.#members.values()];

@@ -10,16 +10,16 @@ import { ChatNode } from '../app/chat-node.js';
 import { P2PChatError } from '../errors.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
-import { COMMAND_HELP, parseInput } from './input-commands.js';
+import { parseInput } from './input-commands.js';
 import { InteractiveFrontend, JsonFrontend, PipeFrontend, type Frontend } from './frontends.js';
-import { colourName, formatPeerLine, pathLabel } from './event-format.js';
 import { connectToTarget, type PathMode } from '../app/connect-strategy.js';
 import { linkRelay, type RelayLink } from '../app/relay-link.js';
 import type { RelayAddress } from '../net/relay-address.js';
-import { PeerDirectory, toEvent } from '../app/peer-directory.js';
+import { PeerDirectory } from '../app/peer-directory.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { AcceptPolicy } from '../app/files/transfers.js';
 import type { LocalFile } from '../app/files/file-list.js';
+import { runChatCommand } from './chat-commands.js';
 import { runFileCommand } from './file-commands.js';
 import { SendFrontend } from './send-frontend.js';
 
@@ -182,17 +182,6 @@ class ChatRun {
     }
   }
 
-  #showPeers(): void {
-    if (!this.#directory) {
-      this.#frontend.info(pc.dim('LAN discovery is off (--no-mdns)'));
-      return;
-    }
-    this.#directory.browse();
-    const entries = this.#directory.entries();
-    if (entries.length === 0) this.#frontend.info(pc.dim('no peers seen on the LAN yet (looking; try again in a few seconds)'));
-    for (const entry of entries) this.#frontend.info(`  ${formatPeerLine(toEvent('peer-up', entry))}`);
-  }
-
   #onEvent(event: AppEvent): void {
     if (event.type === 'debug' && !this.#options.debug) return;
     this.#frontend.show(event);
@@ -244,17 +233,6 @@ class ChatRun {
       case 'quit':
         void this.#quit(command.reason, 0);
         return;
-      case 'nick':
-        this.#node.rename(command.name);
-        this.#frontend.setPrompt(this.#node.name);
-        this.#frontend.info(pc.dim(`-- you are now known as ${colourName(this.#node.name)}`));
-        return;
-      case 'who':
-        this.#showWho();
-        return;
-      case 'peers':
-        this.#showPeers();
-        return;
       case 'connect':
         void this.#dial(command.target);
         return;
@@ -265,11 +243,12 @@ class ChatRun {
       case 'transfers':
         runFileCommand(this.#node, command, this.#frontend);
         return;
+      case 'nick':
+      case 'who':
+      case 'peers':
       case 'help':
-        for (const [usage, what] of COMMAND_HELP) this.#frontend.info(`  ${usage.padEnd(16)} ${what}`);
-        return;
       case 'invalid':
-        this.#frontend.info(pc.yellow(command.message));
+        runChatCommand(this.#node, this.#directory, command, this.#frontend);
         return;
     }
   }
@@ -284,19 +263,6 @@ class ChatRun {
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
       this.#frontend.show({ type: 'error', code: err.code, message: err.message });
-    }
-  }
-
-  #showWho(): void {
-    const peers = this.#node.who();
-    if (peers.length === 0) {
-      this.#frontend.info(pc.dim('nobody is connected'));
-      return;
-    }
-    for (const peer of peers) {
-      // Two rows per peer so the full fingerprint fits an 80-column terminal.
-      this.#frontend.info(`  ${colourName(peer.name)} (${pathLabel(peer)})`);
-      this.#frontend.info(pc.dim(`    fingerprint ${peer.fingerprint}`));
     }
   }
 

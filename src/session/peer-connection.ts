@@ -1,5 +1,6 @@
 // One peer over one byte stream: drives the SecureChannel, encodes session messages, answers
-// pings, and reports how the connection ended (left with a reason, lost, or failed to set up).
+// pings, and reports how the connection ended (left with a reason, lost, or failed to set up; the
+// verdict is close-outcome.ts's).
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
@@ -9,7 +10,9 @@ import type { KeyPair } from '../secure/noise/crypto-primitives.js';
 import { SecureChannel, type RemotePeer } from '../secure/secure-channel.js';
 import { formatHostPort } from '../net/address.js';
 import { describeSocketError } from '../net/socket-errors.js';
+import { closeOutcome, type CloseOutcome } from './close-outcome.js';
 import { Keepalive } from './keepalive.js';
+import { ReadGate } from './read-gate.js';
 import { decodeMessage, encodeMessage, type SessionMessage } from './session-messages.js';
 
 export interface PeerConnectionOptions {
@@ -28,11 +31,7 @@ export interface PeerConnectionOptions {
   readonly now?: () => number;
 }
 
-export type CloseOutcome =
-  | { readonly kind: 'left'; readonly reason: string }
-  | { readonly kind: 'lost'; readonly error: P2PChatError }
-  | { readonly kind: 'failed'; readonly error: P2PChatError }
-  | { readonly kind: 'closed' };
+export type { CloseOutcome } from './close-outcome.js';
 
 type OutgoingMessage = Exclude<SessionMessage, { type: 'unknown' | 'ping' | 'pong' | 'bye' }>;
 
@@ -56,9 +55,7 @@ export class PeerConnection extends EventEmitter<Events> {
   /** After a goodbye (sent and flushed, or received): how long the peer has to close. */
   #graceTimer: NodeJS.Timeout | undefined;
   #flushed = false;
-  #pausedForDrain = false;
-  /** Whoever asked us to stop reading from the peer (see holdReading). */
-  readonly #readHolds = new Set<object>();
+  readonly #reading: ReadGate;
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
@@ -72,6 +69,7 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.address = formatHostPort(socket.remoteAddress, socket.remotePort);
+    this.#reading = new ReadGate(socket);
     this.#channel = new SecureChannel({
       initiator: options.initiator,
       staticKeyPair: options.keyPair,
@@ -132,13 +130,11 @@ export class PeerConnection extends EventEmitter<Events> {
    * being received uses this while its data waits for the disk, so as not to queue it in memory.
    */
   holdReading(holder: object): void {
-    if (this.#readHolds.has(holder)) return;
-    this.#readHolds.add(holder);
-    this.#updateReading();
+    this.#reading.hold(holder);
   }
 
   releaseReading(holder: object): void {
-    if (this.#readHolds.delete(holder)) this.#updateReading();
+    this.#reading.release(holder);
   }
 
   /** Our writes are queued past the socket's high-water mark: the caller should wait for `drain`. */
@@ -204,7 +200,7 @@ export class PeerConnection extends EventEmitter<Events> {
       return;
     }
     for (const bytes of output.send) this.#socket.write(bytes);
-    this.#applyBackpressure();
+    if (this.#socket.writableNeedDrain) this.#reading.writesBlocked();
     for (const event of output.events) {
       if (event.type === 'established') {
         this.#onEstablished(event.remote);
@@ -275,27 +271,9 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#write(encodeMessage({ type: 'ping', nonce: now }));
   }
 
-  /**
-   * While our replies to this peer cannot drain (it is not reading), stop reading from it too, so a
-   * peer flooding pings cannot make us queue pongs without bound.
-   */
-  #applyBackpressure(): void {
-    if (!this.#socket.writableNeedDrain || this.#pausedForDrain) return;
-    this.#pausedForDrain = true;
-    this.#updateReading();
-  }
-
   #onDrain(): void {
-    if (this.#pausedForDrain) {
-      this.#pausedForDrain = false;
-      this.#updateReading();
-    }
+    this.#reading.writesDrained();
     this.emit('drain');
-  }
-
-  #updateReading(): void {
-    if (this.#pausedForDrain || this.#readHolds.size > 0) this.#socket.pause();
-    else this.#socket.resume();
   }
 
   #schedule(ms: number, fn: () => void): void {
@@ -309,31 +287,14 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#socket.destroy();
   }
 
-  /** Why the peer closed during the handshake without an error on our side. */
-  #handshakeCut(): P2PChatError {
-    if (this.#channel.awaitingMessage3) {
-      return chatError('ERR_HANDSHAKE_ABANDONED', `${this.address} left the handshake after our reply (it kept another path to us, or expected another key)`);
-    }
-    return chatError('ERR_HANDSHAKE_FAILED', `${this.address} closed the connection during the handshake`);
-  }
-
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#graceTimer);
-    let outcome: CloseOutcome;
-    if (this.#byeReceived !== undefined) outcome = { kind: 'left', reason: this.#byeReceived };
-    else if (this.#byeSent && !this.#error) outcome = { kind: 'closed' };
-    else if (!this.established) {
-      outcome = { kind: 'failed', error: this.#error ?? this.#handshakeCut() };
-    } else {
-      outcome = {
-        kind: 'lost',
-        error: this.#error ?? chatError('ERR_CONNECTION_LOST', `connection to ${this.address} closed without a goodbye`),
-      };
-    }
-    this.emit('closed', outcome);
+    const { address, established } = this;
+    const awaitingMessage3 = this.#channel.awaitingMessage3;
+    this.emit('closed', closeOutcome({ address, byeReceived: this.#byeReceived, byeSent: this.#byeSent, error: this.#error, established, awaitingMessage3 }));
   }
 }
 
