@@ -62,6 +62,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
+  /** 'established' was emitted: an end after that is a lost session, however it came (a bad tag too). */
+  #wasEstablished = false;
   #closed = false;
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
@@ -227,6 +229,7 @@ export class PeerConnection extends EventEmitter<Events> {
       this.#now(),
     );
     this.#armKeepalive();
+    this.#wasEstablished = true;
     this.emit('established', remote);
   }
 
@@ -325,7 +328,7 @@ export class PeerConnection extends EventEmitter<Events> {
     let outcome: CloseOutcome;
     if (this.#byeReceived !== undefined) outcome = { kind: 'left', reason: this.#byeReceived };
     else if (this.#byeSent && !this.#error) outcome = { kind: 'closed' };
-    else if (!this.established) {
+    else if (!this.#wasEstablished) {
       outcome = { kind: 'failed', error: this.#error ?? this.#handshakeCut() };
     } else {
       outcome = {
