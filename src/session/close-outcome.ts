@@ -19,6 +19,7 @@ export interface ClosedConnection {
   readonly byeSent: boolean;
   /** The first error seen on the connection (socket, protocol, keepalive, handshake timeout). */
   readonly error: P2PChatError | undefined;
+  /** The session was established at some point (one that broke later, by a bad tag too, was). */
   readonly established: boolean;
   /** Responder: our handshake reply went out and the initiator's last message had not come. */
   readonly awaitingMessage3: boolean;

@@ -59,6 +59,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
+  /** 'established' was emitted: an end after that is a lost session, however it came (a bad tag too). */
+  #wasEstablished = false;
   #closed = false;
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
@@ -223,6 +225,7 @@ export class PeerConnection extends EventEmitter<Events> {
       this.#now(),
     );
     this.#armKeepalive();
+    this.#wasEstablished = true;
     this.emit('established', remote);
   }
 
@@ -292,8 +295,9 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#closed = true;
     clearTimeout(this.#timer);
     clearTimeout(this.#graceTimer);
-    const { address, established } = this;
+    const { address } = this;
     const awaitingMessage3 = this.#channel.awaitingMessage3;
+    const established = this.#wasEstablished;
     this.emit('closed', closeOutcome({ address, byeReceived: this.#byeReceived, byeSent: this.#byeSent, error: this.#error, established, awaitingMessage3 }));
   }
 }

@@ -36,6 +36,11 @@ export class TransferFixture {
     return p;
   }
 
+  /** Run `restore` at cleanup, with the rest: for what a test replaced for a while. */
+  undo(restore: () => unknown): void {
+    this.#cleanups.push(async () => restore());
+  }
+
   async cleanup(): Promise<void> {
     const errors: unknown[] = [];
     for (const c of this.#cleanups.splice(0).reverse()) await c().catch((err: unknown) => errors.push(err));

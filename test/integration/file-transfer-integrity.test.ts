@@ -8,6 +8,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
+import { FileEventReporter } from '../../src/app/files/file-events.js';
 import { RawFileSender } from '../helpers/raw-file-sender.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { failure, fileSha256, interruptedFile, MiB, offerAgain, partialFiles, sha256, TransferFixture } from '../helpers/transfer-fixture.js';
@@ -38,16 +39,21 @@ async function sendWrongCopy(flipAt: number) {
 }
 
 describe('file transfer integrity', () => {
-  it('a byte flipped in transit ends the connection; only the partial stays, and a new offer resumes to a correct file', { timeout: 60_000 }, async () => {
+  // Regression: the receiver's session ended as 'failed' (a handshake that never completed), since
+  // its channel no longer counted as established once the tag check failed.
+  it('a byte flipped in transit loses the connection; only the partial stays, and a new offer resumes to a correct file', { timeout: 60_000 }, async () => {
     const size = 16 * MiB + 5;
     const flipOne = (through: TcpProxy) => through.armFlip();
     const { downloads, path, keys, pair: p, proxy, failed } = await interruptedFile(fx, { name: 'photo.raw', size }, 2 * MiB, flipOne);
     assert.equal(proxy.flips, 1);
     const closed = await p.receiver.closed;
-    // (PeerConnection reports this as 'failed', not 'lost': its channel is no longer established.)
-    assert.equal('error' in closed && closed.error.code, 'ERR_DECRYPT_FAILED', `the AEAD caught the flip: ${JSON.stringify(closed)}`);
+    assert.equal(closed.kind, 'lost', `an established session that ends is lost: ${JSON.stringify(closed)}`);
+    assert.equal(closed.error.code, 'ERR_DECRYPT_FAILED', 'the AEAD caught the flip');
+    assert.equal((await p.sender.closed).kind, 'lost');
     for (const f of [failed.sender, failed.receiver]) assert.equal(f.error.code, 'ERR_FILE_CANCELLED', f.error.message);
-    assert.match(failed.receiver.error.message, /failed authentication/);
+    const reported = new FileEventReporter().toAppEvent(failed.receiver);
+    assert.equal(reported.type === 'file-error' && reported.resumable, true, 'the receiver says it can resume');
+    assert.equal(failed.receiver.error.message, 'photo.raw stopped: connection to sender lost (a message was changed in transit and failed authentication)');
     assert.deepEqual(await readdir(downloads), [PARTIAL_DIR], 'no final file');
     const [partial] = await partialFiles(downloads);
     assert.ok(partial && partial.size > 0 && partial.size < size);

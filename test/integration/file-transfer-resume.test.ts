@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
-import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
+import { DownloadDir, PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
-import { fileSha256, interruptedFile, MiB, offerAgain, partialFiles, proxiedPair, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
+import { failure, fileSha256, interruptedFile, MiB, offer, offerAgain, partialFiles, proxiedPair, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
 afterEach(() => fx.cleanup());
@@ -90,5 +90,45 @@ describe('file transfer resumed after the connection was cut', () => {
     assert.deepEqual((await readdir(join(downloads, 'album'))).sort(), ['a.bin', 'day 1', 'z.bin']);
     assert.ok((await stat(join(downloads, 'album', 'day 1'))).isDirectory());
     assert.deepEqual(await partialFiles(downloads), []);
+  });
+
+  // Regression: the tree was placed, yet the receiver reported a resumable loss with nothing left
+  // to resume from, so offering it again made a silent "album (1)".
+  it('a cut while the verified directory is being placed: the receiver reports it done, placed once', { timeout: 60_000 }, async () => {
+    const { source, downloads, keys, pair: p, proxy } = await proxiedPair(fx);
+    const album = join(source, 'album');
+    await mkdir(join(album, 'day 1'), { recursive: true });
+    const files = { 'a.bin': 300_000, 'day 1/b.bin': 70_000 };
+    for (const [name, size] of Object.entries(files)) await writeRandomFile(join(album, name), size);
+
+    // The connection ends between the last check and the move: the move waits until the receiver
+    // has seen the end, so the order is the same on every run.
+    const place = DownloadDir.prototype.place;
+    fx.undo(() => (DownloadDir.prototype.place = place));
+    DownloadDir.prototype.place = async function (...args) {
+      proxy.cut();
+      await p.receiver.closed;
+      return place.apply(this, args);
+    };
+    await offer(p.sender, [album]);
+    await p.receiver.next('offer');
+    p.receiver.transfers.accept();
+    const ended = await Promise.race([p.receiver.next('done'), p.receiver.next('failed')]);
+    assert.equal(ended.type, 'done', `the receiver placed and verified every file: ${ended.type === 'failed' ? ended.error.message : ''}`);
+    const sent = await failure(p.sender);
+    assert.equal(sent.error.code, 'ERR_FILE_CANCELLED', 'the sender never got the confirmation: for it the connection was lost');
+    assert.deepEqual(await readdir(downloads), ['album'], 'placed once, and the partial folder tidied away');
+    for (const name of Object.keys(files)) {
+      assert.equal(await fileSha256(join(downloads, 'album', name)), await fileSha256(join(album, name)), name);
+    }
+
+    // What the README says happens next: the same files offered again are a new offer with
+    // nothing to resume, which the receiver is asked about and which lands beside the first copy.
+    DownloadDir.prototype.place = place;
+    const again = await offerAgain(fx, downloads, keys, [album]);
+    assert.deepEqual(again.resume, []);
+    const asked = await again.pair.receiver.next('offer');
+    assert.equal(asked.type === 'offer' && asked.autoAccept, false, 'the receiver was asked, not auto-accepting');
+    assert.deepEqual((await readdir(downloads)).sort(), ['album', 'album (1)']);
   });
 });

@@ -49,6 +49,8 @@ export class IncomingTransfer extends Transfer {
   #resent = new Set<number>();
   #verified = new Set<number>();
   #saved = new Map<number, string>();
+  /** Verified groups being moved into place (see linkClosed). */
+  readonly #placing = new Set<Promise<void>>();
   #written = 0;
   #ackedAt = 0;
   /** Bytes of each file on disk now (a resend starts its file over), for progress. */
@@ -95,6 +97,16 @@ export class IncomingTransfer extends Transfer {
     if (this.state !== 'offered') return;
     this.link.send({ type: 'file-decline', id: this.id, reason });
     this.fail(chatError('ERR_FILE_DECLINED', `declined ${this.describe()} from ${this.link.peer.name}${reason ? `: ${reason}` : ''}`), true);
+  }
+
+  /**
+   * A connection that ends while verified files are being moved into place ends the transfer
+   * only once they are placed: they are then reported saved (the transfer done, if they were the
+   * last), not lost with nothing left in the partial folder to resume from.
+   */
+  override linkClosed(why?: string): void {
+    if (this.#placing.size === 0) super.linkClosed(why);
+    else void Promise.allSettled(this.#placing).then(() => this.linkClosed(why));
   }
 
   /** Where each file was saved, relative to the download directory (once verified). */
@@ -199,6 +211,13 @@ export class IncomingTransfer extends Transfer {
     const group = this.#entries.flatMap((e, i) => (e.parts[0] === top ? [i] : []));
     // Not once the transfer has ended (a cut, a cancel): the data stays partial for a resume.
     if (!group.every((i) => this.#verified.has(i)) || this.finished) return;
+    const placing: Promise<void> = this.#place(top, group).finally(() => this.#placing.delete(placing));
+    this.#placing.add(placing);
+    await placing;
+  }
+
+  /** Move a verified group into the download directory, then confirm it (and end, if it was the last). */
+  async #place(top: string, group: readonly number[]): Promise<void> {
     try {
       const name = await this.#dir!.place(
         top,

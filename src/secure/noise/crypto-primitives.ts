@@ -135,7 +135,7 @@ export function aeadDecrypt(key: Uint8Array, n: bigint, ad: Uint8Array, cipherte
     decipher.final();
   } catch (err) {
     // The unauthenticated plaintext is dropped here and never reaches the caller.
-    throw chatError('ERR_DECRYPT_FAILED', 'a message failed authentication', err);
+    throw chatError('ERR_DECRYPT_FAILED', 'a message was changed in transit and failed authentication', err);
   }
   return body;
 }
