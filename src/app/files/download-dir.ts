@@ -6,7 +6,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chatError, P2PChatError } from '../../errors.js';
 import { numberedName } from '../../session/file-names.js';
@@ -60,6 +60,12 @@ export class DownloadDir {
     return join(this.#partial, `${key}.part`);
   }
 
+  /** The partial files in the folder, by path: one readdir tells which offered files may resume. */
+  async partsPresent(): Promise<ReadonlySet<string>> {
+    const entries = await readdir(this.#partial, { withFileTypes: true }).catch(() => []);
+    return new Set(entries.filter((e) => e.isFile()).map((e) => join(this.#partial, e.name)));
+  }
+
   /** What an earlier, interrupted transfer left of this file: its length and hash, if usable. */
   async resumable(partPath: string, size: number): Promise<ResumableData | undefined> {
     const info = await lstat(partPath).catch(() => undefined);
@@ -79,17 +85,27 @@ export class DownloadDir {
   }
 
   /**
-   * Open a partial file for writing, never through a symlink; from scratch unless `keep`. Its
-   * mode is the usual 0666 less the umask, which the finished file keeps; the partial folder
-   * (0700) is what keeps unfinished data private.
+   * Open a partial file for writing at `offset`, never through a symlink: from scratch at 0, else
+   * cut to `offset` (nothing past the resume point stays). Its mode is the usual 0666 less the
+   * umask, which the finished file keeps; the partial folder (0700) keeps unfinished data private.
    */
-  async openPart(partPath: string, keep: boolean) {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (keep ? 0 : constants.O_TRUNC);
+  async openPart(partPath: string, offset: number): Promise<FileHandle> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (offset === 0 ? constants.O_TRUNC : 0);
     try {
-      // Checked again for every file: another transfer may have tidied the folder away, and a
-      // symlink planted in its place since the transfer began must not be written through.
-      await this.#makePartialDir();
-      return await open(partPath, flags, 0o666);
+      const handle = await open(partPath, flags, 0o666).catch(async (err: NodeJS.ErrnoException) => {
+        // The folder was made and checked when the transfer began (open()). Another transfer's
+        // tidy() removes it once empty: make it again, checked again, rather than before each file.
+        if (err.code !== 'ENOENT') throw err;
+        await this.#makePartialDir();
+        return open(partPath, flags, 0o666);
+      });
+      if (offset > 0) {
+        await handle.truncate(offset).catch(async (err: unknown) => {
+          await handle.close().catch(() => undefined);
+          throw err;
+        });
+      }
+      return handle;
     } catch (err) {
       throw writeError(err, partPath);
     }
