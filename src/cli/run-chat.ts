@@ -20,8 +20,8 @@ import { PeerDirectory, toEvent } from '../app/peer-directory.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import { sanitizeName } from '../session/sanitize.js';
 import type { AcceptPolicy } from '../app/files/transfers.js';
-import type { LocalFile } from '../app/files/file-list.js';
-import { runFileCommand } from './file-commands.js';
+import type { FileList } from '../app/files/file-list.js';
+import { offerFiles, runFileCommand } from './file-commands.js';
 import { SendFrontend } from './send-frontend.js';
 
 export interface RunChatOptions {
@@ -40,8 +40,8 @@ export interface RunChatOptions {
   readonly debug?: boolean;
   /** Where received files go and which offers are accepted unasked. */
   readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
-  /** `p2p-chat send`: offer these paths once connected, and exit when the transfers end. */
-  readonly send?: readonly LocalFile[];
+  /** `p2p-chat send`: offer these files once connected, and exit when the transfers end. */
+  readonly send?: FileList;
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -156,8 +156,8 @@ class ChatRun {
   }
 
   /** `p2p-chat send`: offer the files, then leave when every transfer has ended (1 if one failed). */
-  #sendFiles(files: readonly LocalFile[]): void {
-    const transfers = this.#node.sendFiles(files);
+  #sendFiles(list: FileList): void {
+    const transfers = offerFiles(this.#node, list, this.#frontend);
     let failed = false;
     let open = transfers.length;
     for (const transfer of transfers) {
