@@ -45,7 +45,7 @@ export const DEFAULTS = Object.freeze({
   relayRegisterTimeoutMs: 5_000,
   /** A file offer not answered in this time is withdrawn. */
   fileOfferTimeoutMs: 300_000,
-  /** Least time between two progress reports of a file transfer. */
+  /** Least time between two progress reports of a file transfer: the bars' rate (a pipe or --json asks for less). */
   fileProgressIntervalMs: 250,
   /** After a name first matches, wait this much longer to catch a second peer of the same name. */
   lookupSettleMs: 300,

@@ -1,11 +1,14 @@
 // The chat's file commands: /send, /accept, /decline, /cancel and /transfers, carried out on the
-// node's transfers, with every failure shown as one coded line.
+// node's transfers, with every failure shown as one coded line; `p2p-chat send` offers its files
+// the way /send does.
 
 import { homedir } from 'node:os';
 import pc from 'picocolors';
 import type { ChatNode } from '../app/chat-node.js';
-import { listFiles } from '../app/files/file-list.js';
+import { listFiles, type FileList } from '../app/files/file-list.js';
+import type { Transfer } from '../app/files/transfer.js';
 import { P2PChatError } from '../errors.js';
+import { sanitizeText } from '../session/sanitize.js';
 import { formatSize } from './byte-format.js';
 import { colourName, describeFiles, shortId } from './event-format.js';
 import type { Frontend } from './frontends.js';
@@ -22,7 +25,7 @@ export function runFileCommand(node: ChatNode, command: FileCommand, frontend: F
     switch (command.kind) {
       case 'send':
         listFiles(command.paths.map(expandHome))
-          .then(({ files }) => node.sendFiles(files))
+          .then((list) => offerFiles(node, list, frontend))
           .catch(fail);
         return;
       case 'accept':
@@ -41,6 +44,20 @@ export function runFileCommand(node: ChatNode, command: FileCommand, frontend: F
   } catch (err) {
     fail(err);
   }
+}
+
+/** Offer what listFiles found (/send and `p2p-chat send`), saying first what it left out. */
+export function offerFiles(node: ChatNode, list: FileList, frontend: Frontend): Transfer[] {
+  const skipped = skippedLine(list);
+  if (skipped !== undefined) frontend.info(skipped);
+  return node.sendFiles(list.files);
+}
+
+/** e.g. `skipped 2 symlinks or special files under photos (not sent)`, or undefined for none. */
+export function skippedLine(list: FileList): string | undefined {
+  if (list.skipped === 0) return undefined;
+  const what = list.skipped === 1 ? 'symlink or special file' : 'symlinks or special files';
+  return pc.yellow(`skipped ${list.skipped} ${what} under ${list.skippedUnder.map(sanitizeText).join(', ')} (not sent)`);
 }
 
 function showTransfers(node: ChatNode, frontend: Frontend): void {

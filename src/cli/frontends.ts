@@ -3,6 +3,7 @@
 
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
+import { DEFAULTS } from '../defaults.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
 import { formatMessage, formatNotice, shortId } from './event-format.js';
@@ -15,13 +16,23 @@ export interface Frontend {
   info(text: string): void;
   setPrompt(name: string): void;
   close(): void;
+  /**
+   * Least time between two file-progress events this front end wants per transfer. The node
+   * reports progress at this rate (ChatNode's fileProgressIntervalMs), the only throttle.
+   */
+  readonly progressIntervalMs: number;
 }
+
+/** How often a pipe shows a transfer's progress line, and --json its file-progress event (README states both). */
+export const PIPE_PROGRESS_INTERVAL_MS = 5_000;
+export const JSON_PROGRESS_INTERVAL_MS = 1_000;
 
 export function promptFor(name: string): string {
   return `${pc.bold(name)}> `;
 }
 
 export class InteractiveFrontend implements Frontend {
+  readonly progressIntervalMs = DEFAULTS.fileProgressIntervalMs;
   readonly #ui: TerminalUi;
   readonly #bars = new ProgressBars();
   readonly #labels = new TransferLabels(true);
@@ -63,14 +74,13 @@ export class InteractiveFrontend implements Frontend {
  * stderr, transfer progress as a plain line every few seconds.
  */
 export class PipeFrontend implements Frontend {
-  readonly #progress = new ProgressThrottle(PIPE_PROGRESS_INTERVAL_MS);
+  readonly progressIntervalMs = PIPE_PROGRESS_INTERVAL_MS;
 
   show(event: AppEvent): void {
     if (event.type === 'message') {
       process.stdout.write(sanitizeText(event.text) + '\n');
       return;
     }
-    if (!this.#progress.due(event)) return;
     const line = formatNotice(event);
     if (line !== null) process.stderr.write(line + '\n');
   }
@@ -85,10 +95,9 @@ export class PipeFrontend implements Frontend {
 }
 
 export class JsonFrontend implements Frontend {
-  readonly #progress = new ProgressThrottle(JSON_PROGRESS_INTERVAL_MS);
+  readonly progressIntervalMs = JSON_PROGRESS_INTERVAL_MS;
 
   show(event: AppEvent): void {
-    if (!this.#progress.due(event)) return;
     process.stdout.write(JSON.stringify(event) + '\n');
   }
 
@@ -99,29 +108,6 @@ export class JsonFrontend implements Frontend {
   setPrompt(): void {}
 
   close(): void {}
-}
-
-/** How often a pipe shows a transfer's progress line, and --json its file-progress event. */
-export const PIPE_PROGRESS_INTERVAL_MS = 5_000;
-export const JSON_PROGRESS_INTERVAL_MS = 1_000;
-
-/** Lets through at most one file-progress event per transfer per interval; every other event passes. */
-export class ProgressThrottle {
-  readonly #intervalMs: number;
-  readonly #last = new Map<string, number>();
-
-  constructor(intervalMs: number) {
-    this.#intervalMs = intervalMs;
-  }
-
-  due(event: AppEvent, now: number = Date.now()): boolean {
-    if (event.type === 'file-done' || event.type === 'file-error') this.#last.delete(event.id);
-    if (event.type !== 'file-progress') return true;
-    const last = this.#last.get(event.id);
-    if (last !== undefined && now - last < this.#intervalMs) return false;
-    this.#last.set(event.id, now);
-    return true;
-  }
 }
 
 /**

@@ -184,7 +184,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
   const relay = relayOption(flags.relay, config);
   if (flags.relayOnly && !relay.relay) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
   // A path that cannot be sent fails here, before the peer is bothered with a connection.
-  const offer = send ? (await listFiles(send)).files : undefined;
+  const offer = send ? await listFiles(send) : undefined;
   const mode: PathMode = flags.directOnly ? 'direct-only' : flags.relayOnly ? 'relay-only' : 'auto';
   return runChat({
     ...context,

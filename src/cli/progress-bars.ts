@@ -70,7 +70,7 @@ export class ProgressBars {
 }
 
 /** The fields of BAR_FORMAT that cli-progress does not compute itself. */
-export function barPayload(event: Progress, label: string) {
+export function barPayload(event: Pick<Progress, 'bytes' | 'total' | 'bytesPerSecond'>, label: string) {
   return { label, done: formatSize(event.bytes), size: formatSize(event.total), speed: formatRate(event.bytesPerSecond) };
 }
 

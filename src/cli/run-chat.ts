@@ -17,10 +17,11 @@ import { linkRelay, type RelayLink } from '../app/relay-link.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import { PeerDirectory } from '../app/peer-directory.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
+import { sanitizeName } from '../session/sanitize.js';
 import type { AcceptPolicy } from '../app/files/transfers.js';
-import type { LocalFile } from '../app/files/file-list.js';
+import type { FileList } from '../app/files/file-list.js';
 import { runChatCommand } from './chat-commands.js';
-import { runFileCommand } from './file-commands.js';
+import { offerFiles, runFileCommand } from './file-commands.js';
 import { SendFrontend } from './send-frontend.js';
 
 export interface RunChatOptions {
@@ -39,8 +40,8 @@ export interface RunChatOptions {
   readonly debug?: boolean;
   /** Where received files go and which offers are accepted unasked. */
   readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
-  /** `p2p-chat send`: offer these paths once connected, and exit when the transfers end. */
-  readonly send?: readonly LocalFile[];
+  /** `p2p-chat send`: offer these files once connected, and exit when the transfers end. */
+  readonly send?: FileList;
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -71,20 +72,24 @@ class ChatRun {
     const interactive = process.stdin.isTTY === true && !options.json && !options.send;
     // Without a prompt nobody can type /accept: an offer is declined at once, not left to expire.
     const files = !interactive && options.files.acceptFiles === 'ask' ? { ...options.files, acceptFiles: 'never' as const } : options.files;
-    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files });
+    // The front end comes first: the node reports transfer progress at the rate it asks for.
+    this.#frontend = this.#createFrontend(interactive);
+    const timing = { fileProgressIntervalMs: this.#frontend.progressIntervalMs };
+    this.#node = new ChatNode({ identity: options.identity, knownPeers: options.knownPeers, name: options.name, files, timing });
     this.#directory = options.mdns ? new PeerDirectory(options.knownPeers, options.identity.fingerprint) : undefined;
-    if (options.send) {
-      this.#frontend = options.json ? new JsonFrontend() : new SendFrontend();
-    } else if (interactive) {
-      this.#frontend = new InteractiveFrontend(this.#node.name, {
-        line: (text) => this.#onTypedLine(text),
-        interrupt: () => this.#onInterrupt(),
-        end: () => void this.#quit('', 0),
-      });
-    } else {
-      this.#frontend = options.json ? new JsonFrontend() : new PipeFrontend();
-      this.#readPipedInput();
-    }
+    if (!options.send && !interactive) this.#readPipedInput();
+  }
+
+  #createFrontend(interactive: boolean): Frontend {
+    const { send, json, name } = this.#options;
+    if (send) return json ? new JsonFrontend() : new SendFrontend();
+    if (!interactive) return json ? new JsonFrontend() : new PipeFrontend();
+    // The prompt shows the name as the node will hold it (ChatNode sanitises it the same way).
+    return new InteractiveFrontend(sanitizeName(name), {
+      line: (text) => this.#onTypedLine(text),
+      interrupt: () => this.#onInterrupt(),
+      end: () => void this.#quit('', 0),
+    });
   }
 
   start(): void {
@@ -151,8 +156,8 @@ class ChatRun {
   }
 
   /** `p2p-chat send`: offer the files, then leave when every transfer has ended (1 if one failed). */
-  #sendFiles(files: readonly LocalFile[]): void {
-    const transfers = this.#node.sendFiles(files);
+  #sendFiles(list: FileList): void {
+    const transfers = offerFiles(this.#node, list, this.#frontend);
     let failed = false;
     let open = transfers.length;
     for (const transfer of transfers) {

@@ -6,16 +6,18 @@ import type cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { formatNotice } from './event-format.js';
-import { PIPE_PROGRESS_INTERVAL_MS, ProgressThrottle, TransferLabels, type Frontend } from './frontends.js';
+import { DEFAULTS } from '../defaults.js';
+import { PIPE_PROGRESS_INTERVAL_MS, TransferLabels, type Frontend } from './frontends.js';
 import { BAR_FORMAT, barPayload, loadCliProgress } from './progress-bars.js';
 
 export class SendFrontend implements Frontend {
   readonly #bars: cliProgress.MultiBar | undefined;
   readonly #bar = new Map<string, cliProgress.SingleBar>();
   readonly #labels = new TransferLabels();
-  readonly #throttle = new ProgressThrottle(PIPE_PROGRESS_INTERVAL_MS);
+  readonly progressIntervalMs: number;
 
   constructor(tty: boolean = process.stderr.isTTY === true) {
+    this.progressIntervalMs = tty ? DEFAULTS.fileProgressIntervalMs : PIPE_PROGRESS_INTERVAL_MS;
     const cliProgressModule = tty ? loadCliProgress() : undefined;
     this.#bars = cliProgressModule
       ? new cliProgressModule.MultiBar(
@@ -33,7 +35,6 @@ export class SendFrontend implements Frontend {
   }
 
   show(event: AppEvent): void {
-    this.#labels.note(event);
     if (event.type === 'message') {
       process.stdout.write(`${sanitizeText(event.from)}: ${sanitizeText(event.text)}\n`);
       return;
@@ -45,8 +46,13 @@ export class SendFrontend implements Frontend {
       else this.#bar.set(event.id, this.#bars.create(event.total, event.bytes, payload));
       return;
     }
-    if (event.type === 'file-done') this.#bar.get(event.id)?.update(event.total);
-    if (!this.#throttle.due(event)) return;
+    if (event.type === 'file-done') {
+      // The last progress event may be up to an interval old: the bar ends full, at the average speed.
+      const speed = event.seconds > 0 ? event.total / event.seconds : 0;
+      const payload = barPayload({ bytes: event.total, total: event.total, bytesPerSecond: speed }, this.#labels.label(event.id));
+      this.#bar.get(event.id)?.update(event.total, payload);
+    }
+    this.#labels.note(event); // after the bar's last update: a file-done forgets the label
     const line = formatNotice(event);
     if (line !== null) this.info(line);
   }

@@ -5,7 +5,7 @@
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
 import { REPO_ROOT } from '../helpers/repo-root.js';
@@ -121,6 +121,26 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
         assert.ok(cell.includes(`\`${key}\``) || cell.includes(`\`${key}?\``), `README lists ${event.type}.${key}`);
       }
     }
+  });
+});
+
+describe('p2p-chat send and what it leaves out', { timeout: 60_000 }, () => {
+  it('says in one line how many symlinks or special files under a sent directory were skipped, and sends the rest', async () => {
+    const root = tempHome();
+    const dir = join(root, 'notes');
+    mkdirSync(dir);
+    writeFileSync(join(dir, 'real.txt'), 'real');
+    writeFileSync(join(root, 'secret.txt'), 'secret');
+    symlinkSync(join(root, 'secret.txt'), join(dir, 'link.txt'));
+    symlinkSync(join(root, 'missing'), join(dir, 'dangling'));
+    const downloads = tempHome();
+    const { peer: alice, port } = await textListener(['--accept-files=any', '--download-dir', downloads]);
+    const bob = new PeerProcess(['send', `127.0.0.1:${port}`, dir, '--name', 'bob']);
+    assert.equal(await bob.exitCode(30_000), 0, bob.stderr);
+    const said = bob.stderr.split('\n').filter((line) => line.includes('skipped'));
+    assert.deepEqual(said, [`skipped 2 symlinks or special files under ${dir} (not sent)`], bob.stderr);
+    await alice.waitForStderr(/notes\/ \(1 file, 4 B\) received, SHA-256 verified/);
+    assert.deepEqual(readdirSync(join(downloads, 'notes')), ['real.txt']);
   });
 });
 

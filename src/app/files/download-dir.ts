@@ -6,7 +6,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
-import { lstat, mkdir, open, rename, rm, rmdir, unlink } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { chatError, P2PChatError } from '../../errors.js';
 import { numberedName } from '../../session/file-names.js';
@@ -39,18 +39,25 @@ export class DownloadDir {
     const dir = new DownloadDir(path);
     try {
       await mkdir(path, { recursive: true });
-      await dir.#makePartialDir();
+      await dir.#ensurePartialDir();
     } catch (err) {
       throw writeError(err, path);
     }
     return dir;
   }
 
-  async #makePartialDir(): Promise<void> {
-    await mkdir(this.#partial, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EEXIST') throw err;
+  /**
+   * The partial folder exists and is a real directory, never a symlink: made if missing (at the
+   * first transfer, or after another transfer's tidy() removed it), checked every time.
+   */
+  async #ensurePartialDir(): Promise<void> {
+    const info = await lstat(this.#partial).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'ENOENT') throw err;
+      await mkdir(this.#partial, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== 'EEXIST') throw e;
+      });
+      return lstat(this.#partial);
     });
-    const info = await lstat(this.#partial);
     if (!info.isDirectory()) throw chatError('ERR_FILE_WRITE', `${this.#partial} is not a directory (a symlink?); refusing to write through it`);
   }
 
@@ -58,6 +65,12 @@ export class DownloadDir {
   partPath(senderFingerprint: string, path: string, size: number): string {
     const key = createHash('sha256').update(`${senderFingerprint}\n${path}\n${size}`).digest('hex').slice(0, 32);
     return join(this.#partial, `${key}.part`);
+  }
+
+  /** The partial files in the folder, by path: one readdir tells which offered files may resume. */
+  async partsPresent(): Promise<ReadonlySet<string>> {
+    const entries = await readdir(this.#partial, { withFileTypes: true }).catch(() => []);
+    return new Set(entries.filter((e) => e.isFile()).map((e) => join(this.#partial, e.name)));
   }
 
   /** What an earlier, interrupted transfer left of this file: its length and hash, if usable. */
@@ -79,17 +92,24 @@ export class DownloadDir {
   }
 
   /**
-   * Open a partial file for writing, never through a symlink; from scratch unless `keep`. Its
-   * mode is the usual 0666 less the umask, which the finished file keeps; the partial folder
-   * (0700) is what keeps unfinished data private.
+   * Open a partial file for writing at `offset`, never through a symlink: from scratch at 0, else
+   * cut to `offset` (nothing past the resume point stays). Its mode is the usual 0666 less the
+   * umask, which the finished file keeps; the partial folder (0700) keeps unfinished data private.
    */
-  async openPart(partPath: string, keep: boolean) {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (keep ? 0 : constants.O_TRUNC);
+  async openPart(partPath: string, offset: number): Promise<FileHandle> {
+    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | (offset === 0 ? constants.O_TRUNC : 0);
     try {
-      // Checked again for every file: another transfer may have tidied the folder away, and a
-      // symlink planted in its place since the transfer began must not be written through.
-      await this.#makePartialDir();
-      return await open(partPath, flags, 0o666);
+      // O_NOFOLLOW guards only the file's own name: the folder is looked at again before each
+      // file (one lstat), so one swapped for a symlink mid-transfer is refused, not written through.
+      await this.#ensurePartialDir();
+      const handle = await open(partPath, flags, 0o666);
+      if (offset > 0) {
+        await handle.truncate(offset).catch(async (err: unknown) => {
+          await handle.close().catch(() => undefined);
+          throw err;
+        });
+      }
+      return handle;
     } catch (err) {
       throw writeError(err, partPath);
     }

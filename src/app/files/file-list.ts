@@ -16,23 +16,32 @@ export interface LocalFile extends OfferedFile {
 
 export interface FileList {
   readonly files: readonly LocalFile[];
-  /** Symlinks and special files found inside directories and left out. */
+  /** Symlinks and special files found inside directories and left out... */
   readonly skipped: number;
+  /** ...under these of the paths given (as given), so the user can be told where. */
+  readonly skippedUnder: readonly string[];
 }
 
 export async function listFiles(paths: readonly string[]): Promise<FileList> {
   if (paths.length === 0) throw chatError('ERR_USAGE', 'name at least one file or directory to send');
   const files: LocalFile[] = [];
   const state = { skipped: 0 };
+  const skippedUnder: string[] = [];
   for (const path of paths) {
     const absolute = resolve(path);
     const info = await stat(absolute).catch((err: NodeJS.ErrnoException) => {
       throw unreadable(path, err);
     });
     const name = basename(absolute);
-    if (info.isFile()) files.push(await readable(absolute, name, info.size, path));
-    else if (info.isDirectory()) await walk(absolute, name, files, state);
-    else throw chatError('ERR_FILE_UNREADABLE', `cannot send ${path}: not a regular file or directory`);
+    if (info.isFile()) {
+      files.push(await readable(absolute, name, info.size, path));
+    } else if (info.isDirectory()) {
+      const before = state.skipped;
+      await walk(absolute, name, files, state);
+      if (state.skipped > before) skippedUnder.push(path);
+    } else {
+      throw chatError('ERR_FILE_UNREADABLE', `cannot send ${path}: not a regular file or directory`);
+    }
     if (files.length > MAX_OFFER_FILES) {
       throw chatError('ERR_FILE_UNREADABLE', `cannot send more than ${MAX_OFFER_FILES} files in one offer; send an archive instead`);
     }
@@ -43,7 +52,7 @@ export async function listFiles(paths: readonly string[]): Promise<FileList> {
   } catch (err) {
     throw chatError('ERR_FILE_UNREADABLE', `cannot send: ${(err as Error).message.replace(/^refused the offered name/, 'the name')}`);
   }
-  return { files, skipped: state.skipped };
+  return { files, skipped: state.skipped, skippedUnder };
 }
 
 async function walk(dir: string, relative: string, out: LocalFile[], state: { skipped: number }): Promise<void> {

@@ -6,15 +6,27 @@ import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
 import { writeError } from './download-dir.js';
 
+/**
+ * Bytes not yet on disk over every sink of one transfer, kept as running totals (the receiver
+ * checks them on every chunk).
+ */
+export class WriteBacklog {
+  /** Received and not yet on disk. */
+  queued = 0;
+  /** Of those, the bytes not yet being written (they wait for the write under way). */
+  waiting = 0;
+}
+
 export class FileSink {
   readonly #handle: Promise<FileHandle>;
   readonly #hash: Hash;
   readonly #path: string;
   readonly #onWritten: (bytes: number) => void;
   readonly #onError: (err: Error) => void;
+  readonly #backlog: WriteBacklog;
   #position: number;
   #queue: Uint8Array[] = [];
-  #queued = 0;
+  /** Bytes in #queue: the next write's length. */
   #waiting = 0;
   #writing: Promise<void> | undefined;
   #error: Error | undefined;
@@ -25,6 +37,8 @@ export class FileSink {
     path: string;
     position: number;
     hash: Hash;
+    /** Shared with the transfer's other sinks; this sink's bytes are counted in it too. */
+    backlog: WriteBacklog;
     onWritten: (bytes: number) => void;
     onError: (err: Error) => void;
   }) {
@@ -34,17 +48,8 @@ export class FileSink {
     this.#hash = options.hash;
     this.#onWritten = options.onWritten;
     this.#onError = options.onError;
+    this.#backlog = options.backlog;
     this.#handle.catch((err: unknown) => this.#failed(err));
-  }
-
-  /** Bytes received but not yet on disk. */
-  get queuedBytes(): number {
-    return this.#queued;
-  }
-
-  /** Of those, the bytes not yet being written (they wait for the write under way). */
-  get waitingBytes(): number {
-    return this.#waiting;
   }
 
   /** Bytes received since the sink was opened (at its starting position). */
@@ -56,8 +61,7 @@ export class FileSink {
     if (this.#error) return;
     this.#hash.update(data);
     this.#queue.push(data);
-    this.#queued += data.length;
-    this.#waiting += data.length;
+    this.#count(data.length, data.length);
     this.#received += data.length;
     this.#writing ??= this.#drain();
   }
@@ -80,8 +84,8 @@ export class FileSink {
   async abort(): Promise<void> {
     this.#error ??= new Error('aborted');
     this.#queue = [];
-    this.#queued = 0;
-    this.#waiting = 0;
+    // The bytes of a write under way leave the count when it returns.
+    this.#count(-this.#waiting, -this.#waiting);
     await this.#writing;
     await (await this.#handle.catch(() => undefined))?.close().catch(() => undefined);
   }
@@ -96,7 +100,7 @@ export class FileSink {
         // What came meanwhile is taken for the next write before this one is reported, so that the
         // report sees nothing waiting and reading (if it was paused) resumes while the disk writes.
         batch = this.#take();
-        this.#queued -= written;
+        this.#count(-written, 0);
         if (!this.#error) this.#onWritten(written);
       }
     } catch (err) {
@@ -111,9 +115,16 @@ export class FileSink {
     if (this.#queue.length === 0) return undefined;
     const batch = { buffers: this.#queue, position: this.#position, length: this.#waiting };
     this.#queue = [];
-    this.#waiting = 0;
+    this.#count(0, -batch.length);
     this.#position += batch.length;
     return batch;
+  }
+
+  /** Change this sink's waiting bytes, and the transfer's backlog (queued and waiting) with them. */
+  #count(queued: number, waiting: number): void {
+    this.#waiting += waiting;
+    this.#backlog.queued += queued;
+    this.#backlog.waiting += waiting;
   }
 
   #failed(err: unknown): void {

@@ -9,7 +9,7 @@ import { chatError, P2PChatError } from '../../errors.js';
 import { MAX_RESUME_POINTS, type FileMessage, type OfferedFile, type ResumePoint } from '../../session/file-messages.js';
 import { validateOffer, type SafeEntry } from '../../session/file-names.js';
 import { DownloadDir, type ResumableData } from './download-dir.js';
-import { FileSink } from './file-sink.js';
+import { FileSink, WriteBacklog } from './file-sink.js';
 import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
 export interface IncomingOptions extends TransferTiming {
@@ -46,6 +46,7 @@ export class IncomingTransfer extends Transfer {
   #resumable = new Map<number, ResumableData>();
   #current: Current | undefined;
   #sinks = new Set<FileSink>();
+  readonly #backlog = new WriteBacklog();
   #resent = new Set<number>();
   #verified = new Set<number>();
   #saved = new Map<number, string>();
@@ -78,8 +79,10 @@ export class IncomingTransfer extends Transfer {
         this.#parts = [];
         throw chatError('ERR_FILE_WRITE', `already receiving ${this.describe()} from ${this.link.peer.name}`);
       }
+      const present = await dir.partsPresent();
       const resume: ResumePoint[] = [];
       for (let index = 0; index < this.files.length && resume.length < MAX_RESUME_POINTS && !this.finished; index++) {
+        if (!present.has(this.#parts[index]!)) continue;
         const data = await dir.resumable(this.#parts[index]!, this.files[index]!.size);
         if (!data) continue;
         this.#resumable.set(index, data);
@@ -144,8 +147,8 @@ export class IncomingTransfer extends Transfer {
           throw transferProtocolError(`more data than the ${this.files[current.index]!.size} bytes offered`);
         }
         current.sink.push(message.data);
-        if (this.#queuedBytes() > this.#options.maxBufferedBytes) throw transferProtocolError('the sender ignored the flow-control window');
-        if (this.#waitingBytes() >= this.#options.pauseReadingAtBytes) this.#pauseReading(true);
+        if (this.#backlog.queued > this.#options.maxBufferedBytes) throw transferProtocolError('the sender ignored the flow-control window');
+        if (this.#backlog.waiting >= this.#options.pauseReadingAtBytes) this.#pauseReading(true);
         return;
       }
       case 'file-end':
@@ -166,13 +169,11 @@ export class IncomingTransfer extends Transfer {
     this.#onDiskTotal += offset - (this.#onDisk.get(index) ?? 0);
     this.#onDisk.set(index, offset);
     const sink = new FileSink({
-      handle: dir.openPart(part, offset > 0).then(async (handle) => {
-        await handle.truncate(offset);
-        return handle;
-      }),
+      handle: dir.openPart(part, offset),
       path: this.files[index]!.path,
       position: offset,
       hash: offset > 0 ? resumed!.hash : createHash('sha256'),
+      backlog: this.#backlog,
       onWritten: (bytes) => this.#onWritten(index, bytes),
       onError: (err) => this.fail(err as P2PChatError, false),
     });
@@ -243,26 +244,12 @@ export class IncomingTransfer extends Transfer {
     this.#onDisk.set(index, (this.#onDisk.get(index) ?? 0) + bytes);
     this.#onDiskTotal += bytes;
     this.setBytes(this.#onDiskTotal);
-    const queued = this.#queuedBytes();
-    if (this.#waitingBytes() < this.#options.pauseReadingAtBytes) this.#pauseReading(false);
+    const queued = this.#backlog.queued; // before resuming: reading may push more at once
+    if (this.#backlog.waiting < this.#options.pauseReadingAtBytes) this.#pauseReading(false);
     if (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0) {
       this.#ackedAt = this.#written;
       if (!this.finished) this.link.send({ type: 'file-ack', id: this.id, bytes: this.#written });
     }
-  }
-
-  /** Bytes received and not yet on disk, over every file of the transfer. */
-  #queuedBytes(): number {
-    let queued = 0;
-    for (const sink of this.#sinks) queued += sink.queuedBytes;
-    return queued;
-  }
-
-  /** Of those, the bytes not yet being written. */
-  #waitingBytes(): number {
-    let waiting = 0;
-    for (const sink of this.#sinks) waiting += sink.waitingBytes;
-    return waiting;
   }
 
   /** Both calls are idempotent per holder (PeerConnection keeps the set of holders). */

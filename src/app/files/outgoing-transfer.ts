@@ -27,6 +27,12 @@ const READ_BYTES = 16 * CHUNK_BYTES;
 /** How often one file may be sent again after a SHA-256 mismatch. */
 const MAX_RESENDS = 1;
 
+/** A file-data message in a block, and its data area: views made once per block slot, not per read. */
+interface Chunk {
+  readonly message: Buffer;
+  readonly data: Buffer;
+}
+
 export interface OutgoingOptions extends TransferTiming {
   /** The offer is withdrawn if not answered in this time. */
   readonly offerTimeoutMs: number;
@@ -52,7 +58,7 @@ export class OutgoingTransfer extends Transfer {
    * block comes round again, so files are sent without allocating for their data: half the
    * sender's allocations, and fewer garbage collections.
    */
-  readonly #blocks: [Buffer[], Buffer[]] = [[], []];
+  readonly #blocks: [Chunk[], Chunk[]] = [[], []];
   /** Bytes that a resume let us skip, counted as done. */
   #skipped = 0;
 
@@ -196,22 +202,22 @@ export class OutgoingTransfer extends Transfer {
     let next = readFrom(position);
     while (next && !this.finished) {
       const chunks = await next;
-      for (const chunk of chunks) position += chunk.length - FILE_DATA_HEADER_BYTES;
+      for (const chunk of chunks) position += chunk.data.length;
       next = readFrom(position); // the disk reads ahead while this block is hashed and sent
-      for (const chunk of chunks) hash.update(chunk.subarray(FILE_DATA_HEADER_BYTES));
+      for (const chunk of chunks) hash.update(chunk.data);
       for (let i = 0; i < chunks.length && !this.finished; ) {
         await this.#capacity();
         if (this.finished) break;
         // As many chunks as the window allows (at least one), in one vectored write.
         const available = this.#window!.available;
+        const messages: Buffer[] = [];
         let bytes = 0;
-        let end = i;
-        while (end < chunks.length && (end === i || bytes + chunks[end]!.length - FILE_DATA_HEADER_BYTES <= available)) {
-          bytes += chunks[end++]!.length - FILE_DATA_HEADER_BYTES;
+        for (; i < chunks.length && (messages.length === 0 || bytes + chunks[i]!.data.length <= available); i++) {
+          bytes += chunks[i]!.data.length;
+          messages.push(chunks[i]!.message);
         }
-        this.link.sendEncoded(chunks.slice(i, end));
+        this.link.sendEncoded(messages);
         this.#window!.sent(bytes, this.timing.now());
-        i = end;
       }
     }
     await next?.catch(() => undefined);
@@ -222,16 +228,18 @@ export class OutgoingTransfer extends Transfer {
    * full-size message made once, its header written): one readv fills each message's data area
    * directly, so no byte is copied between the disk and the cipher.
    */
-  async #readChunks(handle: FileHandle, file: LocalFile, position: number, block: Buffer[]): Promise<Buffer[]> {
+  async #readChunks(handle: FileHandle, file: LocalFile, position: number, block: Chunk[]): Promise<Chunk[]> {
     const length = Math.min(READ_BYTES, file.size - position);
-    const messages: Buffer[] = [];
+    const chunks: Chunk[] = [];
     for (let at = 0, k = 0; at < length; at += CHUNK_BYTES, k++) {
-      const message = (block[k] ??= writeFileDataHeader(Buffer.allocUnsafeSlow(FILE_DATA_HEADER_BYTES + CHUNK_BYTES), this.id));
-      messages.push(message.subarray(0, FILE_DATA_HEADER_BYTES + Math.min(CHUNK_BYTES, length - at)));
+      const slot = (block[k] ??= newChunk(this.id));
+      const size = Math.min(CHUNK_BYTES, length - at);
+      // Only a file's last chunk is short, and only it needs views of its own.
+      chunks.push(size === CHUNK_BYTES ? slot : { message: slot.message.subarray(0, FILE_DATA_HEADER_BYTES + size), data: slot.data.subarray(0, size) });
     }
-    const { bytesRead } = await handle.readv(messages.map((m) => m.subarray(FILE_DATA_HEADER_BYTES)), position);
+    const { bytesRead } = await handle.readv(chunks.map((c) => c.data), position);
     if (bytesRead !== length) throw changed(file.path);
-    return messages;
+    return chunks;
   }
 
   /** Resolves when the window and the socket both have room (or the transfer ended). */
@@ -254,6 +262,11 @@ export class OutgoingTransfer extends Transfer {
   }
 }
 
+/** A full-size file-data message of transfer `id`, its header written, with its data area. */
+function newChunk(id: string): Chunk {
+  const message = writeFileDataHeader(Buffer.allocUnsafeSlow(FILE_DATA_HEADER_BYTES + CHUNK_BYTES), id);
+  return { message, data: message.subarray(FILE_DATA_HEADER_BYTES) };
+}
 
 function changed(path: string) {
   return chatError('ERR_FILE_CHANGED', `${path} changed while it was being sent; send it again`);

@@ -1,6 +1,7 @@
 // What both directions of a file transfer share: the peer link they run over, their identity and
-// file list, progress reporting (throttled), and one way to end (done, or failed with a coded
-// error that was, unless the peer sent it, also told to the peer).
+// file list, progress reporting (the one throttle, at the rate the front end asked for), and one
+// way to end (done, or failed with a coded error that was, unless the peer sent it, also told to
+// the peer).
 
 import { EventEmitter } from 'node:events';
 import { chatError, P2PChatError, type ErrorCode } from '../../errors.js';
@@ -108,17 +109,21 @@ export abstract class Transfer extends EventEmitter<Events> {
     if (state === 'active') this.emit('accepted');
   }
 
-  protected setBytes(bytes: number, force = false): void {
+  /**
+   * Progress is reported at most once per progressIntervalMs, the last bytes too: file-done
+   * follows, and a front end's rate (e.g. --json's once a second) holds to the end.
+   */
+  protected setBytes(bytes: number): void {
     this.#bytes = Math.min(bytes, this.total);
     const now = this.timing.now();
-    if (!force && now - this.#lastProgressAt < this.timing.progressIntervalMs) return;
+    if (now - this.#lastProgressAt < this.timing.progressIntervalMs) return;
     this.#lastProgressAt = now;
     this.emit('progress', { bytes: this.#bytes, total: this.total });
   }
 
   protected complete(): void {
     if (this.finished) return;
-    this.setBytes(this.total, true);
+    this.setBytes(this.total);
     this.#state = 'done';
     this.release();
     this.emit('done');

@@ -55,3 +55,15 @@ describe('README and the relay behaviour', () => {
     assert.match(readme, /anyone can list the registered peers' nicknames, fingerprints, public addresses/);
   });
 });
+
+describe('README and the progress rates', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+
+  it('states how often a pipe and --json show a transfer\'s progress, as the front ends ask for it', async () => {
+    const { JSON_PROGRESS_INTERVAL_MS, PIPE_PROGRESS_INTERVAL_MS } = await import('../../../src/cli/frontends.js');
+    assert.equal(JSON_PROGRESS_INTERVAL_MS, 1_000, 'README says file-progress comes at most once a second');
+    assert.ok(readme.includes('at most once a second per transfer'));
+    const pipe = `in pipe mode a line every ${PIPE_PROGRESS_INTERVAL_MS / 1000} s on stderr`;
+    assert.ok(readme.includes(pipe), `README does not say "${pipe}"`);
+  });
+});

@@ -83,6 +83,23 @@ describe('DownloadDir', () => {
       assert.equal(await readlink(join(downloads, PARTIAL_DIR)), outside, 'the symlink is left as it was');
     });
 
+    it('refuses a partial folder swapped for a symlink after the transfer began, writing nothing through it', async () => {
+      const dir = await DownloadDir.open(downloads);
+      await rm(join(downloads, PARTIAL_DIR), { recursive: true });
+      await symlink(outside, join(downloads, PARTIAL_DIR));
+      const err = await rejectsCode(dir.openPart(dir.partPath('FP', 'a.txt', 1), 0), 'ERR_FILE_WRITE');
+      assert.match(err.message, /symlink/);
+      assert.deepEqual(await readdir(outside), [], 'nothing was written to the symlink target');
+    });
+
+    it('makes the partial folder again when it was removed after the transfer began', async () => {
+      const dir = await DownloadDir.open(downloads);
+      await rm(join(downloads, PARTIAL_DIR), { recursive: true });
+      const handle = await dir.openPart(dir.partPath('FP', 'a.txt', 1), 0);
+      await handle.close();
+      assert.ok((await lstat(join(downloads, PARTIAL_DIR))).isDirectory());
+    });
+
     it('refuses a partial folder that is a dangling symlink, without creating its target', async () => {
       await mkdir(downloads, { recursive: true });
       const target = join(outside, 'not-yet');
@@ -190,25 +207,43 @@ describe('DownloadDir', () => {
     });
   });
 
+  describe('partsPresent', () => {
+    it('lists the regular files in the partial folder, by path, and nothing else', async () => {
+      const dir = await DownloadDir.open(downloads);
+      const file = await part(dir, 'a', 'xyz');
+      await mkdir(dir.partPath(FP, 'b', 1));
+      await symlink(join(outside, 'x'), dir.partPath(FP, 'c', 1));
+      assert.deepEqual([...(await dir.partsPresent())], [file]);
+    });
+
+    it('is empty when the partial folder is gone', async () => {
+      const dir = await DownloadDir.open(downloads);
+      await dir.tidy();
+      assert.equal((await dir.partsPresent()).size, 0);
+    });
+  });
+
   describe('openPart / removePart', () => {
-    it('creates a partial file (0666 less the umask) in the private 0700 folder, truncated unless kept', async () => {
+    it('creates a partial file (0666 less the umask) in the private 0700 folder, kept up to the offset', async () => {
       const dir = await DownloadDir.open(downloads);
       const path = dir.partPath(FP, 'a', 100);
-      const created = await dir.openPart(path, false);
+      const created = await dir.openPart(path, 0);
       await created.write(Buffer.from('hello world'));
       await created.close();
       assert.equal(await readFile(path, 'utf8'), 'hello world');
       assert.equal((await stat(path)).mode & 0o777, 0o666 & ~process.umask());
       assert.equal((await stat(dirname(path))).mode & 0o777, 0o700);
 
-      const kept = await dir.openPart(path, true);
+      const kept = await dir.openPart(path, 11);
       await kept.write(Buffer.from('HELLO'), 0, 5, 0);
       await kept.close();
-      assert.equal(await readFile(path, 'utf8'), 'HELLO world', 'kept: earlier bytes stay');
+      assert.equal(await readFile(path, 'utf8'), 'HELLO world', 'at its length: earlier bytes stay');
 
-      const fresh = await dir.openPart(path, false);
-      await fresh.close();
-      assert.equal(await readFile(path, 'utf8'), '', 'not kept: truncated');
+      await (await dir.openPart(path, 5)).close();
+      assert.equal(await readFile(path, 'utf8'), 'HELLO', 'at an offset: cut there');
+
+      await (await dir.openPart(path, 0)).close();
+      assert.equal(await readFile(path, 'utf8'), '', 'at 0: from scratch');
     });
 
     it('refuses a partial path that is a symlink (ELOOP → ERR_FILE_WRITE), leaving the target alone', async () => {
@@ -217,8 +252,8 @@ describe('DownloadDir', () => {
       await writeFile(victim, 'do not touch');
       const path = dir.partPath(FP, 'a', 100);
       await symlink(victim, path);
-      for (const keep of [false, true]) {
-        const err = await rejectsCode(dir.openPart(path, keep), 'ERR_FILE_WRITE');
+      for (const offset of [0, 5]) {
+        const err = await rejectsCode(dir.openPart(path, offset), 'ERR_FILE_WRITE');
         assert.match(err.message, /refusing to follow a symlink/);
         assert.equal((err.cause as NodeJS.ErrnoException).code, 'ELOOP');
       }
@@ -230,7 +265,7 @@ describe('DownloadDir', () => {
       const target = join(outside, 'created-through-link');
       const path = dir.partPath(FP, 'a', 100);
       await symlink(target, path);
-      await rejectsCode(dir.openPart(path, false), 'ERR_FILE_WRITE');
+      await rejectsCode(dir.openPart(path, 0), 'ERR_FILE_WRITE');
       assert.equal(await exists(target), false);
     });
 
@@ -238,7 +273,7 @@ describe('DownloadDir', () => {
       const dir = await DownloadDir.open(downloads);
       await dir.tidy();
       const path = dir.partPath(FP, 'a', 100);
-      await (await dir.openPart(path, false)).close();
+      await (await dir.openPart(path, 0)).close();
       assert.equal(await exists(path), true);
       assert.equal((await stat(dirname(path))).mode & 0o777, 0o700);
     });

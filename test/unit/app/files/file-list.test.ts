@@ -47,7 +47,7 @@ describe('listFiles', () => {
   it('offers a single file under its base name, with its size and absolute path', async () => {
     const path = await file('some/where/report.pdf', 'x'.repeat(1234));
     const list = await listFiles([path]);
-    assert.deepEqual(list, { files: [{ absolutePath: path, path: 'report.pdf', size: 1234 }], skipped: 0 });
+    assert.deepEqual(list, { files: [{ absolutePath: path, path: 'report.pdf', size: 1234 }], skipped: 0, skippedUnder: [] });
   });
 
   it('offers an empty file', async () => {
@@ -109,7 +109,17 @@ describe('listFiles', () => {
     const list = await listFiles([join(root, 'dir')]);
     assert.deepEqual(list.files.map((f) => f.path), ['dir/real.txt']);
     assert.equal(list.skipped, 4);
+    assert.deepEqual(list.skippedUnder, [join(root, 'dir')]);
     for (const f of list.files) assert.ok(!f.absolutePath.startsWith(outside));
+  });
+
+  it('names, of several directories given, only those something was skipped under', async () => {
+    await file('plain/a.txt', 'a');
+    await file('links/b.txt', 'b');
+    await symlink(join(root, 'plain', 'a.txt'), join(root, 'links', 'to-a'));
+    const list = await listFiles([join(root, 'plain'), join(root, 'links')]);
+    assert.equal(list.skipped, 1);
+    assert.deepEqual(list.skippedUnder, [join(root, 'links')]);
   });
 
   it('skips and counts special files inside a directory', { skip: !hasMkfifo() && 'no mkfifo' }, async () => {
