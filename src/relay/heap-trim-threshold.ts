@@ -11,15 +11,22 @@
  */
 export const HEAP_TRIM_BLOCK_BYTES = 32 * 1024 * 1024 - 64 * 1024;
 
+/** The running glibc's version (e.g. "2.36"), or undefined under another C library or OS. */
+export function glibcVersion(): string | undefined {
+  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: unknown } };
+  const version = report.header?.glibcVersionRuntime;
+  return typeof version === 'string' ? version : undefined;
+}
+
 /**
- * Raise the process's heap trim threshold (once is enough; it only ever goes up). Harmless where
- * the C library is not glibc: a large block that is never touched is mapped and unmapped, nothing
- * more, so there is no need to ask which library runs (process.report takes ~6 ms to say). A
- * GLIBC_TUNABLES that sets glibc.malloc.trim_threshold, top_pad, mmap_threshold or mmap_max turns
- * glibc's dynamic thresholds off, so the user's values stand.
+ * Raise the process's heap trim threshold (once is enough; it only ever goes up). Returns false,
+ * doing nothing, without glibc. A GLIBC_TUNABLES that sets glibc.malloc.trim_threshold, top_pad,
+ * mmap_threshold or mmap_max turns glibc's dynamic thresholds off, so the user's values stand.
  */
-export function raiseHeapTrimThreshold(): void {
+export function raiseHeapTrimThreshold(glibc: string | undefined = glibcVersion()): boolean {
+  if (glibc === undefined) return false;
   // A block of its own from malloc (so mmap()ed), never written, so never resident. Dropped here,
   // it is freed by the next collection: the churn this guards against only comes with those.
   Buffer.allocUnsafeSlow(HEAP_TRIM_BLOCK_BYTES);
+  return true;
 }

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
+import { glibcVersion } from '../../src/relay/heap-trim-threshold.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { cleanupRelayTestnet, ControlClient, dataConnection, registered } from '../helpers/relay-testnet.js';
 
@@ -26,11 +27,13 @@ const WINDOWS = 8;
 const WINDOW_BYTES = 64 * MiB;
 /**
  * With the threshold raised, windows took no faults but for an odd burst (the heap growing once
- * more): the median was 0 in every run. Without it, whether glibc trims depends on what else lies
- * at the top of the heap: about 4 runs in 10 had a median window of 3–190 faults per MiB, which
- * fails here; the rest had bursts between quiet windows, which this test does not catch.
+ * more): the median was 0 in every run on a quiet machine. With both cores busy (the rest of the
+ * suite), collections come later and free more at once, and windows alternated between 0 and
+ * 1–2.6 faults per MiB. Without it, whether glibc trims depends on what else lies at the top of
+ * the heap: about 4 runs in 10 had a median window of 3–190 faults per MiB, which fails here; the
+ * rest had bursts between quiet windows, which this test does not catch.
  */
-const MAX_MEDIAN_FAULTS_PER_MiB = 1;
+const MAX_MEDIAN_FAULTS_PER_MiB = 3;
 
 function minorFaults(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -52,13 +55,6 @@ async function send(from: Socket, to: Socket, bytes: number): Promise<void> {
     if (!from.write(CHUNK)) await once(from, 'drain');
   }
   await all;
-}
-
-/** The running glibc's version (e.g. "2.36"), or undefined under another C library or OS. */
-function glibcVersion(): string | undefined {
-  const report = process.report.getReport() as { header?: { glibcVersionRuntime?: unknown } };
-  const version = report.header?.glibcVersionRuntime;
-  return typeof version === 'string' ? version : undefined;
 }
 
 const glibc = process.platform === 'linux' ? glibcVersion() : undefined;
