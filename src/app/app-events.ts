@@ -33,7 +33,7 @@ export type FileEvent =
   | ({ type: 'file-offer'; files: FileEntryEvent[]; total: number; autoAccept: boolean } & FileRef)
   | ({ type: 'file-accepted'; dir?: string } & FileRef)
   | ({ type: 'file-progress'; bytes: number; total: number; bytesPerSecond: number; etaSeconds?: number } & FileRef)
-  | ({ type: 'file-done'; files: FileEntryEvent[]; total: number; dir?: string; sha256Verified: true; seconds: number } & FileRef)
+  | ({ type: 'file-done'; files: FileEntryEvent[]; total: number; resumed: number; dir?: string; sha256Verified: true; seconds: number } & FileRef)
   | ({ type: 'file-error'; code: string; message: string; resumable: boolean } & FileRef);
 
 export type AppEvent =

@@ -233,7 +233,10 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // become trusted by connecting once (and being declined) and coming back.
       const firstSeen = Date.parse(this.#knownPeers.get(remote.fingerprint)?.firstSeen ?? '');
       const known = firstSeen < this.#startedAt;
-      const link = peerLink(connection, () => this.#room.find(connection)?.name ?? sanitizeName(remote.info.name), known);
+      // The peer's name as the room has it (it follows /nick); once the room has let the peer go (a
+      // transfer still placing its files reports later), the last name it had there.
+      let lastName = sanitizeName(remote.info.name);
+      const link = peerLink(connection, () => (lastName = this.#room.find(connection)?.name ?? lastName), known);
       this.#room.join(connection, remote, direction, route, link);
     });
     connection.on('drain', () => {
@@ -246,8 +249,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     });
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
-      // Before the room lets the peer go: its link is found there, and the transfers' last events
-      // still carry its current nickname.
+      // Before the room lets the peer go: its link is found there.
       const link = this.#room.find(connection)?.link;
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
       this.#onClosed(connection, direction, outcome);

@@ -106,6 +106,11 @@ export function formatNotice(event: AppEvent): string | null {
   }
 }
 
+/** A finished transfer's average speed: the bytes it carried (not what a resume found) over its time. */
+export function doneRate(event: Extract<AppEvent, { type: 'file-done' }>): number {
+  return event.seconds > 0 ? (event.total - event.resumed) / event.seconds : 0;
+}
+
 /** One discovered peer: nickname, short fingerprint, addresses and port, and what we know of it. */
 export function formatPeerLine(peer: Extract<AppEvent, { type: 'peer-up' | 'peer-down' }>): string {
   const flags = peer.keyChanged
@@ -149,8 +154,9 @@ function formatFileEvent(event: FileEventOf<'file-offer' | 'file-accepted' | 'fi
     }
     case 'file-done': {
       const what = describeFiles(event.files);
-      const speed = event.seconds > 0 ? `, ${formatRate(event.total / event.seconds)}` : '';
-      const took = pc.dim(` (${formatDuration(event.seconds)}${speed})`);
+      const speed = event.seconds > 0 ? `, ${formatRate(doneRate(event))}` : '';
+      const resumed = event.resumed > 0 ? `, resumed with ${formatSize(event.resumed)} already there` : '';
+      const took = pc.dim(` (${formatDuration(event.seconds)}${speed}${resumed})`);
       if (event.direction === 'send') return notice(pc.green(`${what} sent to ${sanitizeName(event.peer)}, SHA-256 verified`) + took);
       // A name already taken in the download directory was saved under a numbered one.
       const renamed = topNames(event.files.flatMap((f) => (f.savedAs !== undefined ? [{ path: f.savedAs }] : [])));

@@ -15,7 +15,10 @@ type Progress = Extract<AppEvent, { type: 'file-progress' }>;
  * cli-progress (CommonJS), loaded with the first bar: a chat that never moves a file, and every
  * piped or --json run, skips its start-up time and memory.
  */
-export const loadCliProgress = () => createRequire(import.meta.url)('cli-progress') as typeof cliProgress;
+export function loadCliProgress(): typeof cliProgress {
+  return (cliProgressModule ??= createRequire(import.meta.url)('cli-progress') as typeof cliProgress);
+}
+let cliProgressModule: typeof cliProgress | undefined;
 
 const BAR_SIZE = 20;
 /** One bar row; `send`'s MultiBar (send-frontend.ts) uses it too. */

@@ -107,7 +107,7 @@ function flagName(key: string): string {
 /** Every `relay` option with its default, for the CLI help; read from RELAY_DEFAULTS. */
 export const RELAY_OPTIONS: readonly RelayOption[] = Object.freeze([
   { flag: '--port <port>', key: 'port', description: 'TCP port to listen on (taken as given: no fallback)', default: RELAY_DEFAULTS.port },
-  { flag: '--host <addr>', key: 'host', description: 'address to listen on (all, IPv6 and IPv4)', default: RELAY_DEFAULTS.host },
+  { flag: '--host <addr>', key: 'host', description: 'address to listen on (every IPv6 and IPv4 address)', default: RELAY_DEFAULTS.host },
   ...RELAY_LIMIT_KEYS.map((key) => ({
     flag: `${flagName(key)} <n>`,
     key,

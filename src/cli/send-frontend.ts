@@ -5,7 +5,7 @@
 import type cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
-import { formatNotice } from './event-format.js';
+import { doneRate, formatNotice } from './event-format.js';
 import { DEFAULTS } from '../defaults.js';
 import { PIPE_PROGRESS_INTERVAL_MS, TransferLabels, type Frontend } from './frontends.js';
 import { BAR_FORMAT, barPayload, loadCliProgress } from './progress-bars.js';
@@ -48,8 +48,7 @@ export class SendFrontend implements Frontend {
     }
     if (event.type === 'file-done') {
       // The last progress event may be up to an interval old: the bar ends full, at the average speed.
-      const speed = event.seconds > 0 ? event.total / event.seconds : 0;
-      const payload = barPayload({ bytes: event.total, total: event.total, bytesPerSecond: speed }, this.#labels.label(event.id));
+      const payload = barPayload({ bytes: event.total, total: event.total, bytesPerSecond: doneRate(event) }, this.#labels.label(event.id));
       this.#bar.get(event.id)?.update(event.total, payload);
     }
     this.#labels.note(event); // after the bar's last update: a file-done forgets the label

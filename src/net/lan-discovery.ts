@@ -11,7 +11,7 @@ import type { Bonjour, Browser, Service } from 'bonjour-service';
 import { chatError, P2PChatError } from '../errors.js';
 
 /**
- * bonjour-service (CommonJS) and what it pulls in cost ~3 MiB of memory and start-up time, so they
+ * bonjour-service (CommonJS) and what it pulls in cost ~1 MiB of memory and start-up time, so they
  * load with the first LanDiscovery: `--no-mdns`, `relay` and `send --no-mdns` never pay for them.
  */
 const loadBonjour = () => (createRequire(import.meta.url)('bonjour-service') as typeof import('bonjour-service')).Bonjour;

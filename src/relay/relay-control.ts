@@ -225,7 +225,9 @@ export class RelayControl {
     const record = remote ? this.registry.unregister(remote.fingerprint, connection) : undefined;
     if (record) {
       this.#options.emit({ type: 'unregistered', ...pick(record), reason: describeOutcome(outcome) });
-    } else if (outcome.kind === 'failed' && this.#stopping === undefined) {
+    } else if (this.#stopping === undefined && (outcome.kind === 'failed' || (outcome.kind === 'lost' && outcome.error.code !== 'ERR_CONNECTION_LOST'))) {
+      // A handshake that failed, or a session broken by what the client sent (a forged or garbled
+      // frame, a protocol error); not a client that simply went away without registering.
       const { code, message } = outcome.error;
       this.#options.emit({ type: 'rejected', address: connection.address, code, message });
     }

@@ -142,8 +142,8 @@ export async function offerAgain(fixture: TransferFixture, downloads: string, ke
   p.sender.conn.on('message', (message) => {
     if (message.type === 'file-accept') resume.push(...message.resume);
   });
-  await sendAndAccept(p, paths);
-  return { resume, sent: p.sender.fileData.sent, pair: p };
+  const done = await sendAndAccept(p, paths);
+  return { resume, sent: p.sender.fileData.sent, pair: p, done };
 }
 
 /** Offer `paths` from `side`, listed as the CLI lists them. */

@@ -107,7 +107,7 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
         last = bytes as number;
       }
       const { seconds, ...done } = events.at(-1)!;
-      assert.deepEqual(done, { type: 'file-done', ...ref, files: offered, total: src.total, ...dir, sha256Verified: true });
+      assert.deepEqual(done, { type: 'file-done', ...ref, files: offered, total: src.total, resumed: 0, ...dir, sha256Verified: true });
       assert.ok(typeof seconds === 'number' && seconds >= 0);
     }
     assert.equal(ids.size, 1, 'both sides name the transfer by the same id');

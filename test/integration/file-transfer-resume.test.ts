@@ -33,6 +33,9 @@ describe('file transfer resumed after the connection was cut', () => {
     assert.equal(point!.index, 0);
     assert.ok(point!.have >= 4 * MiB && point!.have < size, `resumed from ${point!.have}`);
     assert.equal(again.sent, size - point!.have, 'only the missing bytes were sent');
+    for (const done of [again.done.sent, again.done.received]) {
+      assert.equal(done.type === 'done' && done.transfer.resumed, point!.have, 'both sides count what the resume skipped (for the speed they show)');
+    }
     assert.ok(again.sent < size);
     assert.equal(await fileSha256(join(downloads, 'big.bin')), await fileSha256(path));
     assert.deepEqual(await partialFiles(downloads), [], 'no partial file left');

@@ -81,6 +81,10 @@ describe('relay server under bad input', { timeout: 60_000 }, () => {
     const badField = await rawSecureClient(port, relay.fingerprint);
     badField.sendRaw(Buffer.concat([Buffer.from([0x20]), Buffer.from('{"rid":1,"name":"x","port":"five"}')]));
     await Promise.all([closedSoon(garbage.socket), closedSoon(notJson.socket), closedSoon(badField.socket)]);
+    // Each is logged as rejected, with what was wrong: the forged frame too, though it came after
+    // the handshake (a session that simply ends without registering is not logged).
+    const rejected = (code: string) => events.filter((e) => e.type === 'rejected' && e.code === code).length;
+    await until(() => rejected('ERR_DECRYPT_FAILED') === 1 && rejected('ERR_BAD_MESSAGE') === 2, 'the three logged as rejected');
 
     // Unknown fields are only ignored.
     const extra = await rawSecureClient(port, relay.fingerprint);

@@ -41,7 +41,8 @@ export class FileEventReporter {
       case 'done': {
         const seconds = (this.#now() - this.#meter(transfer).startedAt) / 1000;
         const dir = transfer instanceof IncomingTransfer ? transfer.downloadDir : undefined;
-        return { type: 'file-done', ...ref, files: entries(transfer), total: transfer.total, ...(dir ? { dir } : {}), sha256Verified: true, seconds: Math.round(seconds * 10) / 10 };
+        const done = { files: entries(transfer), total: transfer.total, resumed: transfer.resumed, ...(dir ? { dir } : {}) };
+        return { type: 'file-done', ...ref, ...done, sha256Verified: true, seconds: Math.round(seconds * 10) / 10 };
       }
       case 'failed':
         return { type: 'file-error', ...ref, code: event.error.code, message: event.error.message, resumable: transfer.state === 'failed' && transfer.bytes > 0 };

@@ -17,6 +17,13 @@ export class WriteBacklog {
   waiting = 0;
 }
 
+/** One write: the buffers, where in the file they go, and how many bytes they are. */
+interface Batch {
+  readonly buffers: Uint8Array[];
+  readonly position: number;
+  readonly length: number;
+}
+
 export class FileSink {
   readonly #handle: Promise<FileHandle>;
   readonly #hash: Hash;
@@ -91,9 +98,10 @@ export class FileSink {
   }
 
   async #drain(): Promise<void> {
+    let batch: Batch | undefined;
     try {
       const handle = await this.#handle;
-      for (let batch = this.#take(); batch && !this.#error; ) {
+      for (batch = this.#take(); batch && !this.#error; ) {
         const { bytesWritten } = await handle.writev(batch.buffers, batch.position);
         if (bytesWritten !== batch.length) throw Object.assign(new Error('short write'), { code: 'ENOSPC' });
         const written = batch.length;
@@ -103,7 +111,9 @@ export class FileSink {
         this.#count(-written, 0);
         if (!this.#error) this.#onWritten(written);
       }
+      if (batch) this.#count(-batch.length, 0); // taken, but the sink had failed meanwhile
     } catch (err) {
+      if (batch) this.#count(-batch.length, 0); // the failed write leaves the backlog too
       this.#failed(err);
     } finally {
       this.#writing = undefined;
@@ -111,7 +121,7 @@ export class FileSink {
   }
 
   /** Everything waiting, as the next write (its place in the file reserved), or undefined. */
-  #take(): { buffers: Uint8Array[]; position: number; length: number } | undefined {
+  #take(): Batch | undefined {
     if (this.#queue.length === 0) return undefined;
     const batch = { buffers: this.#queue, position: this.#position, length: this.#waiting };
     this.#queue = [];

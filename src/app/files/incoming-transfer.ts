@@ -166,6 +166,7 @@ export class IncomingTransfer extends Transfer {
     if (offset !== 0 && offset !== resumed?.have) throw transferProtocolError('a file started at an offset we did not offer');
     const dir = this.#dir!;
     const part = this.#parts[index]!;
+    this.noteResumed(offset);
     this.#onDiskTotal += offset - (this.#onDisk.get(index) ?? 0);
     this.#onDisk.set(index, offset);
     const sink = new FileSink({

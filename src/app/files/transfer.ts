@@ -60,6 +60,7 @@ export abstract class Transfer extends EventEmitter<Events> {
   protected readonly timing: TransferTiming;
   #state: TransferState = 'offered';
   #bytes = 0;
+  #resumed = 0;
   #lastProgressAt = -Infinity;
 
   constructor(link: TransferLink, id: string, files: readonly OfferedFile[], timing: TransferTiming) {
@@ -82,6 +83,15 @@ export abstract class Transfer extends EventEmitter<Events> {
   /** Bytes of the transfer complete (including what a resume did not need to send). */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /** Bytes a resume found already at the receiver, so not carried again (for an honest speed). */
+  get resumed(): number {
+    return this.#resumed;
+  }
+
+  protected noteResumed(bytes: number): void {
+    this.#resumed += bytes;
   }
 
   /** A message for this transfer from the peer. */

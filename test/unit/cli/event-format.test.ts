@@ -39,9 +39,15 @@ describe('file event lines', () => {
       { path: 'album/a', size: 5, savedAs: 'album (1)/a' },
       { path: 'album/b', size: 5, savedAs: 'album (1)/b' },
     ];
-    const done = { type: 'file-done', ...REF, direction: 'receive', files, total: 20, dir: '/in', sha256Verified: true, seconds: 2 } as const;
+    const done = { type: 'file-done', ...REF, direction: 'receive', files, total: 20, resumed: 0, dir: '/in', sha256Verified: true, seconds: 2 } as const;
     assert.equal(line(done), 'big.bin, album/ (3 files, 20 B) received, SHA-256 verified (0:02, 10 B/s); saved as big (1).bin, album (1)/');
     assert.equal(line({ ...done, direction: 'send', files: files.map(({ path, size }) => ({ path, size })) }), 'big.bin, album/ (3 files, 20 B) sent to bob, SHA-256 verified (0:02, 10 B/s)');
+  });
+
+  it('a resumed transfer counts only the bytes it carried in its speed, and says it resumed', () => {
+    const files = [{ path: 'trip.tar', size: 1000 }];
+    const done = { type: 'file-done', ...REF, direction: 'send', files, total: 1000, resumed: 900, sha256Verified: true, seconds: 2 } as const;
+    assert.equal(line(done), 'trip.tar (1000 B) sent to bob, SHA-256 verified (0:02, 50 B/s, resumed with 900 B already there)');
   });
 
   it('an error that can resume says how, from each side', () => {

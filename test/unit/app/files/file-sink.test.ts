@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, open, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -50,6 +50,26 @@ describe('FileSink', () => {
     assert.equal(await readFile(join(root, 'a'), 'utf8'), 'hello world');
     assert.equal(await readFile(join(root, 'b'), 'utf8'), '1234');
     assert.equal(hashA, createHash('sha256').update('hello world').digest('hex'));
+  });
+
+  it('takes a failed write off the backlog, and reports the error once', async () => {
+    const backlog = new WriteBacklog();
+    await writeFile(join(root, 'ro'), '');
+    const errors: Error[] = [];
+    const failing = new FileSink({
+      handle: open(join(root, 'ro'), 'r'), // writing to it fails (EBADF)
+      path: 'ro',
+      position: 0,
+      hash: createHash('sha256'),
+      backlog,
+      onWritten: () => assert.fail('nothing was written'),
+      onError: (err) => errors.push(err),
+    });
+    failing.push(Buffer.alloc(1000));
+    await assert.rejects(failing.finish(), (err: Error) => /cannot write ro/.test(err.message));
+    assert.equal(errors.length, 1);
+    await failing.abort();
+    assert.deepEqual({ ...backlog }, { queued: 0, waiting: 0 });
   });
 
   it('takes what waits off the backlog when aborted', async () => {
