@@ -10,6 +10,7 @@ import { dirname, join } from 'node:path';
 import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
 import { REPO_ROOT } from '../helpers/repo-root.js';
 import { assertReceived, writeSampleFiles } from '../helpers/sample-files.js';
+import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 afterEach(cleanupPeers);
 after(cleanupPeers);
@@ -62,6 +63,29 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
     assert.doesNotMatch(alice.stderr, /\/accept/, 'an offer accepted by policy asks nothing');
     assert.deepEqual(alice.stdoutLines, [], 'stdout carries chat text only');
     assert.deepEqual(bob.stdoutLines, []);
+  });
+
+  it('--json reports progress at most once a second per side, as the README says, over a slow link', async () => {
+    const home = tempHome();
+    const file = join(home, 'slow.bin');
+    writeFileSync(file, Buffer.alloc(3 * 1024 * 1024, 7));
+    const { peer: alice, port } = await startListener(['--name', 'alice', '--accept-files=any', '--download-dir', tempHome()]);
+    const proxy = new TcpProxy(port, '127.0.0.1', 1024 * 1024); // 1 MiB/s uplink: about 3 s
+    try {
+      const bob = new PeerProcess(['send', `127.0.0.1:${await proxy.start()}`, file, '--name', 'bob', '--json']);
+      assert.equal(await bob.exitCode(30_000), 0, bob.stderr);
+      await alice.waitForEvent('file-done');
+      for (const peer of [bob, alice]) {
+        const events = fileEvents(peer);
+        const seconds = Number(events.find((e) => e.type === 'file-done')!.seconds);
+        const progress = events.filter((e) => e.type === 'file-progress').length;
+        assert.ok(seconds >= 2, `a transfer slow enough to tell the rates apart (${seconds} s)`);
+        // Once a second from the first report: at most one per whole second, plus the first.
+        assert.ok(progress >= 2 && progress <= Math.floor(seconds) + 2, `${progress} file-progress events in ${seconds} s`);
+      }
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('--json on both sides: file-offer, file-accepted, file-progress and file-done, with the documented fields', async () => {
