@@ -108,8 +108,18 @@ export class IncomingTransfer extends Transfer {
    * last), not lost with nothing left in the partial folder to resume from.
    */
   override linkClosed(why?: string): void {
-    if (this.#placing.size === 0) super.linkClosed(why);
-    else void Promise.allSettled(this.#placing).then(() => this.linkClosed(why));
+    void this.#afterPlacing(() => super.linkClosed(why));
+  }
+
+  /** Likewise a /cancel: files already being moved into place are saved, and the cancel follows. */
+  override cancel(reason = ''): void {
+    void this.#afterPlacing(() => super.cancel(reason));
+  }
+
+  /** Run `end` now, or once every move into place under way has finished (it may add more). */
+  async #afterPlacing(end: () => void): Promise<void> {
+    while (this.#placing.size > 0) await Promise.allSettled(this.#placing);
+    end();
   }
 
   /** Where each file was saved, relative to the download directory (once verified). */
@@ -133,7 +143,8 @@ export class IncomingTransfer extends Transfer {
 
   #onMessage(message: FileMessage): void {
     if (message.type === 'file-cancel') {
-      this.failFromPeer(message.reason, message.code);
+      // As for our own cancel: files already being moved into place are saved first.
+      void this.#afterPlacing(() => this.failFromPeer(message.reason, message.code));
       return;
     }
     if (this.state !== 'active' || !this.#dir) throw transferProtocolError(`${message.type} before the offer was accepted`);
