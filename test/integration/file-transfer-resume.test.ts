@@ -97,34 +97,46 @@ describe('file transfer resumed after the connection was cut', () => {
 
   // Regression: the tree was placed, yet the receiver reported a resumable loss with nothing left
   // to resume from, so offering it again made a silent "album (1)".
-  it('a /cancel while the verified directory is being placed: both sides report it done, placed once', { timeout: 60_000 }, async () => {
-    const { source, downloads, pair: p } = await proxiedPair(fx);
-    const album = join(source, 'album');
-    await mkdir(album, { recursive: true });
-    await writeRandomFile(join(album, 'a.bin'), 200_000);
-    await writeRandomFile(join(album, 'b.bin'), 50_000);
+  for (const canceller of ['receiver', 'sender'] as const) {
+    it(`a /cancel by the ${canceller} while the verified directory is being placed: the receiver reports it received, placed once`, { timeout: 60_000 }, async () => {
+      const { source, downloads, pair: p } = await proxiedPair(fx);
+      const album = join(source, 'album');
+      await mkdir(album, { recursive: true });
+      await writeRandomFile(join(album, 'a.bin'), 200_000);
+      await writeRandomFile(join(album, 'b.bin'), 50_000);
 
-    const place = DownloadDir.prototype.place;
-    fx.undo(() => (DownloadDir.prototype.place = place));
-    DownloadDir.prototype.place = async function (...args) {
-      await new Promise((resolve) => setImmediate(resolve)); // a user's /cancel comes from the event loop
-      p.receiver.transfers.cancel();
-      return place.apply(this, args);
-    };
-    await offer(p.sender, [album]);
-    await p.receiver.next('offer');
-    p.receiver.transfers.accept();
-    const [received, sent] = await Promise.all([
-      Promise.race([p.receiver.next('done'), p.receiver.next('failed')]),
-      Promise.race([p.sender.next('done'), p.sender.next('failed')]),
-    ]);
-    assert.equal(received.type, 'done', 'the files were placed: the receiver says so, not "cancelled"');
-    assert.equal(sent.type, 'done', 'and the sender heard every file verified');
-    assert.deepEqual(await readdir(downloads), ['album'], 'placed once, and the partial folder tidied away');
-    for (const name of ['a.bin', 'b.bin']) {
-      assert.equal(await fileSha256(join(downloads, 'album', name)), await fileSha256(join(album, name)), name);
-    }
-  });
+      // The move waits until the cancel has reached the receiver (a user's /cancel comes from the
+      // event loop, after the move began; the sender's as a file-cancel message).
+      const place = DownloadDir.prototype.place;
+      fx.undo(() => (DownloadDir.prototype.place = place));
+      DownloadDir.prototype.place = async function (...args) {
+        if (canceller === 'receiver') {
+          await new Promise((resolve) => setImmediate(resolve));
+          p.receiver.transfers.cancel();
+        } else {
+          const arrived = new Promise<void>((resolve) => p.receiver.conn.on('message', (m) => m.type === 'file-cancel' && resolve()));
+          p.sender.transfers.cancel();
+          await arrived;
+        }
+        return place.apply(this, args);
+      };
+      await offer(p.sender, [album]);
+      await p.receiver.next('offer');
+      p.receiver.transfers.accept();
+      const [received, sent] = await Promise.all([
+        Promise.race([p.receiver.next('done'), p.receiver.next('failed')]),
+        Promise.race([p.sender.next('done'), p.sender.next('failed')]),
+      ]);
+      assert.equal(received.type, 'done', 'the files were placed: the receiver says so, not "cancelled"');
+      // The receiver's own cancel came too late to stop anything, so the sender hears every file
+      // verified; a sender that cancelled has ended its side already.
+      assert.equal(sent.type, canceller === 'receiver' ? 'done' : 'failed');
+      assert.deepEqual(await readdir(downloads), ['album'], 'placed once, and the partial folder tidied away');
+      for (const name of ['a.bin', 'b.bin']) {
+        assert.equal(await fileSha256(join(downloads, 'album', name)), await fileSha256(join(album, name)), name);
+      }
+    });
+  }
 
   it('a cut while the verified directory is being placed: the receiver reports it done, placed once', { timeout: 60_000 }, async () => {
     const { source, downloads, keys, pair: p, proxy } = await proxiedPair(fx);
