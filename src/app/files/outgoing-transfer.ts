@@ -22,8 +22,11 @@ const NODE_SOCKET_READ_BYTES = 64 * 1024;
  * was first copied into a buffer of its own (16,390 of 16,399 frames of 1 GiB; now 5 to 261).
  */
 export const CHUNK_BYTES = NODE_SOCKET_READ_BYTES - FRAME_HEADER_SIZE - TAG_LENGTH - FILE_DATA_HEADER_BYTES;
-/** Bytes read from disk at once (several chunks), with the next read already under way. */
-const READ_BYTES = 16 * CHUNK_BYTES;
+/**
+ * Bytes read from disk at once (several chunks), with the next read already under way. Eight
+ * chunks (512 KiB) measured as fast as sixteen, with 1 MiB less held by the sender.
+ */
+const READ_BYTES = 8 * CHUNK_BYTES;
 /** How often one file may be sent again after a SHA-256 mismatch. */
 const MAX_RESENDS = 1;
 
