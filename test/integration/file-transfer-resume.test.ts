@@ -3,7 +3,7 @@
 // the rest (checked against the sender's bytes first) and ends with the right files in place.
 
 import assert from 'node:assert/strict';
-import { mkdir, open, readdir, stat } from 'node:fs/promises';
+import { mkdir, writeFile, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { DownloadDir, PARTIAL_DIR } from '../../src/app/files/download-dir.js';
@@ -137,6 +137,38 @@ describe('file transfer resumed after the connection was cut', () => {
       }
     });
   }
+
+  it('a /cancel amid many small files being placed ends the transfer after the move under way, not after the rest', { timeout: 60_000 }, async () => {
+    const { source, downloads, pair: p } = await proxiedPair(fx);
+    const paths: string[] = [];
+    for (let i = 0; i < 200; i++) {
+      const path = join(source, `f${String(i).padStart(3, '0')}.txt`);
+      await writeFile(path, `file ${i}\n`.repeat(100));
+      paths.push(path);
+    }
+    let moves = 0;
+    let movesBeforeCancel = 0;
+    const place = DownloadDir.prototype.place;
+    fx.undo(() => (DownloadDir.prototype.place = place));
+    DownloadDir.prototype.place = async function (...args) {
+      if (++moves === 5) {
+        await new Promise((resolve) => setImmediate(resolve));
+        movesBeforeCancel = moves;
+        p.receiver.transfers.cancel();
+      }
+      // Slow moves: more files are verified meanwhile, and none of those may be moved.
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return place.apply(this, args);
+    };
+    await offer(p.sender, paths);
+    await p.receiver.next('offer');
+    p.receiver.transfers.accept();
+    const ended = await Promise.race([p.receiver.next('done'), p.receiver.next('failed')]);
+    assert.equal(ended.type === 'failed' && ended.error.code, 'ERR_FILE_CANCELLED');
+    const placed = (await readdir(downloads)).filter((n) => n !== PARTIAL_DIR);
+    assert.ok(movesBeforeCancel >= 5 && movesBeforeCancel < paths.length);
+    assert.equal(placed.length, movesBeforeCancel, 'the moves under way at the cancel finished, and no other began');
+  });
 
   it('a cut while the verified directory is being placed: the receiver reports it done, placed once', { timeout: 60_000 }, async () => {
     const { source, downloads, keys, pair: p, proxy } = await proxiedPair(fx);

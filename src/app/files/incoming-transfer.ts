@@ -54,6 +54,8 @@ export class IncomingTransfer extends Transfer {
   #saved = new Map<number, string>();
   /** Verified groups being moved into place (see linkClosed). */
   readonly #placing = new Set<Promise<void>>();
+  /** A cancel or the link's end is waiting for #placing: start no more moves. */
+  #ending = false;
   #written = 0;
   #ackedAt = 0;
   /** Bytes of each file on disk now (a resend starts its file over), for progress. */
@@ -118,8 +120,13 @@ export class IncomingTransfer extends Transfer {
     void this.#afterPlacing(() => super.cancel(reason));
   }
 
-  /** Run `end` now, or once every move into place under way has finished (it may add more). */
+  /**
+   * Run `end` now, or once the moves into place under way have finished. No move starts after
+   * this (a file verified meanwhile stays partial, for a resume), so a cancel during a run of many
+   * small files waits for one move, not for the rest of the transfer.
+   */
   async #afterPlacing(end: () => void): Promise<void> {
+    this.#ending = true;
     while (this.#placing.size > 0) await Promise.allSettled(this.#placing);
     end();
   }
@@ -224,8 +231,8 @@ export class IncomingTransfer extends Transfer {
     this.#verified.add(index);
     const top = this.#entries[index]!.parts[0]!;
     const group = this.#entries.flatMap((e, i) => (e.parts[0] === top ? [i] : []));
-    // Not once the transfer has ended (a cut, a cancel): the data stays partial for a resume.
-    if (!group.every((i) => this.#verified.has(i)) || this.finished) return;
+    // Not once the transfer is ending (a cut, a cancel): the data stays partial for a resume.
+    if (!group.every((i) => this.#verified.has(i)) || this.finished || this.#ending) return;
     const placing: Promise<void> = this.#place(top, group).finally(() => this.#placing.delete(placing));
     this.#placing.add(placing);
     await placing;
