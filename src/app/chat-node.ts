@@ -237,6 +237,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // transfer still placing its files reports later), the last name it had there.
       let lastName = sanitizeName(remote.info.name);
       const link = peerLink(connection, () => (lastName = this.#room.find(connection)?.name ?? lastName), known);
+      // Before any other 'closed' listener (the room lets the peer go in one): its name as it left.
+      connection.prependOnceListener('closed', () => void link.peer);
       this.#room.join(connection, remote, direction, route, link);
     });
     connection.on('drain', () => {

@@ -225,14 +225,17 @@ export class RelayControl {
     const record = remote ? this.registry.unregister(remote.fingerprint, connection) : undefined;
     if (record) {
       this.#options.emit({ type: 'unregistered', ...pick(record), reason: describeOutcome(outcome) });
-    } else if (this.#stopping === undefined && (outcome.kind === 'failed' || (outcome.kind === 'lost' && outcome.error.code !== 'ERR_CONNECTION_LOST'))) {
+    } else if (this.#stopping === undefined && (outcome.kind === 'failed' || (outcome.kind === 'lost' && !WENT_AWAY.has(outcome.error.code)))) {
       // A handshake that failed, or a session broken by what the client sent (a forged or garbled
-      // frame, a protocol error); not a client that simply went away without registering.
+      // frame, a protocol error); not a client that simply went away or fell silent unregistered.
       const { code, message } = outcome.error;
       this.#options.emit({ type: 'rejected', address: connection.address, code, message });
     }
   }
 }
+
+/** How a session ends when the client just leaves: not worth a `rejected` line. */
+const WENT_AWAY: ReadonlySet<string> = new Set(['ERR_CONNECTION_LOST', 'ERR_KEEPALIVE_TIMEOUT']);
 
 function isRequest(message: SessionMessage): message is Request {
   return message.type === 'register' || message.type === 'lookup' || message.type === 'dial';

@@ -59,6 +59,9 @@ describe('file transfer resumed after the connection was cut', () => {
     const again = await offerAgain(fx, downloads, keys, [path]);
     assert.equal(again.resume[0]?.have, partial!.size, 'the receiver offered its partial');
     assert.equal(again.sent, size, 'the sender checked it, found it different, and sent everything');
+    for (const done of [again.done.sent, again.done.received]) {
+      assert.equal(done.type === 'done' && done.transfer.resumed, 0, 'nothing counted as resumed: it was all carried');
+    }
     assert.equal(await fileSha256(join(downloads, 'big.bin')), await fileSha256(path));
     assert.deepEqual(await partialFiles(downloads), []);
   });
@@ -95,8 +98,6 @@ describe('file transfer resumed after the connection was cut', () => {
     assert.deepEqual(await partialFiles(downloads), []);
   });
 
-  // Regression: the tree was placed, yet the receiver reported a resumable loss with nothing left
-  // to resume from, so offering it again made a silent "album (1)".
   for (const canceller of ['receiver', 'sender'] as const) {
     it(`a /cancel by the ${canceller} while the verified directory is being placed: the receiver reports it received, placed once`, { timeout: 60_000 }, async () => {
       const { source, downloads, pair: p } = await proxiedPair(fx);
@@ -138,6 +139,28 @@ describe('file transfer resumed after the connection was cut', () => {
     });
   }
 
+  it('a /cancel waits for a stuck move only placeWaitMs, then ends the transfer', { timeout: 60_000 }, async () => {
+    const source = await fx.tempDir('src');
+    const downloads = await fx.tempDir('dl');
+    await writeRandomFile(join(source, 'stuck.bin'), 10_000);
+    const p = await fx.pair(downloads, { receiver: { placeWaitMs: 200 } });
+    let release: () => void = () => undefined;
+    const place = DownloadDir.prototype.place;
+    fx.undo(() => (DownloadDir.prototype.place = place));
+    DownloadDir.prototype.place = async function (...args) {
+      await new Promise((resolve) => setImmediate(resolve));
+      p.receiver.transfers.cancel();
+      await new Promise<void>((resolve) => (release = resolve)); // a rename that hangs (say, on NFS)
+      return place.apply(this, args);
+    };
+    await offer(p.sender, [join(source, 'stuck.bin')]);
+    await p.receiver.next('offer');
+    p.receiver.transfers.accept();
+    const ended = await Promise.race([p.receiver.next('done'), p.receiver.next('failed')]);
+    assert.equal(ended.type === 'failed' && ended.error.code, 'ERR_FILE_CANCELLED', 'the cancel took effect without the move');
+    release();
+  });
+
   it('a /cancel amid many small files being placed ends the transfer after the move under way, not after the rest', { timeout: 60_000 }, async () => {
     const { source, downloads, pair: p } = await proxiedPair(fx);
     const paths: string[] = [];
@@ -170,6 +193,8 @@ describe('file transfer resumed after the connection was cut', () => {
     assert.equal(placed.length, movesBeforeCancel, 'the moves under way at the cancel finished, and no other began');
   });
 
+  // Regression: the tree was placed, yet the receiver reported a resumable loss with nothing left
+  // to resume from, so offering it again made a silent "album (1)".
   it('a cut while the verified directory is being placed: the receiver reports it done, placed once', { timeout: 60_000 }, async () => {
     const { source, downloads, keys, pair: p, proxy } = await proxiedPair(fx);
     const album = join(source, 'album');

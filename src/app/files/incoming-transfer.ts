@@ -24,12 +24,15 @@ export interface IncomingOptions extends TransferTiming {
    * saved a little more but cost relayed transfers a tenth of their speed (smaller bursts).
    */
   readonly pauseReadingAtBytes: number;
+  /** How long a cancel or a cut waits for moves into place under way before ending regardless. */
+  readonly placeWaitMs: number;
 }
 
 export const INCOMING_DEFAULTS = Object.freeze({
   ackEveryBytes: 256 * 1024,
   maxBufferedBytes: 20 * 1024 * 1024,
   pauseReadingAtBytes: 512 * 1024,
+  placeWaitMs: 5000,
 });
 
 interface Current {
@@ -112,23 +115,29 @@ export class IncomingTransfer extends Transfer {
    * last), not lost with nothing left in the partial folder to resume from.
    */
   override linkClosed(why?: string): void {
-    void this.#afterPlacing(() => super.linkClosed(why));
+    this.#afterPlacing(() => super.linkClosed(why));
   }
 
   /** Likewise a /cancel: files already being moved into place are saved, and the cancel follows. */
   override cancel(reason = ''): void {
-    void this.#afterPlacing(() => super.cancel(reason));
+    this.#afterPlacing(() => super.cancel(reason));
   }
 
   /**
-   * Run `end` now, or once the moves into place under way have finished. No move starts after
+   * Run `end` now, or once the moves into place under way have finished (at most placeWaitMs: a
+   * rename stuck on a network file system must not hold a cancel forever). No move starts after
    * this (a file verified meanwhile stays partial, for a resume), so a cancel during a run of many
    * small files waits for one move, not for the rest of the transfer.
    */
-  async #afterPlacing(end: () => void): Promise<void> {
+  #afterPlacing(end: () => void): void {
     this.#ending = true;
-    while (this.#placing.size > 0) await Promise.allSettled(this.#placing);
-    end();
+    if (this.#placing.size === 0) return end();
+    const timer = setTimeout(end, this.#options.placeWaitMs);
+    void Promise.allSettled(this.#placing).then(() => {
+      clearTimeout(timer);
+      // A move can only have started in the same turn as the one awaited; wait for it too.
+      this.#afterPlacing(end);
+    });
   }
 
   /** Where each file was saved, relative to the download directory (once verified). */
@@ -153,7 +162,7 @@ export class IncomingTransfer extends Transfer {
   #onMessage(message: FileMessage): void {
     if (message.type === 'file-cancel') {
       // As for our own cancel: files already being moved into place are saved first.
-      void this.#afterPlacing(() => this.failFromPeer(message.reason, message.code));
+      this.#afterPlacing(() => this.failFromPeer(message.reason, message.code));
       return;
     }
     if (this.state !== 'active' || !this.#dir) throw transferProtocolError(`${message.type} before the offer was accepted`);
@@ -186,7 +195,7 @@ export class IncomingTransfer extends Transfer {
     if (offset !== 0 && offset !== resumed?.have) throw transferProtocolError('a file started at an offset we did not offer');
     const dir = this.#dir!;
     const part = this.#parts[index]!;
-    this.noteResumed(offset);
+    this.noteStart(index, offset);
     this.#onDiskTotal += offset - (this.#onDisk.get(index) ?? 0);
     this.#onDisk.set(index, offset);
     const sink = new FileSink({

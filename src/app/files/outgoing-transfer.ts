@@ -166,7 +166,7 @@ export class OutgoingTransfer extends Transfer {
       if (before.size !== file.size) throw changed(file.path);
       const { offset, hash } = await this.#resumeFrom(handle, index);
       this.#skipped += offset;
-      this.noteResumed(offset);
+      this.noteStart(index, offset);
       if (this.finished) return;
       this.link.send({ type: 'file-start', id: this.id, index, offset });
       await this.#stream(handle, file, offset, hash);

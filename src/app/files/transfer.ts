@@ -60,7 +60,8 @@ export abstract class Transfer extends EventEmitter<Events> {
   protected readonly timing: TransferTiming;
   #state: TransferState = 'offered';
   #bytes = 0;
-  #resumed = 0;
+  /** Per file, where its last start began: a resend from 0 after a mismatch resets it. */
+  readonly #startedAt = new Map<number, number>();
   #lastProgressAt = -Infinity;
 
   constructor(link: TransferLink, id: string, files: readonly OfferedFile[], timing: TransferTiming) {
@@ -87,11 +88,14 @@ export abstract class Transfer extends EventEmitter<Events> {
 
   /** Bytes a resume found already at the receiver, so not carried again (for an honest speed). */
   get resumed(): number {
-    return this.#resumed;
+    let sum = 0;
+    for (const offset of this.#startedAt.values()) sum += offset;
+    return sum;
   }
 
-  protected noteResumed(bytes: number): void {
-    this.#resumed += bytes;
+  /** File `index` starts (again) at `offset`: what a resume skipped, or 0 when sent whole. */
+  protected noteStart(index: number, offset: number): void {
+    this.#startedAt.set(index, offset);
   }
 
   /** A message for this transfer from the peer. */

@@ -30,6 +30,8 @@ export interface TransfersOptions {
   readonly offerTimeoutMs: number;
   readonly progressIntervalMs: number;
   readonly now?: () => number;
+  /** How long a cancel waits for a move into place under way (tests shorten it). */
+  readonly placeWaitMs?: number;
 }
 
 /** A link plus what the node knew of the peer before this connection. */
@@ -138,6 +140,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     try {
       transfer = new IncomingTransfer(link, id, collected, {
         ...INCOMING_DEFAULTS,
+        ...(this.#options.placeWaitMs !== undefined ? { placeWaitMs: this.#options.placeWaitMs } : {}),
         now: this.#now,
         progressIntervalMs: this.#options.progressIntervalMs,
       });
