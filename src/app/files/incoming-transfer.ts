@@ -44,6 +44,9 @@ interface Current {
 export class IncomingTransfer extends Transfer {
   readonly direction = 'receive' as const;
   readonly #entries: readonly SafeEntry[];
+  /** The files under each top-level name (placed together), and how many of them wait to verify. */
+  readonly #groups = new Map<string, number[]>();
+  readonly #unverified = new Map<string, number>();
   readonly #options: IncomingOptions;
   #dir: DownloadDir | undefined;
   #dirPath: string | undefined;
@@ -71,6 +74,13 @@ export class IncomingTransfer extends Transfer {
     super(link, id, entries.map((e) => ({ path: e.parts.join('/'), size: e.size })), options);
     this.#entries = entries;
     this.#options = options;
+    entries.forEach((entry, index) => {
+      const top = entry.parts[0]!;
+      const group = this.#groups.get(top) ?? [];
+      if (group.length === 0) this.#groups.set(top, group);
+      group.push(index);
+      this.#unverified.set(top, group.length);
+    });
   }
 
   /** Accept into `downloadDir`; resolves once the answer (with resume points) is sent. */
@@ -237,11 +247,13 @@ export class IncomingTransfer extends Transfer {
       this.emit('mismatch', { index, path });
       return;
     }
-    this.#verified.add(index);
+    this.#verified.add(index); // once per file: #start refuses a verified one
     const top = this.#entries[index]!.parts[0]!;
-    const group = this.#entries.flatMap((e, i) => (e.parts[0] === top ? [i] : []));
+    const unverified = this.#unverified.get(top)! - 1;
+    this.#unverified.set(top, unverified);
     // Not once the transfer is ending (a cut, a cancel): the data stays partial for a resume.
-    if (!group.every((i) => this.#verified.has(i)) || this.finished || this.#ending) return;
+    if (unverified > 0 || this.finished || this.#ending) return;
+    const group = this.#groups.get(top)!;
     const placing: Promise<void> = this.#place(top, group).finally(() => this.#placing.delete(placing));
     this.#placing.add(placing);
     await placing;
