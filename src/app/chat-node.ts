@@ -233,13 +233,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // become trusted by connecting once (and being declined) and coming back.
       const firstSeen = Date.parse(this.#knownPeers.get(remote.fingerprint)?.firstSeen ?? '');
       const known = firstSeen < this.#startedAt;
-      // The peer's name as the room has it (it follows /nick); once the room has let the peer go (a
-      // transfer still placing its files reports later), the last name it had there.
-      let lastName = sanitizeName(remote.info.name);
-      const link = peerLink(connection, () => (lastName = this.#room.find(connection)?.name ?? lastName), known);
-      // Before any other 'closed' listener (the room lets the peer go in one): its name as it left.
-      connection.prependOnceListener('closed', () => void link.peer);
-      this.#room.join(connection, remote, direction, route, link);
+      // The peer's name as the room has it: it follows /nick, and a transfer that reports after
+      // the peer left (still placing its files) shows the name it left with.
+      let member: { readonly name: string } | undefined;
+      const link = peerLink(connection, () => member?.name ?? sanitizeName(remote.info.name), known);
+      member = this.#room.join(connection, remote, direction, route, link);
     });
     connection.on('drain', () => {
       if (this.canSend) this.emit('drain');

@@ -72,7 +72,8 @@ export class Room {
   }
 
   /** A session is up: record the peer, tell the user, and introduce it to everyone here. */
-  join(connection: PeerConnection, remote: RemotePeer, direction: 'incoming' | 'outgoing', route: Route, link: PeerLink): void {
+  /** Returns the member as the room keeps it: its `name` follows /nick, and stays once it leaves. */
+  join(connection: PeerConnection, remote: RemotePeer, direction: 'incoming' | 'outgoing', route: Route, link: PeerLink): { readonly name: string } {
     const peer: Member = { connection, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
     const check = this.#warnIfNameClaimed(peer);
     this.#recordPeer(peer);
@@ -85,6 +86,7 @@ export class Room {
       other.connection.send({ type: 'presence', event: 'joined', peer: ref(peer) });
       peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other) });
     }
+    return peer;
   }
 
   /** A session message from a connection; ignored unless its peer is in the room. */

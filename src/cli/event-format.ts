@@ -2,7 +2,7 @@
 // stable colour. Pure: returns strings; the caller decides where they go.
 
 import pc from 'picocolors';
-import type { AppEvent, PeerSummary } from '../app/app-events.js';
+import type { AppEvent, FileEvent, PeerSummary } from '../app/app-events.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { describeFileList, topNames } from '../app/files/transfer.js';
@@ -122,7 +122,6 @@ export function formatPeerLine(peer: Extract<AppEvent, { type: 'peer-up' | 'peer
   return `${colourName(peer.name)} ${shortFingerprint(peer.fingerprint)}  ${where} port ${peer.port}${flags}`;
 }
 
-type FileEventOf<T extends string> = Extract<AppEvent, { type: T }>;
 
 /** `trip.tar (1.2 GiB)`, `photos/ (12 files, 40 MiB)` or `big.bin, album/ (4 files, 2.0 MiB)`. */
 export function describeFiles(files: readonly { path: string; size: number }[]): string {
@@ -134,7 +133,7 @@ export function shortId(id: string): string {
   return id.slice(0, 6);
 }
 
-function formatFileEvent(event: FileEventOf<'file-offer' | 'file-accepted' | 'file-progress' | 'file-done' | 'file-error'>): string {
+function formatFileEvent(event: FileEvent): string {
   const peer = colourName(event.peer);
   const id = pc.dim(`[${shortId(event.id)}]`);
   switch (event.type) {

@@ -84,11 +84,9 @@ async function run(argv: string[]): Promise<number> {
       start(listenCommand(flags));
     });
 
-  cli
-    .command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host')
-    .option('--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint')
-    .option('--direct-only', 'never use the relay for this connection')
-    .option('--relay-only', 'connect through the relay only (needs --relay)')
+  const connect = cli.command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host');
+  for (const [flag, help] of DIAL_OPTIONS) connect.option(flag, help);
+  connect
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat connect laptop')
@@ -96,11 +94,9 @@ async function run(argv: string[]): Promise<number> {
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
     .action((target: string, flags: ConnectFlags) => start(connectCommand(target, flags)));
 
-  cli
-    .command('send <target> [...paths]', 'connect to a peer, offer it files or directories, exit when they are delivered')
-    .option('--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint')
-    .option('--direct-only', 'never use the relay for this connection')
-    .option('--relay-only', 'connect through the relay only (needs --relay)')
+  const send = cli.command('send <target> [...paths]', 'connect to a peer, offer it files or directories, exit when they are delivered');
+  for (const [flag, help] of DIAL_OPTIONS) send.option(flag, help);
+  send
     .example('p2p-chat send laptop ~/photos/trip.tar')
     .example('p2p-chat send 192.0.2.7 notes.txt src/')
     .action((target: string, paths: string[], flags: ConnectFlags) => {
@@ -142,6 +138,12 @@ type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown };
 type ListenFlags = GlobalFlags & FileFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
 type ConnectFlags = GlobalFlags & FileFlags & { expect?: string; mdns?: boolean; relay?: unknown; directOnly?: boolean; relayOnly?: boolean };
 
+/** How `connect` and `send` reach their target (the same dial for both). */
+const DIAL_OPTIONS = [
+  ['--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint'],
+  ['--direct-only', 'never use the relay for this connection'],
+  ['--relay-only', 'connect through the relay only (needs --relay)'],
+] as const;
 const ACCEPT_FILES_HELP = 'accept file offers without asking: from known peers (declining others), or =any from anyone';
 const DOWNLOAD_DIR_HELP = 'where received files are saved (default: the current directory; created if missing)';
 

@@ -20,7 +20,7 @@ export function loadCliProgress(): typeof cliProgress {
 }
 let cliProgressModule: typeof cliProgress | undefined;
 
-const BAR_SIZE = 20;
+export const BAR_SIZE = 20;
 /** One bar row; `send`'s MultiBar (send-frontend.ts) uses it too. */
 export const BAR_FORMAT = '{label} {bar} {percentage}% {done}/{size} {speed} ETA {eta_formatted}';
 const OPTIONS: cliProgress.Options = {
@@ -35,10 +35,6 @@ const OPTIONS: cliProgress.Options = {
 
 export class ProgressBars {
   readonly #bars = new Map<string, { label: string; event: Progress; startTime: number }>();
-
-  get size(): number {
-    return this.#bars.size;
-  }
 
   /** Start (or update) the bar of a transfer; `label` names it (e.g. `trip.tar → desk`). */
   update(event: Progress, label: string, now: number = Date.now()): void {

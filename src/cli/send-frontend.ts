@@ -8,7 +8,7 @@ import { sanitizeText } from '../session/sanitize.js';
 import { doneRate, formatNotice } from './event-format.js';
 import { DEFAULTS } from '../defaults.js';
 import { PIPE_PROGRESS_INTERVAL_MS, TransferLabels, type Frontend } from './frontends.js';
-import { BAR_FORMAT, barPayload, loadCliProgress } from './progress-bars.js';
+import { BAR_FORMAT, BAR_SIZE, barPayload, loadCliProgress } from './progress-bars.js';
 
 export class SendFrontend implements Frontend {
   readonly #bars: cliProgress.MultiBar | undefined;
@@ -24,7 +24,7 @@ export class SendFrontend implements Frontend {
           {
             stream: process.stderr,
             format: BAR_FORMAT,
-            barsize: 20,
+            barsize: BAR_SIZE,
             hideCursor: true,
             autopadding: true,
             etaBuffer: 50,

@@ -115,10 +115,6 @@ export class DownloadDir {
     }
   }
 
-  async removePart(partPath: string): Promise<void> {
-    await unlink(partPath).catch(() => undefined);
-  }
-
   /**
    * Move finished files into the download directory under a new top-level name: `top` is the
    * first component of every file's path; `files` maps each remaining path (components after

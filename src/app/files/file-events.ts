@@ -45,7 +45,7 @@ export class FileEventReporter {
         return { type: 'file-done', ...ref, ...done, sha256Verified: true, seconds: Math.round(seconds * 10) / 10 };
       }
       case 'failed':
-        return { type: 'file-error', ...ref, code: event.error.code, message: event.error.message, resumable: transfer.state === 'failed' && transfer.bytes > 0 };
+        return { type: 'file-error', ...ref, code: event.error.code, message: event.error.message, resumable: transfer.bytes > 0 };
     }
   }
 

@@ -62,8 +62,6 @@ export class OutgoingTransfer extends Transfer {
    * sender's allocations, and fewer garbage collections.
    */
   readonly #blocks: [Chunk[], Chunk[]] = [[], []];
-  /** Bytes that a resume let us skip, counted as done. */
-  #skipped = 0;
 
   constructor(link: TransferLink, id: string, files: readonly LocalFile[], options: OutgoingOptions) {
     super(link, id, files.map((f) => ({ path: f.path, size: f.size })), options);
@@ -108,7 +106,7 @@ export class OutgoingTransfer extends Transfer {
         return;
       case 'file-ack':
         if (!this.#window?.acked(message.bytes, this.timing.now())) throw transferProtocolError('acknowledged bytes never sent');
-        this.setBytes(this.#skipped + message.bytes);
+        this.setBytes(this.resumed + message.bytes); // what a resume skipped counts as done
         this.#wakeUp();
         return;
       case 'file-verified':
@@ -165,7 +163,6 @@ export class OutgoingTransfer extends Transfer {
       const before = await handle.stat();
       if (before.size !== file.size) throw changed(file.path);
       const { offset, hash } = await this.#resumeFrom(handle, index);
-      this.#skipped += offset;
       this.noteStart(index, offset);
       if (this.finished) return;
       this.link.send({ type: 'file-start', id: this.id, index, offset });

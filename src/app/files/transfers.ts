@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chatError, P2PChatError } from '../../errors.js';
-import { MAX_OFFER_FILES, type FileMessage, type OfferedFile } from '../../session/file-messages.js';
+import { MAX_OFFER_FILES, TRANSFER_ID_BYTES, type FileMessage, type OfferedFile } from '../../session/file-messages.js';
 import type { PeerRef } from '../../session/message-fields.js';
 import type { LocalFile } from './file-list.js';
 import { INCOMING_DEFAULTS, IncomingTransfer } from './incoming-transfer.js';
@@ -71,7 +71,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
 
   /** Offer files (listed by listFiles) to a peer. */
   send(link: TransferLink, files: readonly LocalFile[]): OutgoingTransfer {
-    const transfer = new OutgoingTransfer(link, randomBytes(8).toString('hex'), files, {
+    const transfer = new OutgoingTransfer(link, randomBytes(TRANSFER_ID_BYTES).toString('hex'), files, {
       now: this.#now,
       progressIntervalMs: this.#options.progressIntervalMs,
       offerTimeoutMs: this.#options.offerTimeoutMs,

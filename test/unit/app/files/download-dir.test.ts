@@ -223,7 +223,7 @@ describe('DownloadDir', () => {
     });
   });
 
-  describe('openPart / removePart', () => {
+  describe('openPart', () => {
     it('creates a partial file (0666 less the umask) in the private 0700 folder, kept up to the offset', async () => {
       const dir = await DownloadDir.open(downloads);
       const path = dir.partPath(FP, 'a', 100);
@@ -276,14 +276,6 @@ describe('DownloadDir', () => {
       await (await dir.openPart(path, 0)).close();
       assert.equal(await exists(path), true);
       assert.equal((await stat(dirname(path))).mode & 0o777, 0o700);
-    });
-
-    it('removePart removes a partial file and ignores a missing one', async () => {
-      const dir = await DownloadDir.open(downloads);
-      const path = await part(dir, 'a', 'xyz');
-      await dir.removePart(path);
-      assert.equal(await exists(path), false);
-      await dir.removePart(path);
     });
   });
 
