@@ -8,6 +8,7 @@ import { createHash } from 'node:crypto';
 import { chatError, P2PChatError } from '../../errors.js';
 import { MAX_RESUME_POINTS, type FileMessage, type OfferedFile, type ResumePoint } from '../../session/file-messages.js';
 import { validateOffer, type SafeEntry } from '../../session/file-names.js';
+import { SEND_WINDOW_DEFAULTS } from '../../session/send-window.js';
 import { DownloadDir, type ResumableData } from './download-dir.js';
 import { FileSink, WriteBacklog } from './file-sink.js';
 import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
@@ -30,7 +31,8 @@ export interface IncomingOptions extends TransferTiming {
 
 export const INCOMING_DEFAULTS = Object.freeze({
   ackEveryBytes: 256 * 1024,
-  maxBufferedBytes: 20 * 1024 * 1024,
+  // The sender's whole window, and some slack for a window that grew while acks were in flight.
+  maxBufferedBytes: SEND_WINDOW_DEFAULTS.maxBytes + 4 * 1024 * 1024,
   pauseReadingAtBytes: 512 * 1024,
   placeWaitMs: 5000,
 });
