@@ -9,7 +9,8 @@ import { createConnection, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { DEFAULTS } from '../src/defaults.js';
-import { dialTcp } from '../src/net/tcp-dialer.js';
+import { SYSTEM_CLOCK } from '../src/clock.js';
+import { TcpStream } from '../src/net/tcp-stream.js';
 import { FEATURES, PROTOCOL_VERSION } from '../src/secure/handshake-payload.js';
 import { PeerConnection } from '../src/session/peer-connection.js';
 import type { BenchResult, Log } from './bench-result.js';
@@ -86,8 +87,10 @@ async function oursOnce(receiverHome: BenchHome, senderHome: BenchHome, messages
   let connection: PeerConnection | undefined;
   try {
     const port = await receiver.listening();
-    const socket = await dialTcp(HOST, port, SETUP_TIMEOUT_MS);
-    const peer = new PeerConnection(socket, {
+    // A raw socket, so that ours and the baseline are measured through the same socket calls.
+    const socket = createConnection({ host: HOST, port, noDelay: true });
+    await withTimeout(once(socket, 'connect'), SETUP_TIMEOUT_MS, 'TCP connect');
+    const peer = new PeerConnection(new TcpStream(socket), {
       initiator: true,
       keyPair: senderHome.identity.keyPair,
       localInfo: { name: 'sender', version: PROTOCOL_VERSION, features: FEATURES },
@@ -96,6 +99,7 @@ async function oursOnce(receiverHome: BenchHome, senderHome: BenchHome, messages
       maxQueuedBytes: DEFAULTS.maxQueuedBytes,
       keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
       byeGraceMs: DEFAULTS.byeGraceMs,
+      clock: SYSTEM_CLOCK,
     });
     connection = peer;
     const established = once(peer, 'established');

@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RelayClient } from '../src/app/relay-client.js';
-import { openDataConnection } from '../src/net/relay-data-connection.js';
+import { encodeDataHello } from '../src/wire/data-preamble.js';
 import { SPLICE_COALESCE_BYTES } from '../src/relay/splice.js';
 import { MEGABYTE as MB, throughputResult, type BenchResult, type Log } from './bench-result.js';
 import { cpuTimeMs } from './children.js';
@@ -162,8 +162,8 @@ async function oursPair(relay: RelayProcess, clientA: RelayClient, clientB: Rela
   const { token } = await clientA.dial(fingerprintB);
   const [invite] = (await invited) as [{ token: string }];
   const opened = await Promise.allSettled([
-    openDataConnection(relay.host, relay.port, token, SETUP_TIMEOUT_MS),
-    openDataConnection(relay.host, relay.port, invite.token, SETUP_TIMEOUT_MS),
+    rawDataConnection(relay.host, relay.port, token),
+    rawDataConnection(relay.host, relay.port, invite.token),
   ]);
   const [sender, receiver] = opened.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
   if (!sender || !receiver) {
@@ -172,6 +172,19 @@ async function oursPair(relay: RelayProcess, clientA: RelayClient, clientB: Rela
     throw opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
   }
   return ready({ sender, receiver, relayPid: relay.pid });
+}
+
+/** A relayed data connection as a raw socket (as the baseline's), its token presented. */
+async function rawDataConnection(host: string, port: number, token: string): Promise<Socket> {
+  const socket = createConnection({ host, port, noDelay: true });
+  try {
+    await withTimeout(once(socket, 'connect'), SETUP_TIMEOUT_MS, 'the relay data connection');
+  } catch (err) {
+    socket.destroy();
+    throw err;
+  }
+  socket.write(encodeDataHello(token));
+  return socket;
 }
 
 async function socatPair(socat: SocatListener, sink: Sink): Promise<Pair> {

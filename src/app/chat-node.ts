@@ -3,11 +3,11 @@
 // conversation and passes chat and presence between peers; ChatNode reports the rest as AppEvents.
 
 import { EventEmitter } from 'node:events';
-import type { Server, Socket } from 'node:net';
+import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError } from '../errors.js';
-import { listenTcp } from '../net/tcp-listener.js';
-import { dialTcp } from '../net/tcp-dialer.js';
+import type { ByteStream, StreamListener, Transport } from '../net/byte-stream.js';
+import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -31,7 +31,14 @@ export interface ChatNodeOptions {
   readonly timing?: Partial<Settings>;
   /** Receiving files: where they go, and which offers are accepted without asking. */
   readonly files?: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
+  /** Every timer and timestamp of the node and its connections (tests pass a manual one). */
+  readonly clock?: Clock;
+  /** How peers are dialled and listened for. */
+  readonly transport?: Transport;
 }
+
+/** Beyond this many open connections, new ones are refused (a handshake flood cannot exhaust fds). */
+const MAX_CONNECTIONS = 256;
 
 /**
  * Asked when an outgoing connection has verified the peer's key (handshake message 2): true lets
@@ -45,12 +52,14 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #timing: Settings;
   readonly #room: Room;
   readonly #knownPeers: KnownPeers;
-  readonly #startedAt = Date.now();
+  readonly #clock: Clock;
+  readonly #transport: Transport;
+  readonly #startedAt: number;
   readonly #files: Transfers;
   /** Connections still in the handshake. */
   readonly #pending = new Set<PeerConnection>();
   #name: string;
-  #server: Server | undefined;
+  #listener: StreamListener | undefined;
   #quitting = false;
 
   constructor(options: ChatNodeOptions) {
@@ -58,9 +67,13 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     this.#identity = options.identity;
     this.#name = sanitizeName(options.name);
     this.#timing = { ...DEFAULTS, ...options.timing };
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#transport = options.transport ?? TCP_TRANSPORT;
+    this.#startedAt = this.#clock.now();
     this.#room = new Room({
       knownPeers: options.knownPeers,
       maxMessageBytes: this.#timing.maxMessageBytes,
+      clock: this.#clock,
       emit: (event) => this.#emit(event),
     });
     this.#knownPeers = options.knownPeers;
@@ -69,8 +82,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       acceptFiles: options.files?.acceptFiles ?? 'ask',
       offerTimeoutMs: this.#timing.fileOfferTimeoutMs,
       progressIntervalMs: this.#timing.fileProgressIntervalMs,
+      clock: this.#clock,
     });
-    const reporter = new FileEventReporter();
+    const reporter = new FileEventReporter(this.#clock);
     this.#files.on('event', (event) => this.#emit(reporter.toAppEvent(event)));
   }
 
@@ -105,6 +119,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     return this.#timing;
   }
 
+  /** The clock the node runs on, for what works on its behalf (relay link, connect strategy). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /** True from quit() or abort() on: the node takes no new connections. */
   get quitting(): boolean {
     return this.#quitting;
@@ -122,11 +141,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
 
   /** Bind and start accepting peers; resolves with the port actually bound. */
   async listen(host: string, port: number, fallback: boolean): Promise<number> {
-    const bound = await listenTcp(
-      { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0 },
-      (socket) => this.#adopt(socket, 'incoming', { path: 'direct' }),
+    const bound = await this.#transport.listen(
+      { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0, maxConnections: MAX_CONNECTIONS },
+      (stream) => this.#adopt(stream, 'incoming', { path: 'direct' }),
     );
-    this.#server = bound.server;
+    this.#listener = bound;
     this.#emit({
       type: 'listening',
       host: bound.host,
@@ -140,18 +159,18 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
 
   /** Dial a peer; resolves once the encrypted session is up, rejects with a coded error. */
   async connect(host: string, port: number, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
-    const socket = await dialTcp(host, port, this.#timing.connectTimeoutMs);
-    return this.connectOver(socket, { path: 'direct' }, expectedFingerprint, gate);
+    const stream = await this.#transport.dial(host, port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock });
+    return this.connectOver(stream, { path: 'direct' }, expectedFingerprint, gate);
   }
 
   /**
-   * Run the handshake as initiator over an open socket: a direct dial, or a relayed data
+   * Run the handshake as initiator over an open stream: a direct dial, or a relayed data
    * connection. With a `gate`, the handshake finishes only if the gate says this connection won
    * the race (connect-strategy.ts); a loser is closed before message 3 and rejects with
    * ERR_HANDSHAKE_ABANDONED, and the peer never sees it join.
    */
-  connectOver(socket: Socket, route: Route, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
-    const connection = this.#adopt(socket, 'outgoing', route, expectedFingerprint, gate);
+  connectOver(stream: ByteStream, route: Route, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
+    const connection = this.#adopt(stream, 'outgoing', route, expectedFingerprint, gate);
     return new Promise((resolve, reject) => {
       connection.once('established', () => {
         const peer = this.#room.find(connection);
@@ -165,12 +184,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   }
 
   /** A relayed data connection a relay invited us to: we are the responder. Closed if quitting. */
-  acceptOver(socket: Socket, route: Route): void {
+  acceptOver(stream: ByteStream, route: Route): void {
     if (this.#quitting) {
-      socket.destroy();
+      stream.destroy();
       return;
     }
-    this.#adopt(socket, 'incoming', route);
+    this.#adopt(stream, 'incoming', route);
   }
 
   /** Send a chat line (or a /me action) to everyone; throws ERR_MESSAGE_TOO_LONG. */
@@ -193,7 +212,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
    */
   async quit(reason: string): Promise<boolean> {
     this.#quitting = true;
-    this.#server?.close();
+    void this.#listener?.close();
     this.#files.cancelAll('leaving the chat');
     const closing = [...this.#room.peers()].map((p) => p.connection.close(reason));
     for (const c of this.#pending) c.destroy();
@@ -203,14 +222,14 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   /** Immediate stop: no goodbyes (second Ctrl-C). */
   abort(): void {
     this.#quitting = true;
-    this.#server?.close();
+    void this.#listener?.close();
     for (const p of this.#room.peers()) p.connection.destroy();
     for (const c of this.#pending) c.destroy();
   }
 
-  #adopt(socket: Socket, direction: 'incoming' | 'outgoing', route: Route, expectedFingerprint?: string, gate?: Gate): PeerConnection {
+  #adopt(stream: ByteStream, direction: 'incoming' | 'outgoing', route: Route, expectedFingerprint?: string, gate?: Gate): PeerConnection {
     const t = this.#timing;
-    const connection = new PeerConnection(socket, {
+    const connection = new PeerConnection(stream, {
       initiator: direction === 'outgoing',
       keyPair: this.#identity.keyPair,
       localInfo: { name: this.#name, version: PROTOCOL_VERSION, features: FEATURES },
@@ -219,6 +238,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       keepaliveTimeoutMs: t.keepaliveTimeoutMs,
       byeGraceMs: t.byeGraceMs,
       maxQueuedBytes: t.maxQueuedBytes,
+      clock: this.#clock,
       ...(expectedFingerprint ? { expectedFingerprint } : {}),
       ...(gate ? { mayFinish: gate } : {}),
     });

@@ -5,6 +5,7 @@
 // 2) finishes its handshake; the others are abandoned before message 3, so the peer sees one
 // session, never a spare one joining and leaving. A hanging direct dial never delays the relay.
 
+import type { Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { openDataConnection } from '../net/relay-data-connection.js';
@@ -45,6 +46,7 @@ export async function connectToTarget(node: ChatNode, target: string, options: T
     ...(directory ? { directory } : {}),
     ...(relay ? { relay: relay.client } : {}), // a lookup there helps a direct dial too
     ...(expect ? { expect } : {}),
+    clock: node.clock,
   });
   return connectWithStrategy(node, {
     label: plan.label,
@@ -75,12 +77,13 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
     const failures: P2PChatError[] = [];
     let running = 0;
     let relayStarted = false;
-    let relayTimer: NodeJS.Timeout | undefined;
-    let nextTimer: NodeJS.Timeout | undefined;
+    const clock = node.clock;
+    let relayTimer: Timer | undefined;
+    let nextTimer: Timer | undefined;
     const queue = [...direct];
     const stopTimers = () => {
-      clearTimeout(relayTimer);
-      clearTimeout(nextTimer);
+      clock.clearTimeout(relayTimer);
+      clock.clearTimeout(nextTimer);
     };
 
     const settleFailure = (err: unknown, guess: boolean) => {
@@ -123,12 +126,12 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       );
     };
     const startNextDirect = () => {
-      clearTimeout(nextTimer);
+      clock.clearTimeout(nextTimer);
       const candidate = queue.shift();
       if (!candidate || decided) return;
       attempt((gate) => node.connect(candidate.host, candidate.port, input.expect, gate), candidate.guess === true);
       if (queue.length > 0) {
-        nextTimer = setTimeout(startNextDirect, timing.directStaggerMs);
+        nextTimer = clock.setTimeout(startNextDirect, timing.directStaggerMs);
         nextTimer.unref();
       }
     };
@@ -138,8 +141,8 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       attempt(async (gate) => {
         await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
         const { token } = await relay.client.dial(input.expect!);
-        const socket = await openDataConnection(relay.host, relay.port, token, timing.connectTimeoutMs);
-        return node.connectOver(socket, { path: 'relayed', via: relay.client.label }, input.expect, gate);
+        const stream = await openDataConnection(relay.host, relay.port, token, { timeoutMs: timing.connectTimeoutMs, clock });
+        return node.connectOver(stream, { path: 'relayed', via: relay.client.label }, input.expect, gate);
       });
     };
 
@@ -147,7 +150,7 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
     if (relay) {
       if (direct.length === 0) startRelay();
       else {
-        relayTimer = setTimeout(startRelay, input.relayDelayMs ?? timing.relayDelayMs);
+        relayTimer = clock.setTimeout(startRelay, input.relayDelayMs ?? timing.relayDelayMs);
         relayTimer.unref();
       }
     }

@@ -4,10 +4,9 @@
 // redirect us to someone else: the Noise handshake would fail with ERR_PEER_KEY_MISMATCH.
 
 import { lookup } from 'node:dns/promises';
-import { isIP } from 'node:net';
 import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
-import { formatHostPort } from '../net/address.js';
+import { formatHostPort, isIpAddress } from '../net/address.js';
 import { parseTarget } from '../net/target.js';
 import { looksLikeFingerprint, normalizeFingerprint, shortFingerprint } from '../secure/fingerprint.js';
 import type { PeerDirectory } from './peer-directory.js';
@@ -43,7 +42,7 @@ export interface PlanOptions {
 /** Is this an address (IP, host:port, a dotted host name) rather than a nickname or fingerprint? */
 export function isAddressTarget(text: string): boolean {
   const t = text.trim();
-  if (t.includes('@') || t.startsWith('[') || isIP(t) !== 0 || t === 'localhost') return true;
+  if (t.includes('@') || t.startsWith('[') || isIpAddress(t) || t === 'localhost') return true;
   if (looksLikeFingerprint(t)) return false;
   return t.includes('.') || t.includes(':');
 }

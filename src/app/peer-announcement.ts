@@ -2,7 +2,7 @@
 // the LAN is read back. Pure. Nothing in an announcement is trusted: a malformed field drops the
 // record, and the fingerprint is only a claim until the Noise handshake proves it.
 
-import { isIP } from 'node:net';
+import { isIpAddress } from '../net/address.js';
 import { normalizeFingerprint, shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName } from '../session/sanitize.js';
 
@@ -72,7 +72,7 @@ export function parseHeardService(heard: HeardService, lastSeen: number, order: 
   if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) return undefined;
   if (typeof heard.name !== 'string' || heard.name.length === 0) return undefined;
   const raw = Array.isArray(heard.addresses) ? heard.addresses.filter((a): a is string => typeof a === 'string') : [];
-  const addresses = order(raw.filter((a) => isIP(a.split('%')[0]!) !== 0));
+  const addresses = order(raw.filter((a) => isIpAddress(a.split('%')[0]!)));
   if (addresses.length === 0) return undefined;
   return {
     instance: heard.name,

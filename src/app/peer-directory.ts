@@ -3,6 +3,7 @@
 // fingerprint prefix for `connect <name>` and `/connect`.
 
 import { EventEmitter } from 'node:events';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import type { P2PChatError } from '../errors.js';
 import { orderAddresses } from '../net/address-order.js';
@@ -27,10 +28,12 @@ export class PeerDirectory extends EventEmitter<{ event: [PeerEvent]; error: [P2
   readonly #known: KnownPeers;
   readonly #self: string;
   readonly #entries = new Map<string, DirectoryEntry>();
+  readonly #clock: Clock;
 
-  constructor(known: KnownPeers, selfFingerprint: string, timing: Partial<Settings> = {}) {
+  constructor(known: KnownPeers, selfFingerprint: string, timing: Partial<Settings> = {}, clock: Clock = SYSTEM_CLOCK) {
     super();
     const t = { ...DEFAULTS, ...timing };
+    this.#clock = clock;
     this.#known = known;
     this.#self = selfFingerprint;
     this.#lan = new LanDiscovery({
@@ -38,6 +41,7 @@ export class PeerDirectory extends EventEmitter<{ event: [PeerEvent]; error: [P2
       refreshMs: t.mdnsRefreshMs,
       staleMs: t.mdnsStaleMs,
       probeMs: t.mdnsProbeMs,
+      clock,
     });
     this.#lan.on('up', (heard) => this.#onHeard(heard));
     this.#lan.on('refresh', (heard) => this.#onHeard(heard));
@@ -74,17 +78,18 @@ export class PeerDirectory extends EventEmitter<{ event: [PeerEvent]; error: [P2
   lookup(query: string, timeoutMs: number, settleMs: number): Promise<DirectoryEntry[]> {
     this.browse();
     return new Promise((resolve) => {
-      let settle: NodeJS.Timeout | undefined;
+      const clock = this.#clock;
+      let settle: Timer | undefined;
       const finish = () => {
-        clearTimeout(deadline);
-        clearTimeout(settle);
+        clock.clearTimeout(deadline);
+        clock.clearTimeout(settle);
         this.off('event', onEvent);
         resolve(this.find(query));
       };
       const onEvent = () => {
-        if (settle === undefined && this.find(query).length > 0) settle = setTimeout(finish, settleMs);
+        if (settle === undefined && this.find(query).length > 0) settle = clock.setTimeout(finish, settleMs);
       };
-      const deadline = setTimeout(finish, timeoutMs);
+      const deadline = clock.setTimeout(finish, timeoutMs);
       this.on('event', onEvent);
       onEvent();
     });

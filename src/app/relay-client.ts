@@ -4,6 +4,7 @@
 // up with keepalives and re-opened with exponential backoff whenever it drops.
 
 import { EventEmitter } from 'node:events';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
 import { localAddresses } from '../net/local-addresses.js';
@@ -27,6 +28,8 @@ export interface RelayClientOptions {
   /** Our own addresses to register; by default this machine's, when we listen. */
   readonly addresses?: readonly string[];
   readonly timing?: Partial<Settings>;
+  /** Request deadlines, keepalive and the reconnect backoff run on this clock. */
+  readonly clock?: Clock;
 }
 
 export type RelayStatus =
@@ -46,19 +49,20 @@ export interface Invite {
 interface Pending {
   resolve(message: SessionMessage): void;
   reject(error: P2PChatError): void;
-  timer: NodeJS.Timeout;
+  timer: Timer;
 }
 
 export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [Invite] }> {
   readonly #options: RelayClientOptions;
   readonly #timing: Settings;
+  readonly #clock: Clock;
   readonly #pending = new Map<number, Pending>();
   #connection: PeerConnection | undefined;
   #registered = false;
   #observed: string | undefined;
   #nextRid = 1;
   readonly #backoff: RelayBackoff;
-  #retry: NodeJS.Timeout | undefined;
+  #retry: Timer | undefined;
   #closed = false;
   /** A connection-level refusal (relay-error with rid 0) that explains the close to come. */
   #refusal: P2PChatError | undefined;
@@ -67,6 +71,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     super();
     this.#options = options;
     this.#timing = { ...DEFAULTS, ...options.timing };
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#backoff = new RelayBackoff(this.#timing.relayBackoffInitialMs, this.#timing.relayBackoffMaxMs);
   }
 
@@ -93,17 +98,17 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     return new Promise((resolve, reject) => {
       const onStatus = (status: RelayStatus) => {
         if (status.state === 'stopped') {
-          clearTimeout(timer);
+          this.#clock.clearTimeout(timer);
           this.off('status', onStatus);
           reject(status.error);
           return;
         }
         if (status.state !== 'registered' && status.state !== 'ready') return;
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         this.off('status', onStatus);
         resolve();
       };
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.off('status', onStatus);
         reject(chatError('ERR_RELAY_UNREACHABLE', `cannot register with relay ${this.label} within ${timeoutMs / 1000} s`));
       }, timeoutMs);
@@ -126,7 +131,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 
   async close(): Promise<void> {
     this.#closed = true;
-    clearTimeout(this.#retry);
+    this.#clock.clearTimeout(this.#retry);
     this.#failPending(chatError('ERR_RELAY_UNREACHABLE', 'relay client closed'));
     await this.#connection?.close('');
   }
@@ -138,7 +143,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     }
     const rid = this.#nextRid++;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#pending.delete(rid);
         reject(chatError('ERR_RELAY_UNREACHABLE', `relay ${this.label} did not answer in time`));
       }, this.#timing.connectTimeoutMs);
@@ -152,12 +157,12 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     const { relay } = this.#options;
     let connection: PeerConnection;
     try {
-      const socket = await dialTcp(relay.host, relay.port, this.#timing.connectTimeoutMs);
+      const stream = await dialTcp(relay.host, relay.port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock });
       if (this.#closed) {
-        socket.destroy();
+        stream.destroy();
         return;
       }
-      connection = new PeerConnection(socket, {
+      connection = new PeerConnection(stream, {
         initiator: true,
         keyPair: this.#options.identity.keyPair,
         localInfo: { name: this.#options.name, version: PROTOCOL_VERSION, features: FEATURES },
@@ -166,6 +171,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         keepaliveTimeoutMs: this.#timing.keepaliveTimeoutMs,
         byeGraceMs: this.#timing.byeGraceMs,
         maxQueuedBytes: this.#timing.maxQueuedBytes,
+        clock: this.#clock,
         ...(this.#options.pin ? { expectedFingerprint: this.#options.pin } : {}),
       });
     } catch (err) {
@@ -255,14 +261,14 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     const pending = this.#pending.get(rid);
     if (!pending) return;
     this.#pending.delete(rid);
-    clearTimeout(pending.timer);
+    this.#clock.clearTimeout(pending.timer);
     action(pending);
   }
 
   #failPending(error: P2PChatError): void {
     for (const [rid, pending] of this.#pending) {
       this.#pending.delete(rid);
-      clearTimeout(pending.timer);
+      this.#clock.clearTimeout(pending.timer);
       pending.reject(error);
     }
   }
@@ -273,7 +279,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     const retryInMs = this.#backoff.next();
     if (goingAwayReason !== undefined) this.emit('status', { state: 'going-away', reason: goingAwayReason, retryInMs });
     else this.emit('status', { state: 'disconnected', error: error!, retryInMs });
-    this.#retry = setTimeout(() => void this.#connect(), retryInMs);
+    this.#retry = this.#clock.setTimeout(() => void this.#connect(), retryInMs);
     this.#retry.unref();
   }
 }

@@ -29,10 +29,10 @@ export function acceptRelayInvites(
   client.on('invite', (invite) => {
     if (node.quitting || inFlight >= MAX_CONCURRENT_INVITES) return;
     inFlight++;
-    openDataConnection(relay.host, relay.port, invite.token, node.timing.connectTimeoutMs).then(
-      (socket) => {
-        socket.once('close', () => inFlight--);
-        node.acceptOver(socket, { path: 'relayed', via: relay.label }); // closes it if quitting now
+    openDataConnection(relay.host, relay.port, invite.token, { timeoutMs: node.timing.connectTimeoutMs, clock: node.clock }).then(
+      (stream) => {
+        stream.once('close', () => inFlight--);
+        node.acceptOver(stream, { path: 'relayed', via: relay.label }); // closes it if quitting now
       },
       (err: unknown) => {
         inFlight--;

@@ -34,6 +34,7 @@ export function linkRelay(node: ChatNode, options: RelayLinkOptions, report: (ev
     identity: options.identity,
     name: node.name,
     port,
+    clock: node.clock,
   });
   client.on('status', (status) => {
     const event = relayStatusEvent(relay.label, status);

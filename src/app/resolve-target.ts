@@ -2,6 +2,7 @@
 // looked up at once on the LAN (mDNS) and at the relay. Either source names the key to expect,
 // and the end-to-end handshake proves it; a name both sources disagree on is ambiguous.
 
+import { delay, type Clock } from '../clock.js';
 import { plainHost } from '../net/address.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
@@ -16,10 +17,8 @@ export interface ResolveOptions {
   readonly relay?: RelayClient;
   readonly expect?: string;
   readonly timing?: Partial<Settings>;
-}
-
-function delay(ms: number): Promise<undefined> {
-  return new Promise((resolve) => setTimeout(() => resolve(undefined), ms).unref());
+  /** For how long the LAN gets once the relay has answered. */
+  readonly clock: Clock;
 }
 
 export async function resolveTarget(text: string, options: ResolveOptions): Promise<DialPlan> {
@@ -43,7 +42,7 @@ export async function resolveTarget(text: string, options: ResolveOptions): Prom
   // dialled directly first anyway); otherwise the LAN lookup runs its course.
   // (Settled into a value either way, so a LAN error after we stopped waiting is never unhandled.)
   const lanResult = lanLookup.then((plan) => ({ plan }), (error: unknown) => ({ error }));
-  const outcome = records.length > 0 ? await Promise.race([lanResult, delay(timing.lookupSettleMs)]) : await lanResult;
+  const outcome = records.length > 0 ? await Promise.race([lanResult, delay(options.clock, timing.lookupSettleMs).then(() => undefined)]) : await lanResult;
   if (outcome && 'error' in outcome) throw outcome.error;
   const lan = outcome?.plan;
   const matching = options.expect ? records.filter((r) => r.fingerprint === options.expect) : records;

@@ -4,6 +4,7 @@
 // Opening and closing connections is ChatNode's; the room sees only established sessions.
 
 import { randomBytes } from 'node:crypto';
+import type { Clock } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import type { RemotePeer } from '../secure/secure-channel.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -42,6 +43,8 @@ export interface RoomOptions {
   readonly knownPeers: KnownPeers;
   /** Longest chat message we send, in UTF-8 bytes. */
   readonly maxMessageBytes: number;
+  /** Message times and the nickname rate limit. */
+  readonly clock: Clock;
   readonly emit: (event: AppEvent) => void;
 }
 
@@ -111,7 +114,7 @@ export class Room {
       }
       case 'nick': {
         // A peer flipping names in a loop must not flood the screen or the other peers.
-        const now = Date.now();
+        const now = this.#options.clock.now();
         if (now - peer.renamedAt < RENAME_INTERVAL_MS) return;
         peer.renamedAt = now;
         const oldName = peer.name;
@@ -166,7 +169,7 @@ export class Room {
     if (bytes > limit) {
       throw chatError('ERR_MESSAGE_TOO_LONG', `message is ${bytes} bytes; the limit is ${limit} bytes (${limit / 1024} KiB)`);
     }
-    const chat = { id: randomBytes(8).toString('hex'), time: Date.now(), text, ...(action ? { action } : {}) };
+    const chat = { id: randomBytes(8).toString('hex'), time: this.#options.clock.now(), text, ...(action ? { action } : {}) };
     for (const peer of this.#members.values()) peer.connection.send({ type: 'chat', ...chat });
     this.#options.emit({ type: 'sent', ...chat, recipients: this.#members.size });
   }
@@ -197,7 +200,7 @@ export class Room {
 
   #recordPeer(peer: Member): void {
     try {
-      this.#options.knownPeers.record(peer.fingerprint, peer.name);
+      this.#options.knownPeers.record(peer.fingerprint, peer.name, new Date(this.#options.clock.now()));
     } catch (err) {
       if (err instanceof P2PChatError) this.#options.emit({ type: 'warning', code: err.code, message: err.message });
     }

@@ -4,6 +4,7 @@
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { PeerDirectory, toEvent } from '../app/peer-directory.js';
+import { SYSTEM_CLOCK } from '../clock.js';
 import type { P2PChatError } from '../errors.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import { formatPeerLine } from './event-format.js';
@@ -30,7 +31,7 @@ export function discover(options: DiscoverOptions): Promise<number> {
     const finish = async (result: number | P2PChatError) => {
       if (finished) return;
       finished = true;
-      clearTimeout(timer);
+      SYSTEM_CLOCK.clearTimeout(timer);
       await directory.close();
       if (typeof result === 'number') resolve(result);
       else reject(result);
@@ -41,7 +42,7 @@ export function discover(options: DiscoverOptions): Promise<number> {
 
     const timer = options.watch
       ? undefined
-      : setTimeout(() => {
+      : SYSTEM_CLOCK.setTimeout(() => {
           const entries = directory.entries();
           for (const entry of entries) print(toEvent('peer-up', entry));
           if (entries.length === 0 && !options.json) {

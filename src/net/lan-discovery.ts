@@ -8,6 +8,7 @@ import { hostname } from 'node:os';
 import { createSocket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import type { Bonjour, Browser, Service } from 'bonjour-service';
+import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 
 /**
@@ -27,6 +28,7 @@ export interface LanDiscoveryOptions {
   readonly staleMs: number;
   /** How long to listen for another responder already using our name before announcing. */
   readonly probeMs: number;
+  readonly clock: Clock;
 }
 
 export interface HeardPeer {
@@ -47,7 +49,7 @@ export class LanDiscovery extends EventEmitter<Events> {
   readonly #bonjour: Bonjour;
   readonly #heard = new Map<string, HeardPeer>();
   #browser: Browser | undefined;
-  #refresh: NodeJS.Timeout | undefined;
+  #refresh: Timer | undefined;
   #published: Service | undefined;
   #closed = false;
 
@@ -67,7 +69,7 @@ export class LanDiscovery extends EventEmitter<Events> {
     if (this.#browser || this.#closed) return;
     void this.#checkRoute().then((error) => error && this.emit('error', error));
     this.#startBrowser();
-    this.#refresh = setInterval(() => {
+    this.#refresh = this.#options.clock.setInterval(() => {
       this.#startBrowser();
       this.#sweep();
     }, this.#options.refreshMs);
@@ -99,15 +101,16 @@ export class LanDiscovery extends EventEmitter<Events> {
   close(): Promise<void> {
     if (this.#closed) return Promise.resolve();
     this.#closed = true;
-    clearInterval(this.#refresh);
+    this.#options.clock.clearInterval(this.#refresh);
     this.#browser?.stop();
     return new Promise((resolve) => {
       const destroy = () => this.#bonjour.destroy(() => resolve());
       if (!this.#published) return destroy();
       // A goodbye that cannot be sent (no network) must not hold up the exit.
-      const timer = setTimeout(destroy, 500);
+      const clock = this.#options.clock;
+      const timer = clock.setTimeout(destroy, 500);
       this.#bonjour.unpublishAll(() => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         destroy();
       });
     });
@@ -124,7 +127,7 @@ export class LanDiscovery extends EventEmitter<Events> {
   }
 
   #onUp(service: Service): void {
-    const peer = { service, lastSeen: Date.now() };
+    const peer = { service, lastSeen: this.#options.clock.now() };
     const isNew = !this.#heard.has(service.name);
     this.#heard.set(service.name, peer);
     this.emit(isNew ? 'up' : 'refresh', peer);
@@ -135,22 +138,23 @@ export class LanDiscovery extends EventEmitter<Events> {
   }
 
   #sweep(): void {
-    const cutoff = Date.now() - this.#options.staleMs;
+    const cutoff = this.#options.clock.now() - this.#options.staleMs;
     for (const [instance, peer] of this.#heard) if (peer.lastSeen < cutoff) this.#forget(instance);
   }
 
   #nameTaken(fqdn: string): Promise<boolean> {
+    const clock = this.#options.clock;
     return new Promise((resolve) => {
       const browser = this.#bonjour.find({ type: this.#options.serviceType });
       const done = (taken: boolean) => {
-        clearTimeout(timer);
+        clock.clearTimeout(timer);
         browser.stop();
         resolve(taken);
       };
       browser.on('up', (service) => {
         if (service.fqdn.toLowerCase() === fqdn.toLowerCase()) done(true);
       });
-      const timer = setTimeout(() => done(false), this.#options.probeMs);
+      const timer = clock.setTimeout(() => done(false), this.#options.probeMs);
     });
   }
 

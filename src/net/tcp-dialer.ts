@@ -1,21 +1,23 @@
 // Open a TCP connection with a timeout, turning socket errors into one clear coded line:
 // "cannot reach 192.0.2.7:5050: connection refused".
 
-import { createConnection, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
 import { chatError, type P2PChatError } from '../errors.js';
 import { formatHostPort } from './address.js';
+import type { ByteStream, DialOptions } from './byte-stream.js';
 import { describeSocketError } from './socket-errors.js';
+import { TcpStream } from './tcp-stream.js';
 
-export function dialTcp(host: string, port: number, timeoutMs: number): Promise<Socket> {
+export function dialTcp(host: string, port: number, { timeoutMs, clock }: DialOptions): Promise<ByteStream> {
   const where = formatHostPort(host, port);
   return new Promise((resolve, reject) => {
     const socket = createConnection({ host, port });
     const fail = (error: P2PChatError) => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       socket.destroy();
       reject(error);
     };
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () => fail(chatError('ERR_CONNECT_FAILED', `cannot reach ${where}: timed out after ${timeoutMs / 1000} s`)),
       timeoutMs,
     );
@@ -23,9 +25,9 @@ export function dialTcp(host: string, port: number, timeoutMs: number): Promise<
       fail(chatError('ERR_CONNECT_FAILED', `cannot reach ${where}: ${describeSocketError(err)}`, err)),
     );
     socket.once('connect', () => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve(socket);
+      resolve(new TcpStream(socket));
     });
   });
 }

@@ -3,8 +3,9 @@
 // for relayed sessions, within a rate limit. A connection over the limits still completes its
 // handshake, so it can be told "relay full" in words before it is closed.
 
-import type { Socket } from 'node:net';
+import type { Clock } from '../clock.js';
 import type { ErrorCode } from '../errors.js';
+import type { ByteStream } from '../net/byte-stream.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { PeerRef } from '../session/message-fields.js';
@@ -29,7 +30,7 @@ export interface RelayControlOptions {
   readonly admission: Admission;
   readonly sessions: RelaySessions;
   readonly emit: (event: RelayEvent) => void;
-  readonly now: () => number;
+  readonly clock: Clock;
 }
 
 /** How the server hands a sniffed control connection over. */
@@ -69,12 +70,12 @@ export class RelayControl {
   }
 
   /**
-   * Run a control connection on `socket`, which is paused with its first bytes put back. With a
+   * Run a control connection on `stream`, which is paused with its first bytes put back. With a
    * `refusal`, the peer is told ERR_RELAY_FULL and closed as soon as the handshake is done.
    */
-  adopt(socket: Socket, { ip, refusal, handshakeTimeoutMs }: Adoption): void {
-    const { identity, limits, admission, emit, now } = this.#options;
-    const connection = new PeerConnection(socket, {
+  adopt(stream: ByteStream, { ip, refusal, handshakeTimeoutMs }: Adoption): void {
+    const { identity, limits, admission, emit, clock } = this.#options;
+    const connection = new PeerConnection(stream, {
       initiator: false,
       keyPair: identity.keyPair,
       localInfo: { name: RELAY_PEER_NAME, version: PROTOCOL_VERSION, features: RELAY_FEATURES },
@@ -83,12 +84,13 @@ export class RelayControl {
       keepaliveTimeoutMs: limits.keepaliveTimeoutMs,
       byeGraceMs: limits.byeGraceMs,
       maxQueuedBytes: limits.controlMaxQueuedBytes,
+      clock,
     });
     this.#connections.add(connection);
     const control: Control = {
       connection,
       ip,
-      rate: new ControlRateLimit(limits.controlRequestsPerSec, limits.controlRequestBurst, now()),
+      rate: new ControlRateLimit(limits.controlRequestsPerSec, limits.controlRequestBurst, clock.now()),
       cutOff: false,
     };
     if (refusal === undefined) admission.peerAdded();
@@ -107,8 +109,6 @@ export class RelayControl {
     });
     connection.once('closed', (outcome) => this.#onClosed(connection, outcome, refusal !== undefined));
     connection.start();
-    // start() attached the 'data' listener; an explicitly paused stream does not resume by itself.
-    socket.resume();
   }
 
   /** Goodbye (`reason`) to every established peer; connections still in their handshake are cut. */
@@ -124,7 +124,7 @@ export class RelayControl {
     const { connection } = control;
     const remote = connection.remote;
     if (!remote || !isRequest(message)) return; // chat, answers only the relay sends, newer types
-    const verdict = control.rate.admit(this.#options.now());
+    const verdict = control.rate.admit(this.#options.clock.now());
     if (verdict !== 'serve') {
       this.#throttle(control, message.rid, verdict);
       return;
@@ -160,7 +160,7 @@ export class RelayControl {
   /** One line per connection per refusalLogIntervalMs at most: a flood must not flood the log. */
   #logRefusal(control: Control, code: ErrorCode, message: string): void {
     control.refusals ??= new LogThrottle(this.#options.limits.refusalLogIntervalMs);
-    const held = control.refusals.pass(this.#options.now());
+    const held = control.refusals.pass(this.#options.clock.now());
     if (held === undefined) return;
     const more = held > 0 ? ` (and ${held} more since the last line)` : '';
     this.#options.emit({ type: 'rejected', address: control.connection.address, code, message: message + more });

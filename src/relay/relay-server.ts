@@ -4,9 +4,10 @@
 // to their counterpart, carrying the two peers' own end-to-end encrypted stream untouched.
 
 import { EventEmitter } from 'node:events';
-import type { Server, Socket } from 'node:net';
+import { SYSTEM_CLOCK, type Clock, type Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
-import { formatHostPort, plainHost } from '../net/address.js';
+import type { ByteStream, StreamListener, Transport } from '../net/byte-stream.js';
+import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import type { Identity } from '../secure/identity-store.js';
 import { ConnectionSniffer } from './connection-sniffer.js';
 import { softFdLimit } from './fd-limit.js';
@@ -14,7 +15,6 @@ import { RELAY_DEFAULTS, RELAY_SHUTDOWN_REASON, relayLimits, type RelayLimits } 
 import { RelayControl } from './relay-control.js';
 import type { RelayEvent } from './relay-events.js';
 import { Admission } from './relay-limits.js';
-import { bindRelay } from './relay-listener.js';
 import { RelaySessions } from './relay-sessions.js';
 
 export interface RelayServerOptions {
@@ -24,8 +24,10 @@ export interface RelayServerOptions {
   readonly limits?: Partial<RelayLimits>;
   /** The open-file limit to plan for; read from the process (once) when not given. */
   readonly fdLimit?: number;
-  /** The clock for handshake deadlines, rate limits and token lifetimes (tests move it). */
-  readonly now?: () => number;
+  /** The clock for handshake deadlines, rate limits, token lifetimes and every timer (tests move it). */
+  readonly clock?: Clock;
+  /** Where peers' control and data connections come in. */
+  readonly transport?: Transport;
 }
 
 export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
@@ -33,16 +35,16 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   readonly #host: string;
   readonly #port: number;
   readonly #limits: RelayLimits;
-  readonly #now: () => number;
+  readonly #clock: Clock;
+  readonly #transport: Transport;
   readonly #admission: Admission;
   readonly #sessions: RelaySessions;
   readonly #control: RelayControl;
-  readonly #sockets = new Set<Socket>();
+  readonly #streams = new Set<ByteStream>();
   /** Connections whose first bytes are still awaited. */
-  readonly #sniffing = new Set<Socket>();
-  #server: Server | undefined;
-  #boundPort: number | undefined;
-  #statsTimer: NodeJS.Timeout | undefined;
+  readonly #sniffing = new Set<ByteStream>();
+  #listener: StreamListener | undefined;
+  #statsTimer: Timer | undefined;
   #stopping: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
 
@@ -52,11 +54,12 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     this.#host = options.host ?? RELAY_DEFAULTS.host;
     this.#port = options.port ?? RELAY_DEFAULTS.port;
     this.#limits = relayLimits(options.limits);
-    const now = (this.#now = options.now ?? Date.now);
+    const clock = (this.#clock = options.clock ?? SYSTEM_CLOCK);
+    this.#transport = options.transport ?? TCP_TRANSPORT;
     const emit = (event: RelayEvent) => this.emit('event', event);
     this.#admission = new Admission({ ...this.#limits, fdLimit: options.fdLimit ?? softFdLimit() });
-    this.#sessions = new RelaySessions({ ...this.#limits, emit, now });
-    this.#control = new RelayControl({ identity: this.#identity, limits: this.#limits, admission: this.#admission, sessions: this.#sessions, emit, now });
+    this.#sessions = new RelaySessions({ ...this.#limits, emit, clock });
+    this.#control = new RelayControl({ identity: this.#identity, limits: this.#limits, admission: this.#admission, sessions: this.#sessions, emit, clock });
   }
 
   get fingerprint(): string {
@@ -65,7 +68,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
 
   /** The bound port, once started. */
   get port(): number | undefined {
-    return this.#boundPort;
+    return this.#listener?.port;
   }
 
   get peerCount(): number {
@@ -77,24 +80,26 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   }
 
   get connectionCount(): number {
-    return this.#sockets.size;
+    return this.#streams.size;
   }
 
   /** Bind exactly host:port (ERR_LISTEN_FAILED otherwise) and serve; resolves with the port. */
   async start(): Promise<number> {
-    if (this.#server) throw new Error('RelayServer.start called twice');
-    const bound = await bindRelay(this.#host, this.#port, (socket) => this.#accept(socket));
-    this.#server = bound.server;
-    this.#boundPort = bound.port;
-    bound.server.maxConnections = this.#admission.hardCeiling;
-    bound.server.on('drop', (data) => {
-      const address = formatHostPort(data?.remoteAddress, data?.remotePort);
-      const message = `dropped at once: ${this.#sockets.size} connections open, too near the open-file limit to answer`;
+    if (this.#listener) throw new Error('RelayServer.start called twice');
+    const onDrop = (address: string) => {
+      const message = `dropped at once: ${this.#streams.size} connections open, too near the open-file limit to answer`;
       this.emit('event', { type: 'rejected', address, code: 'ERR_RELAY_FULL', message });
-    });
+    };
+    // Half-open streams stay readable: a spliced stream passes a FIN on while the other direction
+    // still flows. The port is taken as given (peers are configured with it).
+    const bound = await this.#transport.listen(
+      { host: this.#host, port: this.#port, fallbackTries: 0, allowHalfOpen: true, maxConnections: this.#admission.hardCeiling, onDrop },
+      (stream) => this.#accept(stream),
+    );
+    this.#listener = bound;
     const every = this.#limits.statsIntervalMs;
     if (every > 0) {
-      this.#statsTimer = setInterval(() => this.emit('event', this.stats()), every);
+      this.#statsTimer = this.#clock.setInterval(() => this.emit('event', this.stats()), every);
       this.#statsTimer.unref();
     }
     this.emit('event', { type: 'started', host: bound.host, port: bound.port, fingerprint: this.fingerprint });
@@ -102,7 +107,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   }
 
   stats(): Extract<RelayEvent, { type: 'stats' }> {
-    return { type: 'stats', peers: this.peerCount, sessions: this.#sessions.count, bytes: this.#sessions.bytes, connections: this.#sockets.size };
+    return { type: 'stats', peers: this.peerCount, sessions: this.#sessions.count, bytes: this.#sessions.bytes, connections: this.#streams.size };
   }
 
   /**
@@ -115,53 +120,49 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   }
 
   async #shutdown(reason: string): Promise<void> {
-    clearInterval(this.#statsTimer);
-    const server = this.#server;
-    const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    this.#clock.clearInterval(this.#statsTimer);
+    const closed = this.#listener?.close();
     this.#control.stop(reason);
     this.#sessions.stop(reason);
-    for (const socket of this.#sniffing) socket.destroy();
+    for (const stream of this.#sniffing) stream.destroy();
     if (!(await this.#idle(this.#limits.stopTimeoutMs))) {
-      for (const socket of this.#sockets) socket.destroy();
+      for (const stream of this.#streams) stream.destroy();
       await this.#idle(1_000);
     }
     await closed;
     this.emit('event', { type: 'stopped', reason });
   }
 
-  /** Resolves true once no socket is open, false if `ms` pass first. */
+  /** Resolves true once no stream is open, false if `ms` pass first. */
   #idle(ms: number): Promise<boolean> {
-    if (this.#sockets.size === 0) return Promise.resolve(true);
+    if (this.#streams.size === 0) return Promise.resolve(true);
     return new Promise((resolve) => {
-      const timer = setTimeout(() => {
+      const timer = this.#clock.setTimeout(() => {
         this.#onIdle = undefined;
         resolve(false);
       }, ms);
       this.#onIdle = () => {
-        clearTimeout(timer);
+        this.#clock.clearTimeout(timer);
         this.#onIdle = undefined;
         resolve(true);
       };
     });
   }
 
-  #accept(socket: Socket): void {
+  #accept(stream: ByteStream): void {
     if (this.#stopping) {
-      socket.destroy();
+      stream.destroy();
       return;
     }
-    const ip = plainHost(socket.remoteAddress ?? '?');
-    const address = formatHostPort(socket.remoteAddress, socket.remotePort);
-    this.#sockets.add(socket);
+    const ip = stream.remoteHost;
+    this.#streams.add(stream);
     this.#admission.opened(ip);
-    // Every socket always has an error listener: a reset must never reach the process as a crash.
-    socket.on('error', () => undefined);
-    socket.once('close', () => {
-      this.#sockets.delete(socket);
+    stream.once('close', () => {
+      this.#streams.delete(stream);
       this.#admission.closed(ip);
-      if (this.#sockets.size === 0) this.#onIdle?.();
+      if (this.#streams.size === 0) this.#onIdle?.();
     });
-    this.#sniff(socket, address, ip);
+    this.#sniff(stream, stream.remoteAddress, ip);
   }
 
   /**
@@ -169,14 +170,15 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
    * deadline, set now, covers both this and a control connection's handshake after it: a peer
    * that dribbles its preamble must not earn a second full timeout for the handshake.
    */
-  #sniff(socket: Socket, address: string, ip: string): void {
+  #sniff(stream: ByteStream, address: string, ip: string): void {
     const sniffer = new ConnectionSniffer();
     const timeoutMs = this.#limits.handshakeTimeoutMs;
-    const deadline = this.#now() + timeoutMs;
+    const clock = this.#clock;
+    const deadline = clock.now() + timeoutMs;
     const reject = (error: P2PChatError) => {
       done();
       if (!this.#stopping) this.emit('event', { type: 'rejected', address, code: error.code, message: error.message });
-      socket.destroy();
+      stream.destroy();
     };
     const onData = (chunk: Buffer) => {
       let result;
@@ -188,42 +190,43 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
       }
       if (result.kind === 'pending') return;
       done();
-      socket.pause();
+      stream.pause();
       if (result.kind === 'control') {
-        socket.unshift(result.head);
-        const handshakeTimeoutMs = deadline - this.#now();
-        this.#control.adopt(socket, { ip, refusal: this.#admission.refuseControl(ip), handshakeTimeoutMs });
+        stream.unshift(result.head);
+        const handshakeTimeoutMs = deadline - clock.now();
+        this.#control.adopt(stream, { ip, refusal: this.#admission.refuseControl(ip), handshakeTimeoutMs });
       } else {
-        if (result.rest.length > 0) socket.unshift(result.rest);
-        this.#onDataConnection(socket, address, ip, result.token);
+        if (result.rest.length > 0) stream.unshift(result.rest);
+        this.#onDataConnection(stream, address, ip, result.token);
       }
     };
     const onEnd = () =>
       reject(chatError('ERR_NOT_P2P_CHAT', `${address} closed the connection before saying what it is (it sent ${sniffer.describe()})`));
-    const timer = setTimeout(
+    const timer = clock.setTimeout(
       () => reject(chatError('ERR_HANDSHAKE_TIMEOUT', `${address} did not say what it is within ${timeoutMs / 1000} s`)),
       timeoutMs,
     );
     timer.unref();
     const done = () => {
-      this.#sniffing.delete(socket);
-      clearTimeout(timer);
-      socket.removeListener('data', onData);
-      socket.removeListener('end', onEnd);
-      socket.removeListener('close', onEnd);
+      this.#sniffing.delete(stream);
+      clock.clearTimeout(timer);
+      stream.off('data', onData);
+      stream.off('end', onEnd);
+      stream.off('close', onEnd);
     };
-    this.#sniffing.add(socket);
-    socket.on('data', onData);
-    socket.once('end', onEnd);
-    socket.once('close', onEnd);
+    this.#sniffing.add(stream);
+    stream.on('data', onData);
+    stream.once('end', onEnd);
+    stream.once('close', onEnd);
+    stream.resume();
   }
 
-  #onDataConnection(socket: Socket, address: string, ip: string, token: string): void {
+  #onDataConnection(stream: ByteStream, address: string, ip: string, token: string): void {
     const refusal = this.#admission.refuseData(ip);
-    const why = refusal ?? this.#sessions.attach(token, socket);
+    const why = refusal ?? this.#sessions.attach(token, stream);
     if (why === undefined) return;
     const code = refusal ? 'ERR_RELAY_FULL' : 'ERR_BAD_TOKEN';
     this.emit('event', { type: 'rejected', address, code, message: `data connection from ${address} refused: ${why}` });
-    socket.destroy();
+    stream.destroy();
   }
 }

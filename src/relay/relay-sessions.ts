@@ -4,7 +4,8 @@
 // Sessions whose connections do not both arrive within the token lifetime are ended, and the
 // one that did come is closed. This is where the relay's session timers live.
 
-import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../clock.js';
+import type { ByteStream } from '../net/byte-stream.js';
 import type { PeerRef } from '../session/message-fields.js';
 import type { RelayEvent } from './relay-events.js';
 import { SessionQuota, type Dialler, type QuotaTicket, type SessionQuotaLimits } from './session-quota.js';
@@ -19,7 +20,8 @@ export interface RelaySessionsOptions extends SessionQuotaLimits {
   readonly sessionIdleTimeoutMs: number;
   readonly byeGraceMs: number;
   readonly emit: (event: RelayEvent) => void;
-  readonly now?: () => number;
+  /** Token lifetimes and the splices' throttling, idle and grace timers. */
+  readonly clock: Clock;
 }
 
 interface Meta {
@@ -27,7 +29,7 @@ interface Meta {
   readonly b: PeerRef;
   /** The dialler's share of the sessions, held until the session is over. */
   readonly ticket: QuotaTicket;
-  timer?: NodeJS.Timeout;
+  timer?: Timer;
 }
 
 export type DialAnswer =
@@ -36,17 +38,17 @@ export type DialAnswer =
 
 export class RelaySessions {
   readonly #options: RelaySessionsOptions;
-  readonly #broker: TokenBroker<Socket, Meta>;
+  readonly #broker: TokenBroker<ByteStream, Meta>;
   readonly #splices = new Set<Splice>();
   readonly #quota: SessionQuota;
   /** Data connections presented and waiting for their counterpart, with their session id. */
-  readonly #waiting = new Map<Socket, number>();
+  readonly #waiting = new Map<ByteStream, number>();
   #closedBytes = 0;
 
   constructor(options: RelaySessionsOptions) {
     this.#options = options;
     this.#quota = new SessionQuota(options);
-    this.#broker = new TokenBroker({ ttlMs: options.tokenTtlMs, ...(options.now ? { now: options.now } : {}) });
+    this.#broker = new TokenBroker({ ttlMs: options.tokenTtlMs, now: () => options.clock.now() });
   }
 
   /** Sessions open or waiting for their data connections. */
@@ -72,26 +74,26 @@ export class RelaySessions {
     if (refusal !== undefined) return { ok: false, code: 'ERR_RELAY_FULL', message: refusal };
     const meta: Meta = { a, b, ticket: this.#quota.reserve(counted) };
     const issued = this.#broker.issue(meta);
-    meta.timer = setTimeout(() => this.#expire(issued.id), tokenTtlMs);
+    meta.timer = this.#options.clock.setTimeout(() => this.#expire(issued.id), tokenTtlMs);
     meta.timer.unref();
     return { ok: true, dialerToken: issued.dialerToken, dialedToken: issued.dialedToken };
   }
 
   /**
-   * A data connection presented `token`; `socket` is paused with any bytes after the token put
+   * A data connection presented `token`; `stream` is paused with any bytes after the token put
    * back. Returns why it is refused (the caller reports and closes it), or undefined when it now
    * waits for its counterpart or has been spliced to it.
    */
-  attach(token: string, socket: Socket): string | undefined {
-    const result = this.#broker.redeem(token, socket);
+  attach(token: string, stream: ByteStream): string | undefined {
+    const result = this.#broker.redeem(token, stream);
     if (result.kind === 'refused') return result.why;
     if (result.kind === 'waiting') {
-      this.#waiting.set(socket, result.id);
-      socket.once('close', () => this.#abandon(socket, result.side));
+      this.#waiting.set(stream, result.id);
+      stream.once('close', () => this.#abandon(stream, result.side));
       return undefined;
     }
     const { meta, dialer, dialed, id } = result;
-    clearTimeout(meta.timer);
+    this.#options.clock.clearTimeout(meta.timer);
     this.#quota.opened(meta.ticket);
     this.#waiting.delete(dialer);
     this.#waiting.delete(dialed);
@@ -100,7 +102,7 @@ export class RelaySessions {
       byteCap: this.#options.sessionByteCap,
       idleTimeoutMs: this.#options.sessionIdleTimeoutMs,
       closeGraceMs: this.#options.byeGraceMs,
-      ...(this.#options.now ? { now: this.#options.now } : {}),
+      clock: this.#options.clock,
     });
     this.#splices.add(splice);
     splice.once('closed', ({ bytes, reason }) => {
@@ -138,10 +140,10 @@ export class RelaySessions {
   }
 
   /** A waiting data connection closed before its counterpart came: the session is off. */
-  #abandon(socket: Socket, side: Side): void {
-    const id = this.#waiting.get(socket);
+  #abandon(stream: ByteStream, side: Side): void {
+    const id = this.#waiting.get(stream);
     if (id === undefined) return; // spliced meanwhile, or already expired
-    this.#waiting.delete(socket);
+    this.#waiting.delete(stream);
     const cancelled = this.#broker.cancel(id);
     if (!cancelled) return;
     this.#settle(cancelled.meta);
@@ -158,7 +160,7 @@ export class RelaySessions {
 
   /** A session that never opened is over: free its timer and its dialler's share. */
   #settle(meta: Meta): void {
-    clearTimeout(meta.timer);
+    this.#options.clock.clearTimeout(meta.timer);
     this.#quota.release(meta.ticket);
   }
 }

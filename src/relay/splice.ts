@@ -6,15 +6,16 @@
 // Reads that arrive in one turn of the event loop leave as one write (see SPLICE_COALESCE_BYTES).
 
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../clock.js';
+import type { ByteStream } from '../net/byte-stream.js';
 import { TokenBucket } from './token-bucket.js';
 
 /**
  * Most bytes one direction gathers into a single write. Node reads 64 KiB at a time, and under
  * bulk traffic several times per event-loop turn; sending them as one writev at the end of the
  * turn (or once this many are gathered) takes fewer syscalls and wakes the far peer less often
- * (README, "Benchmarks"). Larger measured faster still; this bounds what a direction may hold
- * beyond one read while its receiver is not reading.
+ * (bench/README.md). Larger measured faster still; this bounds what a direction may hold beyond
+ * one read while its receiver is not reading.
  */
 export const SPLICE_COALESCE_BYTES = 512 * 1024;
 
@@ -25,9 +26,9 @@ export interface SpliceOptions {
   readonly byteCap: number;
   /** After one side has closed, how long the other has to finish before it is destroyed. */
   readonly closeGraceMs: number;
-  /** No bytes either way on a socket for this long: the session is dead, cut both; 0 = never. */
+  /** No bytes either way for this long: the session is dead, cut both; 0 = never. */
   readonly idleTimeoutMs?: number;
-  readonly now?: () => number;
+  readonly clock: Clock;
 }
 
 export interface SpliceEnd {
@@ -36,22 +37,25 @@ export interface SpliceEnd {
 }
 
 export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
-  readonly #a: Socket;
-  readonly #b: Socket;
+  readonly #a: ByteStream;
+  readonly #b: ByteStream;
   readonly #options: SpliceOptions;
-  readonly #now: () => number;
-  readonly #timers = new Set<NodeJS.Timeout>();
+  readonly #clock: Clock;
+  readonly #timers = new Set<Timer>();
+  /** Per destination: send on what was gathered for it this turn. */
+  readonly #flushes = new Map<ByteStream, () => void>();
   #bytes = 0;
+  #lastActive = 0;
   #reason: string | undefined;
   #open = 2;
   #done = false;
 
-  constructor(a: Socket, b: Socket, options: SpliceOptions) {
+  constructor(a: ByteStream, b: ByteStream, options: SpliceOptions) {
     super();
     this.#a = a;
     this.#b = b;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
+    this.#clock = options.clock;
   }
 
   /** Bytes forwarded so far, both directions together. */
@@ -59,22 +63,14 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
     return this.#bytes;
   }
 
-  /** Start forwarding. Both sockets may be paused with bytes already buffered (unshifted). */
+  /** Start forwarding. Both streams may be paused with bytes already put back (unshifted). */
   start(): void {
-    for (const socket of [this.#a, this.#b]) {
-      socket.setNoDelay(true);
-      socket.on('error', () => undefined); // a reset shows up as 'close', handled below
-      if (socket.destroyed) queueMicrotask(() => this.#onClose(socket));
-      else socket.once('close', () => this.#onClose(socket));
-      const idle = this.#options.idleTimeoutMs ?? 0;
-      if (idle > 0) {
-        socket.setTimeout(idle, () => {
-          this.#reason ??= `idle for ${idle / 1000} s`;
-          this.#a.destroy();
-          this.#b.destroy();
-        });
-      }
+    for (const stream of [this.#a, this.#b]) {
+      if (stream.destroyed) queueMicrotask(() => this.#onClose(stream));
+      else stream.once('close', () => this.#onClose(stream));
     }
+    this.#lastActive = this.#clock.now();
+    this.#watchIdle(this.#options.idleTimeoutMs ?? 0);
     this.#pump(this.#a, this.#b);
     this.#pump(this.#b, this.#a);
   }
@@ -82,33 +78,38 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
   /** End both streams (we cannot speak inside them), cutting them after the grace period. */
   close(reason: string): void {
     this.#reason ??= reason;
-    for (const socket of [this.#a, this.#b]) this.#endSoon(socket);
+    for (const stream of [this.#a, this.#b]) this.#endSoon(stream);
   }
 
-  #pump(src: Socket, dst: Socket): void {
+  #pump(src: ByteStream, dst: ByteStream): void {
     const { rateBytesPerSec, byteCap } = this.#options;
-    const bucket = rateBytesPerSec > 0 ? new TokenBucket(rateBytesPerSec, this.#now()) : undefined;
+    const clock = this.#clock;
+    const bucket = rateBytesPerSec > 0 ? new TokenBucket(rateBytesPerSec, clock.now()) : undefined;
     let awaitingDrain = false;
     let throttled = false;
     const resumeIfClear = () => {
       if (!awaitingDrain && !throttled && !this.#done) src.resume();
     };
 
-    // Bytes written to dst since it was corked; 0 when it is not corked.
-    let gathered = 0;
+    // Read this turn and not yet written to dst.
+    let gathered: Uint8Array[] = [];
+    let gatheredBytes = 0;
     const flush = () => {
-      if (gathered === 0) return;
-      gathered = 0;
-      dst.uncork();
-      // Left queued: dst's kernel buffer is full. A write past the high-water mark was refused
-      // on the way in (needDrain), so 'drain' will come.
-      if (dst.writableNeedDrain && dst.writableLength > 0) {
+      if (gatheredBytes === 0) return;
+      const chunks = gathered;
+      gathered = [];
+      gatheredBytes = 0;
+      if (!dst.writable) return;
+      dst.writev(chunks);
+      // Left queued: dst's transport is full, so 'drain' will come.
+      if (dst.needsDrain && dst.queuedBytes > 0) {
         awaitingDrain = true;
         src.pause();
       }
     };
+    this.#flushes.set(dst, flush);
 
-    src.on('data', (chunk: Buffer) => {
+    src.on('data', (chunk) => {
       if (byteCap > 0 && this.#bytes + chunk.length > byteCap) {
         this.#reason ??= `byte cap of ${byteCap} bytes reached`;
         this.#a.destroy();
@@ -116,19 +117,18 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
         return;
       }
       this.#bytes += chunk.length;
-      if (dst.destroyed || dst.writableEnded) return;
-      if (gathered === 0) {
-        dst.cork();
-        setImmediate(flush); // after this turn's reads; dst.end() flushes sooner on its own
-      }
-      dst.write(chunk); // refused past the high-water mark while corked: flush() looks instead
-      gathered += chunk.length;
-      if (gathered >= SPLICE_COALESCE_BYTES) flush();
-      const wait = bucket?.take(chunk.length, this.#now()) ?? 0;
+      this.#lastActive = clock.now();
+      if (!dst.writable) return;
+      // Not a timer: the end of this turn's reads, which can come several to a turn under bulk.
+      if (gatheredBytes === 0) setImmediate(flush);
+      gathered.push(chunk);
+      gatheredBytes += chunk.length;
+      if (gatheredBytes >= SPLICE_COALESCE_BYTES) flush();
+      const wait = bucket?.take(chunk.length, clock.now()) ?? 0;
       if (wait > 0) {
         throttled = true;
         src.pause();
-        const timer = setTimeout(() => {
+        const timer = clock.setTimeout(() => {
           this.#timers.delete(timer);
           throttled = false;
           resumeIfClear();
@@ -142,29 +142,50 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
       resumeIfClear();
     });
     // A half-close is part of the conversation (a goodbye, then FIN): pass it on, keep the rest.
-    src.on('end', () => dst.end());
-    if (src.readableEnded) dst.end();
+    src.on('end', () => this.#endStream(dst));
+    if (src.readEnded) this.#endStream(dst);
     src.resume();
   }
 
-  #onClose(socket: Socket): void {
+  /** No bytes either way for `idleMs`: cut both. Checked when it could first have passed. */
+  #watchIdle(idleMs: number): void {
+    if (idleMs <= 0 || this.#done) return;
+    const due = this.#lastActive + idleMs - this.#clock.now();
+    const timer = this.#clock.setTimeout(() => {
+      this.#timers.delete(timer);
+      if (this.#clock.now() - this.#lastActive < idleMs) return this.#watchIdle(idleMs);
+      this.#reason ??= `idle for ${idleMs / 1000} s`;
+      this.#a.destroy();
+      this.#b.destroy();
+    }, Math.max(0, due));
+    timer.unref();
+    this.#timers.add(timer);
+  }
+
+  /** Write what was gathered for `stream`, then end it. */
+  #endStream(stream: ByteStream): void {
+    this.#flushes.get(stream)?.();
+    stream.end();
+  }
+
+  #onClose(stream: ByteStream): void {
     this.#open--;
     if (this.#open > 0) {
-      this.#endSoon(socket === this.#a ? this.#b : this.#a);
+      this.#endSoon(stream === this.#a ? this.#b : this.#a);
       return;
     }
     this.#done = true;
-    for (const timer of this.#timers) clearTimeout(timer);
+    for (const timer of this.#timers) this.#clock.clearTimeout(timer);
     this.#timers.clear();
     this.emit('closed', { bytes: this.#bytes, reason: this.#reason ?? 'ended' });
   }
 
-  #endSoon(socket: Socket): void {
-    if (socket.destroyed) return;
-    socket.end();
-    const timer = setTimeout(() => {
+  #endSoon(stream: ByteStream): void {
+    if (stream.destroyed) return;
+    this.#endStream(stream);
+    const timer = this.#clock.setTimeout(() => {
       this.#timers.delete(timer);
-      socket.destroy();
+      stream.destroy();
     }, this.#options.closeGraceMs);
     timer.unref();
     this.#timers.add(timer);

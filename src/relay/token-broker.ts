@@ -25,7 +25,8 @@ export type Redemption<Handle, Meta> =
 
 export interface TokenBrokerOptions {
   readonly ttlMs: number;
-  readonly now?: () => number;
+  /** The current time (the relay's clock); tokens expire by it. */
+  readonly now: () => number;
   /** Tests may make tokens predictable; by default 32 random bytes, hex. */
   readonly newToken?: () => string;
 }
@@ -47,7 +48,7 @@ export class TokenBroker<Handle, Meta> {
 
   constructor(options: TokenBrokerOptions) {
     this.#ttlMs = options.ttlMs;
-    this.#now = options.now ?? Date.now;
+    this.#now = options.now;
     this.#newToken = options.newToken ?? (() => randomBytes(TOKEN_BYTES).toString('hex'));
   }
 

@@ -3,13 +3,12 @@
 // verdict is close-outcome.ts's).
 
 import { EventEmitter } from 'node:events';
-import type { Socket } from 'node:net';
+import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
+import type { ByteStream } from '../net/byte-stream.js';
 import type { PeerInfo } from '../secure/handshake-payload.js';
 import type { KeyPair } from '../secure/noise/crypto-primitives.js';
 import { SecureChannel, type RemotePeer } from '../secure/secure-channel.js';
-import { formatHostPort } from '../net/address.js';
-import { describeSocketError } from '../net/socket-errors.js';
 import { closeOutcome, type CloseOutcome } from './close-outcome.js';
 import { Keepalive } from './keepalive.js';
 import { ReadGate } from './read-gate.js';
@@ -28,7 +27,8 @@ export interface PeerConnectionOptions {
   readonly byeGraceMs: number;
   /** More than this many bytes queued for a peer that is not reading: drop it. */
   readonly maxQueuedBytes: number;
-  readonly now?: () => number;
+  /** Handshake deadline, keepalive, goodbye grace and round-trip times run on this clock. */
+  readonly clock: Clock;
 }
 
 export type { CloseOutcome } from './close-outcome.js';
@@ -38,22 +38,22 @@ type OutgoingMessage = Exclude<SessionMessage, { type: 'unknown' | 'ping' | 'pon
 interface Events {
   established: [remote: RemotePeer];
   message: [message: SessionMessage];
-  /** The send queue, which was over the socket's high-water mark, has drained. */
+  /** The send queue, which was over the stream's high-water mark, has drained. */
   drain: [];
   closed: [outcome: CloseOutcome];
 }
 
 export class PeerConnection extends EventEmitter<Events> {
   readonly address: string;
-  readonly #socket: Socket;
+  readonly #stream: ByteStream;
   readonly #options: PeerConnectionOptions;
   readonly #channel: SecureChannel;
-  readonly #now: () => number;
+  readonly #clock: Clock;
   #keepalive: Keepalive | undefined;
   /** Handshake timeout, then keepalive. */
-  #timer: NodeJS.Timeout | undefined;
+  #timer: Timer | undefined;
   /** After a goodbye (sent and flushed, or received): how long the peer has to close. */
-  #graceTimer: NodeJS.Timeout | undefined;
+  #graceTimer: Timer | undefined;
   #flushed = false;
   readonly #reading: ReadGate;
   #byeReceived: string | undefined;
@@ -65,13 +65,13 @@ export class PeerConnection extends EventEmitter<Events> {
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
 
-  constructor(socket: Socket, options: PeerConnectionOptions) {
+  constructor(stream: ByteStream, options: PeerConnectionOptions) {
     super();
-    this.#socket = socket;
+    this.#stream = stream;
     this.#options = options;
-    this.#now = options.now ?? Date.now;
-    this.address = formatHostPort(socket.remoteAddress, socket.remotePort);
-    this.#reading = new ReadGate(socket);
+    this.#clock = options.clock;
+    this.address = stream.remoteAddress;
+    this.#reading = new ReadGate(stream);
     this.#channel = new SecureChannel({
       initiator: options.initiator,
       staticKeyPair: options.keyPair,
@@ -94,20 +94,21 @@ export class PeerConnection extends EventEmitter<Events> {
     return this.#rttMs;
   }
 
+  /** Take over the stream (created paused, and it may hold bytes already put back) and start the handshake. */
   start(): void {
-    const socket = this.#socket;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => socket.end());
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.#error ??= chatError('ERR_CONNECTION_LOST', `connection to ${this.address} failed: ${describeSocketError(err)}`, err);
+    const stream = this.#stream;
+    stream.on('data', (chunk) => this.#onData(chunk));
+    stream.on('end', () => stream.end());
+    stream.on('close', (error) => {
+      this.#error ??= error;
+      this.#onClose();
     });
-    socket.on('close', () => this.#onClose());
-    socket.on('drain', () => this.#onDrain());
+    stream.on('drain', () => this.#onDrain());
     this.#schedule(this.#options.handshakeTimeoutMs, () => {
       this.#fail(chatError('ERR_HANDSHAKE_TIMEOUT', `handshake with ${this.address} did not finish in time`));
     });
-    socket.write(this.#channel.start());
+    stream.write(this.#channel.start());
+    stream.resume();
   }
 
   send(message: OutgoingMessage): void {
@@ -119,10 +120,10 @@ export class PeerConnection extends EventEmitter<Events> {
    * vectored write and never copied after encryption.
    */
   sendEncoded(plaintexts: readonly Buffer[]): void {
-    if (this.#closed || !this.#socket.writable) return;
-    this.#socket.cork();
-    for (const plaintext of plaintexts) for (const part of this.#channel.sealParts(plaintext)) this.#socket.write(part);
-    this.#socket.uncork();
+    if (this.#closed || !this.#stream.writable) return;
+    const parts: Buffer[] = [];
+    for (const plaintext of plaintexts) parts.push(...this.#channel.sealParts(plaintext));
+    this.#stream.writev(parts);
     this.#afterWrite();
   }
 
@@ -139,56 +140,55 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#reading.release(holder);
   }
 
-  /** Our writes are queued past the socket's high-water mark: the caller should wait for `drain`. */
+  /** Our writes are queued past the stream's high-water mark: the caller should wait for `drain`. */
   get needsDrain(): boolean {
-    return this.#socket.writableNeedDrain;
+    return this.#stream.needsDrain;
   }
 
   /**
    * Say goodbye and close. Everything already sent is flushed first (however slow the link; the
    * keepalive still ends a dead one), then the peer has `byeGraceMs` to close its side. Resolves
-   * with whether everything we wrote reached the kernel before the socket closed.
+   * with whether everything we wrote reached the transport before the stream closed.
    */
   close(reason: string): Promise<boolean> {
     if (this.#closed) return Promise.resolve(this.#flushed);
-    const done = new Promise<boolean>((resolve) => this.#socket.once('close', () => resolve(this.#flushed)));
-    if (this.established && !this.#byeSent && this.#socket.writable) {
+    const done = new Promise<boolean>((resolve) => this.#stream.once('close', () => resolve(this.#flushed)));
+    if (this.established && !this.#byeSent && this.#stream.writable) {
       this.#byeSent = true;
       this.#write(encodeMessage({ type: 'bye', reason }));
     }
     this.#byeSent = true;
-    this.#socket.once('finish', () => {
+    this.#stream.once('finish', () => {
       this.#flushed = true;
       this.#startGrace();
     });
-    this.#socket.end();
+    this.#stream.end();
     if (!this.established) this.#startGrace();
     return done;
   }
 
   destroy(): void {
     this.#byeSent = true;
-    this.#socket.destroy();
+    this.#stream.destroy();
   }
 
   #write(plaintext: Buffer): void {
-    if (this.#closed || !this.#socket.writable) return;
-    this.#socket.write(this.#channel.seal(plaintext));
+    if (this.#closed || !this.#stream.writable) return;
+    this.#stream.write(this.#channel.seal(plaintext));
     this.#afterWrite();
   }
 
   #afterWrite(): void {
-    this.#keepalive?.sent(this.#now());
-    if (this.#socket.writableLength > this.#options.maxQueuedBytes) {
-      this.#fail(
-        chatError('ERR_CONNECTION_LOST', `${this.remote?.info.name ?? this.address} is not reading; dropped with ${this.#socket.writableLength} bytes queued`),
-      );
+    this.#keepalive?.sent(this.#clock.now());
+    const queued = this.#stream.queuedBytes;
+    if (queued > this.#options.maxQueuedBytes) {
+      this.#fail(chatError('ERR_CONNECTION_LOST', `${this.remote?.info.name ?? this.address} is not reading; dropped with ${queued} bytes queued`));
     }
   }
 
   #startGrace(): void {
     if (this.#graceTimer || this.#closed) return;
-    this.#graceTimer = setTimeout(() => this.#socket.destroy(), this.#options.byeGraceMs);
+    this.#graceTimer = this.#clock.setTimeout(() => this.#stream.destroy(), this.#options.byeGraceMs);
     this.#graceTimer.unref();
   }
 
@@ -201,13 +201,13 @@ export class PeerConnection extends EventEmitter<Events> {
       this.#fail(asChatError(err));
       return;
     }
-    for (const bytes of output.send) this.#socket.write(bytes);
-    if (this.#socket.writableNeedDrain) this.#reading.writesBlocked();
+    for (const bytes of output.send) this.#stream.write(bytes);
+    if (this.#stream.needsDrain) this.#reading.writesBlocked();
     for (const event of output.events) {
       if (event.type === 'established') {
         this.#onEstablished(event.remote);
       } else {
-        this.#keepalive?.received(this.#now());
+        this.#keepalive?.received(this.#clock.now());
         try {
           this.#onMessage(decodeMessage(event.data));
         } catch (err) {
@@ -222,7 +222,7 @@ export class PeerConnection extends EventEmitter<Events> {
   #onEstablished(remote: RemotePeer): void {
     this.#keepalive = new Keepalive(
       { intervalMs: this.#options.keepaliveIntervalMs, timeoutMs: this.#options.keepaliveTimeoutMs },
-      this.#now(),
+      this.#clock.now(),
     );
     this.#armKeepalive();
     this.#wasEstablished = true;
@@ -236,13 +236,13 @@ export class PeerConnection extends EventEmitter<Events> {
         return;
       case 'pong': {
         const sentAt = this.#pingSentAt.get(message.nonce);
-        if (sentAt !== undefined) this.#rttMs = this.#now() - sentAt;
+        if (sentAt !== undefined) this.#rttMs = this.#clock.now() - sentAt;
         this.#pingSentAt.clear();
         return;
       }
       case 'bye':
         this.#byeReceived = message.reason;
-        this.#socket.end();
+        this.#stream.end();
         this.#startGrace(); // a peer that says goodbye but keeps the socket open is closed anyway
         return;
       case 'unknown':
@@ -255,8 +255,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #armKeepalive(): void {
     const keepalive = this.#keepalive;
     if (!keepalive || this.#closed) return;
-    this.#schedule(keepalive.nextDueIn(this.#now()), () => {
-      const now = this.#now();
+    this.#schedule(keepalive.nextDueIn(this.#clock.now()), () => {
+      const now = this.#clock.now();
       const action = keepalive.poll(now);
       if (action === 'timeout') {
         this.#fail(chatError('ERR_KEEPALIVE_TIMEOUT', `${this.remote?.info.name ?? this.address} stopped answering`));
@@ -269,7 +269,7 @@ export class PeerConnection extends EventEmitter<Events> {
 
   /** Measure the round trip now (used right after connecting, so /who can show it). */
   ping(): void {
-    const now = this.#now();
+    const now = this.#clock.now();
     this.#pingSentAt.set(now, now);
     this.#write(encodeMessage({ type: 'ping', nonce: now }));
   }
@@ -280,21 +280,21 @@ export class PeerConnection extends EventEmitter<Events> {
   }
 
   #schedule(ms: number, fn: () => void): void {
-    clearTimeout(this.#timer);
-    this.#timer = setTimeout(fn, ms);
+    this.#clock.clearTimeout(this.#timer);
+    this.#timer = this.#clock.setTimeout(fn, ms);
     this.#timer.unref();
   }
 
   #fail(error: P2PChatError): void {
     this.#error ??= error;
-    this.#socket.destroy();
+    this.#stream.destroy();
   }
 
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
-    clearTimeout(this.#timer);
-    clearTimeout(this.#graceTimer);
+    this.#clock.clearTimeout(this.#timer);
+    this.#clock.clearTimeout(this.#graceTimer);
     const { address } = this;
     const awaitingMessage3 = this.#channel.awaitingMessage3;
     const established = this.#wasEstablished;

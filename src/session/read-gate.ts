@@ -1,9 +1,9 @@
-// When to read from a peer's socket: reading stops while anyone holds it (a file receiver waiting
+// When to read from a peer's stream: reading stops while anyone holds it (a file receiver waiting
 // for the disk) or while our own writes to that peer cannot drain, and resumes once neither holds.
 // What the peer sends meanwhile waits in the kernel's buffers, and TCP's flow control holds back
 // the rest.
 
-/** The part of a socket the gate drives. */
+/** The part of a stream the gate drives. */
 export interface Pausable {
   pause(): void;
   resume(): void;

@@ -7,12 +7,13 @@ import assert from 'node:assert/strict';
 import { createConnection, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { SYSTEM_CLOCK, type Clock } from '../../src/clock.js';
 import { DEFAULTS } from '../../src/defaults.js';
 import type { RelayLimits } from '../../src/relay/relay-defaults.js';
 import type { RelayEvent } from '../../src/relay/relay-events.js';
 import { RelayServer } from '../../src/relay/relay-server.js';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
-import { dialTcp } from '../../src/net/tcp-dialer.js';
+import { TcpStream } from '../../src/net/tcp-stream.js';
 import { fingerprintOf } from '../../src/secure/fingerprint.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
 import type { Identity } from '../../src/secure/identity-store.js';
@@ -40,9 +41,9 @@ export async function cleanupRelayTestnet(): Promise<void> {
 
 /**
  * A relay on 127.0.0.1, any port, with its identity in a temporary home like the CLI's. `fdLimit`
- * and `now` (its clock, which a test may move) are passed on when given.
+ * and `clock` (which a test may move) are passed on when given.
  */
-export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdLimit?: number; now?: () => number } = {}) {
+export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdLimit?: number; clock?: Clock } = {}) {
   const identity = loadOrCreateIdentity(join(tempHome(), 'relay'));
   const relay = new RelayServer({
     identity,
@@ -91,15 +92,15 @@ export async function until<T>(probe: () => T | undefined | false, what: string,
 
 /** A connection to 127.0.0.1:`port`, from the loopback address `from` (e.g. 127.0.0.2) if given. */
 export async function tcp(port: number, from?: string): Promise<Socket> {
-  const socket = from === undefined ? await dialTcp('127.0.0.1', port, 5_000) : await dialFrom(from, port);
+  const socket = await dialFrom(port, from);
   openSockets.add(socket);
   socket.once('close', () => openSockets.delete(socket));
   return socket;
 }
 
-function dialFrom(localAddress: string, port: number): Promise<Socket> {
+function dialFrom(port: number, localAddress?: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
-    const socket = createConnection({ host: '127.0.0.1', port, localAddress });
+    const socket = createConnection({ host: '127.0.0.1', port, noDelay: true, ...(localAddress ? { localAddress } : {}) });
     socket.once('error', reject);
     socket.once('connect', () => {
       socket.removeListener('error', reject);
@@ -117,7 +118,7 @@ export class TestPeer {
   outcome: CloseOutcome | undefined;
 
   constructor(socket: Socket, identity: Identity, readonly name: string, initiator: boolean, expectedFingerprint?: string) {
-    this.connection = new PeerConnection(socket, {
+    this.connection = new PeerConnection(new TcpStream(socket), {
       initiator,
       keyPair: identity.keyPair,
       localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
@@ -126,6 +127,7 @@ export class TestPeer {
       keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
       byeGraceMs: 1_000,
       maxQueuedBytes: DEFAULTS.maxQueuedBytes,
+      clock: SYSTEM_CLOCK,
       ...(expectedFingerprint ? { expectedFingerprint } : {}),
     });
     this.connection.on('message', (m) => this.messages.push(m));

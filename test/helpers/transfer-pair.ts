@@ -5,6 +5,8 @@
 
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Socket } from 'node:net';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
+import { TcpStream } from '../../src/net/tcp-stream.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
 import { generateKeyPair, type KeyPair } from '../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome } from '../../src/session/peer-connection.js';
@@ -55,6 +57,7 @@ const CONNECTION = {
   keepaliveTimeoutMs: 30_000,
   byeGraceMs: 500,
   maxQueuedBytes: 4 * 1024 * 1024,
+  clock: SYSTEM_CLOCK,
 };
 
 export async function transferPair(downloadDir: string, options: PairOptions = {}): Promise<Pair> {
@@ -70,7 +73,7 @@ export async function transferPair(downloadDir: string, options: PairOptions = {
   const accepted = once(server, 'connection') as Promise<[Socket]>;
   const client = connect(port, '127.0.0.1');
   const [[serverSocket]] = await Promise.all([accepted, once(client, 'connect')]);
-  const base = { downloadDir, acceptFiles: 'ask' as const, offerTimeoutMs: 30_000, progressIntervalMs: 0 };
+  const base = { downloadDir, acceptFiles: 'ask' as const, offerTimeoutMs: 30_000, progressIntervalMs: 0, clock: SYSTEM_CLOCK };
   const make = (name: 'sender' | 'receiver', socket: Socket) =>
     side({
       name,
@@ -111,7 +114,7 @@ interface SideSetup {
 }
 
 function side({ name, socket, initiator, options, raw, keyPair, known }: SideSetup) {
-  const conn = new PeerConnection(socket, {
+  const conn = new PeerConnection(new TcpStream(socket), {
     ...CONNECTION,
     initiator,
     keyPair,

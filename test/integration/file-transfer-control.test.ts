@@ -6,6 +6,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
 import { MAX_PENDING_OFFERS_PER_PEER } from '../../src/app/files/transfers.js';
 import { failure, MiB, offer, partialFiles, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 import type { PairOptions } from '../helpers/transfer-pair.js';
@@ -49,7 +50,7 @@ describe('file transfer control', () => {
         assert.equal(failed[side].error.code, 'ERR_FILE_CANCELLED', failed[side].error.message);
         assert.equal(failed[side].byPeer, side !== by, `${side} learnt it ${side === by ? 'from itself' : 'from its peer'}`);
       }
-      const reported = new FileEventReporter().toAppEvent(failed.receiver);
+      const reported = new FileEventReporter(SYSTEM_CLOCK).toAppEvent(failed.receiver);
       assert.equal(reported.type === 'file-error' && reported.resumable, true);
       const [partial, ...more] = await partialFiles(downloads);
       assert.equal(more.length, 0);

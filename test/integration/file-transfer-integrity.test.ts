@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
 import { RawFileSender } from '../helpers/raw-file-sender.js';
 import type { TcpProxy } from '../helpers/tcp-proxy.js';
 import { failure, fileSha256, interruptedFile, MiB, offerAgain, partialFiles, sha256, TransferFixture } from '../helpers/transfer-fixture.js';
@@ -51,7 +52,7 @@ describe('file transfer integrity', () => {
     assert.equal(closed.error.code, 'ERR_DECRYPT_FAILED', 'the AEAD caught the flip');
     assert.equal((await p.sender.closed).kind, 'lost');
     for (const f of [failed.sender, failed.receiver]) assert.equal(f.error.code, 'ERR_FILE_CANCELLED', f.error.message);
-    const reported = new FileEventReporter().toAppEvent(failed.receiver);
+    const reported = new FileEventReporter(SYSTEM_CLOCK).toAppEvent(failed.receiver);
     assert.equal(reported.type === 'file-error' && reported.resumable, true, 'the receiver says it can resume');
     assert.equal(failed.receiver.error.message, 'photo.raw stopped: connection to sender lost (a message was changed in transit and failed authentication)');
     assert.deepEqual(await readdir(downloads), [PARTIAL_DIR], 'no final file');

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
 import { IncomingTransfer } from '../../src/app/files/incoming-transfer.js';
 import { RawFileSender } from '../helpers/raw-file-sender.js';
 import { TransferFixture } from '../helpers/transfer-fixture.js';
@@ -99,7 +100,7 @@ describe('hostile names in a file offer', () => {
     assert.equal(await readlink(join(downloads, 'planted.txt')), join(outside, 'target.txt'));
 
     // Every name and message the user is shown is free of controls.
-    const reporter = new FileEventReporter();
+    const reporter = new FileEventReporter(SYSTEM_CLOCK);
     const shown = p.receiver.events.flatMap((e) => strings(reporter.toAppEvent(e)));
     assert.ok(shown.includes('_]0;title_') && shown.some((s) => s.includes('refused the offered name "/etc/passwd"')), 'offers and refusals are among them');
     for (const text of shown) assert.doesNotMatch(text, CONTROL, JSON.stringify(text));

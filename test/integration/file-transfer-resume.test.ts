@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
 import { fileSha256, interruptedFile, MiB, offerAgain, partialFiles, proxiedPair, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
@@ -21,7 +22,7 @@ describe('file transfer resumed after the connection was cut', () => {
       assert.equal(f.error.code, 'ERR_FILE_CANCELLED', f.error.message);
       assert.equal(f.byPeer, true, 'the connection ended it, not our side');
     }
-    const reported = new FileEventReporter().toAppEvent(failed.receiver);
+    const reported = new FileEventReporter(SYSTEM_CLOCK).toAppEvent(failed.receiver);
     assert.equal(reported.type === 'file-error' && reported.resumable, true, 'the receiver says it can resume');
     assert.deepEqual(await readdir(downloads), [PARTIAL_DIR], 'nothing but the partial folder');
     const [partial] = await partialFiles(downloads);

@@ -4,11 +4,10 @@
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { dialTcp } from '../../src/net/tcp-dialer.js';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
 import type { PeerConnection } from '../../src/session/peer-connection.js';
 import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
-import { TestPeer } from '../helpers/relay-testnet.js';
+import { tcp, TestPeer } from '../helpers/relay-testnet.js';
 
 const connections: PeerConnection[] = [];
 afterEach(async () => {
@@ -18,8 +17,7 @@ afterEach(async () => {
 after(cleanupPeers);
 
 async function rawClient(port: number, name: string): Promise<PeerConnection> {
-  const socket = await dialTcp('127.0.0.1', port, 5_000);
-  const peer = new TestPeer(socket, loadOrCreateIdentity(tempHome()), name, true);
+  const peer = new TestPeer(await tcp(port), loadOrCreateIdentity(tempHome()), name, true);
   connections.push(peer.connection);
   await peer.established;
   return peer.connection;

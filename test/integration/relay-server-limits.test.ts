@@ -6,6 +6,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Socket } from 'node:net';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
 import { FLOODING_REASON } from '../../src/relay/relay-control.js';
 import type { SessionMessage } from '../../src/session/session-messages.js';
 import { cleanupRelayTestnet, type ControlClient, dataConnection, registered, startRelay } from '../helpers/relay-testnet.js';
@@ -92,8 +93,10 @@ describe('relay session caps', { timeout: 60_000 }, () => {
 
 describe('relay request rate limit', { timeout: 60_000 }, () => {
   it('serves a burst, refuses more, disconnects a flood, and logs one line for it', async () => {
-    const clock = Date.now();
-    const { client, events } = await startRelay({ controlRequestsPerSec: 1, controlRequestBurst: 3 }, { now: () => clock });
+    // Real timers, time held still: the rate limiter sees only the burst.
+    const frozen = Date.now();
+    const clock = { ...SYSTEM_CLOCK, now: () => frozen };
+    const { client, events } = await startRelay({ controlRequestsPerSec: 1, controlRequestBurst: 3 }, { clock });
     const [flooder, calm] = await Promise.all([client('flooder'), client('calm')]);
     for (let rid = 1; rid <= 12; rid++) flooder.connection.send({ type: 'lookup', rid, query: 'calm' });
     assert.deepEqual(await flooder.closed, { kind: 'left', reason: FLOODING_REASON });
@@ -118,20 +121,22 @@ describe('relay request rate limit', { timeout: 60_000 }, () => {
   });
 
   it('serves a client again once it slows down, and logs its refusals once per interval', async () => {
-    let clock = Date.now();
+    // Real timers, time moved by the test; keepalives far off, so a jump does not read as silence.
+    let now = Date.now();
+    const clock = { ...SYSTEM_CLOCK, now: () => now };
     const { client, events } = await startRelay(
-      { controlRequestsPerSec: 1, controlRequestBurst: 3, refusalLogIntervalMs: 60_000 },
-      { now: () => clock },
+      { controlRequestsPerSec: 1, controlRequestBurst: 3, refusalLogIntervalMs: 60_000, keepaliveIntervalMs: 3_600_000, keepaliveTimeoutMs: 7_200_000 },
+      { clock },
     );
     const patient = await client('patient');
     // Raw sends with rids of their own: request() numbers from 1.
     for (let rid = 101; rid <= 105; rid++) patient.connection.send({ type: 'lookup', rid, query: 'x' });
     await patient.waitFor('relay-error', (m) => m.rid === 105);
     assert.equal((await patient.waitFor('relay-error', (m) => m.rid === 104)).code, 'ERR_RELAY_RATE_LIMITED');
-    clock += 3_000; // pays off the two refused and earns one
+    now += 3_000; // pays off the two refused and earns one
     assert.equal((await patient.request({ type: 'lookup', query: 'x' })).type, 'lookup-result');
 
-    clock += 60_000;
+    now += 60_000;
     const answers = await Promise.all([1, 2, 3, 4].map(() => patient.request({ type: 'lookup', query: 'x' })));
     assert.deepEqual(
       answers.map((a) => a.type),

@@ -1,6 +1,7 @@
 // Transfer events as the user interface sees them (AppEvent `file-*`): who, which transfer, what
 // files, and for progress the speed and time left measured here.
 
+import type { Clock } from '../../clock.js';
 import type { AppEvent, FileEntryEvent, FileRef } from '../app-events.js';
 import { IncomingTransfer } from './incoming-transfer.js';
 import { etaSeconds, RateMeter } from './rate-meter.js';
@@ -8,11 +9,11 @@ import type { Transfer } from './transfer.js';
 import type { TransferEvent } from './transfers.js';
 
 export class FileEventReporter {
-  readonly #now: () => number;
+  readonly #clock: Clock;
   readonly #meters = new WeakMap<Transfer, RateMeter>();
 
-  constructor(now: () => number = Date.now) {
-    this.#now = now;
+  constructor(clock: Clock) {
+    this.#clock = clock;
   }
 
   toAppEvent(event: TransferEvent): AppEvent {
@@ -26,20 +27,20 @@ export class FileEventReporter {
       case 'offer':
         return { type: 'file-offer', ...ref, files: entries(transfer), total: transfer.total, autoAccept: event.autoAccept };
       case 'accepted': {
-        this.#meters.set(transfer, new RateMeter(this.#now(), transfer.bytes));
+        this.#meters.set(transfer, new RateMeter(this.#clock.now(), transfer.bytes));
         const dir = transfer instanceof IncomingTransfer ? transfer.downloadDir : undefined;
         return { type: 'file-accepted', ...ref, ...(dir ? { dir } : {}) };
       }
       case 'progress': {
         const meter = this.#meter(transfer);
-        const rate = meter.update(this.#now(), event.bytes);
+        const rate = meter.update(this.#clock.now(), event.bytes);
         const eta = etaSeconds(event.total - event.bytes, rate);
         return { type: 'file-progress', ...ref, bytes: event.bytes, total: event.total, bytesPerSecond: Math.round(rate), ...(eta !== undefined ? { etaSeconds: eta } : {}) };
       }
       case 'mismatch':
         return { type: 'warning', code: 'ERR_FILE_CORRUPT', message: `${event.path} did not match its SHA-256; ${transfer.direction === 'send' ? 'sending' : 'receiving'} it again` };
       case 'done': {
-        const seconds = (this.#now() - this.#meter(transfer).startedAt) / 1000;
+        const seconds = (this.#clock.now() - this.#meter(transfer).startedAt) / 1000;
         const dir = transfer instanceof IncomingTransfer ? transfer.downloadDir : undefined;
         const done = { files: entries(transfer), total: transfer.total, resumed: transfer.resumed, ...(dir ? { dir } : {}) };
         return { type: 'file-done', ...ref, ...done, sha256Verified: true, seconds: Math.round(seconds * 10) / 10 };
@@ -51,7 +52,7 @@ export class FileEventReporter {
 
   #meter(transfer: Transfer): RateMeter {
     let meter = this.#meters.get(transfer);
-    if (!meter) this.#meters.set(transfer, (meter = new RateMeter(this.#now(), transfer.bytes)));
+    if (!meter) this.#meters.set(transfer, (meter = new RateMeter(this.#clock.now(), transfer.bytes)));
     return meter;
   }
 }

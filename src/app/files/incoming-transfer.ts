@@ -144,9 +144,10 @@ export class IncomingTransfer extends Transfer {
   #afterPlacing(end: () => void): void {
     this.#ending = true;
     if (this.#placing.size === 0) return end();
-    const timer = setTimeout(end, this.#options.placeWaitMs);
+    const clock = this.timing.clock;
+    const timer = clock.setTimeout(end, this.#options.placeWaitMs);
     void Promise.allSettled(this.#placing).then(() => {
-      clearTimeout(timer);
+      clock.clearTimeout(timer);
       // A move can only have started in the same turn as the one awaited; wait for it too.
       this.#afterPlacing(end);
     });

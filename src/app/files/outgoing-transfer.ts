@@ -4,6 +4,7 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
+import type { Timer } from '../../clock.js';
 import { chatError } from '../../errors.js';
 import { TAG_LENGTH } from '../../secure/noise/crypto-primitives.js';
 import { FILE_DATA_HEADER_BYTES, offerPages, writeFileDataHeader, type FileMessage, type ResumePoint } from '../../session/file-messages.js';
@@ -53,7 +54,7 @@ export class OutgoingTransfer extends Transfer {
   #verified = new Set<number>();
   #running = false;
   #wake: (() => void) | undefined;
-  #offerTimer: NodeJS.Timeout | undefined;
+  #offerTimer: Timer | undefined;
   #unsubscribeDrain: (() => void) | undefined;
   /**
    * Two blocks of file-data messages for every file of the transfer, used in turn: the disk reads
@@ -72,7 +73,7 @@ export class OutgoingTransfer extends Transfer {
   /** Send the offer; the peer has `offerTimeoutMs` to answer. */
   start(): void {
     for (const page of offerPages(this.id, this.files)) this.link.send(page);
-    this.#offerTimer = setTimeout(() => {
+    this.#offerTimer = this.timing.clock.setTimeout(() => {
       this.fail(chatError('ERR_FILE_DECLINED', `${this.describe()}: ${this.link.peer.name} did not answer the offer in time`), false, 'offer expired');
     }, this.#options.offerTimeoutMs);
     this.#offerTimer.unref();
@@ -91,7 +92,7 @@ export class OutgoingTransfer extends Transfer {
     switch (message.type) {
       case 'file-accept':
         if (this.state !== 'offered') throw transferProtocolError('accepted twice');
-        clearTimeout(this.#offerTimer);
+        this.timing.clock.clearTimeout(this.#offerTimer);
         for (const point of message.resume) {
           if (point.index < this.files.length && point.have <= this.files[point.index]!.size) this.#resume.set(point.index, point);
         }
@@ -105,7 +106,7 @@ export class OutgoingTransfer extends Transfer {
         this.fail(chatError('ERR_FILE_DECLINED', `${this.link.peer.name} declined ${this.describe()}${peerReason(message.reason, ': ')}`), true);
         return;
       case 'file-ack':
-        if (!this.#window?.acked(message.bytes, this.timing.now())) throw transferProtocolError('acknowledged bytes never sent');
+        if (!this.#window?.acked(message.bytes, this.timing.clock.now())) throw transferProtocolError('acknowledged bytes never sent');
         this.setBytes(this.resumed + message.bytes); // what a resume skipped counts as done
         this.#wakeUp();
         return;
@@ -218,7 +219,7 @@ export class OutgoingTransfer extends Transfer {
           messages.push(chunks[i]!.message);
         }
         this.link.sendEncoded(messages);
-        this.#window!.sent(bytes, this.timing.now());
+        this.#window!.sent(bytes, this.timing.clock.now());
       }
     }
     await next?.catch(() => undefined);
@@ -257,7 +258,7 @@ export class OutgoingTransfer extends Transfer {
   }
 
   protected release(): void {
-    clearTimeout(this.#offerTimer);
+    this.timing.clock.clearTimeout(this.#offerTimer);
     this.#unsubscribeDrain?.();
     this.#wakeUp();
   }

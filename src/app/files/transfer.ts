@@ -4,6 +4,7 @@
 // the peer).
 
 import { EventEmitter } from 'node:events';
+import type { Clock } from '../../clock.js';
 import { chatError, P2PChatError, type ErrorCode } from '../../errors.js';
 import { sanitizeText } from '../../session/sanitize.js';
 import type { PeerRef } from '../../session/message-fields.js';
@@ -46,7 +47,8 @@ interface Events {
 }
 
 export interface TransferTiming {
-  readonly now: () => number;
+  /** Progress throttling, send-window timing, the offer's expiry and the wait for moves into place. */
+  readonly clock: Clock;
   /** Least time between two progress events. */
   readonly progressIntervalMs: number;
 }
@@ -129,7 +131,7 @@ export abstract class Transfer extends EventEmitter<Events> {
    */
   protected setBytes(bytes: number): void {
     this.#bytes = Math.min(bytes, this.total);
-    const now = this.timing.now();
+    const now = this.timing.clock.now();
     if (now - this.#lastProgressAt < this.timing.progressIntervalMs) return;
     this.#lastProgressAt = now;
     this.emit('progress', { bytes: this.#bytes, total: this.total });

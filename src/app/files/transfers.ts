@@ -4,6 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import type { Clock } from '../../clock.js';
 import { chatError, P2PChatError } from '../../errors.js';
 import { MAX_OFFER_FILES, TRANSFER_ID_BYTES, type FileMessage, type OfferedFile } from '../../session/file-messages.js';
 import type { PeerRef } from '../../session/message-fields.js';
@@ -29,7 +30,7 @@ export interface TransfersOptions {
   readonly acceptFiles: AcceptPolicy;
   readonly offerTimeoutMs: number;
   readonly progressIntervalMs: number;
-  readonly now?: () => number;
+  readonly clock: Clock;
   /** How long a cancel waits for a move into place under way (tests shorten it). */
   readonly placeWaitMs?: number;
 }
@@ -54,14 +55,12 @@ export const MAX_PENDING_OFFERS_PER_PEER = 8;
 
 export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
   readonly #options: TransfersOptions;
-  readonly #now: () => number;
   readonly #byLink = new Map<TransferLink, Map<string, Transfer>>();
   readonly #pages = new Map<TransferLink, Map<string, OfferedFile[]>>();
 
   constructor(options: TransfersOptions) {
     super();
     this.#options = options;
-    this.#now = options.now ?? Date.now;
   }
 
   /** Every transfer not yet finished, oldest first. */
@@ -72,7 +71,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
   /** Offer files (listed by listFiles) to a peer. */
   send(link: TransferLink, files: readonly LocalFile[]): OutgoingTransfer {
     const transfer = new OutgoingTransfer(link, randomBytes(TRANSFER_ID_BYTES).toString('hex'), files, {
-      now: this.#now,
+      clock: this.#options.clock,
       progressIntervalMs: this.#options.progressIntervalMs,
       offerTimeoutMs: this.#options.offerTimeoutMs,
     });
@@ -141,7 +140,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
       transfer = new IncomingTransfer(link, id, collected, {
         ...INCOMING_DEFAULTS,
         ...(this.#options.placeWaitMs !== undefined ? { placeWaitMs: this.#options.placeWaitMs } : {}),
-        now: this.#now,
+        clock: this.#options.clock,
         progressIntervalMs: this.#options.progressIntervalMs,
       });
     } catch (err) {

@@ -8,6 +8,8 @@ import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash, randomBytes } from 'node:crypto';
+import { SYSTEM_CLOCK } from '../../../src/clock.js';
+import { TcpStream } from '../../../src/net/tcp-stream.js';
 import { Splice, SPLICE_COALESCE_BYTES, type SpliceEnd, type SpliceOptions } from '../../../src/relay/splice.js';
 
 const servers: Server[] = [];
@@ -34,7 +36,8 @@ async function pair(): Promise<[Socket, Socket]> {
 async function spliced(options: Partial<SpliceOptions> = {}) {
   const [a, relayA] = await pair();
   const [b, relayB] = await pair();
-  const splice = new Splice(relayA, relayB, { rateBytesPerSec: 0, byteCap: 0, closeGraceMs: 1_000, ...options });
+  // The relay's ends as the relay sees them; the raw sockets stay at hand for what they count.
+  const splice = new Splice(new TcpStream(relayA), new TcpStream(relayB), { rateBytesPerSec: 0, byteCap: 0, closeGraceMs: 1_000, clock: SYSTEM_CLOCK, ...options });
   const closed = once(splice, 'closed') as Promise<[SpliceEnd]>;
   splice.start();
   return { a, b, relayA, relayB, splice, closed };

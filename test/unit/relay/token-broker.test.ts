@@ -83,7 +83,7 @@ describe('TokenBroker', () => {
 
   it('never issues a token twice even when the generator repeats', () => {
     const tokens = ['aa'.repeat(32), 'aa'.repeat(32), 'bb'.repeat(32), 'cc'.repeat(32)];
-    const b = new TokenBroker<string, string>({ ttlMs: 1_000, newToken: () => tokens.shift()! });
+    const b = new TokenBroker<string, string>({ ttlMs: 1_000, now: () => 0, newToken: () => tokens.shift()! });
     const s = b.issue('m');
     assert.deepEqual([s.dialerToken, s.dialedToken], ['aa'.repeat(32), 'bb'.repeat(32)]);
   });

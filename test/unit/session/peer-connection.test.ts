@@ -7,7 +7,9 @@ import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
+import { SYSTEM_CLOCK } from '../../../src/clock.js';
 import { type ErrorCode, P2PChatError } from '../../../src/errors.js';
+import { TcpStream } from '../../../src/net/tcp-stream.js';
 import { fingerprintOf } from '../../../src/secure/fingerprint.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
@@ -50,6 +52,7 @@ const SLOW: Omit<PeerConnectionOptions, 'initiator' | 'keyPair' | 'localInfo'> =
   keepaliveTimeoutMs: 30_000,
   byeGraceMs: 1_000,
   maxQueuedBytes: 4 * 1024 * 1024,
+  clock: SYSTEM_CLOCK,
 };
 
 /** A PeerConnection with everything it reports collected, started on `socket`. */
@@ -61,7 +64,7 @@ class Peer {
   readonly closed: Promise<CloseOutcome>;
 
   constructor(socket: Socket, name: string, initiator: boolean, options: Partial<PeerConnectionOptions> = {}) {
-    this.conn = new PeerConnection(socket, {
+    this.conn = new PeerConnection(new TcpStream(socket), {
       ...SLOW,
       initiator,
       keyPair: this.keys,

@@ -5,6 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Transfer, type TransferDirection, type TransferLink, type TransferProgress } from '../../../../src/app/files/transfer.js';
+import { ManualClock } from '../../../helpers/manual-clock.js';
 
 const LINK: TransferLink = {
   peer: { name: 'bob', fingerprint: 'f'.repeat(64) },
@@ -17,13 +18,18 @@ const LINK: TransferLink = {
   resumeReading: () => undefined,
 };
 
-/** A Transfer whose bytes and end the test drives, on a clock it sets. */
+/** A Transfer whose bytes and end the test drives, on a manual clock it moves to given times. */
 class DrivenTransfer extends Transfer {
   readonly direction: TransferDirection = 'send';
-  clock = 0;
+  readonly #clock: ManualClock;
 
-  constructor(progressIntervalMs: number) {
-    super(LINK, 'abc123', [{ path: 'a.bin', size: 1000 }], { now: () => this.clock, progressIntervalMs });
+  constructor(progressIntervalMs: number, clock = new ManualClock(0)) {
+    super(LINK, 'abc123', [{ path: 'a.bin', size: 1000 }], { clock, progressIntervalMs });
+    this.#clock = clock;
+  }
+
+  set clock(at: number) {
+    this.#clock.advance(at - this.#clock.now());
   }
 
   handle(): void {}
