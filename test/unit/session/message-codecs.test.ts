@@ -1,10 +1,14 @@
-// The wire format of every session message, pinned as hex: each sample must encode to exactly these
-// bytes and decode back from them, and any prefix or suffix of them either decodes or is refused
-// with ERR_BAD_MESSAGE. A second implementation can be checked against the same hex.
+// The codec tables and the wire format of every session message, pinned as hex: each sample must
+// encode to exactly these bytes and decode back from them, and any prefix or suffix of them either
+// decodes or is refused with ERR_BAD_MESSAGE. A second implementation can be checked against the hex.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { P2PChatError } from '../../../src/errors.js';
+import { CHAT_CODECS } from '../../../src/session/chat-messages.js';
+import { FILE_CODECS } from '../../../src/session/file-messages.js';
+import { codecTable, json, MessageCodec, type CodecTable } from '../../../src/session/message-codec.js';
+import { RELAY_CODECS } from '../../../src/session/relay-messages.js';
 import { decodeMessage, encodeMessage, type SessionMessage } from '../../../src/session/session-messages.js';
 
 type Known = Exclude<SessionMessage, { type: 'unknown' }>;
@@ -168,7 +172,7 @@ describe('session message wire format', () => {
       ['', 'empty message'],
       ['01', 'chat message is not a JSON object'],
       ['0e5b5d', 'file-ack message is not a JSON object'],
-      ['207b', 'relay message is not a JSON object'],
+      ['207b', 'register message is not a JSON object'],
       ['057b7d', 'nick.name is not a string'],
       ['067b226576656e74223a2278227d', 'presence event is unknown'],
       ['0e7b7d', 'transfer id is not 16 hex digits'],
@@ -188,5 +192,60 @@ describe('session message wire format', () => {
       () => decodeMessage(long),
       (err: unknown) => P2PChatError.is(err, 'ERR_MESSAGE_TOO_LONG') && err.message === 'peer sent a message over the 16384-byte limit',
     );
+  });
+});
+
+/** Each protocol's table and the type codes the protocol document gives it. */
+const TABLES: ReadonlyArray<readonly [string, CodecTable, number, number]> = [
+  ['chat', CHAT_CODECS, 0x01, 0x07],
+  ['files', FILE_CODECS, 0x08, 0x11],
+  ['relay', RELAY_CODECS, 0x20, 0x2f],
+];
+
+describe('codec tables', () => {
+  it('give every row a sample here that round-trips through its type code', () => {
+    for (const [, table] of TABLES) {
+      for (const [type, row] of Object.entries(table)) {
+        const samples = SAMPLES.filter(([message]) => message.type === type);
+        assert.ok(samples.length > 0, `no sample of ${type}`);
+        for (const [message] of samples) {
+          const bytes = encodeMessage(message);
+          assert.equal(bytes[0], row.code, type);
+          assert.deepEqual(normalised(decodeMessage(bytes)), normalised(message), type);
+        }
+      }
+    }
+  });
+
+  it('keep each protocol inside its documented range of codes, and no code twice', () => {
+    const seen = new Map<number, string>();
+    for (const [protocol, table, first, last] of TABLES) {
+      for (const [type, { code }] of Object.entries(table)) {
+        assert.ok(code >= first && code <= last, `${protocol} ${type} has code 0x${code.toString(16)}`);
+        assert.equal(seen.get(code), undefined, `code 0x${code.toString(16)} is also ${type}`);
+        seen.set(code, type);
+      }
+    }
+  });
+
+  it('are frozen, rows and all', () => {
+    for (const [protocol, table] of TABLES) {
+      assert.ok(Object.isFrozen(table), protocol);
+      for (const [type, row] of Object.entries(table)) assert.ok(Object.isFrozen(row), type);
+    }
+  });
+
+  it('decode the relay codes no row uses yet (0x28-0x2f) as unknown, whatever follows', () => {
+    for (let code = 0x28; code <= 0x2f; code++) {
+      for (const body of ['', '{}', 'not json', '\u00ff']) {
+        assert.deepEqual(decodeMessage(Buffer.concat([Buffer.of(code), Buffer.from(body)])), { type: 'unknown', code });
+      }
+    }
+  });
+
+  it('refuse, when the codec is built, two rows with one code or one type name', () => {
+    const a = codecTable({ one: json(0x01, () => ({})) });
+    assert.throws(() => new MessageCodec([a, codecTable({ two: json(0x01, () => ({})) })]), /code 0x1 is both one and two/);
+    assert.throws(() => new MessageCodec([a, codecTable({ one: json(0x02, () => ({})) })]), /type one is in two tables/);
   });
 });
