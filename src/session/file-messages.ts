@@ -4,30 +4,8 @@
 // acknowledges written bytes (flow control), confirms each file or asks for it again.
 // Type codes 0x08-0x11. Control messages have JSON bodies; file-data is raw bytes after an 8-byte id.
 
-import { bad, jsonBody, jsonMessage, requireString } from './message-fields.js';
-
-export const FILE_MESSAGE_TYPES = Object.freeze({
-  /** sender → receiver: these files (one page of them; `more` says another page follows). */
-  'file-offer': 0x08,
-  /** receiver → sender: yes; per file, how many bytes are already here and their SHA-256. */
-  'file-accept': 0x09,
-  /** receiver → sender: no (or the offer expired). */
-  'file-decline': 0x0a,
-  /** sender → receiver: file `index` follows from byte `offset`. */
-  'file-start': 0x0b,
-  /** sender → receiver: the next bytes of the current file (binary). */
-  'file-data': 0x0c,
-  /** sender → receiver: file `index` is complete; its SHA-256. */
-  'file-end': 0x0d,
-  /** receiver → sender: this many bytes of the transfer are on disk (opens the send window). */
-  'file-ack': 0x0e,
-  /** receiver → sender: file `index` matched its SHA-256 and is in place. */
-  'file-verified': 0x0f,
-  /** receiver → sender: file `index` did not match; send it again from the start. */
-  'file-resend': 0x10,
-  /** either side: stop this transfer. */
-  'file-cancel': 0x11,
-} as const);
+import { binary, codecTable, codesOf, json, type JsonObject, type MessageOf } from './message-codec.js';
+import { bad, requireString } from './message-fields.js';
 
 /** Bytes of a transfer id on the wire (shown as 16 hex characters). */
 export const TRANSFER_ID_BYTES = 8;
@@ -53,30 +31,43 @@ export interface ResumePoint {
   readonly sha256: string;
 }
 
-export type FileMessage =
-  | { readonly type: 'file-offer'; readonly id: string; readonly files: readonly OfferedFile[]; readonly more: boolean }
-  | { readonly type: 'file-accept'; readonly id: string; readonly resume: readonly ResumePoint[] }
-  | { readonly type: 'file-decline'; readonly id: string; readonly reason: string }
-  | { readonly type: 'file-start'; readonly id: string; readonly index: number; readonly offset: number }
-  | { readonly type: 'file-data'; readonly id: string; readonly data: Uint8Array }
-  | { readonly type: 'file-end'; readonly id: string; readonly index: number; readonly sha256: string }
-  | { readonly type: 'file-ack'; readonly id: string; readonly bytes: number }
-  | { readonly type: 'file-verified'; readonly id: string; readonly index: number }
-  | { readonly type: 'file-resend'; readonly id: string; readonly index: number; readonly reason: string }
-  | { readonly type: 'file-cancel'; readonly id: string; readonly reason: string; readonly code?: string };
-
-export type FileMessageType = FileMessage['type'];
-
-const TYPE_BY_CODE = new Map<number, FileMessageType>(
-  Object.entries(FILE_MESSAGE_TYPES).map(([name, code]) => [code, name as FileMessageType]),
-);
-
-export function isFileCode(code: number): boolean {
-  return TYPE_BY_CODE.has(code);
+/** The next bytes of the current file: binary, so that a chunk is neither copied nor escaped. */
+export interface FileData {
+  readonly type: 'file-data';
+  readonly id: string;
+  readonly data: Uint8Array;
 }
 
+export const FILE_CODECS = codecTable({
+  /** sender → receiver: these files (one page of them; `more` says another page follows). */
+  'file-offer': json(0x08, (body) => ({ id: transferId(body.id), files: offeredFiles(body.files), more: body.more === true })),
+  /** receiver → sender: yes; per file, how many bytes are already here and their SHA-256. */
+  'file-accept': json(0x09, (body) => ({ id: transferId(body.id), resume: resumePoints(body.resume) })),
+  /** receiver → sender: no (or the offer expired). */
+  'file-decline': json(0x0a, (body) => ({ id: transferId(body.id), reason: text(body.reason) })),
+  /** sender → receiver: file `index` follows from byte `offset`. */
+  'file-start': json(0x0b, (body) => ({ id: transferId(body.id), index: count(body.index, 'index'), offset: count(body.offset, 'offset') })),
+  /** sender → receiver: the next bytes of the current file (type byte, 8-byte id, the bytes). */
+  'file-data': binary<FileData>(0x0c, { encode: encodeFileData, decode: decodeFileData }),
+  /** sender → receiver: file `index` is complete; its SHA-256. */
+  'file-end': json(0x0d, (body) => ({ id: transferId(body.id), index: count(body.index, 'index'), sha256: sha256Hex(body.sha256) })),
+  /** receiver → sender: this many bytes of the transfer are on disk (opens the send window). */
+  'file-ack': json(0x0e, (body) => ({ id: transferId(body.id), bytes: count(body.bytes, 'bytes') })),
+  /** receiver → sender: file `index` matched its SHA-256 and is in place. */
+  'file-verified': json(0x0f, (body) => ({ id: transferId(body.id), index: count(body.index, 'index') })),
+  /** receiver → sender: file `index` did not match; send it again from the start. */
+  'file-resend': json(0x10, (body) => ({ id: transferId(body.id), index: count(body.index, 'index'), reason: text(body.reason) })),
+  /** either side: stop this transfer. */
+  'file-cancel': json(0x11, cancel),
+});
+
+export type FileMessage = MessageOf<typeof FILE_CODECS>;
+export type FileMessageType = FileMessage['type'];
+
+export const FILE_MESSAGE_TYPES = codesOf(FILE_CODECS);
+
 export function isFileMessageType(type: string): type is FileMessageType {
-  return Object.hasOwn(FILE_MESSAGE_TYPES, type);
+  return Object.hasOwn(FILE_CODECS, type);
 }
 
 /** Header bytes in front of a chunk's data: type and transfer id. */
@@ -87,63 +78,31 @@ export const FILE_DATA_HEADER_BYTES = 1 + TRANSFER_ID_BYTES;
  * bytes already hold the chunk (so a chunk read from disk is never copied to be framed).
  */
 export function writeFileDataHeader(message: Buffer, id: string): Buffer {
-  message[0] = FILE_MESSAGE_TYPES['file-data'];
+  message[0] = FILE_CODECS['file-data'].code;
   if (!TRANSFER_ID.test(id) || message.write(id, 1, TRANSFER_ID_BYTES, 'hex') !== TRANSFER_ID_BYTES) {
     throw new TypeError(`transfer id ${JSON.stringify(id)} is not ${TRANSFER_ID_BYTES * 2} hex digits`);
   }
   return message;
 }
 
-export function encodeFileMessage(message: FileMessage): Buffer {
-  if (message.type === 'file-data') {
-    const out = Buffer.allocUnsafe(FILE_DATA_HEADER_BYTES + message.data.length);
-    out.set(message.data, FILE_DATA_HEADER_BYTES);
-    return writeFileDataHeader(out, message.id);
-  }
-  const { type, ...body } = message;
-  return jsonMessage(FILE_MESSAGE_TYPES[type], body);
+function encodeFileData(message: FileData): Buffer {
+  const out = Buffer.allocUnsafe(FILE_DATA_HEADER_BYTES + message.data.length);
+  out.set(message.data, FILE_DATA_HEADER_BYTES);
+  return writeFileDataHeader(out, message.id);
 }
 
-/** Decode a message whose first byte is a file type code (see isFileCode). */
-export function decodeFileMessage(bytes: Uint8Array): FileMessage {
-  const type = TYPE_BY_CODE.get(bytes[0]!);
-  if (type === undefined) throw bad('not a file message');
-  if (type === 'file-data') {
-    if (bytes.length < FILE_DATA_HEADER_BYTES) throw bad('file-data is shorter than its header');
-    const id = Buffer.from(bytes.buffer, bytes.byteOffset + 1, TRANSFER_ID_BYTES).toString('hex');
-    return { type, id, data: bytes.subarray(FILE_DATA_HEADER_BYTES) };
-  }
-  const body = jsonBody(bytes, type);
+/** The data is a view into `bytes`, not a copy. */
+function decodeFileData(bytes: Uint8Array): FileData {
+  if (bytes.length < FILE_DATA_HEADER_BYTES) throw bad('file-data is shorter than its header');
+  const id = Buffer.from(bytes.buffer, bytes.byteOffset + 1, TRANSFER_ID_BYTES).toString('hex');
+  return { type: 'file-data', id, data: bytes.subarray(FILE_DATA_HEADER_BYTES) };
+}
+
+function cancel(body: JsonObject): { id: string; reason: string; code?: string } {
   const id = transferId(body.id);
-  switch (type) {
-    case 'file-offer': {
-      if (!Array.isArray(body.files) || body.files.length > MAX_OFFER_FILES) throw bad('file-offer.files is not a list');
-      return { type, id, files: body.files.map(offeredFile), more: body.more === true };
-    }
-    case 'file-accept': {
-      const resume = body.resume === undefined ? [] : body.resume;
-      if (!Array.isArray(resume) || resume.length > MAX_RESUME_POINTS) throw bad('file-accept.resume is not a list');
-      return { type, id, resume: resume.map(resumePoint) };
-    }
-    case 'file-decline':
-      return { type, id, reason: text(body.reason) };
-    case 'file-start':
-      return { type, id, index: count(body.index, 'index'), offset: count(body.offset, 'offset') };
-    case 'file-end':
-      return { type, id, index: count(body.index, 'index'), sha256: sha256Hex(body.sha256) };
-    case 'file-ack':
-      return { type, id, bytes: count(body.bytes, 'bytes') };
-    case 'file-verified':
-      return { type, id, index: count(body.index, 'index') };
-    case 'file-resend':
-      return { type, id, index: count(body.index, 'index'), reason: text(body.reason) };
-    case 'file-cancel': {
-      const code = typeof body.code === 'string' && /^ERR_[A-Z_]{1,40}$/.test(body.code) ? body.code : undefined;
-      return { type, id, reason: text(body.reason), ...(code ? { code } : {}) };
-    }
-  }
+  const code = typeof body.code === 'string' && /^ERR_[A-Z_]{1,40}$/.test(body.code) ? body.code : undefined;
+  return { id, reason: text(body.reason), ...(code ? { code } : {}) };
 }
-
 
 function transferId(value: unknown): string {
   if (typeof value !== 'string' || !TRANSFER_ID.test(value)) throw bad('transfer id is not 16 hex digits');
@@ -164,12 +123,23 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value.slice(0, 256) : '';
 }
 
+function offeredFiles(value: unknown): readonly OfferedFile[] {
+  if (!Array.isArray(value) || value.length > MAX_OFFER_FILES) throw bad('file-offer.files is not a list');
+  return value.map(offeredFile);
+}
+
 function offeredFile(value: unknown): OfferedFile {
   if (typeof value !== 'object' || value === null) throw bad('offered file is not an object');
   const v = value as Record<string, unknown>;
   const path = requireString(v.path, 'file.path');
   if (path.length > 4096) throw bad('file.path is too long');
   return { path, size: count(v.size, 'file.size') };
+}
+
+function resumePoints(value: unknown): readonly ResumePoint[] {
+  const resume = value === undefined ? [] : value;
+  if (!Array.isArray(resume) || resume.length > MAX_RESUME_POINTS) throw bad('file-accept.resume is not a list');
+  return resume.map(resumePoint);
 }
 
 function resumePoint(value: unknown): ResumePoint {

@@ -47,23 +47,3 @@ export function stringList(value: unknown, max: number, maxLength = 64): string[
   if (!Array.isArray(value)) return [];
   return value.filter((v): v is string => typeof v === 'string' && v.length <= maxLength).slice(0, max);
 }
-
-/** The JSON object after a message's type byte; anything else is a malformed message. */
-export function jsonBody(bytes: Uint8Array, type: string): Record<string, unknown> {
-  try {
-    const parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset + 1, bytes.length - 1).toString('utf8'));
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
-    return parsed as Record<string, unknown>;
-  } catch {
-    throw bad(`${type} message is not a JSON object`);
-  }
-}
-
-/** A message as a type byte followed by its JSON body (jsonBody reads it back). */
-export function jsonMessage(code: number, body: object): Buffer {
-  const json = Buffer.from(JSON.stringify(body), 'utf8');
-  const out = Buffer.allocUnsafe(1 + json.length);
-  out[0] = code;
-  json.copy(out, 1);
-  return out;
-}

@@ -2,26 +2,8 @@
 // channel as a chat: register, look up, ask for a relayed session, be invited to one. Type codes
 // 0x20-0x2f; requests carry a request id `rid` that the answer echoes.
 
-import { bad, fingerprintField, optionalString, peerRef, portField, requireString, stringList, type PeerRef } from './message-fields.js';
-
-export const RELAY_MESSAGE_TYPES = Object.freeze({
-  /** peer → relay: here I am (my key is proven by the handshake). */
-  register: 0x20,
-  /** relay → peer: registered; the address the relay sees us at. */
-  registered: 0x21,
-  /** peer → relay: who matches this fingerprint, prefix or nickname? */
-  lookup: 0x22,
-  /** relay → peer: the registered peers that match. */
-  'lookup-result': 0x23,
-  /** peer → relay: open a relayed session to this fingerprint. */
-  dial: 0x24,
-  /** relay → dialling peer: present this token on a data connection. */
-  session: 0x25,
-  /** relay → dialled peer: someone wants a session; present this token. */
-  invite: 0x26,
-  /** relay → peer: a request failed. */
-  'relay-error': 0x27,
-} as const);
+import { codecTable, codesOf, json, type JsonObject, type MessageOf } from './message-codec.js';
+import { bad, fingerprintField, optionalString, peerRef, portField, requireString, stringList } from './message-fields.js';
 
 /** The relay's goodbye to every registered peer when it stops. */
 export const RELAY_SHUTDOWN_REASON = 'relay shutting down';
@@ -45,62 +27,57 @@ export interface RelayRecord {
   readonly addresses: readonly string[];
 }
 
-export type RelayMessage =
-  | { readonly type: 'register'; readonly rid: number; readonly name: string; readonly port: number; readonly addresses: readonly string[] }
-  | { readonly type: 'registered'; readonly rid: number; readonly observed: string }
-  | { readonly type: 'lookup'; readonly rid: number; readonly query: string }
-  | { readonly type: 'lookup-result'; readonly rid: number; readonly peers: readonly RelayRecord[] }
-  | { readonly type: 'dial'; readonly rid: number; readonly fingerprint: string }
-  | { readonly type: 'session'; readonly rid: number; readonly token: string; readonly peer: RelayRecord }
-  | { readonly type: 'invite'; readonly token: string; readonly from: PeerRef }
-  | { readonly type: 'relay-error'; readonly rid: number; readonly code: string; readonly message: string };
-
-const TYPE_BY_CODE = new Map<number, RelayMessage['type']>(
-  Object.entries(RELAY_MESSAGE_TYPES).map(([name, code]) => [code, name as RelayMessage['type']]),
-);
-
-export function isRelayCode(code: number): boolean {
-  return code >= 0x20 && code <= 0x2f;
-}
-
 /** A one-time session token: 32 random bytes, hex. */
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 
-export function decodeRelayMessage(code: number, body: Record<string, unknown>): RelayMessage | { type: 'unknown'; code: number } {
-  const type = TYPE_BY_CODE.get(code);
-  if (type === undefined) return { type: 'unknown', code };
-  const rid = typeof body.rid === 'number' && Number.isInteger(body.rid) ? body.rid : 0;
-  switch (type) {
-    case 'register':
-      return {
-        type,
-        rid,
-        name: requireString(body.name, 'register.name').slice(0, 256),
-        port: portField(body.port, 'register.port'),
-        addresses: stringList(body.addresses, MAX_REGISTERED_ADDRESSES),
-      };
-    case 'registered':
-      return { type, rid, observed: requireString(body.observed, 'registered.observed').slice(0, 64) };
-    case 'lookup':
-      return { type, rid, query: requireString(body.query, 'lookup.query').slice(0, 128) };
-    case 'lookup-result': {
-      const peers = Array.isArray(body.peers) ? body.peers.slice(0, MAX_LOOKUP_RESULTS).map(record) : [];
-      return { type, rid, peers };
-    }
-    case 'dial':
-      return { type, rid, fingerprint: fingerprintField(body.fingerprint, 'dial.fingerprint') };
-    case 'session':
-      return { type, rid, token: token(body.token), peer: record(body.peer) };
-    case 'invite':
-      return { type, token: token(body.token), from: peerRef(body.from) };
-    case 'relay-error':
-      return {
-        type,
-        rid,
-        code: requireString(body.code, 'relay-error.code').slice(0, 64),
-        message: (optionalString(body.message) ?? '').slice(0, 512),
-      };
-  }
+export const RELAY_CODECS = codecTable({
+  /** peer → relay: here I am (my key is proven by the handshake). */
+  register: json(0x20, register),
+  /** relay → peer: registered; the address the relay sees us at. */
+  registered: json(0x21, (body) => ({ rid: rid(body), observed: requireString(body.observed, 'registered.observed').slice(0, 64) })),
+  /** peer → relay: who matches this fingerprint, prefix or nickname? */
+  lookup: json(0x22, (body) => ({ rid: rid(body), query: requireString(body.query, 'lookup.query').slice(0, 128) })),
+  /** relay → peer: the registered peers that match. */
+  'lookup-result': json(0x23, (body) => ({ rid: rid(body), peers: records(body.peers) })),
+  /** peer → relay: open a relayed session to this fingerprint. */
+  dial: json(0x24, (body) => ({ rid: rid(body), fingerprint: fingerprintField(body.fingerprint, 'dial.fingerprint') })),
+  /** relay → dialling peer: present this token on a data connection. */
+  session: json(0x25, (body) => ({ rid: rid(body), token: token(body.token), peer: record(body.peer) })),
+  /** relay → dialled peer: someone wants a session; present this token. */
+  invite: json(0x26, (body) => ({ token: token(body.token), from: peerRef(body.from) })),
+  /** relay → peer: a request failed. */
+  'relay-error': json(0x27, relayError),
+});
+// Codes 0x28-0x2f are left for later relay messages; a peer that does not know one ignores it.
+
+export type RelayMessage = MessageOf<typeof RELAY_CODECS>;
+
+export const RELAY_MESSAGE_TYPES = codesOf(RELAY_CODECS);
+
+/** A request id, echoed by the answer; a missing or odd one reads as 0. */
+function rid(body: JsonObject): number {
+  return typeof body.rid === 'number' && Number.isInteger(body.rid) ? body.rid : 0;
+}
+
+function register(body: JsonObject): { rid: number; name: string; port: number; addresses: readonly string[] } {
+  return {
+    rid: rid(body),
+    name: requireString(body.name, 'register.name').slice(0, 256),
+    port: portField(body.port, 'register.port'),
+    addresses: stringList(body.addresses, MAX_REGISTERED_ADDRESSES),
+  };
+}
+
+function relayError(body: JsonObject): { rid: number; code: string; message: string } {
+  return {
+    rid: rid(body),
+    code: requireString(body.code, 'relay-error.code').slice(0, 64),
+    message: (optionalString(body.message) ?? '').slice(0, 512),
+  };
+}
+
+function records(value: unknown): readonly RelayRecord[] {
+  return Array.isArray(value) ? value.slice(0, MAX_LOOKUP_RESULTS).map(record) : [];
 }
 
 function token(value: unknown): string {

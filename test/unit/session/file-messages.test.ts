@@ -1,16 +1,13 @@
-// File-transfer messages: the type codes, a round trip of every type (through the file codec and
-// through the session codec that dispatches to it), the binary file-data layout, refusal of
-// malformed bodies with ERR_BAD_MESSAGE, and offer pages that always fit in one encrypted message.
+// File-transfer messages: the type codes, a round trip of every type through the session codec,
+// the binary file-data layout, refusal of malformed bodies with ERR_BAD_MESSAGE, and offer pages
+// that always fit in one encrypted message.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MAX_PLAINTEXT } from '../../../src/secure/secure-channel.js';
 import {
-  decodeFileMessage,
-  encodeFileMessage,
   FILE_DATA_HEADER_BYTES,
   FILE_MESSAGE_TYPES,
-  isFileCode,
   isFileMessageType,
   MAX_OFFER_FILES,
   MAX_OFFER_PAGE_BYTES,
@@ -96,9 +93,10 @@ describe('FILE_MESSAGE_TYPES', () => {
     }
   });
 
-  it('isFileCode is true exactly for 0x08-0x11', () => {
+  it('uses exactly the codes 0x08-0x11', () => {
+    const file = new Set<number>(Object.values(FILE_MESSAGE_TYPES));
     for (let code = 0; code < 256; code++) {
-      assert.equal(isFileCode(code), code >= 0x08 && code <= 0x11, `code 0x${code.toString(16)}`);
+      assert.equal(file.has(code), code >= 0x08 && code <= 0x11, `code 0x${code.toString(16)}`);
     }
   });
 
@@ -117,41 +115,33 @@ describe('FILE_MESSAGE_TYPES', () => {
   });
 });
 
-describe('encodeFileMessage / decodeFileMessage', () => {
+describe('encodeMessage / decodeMessage of file messages', () => {
   it('round-trips every file message type', () => {
     const seen = new Set<string>();
     for (const message of EXAMPLES) {
-      const bytes = encodeFileMessage(message);
+      const bytes = encodeMessage(message);
       assert.equal(bytes[0], FILE_MESSAGE_TYPES[message.type], message.type);
-      assert.deepEqual(normalised(decodeFileMessage(bytes)), normalised(message), message.type);
+      assert.deepEqual(normalised(decodeMessage(bytes)), normalised(message), message.type);
       seen.add(message.type);
     }
     assert.deepEqual([...seen].sort(), Object.keys(FILE_MESSAGE_TYPES).sort());
   });
 
-  it('round-trips every file message type through encodeMessage / decodeMessage as well', () => {
-    for (const message of EXAMPLES) {
-      const bytes = encodeMessage(message);
-      assert.deepEqual(bytes, encodeFileMessage(message), `${message.type}: session codec encodes the same bytes`);
-      assert.deepEqual(normalised(decodeMessage(bytes)), normalised(message), message.type);
-    }
-  });
-
   it('puts a JSON body without the type after the type byte for control messages', () => {
-    const bytes = encodeFileMessage({ type: 'file-ack', id: ID, bytes: 42 });
+    const bytes = encodeMessage({ type: 'file-ack', id: ID, bytes: 42 });
     assert.equal(bytes[0], 0x0e);
     assert.deepEqual(JSON.parse(bytes.subarray(1).toString('utf8')), { id: ID, bytes: 42 });
   });
 
   it('decodes from a view into a larger buffer', () => {
-    const inner = encodeFileMessage({ type: 'file-end', id: ID, index: 4, sha256: SHA });
+    const inner = encodeMessage({ type: 'file-end', id: ID, index: 4, sha256: SHA });
     const outer = Buffer.concat([Buffer.from('junk-before'), inner, Buffer.from('{"junk":1}')]);
     const view = outer.subarray(11, 11 + inner.length);
-    assert.deepEqual(decodeFileMessage(view), { type: 'file-end', id: ID, index: 4, sha256: SHA });
+    assert.deepEqual(decodeMessage(view), { type: 'file-end', id: ID, index: 4, sha256: SHA });
 
-    const data = encodeFileMessage({ type: 'file-data', id: ID, data: Buffer.from('payload') });
+    const data = encodeMessage({ type: 'file-data', id: ID, data: Buffer.from('payload') });
     const padded = Buffer.concat([Buffer.from('xyz'), data, Buffer.from('tail')]);
-    const decoded = decodeFileMessage(padded.subarray(3, 3 + data.length));
+    const decoded = decodeMessage(padded.subarray(3, 3 + data.length));
     assert.equal(decoded.type, 'file-data');
     if (decoded.type !== 'file-data') return;
     assert.equal(decoded.id, ID);
@@ -159,42 +149,42 @@ describe('encodeFileMessage / decodeFileMessage', () => {
   });
 
   it('drops unknown fields', () => {
-    assert.deepEqual(decodeFileMessage(json('file-verified', { id: ID, index: 1, extra: 'x', nested: { a: 1 } })), {
+    assert.deepEqual(decodeMessage(json('file-verified', { id: ID, index: 1, extra: 'x', nested: { a: 1 } })), {
       type: 'file-verified',
       id: ID,
       index: 1,
     });
     assert.deepEqual(
-      decodeFileMessage(json('file-offer', { id: ID, files: [{ path: 'a', size: 1, mode: 0o777 }], more: false, total: 5 })),
+      decodeMessage(json('file-offer', { id: ID, files: [{ path: 'a', size: 1, mode: 0o777 }], more: false, total: 5 })),
       { type: 'file-offer', id: ID, files: [{ path: 'a', size: 1 }], more: false },
     );
   });
 
   it('reads loose fields leniently: more only when exactly true, missing resume as none, missing reason as empty', () => {
     for (const more of [undefined, 1, 'true', null, false]) {
-      const decoded = decodeFileMessage(json('file-offer', { id: ID, files: [], more }));
+      const decoded = decodeMessage(json('file-offer', { id: ID, files: [], more }));
       assert.equal(decoded.type === 'file-offer' && decoded.more, false, String(more));
     }
-    assert.deepEqual(decodeFileMessage(json('file-accept', { id: ID })), { type: 'file-accept', id: ID, resume: [] });
-    assert.deepEqual(decodeFileMessage(json('file-decline', { id: ID })), { type: 'file-decline', id: ID, reason: '' });
-    assert.deepEqual(decodeFileMessage(json('file-decline', { id: ID, reason: 7 })), { type: 'file-decline', id: ID, reason: '' });
-    assert.deepEqual(decodeFileMessage(json('file-resend', { id: ID, index: 0 })), { type: 'file-resend', id: ID, index: 0, reason: '' });
-    assert.deepEqual(decodeFileMessage(json('file-cancel', { id: ID })), { type: 'file-cancel', id: ID, reason: '' });
+    assert.deepEqual(decodeMessage(json('file-accept', { id: ID })), { type: 'file-accept', id: ID, resume: [] });
+    assert.deepEqual(decodeMessage(json('file-decline', { id: ID })), { type: 'file-decline', id: ID, reason: '' });
+    assert.deepEqual(decodeMessage(json('file-decline', { id: ID, reason: 7 })), { type: 'file-decline', id: ID, reason: '' });
+    assert.deepEqual(decodeMessage(json('file-resend', { id: ID, index: 0 })), { type: 'file-resend', id: ID, index: 0, reason: '' });
+    assert.deepEqual(decodeMessage(json('file-cancel', { id: ID })), { type: 'file-cancel', id: ID, reason: '' });
   });
 
   it('caps a reason at 256 characters', () => {
     const long = 'r'.repeat(1000);
     for (const type of ['file-decline', 'file-cancel'] as const) {
-      const decoded = decodeFileMessage(json(type, { id: ID, reason: long })) as { reason: string };
+      const decoded = decodeMessage(json(type, { id: ID, reason: long })) as { reason: string };
       assert.equal(decoded.reason, 'r'.repeat(256), type);
     }
-    const resend = decodeFileMessage(json('file-resend', { id: ID, index: 0, reason: long })) as { reason: string };
+    const resend = decodeMessage(json('file-resend', { id: ID, index: 0, reason: long })) as { reason: string };
     assert.equal(resend.reason.length, 256);
   });
 
   it('keeps the code of a file-cancel only when it looks like ERR_*', () => {
     const codeOf = (code: unknown): string | undefined => {
-      const decoded = decodeFileMessage(json('file-cancel', { id: ID, reason: 'x', code }));
+      const decoded = decodeMessage(json('file-cancel', { id: ID, reason: 'x', code }));
       assert.equal(decoded.type, 'file-cancel');
       return decoded.type === 'file-cancel' ? decoded.code : undefined;
     };
@@ -216,7 +206,7 @@ describe('encodeFileMessage / decodeFileMessage', () => {
       assert.equal(codeOf(code), undefined, JSON.stringify(code));
     }
     // And without a code the property is absent, not undefined.
-    const decoded = decodeFileMessage(json('file-cancel', { id: ID, reason: 'x', code: 'nope' }));
+    const decoded = decodeMessage(json('file-cancel', { id: ID, reason: 'x', code: 'nope' }));
     assert.ok(!('code' in decoded));
   });
 });
@@ -224,7 +214,7 @@ describe('encodeFileMessage / decodeFileMessage', () => {
 describe('file-data binary layout', () => {
   it('is the type byte 0x0c, the 8-byte id, then the raw data', () => {
     const data = Buffer.from([0, 1, 2, 0xff, 0x7b, 0x22]); // includes bytes that look like JSON
-    const bytes = encodeFileMessage({ type: 'file-data', id: 'deadbeef00c0ffee', data });
+    const bytes = encodeMessage({ type: 'file-data', id: 'deadbeef00c0ffee', data });
     assert.equal(bytes.length, 1 + 8 + data.length);
     assert.equal(bytes[0], 0x0c);
     assert.equal(bytes.toString('hex', 1, 9), 'deadbeef00c0ffee');
@@ -234,7 +224,7 @@ describe('file-data binary layout', () => {
   it('carries a chunk as large as fits in one encrypted message', () => {
     const data = Buffer.alloc(MAX_PLAINTEXT - FILE_DATA_HEADER_BYTES);
     for (let i = 0; i < data.length; i++) data[i] = (i * 31) & 0xff;
-    const bytes = encodeFileMessage({ type: 'file-data', id: ID, data });
+    const bytes = encodeMessage({ type: 'file-data', id: ID, data });
     assert.equal(bytes.length, MAX_PLAINTEXT);
     const decoded = decodeMessage(bytes);
     assert.ok(decoded.type === 'file-data');
@@ -250,8 +240,8 @@ describe('file-data binary layout', () => {
     assert.equal(message[0], 0x0c);
     assert.equal(message.toString('hex', 1, 9), '00112233445566ff');
     assert.deepEqual(message.subarray(FILE_DATA_HEADER_BYTES), chunk, 'the chunk is untouched');
-    assert.deepEqual(message, encodeFileMessage({ type: 'file-data', id: '00112233445566ff', data: chunk }));
-    const decoded = decodeFileMessage(message);
+    assert.deepEqual(message, encodeMessage({ type: 'file-data', id: '00112233445566ff', data: chunk }));
+    const decoded = decodeMessage(message);
     assert.ok(decoded.type === 'file-data');
     assert.equal(decoded.id, '00112233445566ff');
     assert.equal(Buffer.from(decoded.data).toString(), 'chunk read from disk');
@@ -261,58 +251,57 @@ describe('file-data binary layout', () => {
     for (let length = 1; length < FILE_DATA_HEADER_BYTES; length++) {
       const bytes = Buffer.alloc(length, 0x11);
       bytes[0] = 0x0c;
-      throwsCode(() => decodeFileMessage(bytes), 'ERR_BAD_MESSAGE');
       throwsCode(() => decodeMessage(bytes), 'ERR_BAD_MESSAGE');
     }
     // Exactly the header: an empty chunk, accepted.
     const header = Buffer.concat([Buffer.of(0x0c), Buffer.from(ID, 'hex')]);
-    const decoded = decodeFileMessage(header);
+    const decoded = decodeMessage(header);
     assert.ok(decoded.type === 'file-data');
     assert.equal(decoded.data.length, 0);
     assert.equal(decoded.id, ID);
   });
 });
 
-describe('decodeFileMessage rejects malformed messages with ERR_BAD_MESSAGE', () => {
-  it('a code that is not a file message', () => {
-    throwsCode(() => decodeFileMessage(Buffer.from([0x01, 0x7b, 0x7d])), 'ERR_BAD_MESSAGE');
-    throwsCode(() => decodeFileMessage(Buffer.from([0x12, 0x7b, 0x7d])), 'ERR_BAD_MESSAGE');
+describe('decodeMessage rejects malformed file messages with ERR_BAD_MESSAGE', () => {
+  it('reads a code outside 0x08-0x11 as no file message', () => {
+    const chat = Buffer.concat([Buffer.of(0x01), Buffer.from('{"id":"a","time":1,"text":"t"}')]);
+    assert.equal(isFileMessageType(decodeMessage(chat).type), false);
+    assert.deepEqual(decodeMessage(Buffer.from([0x12, 0x7b, 0x7d])), { type: 'unknown', code: 0x12 });
   });
 
   it('a body that is missing, not JSON, or not a JSON object', () => {
     for (const type of Object.keys(FILE_MESSAGE_TYPES) as (keyof typeof FILE_MESSAGE_TYPES)[]) {
       if (type === 'file-data') continue;
       for (const body of ['', '{', 'not json', '[]', '[1,2]', 'null', '42', '"text"', 'true']) {
-        throwsCode(() => decodeFileMessage(raw(type, body)), 'ERR_BAD_MESSAGE');
         throwsCode(() => decodeMessage(raw(type, body)), 'ERR_BAD_MESSAGE');
       }
-      throwsCode(() => decodeFileMessage(Buffer.concat([Buffer.of(FILE_MESSAGE_TYPES[type]), Buffer.from([0xff, 0xfe])])), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(Buffer.concat([Buffer.of(FILE_MESSAGE_TYPES[type]), Buffer.from([0xff, 0xfe])])), 'ERR_BAD_MESSAGE');
     }
   });
 
   it('a transfer id that is not 16 lower-case hex digits', () => {
     for (const id of [undefined, null, 42, '', '0123456789abcde', '0123456789abcdef0', '0123456789ABCDEF', '0123456789abcdeg', ' 0123456789abcdef', '0123456789abcdef\n', ['0123456789abcdef']]) {
-      throwsCode(() => decodeFileMessage(json('file-ack', { id, bytes: 1 })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-decline', { id, reason: 'x' })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-offer', { id, files: [], more: false })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-ack', { id, bytes: 1 })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-decline', { id, reason: 'x' })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-offer', { id, files: [], more: false })), 'ERR_BAD_MESSAGE');
     }
   });
 
   it('counts (index, offset, bytes, size, have) that are negative, fractional, unsafe or not numbers', () => {
     const bad: unknown[] = [-1, 1.5, 2 ** 53, Number.MAX_SAFE_INTEGER + 2, '5', null, undefined, true, [1], 1e400];
     for (const n of bad) {
-      throwsCode(() => decodeFileMessage(json('file-start', { id: ID, index: n, offset: 0 })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-start', { id: ID, index: 0, offset: n })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-end', { id: ID, index: n, sha256: SHA })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-ack', { id: ID, bytes: n })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-verified', { id: ID, index: n })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-resend', { id: ID, index: n, reason: 'x' })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-offer', { id: ID, files: [{ path: 'a', size: n }] })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-accept', { id: ID, resume: [{ index: n, have: 1, sha256: SHA }] })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-accept', { id: ID, resume: [{ index: 0, have: n, sha256: SHA }] })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-start', { id: ID, index: n, offset: 0 })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-start', { id: ID, index: 0, offset: n })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-end', { id: ID, index: n, sha256: SHA })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-ack', { id: ID, bytes: n })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-verified', { id: ID, index: n })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-resend', { id: ID, index: n, reason: 'x' })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-offer', { id: ID, files: [{ path: 'a', size: n }] })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume: [{ index: n, have: 1, sha256: SHA }] })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume: [{ index: 0, have: n, sha256: SHA }] })), 'ERR_BAD_MESSAGE');
     }
     // The largest safe integer is still a count.
-    assert.deepEqual(decodeFileMessage(json('file-ack', { id: ID, bytes: Number.MAX_SAFE_INTEGER })), {
+    assert.deepEqual(decodeMessage(json('file-ack', { id: ID, bytes: Number.MAX_SAFE_INTEGER })), {
       type: 'file-ack',
       id: ID,
       bytes: Number.MAX_SAFE_INTEGER,
@@ -321,43 +310,43 @@ describe('decodeFileMessage rejects malformed messages with ERR_BAD_MESSAGE', ()
 
   it('a sha256 that is not 64 lower-case hex digits', () => {
     for (const sha256 of [undefined, 42, '', 'ab'.repeat(31), 'ab'.repeat(33), 'AB'.repeat(32), 'g'.repeat(64), `${'a'.repeat(63)}\n`, ['ab'.repeat(32)]]) {
-      throwsCode(() => decodeFileMessage(json('file-end', { id: ID, index: 0, sha256 })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeFileMessage(json('file-accept', { id: ID, resume: [{ index: 0, have: 1, sha256 }] })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-end', { id: ID, index: 0, sha256 })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume: [{ index: 0, have: 1, sha256 }] })), 'ERR_BAD_MESSAGE');
     }
   });
 
   it('an offer whose files are not a list of {path, size}', () => {
     for (const files of [undefined, null, 'a.txt', { path: 'a', size: 1 }, 5]) {
-      throwsCode(() => decodeFileMessage(json('file-offer', { id: ID, files })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-offer', { id: ID, files })), 'ERR_BAD_MESSAGE');
     }
     for (const file of [null, 'a.txt', 42, { size: 1 }, { path: 5, size: 1 }, { path: 'a' }, { path: 'x'.repeat(4097), size: 1 }]) {
-      throwsCode(() => decodeFileMessage(json('file-offer', { id: ID, files: [{ path: 'ok', size: 1 }, file] })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-offer', { id: ID, files: [{ path: 'ok', size: 1 }, file] })), 'ERR_BAD_MESSAGE');
     }
     // A path of exactly 4096 characters is still read (its safety is judged later, by file-names).
-    const long = decodeFileMessage(json('file-offer', { id: ID, files: [{ path: 'x'.repeat(4096), size: 1 }] }));
+    const long = decodeMessage(json('file-offer', { id: ID, files: [{ path: 'x'.repeat(4096), size: 1 }] }));
     assert.ok(long.type === 'file-offer' && long.files[0]!.path.length === 4096);
   });
 
   it(`an offer of more than ${MAX_OFFER_FILES} files`, () => {
     const files = Array.from({ length: MAX_OFFER_FILES }, () => ({ path: 'a', size: 0 }));
-    const atLimit = decodeFileMessage(json('file-offer', { id: ID, files }));
+    const atLimit = decodeMessage(json('file-offer', { id: ID, files }));
     assert.ok(atLimit.type === 'file-offer' && atLimit.files.length === MAX_OFFER_FILES);
     files.push({ path: 'a', size: 0 });
-    throwsCode(() => decodeFileMessage(json('file-offer', { id: ID, files })), 'ERR_BAD_MESSAGE');
+    throwsCode(() => decodeMessage(json('file-offer', { id: ID, files })), 'ERR_BAD_MESSAGE');
   });
 
   it('an accept whose resume is not a list of resume points, or has too many', () => {
     for (const resume of [null, 'all', { index: 0, have: 1, sha256: SHA }, 3]) {
-      throwsCode(() => decodeFileMessage(json('file-accept', { id: ID, resume })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume })), 'ERR_BAD_MESSAGE');
     }
     for (const point of [null, 'x', 7, { have: 1, sha256: SHA }, { index: 0, sha256: SHA }, { index: 0, have: 1 }]) {
-      throwsCode(() => decodeFileMessage(json('file-accept', { id: ID, resume: [point] })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume: [point] })), 'ERR_BAD_MESSAGE');
     }
     const points = Array.from({ length: MAX_RESUME_POINTS }, (_, index) => ({ index, have: 1, sha256: SHA }));
-    const atLimit = decodeFileMessage(json('file-accept', { id: ID, resume: points }));
+    const atLimit = decodeMessage(json('file-accept', { id: ID, resume: points }));
     assert.ok(atLimit.type === 'file-accept' && atLimit.resume.length === MAX_RESUME_POINTS);
     points.push({ index: MAX_RESUME_POINTS, have: 1, sha256: SHA });
-    throwsCode(() => decodeFileMessage(json('file-accept', { id: ID, resume: points })), 'ERR_BAD_MESSAGE');
+    throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume: points })), 'ERR_BAD_MESSAGE');
   });
 });
 
@@ -397,7 +386,7 @@ describe('offerPages', () => {
     for (let i = 0; i < pages.length - 1; i++) {
       const page = pages[i]!;
       const next = pages[i + 1]!.files[0]!;
-      const withNext = encodeFileMessage({ ...page, files: [...page.files, next] });
+      const withNext = encodeMessage({ ...page, files: [...page.files, next] });
       assert.ok(withNext.length > MAX_OFFER_PAGE_BYTES, `page ${i} could have held one more file`);
     }
   });
@@ -432,9 +421,9 @@ describe('file-messages hardening (review findings)', () => {
     }
   });
 
-  it('encodeFileMessage refuses a file-data id that is not 16 hex digits instead of sending uninitialised bytes', () => {
+  it('encodeMessage refuses a file-data id that is not 16 hex digits instead of sending uninitialised bytes', () => {
     for (const id of ['xyz', '0123456789abcde', '']) {
-      assert.throws(() => encodeFileMessage({ type: 'file-data', id, data: Buffer.alloc(16) }), id);
+      assert.throws(() => encodeMessage({ type: 'file-data', id, data: Buffer.alloc(16) }), id);
     }
   });
 });
