@@ -1,0 +1,160 @@
+// Two ByteStreams joined in memory, for unit tests of what runs above the transport seam
+// (PeerConnection, the relay's splice and sessions) on a manual clock. What one end writes
+// arrives at the other on a later microtask, in order; pause() holds it back; end() is a
+// half-close; destroy() closes both ends, optionally with a coded error; sever() makes the link
+// silently drop everything from then on, both ways (a dead Wi-Fi, a NAT that forgot). Backpressure is
+// modelled by `highWaterMark`: past it, needsDrain holds until the reader has taken the bytes.
+// Network behaviour itself is tested over real sockets; this stands in for none of that.
+
+import { EventEmitter } from 'node:events';
+import type { P2PChatError } from '../../src/errors.js';
+import type { ByteStream, ByteStreamEvents } from '../../src/net/byte-stream.js';
+
+export class MemoryStream extends EventEmitter<ByteStreamEvents> implements ByteStream {
+  readonly transport = 'tcp' as const;
+  readonly remoteHost: string;
+  readonly remotePort: number;
+  peer!: MemoryStream;
+  /** Bytes written by the other end, not yet emitted to us. */
+  readonly #inbox: Buffer[] = [];
+  #inboxBytes = 0;
+  #paused = true;
+  #flushing = false;
+  #readEnded = false;
+  #endPending = false;
+  #writeEnded = false;
+  #destroyed = false;
+  #severed = false;
+  readonly highWaterMark: number;
+  /** Everything ever written by this end (for assertions). */
+  written = 0;
+
+  constructor(remoteHost: string, remotePort: number, highWaterMark: number) {
+    super();
+    this.remoteHost = remoteHost;
+    this.remotePort = remotePort;
+    this.highWaterMark = highWaterMark;
+  }
+
+  get remoteAddress(): string {
+    return `${this.remoteHost}:${this.remotePort}`;
+  }
+
+  get writable(): boolean {
+    return !this.#writeEnded && !this.#destroyed;
+  }
+
+  get readEnded(): boolean {
+    return this.#readEnded;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /** What the other end has not yet read of ours: our queue. */
+  get queuedBytes(): number {
+    return this.peer.#inboxBytes;
+  }
+
+  get needsDrain(): boolean {
+    return this.queuedBytes > this.highWaterMark;
+  }
+
+  write(chunk: Uint8Array): void {
+    if (!this.writable) return;
+    this.written += chunk.length;
+    if (!this.#severed) this.peer.#deliver(Buffer.from(chunk));
+  }
+
+  /** From now on nothing written at either end arrives, and neither end is told. */
+  sever(): void {
+    this.#severed = true;
+    this.peer.#severed = true;
+  }
+
+  writev(chunks: readonly Uint8Array[]): void {
+    for (const chunk of chunks) this.write(chunk);
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#scheduleFlush();
+  }
+
+  unshift(chunk: Uint8Array): void {
+    this.#inbox.unshift(Buffer.from(chunk));
+    this.#inboxBytes += chunk.length;
+  }
+
+  end(): void {
+    if (this.#writeEnded || this.#destroyed) return;
+    this.#writeEnded = true;
+    this.peer.#endPending = true;
+    this.peer.#scheduleFlush();
+    queueMicrotask(() => {
+      this.emit('finish');
+      this.#closeIfDone();
+    });
+  }
+
+  destroy(error?: P2PChatError): void {
+    this.#close(error);
+    this.peer.#close(undefined);
+  }
+
+  #deliver(chunk: Buffer): void {
+    if (this.#destroyed) return;
+    this.#inbox.push(chunk);
+    this.#inboxBytes += chunk.length;
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    queueMicrotask(() => {
+      this.#flushing = false;
+      this.#flush();
+    });
+  }
+
+  #flush(): void {
+    const wasBlocked = this.peer.needsDrain;
+    while (!this.#paused && !this.#destroyed && this.#inbox.length > 0) {
+      const chunk = this.#inbox.shift()!;
+      this.#inboxBytes -= chunk.length;
+      this.emit('data', chunk);
+    }
+    if (wasBlocked && !this.peer.needsDrain) this.peer.emit('drain');
+    if (!this.#paused && this.#inbox.length === 0 && this.#endPending && !this.#readEnded) {
+      this.#readEnded = true;
+      this.emit('end');
+      this.#closeIfDone();
+    }
+  }
+
+  #closeIfDone(): void {
+    if (this.#readEnded && this.#writeEnded) this.#close(undefined);
+  }
+
+  #close(error: P2PChatError | undefined): void {
+    if (this.#destroyed) return;
+    this.#destroyed = true;
+    this.#writeEnded = true;
+    queueMicrotask(() => this.emit('close', error));
+  }
+}
+
+/** Two joined ends: [the dialler's, the listener's]. */
+export function memoryStreamPair(highWaterMark = 64 * 1024): [MemoryStream, MemoryStream] {
+  const a = new MemoryStream('192.0.2.2', 5050, highWaterMark);
+  const b = new MemoryStream('192.0.2.1', 40_000, highWaterMark);
+  a.peer = b;
+  b.peer = a;
+  return [a, b];
+}

@@ -1,0 +1,127 @@
+// PeerConnection's timers on a manual clock, over an in-memory stream pair: the handshake
+// deadline, keepalive pings, the keepalive timeout and the goodbye grace each fire exactly when
+// their time has passed on the clock, and never before; no test sleeps.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
+import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
+import { PeerConnection, type CloseOutcome, type PeerConnectionOptions } from '../../../src/session/peer-connection.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { memoryStreamPair, type MemoryStream } from '../../helpers/memory-stream.js';
+
+const TIMING = { handshakeTimeoutMs: 5_000, keepaliveIntervalMs: 10_000, keepaliveTimeoutMs: 30_000, byeGraceMs: 2_000, maxQueuedBytes: 1 << 22 };
+
+/** Let queued microtasks and immediates run (the in-memory stream delivers on microtasks). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+/** Move the clock `ms` forward a second at a time, letting the peers answer in between. */
+async function run(clock: ManualClock, ms: number): Promise<void> {
+  for (let passed = 0; passed < ms; passed += 1_000) {
+    clock.advance(Math.min(1_000, ms - passed));
+    await settle();
+  }
+}
+
+interface Side {
+  readonly conn: PeerConnection;
+  readonly stream: MemoryStream;
+  outcome: CloseOutcome | undefined;
+}
+
+function side(stream: MemoryStream, clock: ManualClock, initiator: boolean, options: Partial<PeerConnectionOptions> = {}): Side {
+  const conn = new PeerConnection(stream, {
+    ...TIMING,
+    initiator,
+    keyPair: generateKeyPair(),
+    localInfo: { name: initiator ? 'alice' : 'bob', version: PROTOCOL_VERSION, features: FEATURES },
+    clock,
+    ...options,
+  });
+  const result: Side = { conn, stream, outcome: undefined };
+  conn.once('closed', (outcome) => (result.outcome = outcome));
+  return result;
+}
+
+async function established(clock: ManualClock, bobOptions: Partial<PeerConnectionOptions> = {}) {
+  const [a, b] = memoryStreamPair();
+  const alice = side(a, clock, true);
+  const bob = side(b, clock, false, bobOptions);
+  alice.conn.start();
+  bob.conn.start();
+  for (let i = 0; i < 50 && !(alice.conn.established && bob.conn.established); i++) await settle();
+  assert.ok(alice.conn.established && bob.conn.established, 'the handshake completes without the clock moving');
+  return { alice, bob };
+}
+
+/** Read through a call, so TypeScript does not keep an earlier assertion's narrowing. */
+function kindOf(side: Side): string | undefined {
+  return side.outcome?.kind;
+}
+
+function codeOf(outcome: CloseOutcome | undefined): string | undefined {
+  return outcome && 'error' in outcome ? outcome.error.code : outcome?.kind;
+}
+
+describe('PeerConnection timers on a manual clock', () => {
+  it('fails the handshake at its deadline, not a millisecond before', async () => {
+    const clock = new ManualClock();
+    const [a] = memoryStreamPair();
+    const alice = side(a, clock, true); // nobody answers on the other end
+    alice.conn.start();
+    await settle();
+    await run(clock, TIMING.handshakeTimeoutMs - 1);
+    assert.equal(alice.outcome, undefined);
+    await run(clock, 1);
+    assert.equal(kindOf(alice), 'failed');
+    assert.equal(codeOf(alice.outcome), 'ERR_HANDSHAKE_TIMEOUT');
+  });
+
+  it('pings after the keepalive interval of silence, and measures the round trip on the clock', async () => {
+    const clock = new ManualClock();
+    const { alice, bob } = await established(clock);
+    // Joining pings at once in the app; here nothing is sent until the interval passes.
+    const before = alice.stream.written;
+    await run(clock, TIMING.keepaliveIntervalMs - 1);
+    assert.equal(alice.stream.written, before, 'nothing sent before the interval');
+    await run(clock, 1);
+    assert.ok(alice.stream.written > before, 'a ping went out');
+    assert.equal(alice.conn.rttMs, 0, 'the pong came back with no time passing on the clock');
+    assert.equal(bob.outcome, undefined);
+    assert.equal(alice.outcome, undefined);
+  });
+
+  it('declares a silent peer lost at the keepalive timeout', async () => {
+    const clock = new ManualClock();
+    // Bob's own timeout is far off, so the end comes from alice's side.
+    const { alice } = await established(clock, { keepaliveTimeoutMs: 10 * TIMING.keepaliveTimeoutMs });
+    alice.stream.sever(); // the path goes dead: nothing more arrives either way
+    await run(clock, TIMING.keepaliveTimeoutMs - 1);
+    assert.equal(alice.outcome, undefined, 'still up a millisecond before the timeout');
+    await run(clock, 1);
+    assert.equal(kindOf(alice), 'lost');
+    assert.equal(codeOf(alice.outcome), 'ERR_KEEPALIVE_TIMEOUT');
+  });
+
+  it('keeps a peer that answers alive however long the clock runs', async () => {
+    const clock = new ManualClock();
+    const { alice, bob } = await established(clock);
+    await run(clock, 10 * TIMING.keepaliveTimeoutMs);
+    assert.equal(alice.outcome, undefined);
+    assert.equal(bob.outcome, undefined);
+  });
+
+  it('after our goodbye, gives a peer that does not close byeGraceMs, then closes anyway', async () => {
+    const clock = new ManualClock();
+    const { alice, bob } = await established(clock);
+    bob.stream.pause(); // bob never reads the goodbye, so never closes his side
+    const closing = alice.conn.close('bye');
+    await settle();
+    assert.equal(alice.outcome, undefined, 'waiting for bob to close');
+    await run(clock, TIMING.byeGraceMs - 1);
+    assert.equal(alice.outcome, undefined);
+    await run(clock, 1);
+    assert.equal(kindOf(alice), 'closed');
+    assert.equal(await closing, true, 'everything alice wrote was handed to the stream first');
+  });
+});
