@@ -207,7 +207,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   }
 
   /**
-   * Goodbye to every peer, stop listening; resolves when all sockets are closed, with whether
+   * Goodbye to every peer, stop listening; resolves when all connections are closed, with whether
    * everything sent was flushed to every peer first.
    */
   async quit(reason: string): Promise<boolean> {

@@ -112,7 +112,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
 
   /**
    * Stop: every peer gets a goodbye with `reason`, spliced sessions are ended, the port is closed.
-   * Resolves when every socket is closed; stragglers are cut after `stopTimeoutMs`.
+   * Resolves when every connection is closed; stragglers are cut after `stopTimeoutMs`.
    */
   stop(reason: string = RELAY_SHUTDOWN_REASON): Promise<void> {
     this.#stopping ??= this.#shutdown(reason);

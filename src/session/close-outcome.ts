@@ -1,4 +1,4 @@
-// How a peer connection ended, worked out once its socket has closed: the peer said goodbye, we
+// How a peer connection ended, worked out once its stream has closed: the peer said goodbye, we
 // did, the session was up and the link died, or it never got through the handshake. Pure: the
 // connection passes in what it saw.
 
@@ -10,14 +10,14 @@ export type CloseOutcome =
   | { readonly kind: 'failed'; readonly error: P2PChatError }
   | { readonly kind: 'closed' };
 
-/** What a connection knows about itself when its socket closes. */
+/** What a connection knows about itself when its stream closes. */
 export interface ClosedConnection {
   readonly address: string;
   /** The reason in the peer's goodbye, if one came. */
   readonly byeReceived: string | undefined;
   /** We said goodbye or destroyed the connection ourselves. */
   readonly byeSent: boolean;
-  /** The first error seen on the connection (socket, protocol, keepalive, handshake timeout). */
+  /** The first error seen on the connection (transport, protocol, keepalive, handshake timeout). */
   readonly error: P2PChatError | undefined;
   /** The session was established at some point (one that broke later, by a bad tag too, was). */
   readonly established: boolean;

@@ -129,7 +129,7 @@ export class PeerConnection extends EventEmitter<Events> {
 
   /**
    * Stop reading from the peer until every holder has called releaseReading(): what the peer sends
-   * meanwhile waits in the kernel's buffers, and TCP's flow control holds back the rest. A file
+   * meanwhile waits in the transport (the kernel's buffers, TCP's flow control). A file
    * being received uses this while its data waits for the disk, so as not to queue it in memory.
    */
   holdReading(holder: object): void {
@@ -243,7 +243,7 @@ export class PeerConnection extends EventEmitter<Events> {
       case 'bye':
         this.#byeReceived = message.reason;
         this.#stream.end();
-        this.#startGrace(); // a peer that says goodbye but keeps the socket open is closed anyway
+        this.#startGrace(); // a peer that says goodbye but keeps the connection open is closed anyway
         return;
       case 'unknown':
         return; // a newer peer's message type: ignore, as the format promises

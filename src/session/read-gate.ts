@@ -1,7 +1,7 @@
 // When to read from a peer's stream: reading stops while anyone holds it (a file receiver waiting
 // for the disk) or while our own writes to that peer cannot drain, and resumes once neither holds.
-// What the peer sends meanwhile waits in the kernel's buffers, and TCP's flow control holds back
-// the rest.
+// What the peer sends meanwhile waits in the transport (for TCP, the kernel's buffers, and flow
+// control holds back the rest).
 
 /** The part of a stream the gate drives. */
 export interface Pausable {
