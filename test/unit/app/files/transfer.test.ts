@@ -26,7 +26,7 @@ class DrivenTransfer extends Transfer {
     super(LINK, 'abc123', [{ path: 'a.bin', size: 1000 }], { now: () => this.clock, progressIntervalMs });
   }
 
-  handle(): void {}
+  protected onMessage(): void {}
   protected release(): void {}
 
   report(bytes: number): void {
