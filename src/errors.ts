@@ -1,6 +1,8 @@
 // The one error class of p2p-chat. Every failure a user can meet carries a stable string code;
 // README.md ("Error codes") lists each code with what to do about it.
 
+import { errnoWords } from './errno-words.js';
+
 export const ERROR_CODES = Object.freeze({
   ERR_USAGE: 'bad command-line usage',
   ERR_BAD_PORT: 'a port is not a number from 1 to 65535',
@@ -59,6 +61,17 @@ export class P2PChatError extends Error {
 
   static is(err: unknown, code?: ErrorCode): err is P2PChatError {
     return err instanceof P2PChatError && (code === undefined || err.code === code);
+  }
+
+  /**
+   * Any thrown value as a coded error: a P2PChatError passes through unchanged; anything else
+   * (an errno from the file system or a socket, a library's Error) becomes `fallback`, its
+   * message `context: words` with the words from ERRNO_WORDS, and keeps it as the cause.
+   */
+  static from(err: unknown, fallback: ErrorCode, context?: string): P2PChatError {
+    if (err instanceof P2PChatError) return err;
+    const words = errnoWords(err);
+    return new P2PChatError(fallback, context ? `${context}: ${words}` : words, { cause: err });
   }
 }
 

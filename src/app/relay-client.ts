@@ -175,7 +175,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         ...(this.#options.pin ? { expectedFingerprint: this.#options.pin } : {}),
       });
     } catch (err) {
-      this.#scheduleRetry(asError(err));
+      this.#scheduleRetry(unreachable(err, this.label));
       return;
     }
     this.#connection = connection;
@@ -287,9 +287,10 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 /** Codes a relay may give that mean something particular to us; any other is ERR_RELAY_REFUSED. */
 const PASSED_ON_CODES: ReadonlySet<string> = new Set<ErrorCode>(['ERR_RELAY_FULL', 'ERR_PEER_NOT_FOUND', 'ERR_RELAY_RATE_LIMITED']);
 
-function asError(err: unknown): P2PChatError {
-  if (err instanceof P2PChatError) {
-    return err.code === 'ERR_CONNECT_FAILED' ? chatError('ERR_RELAY_UNREACHABLE', err.message.replace(/^cannot reach/, 'cannot reach relay'), err) : err;
+/** Why the relay could not be reached, in the relay's terms. */
+function unreachable(err: unknown, label: string): P2PChatError {
+  if (P2PChatError.is(err, 'ERR_CONNECT_FAILED')) {
+    return chatError('ERR_RELAY_UNREACHABLE', err.message.replace(/^cannot reach/, 'cannot reach relay'), err);
   }
-  return chatError('ERR_RELAY_UNREACHABLE', String(err), err);
+  return P2PChatError.from(err, 'ERR_RELAY_UNREACHABLE', `cannot reach relay ${label}`);
 }

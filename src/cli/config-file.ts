@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chatError } from '../errors.js';
+import { chatError, P2PChatError } from '../errors.js';
 
 export const CONFIG_FILE = 'config.json';
 
@@ -25,7 +25,7 @@ export function readConfigFile(home: string): ConfigFile {
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw chatError('ERR_USAGE', `${path} is not valid JSON: ${(err as Error).message}`);
+    throw P2PChatError.from(err, 'ERR_USAGE', `${path} is not valid JSON`);
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw chatError('ERR_USAGE', `${path} must hold a JSON object`);
   const { name, relay } = raw as Record<string, unknown>;

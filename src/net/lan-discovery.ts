@@ -186,7 +186,8 @@ export class LanDiscovery extends EventEmitter<Events> {
         ? 'UDP port 5353 is taken by another program that does not share it'
         : err.code === 'ENETUNREACH' || err.code === 'EHOSTUNREACH' || err.code === 'EADDRNOTAVAIL'
           ? 'no route for multicast (224.0.0.251); is this machine on a LAN?'
-          : err.message;
+          : undefined;
+    if (why === undefined) return P2PChatError.from(err, 'ERR_MDNS_UNAVAILABLE', 'LAN discovery is off');
     return chatError('ERR_MDNS_UNAVAILABLE', `LAN discovery is off: ${why}`, err);
   }
 }

@@ -1,24 +1,8 @@
-// Socket errno codes in the words a user reads after "cannot reach host:port: ".
+// Socket errno codes in the words a user reads after "cannot reach host:port: ", from the one
+// errno table (src/errno-words.ts).
+
+import { errnoWords } from '../errno-words.js';
 
 export function describeSocketError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'connection refused';
-    case 'ECONNRESET':
-      return 'connection reset by peer';
-    case 'ETIMEDOUT':
-      return 'timed out';
-    case 'EHOSTUNREACH':
-      return 'host unreachable';
-    case 'ENETUNREACH':
-      return 'network unreachable';
-    case 'ENOTFOUND':
-      return 'unknown host';
-    case 'EADDRNOTAVAIL':
-      return 'no usable local address to reach it from';
-    case 'EPIPE':
-      return 'connection closed by peer';
-    default:
-      return err.message;
-  }
+  return errnoWords(err);
 }

@@ -4,7 +4,8 @@
 import { linkSync, mkdirSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { chatError } from '../errors.js';
+import { errnoCode } from '../errno-words.js';
+import { P2PChatError } from '../errors.js';
 
 export function resolveHomeDir(flag: string | undefined, env: NodeJS.ProcessEnv): string {
   if (flag) return flag;
@@ -17,7 +18,7 @@ export function ensureHomeDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
   } catch (err) {
-    throw chatError('ERR_HOME_UNUSABLE', `cannot create home directory ${dir}: ${(err as Error).message}`, err);
+    throw P2PChatError.from(err, 'ERR_HOME_UNUSABLE', `cannot create home directory ${dir}`);
   }
 }
 
@@ -28,7 +29,7 @@ export function writeFileAtomic(path: string, data: string, mode: number): void 
     writeFileSync(tmp, data, { mode });
     renameSync(tmp, path);
   } catch (err) {
-    throw chatError('ERR_HOME_UNUSABLE', `cannot write ${path}: ${(err as Error).message}`, err);
+    throw P2PChatError.from(err, 'ERR_HOME_UNUSABLE', `cannot write ${path}`);
   }
 }
 
@@ -43,8 +44,8 @@ export function publishFileExclusive(path: string, data: string, mode: number): 
     linkSync(tmp, path);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw chatError('ERR_HOME_UNUSABLE', `cannot write ${path}: ${(err as Error).message}`, err);
+    if (errnoCode(err) === 'EEXIST') return false;
+    throw P2PChatError.from(err, 'ERR_HOME_UNUSABLE', `cannot write ${path}`);
   } finally {
     try {
       unlinkSync(tmp);

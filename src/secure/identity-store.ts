@@ -3,7 +3,8 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { chatError } from '../errors.js';
+import { errnoCode } from '../errno-words.js';
+import { chatError, P2PChatError } from '../errors.js';
 import { generateKeyPair, keyPairFromPrivate, type KeyPair } from './noise/crypto-primitives.js';
 import { fingerprintOf } from './fingerprint.js';
 import { ensureHomeDir, publishFileExclusive } from './home-dir.js';
@@ -31,9 +32,7 @@ export function loadOrCreateIdentity(homeDir: string): Identity {
   try {
     mode = statSync(path).mode;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw chatError('ERR_IDENTITY_CORRUPT', `cannot read identity key ${path}: ${(err as Error).message}`, err);
-    }
+    if (errnoCode(err) !== 'ENOENT') throw P2PChatError.from(err, 'ERR_IDENTITY_CORRUPT', `cannot read identity key ${path}`);
     return createIdentity(homeDir, path);
   }
   if ((mode & 0o077) !== 0) {
@@ -63,13 +62,12 @@ function createIdentity(homeDir: string, path: string): Identity {
 }
 
 function readIdentity(path: string): Identity {
-  const corrupt = (why: string, cause?: unknown) =>
-    chatError('ERR_IDENTITY_CORRUPT', `identity key ${path} is unusable: ${why}`, cause);
+  const corrupt = (why: string) => chatError('ERR_IDENTITY_CORRUPT', `identity key ${path} is unusable: ${why}`);
   let parsed: Partial<IdentityFileV1>;
   try {
     parsed = JSON.parse(readFileSync(path, 'utf8')) as Partial<IdentityFileV1>;
   } catch (err) {
-    throw corrupt((err as Error).message, err);
+    throw P2PChatError.from(err, 'ERR_IDENTITY_CORRUPT', `identity key ${path} is unusable`);
   }
   if (
     typeof parsed !== 'object' || // JSON null would otherwise fail below as a TypeError

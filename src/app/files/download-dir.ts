@@ -8,6 +8,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { constants, createReadStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, rename, rm, rmdir, unlink, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
+import { errnoCode } from '../../errno-words.js';
 import { chatError, P2PChatError } from '../../errors.js';
 import { numberedName } from '../../session/file-names.js';
 
@@ -51,10 +52,10 @@ export class DownloadDir {
    * first transfer, or after another transfer's tidy() removed it), checked every time.
    */
   async #ensurePartialDir(): Promise<void> {
-    const info = await lstat(this.#partial).catch(async (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'ENOENT') throw err;
-      await mkdir(this.#partial, { mode: 0o700 }).catch((e: NodeJS.ErrnoException) => {
-        if (e.code !== 'EEXIST') throw e;
+    const info = await lstat(this.#partial).catch(async (err: unknown) => {
+      if (errnoCode(err) !== 'ENOENT') throw err;
+      await mkdir(this.#partial, { mode: 0o700 }).catch((e: unknown) => {
+        if (errnoCode(e) !== 'EEXIST') throw e;
       });
       return lstat(this.#partial);
     });
@@ -170,7 +171,7 @@ export class DownloadDir {
         await create(join(this.path, candidate));
         return candidate;
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        if (errnoCode(err) !== 'EEXIST') throw err;
       }
     }
     throw chatError('ERR_FILE_WRITE', `${name} and ${MAX_NUMBERED} numbered alternatives already exist in ${this.path}`);
@@ -178,16 +179,6 @@ export class DownloadDir {
 }
 
 /** A file-system error as the one line both sides see. */
-export function writeError(err: unknown, path: string) {
-  if (P2PChatError.is(err)) return err;
-  const code = (err as NodeJS.ErrnoException)?.code;
-  const why =
-    code === 'ENOSPC' || code === 'EDQUOT'
-      ? 'disk full'
-      : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-        ? 'permission denied'
-        : code === 'ELOOP'
-          ? 'refusing to follow a symlink'
-          : ((err as Error)?.message ?? String(err));
-  return chatError('ERR_FILE_WRITE', `cannot write ${path}: ${why}`, err);
+export function writeError(err: unknown, path: string): P2PChatError {
+  return P2PChatError.from(err, 'ERR_FILE_WRITE', `cannot write ${path}`);
 }

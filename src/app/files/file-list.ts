@@ -6,7 +6,7 @@
 import { constants } from 'node:fs';
 import { access, lstat, readdir, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { chatError } from '../../errors.js';
+import { chatError, P2PChatError } from '../../errors.js';
 import { MAX_OFFER_FILES, type OfferedFile } from '../../session/file-messages.js';
 import { validateOffer } from '../../session/file-names.js';
 
@@ -29,7 +29,7 @@ export async function listFiles(paths: readonly string[]): Promise<FileList> {
   const skippedUnder: string[] = [];
   for (const path of paths) {
     const absolute = resolve(path);
-    const info = await stat(absolute).catch((err: NodeJS.ErrnoException) => {
+    const info = await stat(absolute).catch((err: unknown) => {
       throw unreadable(path, err);
     });
     const name = basename(absolute);
@@ -56,7 +56,7 @@ export async function listFiles(paths: readonly string[]): Promise<FileList> {
 }
 
 async function walk(dir: string, relative: string, out: LocalFile[], state: { skipped: number }): Promise<void> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
+  const entries = await readdir(dir, { withFileTypes: true }).catch((err: unknown) => {
     throw unreadable(dir, err);
   });
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
@@ -71,13 +71,13 @@ async function walk(dir: string, relative: string, out: LocalFile[], state: { sk
 }
 
 async function readable(absolutePath: string, path: string, size: number, shown: string): Promise<LocalFile> {
-  await access(absolutePath, constants.R_OK).catch((err: NodeJS.ErrnoException) => {
+  await access(absolutePath, constants.R_OK).catch((err: unknown) => {
     throw unreadable(shown, err);
   });
   return { absolutePath, path, size };
 }
 
-export function unreadable(path: string, err: NodeJS.ErrnoException) {
-  const why = err.code === 'ENOENT' ? 'no such file or directory' : err.code === 'EACCES' ? 'permission denied' : err.message;
-  return chatError('ERR_FILE_UNREADABLE', `cannot send ${path}: ${why}`, err);
+/** Why a file cannot be sent, as the one line both sides see. */
+export function unreadable(path: string, err: unknown): P2PChatError {
+  return P2PChatError.from(err, 'ERR_FILE_UNREADABLE', `cannot send ${path}`);
 }

@@ -4,6 +4,7 @@
 
 import type { Hash } from 'node:crypto';
 import type { FileHandle } from 'node:fs/promises';
+import type { P2PChatError } from '../../errors.js';
 import { writeError } from './download-dir.js';
 
 /**
@@ -29,7 +30,7 @@ export class FileSink {
   readonly #hash: Hash;
   readonly #path: string;
   readonly #onWritten: (bytes: number) => void;
-  readonly #onError: (err: Error) => void;
+  readonly #onError: (err: P2PChatError) => void;
   readonly #backlog: WriteBacklog;
   #position: number;
   #queue: Uint8Array[] = [];
@@ -47,7 +48,7 @@ export class FileSink {
     /** Shared with the transfer's other sinks; this sink's bytes are counted in it too. */
     backlog: WriteBacklog;
     onWritten: (bytes: number) => void;
-    onError: (err: Error) => void;
+    onError: (err: P2PChatError) => void;
   }) {
     this.#handle = options.handle;
     this.#path = options.path;
@@ -139,7 +140,8 @@ export class FileSink {
 
   #failed(err: unknown): void {
     if (this.#error) return;
-    this.#error = writeError(err, this.#path);
-    this.#onError(this.#error);
+    const error = writeError(err, this.#path);
+    this.#error = error;
+    this.#onError(error);
   }
 }

@@ -5,11 +5,11 @@
 // top-level name is verified, moved into the download directory under a name nothing else has.
 
 import { createHash } from 'node:crypto';
-import { chatError, P2PChatError } from '../../errors.js';
+import { chatError } from '../../errors.js';
 import { MAX_RESUME_POINTS, type FileMessage, type OfferedFile, type ResumePoint } from '../../session/file-messages.js';
 import { validateOffer, type SafeEntry } from '../../session/file-names.js';
 import { SEND_WINDOW_DEFAULTS } from '../../session/send-window.js';
-import { DownloadDir, type ResumableData } from './download-dir.js';
+import { DownloadDir, writeError, type ResumableData } from './download-dir.js';
 import { FileSink, WriteBacklog } from './file-sink.js';
 import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
@@ -110,7 +110,7 @@ export class IncomingTransfer extends Transfer {
       if (this.finished) return;
       this.link.send({ type: 'file-accept', id: this.id, resume });
     } catch (err) {
-      this.fail(err as P2PChatError, false);
+      this.fail(writeError(err, downloadDir), false);
     }
   }
 
@@ -163,16 +163,7 @@ export class IncomingTransfer extends Transfer {
     return this.#dirPath;
   }
 
-  handle(message: FileMessage): void {
-    if (this.finished) return;
-    try {
-      this.#onMessage(message);
-    } catch (err) {
-      this.fail(err as P2PChatError, false);
-    }
-  }
-
-  #onMessage(message: FileMessage): void {
+  protected onMessage(message: FileMessage): void {
     if (message.type === 'file-cancel') {
       // As for our own cancel: files already being moved into place are saved first.
       this.#afterPlacing(() => this.failFromPeer(message.reason, message.code));
@@ -218,7 +209,7 @@ export class IncomingTransfer extends Transfer {
       hash: offset > 0 ? resumed!.hash : createHash('sha256'),
       backlog: this.#backlog,
       onWritten: (bytes) => this.#onWritten(index, bytes),
-      onError: (err) => this.fail(err as P2PChatError, false),
+      onError: (err) => this.fail(err, false),
     });
     this.#sinks.add(sink);
     this.#current = { index, sink, offset };
@@ -234,7 +225,7 @@ export class IncomingTransfer extends Transfer {
         this.#sinks.delete(current.sink);
         if (!this.finished) void this.#verify(index, digest === sha256);
       },
-      (err: unknown) => this.fail(err as P2PChatError, false),
+      (err: unknown) => this.fail(writeError(err, this.files[index]!.path), false),
     );
   }
 
@@ -271,7 +262,7 @@ export class IncomingTransfer extends Transfer {
       );
       for (const i of group) this.#saved.set(i, [name, ...this.#entries[i]!.parts.slice(1)].join('/'));
     } catch (err) {
-      this.fail(err as P2PChatError, false);
+      this.fail(writeError(err, this.#dir!.path), false);
       return;
     }
     // Done before the last confirmation goes out: the sender may leave as soon as it has it.

@@ -79,16 +79,7 @@ export class OutgoingTransfer extends Transfer {
     this.#offerTimer.unref();
   }
 
-  handle(message: FileMessage): void {
-    if (this.finished) return;
-    try {
-      this.#onMessage(message);
-    } catch (err) {
-      this.fail(err as ReturnType<typeof chatError>, false);
-    }
-  }
-
-  #onMessage(message: FileMessage): void {
+  protected onMessage(message: FileMessage): void {
     switch (message.type) {
       case 'file-accept':
         if (this.state !== 'offered') throw transferProtocolError('accepted twice');
@@ -143,12 +134,15 @@ export class OutgoingTransfer extends Transfer {
   #run(): void {
     this.#running = true;
     void (async () => {
+      let index: number | undefined;
       try {
-        for (let index = this.#queue.shift(); index !== undefined && !this.finished; index = this.#queue.shift()) {
+        for (index = this.#queue.shift(); index !== undefined && !this.finished; index = this.#queue.shift()) {
           await this.#sendFile(index);
         }
       } catch (err) {
-        this.fail(err as ReturnType<typeof chatError>, false);
+        // Anything not already coded is the file failing to open or read (EIO from a failing
+        // disk, a directory put in its place).
+        this.fail(unreadable(this.files[index!]!.path, err), false);
       } finally {
         this.#running = false;
       }
@@ -157,9 +151,7 @@ export class OutgoingTransfer extends Transfer {
 
   async #sendFile(index: number): Promise<void> {
     const file = this.#local[index]!;
-    const handle = await open(file.absolutePath, 'r').catch((err: NodeJS.ErrnoException) => {
-      throw unreadable(file.path, err);
-    });
+    const handle = await open(file.absolutePath, 'r');
     try {
       const before = await handle.stat();
       if (before.size !== file.size) throw changed(file.path);

@@ -100,8 +100,18 @@ export abstract class Transfer extends EventEmitter<Events> {
     this.#startedAt.set(index, offset);
   }
 
-  /** A message for this transfer from the peer. */
-  abstract handle(message: FileMessage): void;
+  /** A message for this transfer from the peer; one that breaks the protocol ends the transfer. */
+  handle(message: FileMessage): void {
+    if (this.finished) return;
+    try {
+      this.onMessage(message);
+    } catch (err) {
+      this.fail(P2PChatError.from(err, 'ERR_BAD_MESSAGE', 'file transfer'), false);
+    }
+  }
+
+  /** What this side does with a message; throws a coded error (transferProtocolError...) to end. */
+  protected abstract onMessage(message: FileMessage): void;
 
   /** Stop the transfer from our side and tell the peer (`reason`, if any, is shown to both). */
   cancel(reason = ''): void {

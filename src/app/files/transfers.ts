@@ -144,8 +144,9 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
         progressIntervalMs: this.#options.progressIntervalMs,
       });
     } catch (err) {
-      refuse((err as Error).message);
-      this.emit('event', { type: 'refused', peer: link.peer, id, error: err as P2PChatError });
+      const error = P2PChatError.from(err, 'ERR_FILE_UNSAFE_NAME');
+      refuse(error.message);
+      this.emit('event', { type: 'refused', peer: link.peer, id, error });
       return;
     }
     this.#track(link, transfer);

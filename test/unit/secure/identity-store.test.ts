@@ -2,7 +2,7 @@
 // other users could read it (as ssh does), and refused when it is corrupt or self-contradictory.
 
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
@@ -94,6 +94,12 @@ describe('loadOrCreateIdentity', () => {
     const err = throwsCode(() => loadOrCreateIdentity(home), 'ERR_IDENTITY_CORRUPT');
     assert.ok(err.message.includes(file), err.message);
     assert.equal(readFileSync(file, 'utf8'), '{ this is not json');
+  });
+
+  it('says in plain words why the file cannot be read, not with the errno', () => {
+    mkdirSync(file, { recursive: true, mode: 0o700 }); // reading it fails with EISDIR
+    const err = throwsCode(() => loadOrCreateIdentity(home), 'ERR_IDENTITY_CORRUPT');
+    assert.equal(err.message, `identity key ${file} is unusable: is a directory`);
   });
 
   it('refuses unknown formats and keys of the wrong size as ERR_IDENTITY_CORRUPT', () => {

@@ -425,9 +425,10 @@ describe('writeError', () => {
       ['EDQUOT', /: disk full$/],
       ['EACCES', /: permission denied$/],
       ['EPERM', /: permission denied$/],
-      ['EROFS', /: permission denied$/],
+      ['EROFS', /: read-only file system$/],
       ['ELOOP', /: refusing to follow a symlink$/],
-      ['EIO', /: EIO: something$/],
+      ['EIO', /: input\/output error \(a failing disk or device\)$/],
+      ['EWEIRD', /: EWEIRD: something$/],
     ];
     for (const [code, message] of cases) {
       const cause = errno(code);

@@ -32,7 +32,7 @@ class DrivenTransfer extends Transfer {
     this.#clock.advance(at - this.#clock.now());
   }
 
-  handle(): void {}
+  protected onMessage(): void {}
   protected release(): void {}
 
   report(bytes: number): void {
