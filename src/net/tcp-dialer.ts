@@ -2,10 +2,9 @@
 // "cannot reach 192.0.2.7:5050: connection refused".
 
 import { createConnection } from 'node:net';
-import { chatError, type P2PChatError } from '../errors.js';
+import { chatError, P2PChatError } from '../errors.js';
 import { formatHostPort } from './address.js';
 import type { ByteStream, DialOptions } from './byte-stream.js';
-import { describeSocketError } from './socket-errors.js';
 import { TcpStream } from './tcp-stream.js';
 
 export function dialTcp(host: string, port: number, { timeoutMs, clock }: DialOptions): Promise<ByteStream> {
@@ -21,9 +20,7 @@ export function dialTcp(host: string, port: number, { timeoutMs, clock }: DialOp
       () => fail(chatError('ERR_CONNECT_FAILED', `cannot reach ${where}: timed out after ${timeoutMs / 1000} s`)),
       timeoutMs,
     );
-    socket.once('error', (err: NodeJS.ErrnoException) =>
-      fail(chatError('ERR_CONNECT_FAILED', `cannot reach ${where}: ${describeSocketError(err)}`, err)),
-    );
+    socket.once('error', (err) => fail(P2PChatError.from(err, 'ERR_CONNECT_FAILED', `cannot reach ${where}`)));
     socket.once('connect', () => {
       clock.clearTimeout(timer);
       socket.removeAllListeners('error');

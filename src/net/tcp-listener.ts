@@ -2,7 +2,8 @@
 // (and says so); a port given explicitly, or a relay's, is taken as meant and fails loudly instead.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { chatError } from '../errors.js';
+import { errnoCode } from '../errno-words.js';
+import { chatError, P2PChatError } from '../errors.js';
 import { formatHostPort } from './address.js';
 import type { ByteStream, ListenOptions, StreamListener } from './byte-stream.js';
 import { TcpStream } from './tcp-stream.js';
@@ -18,14 +19,14 @@ export async function listenTcp(options: ListenOptions, onStream: (stream: ByteS
       const bound = (server.address() as { port: number }).port;
       return new TcpListener(server, host, bound, i > 0 ? options.port : undefined);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
+      const code = errnoCode(err);
       if ((code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL') && host === '::') {
         host = '0.0.0.0'; // no IPv6 on this machine: fall back to IPv4 only
         i--;
         continue;
       }
       if (code !== 'EADDRINUSE' || options.port === 0) {
-        throw chatError('ERR_LISTEN_FAILED', `cannot listen on ${formatHostPort(host, port)}: ${(err as Error).message}`, err);
+        throw P2PChatError.from(err, 'ERR_LISTEN_FAILED', `cannot listen on ${formatHostPort(host, port)}`);
       }
       if (options.fallbackTries === 0) {
         throw chatError('ERR_LISTEN_FAILED', `cannot listen on ${formatHostPort(host, port)}: port ${port} is in use`, err);

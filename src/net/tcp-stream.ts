@@ -4,10 +4,9 @@
 
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import { chatError, type P2PChatError } from '../errors.js';
+import { P2PChatError } from '../errors.js';
 import { formatHostPort, plainHost } from './address.js';
 import type { ByteStream, ByteStreamEvents } from './byte-stream.js';
-import { describeSocketError } from './socket-errors.js';
 
 export class TcpStream extends EventEmitter<ByteStreamEvents> implements ByteStream {
   readonly transport = 'tcp' as const;
@@ -32,8 +31,8 @@ export class TcpStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     socket.on('drain', () => this.emit('drain'));
     socket.on('finish', () => this.emit('finish'));
     // Always listened to: a reset must never reach the process as an unhandled 'error'.
-    socket.on('error', (err: NodeJS.ErrnoException) => {
-      this.#error ??= chatError('ERR_CONNECTION_LOST', `connection to ${this.remoteAddress} failed: ${describeSocketError(err)}`, err);
+    socket.on('error', (err) => {
+      this.#error ??= P2PChatError.from(err, 'ERR_CONNECTION_LOST', `connection to ${this.remoteAddress} failed`);
     });
     socket.on('close', () => this.emit('close', this.#error));
   }

@@ -185,7 +185,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
       try {
         result = sniffer.push(chunk);
       } catch (err) {
-        reject(err instanceof P2PChatError ? err : chatError('ERR_NOT_P2P_CHAT', String(err)));
+        reject(P2PChatError.from(err, 'ERR_NOT_P2P_CHAT'));
         return;
       }
       if (result.kind === 'pending') return;

@@ -198,7 +198,7 @@ export class PeerConnection extends EventEmitter<Events> {
     try {
       output = this.#channel.receive(chunk);
     } catch (err) {
-      this.#fail(asChatError(err));
+      this.#fail(P2PChatError.from(err, 'ERR_BAD_MESSAGE'));
       return;
     }
     for (const bytes of output.send) this.#stream.write(bytes);
@@ -211,7 +211,7 @@ export class PeerConnection extends EventEmitter<Events> {
         try {
           this.#onMessage(decodeMessage(event.data));
         } catch (err) {
-          this.#fail(asChatError(err));
+          this.#fail(P2PChatError.from(err, 'ERR_BAD_MESSAGE'));
           return;
         }
       }
@@ -300,9 +300,4 @@ export class PeerConnection extends EventEmitter<Events> {
     const established = this.#wasEstablished;
     this.emit('closed', closeOutcome({ address, byeReceived: this.#byeReceived, byeSent: this.#byeSent, error: this.#error, established, awaitingMessage3 }));
   }
-}
-
-function asChatError(err: unknown): P2PChatError {
-  if (err instanceof P2PChatError) return err;
-  return chatError('ERR_BAD_MESSAGE', (err as Error)?.message ?? String(err), err);
 }

@@ -6,7 +6,6 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ERRNO_WORDS, errnoCode } from '../../src/errno-words.js';
 import { chatError, ERROR_CODES, P2PChatError, type ErrorCode } from '../../src/errors.js';
-import { describeSocketError } from '../../src/net/socket-errors.js';
 
 /** An error as Node's fs and net make them: the errno in `code`, and a message with the call. */
 function errno(code: string): NodeJS.ErrnoException {
@@ -84,11 +83,5 @@ describe('errnoCode', () => {
     assert.equal(errnoCode({ code: 7 }), undefined);
     assert.equal(errnoCode(null), undefined);
     assert.equal(errnoCode('ENOENT'), undefined);
-  });
-});
-
-describe('describeSocketError', () => {
-  it('reads the same table', () => {
-    for (const code of ['ECONNREFUSED', 'EADDRNOTAVAIL', 'EIO']) assert.equal(describeSocketError(errno(code)), ERRNO_WORDS[code]);
   });
 });
