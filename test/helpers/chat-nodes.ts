@@ -7,18 +7,30 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppEvent } from '../../src/app/app-events.js';
 import { ChatNode } from '../../src/app/chat-node.js';
-import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
+import type { Settings } from '../../src/defaults.js';
+import { loadOrCreateIdentity, type Identity } from '../../src/secure/identity-store.js';
 import { KnownPeers } from '../../src/secure/known-peers.js';
 
 const nodes: ChatNode[] = [];
 const homes: string[] = [];
 
-export function tempNode(name: string): ChatNode {
+/** A new identity and known-peers file in a temporary home (removed by cleanupNodes()). */
+export function tempIdentity(): { identity: Identity; knownPeers: KnownPeers } {
   const home = mkdtempSync(join(tmpdir(), 'p2p-chat-node-'));
   homes.push(home);
-  const node = new ChatNode({ identity: loadOrCreateIdentity(home), knownPeers: KnownPeers.load(home), name });
+  return { identity: loadOrCreateIdentity(home), knownPeers: KnownPeers.load(home) };
+}
+
+export function tempNode(name: string): ChatNode {
+  return tempPeer(name).node;
+}
+
+/** A node and the identity it runs as (e.g. for its relay link); `timing` overrides its settings. */
+export function tempPeer(name: string, timing?: Partial<Settings>): { node: ChatNode; identity: Identity } {
+  const { identity, knownPeers } = tempIdentity();
+  const node = new ChatNode({ identity, knownPeers, name, ...(timing ? { timing } : {}) });
   nodes.push(node);
-  return node;
+  return { node, identity };
 }
 
 export function cleanupNodes(): void {
