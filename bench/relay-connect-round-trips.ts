@@ -103,7 +103,7 @@ async function oursOnce(relay: RelayProcess, proxy: DelayProxy, homeA: BenchHome
   const portB = await nodeB.listen(HOST, 0, false);
   const clients = [homeA, homeB].map(
     (home, i) =>
-      new RelayClient({ relay: address, pin: relay.fingerprint, identity: home.identity, name: `rtt-${i}`, port: i === 0 ? 0 : portB, addresses: [] }),
+      new RelayClient({ relay: address, pin: relay.fingerprint, identity: home.identity, name: () => `rtt-${i}`, port: i === 0 ? 0 : portB, addresses: [] }),
   );
   const [clientA, clientB] = clients as [RelayClient, RelayClient];
   let inviteError: Error | undefined;

@@ -29,6 +29,28 @@ export interface FileEntryEvent {
   readonly savedAs?: string;
 }
 
+/** A file offer or transfer, as a front end lists it (/transfers) and its commands return it. */
+export interface TransferSummary extends FileRef {
+  readonly files: readonly { readonly path: string; readonly size: number }[];
+  readonly total: number;
+  /** Bytes complete so far. */
+  readonly bytes: number;
+  readonly state: 'offered' | 'active' | 'done' | 'failed';
+}
+
+/** A peer seen on the LAN, as /peers lists it and peer-up / peer-down report it. */
+export interface LanPeer {
+  name: string;
+  fingerprint: string;
+  addresses: string[];
+  port: number;
+  /** ISO 8601 time the peer was last heard on the LAN. */
+  lastSeen: string;
+  known: boolean;
+  /** A different key was known under this nickname. */
+  keyChanged: boolean;
+}
+
 export type FileEvent =
   | ({ type: 'file-offer'; files: FileEntryEvent[]; total: number; autoAccept: boolean } & FileRef)
   | ({ type: 'file-accepted'; dir?: string } & FileRef)
@@ -61,21 +83,13 @@ export type AppEvent =
   | { type: 'renamed'; fingerprint: string; oldName: string; name: string; via?: string }
   | { type: 'rejected'; address: string; code: string; message: string }
   | { type: 'announced'; instance: string; port: number }
-  | {
-      type: 'peer-up' | 'peer-down';
-      name: string;
-      fingerprint: string;
-      addresses: string[];
-      port: number;
-      /** ISO 8601 time the peer was last heard on the LAN. */
-      lastSeen: string;
-      known: boolean;
-      /** A different key was known under this nickname. */
-      keyChanged: boolean;
-    }
+  | ({ type: 'peer-up' | 'peer-down' } & LanPeer)
   | { type: 'warning'; code: string; message: string }
   /** Routine detail shown only with P2P_CHAT_DEBUG set, e.g. a dialler's abandoned spare path. */
   | { type: 'debug'; code: string; message: string }
   | { type: 'error'; code: string; message: string };
 
 export type AppEventType = AppEvent['type'];
+
+/** Our own chat line as it went out (the `sent` event without its type). */
+export type SentMessage = Omit<Extract<AppEvent, { type: 'sent' }>, 'type'>;

@@ -14,7 +14,7 @@ import type { KnownPeers } from '../secure/known-peers.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
 import { sanitizeName } from '../session/sanitize.js';
 import { isFileMessageType, type FileMessage } from '../session/file-messages.js';
-import type { AppEvent, PeerSummary } from './app-events.js';
+import type { AppEvent, PeerSummary, SentMessage } from './app-events.js';
 import { FileEventReporter } from './files/file-events.js';
 import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
@@ -192,9 +192,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     this.#adopt(stream, 'incoming', route);
   }
 
-  /** Send a chat line (or a /me action) to everyone; throws ERR_MESSAGE_TOO_LONG. */
-  say(rawText: string, action = false): void {
-    this.#room.say(rawText, action);
+  /** Send a chat line (or a /me action) to everyone; returns it as sent; throws ERR_MESSAGE_TOO_LONG. */
+  say(rawText: string, action = false): SentMessage {
+    return this.#room.say(rawText, action);
   }
 
   rename(name: string): void {

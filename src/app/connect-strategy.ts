@@ -42,11 +42,14 @@ export interface TargetOptions {
 /** Resolve what the user typed (LAN, relay or address) and connect by the fastest path that works. */
 export async function connectToTarget(node: ChatNode, target: string, options: TargetOptions): Promise<PeerSummary> {
   const { directory, relay, expect } = options;
+  // Looking up, dialling directly and going through the relay all keep the node's settings.
+  const timing = node.timing;
   const plan = await resolveTarget(target, {
     ...(directory ? { directory } : {}),
     ...(relay ? { relay: relay.client } : {}), // a lookup there helps a direct dial too
     ...(expect ? { expect } : {}),
     clock: node.clock,
+    timing,
   });
   return connectWithStrategy(node, {
     label: plan.label,
@@ -54,6 +57,7 @@ export async function connectToTarget(node: ChatNode, target: string, options: T
     ...(plan.expect ? { expect: plan.expect } : {}),
     ...(relay ? { relay } : {}),
     mode: options.mode,
+    timing,
   });
 }
 

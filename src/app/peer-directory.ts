@@ -11,7 +11,7 @@ import { interfaceFor } from '../net/interface-for.js';
 import { LanDiscovery, type HeardPeer } from '../net/lan-discovery.js';
 import { fingerprintMatches } from '../secure/fingerprint.js';
 import type { KnownPeers } from '../secure/known-peers.js';
-import type { AppEvent } from './app-events.js';
+import type { AppEvent, LanPeer } from './app-events.js';
 import { instanceName, parseHeardService, SERVICE_TYPE, txtRecord, type Announcement, type DiscoveredPeer } from './peer-announcement.js';
 
 export interface DirectoryEntry extends DiscoveredPeer {
@@ -123,8 +123,12 @@ export class PeerDirectory extends EventEmitter<{ event: [PeerEvent]; error: [P2
 }
 
 export function toEvent(type: 'peer-up' | 'peer-down', e: DirectoryEntry): PeerEvent {
+  return { type, ...lanPeerOf(e) };
+}
+
+/** What a user is shown of a directory entry (/peers, peer-up, peer-down). */
+export function lanPeerOf(e: DirectoryEntry): LanPeer {
   return {
-    type,
     name: e.name,
     fingerprint: e.fingerprint,
     addresses: [...e.addresses],

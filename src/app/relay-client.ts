@@ -22,7 +22,8 @@ export interface RelayClientOptions {
   /** The relay's fingerprint, validated, when pinned with host#FP. */
   readonly pin?: string;
   readonly identity: Identity;
-  readonly name: string;
+  /** Our nickname, read whenever we introduce ourselves or register: it follows /nick. */
+  readonly name: () => string;
   /** Our listening port (0 when we do not listen: we can dial through the relay but not be reached). */
   readonly port: number;
   /** Our own addresses to register; by default this machine's, when we listen. */
@@ -59,6 +60,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   readonly #pending = new Map<number, Pending>();
   #connection: PeerConnection | undefined;
   #registered = false;
+  /** The nickname our last registration on this connection carried (answered or not). */
+  #registeredAs: string | undefined;
   #observed: string | undefined;
   #nextRid = 1;
   readonly #backoff: RelayBackoff;
@@ -116,6 +119,15 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     });
   }
 
+  /**
+   * Our nickname changed: register again under it, on the same control connection (the relay
+   * replaces our record). Nothing to do before we first register: that reads the name anyway.
+   */
+  refreshName(): void {
+    const connection = this.#connection;
+    if (connection && this.#registeredAs !== undefined && this.#registeredAs !== this.#options.name()) this.#register(connection);
+  }
+
   async lookup(query: string): Promise<readonly RelayRecord[]> {
     const answer = await this.#request((rid) => ({ type: 'lookup', rid, query }));
     const self = this.#options.identity.fingerprint;
@@ -165,7 +177,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       connection = new PeerConnection(stream, {
         initiator: true,
         keyPair: this.#options.identity.keyPair,
-        localInfo: { name: this.#options.name, version: PROTOCOL_VERSION, features: FEATURES },
+        localInfo: { name: this.#options.name(), version: PROTOCOL_VERSION, features: FEATURES },
         handshakeTimeoutMs: this.#timing.handshakeTimeoutMs,
         keepaliveIntervalMs: this.#timing.keepaliveIntervalMs,
         keepaliveTimeoutMs: this.#timing.keepaliveTimeoutMs,
@@ -188,15 +200,13 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.emit('status', { state: 'ready' });
         return;
       }
-      const rid = this.#nextRid++;
-      const { name, port } = this.#options;
-      const addresses = this.#options.addresses ?? (port > 0 ? localAddresses() : []);
-      connection.send({ type: 'register', rid, name, port, addresses });
+      this.#register(connection);
     });
     connection.on('message', (message) => this.#onMessage(message));
     connection.once('closed', (outcome) => {
       this.#connection = undefined;
       this.#registered = false;
+      this.#registeredAs = undefined;
       if (outcome.kind === 'left' && outcome.reason === REPLACED_REASON) {
         // Another process registered our key: retrying would knock it off in turn, forever.
         this.#closed = true;
@@ -220,14 +230,25 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     connection.start();
   }
 
+  #register(connection: PeerConnection): void {
+    const rid = this.#nextRid++;
+    const { port } = this.#options;
+    const addresses = this.#options.addresses ?? (port > 0 ? localAddresses() : []);
+    this.#registeredAs = this.#options.name();
+    connection.send({ type: 'register', rid, name: this.#registeredAs, port, addresses });
+  }
+
   #onMessage(message: SessionMessage): void {
     switch (message.type) {
-      case 'registered':
+      case 'registered': {
+        // A new name registered on the same connection changes nothing worth reporting.
+        const again = this.#registered && message.observed === this.#observed;
         this.#registered = true;
         this.#observed = message.observed;
         this.#backoff.reset();
-        this.emit('status', { state: 'registered', observed: message.observed });
+        if (!again) this.emit('status', { state: 'registered', observed: message.observed });
         return;
+      }
       case 'invite':
         this.emit('invite', { token: message.token, from: message.from });
         return;

@@ -32,9 +32,10 @@ export function linkRelay(node: ChatNode, options: RelayLinkOptions, report: (ev
     relay,
     ...(options.pin ? { pin: options.pin } : {}),
     identity: options.identity,
-    name: node.name,
+    name: () => node.name,
     port,
     clock: node.clock,
+    timing: node.timing, // the control connection keeps the node's timing, as relayed sessions do
   });
   client.on('status', (status) => {
     const event = relayStatusEvent(relay.label, status);

@@ -23,17 +23,21 @@ export interface ResolveOptions {
 
 export async function resolveTarget(text: string, options: ResolveOptions): Promise<DialPlan> {
   const expectOption = options.expect ? { expect: options.expect } : {};
-  if (isAddressTarget(text) || !options.relay) {
-    return planDial(text, { ...(options.directory ? { directory: options.directory } : {}), ...expectOption });
-  }
   const timing = { ...DEFAULTS, ...options.timing };
+  const lanOptions = {
+    ...(options.directory ? { directory: options.directory } : {}),
+    lookupTimeoutMs: timing.discoverTimeoutMs,
+    settleMs: timing.lookupSettleMs,
+    ...expectOption,
+  };
+  if (isAddressTarget(text) || !options.relay) return planDial(text, lanOptions);
   const relay = options.relay;
   const notFound = (err: unknown) => {
     if (err instanceof P2PChatError && err.code === 'ERR_PEER_NOT_FOUND') return undefined;
     throw err;
   };
   // No DNS guess here: it must neither hold up the relay's answer nor displace the key it vouches for.
-  const lanLookup = planDial(text, { ...(options.directory ? { directory: options.directory } : {}), ...expectOption, hostLookup: false }).catch(notFound);
+  const lanLookup = planDial(text, { ...lanOptions, hostLookup: false }).catch(notFound);
   const records = await relay
     .whenRegistered(timing.relayRegisterTimeoutMs)
     .then(() => relay.lookup(text.trim()))

@@ -11,7 +11,7 @@ import type { KnownPeers } from '../secure/known-peers.js';
 import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import type { SessionMessage } from '../session/session-messages.js';
-import type { AppEvent, PathKind, PeerSummary } from './app-events.js';
+import type { AppEvent, PathKind, PeerSummary, SentMessage } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
 
 /** How a connection reaches its peer. */
@@ -159,8 +159,8 @@ export class Room {
     return true;
   }
 
-  /** Our own chat line to everyone in the room. */
-  say(rawText: string, action = false): void {
+  /** Our own chat line to everyone in the room; returns it as sent. */
+  say(rawText: string, action = false): SentMessage {
     // Controls and escapes would be stripped by every receiver anyway; removing them here also
     // bounds JSON's expansion of the text (a control character encodes as six bytes).
     const text = sanitizeText(rawText);
@@ -171,7 +171,9 @@ export class Room {
     }
     const chat = { id: randomBytes(8).toString('hex'), time: this.#options.clock.now(), text, ...(action ? { action } : {}) };
     for (const peer of this.#members.values()) peer.connection.send({ type: 'chat', ...chat });
-    this.#options.emit({ type: 'sent', ...chat, recipients: this.#members.size });
+    const sent = { ...chat, recipients: this.#members.size };
+    this.#options.emit({ type: 'sent', ...sent });
+    return sent;
   }
 
   /** Our new (sanitised) nickname, to everyone in the room. */

@@ -1,29 +1,30 @@
 // The chat's slash commands that only change or show local state: /nick, /who, /peers, /help, and
-// the answer to a mistyped command. Messages, /quit and /connect stay with the chat run, which owns
-// sending, exiting and dialling; file commands are in file-commands.ts.
+// the answer to a mistyped command, carried out by the conversation and its answers rendered.
+// Messages, /quit and /connect stay with the chat run, which owns sending, exiting and dialling;
+// file commands are in file-commands.ts.
 
 import pc from 'picocolors';
-import type { ChatNode } from '../app/chat-node.js';
-import { toEvent, type PeerDirectory } from '../app/peer-directory.js';
+import type { LanPeer, PeerSummary } from '../app/app-events.js';
+import type { Conversation } from '../app/conversation.js';
 import { colourName, formatPeerLine, pathLabel } from './event-format.js';
 import type { Frontend } from './frontends.js';
 import { COMMAND_HELP, type InputCommand } from './input-commands.js';
 
 export type ChatCommand = Extract<InputCommand, { kind: 'nick' | 'who' | 'peers' | 'help' | 'invalid' }>;
 
-/** `directory` is undefined when LAN discovery is off (--no-mdns). */
-export function runChatCommand(node: ChatNode, directory: PeerDirectory | undefined, command: ChatCommand, frontend: Frontend): void {
+export function runChatCommand(conversation: Conversation, command: ChatCommand, frontend: Frontend): void {
   switch (command.kind) {
-    case 'nick':
-      node.rename(command.name);
-      frontend.setPrompt(node.name);
-      frontend.info(pc.dim(`-- you are now known as ${colourName(node.name)}`));
+    case 'nick': {
+      const { name } = conversation.nick(command.name);
+      frontend.setPrompt(name);
+      frontend.info(pc.dim(`-- you are now known as ${colourName(name)}`));
       return;
+    }
     case 'who':
-      showWho(node, frontend);
+      showWho(conversation.who(), frontend);
       return;
     case 'peers':
-      showPeers(directory, frontend);
+      showPeers(conversation.peers(), frontend);
       return;
     case 'help':
       for (const [usage, what] of COMMAND_HELP) frontend.info(`  ${usage.padEnd(16)} ${what}`);
@@ -34,8 +35,7 @@ export function runChatCommand(node: ChatNode, directory: PeerDirectory | undefi
   }
 }
 
-function showWho(node: ChatNode, frontend: Frontend): void {
-  const peers = node.who();
+export function showWho(peers: readonly PeerSummary[], frontend: Pick<Frontend, 'info'>): void {
   if (peers.length === 0) {
     frontend.info(pc.dim('nobody is connected'));
     return;
@@ -47,13 +47,12 @@ function showWho(node: ChatNode, frontend: Frontend): void {
   }
 }
 
-function showPeers(directory: PeerDirectory | undefined, frontend: Frontend): void {
-  if (!directory) {
+/** `peers` is undefined when LAN discovery is off (--no-mdns). */
+export function showPeers(peers: readonly LanPeer[] | undefined, frontend: Pick<Frontend, 'info'>): void {
+  if (!peers) {
     frontend.info(pc.dim('LAN discovery is off (--no-mdns)'));
     return;
   }
-  directory.browse();
-  const entries = directory.entries();
-  if (entries.length === 0) frontend.info(pc.dim('no peers seen on the LAN yet (looking; try again in a few seconds)'));
-  for (const entry of entries) frontend.info(`  ${formatPeerLine(toEvent('peer-up', entry))}`);
+  if (peers.length === 0) frontend.info(pc.dim('no peers seen on the LAN yet (looking; try again in a few seconds)'));
+  for (const peer of peers) frontend.info(`  ${formatPeerLine(peer)}`);
 }

@@ -2,7 +2,7 @@
 // stable colour. Pure: returns strings; the caller decides where they go.
 
 import pc from 'picocolors';
-import type { AppEvent, FileEvent, PeerSummary } from '../app/app-events.js';
+import type { AppEvent, FileEvent, LanPeer, PeerSummary } from '../app/app-events.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { describeFileList, topNames } from '../app/files/transfer.js';
@@ -112,7 +112,7 @@ export function doneRate(event: Extract<AppEvent, { type: 'file-done' }>): numbe
 }
 
 /** One discovered peer: nickname, short fingerprint, addresses and port, and what we know of it. */
-export function formatPeerLine(peer: Extract<AppEvent, { type: 'peer-up' | 'peer-down' }>): string {
+export function formatPeerLine(peer: LanPeer): string {
   const flags = peer.keyChanged
     ? pc.bold(pc.red(' [KEY CHANGED: this nickname was known with another key]'))
     : peer.known

@@ -1,12 +1,12 @@
-// The chat's file commands: /send, /accept, /decline, /cancel and /transfers, carried out on the
-// node's transfers, with every failure shown as one coded line; `p2p-chat send` offers its files
-// the way /send does.
+// The chat's file commands: /send, /accept, /decline, /cancel and /transfers, carried out by the
+// conversation, its answers rendered and every failure shown as one coded line; `p2p-chat send`
+// offers its files the way /send does.
 
 import { homedir } from 'node:os';
 import pc from 'picocolors';
-import type { ChatNode } from '../app/chat-node.js';
+import type { TransferSummary } from '../app/app-events.js';
+import type { Conversation } from '../app/conversation.js';
 import { listFiles, type FileList } from '../app/files/file-list.js';
-import type { Transfer } from '../app/files/transfer.js';
 import { P2PChatError } from '../errors.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { formatSize } from './byte-format.js';
@@ -16,7 +16,7 @@ import type { InputCommand } from './input-commands.js';
 
 export type FileCommand = Extract<InputCommand, { kind: 'send' | 'accept' | 'decline' | 'cancel' | 'transfers' }>;
 
-export function runFileCommand(node: ChatNode, command: FileCommand, frontend: Frontend): void {
+export function runFileCommand(conversation: Conversation, command: FileCommand, frontend: Frontend): void {
   const fail = (err: unknown) => {
     if (!(err instanceof P2PChatError)) throw err;
     frontend.show({ type: 'error', code: err.code, message: err.message });
@@ -25,20 +25,20 @@ export function runFileCommand(node: ChatNode, command: FileCommand, frontend: F
     switch (command.kind) {
       case 'send':
         listFiles(command.paths.map(expandHome))
-          .then((list) => offerFiles(node, list, frontend))
+          .then((list) => offerFiles(conversation, list, frontend))
           .catch(fail);
         return;
       case 'accept':
-        node.files.accept(command.id);
+        conversation.acceptFile(command.id);
         return;
       case 'decline':
-        node.files.decline(command.id);
+        conversation.declineFile(command.id);
         return;
       case 'cancel':
-        node.files.cancel(command.id);
+        conversation.cancelFile(command.id);
         return;
       case 'transfers':
-        showTransfers(node, frontend);
+        showTransfers(conversation.transfers(), frontend);
         return;
     }
   } catch (err) {
@@ -47,10 +47,10 @@ export function runFileCommand(node: ChatNode, command: FileCommand, frontend: F
 }
 
 /** Offer what listFiles found (/send and `p2p-chat send`), saying first what it left out. */
-export function offerFiles(node: ChatNode, list: FileList, frontend: Frontend): Transfer[] {
+export function offerFiles(conversation: Conversation, list: FileList, frontend: Frontend): TransferSummary[] {
   const skipped = skippedLine(list);
   if (skipped !== undefined) frontend.info(skipped);
-  return node.sendFiles(list.files);
+  return conversation.offerList(list).transfers;
 }
 
 /** e.g. `skipped 2 symlinks or special files under photos (not sent)`, or undefined for none. */
@@ -60,14 +60,13 @@ export function skippedLine(list: FileList): string | undefined {
   return pc.yellow(`skipped ${list.skipped} ${what} under ${list.skippedUnder.map(sanitizeText).join(', ')} (not sent)`);
 }
 
-function showTransfers(node: ChatNode, frontend: Frontend): void {
-  const transfers = node.files.list();
+export function showTransfers(transfers: readonly TransferSummary[], frontend: Pick<Frontend, 'info'>): void {
   if (transfers.length === 0) {
     frontend.info(pc.dim('no file offers or transfers'));
     return;
   }
   for (const t of transfers) {
-    const arrow = t.direction === 'send' ? `to ${colourName(t.link.peer.name)}` : `from ${colourName(t.link.peer.name)}`;
+    const arrow = t.direction === 'send' ? `to ${colourName(t.peer)}` : `from ${colourName(t.peer)}`;
     const state = t.state === 'offered' ? (t.direction === 'send' ? 'waiting for an answer' : 'offered: /accept or /decline') : `${formatSize(t.bytes)} of ${formatSize(t.total)}`;
     frontend.info(`  ${pc.bold(shortId(t.id))} ${describeFiles(t.files)} ${arrow}: ${state}`);
   }

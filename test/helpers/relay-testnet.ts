@@ -4,11 +4,12 @@
 // through the relay. Everything started is tracked; cleanupRelayTestnet() closes it all.
 
 import assert from 'node:assert/strict';
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { SYSTEM_CLOCK, type Clock } from '../../src/clock.js';
 import { DEFAULTS } from '../../src/defaults.js';
+import type { RelayAddress } from '../../src/net/relay-address.js';
 import type { RelayLimits } from '../../src/relay/relay-defaults.js';
 import type { RelayEvent } from '../../src/relay/relay-events.js';
 import { RelayServer } from '../../src/relay/relay-server.js';
@@ -29,12 +30,14 @@ import { TcpProxy } from './tcp-proxy.js';
 const openSockets = new Set<Socket>();
 const relays: RelayServer[] = [];
 const proxies: TcpProxy[] = [];
+const standIns: Server[] = [];
 
 /** Close every socket, proxy and relay the helpers opened, and remove temporary homes. */
 export async function cleanupRelayTestnet(): Promise<void> {
   for (const socket of openSockets) socket.destroy();
   openSockets.clear();
   await Promise.all(relays.splice(0).map((r) => r.stop()));
+  await Promise.all(standIns.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
   await Promise.all(proxies.splice(0).map((p) => p.close()));
   await cleanupPeers();
 }
@@ -63,6 +66,23 @@ export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdL
   ) => until(() => events.find((e): e is Extract<RelayEvent, { type: T }> => e.type === type && match(e as never)), `relay event ${type}`, ms);
   const client = (name: string, identity?: Identity, from?: string) => ControlClient.connect(port, name, relay.fingerprint, identity, from);
   return { relay, port, events, event, client };
+}
+
+/**
+ * A stand-in for a relay's port: it accepts connections (recorded, in order) and never says a
+ * word, so nobody ever registers there or finishes a handshake.
+ */
+export async function standInRelay(): Promise<{ address: RelayAddress; accepted: Socket[] }> {
+  const accepted: Socket[] = [];
+  const server = createServer((socket) => {
+    socket.on('error', () => undefined);
+    openSockets.add(socket);
+    accepted.push(socket);
+  });
+  standIns.push(server);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.address() as { port: number }).port;
+  return { address: { host: '127.0.0.1', port, label: `127.0.0.1:${port}` }, accepted };
 }
 
 /** A recording TCP proxy in front of `port`, closed with the testnet. */

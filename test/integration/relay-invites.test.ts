@@ -6,22 +6,22 @@ import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ChatNode } from '../../src/app/chat-node.js';
 import type { Invite } from '../../src/app/relay-client.js';
 import { acceptRelayInvites } from '../../src/app/relay-invites.js';
 import type { P2PChatError } from '../../src/errors.js';
-import type { RelayAddress } from '../../src/net/relay-address.js';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
 import { KnownPeers } from '../../src/secure/known-peers.js';
-import { until } from '../helpers/relay-testnet.js';
+import { cleanupRelayTestnet, standInRelay, until } from '../helpers/relay-testnet.js';
 import { unansweredPort, type UnansweredPort } from '../helpers/unanswered-port.js';
 
 const cleanups: (() => unknown)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await cleanupRelayTestnet();
 });
 
 function node(connectTimeoutMs?: number): ChatNode {
@@ -37,22 +37,6 @@ function node(connectTimeoutMs?: number): ChatNode {
     rmSync(home, { recursive: true, force: true });
   });
   return n;
-}
-
-/** A stand-in for the relay's port that records the connections it accepts, in order. */
-async function standIn(): Promise<{ address: RelayAddress; accepted: Socket[] }> {
-  const accepted: Socket[] = [];
-  const server: Server = createServer((socket) => {
-    socket.on('error', () => undefined);
-    accepted.push(socket);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  cleanups.push(async () => {
-    for (const socket of accepted) socket.destroy();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  });
-  const port = (server.address() as { port: number }).port;
-  return { address: { host: '127.0.0.1', port, label: `127.0.0.1:${port}` }, accepted };
 }
 
 const invite = (n: number): Invite => ({ token: n.toString(16).padStart(64, '0'), from: { name: 'dialler', fingerprint: 'X' } });
@@ -72,7 +56,7 @@ describe('relay invitations', { timeout: 30_000 }, () => {
   });
 
   it('a quitting node answers no invitation', async () => {
-    const relay = await standIn();
+    const relay = await standInRelay();
     const invites = new EventEmitter<{ invite: [Invite] }>();
     const listener = node();
     acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));
@@ -89,7 +73,7 @@ describe('relay invitations', { timeout: 30_000 }, () => {
   });
 
   it('a data connection that opens as the node quits is closed, not answered', async () => {
-    const relay = await standIn();
+    const relay = await standInRelay();
     const invites = new EventEmitter<{ invite: [Invite] }>();
     const listener = node();
     acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));

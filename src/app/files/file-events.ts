@@ -1,8 +1,9 @@
-// Transfer events as the user interface sees them (AppEvent `file-*`): who, which transfer, what
-// files, and for progress the speed and time left measured here.
+// Transfers as the user interface sees them: their events (AppEvent `file-*`: who, which
+// transfer, what files, and for progress the speed and time left measured here), and a summary of
+// one as plain data for /transfers and the file commands.
 
 import type { Clock } from '../../clock.js';
-import type { AppEvent, FileEntryEvent, FileRef } from '../app-events.js';
+import type { AppEvent, FileEntryEvent, FileRef, TransferSummary } from '../app-events.js';
 import { IncomingTransfer } from './incoming-transfer.js';
 import { etaSeconds, RateMeter } from './rate-meter.js';
 import type { Transfer } from './transfer.js';
@@ -55,6 +56,12 @@ export class FileEventReporter {
     if (!meter) this.#meters.set(transfer, (meter = new RateMeter(this.#clock.now(), transfer.bytes)));
     return meter;
   }
+}
+
+/** What a transfer is now, as plain data for a front end. */
+export function summaryOfTransfer(transfer: Transfer): TransferSummary {
+  const files = transfer.files.map((f) => ({ path: f.path, size: f.size }));
+  return { ...refOf(transfer), files, total: transfer.total, bytes: transfer.bytes, state: transfer.state };
 }
 
 function refOf(transfer: Transfer): FileRef {

@@ -1,0 +1,223 @@
+// One chat as every front end drives it (the terminal, pipes, --json, a test): it starts and stops
+// the node, LAN discovery and the relay link together, reports all three as one AppEvent stream,
+// and carries out commands that return plain data and fail with coded P2PChatErrors.
+
+import { EventEmitter } from 'node:events';
+import { SYSTEM_CLOCK, type Clock } from '../clock.js';
+import type { Settings } from '../defaults.js';
+import { P2PChatError } from '../errors.js';
+import type { RelayAddress } from '../net/relay-address.js';
+import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
+import type { Identity } from '../secure/identity-store.js';
+import type { KnownPeers } from '../secure/known-peers.js';
+import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary } from './app-events.js';
+import { ChatNode } from './chat-node.js';
+import { connectToTarget, type PathMode } from './connect-strategy.js';
+import { summaryOfTransfer } from './files/file-events.js';
+import { listFiles, type FileList } from './files/file-list.js';
+import type { AcceptPolicy } from './files/transfers.js';
+import { lanPeerOf, PeerDirectory } from './peer-directory.js';
+import { linkRelay, type RelayLink } from './relay-link.js';
+
+export interface ConversationOptions {
+  readonly identity: Identity;
+  readonly knownPeers: KnownPeers;
+  readonly name: string;
+  /** LAN discovery: announce while listening, browse for peers() and for names to connect to. */
+  readonly mdns: boolean;
+  /** Take incoming peers here (`fallback`: the next free port if this one is busy). */
+  readonly listen?: { readonly host: string; readonly port: number; readonly fallback: boolean };
+  /** Register at this relay, and fall back to it when a direct dial fails. */
+  readonly relay?: { readonly address: RelayAddress; readonly pin?: string };
+  /** Where received files go and which offers are accepted unasked. */
+  readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
+  readonly timing?: Partial<Settings>;
+  /** Every timer and timestamp of the conversation (a test passes a manual one). */
+  readonly clock?: Clock;
+}
+
+export interface ConnectOptions {
+  readonly mode?: PathMode;
+  /** The key the peer must present, validated. */
+  readonly expect?: string;
+}
+
+/** What an offer of files started, and what the listing left out. */
+export interface OfferResult {
+  /** One transfer per peer offered to. */
+  readonly transfers: TransferSummary[];
+  /** Symlinks and special files inside the directories given, not sent, and under which paths. */
+  readonly skipped: { readonly count: number; readonly under: readonly string[] };
+}
+
+export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
+  readonly #options: ConversationOptions;
+  readonly #node: ChatNode;
+  /** LAN discovery, unless it is off. */
+  readonly #directory: PeerDirectory | undefined;
+  #relay: RelayLink | undefined;
+  readonly #warned = new Set<string>();
+  #quitting: Promise<boolean> | undefined;
+
+  constructor(options: ConversationOptions) {
+    super();
+    this.#options = options;
+    const { identity, knownPeers, name, files, timing } = options;
+    const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#node = new ChatNode({ identity, knownPeers, name, files, clock, ...(timing ? { timing } : {}) });
+    this.#directory = options.mdns ? new PeerDirectory(knownPeers, identity.fingerprint, timing, clock) : undefined;
+    this.#node.on('event', (event) => this.#emit(event));
+    this.#node.on('drain', () => this.emit('drain'));
+    this.#directory?.on('event', (event) => this.#emit(event));
+    // Discovery trouble never ends a chat: say it once and carry on without it.
+    this.#directory?.on('error', (err) => this.#warnOnce(err));
+  }
+
+  /**
+   * Listen and announce on the LAN (if asked), then link the relay (if given). When something
+   * cannot start, stops whatever did and rejects with its coded error.
+   */
+  async start(): Promise<void> {
+    const { listen } = this.#options;
+    try {
+      let port = 0;
+      if (listen) {
+        this.#directory?.browse(); // a listener shows peers arriving; a dialler looks only when asked
+        port = await this.#node.listen(listen.host, listen.port, listen.fallback);
+        await this.#announce(port);
+      }
+      this.#linkRelay(port);
+    } catch (err) {
+      await this.quit('');
+      throw err;
+    }
+  }
+
+  get name(): string {
+    return this.#node.name;
+  }
+
+  get fingerprint(): string {
+    return this.#node.fingerprint;
+  }
+
+  get peerCount(): number {
+    return this.#node.peerCount;
+  }
+
+  /** False while some peer is slow to take what we send; `drain` follows. */
+  get canSend(): boolean {
+    return this.#node.canSend;
+  }
+
+  /** Reach a LAN name or fingerprint prefix, a peer known to the relay, or an address, by the fastest path that works. */
+  connect(target: string, options: ConnectOptions = {}): Promise<PeerSummary> {
+    return connectToTarget(this.#node, target, {
+      mode: options.mode ?? 'auto',
+      ...(options.expect ? { expect: options.expect } : {}),
+      ...(this.#directory ? { directory: this.#directory } : {}),
+      ...(this.#relay ? { relay: this.#relay } : {}),
+    });
+  }
+
+  /** A chat line (or a /me action) to everyone here; throws ERR_MESSAGE_TOO_LONG. */
+  send(text: string, options: { readonly action?: boolean } = {}): SentMessage {
+    return this.#node.say(text, options.action === true);
+  }
+
+  /** Change our nickname: peers are told, and the relay registers it. Returns it as sanitised. */
+  nick(name: string): { name: string } {
+    this.#node.rename(name);
+    this.#relay?.client.refreshName();
+    return { name: this.#node.name };
+  }
+
+  who(): PeerSummary[] {
+    return this.#node.who();
+  }
+
+  /** Peers seen on the LAN so far (and looking from now on); undefined when discovery is off. */
+  peers(): LanPeer[] | undefined {
+    if (!this.#directory) return undefined;
+    this.#directory.browse();
+    return this.#directory.entries().map(lanPeerOf);
+  }
+
+  /** Offer files or whole directories to every peer connected directly. */
+  async offerFiles(paths: readonly string[]): Promise<OfferResult> {
+    return this.offerList(await listFiles(paths));
+  }
+
+  /** Offer what listFiles found; throws ERR_PEER_NOT_FOUND when nobody can take files. */
+  offerList(list: FileList): OfferResult {
+    const transfers = this.#node.sendFiles(list.files).map(summaryOfTransfer);
+    return { transfers, skipped: { count: list.skipped, under: list.skippedUnder } };
+  }
+
+  /** Accept a file offer: the only one waiting, or the one whose id starts with `id`. */
+  acceptFile(id?: string): TransferSummary {
+    return summaryOfTransfer(this.#node.files.accept(id));
+  }
+
+  declineFile(id?: string): TransferSummary {
+    return summaryOfTransfer(this.#node.files.decline(id));
+  }
+
+  /** Stop an offer or transfer in either direction (offering the same files again resumes it). */
+  cancelFile(id?: string): TransferSummary {
+    return summaryOfTransfer(this.#node.files.cancel(id));
+  }
+
+  /** Offers and transfers not yet finished, oldest first. */
+  transfers(): TransferSummary[] {
+    return this.#node.files.list().map(summaryOfTransfer);
+  }
+
+  /**
+   * Say goodbye (peers see `reason`) and stop everything; resolves with whether all we sent was
+   * flushed to every peer first. Calling it again returns the same answer.
+   */
+  quit(reason: string): Promise<boolean> {
+    this.#quitting ??= Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.client.close()]).then(
+      ([flushed]) => flushed,
+    );
+    return this.#quitting;
+  }
+
+  /** Stop at once, with no goodbyes. */
+  abort(): void {
+    this.#node.abort();
+    void this.#directory?.close();
+    void this.#relay?.client.close();
+  }
+
+  async #announce(port: number): Promise<void> {
+    if (!this.#directory) return;
+    const announcement = { name: this.#node.name, fingerprint: this.fingerprint, port, version: PROTOCOL_VERSION };
+    try {
+      const instance = await this.#directory.announce(announcement);
+      this.#emit({ type: 'announced', instance, port });
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      this.#warnOnce(err);
+    }
+  }
+
+  /** Keep a control connection to the relay, and (when listening) accept the sessions it invites us to. */
+  #linkRelay(port: number): void {
+    const relay = this.#options.relay;
+    if (!relay || this.#quitting) return;
+    const options = { relay: relay.address, ...(relay.pin ? { pin: relay.pin } : {}), identity: this.#options.identity, port };
+    this.#relay = linkRelay(this.#node, options, (event) => this.#emit(event));
+  }
+
+  #warnOnce(err: P2PChatError): void {
+    if (this.#warned.has(err.code)) return;
+    this.#warned.add(err.code);
+    this.#emit({ type: 'warning', code: err.code, message: err.message });
+  }
+
+  #emit(event: AppEvent): void {
+    this.emit('event', event);
+  }
+}

@@ -1,0 +1,185 @@
+// Issue 10: a whole conversation held through the Conversation API with no CLI code, two peers in
+// this process over loopback: a message each way, a file, a nick change and a goodbye; the
+// commands' answers as plain data and coded errors; and the relay seeing the conversation's
+// settings and current nickname.
+
+import { afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AppEvent } from '../../src/app/app-events.js';
+import type { Conversation } from '../../src/app/conversation.js';
+import { cleanupNodes, EventLog, tempConversation } from '../helpers/chat-nodes.js';
+import { cleanupRelayTestnet, newIdentity, standInRelay, startRelay } from '../helpers/relay-testnet.js';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  cleanupNodes();
+  await cleanupRelayTestnet();
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-conversation-'));
+  dirs.push(dir);
+  return dir;
+}
+
+const LOOPBACK = { host: '127.0.0.1', port: 0, fallback: false } as const;
+
+/** Start `conversation` and return its events from the start and the port it listens on, if any. */
+async function started(conversation: Conversation): Promise<{ log: EventLog; port: number | undefined }> {
+  const log = new EventLog(conversation);
+  await conversation.start();
+  const listening = log.events.find((e) => e.type === 'listening');
+  return { log, port: listening?.type === 'listening' ? listening.port : undefined };
+}
+
+/** Alice listening on loopback, bob connected to her by address. */
+async function pair(aliceOptions: Parameters<typeof tempConversation>[1] = {}) {
+  const alice = tempConversation('alice', { listen: LOOPBACK, ...aliceOptions });
+  const { log: atAlice, port } = await started(alice);
+  const bob = tempConversation('bob');
+  const { log: atBob } = await started(bob);
+  const summary = await bob.connect(`127.0.0.1:${port}`, { expect: alice.fingerprint });
+  await atAlice.until((e) => e.type === 'connected');
+  return { alice, bob, atAlice, atBob, port: port!, summary };
+}
+
+function ofType<T extends AppEvent['type']>(type: T, match: (e: Extract<AppEvent, { type: T }>) => boolean = () => true) {
+  return (e: AppEvent): boolean => e.type === type && match(e as Extract<AppEvent, { type: T }>);
+}
+
+describe('a conversation through its API (issue 10)', { timeout: 30_000 }, () => {
+  it('two peers: a message each way, a file, a nick change and a goodbye', async () => {
+    const downloads = tempDir();
+    const { alice, bob, atAlice, atBob, port, summary } = await pair({ files: { downloadDir: downloads, acceptFiles: 'any' } });
+    assert.deepEqual([summary.name, summary.fingerprint, summary.path, summary.direction], ['alice', alice.fingerprint, 'direct', 'outgoing']);
+    assert.equal(summary.address, `127.0.0.1:${port}`);
+    assert.equal(alice.peerCount, 1);
+
+    // A message each way.
+    const sent = bob.send('hello alice');
+    assert.equal(sent.text, 'hello alice');
+    assert.equal(sent.recipients, 1);
+    const atA = await atAlice.until(ofType('message'));
+    assert.ok(atA.type === 'message');
+    assert.deepEqual([atA.text, atA.from, atA.fingerprint, atA.id], ['hello alice', 'bob', bob.fingerprint, sent.id]);
+    alice.send('waves', { action: true });
+    const atB = await atBob.until(ofType('message'));
+    assert.ok(atB.type === 'message');
+    assert.deepEqual([atB.text, atB.from, atB.fingerprint, atB.action], ['waves', 'alice', alice.fingerprint, true]);
+
+    // A file, accepted unasked into alice's download directory.
+    const source = join(tempDir(), 'notes.bin');
+    const bytes = randomBytes(300_000);
+    writeFileSync(source, bytes);
+    const offer = await bob.offerFiles([source]);
+    assert.deepEqual(offer.skipped, { count: 0, under: [] });
+    assert.equal(offer.transfers.length, 1);
+    const { id, ...transfer } = offer.transfers[0]!;
+    assert.deepEqual(transfer, {
+      direction: 'send',
+      peer: 'alice',
+      fingerprint: alice.fingerprint,
+      files: [{ path: 'notes.bin', size: bytes.length }],
+      total: bytes.length,
+      bytes: 0,
+      state: 'offered',
+    });
+    const sentFile = await atBob.until(ofType('file-done', (e) => e.id === id));
+    const gotFile = await atAlice.until(ofType('file-done', (e) => e.id === id));
+    assert.ok(sentFile.type === 'file-done' && gotFile.type === 'file-done');
+    assert.deepEqual([sentFile.direction, gotFile.direction, gotFile.peer, gotFile.dir], ['send', 'receive', 'bob', downloads]);
+    assert.ok(readFileSync(join(downloads, 'notes.bin')).equals(bytes), 'the received file is byte-identical');
+    assert.deepEqual(bob.transfers(), [], 'a finished transfer is no longer listed');
+
+    // A nick change, sanitised, seen by the other side.
+    assert.deepEqual(alice.nick('  ally\u0007 '), { name: 'ally' });
+    assert.equal(alice.name, 'ally');
+    const renamed = await atBob.until(ofType('renamed'));
+    assert.ok(renamed.type === 'renamed');
+    assert.deepEqual([renamed.oldName, renamed.name, renamed.fingerprint], ['alice', 'ally', alice.fingerprint]);
+    assert.deepEqual(bob.who().map((p) => p.name), ['ally']);
+
+    // A goodbye.
+    assert.equal(await bob.quit('bye now'), true, 'everything bob sent was flushed');
+    const left = await atAlice.until(ofType('left'));
+    assert.ok(left.type === 'left');
+    assert.deepEqual([left.name, left.fingerprint, left.reason], ['bob', bob.fingerprint, 'bye now']);
+    assert.equal(alice.peerCount, 0);
+    assert.deepEqual(alice.who(), []);
+  });
+
+  it('commands answer with plain data, and fail with coded errors', async () => {
+    const { alice, bob, atAlice, atBob, port } = await pair();
+    assert.equal(alice.peers(), undefined, 'LAN discovery is off');
+    const [bobSees] = bob.who();
+    assert.deepEqual(
+      bobSees && [bobSees.name, bobSees.fingerprint, bobSees.address, bobSees.path, bobSees.direction],
+      ['alice', alice.fingerprint, `127.0.0.1:${port}`, 'direct', 'outgoing'],
+    );
+    const [aliceSees] = alice.who();
+    assert.deepEqual(aliceSees && [aliceSees.name, aliceSees.fingerprint, aliceSees.path, aliceSees.direction], ['bob', bob.fingerprint, 'direct', 'incoming']);
+
+    assert.throws(() => alice.acceptFile(), { code: 'ERR_NO_SUCH_TRANSFER', message: 'no pending file offer' });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.txt'), 'first');
+    writeFileSync(join(dir, 'b.txt'), 'second offer');
+    const first = (await bob.offerFiles([join(dir, 'a.txt')])).transfers[0]!;
+    const second = (await bob.offerFiles([join(dir, 'b.txt')])).transfers[0]!;
+    await atAlice.until(ofType('file-offer', (e) => e.id === second.id));
+    assert.deepEqual(alice.transfers(), [
+      { id: first.id, direction: 'receive', peer: 'bob', fingerprint: bob.fingerprint, files: [{ path: 'a.txt', size: 5 }], total: 5, bytes: 0, state: 'offered' },
+      { id: second.id, direction: 'receive', peer: 'bob', fingerprint: bob.fingerprint, files: [{ path: 'b.txt', size: 12 }], total: 12, bytes: 0, state: 'offered' },
+    ]);
+    assert.throws(() => alice.acceptFile(), { code: 'ERR_NO_SUCH_TRANSFER', message: /^several of them/ });
+    assert.equal(alice.acceptFile(first.id.slice(0, 6)).id, first.id);
+    assert.equal(alice.declineFile().id, second.id, 'the only offer left');
+    const declined = await atBob.until(ofType('file-error', (e) => e.id === second.id));
+    assert.equal(declined.type === 'file-error' && declined.code, 'ERR_FILE_DECLINED');
+    await atBob.until(ofType('file-done', (e) => e.id === first.id));
+    assert.throws(() => bob.cancelFile(), { code: 'ERR_NO_SUCH_TRANSFER' });
+
+    assert.throws(() => bob.send('x'.repeat(16 * 1024 + 1)), { code: 'ERR_MESSAGE_TOO_LONG' });
+    await assert.rejects(bob.offerFiles([join(dir, 'missing')]), { code: 'ERR_FILE_UNREADABLE' });
+    await assert.rejects(bob.connect('127.0.0.1:70000'), { code: 'ERR_BAD_PORT' });
+  });
+
+  it('a start that fails stops what it started and rejects with the coded error', async () => {
+    const { port } = await started(tempConversation('first', { listen: LOOPBACK }));
+    const second = tempConversation('second', { listen: { ...LOOPBACK, port: port! } });
+    await assert.rejects(second.start(), { code: 'ERR_LISTEN_FAILED' });
+    assert.equal(await second.quit(''), true, 'quitting again is harmless');
+  });
+});
+
+describe('the conversation and its relay (issue 10, part 6)', { timeout: 30_000 }, () => {
+  it("a relayed connect runs on the conversation's settings", async () => {
+    const { address } = await standInRelay(); // never lets anyone register
+    const bob = tempConversation('bob', { relay: { address }, timing: { relayRegisterTimeoutMs: 50 } });
+    await bob.start();
+    await assert.rejects(bob.connect(`${newIdentity().fingerprint}@127.0.0.1:9`, { mode: 'relay-only' }), {
+      code: 'ERR_RELAY_UNREACHABLE',
+      message: `cannot register with relay ${address.label} within 0.05 s`,
+    });
+  });
+
+  it('after a nick change the relay finds the peer by its new name', async () => {
+    const { relay, port, event } = await startRelay();
+    const address = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
+    const alice = tempConversation('alice', { listen: LOOPBACK, relay: { address, pin: relay.fingerprint } });
+    const { log: atAlice } = await started(alice);
+    await atAlice.until(ofType('relay', (e) => e.state === 'registered'));
+    alice.nick('ally');
+    await event('registered', (e) => e.name === 'ally' && e.fingerprint === alice.fingerprint);
+
+    const bob = tempConversation('bob', { relay: { address, pin: relay.fingerprint } });
+    await bob.start();
+    const summary = await bob.connect('ally', { mode: 'relay-only' });
+    assert.deepEqual([summary.name, summary.fingerprint, summary.path, summary.via], ['ally', alice.fingerprint, 'relayed', address.label]);
+    assert.equal(atAlice.count('relay'), 1, 'registering the new name is not reported as a new registration');
+  });
+});
