@@ -1,5 +1,5 @@
 // `npm run bench`: runs each benchmark in turn. Progress goes to stderr; stdout gets exactly one
-// JSON line per benchmark (README: "Benchmarks"), so `npm run bench | jq` works.
+// JSON line per benchmark (bench/README.md: "Running"), so `npm run bench | jq` works.
 // `node dist/bench/run-all.js NAME...` runs only the named ones.
 
 import type { BenchResult, Log } from './bench-result.js';

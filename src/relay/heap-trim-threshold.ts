@@ -6,8 +6,8 @@
 /**
  * glibc raises its trim threshold to twice the size of any mmap()ed block freed, for blocks of up
  * to 32 MiB (mallopt(3), "dynamic mmap threshold"). Just under that, so free tops of up to 64 MiB
- * are kept: V8 collects the read buffers after about 32 MiB of them, and with a 32 MiB threshold
- * the heap was still trimmed every few collections. The block itself is never resident.
+ * are kept: V8 collects the read buffers after about 32 MiB of them, and a 32 MiB threshold would
+ * still let glibc trim the heap every few collections. The block itself is never resident.
  */
 export const HEAP_TRIM_BLOCK_BYTES = 32 * 1024 * 1024 - 64 * 1024;
 

@@ -14,8 +14,8 @@ import { TokenBucket } from './token-bucket.js';
  * Most bytes one direction gathers into a single write. Node reads 64 KiB at a time, and under
  * bulk traffic several times per event-loop turn; sending them as one writev at the end of the
  * turn (or once this many are gathered) takes fewer syscalls and wakes the far peer less often
- * (bench/README.md). Larger measured faster still; this bounds what a direction may hold beyond
- * one read while its receiver is not reading.
+ * (bench/README.md, relayed-throughput). A larger one would be faster still; this bounds what a
+ * direction may hold beyond one read while its receiver is not reading.
  */
 export const SPLICE_COALESCE_BYTES = 512 * 1024;
 

@@ -21,8 +21,9 @@ export interface IncomingOptions extends TransferTiming {
   /**
    * With this much waiting for the write under way, stop reading from the peer until that write is
    * done: the rest of the sender's window then waits in the kernel, not in our memory. 512 KiB
-   * (eight frames) kept the receiver's peak 2–4 MiB lower than 1 MiB did at the same speed; 256 KiB
-   * saved a little more but cost relayed transfers a tenth of their speed (smaller bursts).
+   * (eight frames) is large enough that reading and writing overlap at full speed (smaller bursts
+   * slow relayed transfers) and small enough to keep the receiver's peak low (bench/README.md,
+   * file-transfer-rss).
    */
   readonly pauseReadingAtBytes: number;
   /** How long a cancel or a cut waits for moves into place under way before ending regardless. */

@@ -13,19 +13,20 @@ import { FRAME_HEADER_SIZE } from '../../wire/frame-encoder.js';
 import { unreadable, type LocalFile } from './file-list.js';
 import { peerReason, Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
-/** What libuv asks a socket read for, in Node 20 and since long before. */
+/** What libuv asks a socket read for (64 KiB). */
 const NODE_SOCKET_READ_BYTES = 64 * 1024;
 /**
  * Data bytes per file-data message: one short of the most a Noise message carries, so that each
  * frame is exactly 64 KiB on the wire (length prefix, header, data, tag), the size Node reads a
  * socket in. A receiver that is behind, as it is in bulk, then reads one whole frame per read and
- * decrypts it where it lies; with frames one byte longer nearly every one straddled two reads and
- * was first copied into a buffer of its own (16,390 of 16,399 frames of 1 GiB; now 5 to 261).
+ * decrypts it where it lies; a frame even one byte longer would straddle two reads and be copied
+ * into a buffer of its own first.
  */
 export const CHUNK_BYTES = NODE_SOCKET_READ_BYTES - FRAME_HEADER_SIZE - TAG_LENGTH - FILE_DATA_HEADER_BYTES;
 /**
  * Bytes read from disk at once (several chunks), with the next read already under way. Eight
- * chunks (512 KiB) measured as fast as sixteen, with 1 MiB less held by the sender.
+ * chunks (512 KiB) keep the disk ahead of the socket; more would only hold more memory
+ * (bench/README.md, file-transfer-rss).
  */
 const READ_BYTES = 8 * CHUNK_BYTES;
 /** How often one file may be sent again after a SHA-256 mismatch. */

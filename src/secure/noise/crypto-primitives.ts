@@ -55,7 +55,7 @@ function publicKeyObject(publicKey: Uint8Array): KeyObject {
 }
 
 // Exports go through DER, not JWK: on Node 20.20 a JWK export can deadlock when a GC runs inside
-// it (seen in the relay benchmark: 6 of 6 loops of 20,000 key generations hung at 0 % CPU).
+// it (a loop of thousands of key generations hangs at 0 % CPU).
 const SPKI_PREFIX_LENGTH = 12;
 
 function rawPublicKey(key: KeyObject): Buffer {
