@@ -1,12 +1,12 @@
 // RelayClient's timers on a manual clock, against a relay address that refuses (a closed port on
 // 127.0.0.1): each retry waits for the clock to pass the wait the `disconnected` status announced,
-// whatever real time does, and the waits' windows double up to relayBackoffMaxMs; and
-// whenRegistered() gives up at exactly its timeout.
+// whatever real time does, and the waits' windows double up to relayBackoffMaxMs; whenRegistered()
+// gives up at exactly its timeout; and a relay that fails its pinned key is never tried again.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
-import { describe, it } from 'node:test';
+import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RelayClient, type RelayStatus } from '../../../src/app/relay-client.js';
 import { P2PChatError } from '../../../src/errors.js';
@@ -14,7 +14,7 @@ import type { ByteStream, Transport } from '../../../src/net/byte-stream.js';
 import { parseRelayAddress } from '../../../src/net/relay-address.js';
 import { TCP_TRANSPORT } from '../../../src/net/tcp-transport.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
-import { newIdentity } from '../../helpers/relay-testnet.js';
+import { cleanupRelayTestnet, newIdentity, startRelay } from '../../helpers/relay-testnet.js';
 
 const BACKOFF = { relayBackoffInitialMs: 4, relayBackoffMaxMs: 32 };
 
@@ -45,10 +45,13 @@ function recordingTcp(): { transport: Transport; dials: Promise<ByteStream>[] } 
   return { transport, dials };
 }
 
-async function refusedClient(clock: ManualClock) {
-  const relay = parseRelayAddress(`127.0.0.1:${await closedPort()}`);
+afterEach(cleanupRelayTestnet);
+
+/** A client of the relay at `port` on 127.0.0.1 (pinned to `pin` if given) that counts its dials. */
+function relayClient(clock: ManualClock, port: number, pin?: string) {
+  const relay = parseRelayAddress(`127.0.0.1:${port}`);
   const { transport, dials } = recordingTcp();
-  const client = new RelayClient({ relay, identity: newIdentity(), name: 'alice', port: 0, timing: BACKOFF, clock, transport });
+  const client = new RelayClient({ relay, ...(pin ? { pin } : {}), identity: newIdentity(), name: 'alice', port: 0, timing: BACKOFF, clock, transport });
   const close = async () => {
     await client.close();
     await Promise.allSettled(dials);
@@ -63,7 +66,7 @@ function nextStatus(client: RelayClient): Promise<RelayStatus> {
 describe('RelayClient timers on a manual clock', () => {
   it('retries only when the clock has passed the announced wait, the windows doubling up to the maximum', async () => {
     const clock = new ManualClock();
-    const { client, relay, dials, close } = await refusedClient(clock);
+    const { client, relay, dials, close } = relayClient(clock, await closedPort());
     try {
       let status = nextStatus(client);
       client.start();
@@ -96,7 +99,7 @@ describe('RelayClient timers on a manual clock', () => {
 
   it('whenRegistered() rejects at exactly its timeout on the clock, retries going on meanwhile', async () => {
     const clock = new ManualClock();
-    const { client, relay, close } = await refusedClient(clock);
+    const { client, relay, close } = relayClient(clock, await closedPort());
     try {
       const refused = nextStatus(client);
       client.start();
@@ -117,6 +120,31 @@ describe('RelayClient timers on a manual clock', () => {
       assert.ok(error instanceof P2PChatError, `rejected: ${String(error)}`);
       assert.equal(error.code, 'ERR_RELAY_UNREACHABLE');
       assert.equal(error.message, `cannot register with relay ${relay.label} within 5 s`);
+    } finally {
+      await close();
+    }
+  });
+
+  it('never tries again a relay that failed its pinned key, however far the clock goes', async () => {
+    const clock = new ManualClock();
+    const { port, relay: server } = await startRelay();
+    const wrongPin = newIdentity().fingerprint;
+    const { client, relay, dials, close } = relayClient(clock, port, wrongPin);
+    try {
+      const statuses: RelayStatus[] = [];
+      client.on('status', (status) => statuses.push(status));
+      const stopped = nextStatus(client);
+      client.start();
+      const status = await stopped;
+      assert.equal(status.state, 'stopped');
+      assert.equal(status.state === 'stopped' && status.error.code, 'ERR_PEER_KEY_MISMATCH');
+      assert.match(status.state === 'stopped' ? status.error.message : '', new RegExp(`^relay ${relay.label} presented key ${server.fingerprint}, expected ${wrongPin}`));
+      for (let i = 0; i < 10; i++) {
+        clock.advance(BACKOFF.relayBackoffMaxMs);
+        await settle();
+      }
+      assert.equal(dials.length, 1, 'no retry');
+      assert.equal(statuses.length, 1, 'said once');
     } finally {
       await close();
     }
