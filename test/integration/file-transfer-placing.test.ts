@@ -16,15 +16,21 @@ import { failure, fileSha256, offer, offerAgain, proxiedPair, TransferFixture, w
 const fx = new TransferFixture();
 afterEach(() => fx.cleanup());
 
-/** Receiver options whose download directory runs `beforeMove` before each move into place. */
-function holdingMoves(beforeMove: () => Promise<void>): Pick<TransfersOptions, 'openDownloadDir'> {
+/**
+ * Receiver options whose download directory runs `beforeMove` before each move into place, and
+ * `moved()`, which resolves once every move begun has ended (before the test removes the directory).
+ */
+function holdingMoves(beforeMove: () => Promise<void>) {
+  const moves: Promise<unknown>[] = [];
   class HeldDir extends DownloadDir {
-    override async place(...args: Parameters<DownloadDir['place']>): Promise<string> {
-      await beforeMove();
-      return super.place(...args);
+    override place(...args: Parameters<DownloadDir['place']>): Promise<string> {
+      const move = beforeMove().then(() => super.place(...args));
+      moves.push(move.catch(() => undefined));
+      return move;
     }
   }
-  return { openDownloadDir: (path) => HeldDir.open(path) };
+  const options: Pick<TransfersOptions, 'openDownloadDir'> = { openDownloadDir: (path) => HeldDir.open(path) };
+  return { options, moved: () => Promise.all(moves) };
 }
 
 /** One turn of the event loop: a user's /cancel comes from it, after the move began. */
@@ -47,7 +53,7 @@ describe('a transfer that ends while verified files are being placed', () => {
             p.sender.transfers.cancel();
             await arrived;
           }
-        }),
+        }).options,
       );
       const album = join(source, 'album');
       await mkdir(album, { recursive: true });
@@ -81,17 +87,13 @@ describe('a transfer that ends while verified files are being placed', () => {
     let cancelled: () => void = () => undefined;
     const cancelIssued = new Promise<void>((resolve) => (cancelled = resolve));
     let release: () => void = () => undefined;
-    const p = await fx.pair(downloads, {
-      receiver: {
-        clock,
-        ...holdingMoves(async () => {
-          await nextTurn();
-          p.receiver.transfers.cancel();
-          cancelled();
-          await new Promise<void>((resolve) => (release = resolve)); // a rename that hangs (say, on NFS)
-        }),
-      },
+    const held = holdingMoves(async () => {
+      await nextTurn();
+      p.receiver.transfers.cancel();
+      cancelled();
+      await new Promise<void>((resolve) => (release = resolve)); // a rename that hangs (say, on NFS)
     });
+    const p = await fx.pair(downloads, { receiver: { clock, ...held.options } });
     await offer(p.sender, [join(source, 'stuck.bin')]);
     await p.receiver.next('offer');
     p.receiver.transfers.accept();
@@ -104,6 +106,7 @@ describe('a transfer that ends while verified files are being placed', () => {
     const [ended] = ends();
     assert.equal(ended?.type === 'failed' && ended.error.code, 'ERR_FILE_CANCELLED', '...until placeWaitMs, then takes effect without it');
     release();
+    await held.moved(); // the rename comes back: it must not land in a directory being removed
   });
 
   it('a /cancel amid many small files being placed ends the transfer after the move under way, not after the rest', { timeout: 60_000 }, async () => {
@@ -125,7 +128,7 @@ describe('a transfer that ends while verified files are being placed', () => {
           p.receiver.transfers.cancel();
         }
         await arrived;
-      }),
+      }).options,
     );
     const paths: string[] = [];
     for (let i = 0; i < 200; i++) {
@@ -157,7 +160,7 @@ describe('a transfer that ends while verified files are being placed', () => {
       holdingMoves(async () => {
         proxy.cut();
         await p.receiver.closed;
-      }),
+      }).options,
     );
     const album = join(source, 'album');
     await mkdir(join(album, 'day 1'), { recursive: true });
