@@ -7,9 +7,10 @@ import { EventEmitter } from 'node:events';
 import { SYSTEM_CLOCK, type Clock, type Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
+import type { Transport } from '../net/byte-stream.js';
 import { localAddresses } from '../net/local-addresses.js';
 import type { RelayAddress } from '../net/relay-address.js';
-import { dialTcp } from '../net/tcp-dialer.js';
+import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import { PeerConnection } from '../session/peer-connection.js';
@@ -31,6 +32,8 @@ export interface RelayClientOptions {
   readonly timing?: Partial<Settings>;
   /** Request deadlines, keepalive and the reconnect backoff run on this clock. */
   readonly clock?: Clock;
+  /** What carries the control connection; TCP by default. */
+  readonly transport?: Transport;
 }
 
 export type RelayStatus =
@@ -169,7 +172,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     const { relay } = this.#options;
     let connection: PeerConnection;
     try {
-      const stream = await dialTcp(relay.host, relay.port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock });
+      const transport = this.#options.transport ?? TCP_TRANSPORT;
+      const stream = await transport.dial(relay.host, relay.port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock });
       if (this.#closed) {
         stream.destroy();
         return;

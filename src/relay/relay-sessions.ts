@@ -131,12 +131,12 @@ export class RelaySessions {
     const { meta, waiting } = cancelled;
     this.#settle(meta);
     const came = waiting[0]?.side;
-    const missing = came === undefined ? 'neither peer' : came === 'dialer' ? meta.b.name : meta.a.name;
+    const missing = came === undefined ? 'neither peer connected' : `${came === 'dialer' ? meta.b.name : meta.a.name} did not connect`;
     for (const { handle } of waiting) {
       this.#waiting.delete(handle);
       handle.destroy();
     }
-    this.#options.emit({ type: 'session-closed', id, a: meta.a, b: meta.b, bytes: 0, reason: `expired: ${missing} did not connect in time` });
+    this.#options.emit({ type: 'session-closed', id, a: meta.a, b: meta.b, bytes: 0, reason: `expired: ${missing} in time` });
   }
 
   /** A waiting data connection closed before its counterpart came: the session is off. */

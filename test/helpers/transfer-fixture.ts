@@ -36,11 +36,6 @@ export class TransferFixture {
     return p;
   }
 
-  /** Run `restore` at cleanup, with the rest: for what a test replaced for a while. */
-  undo(restore: () => unknown): void {
-    this.#cleanups.push(async () => restore());
-  }
-
   async cleanup(): Promise<void> {
     const errors: unknown[] = [];
     for (const c of this.#cleanups.splice(0).reverse()) await c().catch((err: unknown) => errors.push(err));
@@ -98,15 +93,16 @@ export async function sendAndAccept(p: Pair, paths: string[]) {
 /**
  * Source and download directories, and a pair through a proxy (to cut or tamper with) whose
  * sender has fixed keys (to come back as the same sender with offerAgain). `path` is a file of
- * `size` random bytes in the source directory, when a size is given.
+ * `size` random bytes in the source directory, when a size is given; `receiver` options are the
+ * receiver's Transfers'.
  */
-export async function proxiedPair(fixture: TransferFixture, file?: { readonly name: string; readonly size: number }) {
+export async function proxiedPair(fixture: TransferFixture, file?: { readonly name: string; readonly size: number }, receiver?: PairOptions['receiver']) {
   const source = await fixture.tempDir('src');
   const downloads = await fixture.tempDir('dl');
   const path = join(source, file?.name ?? 'file.bin');
   if (file) await writeRandomFile(path, file.size);
   const keys = generateKeyPair();
-  const pair = await fixture.pair(downloads, { proxy: true, keys: { sender: keys } });
+  const pair = await fixture.pair(downloads, { proxy: true, keys: { sender: keys }, ...(receiver ? { receiver } : {}) });
   return { source, downloads, path, keys, pair, proxy: pair.proxy! };
 }
 

@@ -27,17 +27,18 @@ export class DownloadDir {
   readonly path: string;
   readonly #partial: string;
 
-  private constructor(path: string) {
+  protected constructor(path: string) {
     this.path = path;
     this.#partial = join(path, PARTIAL_DIR);
   }
 
   /**
    * Create the directory (and its partial folder) if needed. The directory itself may be a
-   * symlink the user chose (say to another disk); the partial folder inside it may not.
+   * symlink the user chose (say to another disk); the partial folder inside it may not. Called on
+   * a subclass (a test's, that holds moves), it makes one of those.
    */
   static async open(path: string): Promise<DownloadDir> {
-    const dir = new DownloadDir(path);
+    const dir = new this(path);
     try {
       await mkdir(path, { recursive: true });
       await dir.#ensurePartialDir();

@@ -28,6 +28,8 @@ export interface IncomingOptions extends TransferTiming {
   readonly pauseReadingAtBytes: number;
   /** How long a cancel or a cut waits for moves into place under way before ending regardless. */
   readonly placeWaitMs: number;
+  /** Where accepted files go: DownloadDir.open, or a test's directory that holds its moves. */
+  readonly openDownloadDir: (path: string) => Promise<DownloadDir>;
 }
 
 export const INCOMING_DEFAULTS = Object.freeze({
@@ -36,6 +38,7 @@ export const INCOMING_DEFAULTS = Object.freeze({
   maxBufferedBytes: SEND_WINDOW_DEFAULTS.maxBytes + 4 * 1024 * 1024,
   pauseReadingAtBytes: 512 * 1024,
   placeWaitMs: 5000,
+  openDownloadDir: (path: string) => DownloadDir.open(path),
 });
 
 interface Current {
@@ -92,7 +95,7 @@ export class IncomingTransfer extends Transfer {
     this.#dirPath = downloadDir;
     this.setState('active');
     try {
-      const dir = await DownloadDir.open(downloadDir);
+      const dir = await this.#options.openDownloadDir(downloadDir);
       this.#dir = dir;
       this.#parts = this.files.map((f) => dir.partPath(this.link.peer.fingerprint, f.path, f.size));
       if (!claimParts(this.#parts)) {

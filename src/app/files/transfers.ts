@@ -9,7 +9,7 @@ import { chatError, P2PChatError } from '../../errors.js';
 import { MAX_OFFER_FILES, TRANSFER_ID_BYTES, type FileMessage, type OfferedFile } from '../../session/file-messages.js';
 import type { PeerRef } from '../../session/message-fields.js';
 import type { LocalFile } from './file-list.js';
-import { INCOMING_DEFAULTS, IncomingTransfer } from './incoming-transfer.js';
+import { INCOMING_DEFAULTS, IncomingTransfer, type IncomingOptions } from './incoming-transfer.js';
 import { OutgoingTransfer } from './outgoing-transfer.js';
 import type { Transfer, TransferLink } from './transfer.js';
 
@@ -31,8 +31,8 @@ export interface TransfersOptions {
   readonly offerTimeoutMs: number;
   readonly progressIntervalMs: number;
   readonly clock: Clock;
-  /** How long a cancel waits for a move into place under way (tests shorten it). */
-  readonly placeWaitMs?: number;
+  /** Opens the directory accepted files go to; DownloadDir.open unless a test holds the moves. */
+  readonly openDownloadDir?: IncomingOptions['openDownloadDir'];
 }
 
 /** A link plus what the node knew of the peer before this connection. */
@@ -139,7 +139,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     try {
       transfer = new IncomingTransfer(link, id, collected, {
         ...INCOMING_DEFAULTS,
-        ...(this.#options.placeWaitMs !== undefined ? { placeWaitMs: this.#options.placeWaitMs } : {}),
+        ...(this.#options.openDownloadDir ? { openDownloadDir: this.#options.openDownloadDir } : {}),
         clock: this.#options.clock,
         progressIntervalMs: this.#options.progressIntervalMs,
       });

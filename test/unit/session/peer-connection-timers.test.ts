@@ -106,9 +106,21 @@ describe('PeerConnection timers on a manual clock', () => {
   it('keeps a peer that answers alive however long the clock runs', async () => {
     const clock = new ManualClock();
     const { alice, bob } = await established(clock);
+    const surfaced: string[] = [];
+    for (const { conn } of [alice, bob]) conn.on('message', (message) => surfaced.push(message.type));
     await run(clock, 10 * TIMING.keepaliveTimeoutMs);
     assert.equal(alice.outcome, undefined);
     assert.equal(bob.outcome, undefined);
+    assert.deepEqual(surfaced, [], 'pings and pongs are answered inside, never surfaced as messages');
+    assert.equal(typeof alice.conn.rttMs, 'number');
+    assert.equal(typeof bob.conn.rttMs, 'number');
+    // And the connection still carries chat, and ends with a goodbye.
+    alice.conn.send({ type: 'chat', id: 'late', time: 3, text: 'still here' });
+    const closing = alice.conn.close('done');
+    for (let i = 0; i < 10; i++) await settle();
+    assert.deepEqual(surfaced, ['chat']);
+    assert.deepEqual(bob.outcome, { kind: 'left', reason: 'done' });
+    assert.equal(await closing, true);
   });
 
   it('after our goodbye, gives a peer that does not close byeGraceMs, then closes anyway', async () => {

@@ -4,19 +4,11 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Transfer, type TransferDirection, type TransferLink, type TransferProgress } from '../../../../src/app/files/transfer.js';
+import { Transfer, type TransferDirection, type TransferProgress } from '../../../../src/app/files/transfer.js';
 import { ManualClock } from '../../../helpers/manual-clock.js';
+import { recordingLink } from '../../../helpers/recording-link.js';
 
-const LINK: TransferLink = {
-  peer: { name: 'bob', fingerprint: 'f'.repeat(64) },
-  send: () => undefined,
-  sendEncoded: () => undefined,
-  writable: true,
-  onDrain: () => () => undefined,
-  rttMs: undefined,
-  pauseReading: () => undefined,
-  resumeReading: () => undefined,
-};
+const LINK = recordingLink();
 
 /** A Transfer whose bytes and end the test drives, on a manual clock it moves to given times. */
 class DrivenTransfer extends Transfer {

@@ -1,0 +1,136 @@
+// A relayed session's tokens on a manual clock, over in-memory data connections: a dial whose
+// data connections do not both come within tokenTtlMs is ended at exactly that time (and not
+// before), the one that came is closed and the dialler's share is given back; a paired session
+// outlives the tokens. No test sleeps.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { RelayEvent } from '../../../src/relay/relay-events.js';
+import { RelaySessions, type DialAnswer, type RelaySessionsOptions } from '../../../src/relay/relay-sessions.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { memoryStreamPair, type MemoryStream } from '../../helpers/memory-stream.js';
+
+const TOKEN_TTL_MS = 10_000;
+const ALICE = { name: 'alice', fingerprint: 'A'.repeat(56) };
+const BOB = { name: 'bob', fingerprint: 'B'.repeat(56) };
+/** Alice's control connection; she may have one session waiting for its connections at a time. */
+const DIALLER = { key: ALICE.fingerprint, ip: '192.0.2.2' };
+
+/** Let queued microtasks and immediates run (the in-memory stream delivers on microtasks). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+function relaySessions(clock: ManualClock, options: Partial<RelaySessionsOptions> = {}) {
+  const events: RelayEvent[] = [];
+  const sessions = new RelaySessions({
+    tokenTtlMs: TOKEN_TTL_MS,
+    maxSessions: 10,
+    maxSessionsPerKey: 10,
+    maxPendingSessionsPerKey: 1,
+    maxSessionsPerIp: 10,
+    maxPendingSessionsPerIp: 10,
+    maxPendingInvitesPerKey: 10,
+    sessionRateBytesPerSec: 0,
+    sessionByteCap: 0,
+    sessionIdleTimeoutMs: 0,
+    byeGraceMs: 2_000,
+    emit: (event) => events.push(event),
+    clock,
+    ...options,
+  });
+  const closed = () => events.filter((e) => e.type === 'session-closed');
+  return { sessions, events, closed };
+}
+
+function tokens(answer: DialAnswer): { dialerToken: string; dialedToken: string } {
+  assert.ok(answer.ok, `the dial was refused: ${answer.ok ? '' : answer.message}`);
+  return answer;
+}
+
+/** A data connection as the relay holds it: [the peer's end, the relay's end]. */
+function dataConnection(): [MemoryStream, MemoryStream] {
+  return memoryStreamPair();
+}
+
+describe('RelaySessions tokens on a manual clock', () => {
+  it('ends a session whose dialled peer does not come at exactly tokenTtlMs, closing the one that came', async () => {
+    const clock = new ManualClock();
+    const { sessions, closed } = relaySessions(clock);
+    const { dialerToken } = tokens(sessions.dial(ALICE, BOB, DIALLER));
+    const [, relayEnd] = dataConnection();
+    assert.equal(sessions.attach(dialerToken, relayEnd), undefined, 'alice waits for bob');
+
+    clock.advance(TOKEN_TTL_MS - 1);
+    await settle();
+    assert.deepEqual(closed(), [], 'still waiting a millisecond before the tokens expire');
+    assert.equal(relayEnd.destroyed, false);
+    assert.equal(sessions.count, 1);
+
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(closed(), [{ type: 'session-closed', id: 1, a: ALICE, b: BOB, bytes: 0, reason: 'expired: bob did not connect in time' }]);
+    assert.equal(relayEnd.destroyed, true, "alice's waiting data connection is closed");
+    assert.equal(sessions.count, 0);
+    assert.equal(clock.pending, 0, 'no timer left behind');
+  });
+
+  it('names the dialler when only the dialled peer came, and neither when nobody did', async () => {
+    const clock = new ManualClock();
+    const { sessions, closed } = relaySessions(clock, { maxPendingSessionsPerKey: 2 });
+    const { dialedToken } = tokens(sessions.dial(ALICE, BOB, DIALLER));
+    tokens(sessions.dial(ALICE, BOB, DIALLER));
+    const [, bobsEnd] = dataConnection();
+    assert.equal(sessions.attach(dialedToken, bobsEnd), undefined);
+    clock.advance(TOKEN_TTL_MS);
+    await settle();
+    assert.deepEqual(closed().map((e) => e.type === 'session-closed' && e.reason), [
+      'expired: alice did not connect in time',
+      'expired: neither peer connected in time',
+    ]);
+    assert.equal(bobsEnd.destroyed, true);
+  });
+
+  it("gives the dialler's share back at expiry, so it may dial again", async () => {
+    const clock = new ManualClock();
+    const { sessions } = relaySessions(clock); // one pending session per key
+    tokens(sessions.dial(ALICE, BOB, DIALLER));
+    clock.advance(TOKEN_TTL_MS - 1);
+    const refused = sessions.dial(ALICE, BOB, DIALLER);
+    assert.equal(refused.ok, false, 'the first dial still holds her share');
+    assert.match(refused.ok ? '' : refused.message, /too many of your sessions waiting/);
+    clock.advance(1);
+    assert.equal(sessions.dial(ALICE, BOB, DIALLER).ok, true, 'expired: her share is free again');
+  });
+
+  it('refuses a token presented after its time', async () => {
+    const clock = new ManualClock();
+    const { sessions } = relaySessions(clock);
+    const { dialerToken } = tokens(sessions.dial(ALICE, BOB, DIALLER));
+    clock.advance(TOKEN_TTL_MS);
+    const [, late] = dataConnection();
+    assert.equal(sessions.attach(dialerToken, late), 'unknown, expired or already used token');
+  });
+
+  it('does not expire a session whose two connections both came', async () => {
+    const clock = new ManualClock();
+    const { sessions, events, closed } = relaySessions(clock);
+    const { dialerToken, dialedToken } = tokens(sessions.dial(ALICE, BOB, DIALLER));
+    const [alice, aliceRelayEnd] = dataConnection();
+    const [bob, bobRelayEnd] = dataConnection();
+    sessions.attach(dialerToken, aliceRelayEnd);
+    assert.equal(clock.pending, 1, 'the tokens expire on the clock');
+    clock.advance(TOKEN_TTL_MS - 1);
+    sessions.attach(dialedToken, bobRelayEnd);
+    assert.deepEqual(events.map((e) => e.type), ['session-open']);
+    assert.equal(clock.pending, 0, 'the token timer is cleared when the pair is made (the splice has no idle timeout here)');
+
+    clock.advance(10 * TOKEN_TTL_MS);
+    const heard: Buffer[] = [];
+    bob.on('data', (chunk) => heard.push(chunk));
+    bob.resume();
+    alice.write(Buffer.from('still here'));
+    for (let i = 0; i < 5; i++) await settle();
+    assert.equal(Buffer.concat(heard).toString(), 'still here', 'the splice carries bytes long after the tokens would have expired');
+    assert.deepEqual(closed(), []);
+    assert.equal(sessions.count, 1);
+  });
+});
