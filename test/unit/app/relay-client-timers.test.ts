@@ -51,7 +51,7 @@ afterEach(cleanupRelayTestnet);
 function relayClient(clock: ManualClock, port: number, pin?: string) {
   const relay = parseRelayAddress(`127.0.0.1:${port}`);
   const { transport, dials } = recordingTcp();
-  const client = new RelayClient({ relay, ...(pin ? { pin } : {}), identity: newIdentity(), name: 'alice', port: 0, timing: BACKOFF, clock, transport });
+  const client = new RelayClient({ relay, ...(pin ? { pin } : {}), identity: newIdentity(), name: () => 'alice', port: 0, timing: BACKOFF, clock, transport });
   const close = async () => {
     await client.close();
     await Promise.allSettled(dials);
