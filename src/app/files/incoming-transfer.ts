@@ -269,14 +269,17 @@ export class IncomingTransfer extends Transfer {
       this.fail(writeError(err, this.#dir!.path), false);
       return;
     }
-    // Done before the last confirmation goes out: the sender may leave as soon as it has it.
+    // The last group leaves nothing partial: the folder goes before anyone is told it is done,
+    // and done comes before the last confirmation, since the sender may leave once it has that.
     const last = this.#saved.size === this.files.length;
-    if (last) this.complete();
+    if (last) {
+      await this.#dir!.tidy();
+      this.complete();
+    }
     for (const i of group) {
       this.link.send({ type: 'file-verified', id: this.id, index: i });
       this.emit('file-verified', { index: i, path: this.files[i]!.path, savedAs: this.#saved.get(i)! });
     }
-    if (last) await this.#dir!.tidy();
   }
 
   #onWritten(index: number, bytes: number): void {
