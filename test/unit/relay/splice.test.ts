@@ -6,33 +6,18 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createHash, randomBytes } from 'node:crypto';
 import { SYSTEM_CLOCK } from '../../../src/clock.js';
 import { TcpStream } from '../../../src/net/tcp-stream.js';
+import { closeTcpPairs, tcpPair } from '../../helpers/tcp-pair.js';
 import { Splice, SPLICE_COALESCE_BYTES, type SpliceEnd, type SpliceOptions } from '../../../src/relay/splice.js';
 
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.destroy();
-  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
-});
+afterEach(closeTcpPairs);
 
 /** [client end, relay end] of one loopback connection; the relay end half-open like the relay's. */
-async function pair(): Promise<[Socket, Socket]> {
-  const server = createServer({ allowHalfOpen: true });
-  servers.push(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen: true });
-  sockets.push(client);
-  const [[relayEnd]] = await Promise.all([accepted, once(client, 'connect')]);
-  sockets.push(relayEnd);
-  return [client, relayEnd];
-}
+const pair = () => tcpPair({ allowHalfOpen: true });
 
 async function spliced(options: Partial<SpliceOptions> = {}) {
   const [a, relayA] = await pair();

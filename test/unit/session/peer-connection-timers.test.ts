@@ -59,6 +59,15 @@ function kindOf(side: Side): string | undefined {
   return side.outcome?.kind;
 }
 
+/** `side` is still up 1 ms before `ms` on the clock, and at `ms` ends as `kind` (with `code`). */
+async function endsExactlyAt(clock: ManualClock, side: Side, ms: number, kind: CloseOutcome['kind'], code?: string): Promise<void> {
+  await run(clock, ms - 1);
+  assert.equal(side.outcome, undefined, 'still up a millisecond before');
+  await run(clock, 1);
+  assert.equal(kindOf(side), kind);
+  if (code !== undefined) assert.equal(codeOf(side.outcome), code);
+}
+
 function codeOf(outcome: CloseOutcome | undefined): string | undefined {
   return outcome && 'error' in outcome ? outcome.error.code : outcome?.kind;
 }
@@ -70,11 +79,7 @@ describe('PeerConnection timers on a manual clock', () => {
     const alice = side(a, clock, true); // nobody answers on the other end
     alice.conn.start();
     await settle();
-    await run(clock, TIMING.handshakeTimeoutMs - 1);
-    assert.equal(alice.outcome, undefined);
-    await run(clock, 1);
-    assert.equal(kindOf(alice), 'failed');
-    assert.equal(codeOf(alice.outcome), 'ERR_HANDSHAKE_TIMEOUT');
+    await endsExactlyAt(clock, alice, TIMING.handshakeTimeoutMs, 'failed', 'ERR_HANDSHAKE_TIMEOUT');
   });
 
   it('pings after the keepalive interval of silence, and measures the round trip on the clock', async () => {
@@ -96,11 +101,7 @@ describe('PeerConnection timers on a manual clock', () => {
     // Bob's own timeout is far off, so the end comes from alice's side.
     const { alice } = await established(clock, { keepaliveTimeoutMs: 10 * TIMING.keepaliveTimeoutMs });
     alice.stream.sever(); // the path goes dead: nothing more arrives either way
-    await run(clock, TIMING.keepaliveTimeoutMs - 1);
-    assert.equal(alice.outcome, undefined, 'still up a millisecond before the timeout');
-    await run(clock, 1);
-    assert.equal(kindOf(alice), 'lost');
-    assert.equal(codeOf(alice.outcome), 'ERR_KEEPALIVE_TIMEOUT');
+    await endsExactlyAt(clock, alice, TIMING.keepaliveTimeoutMs, 'lost', 'ERR_KEEPALIVE_TIMEOUT');
   });
 
   it('keeps a peer that answers alive however long the clock runs', async () => {
@@ -130,10 +131,7 @@ describe('PeerConnection timers on a manual clock', () => {
     const closing = alice.conn.close('bye');
     await settle();
     assert.equal(alice.outcome, undefined, 'waiting for bob to close');
-    await run(clock, TIMING.byeGraceMs - 1);
-    assert.equal(alice.outcome, undefined);
-    await run(clock, 1);
-    assert.equal(kindOf(alice), 'closed');
+    await endsExactlyAt(clock, alice, TIMING.byeGraceMs, 'closed');
     assert.equal(await closing, true, 'everything alice wrote was handed to the stream first');
   });
 });

@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import { SYSTEM_CLOCK } from '../../../src/clock.js';
@@ -22,31 +22,12 @@ import {
 } from '../../../src/session/peer-connection.js';
 import type { SessionMessage } from '../../../src/session/session-messages.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
+import { closeTcpPairs, tcpPair } from '../../helpers/tcp-pair.js';
 
-const servers: Server[] = [];
-const sockets: Socket[] = [];
-
-afterEach(async () => {
-  for (const socket of sockets.splice(0)) socket.destroy();
-  await Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
-});
+afterEach(closeTcpPairs);
 
 /** A connected pair of real TCP sockets on loopback: [dialing side, accepting side]. */
-async function socketPair(): Promise<[Socket, Socket]> {
-  const server = createServer();
-  servers.push(server);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect(port, '127.0.0.1');
-  sockets.push(client);
-  const [[serverSide]] = await Promise.all([accepted, once(client, 'connect')]);
-  sockets.push(serverSide);
-  return [client, serverSide];
-}
+const socketPair = () => tcpPair();
 
 const SLOW: Omit<PeerConnectionOptions, 'initiator' | 'keyPair' | 'localInfo'> = {
   handshakeTimeoutMs: 5_000,
