@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { ChatNode } from '../src/app/chat-node.js';
 import { KnownPeers } from '../src/secure/known-peers.js';
 import type { BenchResult, Log } from './bench-result.js';
-import { echoLine, withTimeout } from './deadline.js';
+import { echoLine, listenOnLoopback, withTimeout } from './deadline.js';
 import { round, summarize } from './stats.js';
 import type { BenchHome } from './temp-homes.js';
 
@@ -99,9 +99,7 @@ async function baselineOnce(): Promise<Sample> {
     socket.on('data', (chunk) => socket.write(chunk)); // echo; 'end' is answered by default
     socket.on('error', () => socket.destroy());
   });
-  server.listen({ host: HOST, port: 0 });
-  await withTimeout(once(server, 'listening'), STEP_TIMEOUT_MS, 'raw echo server listen');
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server, STEP_TIMEOUT_MS, 'raw echo server listen');
   const start = performance.now();
   const socket = createConnection({ host: HOST, port, noDelay: true });
   // Errors surface through the awaited steps below; this keeps a late one from crashing the run.

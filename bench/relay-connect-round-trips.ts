@@ -7,7 +7,7 @@
 // raw TCP connect + one line echoed through the same kind of proxy. Runs alternate.
 
 import { once } from 'node:events';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ChatNode } from '../src/app/chat-node.js';
 import { connectWithStrategy } from '../src/app/connect-strategy.js';
@@ -17,6 +17,7 @@ import type { RelayAddress } from '../src/net/relay-address.js';
 import { KnownPeers } from '../src/secure/known-peers.js';
 import type { BenchResult, Log } from './bench-result.js';
 import { echoLine, withTimeout } from './deadline.js';
+import { LoopbackServer } from './loopback-server.js';
 import { DelayProxy } from './delay-proxy.js';
 import { RelayProcess } from './relay-process.js';
 import { round, summarize } from './stats.js';
@@ -45,7 +46,8 @@ interface Sample {
 export async function runRelayConnectRoundTrips(homeA: BenchHome, homeB: BenchHome, log: Log): Promise<BenchResult> {
   const relay = await RelayProcess.start(log);
   const relayProxy = new DelayProxy(relay.port, ONE_WAY_MS);
-  const echo = await EchoServer.start();
+  // The peer's stand-in: echoes what it receives ('end' is answered by default).
+  const echo = await LoopbackServer.start((socket) => socket.on('data', (chunk) => socket.write(chunk)), STEP_TIMEOUT_MS, 'echo server listen');
   const echoProxy = new DelayProxy(echo.port, ONE_WAY_MS);
   try {
     await relayProxy.start();
@@ -168,30 +170,3 @@ async function baselineOnce(proxy: DelayProxy): Promise<Sample> {
   }
 }
 
-class EchoServer {
-  readonly #server: Server;
-  readonly #sockets = new Set<Socket>();
-  port = 0;
-
-  private constructor() {
-    this.#server = createServer({ noDelay: true }, (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      socket.on('data', (chunk) => socket.write(chunk)); // echo; 'end' is answered by default
-      socket.on('error', () => socket.destroy());
-    });
-  }
-
-  static async start(): Promise<EchoServer> {
-    const echo = new EchoServer();
-    echo.#server.listen({ host: HOST, port: 0 });
-    await withTimeout(once(echo.#server, 'listening'), STEP_TIMEOUT_MS, 'echo server listen');
-    echo.port = (echo.#server.address() as { port: number }).port;
-    return echo;
-  }
-
-  close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    return new Promise((resolve) => this.#server.close(() => resolve()));
-  }
-}

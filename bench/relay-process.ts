@@ -2,7 +2,6 @@
 // loopback port with a temporary home, stopped with SIGTERM. A relay takes its port as given, so a
 // port taken between our probe and its bind is retried with another.
 
-import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,7 +9,7 @@ import { join } from 'node:path';
 import type { RelayEvent } from '../src/relay/relay-events.js';
 import type { Log } from './bench-result.js';
 import { CliProcess } from './cli-process.js';
-import { withTimeout } from './deadline.js';
+import { listenOnLoopback } from './deadline.js';
 
 const HOST = '127.0.0.1';
 const START_TIMEOUT_MS = 10_000;
@@ -19,9 +18,7 @@ const BIND_ATTEMPTS = 3;
 /** A port that was free a moment ago on 127.0.0.1 (for programs that must be told a port). */
 export async function freePort(): Promise<number> {
   const server = createServer();
-  server.listen({ host: HOST, port: 0 });
-  await withTimeout(once(server, 'listening'), START_TIMEOUT_MS, 'probing for a free port');
-  const port = (server.address() as { port: number }).port;
+  const port = await listenOnLoopback(server, START_TIMEOUT_MS, 'probing for a free port');
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }

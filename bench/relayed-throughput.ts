@@ -5,7 +5,7 @@
 // this process: raw bytes, no Noise, so only the relay in the middle differs. Runs alternate.
 
 import { once } from 'node:events';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { RelayClient } from '../src/app/relay-client.js';
 import { encodeDataHello } from '../src/wire/data-preamble.js';
@@ -13,6 +13,7 @@ import { SPLICE_COALESCE_BYTES } from '../src/relay/splice.js';
 import { MEGABYTE as MB, throughputResult, type BenchResult, type Log } from './bench-result.js';
 import { cpuTimeMs } from './children.js';
 import { withTimeout } from './deadline.js';
+import { LoopbackServer } from './loopback-server.js';
 import { RelayProcess } from './relay-process.js';
 import { checkSocat, SocatListener } from './socat-relay.js';
 import { round, summarize } from './stats.js';
@@ -284,27 +285,20 @@ async function pollFor<T>(probe: () => T | undefined, what: string): Promise<T> 
 
 /** The raw TCP server socat forwards to: hands each accepted connection to whoever waits. */
 class Sink {
-  readonly #server: Server;
   readonly #waiting: Array<(socket: Socket) => void> = [];
-  readonly #sockets = new Set<Socket>();
-  port = 0;
+  #server: LoopbackServer | undefined;
 
-  private constructor() {
-    this.#server = createServer({ noDelay: true }, (socket) => {
-      this.#sockets.add(socket);
-      socket.once('close', () => this.#sockets.delete(socket));
-      socket.on('error', () => undefined);
-      const waiter = this.#waiting.shift();
-      if (waiter) waiter(socket);
-      else socket.destroy();
-    });
+  get port(): number {
+    return this.#server?.port ?? 0;
   }
 
   static async start(): Promise<Sink> {
     const sink = new Sink();
-    sink.#server.listen({ host: HOST, port: 0 });
-    await withTimeout(once(sink.#server, 'listening'), SETUP_TIMEOUT_MS, 'the sink listening');
-    sink.port = (sink.#server.address() as { port: number }).port;
+    sink.#server = await LoopbackServer.start((socket) => {
+      const waiter = sink.#waiting.shift();
+      if (waiter) waiter(socket);
+      else socket.destroy();
+    }, SETUP_TIMEOUT_MS, 'the sink listening');
     return sink;
   }
 
@@ -313,7 +307,6 @@ class Sink {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.#sockets) socket.destroy();
-    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    await this.#server?.close();
   }
 }
