@@ -126,11 +126,11 @@ export class PeerProcess {
   }
 
   waitForEvent(type: string, match: (e: PeerEvent) => boolean = () => true, timeoutMs?: number): Promise<PeerEvent> {
-    return this.waitFor(() => this.events.find((e) => e.type === type && match(e)), `event ${type}`, timeoutMs);
+    return this.waitFor(scanFrom(this.events, (e) => e.type === type && match(e)), `event ${type}`, timeoutMs);
   }
 
   waitForLine(predicate: (line: string) => boolean, what: string, timeoutMs?: number): Promise<string> {
-    return this.waitFor(() => this.stdoutLines.find(predicate), what, timeoutMs);
+    return this.waitFor(scanFrom(this.stdoutLines, predicate), what, timeoutMs);
   }
 
   waitForStderr(pattern: RegExp, timeoutMs?: number): Promise<string> {
@@ -181,4 +181,17 @@ export async function startListener(extra: string[] = [], home?: string) {
   const peer = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--json', ...extra], home ? { home } : {});
   const listening = await peer.waitForEvent('listening');
   return { peer, port: listening.port as number, fingerprint: listening.fingerprint as string };
+}
+
+/**
+ * A probe that finds the first item of a growing list that matches, looking at each item once:
+ * a wait over tens of thousands of output lines stays linear instead of rescanning them all on
+ * every new line.
+ */
+function scanFrom<T>(items: readonly T[], matches: (item: T) => boolean): () => T | undefined {
+  let next = 0;
+  return () => {
+    for (; next < items.length; next++) if (matches(items[next]!)) return items[next];
+    return undefined;
+  };
 }
