@@ -14,10 +14,13 @@ export const MAX_PATH_DEPTH = 64;
 
 /**
  * What sanitizeText removes (controls, escapes, bidi controls, invisible and tag characters, lone
- * surrogates), except the zero-width (non-)joiners U+200C/U+200D: emoji sequences and Persian or
- * Indic names need them.
+ * surrogates), except the zero-width (non-)joiners U+200C/U+200D, which emoji sequences and Persian
+ * or Indic names need, and a variation selector right after a pictograph or an ideograph.
  */
-const NEUTRALISE = new RegExp(`(?![\\u200c\\u200d])${UNPRINTABLE_CLASS}`, 'gu');
+const NEUTRALISE = new RegExp(
+  `(?![\\u200c\\u200d])(?!(?<=[\\p{Extended_Pictographic}\\p{Ideographic}])\\p{Variation_Selector})${UNPRINTABLE_CLASS}`,
+  'gu',
+);
 const RESERVED_DEVICE = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³]|conin\$|conout\$)(\.|$)/i;
 const DRIVE_LETTER = /^[a-z]:/i;
 

@@ -1,6 +1,7 @@
 // Cleaning of every peer-supplied string before it reaches the terminal. A peer must not be able to
 // drive our terminal (escape sequences), fake a line from someone else (line breaks), or make text
-// read differently from what it is (bidi overrides, invisible characters).
+// read differently from what it is (bidi overrides, invisible characters: every
+// Default_Ignorable_Code_Point, so that `alice` and `alice` + a Hangul filler are not two names).
 
 export const MAX_NAME_LENGTH = 32;
 
@@ -12,18 +13,33 @@ const ST_8BIT = 0x9c;
 const ZWJ = 0x200d;
 const BLACK_FLAG = 0x1f3f4;
 const TAG_CANCEL = 0xe007f;
-
-/** Anything sanitizeText would change; most chat lines contain none of it and are returned as-is. */
-/** Controls, bidi controls, invisible format characters, line separators, surrogates, tags. */
-export const UNPRINTABLE_CLASS =
-  '[\\u0000-\\u001f\\u007f-\\u009f\\u00ad\\u061c\\u180e\\u200b-\\u200f\\u2028-\\u202e\\u2060-\\u206f\\ufeff\\ufff9-\\ufffb\\ud800-\\udfff\\u{e0000}-\\u{e007f}]';
-const NEEDS_CLEANING = new RegExp(UNPRINTABLE_CLASS, 'u');
-const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+const KEYCAP = 0x20e3;
+/**
+ * The Braille pattern with no dots (a code point's offset in the block is its dot mask). It is no
+ * Default_Ignorable_Code_Point but a printed blank cell, so it is shown as a space: Braille art
+ * keeps its columns, and a name cannot end in an invisible one.
+ */
+const BRAILLE_BLANK = 0x2800;
 
 /**
- * Text safe to print: escape sequences (7- and 8-bit) and other controls removed, tab shown as a
- * space, any run of line breaks shown as one space, bidi controls and invisible format characters
- * removed. Letters, accents, CJK and emoji (including ZWJ sequences and flags) are kept.
+ * Anything sanitizeText would change; most chat lines contain none of it and are returned as-is.
+ * Controls, surrogates, line and paragraph separators, every Default_Ignorable_Code_Point (zero-width
+ * characters, bidi controls, Hangul and halfwidth fillers, variation selectors, tags, ...), the
+ * interlinear annotation controls (format characters that are not default-ignorable), and the
+ * Braille blank.
+ */
+export const UNPRINTABLE_CLASS = '[\\p{Cc}\\p{Cs}\\p{Default_Ignorable_Code_Point}\\u2028\\u2029\\ufff9-\\ufffb\\u2800]';
+const NEEDS_CLEANING = new RegExp(UNPRINTABLE_CLASS, 'u');
+const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+const IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
+const VARIATION_SELECTOR = /\p{Variation_Selector}/u;
+const IDEOGRAPHIC = /\p{Ideographic}/u;
+
+/**
+ * Text safe to print: escape sequences (7- and 8-bit) and other controls removed, tab and the
+ * Braille blank shown as a space, any run of line breaks shown as one space, default-ignorable
+ * characters (bidi controls, zero-width characters, fillers) removed. Letters, accents, CJK and
+ * emoji (including ZWJ and variation sequences, keycaps and flags) are kept.
  */
 export function sanitizeText(s: string): string {
   if (!NEEDS_CLEANING.test(s)) return s;
@@ -58,11 +74,18 @@ export function sanitizeText(s: string): string {
       out += '\ufffd';
       lastKept = 0xfffd;
       i = next;
-    } else if (cp === ZWJ && joinsEmoji(lastKept, s.codePointAt(next))) {
-      out += '\u200d';
+    } else if (cp === BRAILLE_BLANK) {
+      out += ' ';
+      lastKept = 0x20;
+      i = next;
+    } else if (
+      (cp === ZWJ && joinsEmoji(lastKept, s.codePointAt(next))) ||
+      (VARIATION_SELECTOR.test(String.fromCodePoint(cp)) && selectsVariant(lastKept, cp, s.codePointAt(next)))
+    ) {
+      out += String.fromCodePoint(cp);
       lastKept = cp;
       i = next;
-    } else if (isInvisible(cp) || (cp >= 0xe0000 && cp <= 0xe007f)) {
+    } else if (IGNORABLE.test(String.fromCodePoint(cp)) || (cp >= 0xfff9 && cp <= 0xfffb)) {
       i = next;
     } else {
       out += String.fromCodePoint(cp);
@@ -110,18 +133,20 @@ function isLineBreak(cp: number): boolean {
   return (cp >= 0x0a && cp <= 0x0d) || cp === 0x85 || cp === 0x2028 || cp === 0x2029;
 }
 
-/** Format characters that render as nothing but change how neighbouring text reads or compares. */
-function isInvisible(cp: number): boolean {
-  return (
-    cp === 0x00ad || // soft hyphen
-    cp === 0x061c || // Arabic letter mark (a bidi mark)
-    cp === 0x180e || // Mongolian vowel separator
-    (cp >= 0x200b && cp <= 0x200f) || // zero-width space/joiners, LRM, RLM
-    (cp >= 0x202a && cp <= 0x202e) || // bidi embeddings and overrides
-    (cp >= 0x2060 && cp <= 0x206f) || // word joiner, invisible operators, bidi isolates
-    cp === 0xfeff || // zero-width no-break space / BOM
-    (cp >= 0xfff9 && cp <= 0xfffb) // interlinear annotation controls
-  );
+/**
+ * A variation selector picks a glyph of the character before it: emoji or text style of a pictograph
+ * or keycap, or a variant of an ideograph. After anything else it changes nothing visible.
+ */
+function selectsVariant(before: number, cp: number, after: number | undefined): boolean {
+  if (before < 0) return false;
+  const base = String.fromCodePoint(before);
+  if (cp === 0xfe0e || cp === 0xfe0f) return PICTOGRAPHIC.test(base) || (isKeycapBase(before) && after === KEYCAP);
+  return IDEOGRAPHIC.test(base);
+}
+
+/** 0-9, # and *: an emoji keycap is one of these, U+FE0F and U+20E3. */
+function isKeycapBase(cp: number): boolean {
+  return (cp >= 0x30 && cp <= 0x39) || cp === 0x23 || cp === 0x2a;
 }
 
 /** A ZWJ between two emoji builds one glyph (family, rainbow flag); anywhere else it only hides. */

@@ -89,6 +89,15 @@ describe('neutraliseComponent: invisible tag characters', () => {
     assert.equal(neutraliseComponent('a\u{e0041}\u{e007f}b.txt'), 'a__b.txt');
     assert.equal(neutraliseComponent('\u{1f468}\u200d\u{1f469}.png'), '\u{1f468}\u200d\u{1f469}.png');
   });
+
+  it('turns fillers, the Braille blank and stray variation selectors into _, keeping emoji and ideograph variants', () => {
+    for (const cp of [0x3164, 0x115f, 0x1160, 0xffa0, 0x2800, 0x034f, 0x17b4]) {
+      assert.equal(neutraliseComponent(`report${String.fromCodePoint(cp)}.pdf`), 'report_.pdf', cp.toString(16));
+    }
+    assert.equal(neutraliseComponent('report\ufe0f.pdf'), 'report_.pdf');
+    assert.equal(neutraliseComponent('❤️.png'), '❤️.png');
+    assert.equal(neutraliseComponent('葛\u{e0100}.txt'), '葛\u{e0100}.txt');
+  });
 });
 
 describe('safeRelativePath: accepted names', () => {

@@ -150,6 +150,42 @@ describe('sanitizeText', () => {
     ]);
   });
 
+  it('removes the Hangul and halfwidth fillers and other default-ignorable letters, and shows the Braille blank as a space', () => {
+    for (const cp of [0x3164, 0x115f, 0x1160, 0xffa0, 0x034f, 0x17b4]) {
+      const c = String.fromCodePoint(cp);
+      assert.equal(sanitizeText(`hi ${c}there${c}`), 'hi there', cp.toString(16));
+      assert.equal(sanitizeText(c), '', cp.toString(16));
+    }
+    assert.equal(sanitizeText('a⠀b⠀'), 'a b ');
+    assert.equal(sanitizeText('⣿⠀⣿'), '⣿ ⣿', 'Braille art keeps its columns');
+  });
+
+  it('removes every Default_Ignorable_Code_Point that does not select an emoji or ideograph variant', () => {
+    const ignorable = /\p{Default_Ignorable_Code_Point}/u;
+    let count = 0;
+    for (let cp = 0; cp <= 0x10ffff; cp++) {
+      if (cp >= 0xd800 && cp <= 0xdfff) continue;
+      const c = String.fromCodePoint(cp);
+      if (!ignorable.test(c)) continue;
+      count++;
+      assert.equal(sanitizeText(`a${c}b`), 'ab', cp.toString(16));
+      assert.equal(sanitizeText(`x${c}`), 'x', cp.toString(16));
+    }
+    assert.ok(count > 4000, `${count} default-ignorable code points checked`);
+  });
+
+  it('keeps a variation selector only where it selects a glyph: after a pictograph, in a keycap, after an ideograph', () => {
+    for (const s of ['❤️', '☺︎', '1️⃣', '#️⃣', '🏳️‍🌈', '葛\u{e0100}', '漢\ufe00']) assert.equal(sanitizeText(s), s, JSON.stringify(s));
+    cleans([
+      ['alice\ufe0f', 'alice'],
+      ['a\ufe0eb', 'ab'],
+      ['1\ufe0f', '1'], // not a keycap without U+20E3
+      ['x\u{e0100}', 'x'],
+      ['❤️\ufe0f\ufe0f', '❤️'], // one selector per character
+      ['\ufe0f❤', '❤'],
+    ]);
+  });
+
   it('keeps ZWJ inside emoji sequences but not at their edges', () => {
     assert.equal(sanitizeText('👨\u200d👩'), '👨\u200d👩');
     assert.equal(sanitizeText('👍🏽\u200d💻'), '👍🏽\u200d💻'); // after a skin tone
@@ -193,6 +229,16 @@ describe('sanitizeText', () => {
 });
 
 describe('sanitizeName', () => {
+  it('does not let an invisible character make a second "alice"', () => {
+    for (const cp of [0x3164, 0x115f, 0x1160, 0xffa0, 0x2800, 0x034f, 0x17b4, 0xfe0f, 0x200b, 0x2060, 0xe0041]) {
+      const c = String.fromCodePoint(cp);
+      assert.equal(sanitizeName(`alice${c}`), 'alice', cp.toString(16));
+      assert.equal(sanitizeName(`${c}alice`), 'alice', cp.toString(16));
+      assert.equal(sanitizeName(`ali${c}ce`), cp === 0x2800 ? 'ali ce' : 'alice', cp.toString(16));
+      assert.equal(sanitizeName(c), 'anonymous', cp.toString(16));
+    }
+  });
+
   it('sanitizes, collapses whitespace and trims', () => {
     assert.equal(sanitizeName('  alice  '), 'alice');
     assert.equal(sanitizeName('alice \t\t  the\u00a0\u3000great'), 'alice the great');
