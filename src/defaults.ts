@@ -12,9 +12,9 @@ export const DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
   /** Preamble + Noise handshake must finish within this time or the connection is closed. */
   handshakeTimeoutMs: 10_000,
-  /** A ping is sent after this much silence from our side. */
+  /** A peer we have received nothing from for this long is pinged... */
   keepaliveIntervalMs: 10_000,
-  /** A peer silent for this long is declared lost. */
+  /** ...and declared lost if still nothing has arrived this long after we last heard from it. */
   keepaliveTimeoutMs: 30_000,
   /** Longest chat message, in UTF-8 bytes. */
   maxMessageBytes: 16 * 1024,

@@ -1,39 +1,42 @@
-// Keepalive as a pure clock-driven state: the driver reports traffic and asks what to do at a
-// given time. Pings keep idle NAT mappings open; silence past the timeout means the peer is gone.
+// Keepalive as a pure clock-driven state: the driver reports what arrives and asks what to do at a
+// given time. Liveness is judged on inbound traffic alone: when nothing has arrived for a while we
+// ping, and the peer is lost only if nothing (the pong or anything else) arrives in answer.
 
 export interface KeepaliveOptions {
-  /** Ping after this long without sending anything. */
+  /** Ping after this long with nothing received from the peer (at most half of timeoutMs). */
   readonly intervalMs: number;
-  /** Declare the peer lost after this long without receiving anything. */
+  /** Declare the peer lost after this long with nothing received, a ping having gone unanswered. */
   readonly timeoutMs: number;
 }
 
 export type KeepaliveAction = 'none' | 'ping' | 'timeout';
 
 export class Keepalive {
-  readonly #options: KeepaliveOptions;
-  #lastSent: number;
+  /** Silence before we ping: the interval, or half the timeout if sooner, so a ping has time to be answered. */
+  readonly #pingAfterMs: number;
+  /** How long a ping waits for anything to arrive. */
+  readonly #answerMs: number;
   #lastReceived: number;
+  /** When we pinged, if nothing has arrived since. */
+  #pinged: number | undefined;
 
   constructor(options: KeepaliveOptions, now: number) {
-    this.#options = options;
-    this.#lastSent = now;
+    this.#pingAfterMs = Math.min(options.intervalMs, Math.floor(options.timeoutMs / 2));
+    this.#answerMs = options.timeoutMs - this.#pingAfterMs;
     this.#lastReceived = now;
   }
 
-  sent(now: number): void {
-    this.#lastSent = now;
-  }
-
+  /** Anything arrived from the peer: it is alive, and any ping counts as answered. */
   received(now: number): void {
     this.#lastReceived = now;
+    this.#pinged = undefined;
   }
 
-  /** What is due at `now`. A `ping` answer counts as sending. */
+  /** What is due at `now`. A `ping` returned here counts as sent. */
   poll(now: number): KeepaliveAction {
-    if (now - this.#lastReceived >= this.#options.timeoutMs) return 'timeout';
-    if (now - this.#lastSent >= this.#options.intervalMs) {
-      this.#lastSent = now;
+    if (now >= this.#dueAt()) {
+      if (this.#pinged !== undefined) return 'timeout';
+      this.#pinged = now;
       return 'ping';
     }
     return 'none';
@@ -41,8 +44,11 @@ export class Keepalive {
 
   /** Milliseconds until the next poll could return something other than `none`. */
   nextDueIn(now: number): number {
-    const untilPing = this.#lastSent + this.#options.intervalMs - now;
-    const untilTimeout = this.#lastReceived + this.#options.timeoutMs - now;
-    return Math.max(0, Math.min(untilPing, untilTimeout));
+    return Math.max(0, this.#dueAt() - now);
+  }
+
+  /** The ping's time, or once it is out, the end of its wait for an answer. */
+  #dueAt(): number {
+    return this.#pinged === undefined ? this.#lastReceived + this.#pingAfterMs : this.#pinged + this.#answerMs;
   }
 }

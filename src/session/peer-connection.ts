@@ -179,7 +179,6 @@ export class PeerConnection extends EventEmitter<Events> {
   }
 
   #afterWrite(): void {
-    this.#keepalive?.sent(this.#clock.now());
     const queued = this.#stream.queuedBytes;
     if (queued > this.#options.maxQueuedBytes) {
       this.#fail(chatError('ERR_CONNECTION_LOST', `${this.remote?.info.name ?? this.address} is not reading; dropped with ${queued} bytes queued`));

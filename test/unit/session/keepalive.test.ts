@@ -1,5 +1,6 @@
-// Keepalive driven by an explicit clock: when pings fall due, when the peer counts as lost, how
-// traffic in either direction moves those deadlines, and what nextDueIn promises.
+// Keepalive driven by an explicit clock: pings fall due when nothing has arrived for the interval,
+// the peer counts as lost only when a ping goes unanswered, anything received answers it, and what
+// nextDueIn promises.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -14,68 +15,68 @@ describe('Keepalive', () => {
     for (const t of [T0, T0 + 1, T0 + 5_000, T0 + 9_999]) assert.equal(k.poll(t), 'none', `at +${t - T0}`);
   });
 
-  it('asks for a ping once the interval has passed without sending', () => {
+  it('asks for a ping once the interval has passed with nothing received', () => {
     const k = new Keepalive(OPTIONS, T0);
     assert.equal(k.poll(T0 + 10_000), 'ping');
   });
 
-  it('counts the ping it asked for as sent: the next one is an interval later', () => {
+  it('receiving postpones the ping: a peer that keeps talking is never pinged', () => {
     const k = new Keepalive(OPTIONS, T0);
-    k.received(T0 + 12_000); // the peer keeps talking, so no timeout interferes
-    assert.equal(k.poll(T0 + 12_000), 'ping');
-    assert.equal(k.poll(T0 + 12_001), 'none');
-    assert.equal(k.poll(T0 + 21_999), 'none');
-    k.received(T0 + 22_000);
-    assert.equal(k.poll(T0 + 22_000), 'ping');
+    for (let t = T0 + 5_000; t <= T0 + 100_000; t += 5_000) {
+      k.received(t);
+      assert.equal(k.poll(t + 4_999), 'none', `at +${t - T0 + 4_999}`);
+    }
   });
 
-  it('postpones the ping when we sent something ourselves', () => {
-    const k = new Keepalive(OPTIONS, T0);
-    k.sent(T0 + 8_000);
-    assert.equal(k.poll(T0 + 10_000), 'none');
-    assert.equal(k.poll(T0 + 17_999), 'none');
-    assert.equal(k.poll(T0 + 18_000), 'ping');
-  });
-
-  it('receiving does not postpone our ping (NAT mappings need outgoing traffic)', () => {
-    const k = new Keepalive(OPTIONS, T0);
-    k.received(T0 + 9_000);
-    assert.equal(k.poll(T0 + 10_000), 'ping');
-  });
-
-  it('times out after timeoutMs without receiving anything, even while pinging', () => {
+  it('pings once, then waits for the answer: the next ping comes an interval after the peer was last heard', () => {
     const k = new Keepalive(OPTIONS, T0);
     assert.equal(k.poll(T0 + 10_000), 'ping');
-    assert.equal(k.poll(T0 + 20_000), 'ping');
+    assert.equal(k.poll(T0 + 20_000), 'none', 'no second ping while the first is unanswered');
+    k.received(T0 + 21_000); // the pong
+    assert.equal(k.poll(T0 + 30_999), 'none');
+    assert.equal(k.poll(T0 + 31_000), 'ping');
+  });
+
+  it('a peer that only answers pings is never lost', () => {
+    const k = new Keepalive(OPTIONS, T0);
+    for (let t = T0; t < T0 + 600_000; t += 1_000) {
+      const action = k.poll(t);
+      assert.notEqual(action, 'timeout', `at +${t - T0}`);
+      if (action === 'ping') k.received(t + 50);
+    }
+  });
+
+  it('times out when the ping goes unanswered: timeoutMs after the peer was last heard', () => {
+    const k = new Keepalive(OPTIONS, T0);
+    assert.equal(k.poll(T0 + 10_000), 'ping');
     assert.equal(k.poll(T0 + 29_999), 'none');
     assert.equal(k.poll(T0 + 30_000), 'timeout');
     assert.equal(k.poll(T0 + 45_000), 'timeout', 'a timeout stays a timeout');
   });
 
-  it('sending does not postpone the timeout', () => {
+  it('never times out without a ping first, however late it is polled', () => {
     const k = new Keepalive(OPTIONS, T0);
-    k.sent(T0 + 29_000);
-    assert.equal(k.poll(T0 + 30_000), 'timeout');
+    assert.equal(k.poll(T0 + 95_000), 'ping', 'a stalled timer pings first');
+    assert.equal(k.poll(T0 + 114_999), 'none', 'the ping gets its full time to be answered');
+    assert.equal(k.poll(T0 + 115_000), 'timeout');
   });
 
-  it('timeout wins over a due ping', () => {
-    const k = new Keepalive({ intervalMs: 100, timeoutMs: 100 }, T0);
-    assert.equal(k.poll(T0 + 100), 'timeout');
-  });
-
-  it('received() resets the timeout', () => {
+  it('anything received answers the ping, not only a pong', () => {
     const k = new Keepalive(OPTIONS, T0);
+    assert.equal(k.poll(T0 + 10_000), 'ping');
     k.received(T0 + 25_000);
-    k.sent(T0 + 50_000);
     assert.equal(k.poll(T0 + 30_000), 'none');
+    assert.equal(k.poll(T0 + 35_000), 'ping');
     assert.equal(k.poll(T0 + 54_999), 'none');
     assert.equal(k.poll(T0 + 55_000), 'timeout');
   });
 
-  it('a long silence after traffic times out from the last receipt', () => {
-    const k = new Keepalive(OPTIONS, T0);
-    k.received(T0 + 1_000);
-    assert.equal(k.poll(T0 + 31_000), 'timeout');
+  it('pings at half the timeout when the interval is not shorter, so the ping can be answered', () => {
+    const k = new Keepalive({ intervalMs: 100, timeoutMs: 100 }, T0);
+    assert.equal(k.poll(T0 + 49), 'none');
+    assert.equal(k.poll(T0 + 50), 'ping');
+    assert.equal(k.poll(T0 + 99), 'none');
+    assert.equal(k.poll(T0 + 100), 'timeout');
   });
 });
 
@@ -84,10 +85,12 @@ describe('Keepalive.nextDueIn', () => {
     assert.equal(new Keepalive(OPTIONS, T0).nextDueIn(T0), 10_000);
   });
 
-  it('counts down to the next ping', () => {
+  it('counts down to the next ping, and starts again when something arrives', () => {
     const k = new Keepalive(OPTIONS, T0);
     assert.equal(k.nextDueIn(T0 + 3_000), 7_000);
     assert.equal(k.nextDueIn(T0 + 9_999), 1);
+    k.received(T0 + 9_999);
+    assert.equal(k.nextDueIn(T0 + 9_999), 10_000);
   });
 
   it('is 0, never negative, once something is overdue', () => {
@@ -96,23 +99,14 @@ describe('Keepalive.nextDueIn', () => {
     assert.equal(k.nextDueIn(T0 + 99_000), 0);
   });
 
-  it('after a ping, is the nearer of the next ping and the timeout', () => {
+  it('after a ping, counts down to the end of its wait for an answer', () => {
     const k = new Keepalive(OPTIONS, T0);
     assert.equal(k.poll(T0 + 10_000), 'ping');
-    assert.equal(k.nextDueIn(T0 + 10_000), 10_000);
-    assert.equal(k.poll(T0 + 20_000), 'ping');
-    assert.equal(k.nextDueIn(T0 + 20_000), 10_000);
+    assert.equal(k.nextDueIn(T0 + 10_000), 20_000);
     assert.equal(k.poll(T0 + 25_000), 'none');
-    // Next ping at +30000, timeout also at +30000.
     assert.equal(k.nextDueIn(T0 + 25_000), 5_000);
-  });
-
-  it('follows the timeout when it comes first', () => {
-    const k = new Keepalive({ intervalMs: 10_000, timeoutMs: 15_000 }, T0);
-    k.sent(T0 + 9_000); // next ping at +19000, timeout at +15000
-    assert.equal(k.nextDueIn(T0 + 9_000), 6_000);
-    k.received(T0 + 12_000); // timeout moves to +27000, ping stays at +19000
-    assert.equal(k.nextDueIn(T0 + 12_000), 7_000);
+    k.received(T0 + 26_000);
+    assert.equal(k.nextDueIn(T0 + 26_000), 10_000);
   });
 
   it('does not change state: polling at nextDueIn gives the due action', () => {

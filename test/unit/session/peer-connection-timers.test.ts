@@ -1,6 +1,7 @@
 // PeerConnection's timers on a manual clock, over an in-memory stream pair: the handshake
-// deadline, keepalive pings, the keepalive timeout and the goodbye grace each fire exactly when
-// their time has passed on the clock, and never before; no test sleeps.
+// deadline, keepalive pings (judged on what arrives, not on what we send), the keepalive timeout
+// and the goodbye grace each fire exactly when their time has passed on the clock, and never
+// before; no test sleeps.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -18,6 +19,15 @@ const settle = () => new Promise((resolve) => setImmediate(resolve));
 /** Move the clock `ms` forward a second at a time, letting the peers answer in between. */
 async function run(clock: ManualClock, ms: number): Promise<void> {
   for (let passed = 0; passed < ms; passed += 1_000) {
+    clock.advance(Math.min(1_000, ms - passed));
+    await settle();
+  }
+}
+
+/** Like run, with `side` sending a chat line every second of it. */
+async function talk(clock: ManualClock, side: Side, ms: number): Promise<void> {
+  for (let passed = 0; passed < ms; passed += 1_000) {
+    side.conn.send({ type: 'chat', id: `t${passed}`, time: clock.now(), text: 'still talking' });
     clock.advance(Math.min(1_000, ms - passed));
     await settle();
   }
@@ -122,6 +132,34 @@ describe('PeerConnection timers on a manual clock', () => {
     assert.deepEqual(surfaced, ['chat']);
     assert.deepEqual(bob.outcome, { kind: 'left', reason: 'done' });
     assert.equal(await closing, true);
+  });
+
+  it('keeps a peer that only answers pings while we keep talking, and pings it when it is silent', async () => {
+    const clock = new ManualClock();
+    // Bob never pings on his own and never says anything: he only answers alice's pings.
+    const { alice, bob } = await established(clock, { keepaliveIntervalMs: 1e9, keepaliveTimeoutMs: 2e9 });
+    let chats = 0;
+    bob.conn.on('message', (message) => {
+      if (message.type === 'chat') chats++;
+    });
+    const bobWrote = bob.stream.written;
+    await talk(clock, alice, 10 * TIMING.keepaliveTimeoutMs);
+    assert.equal(alice.outcome, undefined, 'alice still has bob');
+    assert.equal(bob.outcome, undefined);
+    assert.equal(chats, (10 * TIMING.keepaliveTimeoutMs) / 1_000, 'every chat arrived');
+    assert.ok(bob.stream.written > bobWrote, 'bob answered pings');
+    assert.equal(alice.conn.rttMs, 0, 'alice pinged, though she never stopped sending');
+  });
+
+  it('declares a peer lost while we keep talking once our ping goes unanswered', async () => {
+    const clock = new ManualClock();
+    const { alice } = await established(clock, { keepaliveTimeoutMs: 10 * TIMING.keepaliveTimeoutMs });
+    alice.stream.sever();
+    await talk(clock, alice, TIMING.keepaliveTimeoutMs - 1);
+    assert.equal(alice.outcome, undefined, 'still up a millisecond before');
+    await talk(clock, alice, 1);
+    assert.equal(kindOf(alice), 'lost');
+    assert.equal(codeOf(alice.outcome), 'ERR_KEEPALIVE_TIMEOUT');
   });
 
   it('after our goodbye, gives a peer that does not close byeGraceMs, then closes anyway', async () => {
