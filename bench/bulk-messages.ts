@@ -13,6 +13,7 @@ import { SYSTEM_CLOCK } from '../src/clock.js';
 import { TcpStream } from '../src/net/tcp-stream.js';
 import { FEATURES, PROTOCOL_VERSION } from '../src/secure/handshake-payload.js';
 import { PeerConnection } from '../src/session/peer-connection.js';
+import { PEER_MESSAGES } from '../src/session/session-messages.js';
 import type { BenchResult, Log } from './bench-result.js';
 import type { ReceiverCommand, ReceiverConfig, ReceiverReport } from './bulk-receiver.js';
 import { withTimeout } from './deadline.js';
@@ -94,6 +95,7 @@ async function oursOnce(receiverHome: BenchHome, senderHome: BenchHome, messages
       initiator: true,
       keyPair: senderHome.identity.keyPair,
       localInfo: { name: 'sender', version: PROTOCOL_VERSION, features: FEATURES },
+      codec: PEER_MESSAGES,
       handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
       keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
       maxQueuedBytes: DEFAULTS.maxQueuedBytes,

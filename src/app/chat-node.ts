@@ -13,6 +13,7 @@ import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
 import { sanitizeName } from '../session/sanitize.js';
+import { PEER_MESSAGES } from '../session/session-messages.js';
 import { isFileMessageType, type FileMessage } from '../session/file-messages.js';
 import type { AppEvent, PeerSummary, SentMessage } from './app-events.js';
 import { FileEventReporter } from './files/file-events.js';
@@ -233,6 +234,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       initiator: direction === 'outgoing',
       keyPair: this.#identity.keyPair,
       localInfo: { name: this.#name, version: PROTOCOL_VERSION, features: FEATURES },
+      codec: PEER_MESSAGES,
       handshakeTimeoutMs: t.handshakeTimeoutMs,
       keepaliveIntervalMs: t.keepaliveIntervalMs,
       keepaliveTimeoutMs: t.keepaliveTimeoutMs,

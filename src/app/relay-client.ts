@@ -15,7 +15,7 @@ import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import { PeerConnection } from '../session/peer-connection.js';
 import { REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
-import type { PeerRef, SessionMessage } from '../session/session-messages.js';
+import { RELAY_CONTROL_MESSAGES, type PeerRef, type SessionMessage } from '../session/session-messages.js';
 import { RelayBackoff } from './relay-backoff.js';
 
 export interface RelayClientOptions {
@@ -182,6 +182,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         initiator: true,
         keyPair: this.#options.identity.keyPair,
         localInfo: { name: this.#options.name(), version: PROTOCOL_VERSION, features: FEATURES },
+        codec: RELAY_CONTROL_MESSAGES,
         handshakeTimeoutMs: this.#timing.handshakeTimeoutMs,
         keepaliveIntervalMs: this.#timing.keepaliveIntervalMs,
         keepaliveTimeoutMs: this.#timing.keepaliveTimeoutMs,

@@ -12,7 +12,7 @@ import type { PeerRef } from '../session/message-fields.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
 import type { RelayMessage } from '../session/relay-messages.js';
 import { sanitizeName } from '../session/sanitize.js';
-import type { SessionMessage } from '../session/session-messages.js';
+import { RELAY_CONTROL_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 import { RELAY_FEATURES, RELAY_PEER_NAME, type RelayLimits } from './relay-defaults.js';
 import { ControlRateLimit } from './control-rate-limit.js';
 import { LogThrottle } from './log-throttle.js';
@@ -79,6 +79,7 @@ export class RelayControl {
       initiator: false,
       keyPair: identity.keyPair,
       localInfo: { name: RELAY_PEER_NAME, version: PROTOCOL_VERSION, features: RELAY_FEATURES },
+      codec: RELAY_CONTROL_MESSAGES,
       handshakeTimeoutMs: Math.max(1, handshakeTimeoutMs),
       keepaliveIntervalMs: limits.keepaliveIntervalMs,
       keepaliveTimeoutMs: limits.keepaliveTimeoutMs,

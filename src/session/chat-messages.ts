@@ -1,16 +1,22 @@
-// The chat protocol between peers, type codes 0x01-0x07: chat text, goodbye, keepalive, nicknames,
-// and what a host passes on to its other peers (who joined or left, their messages). JSON bodies.
+// The chat protocol between peers, type codes 0x01-0x07: chat text, nicknames, and what a host
+// passes on to its other peers (who joined or left, their messages); and goodbye and keepalive,
+// which every connection speaks, a relay's control connections too. JSON bodies.
 
 import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
 import { codecTable, json, type JsonObject, type MessageOf } from './message-codec.js';
 import { bad, optionalString, peerRef, requireString, type PeerRef } from './message-fields.js';
 
-export const CHAT_CODECS = codecTable({
-  chat: json(0x01, chatBody),
+/** Goodbye and keepalive: on every connection, between peers or with a relay. */
+export const CONNECTION_CODECS = codecTable({
   bye: json(0x02, (body) => ({ reason: optionalString(body.reason) ?? '' })),
   ping: json(0x03, nonce),
   pong: json(0x04, nonce),
+});
+
+/** What only peers say to each other. */
+export const CHAT_CODECS = codecTable({
+  chat: json(0x01, chatBody),
   nick: json(0x05, (body) => ({ name: requireString(body.name, 'nick.name') })),
   /** A host tells its other peers that someone joined, left or was lost. */
   presence: json(0x06, presence),
@@ -18,7 +24,7 @@ export const CHAT_CODECS = codecTable({
   forwarded: json(0x07, (body) => ({ from: peerRef(body.from), ...chatBody(body) })),
 });
 
-export type ChatMessage = MessageOf<typeof CHAT_CODECS>;
+export type ChatMessage = MessageOf<typeof CONNECTION_CODECS> | MessageOf<typeof CHAT_CODECS>;
 
 export interface ChatBody {
   readonly id: string;

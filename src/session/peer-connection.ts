@@ -12,12 +12,14 @@ import { SecureChannel, type RemotePeer } from '../secure/secure-channel.js';
 import { closeOutcome, type CloseOutcome } from './close-outcome.js';
 import { Keepalive } from './keepalive.js';
 import { ReadGate } from './read-gate.js';
-import { decodeMessage, encodeMessage, type SessionMessage } from './session-messages.js';
+import type { SessionCodec, SessionMessage } from './session-messages.js';
 
 export interface PeerConnectionOptions {
   readonly initiator: boolean;
   readonly keyPair: KeyPair;
   readonly localInfo: PeerInfo;
+  /** The messages this kind of connection speaks (PEER_MESSAGES, RELAY_CONTROL_MESSAGES); others are ignored. */
+  readonly codec: SessionCodec;
   readonly expectedFingerprint?: string;
   /** Initiator only: whether to finish the handshake once the peer's key is known (SecureChannel). */
   readonly mayFinish?: () => boolean;
@@ -49,6 +51,7 @@ export class PeerConnection extends EventEmitter<Events> {
   readonly #options: PeerConnectionOptions;
   readonly #channel: SecureChannel;
   readonly #clock: Clock;
+  readonly #codec: SessionCodec;
   #keepalive: Keepalive | undefined;
   /** Handshake timeout, then keepalive. */
   #timer: Timer | undefined;
@@ -70,6 +73,7 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#stream = stream;
     this.#options = options;
     this.#clock = options.clock;
+    this.#codec = options.codec;
     this.address = stream.remoteAddress;
     this.#reading = new ReadGate(stream);
     this.#channel = new SecureChannel({
@@ -112,7 +116,7 @@ export class PeerConnection extends EventEmitter<Events> {
   }
 
   send(message: OutgoingMessage): void {
-    this.#write(encodeMessage(message));
+    this.#write(this.#codec.encode(message));
   }
 
   /**
@@ -155,7 +159,7 @@ export class PeerConnection extends EventEmitter<Events> {
     const done = new Promise<boolean>((resolve) => this.#stream.once('close', () => resolve(this.#flushed)));
     if (this.established && !this.#byeSent && this.#stream.writable) {
       this.#byeSent = true;
-      this.#write(encodeMessage({ type: 'bye', reason }));
+      this.#write(this.#codec.encode({ type: 'bye', reason }));
     }
     this.#byeSent = true;
     this.#stream.once('finish', () => {
@@ -208,7 +212,7 @@ export class PeerConnection extends EventEmitter<Events> {
       } else {
         this.#keepalive?.received(this.#clock.now());
         try {
-          this.#onMessage(decodeMessage(event.data));
+          this.#onMessage(this.#codec.decode(event.data));
         } catch (err) {
           this.#fail(P2PChatError.from(err, 'ERR_BAD_MESSAGE'));
           return;
@@ -231,7 +235,7 @@ export class PeerConnection extends EventEmitter<Events> {
   #onMessage(message: SessionMessage): void {
     switch (message.type) {
       case 'ping':
-        this.#write(encodeMessage({ type: 'pong', nonce: message.nonce }));
+        this.#write(this.#codec.encode({ type: 'pong', nonce: message.nonce }));
         return;
       case 'pong': {
         const sentAt = this.#pingSentAt.get(message.nonce);
@@ -245,7 +249,7 @@ export class PeerConnection extends EventEmitter<Events> {
         this.#startGrace(); // a peer that says goodbye but keeps the connection open is closed anyway
         return;
       case 'unknown':
-        return; // a newer peer's message type: ignore, as the format promises
+        return; // a newer peer's type, or one this kind of connection does not speak: ignore it
       default:
         if (this.#byeReceived === undefined) this.emit('message', message);
     }
@@ -270,7 +274,7 @@ export class PeerConnection extends EventEmitter<Events> {
   ping(): void {
     const now = this.#clock.now();
     this.#pingSentAt.set(now, now);
-    this.#write(encodeMessage({ type: 'ping', nonce: now }));
+    this.#write(this.#codec.encode({ type: 'ping', nonce: now }));
   }
 
   #onDrain(): void {

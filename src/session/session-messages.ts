@@ -1,8 +1,9 @@
 // The typed messages inside the encrypted channel: one type byte, then a body (JSON, or raw bytes
-// for file data). The chat, file and relay tables say which; this is the one codec that reads them.
-// An unknown type decodes to `unknown` and is ignored, so newer peers can add types safely.
+// for file data). The chat, file and relay tables say which. A connection reads only the tables of
+// its kind, so a type that is not its own (a relay type between peers, say) decodes to `unknown`
+// and is ignored, whatever its body: newer peers can add types safely.
 
-import { CHAT_CODECS, type ChatMessage } from './chat-messages.js';
+import { CHAT_CODECS, CONNECTION_CODECS, type ChatMessage } from './chat-messages.js';
 import { FILE_CODECS, type FileMessage } from './file-messages.js';
 import { codesOf, MessageCodec, type UnknownMessage } from './message-codec.js';
 import { RELAY_CODECS, type RelayMessage } from './relay-messages.js';
@@ -12,15 +13,25 @@ export type { PeerRef } from './message-fields.js';
 export type SessionMessage = ChatMessage | FileMessage | RelayMessage | UnknownMessage;
 type Known = Exclude<SessionMessage, UnknownMessage>;
 
-/** The chat messages' type codes (the file and relay ones are FILE_ and RELAY_MESSAGE_TYPES). */
-export const MESSAGE_TYPES = codesOf(CHAT_CODECS);
+/** The messages one kind of connection speaks; PeerConnection is given one by whoever creates it. */
+export type SessionCodec = MessageCodec<Known>;
 
-const CODEC = new MessageCodec<Known>([CHAT_CODECS, FILE_CODECS, RELAY_CODECS]);
+/** The chat messages' type codes (the file and relay ones are FILE_ and RELAY_MESSAGE_TYPES). */
+export const MESSAGE_TYPES = Object.freeze({ ...codesOf(CONNECTION_CODECS), ...codesOf(CHAT_CODECS) });
+
+/** Between two peers: goodbye and keepalive, chat, files. */
+export const PEER_MESSAGES: SessionCodec = new MessageCodec<Known>([CONNECTION_CODECS, CHAT_CODECS, FILE_CODECS]);
+
+/** Between a peer and a relay: goodbye and keepalive, and the relay's control messages. */
+export const RELAY_CONTROL_MESSAGES: SessionCodec = new MessageCodec<Known>([CONNECTION_CODECS, RELAY_CODECS]);
+
+/** Every message of the protocol, whatever the connection: the wire format as a whole, for tools and tests. */
+const WIRE = new MessageCodec<Known>([CONNECTION_CODECS, CHAT_CODECS, FILE_CODECS, RELAY_CODECS]);
 
 export function encodeMessage(message: Known): Buffer {
-  return CODEC.encode(message);
+  return WIRE.encode(message);
 }
 
 export function decodeMessage(bytes: Uint8Array): SessionMessage {
-  return CODEC.decode(bytes);
+  return WIRE.decode(bytes);
 }

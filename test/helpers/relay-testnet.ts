@@ -21,7 +21,7 @@ import type { Identity } from '../../src/secure/identity-store.js';
 import { generateKeyPair } from '../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome } from '../../src/session/peer-connection.js';
 import type { RelayMessage } from '../../src/session/relay-messages.js';
-import type { SessionMessage } from '../../src/session/session-messages.js';
+import { PEER_MESSAGES, RELAY_CONTROL_MESSAGES, type SessionCodec, type SessionMessage } from '../../src/session/session-messages.js';
 import { encodeDataHello } from '../../src/wire/data-preamble.js';
 
 import { cleanupPeers, tempHome } from './peer-process.js';
@@ -137,11 +137,19 @@ export class TestPeer {
   readonly closed: Promise<CloseOutcome>;
   outcome: CloseOutcome | undefined;
 
-  constructor(socket: Socket, identity: Identity, readonly name: string, initiator: boolean, expectedFingerprint?: string) {
+  constructor(
+    socket: Socket,
+    identity: Identity,
+    readonly name: string,
+    initiator: boolean,
+    expectedFingerprint?: string,
+    codec: SessionCodec = PEER_MESSAGES,
+  ) {
     this.connection = new PeerConnection(new TcpStream(socket), {
       initiator,
       keyPair: identity.keyPair,
       localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+      codec,
       handshakeTimeoutMs: 5_000,
       keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
       keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
@@ -185,7 +193,7 @@ export class ControlClient extends TestPeer {
   #rid = 0;
 
   private constructor(socket: Socket, identity: Identity, name: string, relayFingerprint: string) {
-    super(socket, identity, name, true, relayFingerprint);
+    super(socket, identity, name, true, relayFingerprint, RELAY_CONTROL_MESSAGES);
     this.identity = identity;
   }
 

@@ -12,6 +12,7 @@ import { generateKeyPair, type KeyPair } from '../../src/secure/noise/crypto-pri
 import { PeerConnection, type CloseOutcome } from '../../src/session/peer-connection.js';
 import type { FileMessage } from '../../src/session/file-messages.js';
 import { FILE_DATA_HEADER_BYTES, isFileMessageType } from '../../src/session/file-messages.js';
+import { PEER_MESSAGES } from '../../src/session/session-messages.js';
 import { peerLink } from '../../src/app/files/peer-link.js';
 import { Transfers, type PeerLink, type TransferEvent, type TransfersOptions } from '../../src/app/files/transfers.js';
 import { TcpProxy } from './tcp-proxy.js';
@@ -119,6 +120,7 @@ function side({ name, socket, initiator, options, raw, keyPair, known }: SideSet
     initiator,
     keyPair,
     localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+    codec: PEER_MESSAGES,
   });
   const transfers = new Transfers(options);
   const events: TransferEvent[] = [];

@@ -1,11 +1,14 @@
 // A client that speaks the protocol correctly but lies: it claims to pass on other people's
-// messages and presence, or renames itself to a nickname known with another key. The listener
-// must not believe it. Regression tests for the first security review.
+// messages and presence, renames itself to a nickname known with another key, or sends types the
+// chat does not use. The listener must not believe it, nor drop it for that. Regression tests for
+// the first security review.
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
+import { FILE_MESSAGE_TYPES } from '../../src/session/file-messages.js';
 import type { PeerConnection } from '../../src/session/peer-connection.js';
+import { MESSAGE_TYPES } from '../../src/session/session-messages.js';
 import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
 import { tcp, TestPeer } from '../helpers/relay-testnet.js';
 
@@ -37,6 +40,20 @@ describe('a lying client', { timeout: 60_000 }, () => {
     assert.equal(host.events.some((e) => e.type === 'message' && e.text === 'forged message'), false);
     assert.equal(host.events.some((e) => e.type === 'joined'), false);
     assert.equal(host.events.some((e) => e.type === 'left'), false);
+  });
+
+  it('cannot end its session with a type the chat does not use: every unassigned type is ignored, whatever its body', async () => {
+    const { peer: host, port } = await startListener(['--name', 'host']);
+    const mallory = await rawClient(port, 'mallory');
+    await host.waitForEvent('connected', (e) => e.name === 'mallory');
+    const assigned = new Set<number>([...Object.values(MESSAGE_TYPES), ...Object.values(FILE_MESSAGE_TYPES)]);
+    const unassigned = Array.from({ length: 256 }, (_, code) => code).filter((code) => !assigned.has(code));
+    // The relay's types (0x20-0x27) among them: a binary body once ended the session as a bad relay message.
+    mallory.sendEncoded(unassigned.map((code) => Buffer.of(code, 0xff, 0x00, 0x7b)));
+    mallory.send({ type: 'chat', id: 'c3', time: Date.now(), text: 'marker after the unknown types' });
+
+    await host.waitForEvent('message', (e) => e.text === 'marker after the unknown types' && e.from === 'mallory');
+    assert.equal(host.events.some((e) => e.type === 'lost' || e.type === 'left'), false, 'mallory is still connected');
   });
 
   it('renaming to a nickname known with another key raises the warning, and rename floods are capped', async () => {

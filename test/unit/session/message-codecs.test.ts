@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { P2PChatError } from '../../../src/errors.js';
-import { CHAT_CODECS } from '../../../src/session/chat-messages.js';
+import { CHAT_CODECS, CONNECTION_CODECS } from '../../../src/session/chat-messages.js';
 import { FILE_CODECS } from '../../../src/session/file-messages.js';
 import { codecTable, json, MessageCodec, type CodecTable } from '../../../src/session/message-codec.js';
 import { RELAY_CODECS } from '../../../src/session/relay-messages.js';
@@ -197,6 +197,7 @@ describe('session message wire format', () => {
 
 /** Each protocol's table and the type codes the protocol document gives it. */
 const TABLES: ReadonlyArray<readonly [string, CodecTable, number, number]> = [
+  ['connection', CONNECTION_CODECS, 0x02, 0x04],
   ['chat', CHAT_CODECS, 0x01, 0x07],
   ['files', FILE_CODECS, 0x08, 0x11],
   ['relay', RELAY_CODECS, 0x20, 0x2f],

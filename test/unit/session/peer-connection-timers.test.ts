@@ -8,6 +8,7 @@ import { describe, it } from 'node:test';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome, type PeerConnectionOptions } from '../../../src/session/peer-connection.js';
+import { PEER_MESSAGES } from '../../../src/session/session-messages.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { memoryStreamPair, type MemoryStream } from '../../helpers/memory-stream.js';
 
@@ -45,6 +46,7 @@ function side(stream: MemoryStream, clock: ManualClock, initiator: boolean, opti
     initiator,
     keyPair: generateKeyPair(),
     localInfo: { name: initiator ? 'alice' : 'bob', version: PROTOCOL_VERSION, features: FEATURES },
+    codec: PEER_MESSAGES,
     clock,
     ...options,
   });

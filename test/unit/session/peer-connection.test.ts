@@ -20,7 +20,7 @@ import {
   PeerConnection,
   type PeerConnectionOptions,
 } from '../../../src/session/peer-connection.js';
-import type { SessionMessage } from '../../../src/session/session-messages.js';
+import { PEER_MESSAGES, type SessionMessage } from '../../../src/session/session-messages.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { closeTcpPairs, tcpPair } from '../../helpers/tcp-pair.js';
 
@@ -36,6 +36,7 @@ const SLOW: Omit<PeerConnectionOptions, 'initiator' | 'keyPair' | 'localInfo'> =
   byeGraceMs: 1_000,
   maxQueuedBytes: 4 * 1024 * 1024,
   clock: SYSTEM_CLOCK,
+  codec: PEER_MESSAGES,
 };
 
 /** A PeerConnection with everything it reports collected, started on `socket`. */

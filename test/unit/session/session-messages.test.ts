@@ -11,8 +11,13 @@ import {
   decodeMessage,
   encodeMessage,
   MESSAGE_TYPES,
+  PEER_MESSAGES,
+  RELAY_CONTROL_MESSAGES,
+  type SessionCodec,
   type SessionMessage,
 } from '../../../src/session/session-messages.js';
+import { FILE_MESSAGE_TYPES } from '../../../src/session/file-messages.js';
+import { RELAY_MESSAGE_TYPES } from '../../../src/session/relay-messages.js';
 
 type Known = Exclude<SessionMessage, RelayMessage | { type: 'unknown' }>;
 
@@ -128,6 +133,48 @@ describe('encodeMessage / decodeMessage', () => {
     const decoded = decodeMessage(raw(MESSAGE_TYPES.chat, JSON.stringify({ id: 'i'.repeat(100), time: 1, text: 't' })));
     assert.ok(decoded.type === 'chat');
     assert.equal(decoded.id, 'i'.repeat(64));
+  });
+});
+
+describe('PEER_MESSAGES and RELAY_CONTROL_MESSAGES: each kind of connection reads only its own types', () => {
+  /** Bodies no JSON row accepts: nothing, binary, text, a truncated object. */
+  const BODIES = [Buffer.alloc(0), Buffer.of(0xff, 0x00, 0xfe), Buffer.from('not json'), Buffer.from('{"a":'), Buffer.from('{}')];
+  const CONNECTION = [MESSAGE_TYPES.bye, MESSAGE_TYPES.ping, MESSAGE_TYPES.pong];
+  const OWN: ReadonlyArray<readonly [string, SessionCodec, ReadonlySet<number>]> = [
+    ['peer', PEER_MESSAGES, new Set([...Object.values(MESSAGE_TYPES), ...Object.values(FILE_MESSAGE_TYPES)])],
+    ['relay control', RELAY_CONTROL_MESSAGES, new Set([...CONNECTION, ...Object.values(RELAY_MESSAGE_TYPES)])],
+  ];
+
+  it('ignore every type code that is not their own, whatever its body', () => {
+    for (const [kind, codec, own] of OWN) {
+      for (let code = 0; code <= 0xff; code++) {
+        if (own.has(code)) continue;
+        for (const body of BODIES) {
+          assert.deepEqual(codec.decode(Buffer.concat([Buffer.of(code), body])), { type: 'unknown', code }, `${kind} 0x${code.toString(16)}`);
+        }
+      }
+    }
+  });
+
+  it('a chat connection ignores the relay types with a binary body; a relay connection refuses them', () => {
+    for (const code of Object.values(RELAY_MESSAGE_TYPES)) {
+      const bytes = Buffer.of(code, 0xff, 0x00);
+      assert.deepEqual(PEER_MESSAGES.decode(bytes), { type: 'unknown', code });
+      throwsCode(() => RELAY_CONTROL_MESSAGES.decode(bytes), 'ERR_BAD_MESSAGE');
+    }
+  });
+
+  it('both read goodbye and keepalive; only peers read chat and files, only relay connections relay control', () => {
+    for (const message of [{ type: 'bye', reason: 'x' }, { type: 'ping', nonce: 1 }, { type: 'pong', nonce: 2 }] as const) {
+      for (const [kind, codec] of OWN) assert.deepEqual(codec.decode(codec.encode(message)), message, `${kind} ${message.type}`);
+    }
+    const chat = { type: 'chat', id: 'c', time: 1, text: 'hi' } as const;
+    assert.deepEqual(PEER_MESSAGES.decode(PEER_MESSAGES.encode(chat)), chat);
+    assert.deepEqual(RELAY_CONTROL_MESSAGES.decode(encodeMessage(chat)), { type: 'unknown', code: MESSAGE_TYPES.chat });
+    assert.throws(() => RELAY_CONTROL_MESSAGES.encode(chat), /no codec for message type chat/);
+    const lookup = { type: 'lookup', rid: 1, query: 'bob' } as const;
+    assert.deepEqual(RELAY_CONTROL_MESSAGES.decode(RELAY_CONTROL_MESSAGES.encode(lookup)), lookup);
+    assert.throws(() => PEER_MESSAGES.encode(lookup), /no codec for message type lookup/);
   });
 });
 
