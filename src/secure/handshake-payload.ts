@@ -3,6 +3,7 @@
 
 import { chatError } from '../errors.js';
 import { PROTOCOL_VERSION } from '../wire/preamble.js';
+import { cutUtf8 } from '../wire/utf8-cut.js';
 
 export const PROTOCOL_NAME = 'p2p-chat';
 export { PROTOCOL_VERSION };
@@ -12,6 +13,8 @@ export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'f
 export const NOISE_PROLOGUE = Buffer.from(`${PROTOCOL_NAME}/${PROTOCOL_VERSION}`, 'utf8');
 
 const MAX_PAYLOAD_BYTES = 4096;
+/** A peer's nickname, here or in any later message, is cut to this many bytes (32 characters of 4). */
+export const MAX_NICKNAME_BYTES = 128;
 const MAX_FEATURES = 32;
 
 export interface PeerInfo {
@@ -40,5 +43,5 @@ export function decodePeerInfo(bytes: Uint8Array): PeerInfo {
   const list = Array.isArray(features)
     ? features.filter((f): f is string => typeof f === 'string' && f.length <= 32).slice(0, MAX_FEATURES)
     : [];
-  return { name: name.slice(0, 256), version: v, features: list };
+  return { name: cutUtf8(name, MAX_NICKNAME_BYTES), version: v, features: list };
 }

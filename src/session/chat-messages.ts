@@ -2,14 +2,13 @@
 // passes on to its other peers (who joined or left, their messages); and goodbye and keepalive,
 // which every connection speaks, a relay's control connections too. JSON bodies.
 
-import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
 import { codecTable, json, type JsonObject, type MessageOf } from './message-codec.js';
-import { bad, optionalString, peerRef, requireString, type PeerRef } from './message-fields.js';
+import { bad, limitedString, optionalLimitedString, peerRef, requireString, TEXT_LIMITS, type PeerRef } from './message-fields.js';
 
 /** Goodbye and keepalive: on every connection, between peers or with a relay. */
 export const CONNECTION_CODECS = codecTable({
-  bye: json(0x02, (body) => ({ reason: optionalString(body.reason) ?? '' })),
+  bye: json(0x02, (body) => ({ reason: optionalLimitedString(body.reason, TEXT_LIMITS.reason) ?? '' })),
   ping: json(0x03, nonce),
   pong: json(0x04, nonce),
 });
@@ -17,7 +16,7 @@ export const CONNECTION_CODECS = codecTable({
 /** What only peers say to each other. */
 export const CHAT_CODECS = codecTable({
   chat: json(0x01, chatBody),
-  nick: json(0x05, (body) => ({ name: requireString(body.name, 'nick.name') })),
+  nick: json(0x05, (body) => ({ name: limitedString(body.name, 'nick.name', TEXT_LIMITS.nickname) })),
   /** A host tells its other peers that someone joined, left or was lost. */
   presence: json(0x06, presence),
   /** A host passes on a chat message from another of its peers. */
@@ -33,17 +32,24 @@ export interface ChatBody {
   readonly action?: boolean;
 }
 
+/**
+ * Controls that JSON writes as six bytes (\u0001); no text needs them, and the terminal never shows
+ * them. Without them a text is at most twice its length in JSON, so a forwarded one fits a frame.
+ */
+const ESCAPED_CONTROLS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+
 function chatBody(body: JsonObject): ChatBody {
   const time = body.time;
   if (typeof time !== 'number' || !Number.isFinite(time)) throw bad('chat message has no time');
   const text = requireString(body.text, 'chat.text');
-  if (Buffer.byteLength(text, 'utf8') > DEFAULTS.maxMessageBytes) {
-    throw chatError('ERR_MESSAGE_TOO_LONG', `peer sent a message over the ${DEFAULTS.maxMessageBytes}-byte limit`);
+  // Counted only when it could be over: no UTF-16 unit takes more than 3 bytes.
+  if (text.length * 3 > TEXT_LIMITS.text && Buffer.byteLength(text, 'utf8') > TEXT_LIMITS.text) {
+    throw chatError('ERR_MESSAGE_TOO_LONG', `peer sent a message over the ${TEXT_LIMITS.text}-byte limit`);
   }
   return {
-    id: requireString(body.id, 'chat.id').slice(0, 64),
+    id: limitedString(body.id, 'chat.id', TEXT_LIMITS.id),
     time,
-    text,
+    text: text.replace(ESCAPED_CONTROLS, ''),
     ...(body.action === true ? { action: true } : {}),
   };
 }
@@ -55,6 +61,6 @@ function nonce(body: JsonObject): { nonce: number } {
 function presence(body: JsonObject): { event: 'joined' | 'left' | 'lost' | 'renamed'; peer: PeerRef; reason?: string } {
   const event = body.event;
   if (event !== 'joined' && event !== 'left' && event !== 'lost' && event !== 'renamed') throw bad('presence event is unknown');
-  const reason = optionalString(body.reason);
+  const reason = optionalLimitedString(body.reason, TEXT_LIMITS.reason);
   return { event, peer: peerRef(body.peer), ...(reason !== undefined ? { reason } : {}) };
 }

@@ -5,7 +5,7 @@
 // Type codes 0x08-0x11. Control messages have JSON bodies; file-data is raw bytes after an 8-byte id.
 
 import { binary, codecTable, codesOf, json, type JsonObject, type MessageOf } from './message-codec.js';
-import { bad, requireString } from './message-fields.js';
+import { bad, optionalLimitedString, requireString, TEXT_LIMITS } from './message-fields.js';
 
 /** Bytes of a transfer id on the wire (shown as 16 hex characters). */
 export const TRANSFER_ID_BYTES = 8;
@@ -120,7 +120,7 @@ function sha256Hex(value: unknown): string {
 }
 
 function text(value: unknown): string {
-  return typeof value === 'string' ? value.slice(0, 256) : '';
+  return optionalLimitedString(value, TEXT_LIMITS.reason) ?? '';
 }
 
 function offeredFiles(value: unknown): readonly OfferedFile[] {
@@ -132,7 +132,8 @@ function offeredFile(value: unknown): OfferedFile {
   if (typeof value !== 'object' || value === null) throw bad('offered file is not an object');
   const v = value as Record<string, unknown>;
   const path = requireString(v.path, 'file.path');
-  if (path.length > 4096) throw bad('file.path is too long');
+  // A path names the file: cut, it would name another. The sender checks the same limit.
+  if (Buffer.byteLength(path, 'utf8') > TEXT_LIMITS.path) throw bad(`file.path is over the ${TEXT_LIMITS.path}-byte limit`);
   return { path, size: count(v.size, 'file.size') };
 }
 

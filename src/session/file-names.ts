@@ -5,6 +5,8 @@
 // devices on Windows are neutralised.
 
 import { chatError } from '../errors.js';
+import { cutUtf8 } from '../wire/utf8-cut.js';
+import { TEXT_LIMITS } from './message-fields.js';
 import { UNPRINTABLE_CLASS } from './sanitize.js';
 
 /** Longest name component in UTF-8 bytes (the common file-system limit). */
@@ -34,6 +36,7 @@ export function unsafeName(path: string, why: string) {
  */
 export function safeRelativePath(path: string): string[] {
   if (path.length === 0) throw unsafeName(path, 'empty name');
+  if (Buffer.byteLength(path, 'utf8') > TEXT_LIMITS.path) throw unsafeName(path, `path is over ${TEXT_LIMITS.path} bytes`);
   if (path.startsWith('/') || DRIVE_LETTER.test(path)) throw unsafeName(path, 'absolute path');
   if (path.includes('\\')) throw unsafeName(path, 'backslash in name');
   const parts = path.split('/');
@@ -98,10 +101,9 @@ const DOUBLE_EXTENSION = /\.tar\.[a-z0-9]{1,4}$/i;
 export function numberedName(name: string, n: number): string {
   const double = DOUBLE_EXTENSION.exec(name);
   const dot = double ? double.index : name.lastIndexOf('.');
-  let base = dot <= 0 ? name : name.slice(0, dot);
+  const base = dot <= 0 ? name : name.slice(0, dot);
   const extension = dot <= 0 ? '' : name.slice(dot);
   const suffix = ` (${n})${extension}`;
   const room = MAX_NAME_BYTES - Buffer.byteLength(suffix, 'utf8');
-  while (Buffer.byteLength(base, 'utf8') > room && base.length > 0) base = [...base].slice(0, -1).join('');
-  return `${base}${suffix}`;
+  return `${cutUtf8(base, room)}${suffix}`;
 }

@@ -1,12 +1,18 @@
 // Message codecs as tables: each protocol (chat, files, relay) is one frozen table keyed by message
 // type, whose row gives the type byte and how a peer's body is read (a JSON object by default, or a
 // byte layout of its own). MessageCodec reads the tables, so adding a message type is adding a row.
+// What we send goes through the same reader first, so it keeps the limits we hold peers to.
 
+import { chatError } from '../errors.js';
+import { MAX_PLAINTEXT } from '../secure/secure-channel.js';
 import { bad } from './message-fields.js';
 
 export type JsonObject = Record<string, unknown>;
 
-/** A message whose body is a JSON object: `read` checks a peer's body and returns the known fields. */
+/**
+ * A message whose body is a JSON object: `read` checks a body and returns the known fields, with
+ * every string within its limit. It reads a peer's message, and ours before it is sent.
+ */
 export interface JsonRow<Fields extends object> {
   readonly code: number;
   readonly read: (body: JsonObject) => Fields;
@@ -72,7 +78,7 @@ export class MessageCodec<M extends { readonly type: string }> {
         typeByCode.set(row.code, type);
         if ('read' in row) {
           this.#decoders.set(row.code, (bytes) => ({ type, ...row.read(jsonBody(bytes, type)) }) as unknown as M);
-          this.#encoders.set(type, ({ type: _, ...body }) => jsonMessage(row.code, body));
+          this.#encoders.set(type, ({ type: _, ...fields }) => jsonMessage(row.code, readOwn(row, type, fields)));
         } else {
           this.#decoders.set(row.code, row.decode);
           this.#encoders.set(type, row.encode);
@@ -81,10 +87,15 @@ export class MessageCodec<M extends { readonly type: string }> {
     }
   }
 
+  /** The message's bytes; one that would not fit in a frame is refused here, not lost on the way. */
   encode(message: M): Buffer {
     const encode = this.#encoders.get(message.type);
     if (encode === undefined) throw new TypeError(`no codec for message type ${message.type}`);
-    return encode(message);
+    const bytes = encode(message);
+    if (bytes.length > MAX_PLAINTEXT) {
+      throw chatError('ERR_FRAME_TOO_LARGE', `a ${message.type} message of ${bytes.length} bytes is over the ${MAX_PLAINTEXT}-byte frame limit`);
+    }
+    return bytes;
   }
 
   decode(bytes: Uint8Array): M | UnknownMessage {
@@ -102,6 +113,18 @@ function jsonBody(bytes: Uint8Array, type: string): JsonObject {
     return parsed as JsonObject;
   } catch {
     throw bad(`${type} message is not a JSON object`);
+  }
+}
+
+/**
+ * Our own message as the peer will read it: strings cut to their limits as the peer would cut them.
+ * One the reader refuses is a mistake here, not the peer's: it is not sent.
+ */
+function readOwn(row: JsonRow<object>, type: string, fields: JsonObject): object {
+  try {
+    return row.read(fields);
+  } catch (err) {
+    throw new TypeError(`cannot send this ${type} message: ${(err as Error).message}`, { cause: err });
   }
 }
 

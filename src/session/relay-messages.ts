@@ -3,7 +3,17 @@
 // 0x20-0x2f; requests carry a request id `rid` that the answer echoes.
 
 import { codecTable, codesOf, json, type JsonObject, type MessageOf } from './message-codec.js';
-import { bad, fingerprintField, optionalString, peerRef, portField, requireString, stringList } from './message-fields.js';
+import {
+  addressList,
+  bad,
+  fingerprintField,
+  limitedString,
+  optionalLimitedString,
+  peerRef,
+  portField,
+  requireString,
+  TEXT_LIMITS,
+} from './message-fields.js';
 
 /** The relay's goodbye to every registered peer when it stops. */
 export const RELAY_SHUTDOWN_REASON = 'relay shutting down';
@@ -34,9 +44,9 @@ export const RELAY_CODECS = codecTable({
   /** peer → relay: here I am (my key is proven by the handshake). */
   register: json(0x20, register),
   /** relay → peer: registered; the address the relay sees us at. */
-  registered: json(0x21, (body) => ({ rid: rid(body), observed: requireString(body.observed, 'registered.observed').slice(0, 64) })),
+  registered: json(0x21, (body) => ({ rid: rid(body), observed: limitedString(body.observed, 'registered.observed', TEXT_LIMITS.address) })),
   /** peer → relay: who matches this fingerprint, prefix or nickname? */
-  lookup: json(0x22, (body) => ({ rid: rid(body), query: requireString(body.query, 'lookup.query').slice(0, 128) })),
+  lookup: json(0x22, (body) => ({ rid: rid(body), query: limitedString(body.query, 'lookup.query', TEXT_LIMITS.query) })),
   /** relay → peer: the registered peers that match. */
   'lookup-result': json(0x23, (body) => ({ rid: rid(body), peers: records(body.peers) })),
   /** peer → relay: open a relayed session to this fingerprint. */
@@ -62,17 +72,17 @@ function rid(body: JsonObject): number {
 function register(body: JsonObject): { rid: number; name: string; port: number; addresses: readonly string[] } {
   return {
     rid: rid(body),
-    name: requireString(body.name, 'register.name').slice(0, 256),
+    name: limitedString(body.name, 'register.name', TEXT_LIMITS.nickname),
     port: portField(body.port, 'register.port'),
-    addresses: stringList(body.addresses, MAX_REGISTERED_ADDRESSES),
+    addresses: addressList(body.addresses, MAX_REGISTERED_ADDRESSES),
   };
 }
 
 function relayError(body: JsonObject): { rid: number; code: string; message: string } {
   return {
     rid: rid(body),
-    code: requireString(body.code, 'relay-error.code').slice(0, 64),
-    message: (optionalString(body.message) ?? '').slice(0, 512),
+    code: limitedString(body.code, 'relay-error.code', TEXT_LIMITS.code),
+    message: optionalLimitedString(body.message, TEXT_LIMITS.message) ?? '',
   };
 }
 
@@ -90,10 +100,10 @@ function record(value: unknown): RelayRecord {
   if (typeof value !== 'object' || value === null) throw bad('peer record missing');
   const v = value as Record<string, unknown>;
   return {
-    name: requireString(v.name, 'record.name').slice(0, 256),
+    name: limitedString(v.name, 'record.name', TEXT_LIMITS.nickname),
     fingerprint: fingerprintField(v.fingerprint, 'record.fingerprint'),
-    observed: requireString(v.observed, 'record.observed').slice(0, 64),
+    observed: limitedString(v.observed, 'record.observed', TEXT_LIMITS.address),
     port: portField(v.port, 'record.port'),
-    addresses: stringList(v.addresses, MAX_REGISTERED_ADDRESSES),
+    addresses: addressList(v.addresses, MAX_REGISTERED_ADDRESSES),
   };
 }

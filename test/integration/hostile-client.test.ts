@@ -1,13 +1,14 @@
 // A client that speaks the protocol correctly but lies: it claims to pass on other people's
-// messages and presence, renames itself to a nickname known with another key, or sends types the
-// chat does not use. The listener must not believe it, nor drop it for that. Regression tests for
-// the first security review.
+// messages and presence, renames itself to a nickname known with another key, sends types the chat
+// does not use, or says goodbye at great length. The listener must not believe it, drop it for
+// the types, or pass on more than the limits. Regression tests for the first security review.
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
 import { FILE_MESSAGE_TYPES } from '../../src/session/file-messages.js';
 import type { PeerConnection } from '../../src/session/peer-connection.js';
+import { TEXT_LIMITS } from '../../src/session/message-fields.js';
 import { MESSAGE_TYPES } from '../../src/session/session-messages.js';
 import { cleanupPeers, PeerProcess, startListener, tempHome } from '../helpers/peer-process.js';
 import { tcp, TestPeer } from '../helpers/relay-testnet.js';
@@ -55,6 +56,32 @@ describe('a lying client', { timeout: 60_000 }, () => {
     await host.waitForEvent('message', (e) => e.text === 'marker after the unknown types' && e.from === 'mallory');
     assert.equal(host.events.some((e) => e.type === 'lost' || e.type === 'left'), false, 'mallory is still connected');
   });
+
+  for (const length of [60_000, 65_490]) {
+    it(`cannot make the listener pass on or print a goodbye reason of ${length.toLocaleString('en-US')} characters: it is cut`, async () => {
+      const { peer: host, port } = await startListener(['--name', 'host']);
+      const alice = new PeerProcess(['connect', `127.0.0.1:${port}`, '--json', '--name', 'alice']);
+      await host.waitForEvent('connected', (e) => e.name === 'alice');
+      const mallory = await rawClient(port, 'mallory');
+      await alice.waitForEvent('joined', (e) => e.name === 'mallory');
+      // As a hostile peer writes it, past our own limits; it still fits in one frame.
+      mallory.sendEncoded([Buffer.concat([Buffer.of(MESSAGE_TYPES.bye), Buffer.from(JSON.stringify({ reason: 'x'.repeat(length) }))])]);
+
+      // Lengths first: a failure then does not print the whole reason.
+      const cut = 'x'.repeat(TEXT_LIMITS.reason);
+      const left = await host.waitForEvent('left', (e) => e.name === 'mallory');
+      assert.equal(String(left.reason).length, cut.length);
+      assert.ok(left.reason === cut);
+      const told = await alice.waitForEvent('left', (e) => e.name === 'mallory');
+      assert.equal(String(told.reason).length, cut.length, 'the other peer is told, with the reason cut to the limit');
+      assert.ok(told.reason === cut);
+      assert.equal(told.via, 'host');
+      for (const peer of [host, alice]) {
+        const longest = Math.max(...peer.stdoutLines.map((line) => line.length));
+        assert.ok(longest < 1_000, `a line of ${longest} characters was printed`);
+      }
+    });
+  }
 
   it('renaming to a nickname known with another key raises the warning, and rename floods are capped', async () => {
     const { peer: host, port } = await startListener(['--name', 'host']);

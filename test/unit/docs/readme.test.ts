@@ -56,6 +56,17 @@ describe('README and the relay behaviour', () => {
   });
 });
 
+describe('README and the protocol limits', () => {
+  it('lists every byte limit on what a peer sends, with the value the code enforces', async () => {
+    const { TEXT_LIMITS } = await import('../../../src/session/message-fields.js');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const [limit, bytes] of Object.entries(TEXT_LIMITS)) {
+      const row = `| ${limit} | ${bytes.toLocaleString('en-US')} |`;
+      assert.ok(readme.includes(row), `README does not have the row "${row}"`);
+    }
+  });
+});
+
 describe('README and the progress rates', () => {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
 

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { P2PChatError } from '../../../src/errors.js';
 import { fingerprintOf } from '../../../src/secure/fingerprint.js';
-import { FEATURES, NOISE_PROLOGUE, PROTOCOL_VERSION, type PeerInfo } from '../../../src/secure/handshake-payload.js';
+import { FEATURES, MAX_NICKNAME_BYTES, NOISE_PROLOGUE, PROTOCOL_VERSION, type PeerInfo } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
 import { HandshakeState } from '../../../src/secure/noise/handshake-state.js';
 import {
@@ -363,7 +363,7 @@ describe('SecureChannel against a hand-built peer', () => {
     const remote = bob.established;
     assert.ok(remote);
     assert.equal(remote.fingerprint, fingerprintOf(malloryKeys.publicKey));
-    assert.deepEqual(remote.info, { name: 'm'.repeat(256), version: 1, features: ['chat'] });
+    assert.deepEqual(remote.info, { name: 'm'.repeat(MAX_NICKNAME_BYTES), version: 1, features: ['chat'] });
   });
 });
 

@@ -75,6 +75,15 @@ describe('safeRelativePath: refused names', () => {
     throwsCode(() => safeRelativePath('😀'.repeat(64)), 'ERR_FILE_UNSAFE_NAME');
   });
 
+  it('refuses a whole path over 4096 bytes (the path limit of the protocol), accepts exactly 4096', () => {
+    const names = (first: number) => ['x'.repeat(first), ...Array.from({ length: 15 }, () => 'y'.repeat(255)), 'z'];
+    const atLimit = names(254).join('/');
+    assert.equal(Buffer.byteLength(atLimit), 4096);
+    assert.deepEqual(safeRelativePath(atLimit), names(254));
+    const err = throwsCode(() => safeRelativePath(names(255).join('/')), 'ERR_FILE_UNSAFE_NAME');
+    assert.match(err.message, /: path is over 4096 bytes$/);
+  });
+
   it('shows a refused name in the error without its control characters', () => {
     const err = throwsCode(() => safeRelativePath('/tmp/\u001b[2Jevil\u202e'), 'ERR_FILE_UNSAFE_NAME');
     assert.doesNotMatch(err.message, FORBIDDEN);

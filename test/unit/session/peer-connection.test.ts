@@ -150,6 +150,15 @@ describe('PeerConnection over TCP', { timeout: 10_000 }, () => {
     await alice.conn.close('again');
   });
 
+  it('cuts a goodbye reason to the reason limit, so a /quit reason of any length still says goodbye', async () => {
+    const { alice, bob } = await establishedPair();
+    await alice.conn.close('q'.repeat(100_000));
+    const outcome = await bob.closed;
+    assert.equal(outcome.kind, 'left');
+    assert.equal(outcome.kind === 'left' && outcome.reason.length, 256);
+    assert.ok(outcome.kind === 'left' && outcome.reason === 'q'.repeat(256));
+  });
+
   it('reports an abruptly destroyed socket as lost', async () => {
     const { alice, bobSocket } = await establishedPair();
     bobSocket.destroy();
