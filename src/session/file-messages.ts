@@ -53,8 +53,11 @@ export const FILE_CODECS = codecTable({
   'file-end': json(0x0d, (body) => ({ id: transferId(body.id), index: count(body.index, 'index'), sha256: sha256Hex(body.sha256) })),
   /** receiver → sender: this many bytes of the transfer are on disk (opens the send window). */
   'file-ack': json(0x0e, (body) => ({ id: transferId(body.id), bytes: count(body.bytes, 'bytes') })),
-  /** receiver → sender: file `index` matched its SHA-256 and is in place. */
-  'file-verified': json(0x0f, (body) => ({ id: transferId(body.id), index: count(body.index, 'index') })),
+  /**
+   * receiver → sender: file `index` matched the SHA-256 its file-end gave, repeated here, and is in
+   * place (the sender checks it is the hash it sent).
+   */
+  'file-verified': json(0x0f, (body) => ({ id: transferId(body.id), index: count(body.index, 'index'), sha256: sha256Hex(body.sha256) })),
   /** receiver → sender: file `index` did not match; send it again from the start. */
   'file-resend': json(0x10, (body) => ({ id: transferId(body.id), index: count(body.index, 'index'), reason: text(body.reason) })),
   /** either side: stop this transfer. */

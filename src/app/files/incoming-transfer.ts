@@ -62,7 +62,8 @@ export class IncomingTransfer extends Transfer {
   #sinks = new Set<FileSink>();
   readonly #backlog = new WriteBacklog();
   #resent = new Set<number>();
-  #verified = new Set<number>();
+  /** Files that matched, with the SHA-256 they matched (file-verified repeats it to the sender). */
+  #verified = new Map<number, string>();
   #saved = new Map<number, string>();
   /** Verified groups being moved into place (see linkClosed). */
   readonly #placing = new Set<Promise<void>>();
@@ -227,15 +228,16 @@ export class IncomingTransfer extends Transfer {
     void current.sink.finish().then(
       (digest) => {
         this.#sinks.delete(current.sink);
-        if (!this.finished) void this.#verify(index, digest === sha256);
+        if (!this.finished) void this.#verify(index, digest === sha256 ? digest : undefined);
       },
       (err: unknown) => this.fail(writeError(err, this.files[index]!.path), false),
     );
   }
 
-  async #verify(index: number, matched: boolean): Promise<void> {
+  /** `matched`: the SHA-256 the file matched, or undefined on a mismatch. */
+  async #verify(index: number, matched: string | undefined): Promise<void> {
     const path = this.files[index]!.path;
-    if (!matched) {
+    if (matched === undefined) {
       if (this.#resent.has(index)) {
         this.fail(chatError('ERR_FILE_CORRUPT', `${path} did not match its SHA-256 twice; the partial data is kept`), false);
         return;
@@ -245,7 +247,7 @@ export class IncomingTransfer extends Transfer {
       this.emit('mismatch', { index, path });
       return;
     }
-    this.#verified.add(index); // once per file: #start refuses a verified one
+    this.#verified.set(index, matched); // once per file: #start refuses a verified one
     const top = this.#entries[index]!.parts[0]!;
     const unverified = this.#unverified.get(top)! - 1;
     this.#unverified.set(top, unverified);
@@ -277,7 +279,7 @@ export class IncomingTransfer extends Transfer {
       this.complete();
     }
     for (const i of group) {
-      this.link.send({ type: 'file-verified', id: this.id, index: i });
+      this.link.send({ type: 'file-verified', id: this.id, index: i, sha256: this.#verified.get(i)! });
       this.emit('file-verified', { index: i, path: this.files[i]!.path, savedAs: this.#saved.get(i)! });
     }
   }

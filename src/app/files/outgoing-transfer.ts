@@ -1,11 +1,13 @@
 // The sending side of a file transfer: offer, wait for the answer, then stream each file from disk
 // in chunks as the send window and the socket allow, hashing as it reads. A resume point from the
-// receiver is checked by hashing our own first bytes; if they differ the file starts over.
+// receiver is checked by hashing our own first bytes; if they differ the file starts over. The
+// receiver is believed only about what it was sent: a file counts as delivered once it was sent
+// whole, with its file-end, and confirmed with that file-end's SHA-256.
 
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Timer } from '../../clock.js';
-import { chatError } from '../../errors.js';
+import { chatError, type P2PChatError } from '../../errors.js';
 import { TAG_LENGTH } from '../../secure/noise/crypto-primitives.js';
 import { FILE_DATA_HEADER_BYTES, offerPages, writeFileDataHeader, type FileMessage, type ResumePoint } from '../../session/file-messages.js';
 import { SendWindow, type SendWindowOptions } from '../../session/send-window.js';
@@ -52,7 +54,9 @@ export class OutgoingTransfer extends Transfer {
   #resume = new Map<number, ResumePoint>();
   #queue: number[] = [];
   #resends = new Map<number, number>();
-  #verified = new Set<number>();
+  /** Files sent whole since last asked for, with the SHA-256 their file-end gave. */
+  readonly #ended = new Map<number, string>();
+  readonly #verified = new Set<number>();
   #running = false;
   #wake: (() => void) | undefined;
   #offerTimer: Timer | undefined;
@@ -85,9 +89,7 @@ export class OutgoingTransfer extends Transfer {
       case 'file-accept':
         if (this.state !== 'offered') throw transferProtocolError('accepted twice');
         this.timing.clock.clearTimeout(this.#offerTimer);
-        for (const point of message.resume) {
-          if (point.index < this.files.length && point.have <= this.files[point.index]!.size) this.#resume.set(point.index, point);
-        }
+        this.#resume = this.#resumePoints(message.resume);
         this.#window = new SendWindow({ ...this.#options.window, ...(this.link.rttMs !== undefined ? { baseDelayMs: this.link.rttMs } : {}) });
         this.#unsubscribeDrain = this.link.onDrain(() => this.#wakeUp());
         this.#queue = this.files.map((_, i) => i);
@@ -98,20 +100,31 @@ export class OutgoingTransfer extends Transfer {
         this.fail(chatError('ERR_FILE_DECLINED', `${this.link.peer.name} declined ${this.describe()}${peerReason(message.reason, ': ')}`), true);
         return;
       case 'file-ack':
-        if (!this.#window?.acked(message.bytes, this.timing.clock.now())) throw transferProtocolError('acknowledged bytes never sent');
+        if (!this.#window?.acked(message.bytes, this.timing.clock.now())) throw this.#lie('acknowledged more bytes than were sent, or fewer than before');
         this.setBytes(this.resumed + message.bytes); // what a resume skipped counts as done
         this.#wakeUp();
         return;
-      case 'file-verified':
-        this.#verified.add(this.#fileIndex(message.index));
-        this.emit('file-verified', { index: message.index, path: this.files[message.index]!.path });
+      case 'file-verified': {
+        const index = this.#fileIndex(message.index);
+        const path = this.files[index]!.path;
+        const sent = this.#ended.get(index);
+        if (this.#verified.has(index)) throw this.#lie(`confirmed ${path} twice`);
+        if (sent === undefined) throw this.#lie(`confirmed ${path} before it was sent in full`);
+        if (message.sha256 !== sent) throw this.#lie(`confirmed ${path} with a SHA-256 other than the one sent`);
+        this.#verified.add(index);
+        this.emit('file-verified', { index, path });
         if (this.#verified.size === this.files.length) this.complete();
         return;
+      }
       case 'file-resend': {
         const index = this.#fileIndex(message.index);
+        const path = this.files[index]!.path;
+        if (this.#verified.has(index)) throw this.#lie(`asked for ${path} again after confirming it`);
+        // From here the file is not sent whole until its next file-end.
+        if (!this.#ended.delete(index)) throw this.#lie(`asked for ${path} again before it was sent in full`);
         const count = (this.#resends.get(index) ?? 0) + 1;
         if (count > MAX_RESENDS) {
-          throw chatError('ERR_FILE_CORRUPT', `${this.files[index]!.path} failed its SHA-256 check at ${this.link.peer.name} again`);
+          throw chatError('ERR_FILE_CORRUPT', `${path} failed its SHA-256 check at ${this.link.peer.name} again`);
         }
         this.#resends.set(index, count);
         this.#resume.delete(index);
@@ -130,6 +143,24 @@ export class OutgoingTransfer extends Transfer {
   #fileIndex(index: number): number {
     if (index >= this.files.length || this.state !== 'active') throw transferProtocolError('no such file in the transfer');
     return index;
+  }
+
+  /** The receiver's resume points by file: each for a file offered, one per file, none past its end. */
+  #resumePoints(points: readonly ResumePoint[]): Map<number, ResumePoint> {
+    const resume = new Map<number, ResumePoint>();
+    for (const point of points) {
+      const file = this.files[point.index];
+      if (file === undefined) throw this.#lie('accepted with a resume point for a file not offered');
+      if (point.have > file.size) throw this.#lie(`accepted with a resume point past the end of ${file.path}`);
+      if (resume.has(point.index)) throw this.#lie(`accepted with two resume points for ${file.path}`);
+      resume.set(point.index, point);
+    }
+    return resume;
+  }
+
+  /** The receiver said something that does not fit what it was sent: the transfer ends. */
+  #lie(what: string): P2PChatError {
+    return transferProtocolError(`${this.link.peer.name} ${what}`);
   }
 
   #run(): void {
@@ -164,7 +195,9 @@ export class OutgoingTransfer extends Transfer {
       if (this.finished) return;
       const after = await handle.stat();
       if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changed(file.path);
-      this.link.send({ type: 'file-end', id: this.id, index, sha256: hash.digest('hex') });
+      const sha256 = hash.digest('hex');
+      this.#ended.set(index, sha256);
+      this.link.send({ type: 'file-end', id: this.id, index, sha256 });
     } finally {
       await handle.close().catch(() => undefined);
     }

@@ -48,7 +48,7 @@ const EXAMPLES: readonly FileMessage[] = [
   { type: 'file-end', id: ID, index: 2, sha256: SHA },
   { type: 'file-ack', id: ID, bytes: 0 },
   { type: 'file-ack', id: ID, bytes: 123_456_789_012 },
-  { type: 'file-verified', id: ID, index: 9 },
+  { type: 'file-verified', id: ID, index: 9, sha256: SHA },
   { type: 'file-resend', id: ID, index: 1, reason: 'SHA-256 mismatch' },
   { type: 'file-cancel', id: ID, reason: 'cancelled by alice' },
   { type: 'file-cancel', id: ID, reason: 'disk full', code: 'ERR_FILE_WRITE' },
@@ -149,10 +149,11 @@ describe('encodeMessage / decodeMessage of file messages', () => {
   });
 
   it('drops unknown fields', () => {
-    assert.deepEqual(decodeMessage(json('file-verified', { id: ID, index: 1, extra: 'x', nested: { a: 1 } })), {
+    assert.deepEqual(decodeMessage(json('file-verified', { id: ID, index: 1, sha256: SHA, extra: 'x', nested: { a: 1 } })), {
       type: 'file-verified',
       id: ID,
       index: 1,
+      sha256: SHA,
     });
     assert.deepEqual(
       decodeMessage(json('file-offer', { id: ID, files: [{ path: 'a', size: 1, mode: 0o777 }], more: false, total: 5 })),
@@ -294,7 +295,7 @@ describe('decodeMessage rejects malformed file messages with ERR_BAD_MESSAGE', (
       throwsCode(() => decodeMessage(json('file-start', { id: ID, index: 0, offset: n })), 'ERR_BAD_MESSAGE');
       throwsCode(() => decodeMessage(json('file-end', { id: ID, index: n, sha256: SHA })), 'ERR_BAD_MESSAGE');
       throwsCode(() => decodeMessage(json('file-ack', { id: ID, bytes: n })), 'ERR_BAD_MESSAGE');
-      throwsCode(() => decodeMessage(json('file-verified', { id: ID, index: n })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-verified', { id: ID, index: n, sha256: SHA })), 'ERR_BAD_MESSAGE');
       throwsCode(() => decodeMessage(json('file-resend', { id: ID, index: n, reason: 'x' })), 'ERR_BAD_MESSAGE');
       throwsCode(() => decodeMessage(json('file-offer', { id: ID, files: [{ path: 'a', size: n }] })), 'ERR_BAD_MESSAGE');
       throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume: [{ index: n, have: 1, sha256: SHA }] })), 'ERR_BAD_MESSAGE');
@@ -311,6 +312,7 @@ describe('decodeMessage rejects malformed file messages with ERR_BAD_MESSAGE', (
   it('a sha256 that is not 64 lower-case hex digits', () => {
     for (const sha256 of [undefined, 42, '', 'ab'.repeat(31), 'ab'.repeat(33), 'AB'.repeat(32), 'g'.repeat(64), `${'a'.repeat(63)}\n`, ['ab'.repeat(32)]]) {
       throwsCode(() => decodeMessage(json('file-end', { id: ID, index: 0, sha256 })), 'ERR_BAD_MESSAGE');
+      throwsCode(() => decodeMessage(json('file-verified', { id: ID, index: 0, sha256 })), 'ERR_BAD_MESSAGE');
       throwsCode(() => decodeMessage(json('file-accept', { id: ID, resume: [{ index: 0, have: 1, sha256 }] })), 'ERR_BAD_MESSAGE');
     }
   });
