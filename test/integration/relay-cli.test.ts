@@ -4,6 +4,7 @@
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { stripVTControlCharacters } from 'node:util';
 import { cleanupPeers, PeerProcess, type PeerEvent } from '../helpers/peer-process.js';
 
 afterEach(cleanupPeers);
@@ -49,6 +50,15 @@ describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
     assert.equal(refused.code, 'ERR_RELAY_FULL');
     assert.match(String(refused.message), /full/);
     await bob.waitFor(() => bob.events.filter((e) => e.type === 'relay' && e.state === 'disconnected')[1], 'a second try');
+
+    // In words, the line names the relay once (the event carries it apart from the message).
+    assert.equal(refused.message, 'the relay is full (1 peers connected); try later');
+    const carol = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--relay', `127.0.0.1:${port}`]);
+    const line = await carol.waitForStderr(/^.*retrying in.*$/m);
+    assert.equal(
+      stripVTControlCharacters(line).replace(/^\d\d:\d\d -- /, ''),
+      `relay 127.0.0.1:${port}: the relay is full (1 peers connected); try later; retrying in 1 s`,
+    );
   });
 
   it('a relay that fails its pinned key is not used, and the peer says so once', async () => {
