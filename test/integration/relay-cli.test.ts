@@ -77,6 +77,18 @@ describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
     assert.equal(await badPin.exitCode(), 2);
   });
 
+  it('a connect by name through a relay that fails its pinned key says so, not that the peer was not found', async () => {
+    const { port: relayPort, fingerprint: relayFp } = await startRelay();
+    const otherFp = 'AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA';
+    const bob = new PeerProcess(['connect', 'alice', '--json', '--no-mdns', '--name', 'bob', '--relay', `127.0.0.1:${relayPort}#${otherFp}`]);
+    assert.equal(await bob.exitCode(15_000), 1);
+    const mismatch = `relay 127.0.0.1:${relayPort} presented key ${relayFp}, expected ${otherFp}; not using it`;
+    assert.deepEqual(bob.events.find((e) => e.type === 'warning'), { type: 'warning', code: 'ERR_PEER_KEY_MISMATCH', message: mismatch });
+    const error = bob.events.find((e) => e.type === 'error');
+    assert.equal(error?.code, 'ERR_PEER_KEY_MISMATCH');
+    assert.equal(error?.message, `'alice' is not on the LAN, and the relay could not be asked: ${mismatch}`);
+  });
+
   it('the relay restarts: the listener says so, re-registers by itself, and a new session works', async () => {
     const first = await startRelay();
     const relayArg = `127.0.0.1:${first.port}`;
