@@ -70,6 +70,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   readonly #backoff: RelayBackoff;
   #retry: Timer | undefined;
   #closed = false;
+  /** Why we gave up on the relay for good, when we did (our key registered elsewhere, a wrong key). */
+  #stopped: P2PChatError | undefined;
   /** A connection-level refusal (relay-error with rid 0) that explains the close to come. */
   #refusal: P2PChatError | undefined;
 
@@ -100,7 +102,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   /** Resolves once registered (now or later), rejects after `timeoutMs`. */
   whenRegistered(timeoutMs: number): Promise<void> {
     if (this.#registered) return Promise.resolve();
-    if (this.#closed) return Promise.reject(chatError('ERR_RELAY_UNREACHABLE', `relay ${this.label} is not in use`));
+    if (this.#closed) return Promise.reject(this.#stopped ?? chatError('ERR_RELAY_UNREACHABLE', `relay ${this.label} is not in use`));
     return new Promise((resolve, reject) => {
       const onStatus = (status: RelayStatus) => {
         if (status.state === 'stopped') {
@@ -225,8 +227,10 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.#failPending(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
         this.#scheduleRetry(undefined, outcome.reason);
       } else if (outcome.kind !== 'closed' && outcome.error.code === 'ERR_PEER_KEY_MISMATCH') {
-        // Not the relay we pinned: talking to it again will not change its key.
-        this.#stop(chatError('ERR_PEER_KEY_MISMATCH', `relay ${this.label} ${outcome.error.message.replace(/^peer /, '')}; not using it`));
+        // Not the relay we pinned: talking to it again will not change its key. ("peer presented
+        // key K, expected P; refusing to talk to it" becomes "relay R presented key K, expected P; not using it".)
+        const mismatch = outcome.error.message.replace(/^peer /, '').replace(/; refusing to talk to it$/, '');
+        this.#stop(chatError('ERR_PEER_KEY_MISMATCH', `relay ${this.label} ${mismatch}; not using it`));
       } else {
         const error = outcome.kind === 'closed' ? chatError('ERR_RELAY_UNREACHABLE', 'closed') : outcome.error;
         this.#scheduleRetry(error);
@@ -279,6 +283,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 
   #stop(error: P2PChatError): void {
     this.#closed = true;
+    this.#stopped = error;
     this.#failPending(error);
     this.emit('status', { state: 'stopped', error });
   }

@@ -68,7 +68,12 @@ export function relayStatusEvent(label: string, status: RelayStatus): AppEvent |
         message: `going away (${status.reason || 'no reason given'})`,
         retryInMs: status.retryInMs,
       };
-    case 'disconnected':
-      return { type: 'relay', state: 'disconnected', relay: label, code: status.error.code, message: status.error.message, retryInMs: status.retryInMs };
+    case 'disconnected': {
+      // The event names the relay; its client's errors do too, for where they are read alone.
+      const prefix = `relay ${label}: `;
+      const text = status.error.message;
+      const message = text.startsWith(prefix) ? text.slice(prefix.length) : text;
+      return { type: 'relay', state: 'disconnected', relay: label, code: status.error.code, message, retryInMs: status.retryInMs };
+    }
   }
 }

@@ -38,10 +38,15 @@ export async function resolveTarget(text: string, options: ResolveOptions): Prom
   };
   // No DNS guess here: it must neither hold up the relay's answer nor displace the key it vouches for.
   const lanLookup = planDial(text, { ...lanOptions, hostLookup: false }).catch(notFound);
+  /** Why the relay could not be asked, if it could not: the LAN may still know the peer. */
+  let relayFailure: P2PChatError | undefined;
   const records = await relay
     .whenRegistered(timing.relayRegisterTimeoutMs)
     .then(() => relay.lookup(text.trim()))
-    .catch(() => [] as readonly RelayRecord[]);
+    .catch((err: unknown) => {
+      relayFailure = P2PChatError.from(err, 'ERR_RELAY_UNREACHABLE', `relay ${relay.label}`);
+      return [] as readonly RelayRecord[];
+    });
   // Once the relay knows the peer, the LAN gets only a short extra moment (a peer on both is
   // dialled directly first anyway); otherwise the LAN lookup runs its course.
   // (Settled into a value either way, so a LAN error after we stopped waiting is never unhandled.)
@@ -62,6 +67,11 @@ export async function resolveTarget(text: string, options: ResolveOptions): Prom
   // Known to neither: a bare word may still be a host name.
   const host = await planDial(text, expectOption).catch(notFound);
   if (host) return host;
+  if (relayFailure) {
+    // Not found because the relay was never asked (its key failed the pin, it was unreachable):
+    // that, not the peer, is what to fix.
+    throw chatError(relayFailure.code, `'${text}' is not on the LAN, and the relay could not be asked: ${relayFailure.message}`, relayFailure);
+  }
   throw chatError(
     'ERR_PEER_NOT_FOUND',
     `no peer named '${text}' found on the LAN or at relay ${relay.label}; is it running with --relay ${relay.label}?`,

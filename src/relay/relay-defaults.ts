@@ -42,6 +42,22 @@ export const RELAY_DEFAULTS = Object.freeze({
    */
   maxPendingInvitesPerKey: 16,
   /**
+   * Of the sessions waiting to reach one key, how many one dialling key may hold: a person dials
+   * a peer once, maybe twice when retrying. Keys cost nothing, so the next cap is the real one.
+   */
+  maxInvitesFromOneKey: 2,
+  /**
+   * ...and how many one dialling address may hold, counting its unanswered invitations (below):
+   * a quarter of a peer's slots, so one address cannot keep a peer from being reached.
+   */
+  maxInvitesFromOneIp: 4,
+  /**
+   * An invitation whose dialler never presented its token (or gave up before the dialled peer
+   * came) counts against the dialler's address at that peer for this long: a flood of dials that
+   * are never completed runs dry instead of renewing itself every token lifetime. 0 = not at all.
+   */
+  unansweredInvitePenaltyMs: 60_000,
+  /**
    * Register, lookup and dial requests per second on one control connection (token bucket;
    * 0 = unlimited). A client sends one register per connection and a lookup and a dial per
    * `connect`, so even a busy person stays far below; a script enumerating peers does not.

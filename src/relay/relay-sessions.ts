@@ -1,18 +1,20 @@
 // Relayed sessions from dial to close: a dial is given two one-time tokens (if there is room in
-// all and in the dialler's share, session-quota.ts), each data connection that presents one waits
-// for its counterpart, and the pair is spliced.
+// all, in the dialler's share, session-quota.ts, and in the dialled peer's invitations, shared out
+// by invite-shares.ts), each data connection that presents one waits for its counterpart, and the
+// pair is spliced.
 // Sessions whose connections do not both arrive within the token lifetime are ended, and the
 // one that did come is closed. This is where the relay's session timers live.
 
 import type { Clock, Timer } from '../clock.js';
 import type { ByteStream } from '../net/byte-stream.js';
 import type { PeerRef } from '../session/message-fields.js';
+import { InviteShares, type Invitation, type InviteOutcome, type InviteShareLimits } from './invite-shares.js';
 import type { RelayEvent } from './relay-events.js';
 import { SessionQuota, type Dialler, type QuotaTicket, type SessionQuotaLimits } from './session-quota.js';
 import { Splice } from './splice.js';
 import { TokenBroker, type Side } from './token-broker.js';
 
-export interface RelaySessionsOptions extends SessionQuotaLimits {
+export interface RelaySessionsOptions extends SessionQuotaLimits, InviteShareLimits {
   readonly tokenTtlMs: number;
   readonly maxSessions: number;
   readonly sessionRateBytesPerSec: number;
@@ -29,6 +31,8 @@ interface Meta {
   readonly b: PeerRef;
   /** The dialler's share of the sessions, held until the session is over. */
   readonly ticket: QuotaTicket;
+  /** Its slot among the sessions waiting to reach b, held until it opens or is over. */
+  invitation?: Invitation;
   timer?: Timer;
 }
 
@@ -41,6 +45,7 @@ export class RelaySessions {
   readonly #broker: TokenBroker<ByteStream, Meta>;
   readonly #splices = new Set<Splice>();
   readonly #quota: SessionQuota;
+  readonly #shares: InviteShares;
   /** Data connections presented and waiting for their counterpart, with their session id. */
   readonly #waiting = new Map<ByteStream, number>();
   #closedBytes = 0;
@@ -48,6 +53,7 @@ export class RelaySessions {
   constructor(options: RelaySessionsOptions) {
     this.#options = options;
     this.#quota = new SessionQuota(options);
+    this.#shares = new InviteShares(options);
     this.#broker = new TokenBroker({ ttlMs: options.tokenTtlMs, now: () => options.clock.now() });
   }
 
@@ -65,15 +71,18 @@ export class RelaySessions {
 
   /** `a` (dialling as `dialler`: its proven key and its address) wants a session with `b`. */
   dial(a: PeerRef, b: PeerRef, dialler: Dialler): DialAnswer {
-    const { maxSessions, tokenTtlMs } = this.#options;
+    const { maxSessions, tokenTtlMs, clock } = this.#options;
     if (this.count >= maxSessions) {
       return { ok: false, code: 'ERR_RELAY_FULL', message: `the relay is full (${maxSessions} sessions open); try later` };
     }
-    const counted = { ...dialler, target: b.fingerprint };
-    const refusal = this.#quota.refuse(counted);
+    const refusal = this.#quota.refuse(dialler);
     if (refusal !== undefined) return { ok: false, code: 'ERR_RELAY_FULL', message: refusal };
-    const meta: Meta = { a, b, ticket: this.#quota.reserve(counted) };
+    const share = this.#shares.admit(dialler, b.fingerprint, clock.now());
+    if (!share.ok) return { ok: false, code: 'ERR_RELAY_FULL', message: share.why };
+    if (share.evict) this.#evict(share.evict.id);
+    const meta: Meta = { a, b, ticket: this.#quota.reserve(dialler) };
     const issued = this.#broker.issue(meta);
+    meta.invitation = this.#shares.hold(dialler, b.fingerprint, issued.id);
     meta.timer = this.#options.clock.setTimeout(() => this.#expire(issued.id), tokenTtlMs);
     meta.timer.unref();
     return { ok: true, dialerToken: issued.dialerToken, dialedToken: issued.dialedToken };
@@ -95,6 +104,7 @@ export class RelaySessions {
     const { meta, dialer, dialed, id } = result;
     this.#options.clock.clearTimeout(meta.timer);
     this.#quota.opened(meta.ticket);
+    this.#settleInvitation(meta, 'opened');
     this.#waiting.delete(dialer);
     this.#waiting.delete(dialed);
     const splice = new Splice(dialer, dialed, {
@@ -119,23 +129,19 @@ export class RelaySessions {
   /** End everything: pending sessions are cancelled, spliced ones ended with `reason`. */
   stop(reason: string): void {
     for (const { meta, waiting } of this.#broker.clear()) {
-      this.#settle(meta);
+      this.#settle(meta, 'cancelled');
       for (const { handle } of waiting) handle.destroy();
     }
     for (const splice of this.#splices) splice.close(reason);
   }
 
   #expire(id: number): void {
-    const cancelled = this.#broker.cancel(id);
-    if (!cancelled) return;
-    const { meta, waiting } = cancelled;
-    this.#settle(meta);
-    const came = waiting[0]?.side;
+    // Only a dialler that never came left its invitation unanswered: a dialled peer that did not
+    // come is not the dialler's doing.
+    const ended = this.#end(id, (came) => (came === 'dialer' ? 'cancelled' : 'unanswered'));
+    if (!ended) return;
+    const { meta, came } = ended;
     const missing = came === undefined ? 'neither peer connected' : `${came === 'dialer' ? meta.b.name : meta.a.name} did not connect`;
-    for (const { handle } of waiting) {
-      this.#waiting.delete(handle);
-      handle.destroy();
-    }
     this.#options.emit({ type: 'session-closed', id, a: meta.a, b: meta.b, bytes: 0, reason: `expired: ${missing} in time` });
   }
 
@@ -144,23 +150,51 @@ export class RelaySessions {
     const id = this.#waiting.get(stream);
     if (id === undefined) return; // spliced meanwhile, or already expired
     this.#waiting.delete(stream);
-    const cancelled = this.#broker.cancel(id);
-    if (!cancelled) return;
-    this.#settle(cancelled.meta);
-    const who = side === 'dialer' ? cancelled.meta.a : cancelled.meta.b;
-    this.#options.emit({
-      type: 'session-closed',
-      id,
-      a: cancelled.meta.a,
-      b: cancelled.meta.b,
-      bytes: 0,
-      reason: `abandoned: ${who.name} closed its data connection first`,
-    });
+    const ended = this.#end(id, () => (side === 'dialer' ? 'unanswered' : 'cancelled'));
+    if (!ended) return;
+    const { a, b } = ended.meta;
+    const reason = `abandoned: ${(side === 'dialer' ? a : b).name} closed its data connection first`;
+    this.#options.emit({ type: 'session-closed', id, a, b, bytes: 0, reason });
   }
 
-  /** A session that never opened is over: free its timer and its dialler's share. */
-  #settle(meta: Meta): void {
+  /**
+   * A pending session gives its slot at b to a dialler holding fewer of b's slots
+   * (invite-shares.ts): it ends as if expired, but counts against nobody.
+   */
+  #evict(id: number): void {
+    const ended = this.#end(id, () => 'cancelled');
+    if (!ended) return;
+    const { a, b } = ended.meta;
+    const reason = `evicted: ${b.name} had no invitation slot left, and another dialler held fewer of them`;
+    this.#options.emit({ type: 'session-closed', id, a, b, bytes: 0, reason });
+  }
+
+  /**
+   * End session `id` before it opened, closing whatever data connection came for it; `outcome`
+   * says, from the side that came (if one did), how its invitation counts. Undefined when it is
+   * already paired or gone.
+   */
+  #end(id: number, outcome: (came: Side | undefined) => InviteOutcome): { meta: Meta; came: Side | undefined } | undefined {
+    const cancelled = this.#broker.cancel(id);
+    if (!cancelled) return undefined;
+    const { meta, waiting } = cancelled;
+    const came = waiting[0]?.side;
+    this.#settle(meta, outcome(came));
+    for (const { handle } of waiting) {
+      this.#waiting.delete(handle);
+      handle.destroy();
+    }
+    return { meta, came };
+  }
+
+  /** A session that never opened is over: free its timer, its dialler's share and its slot at b. */
+  #settle(meta: Meta, outcome: InviteOutcome): void {
     this.#options.clock.clearTimeout(meta.timer);
     this.#quota.release(meta.ticket);
+    this.#settleInvitation(meta, outcome);
+  }
+
+  #settleInvitation(meta: Meta, outcome: InviteOutcome): void {
+    if (meta.invitation) this.#shares.settle(meta.invitation, outcome, this.#options.clock.now());
   }
 }

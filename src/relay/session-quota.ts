@@ -1,23 +1,19 @@
 // Each dialler's share of the relay's sessions: how many relayed sessions one key and one IP
 // address have dialled, counting those still waiting for their data connections apart from the
-// total; and how many invitations wait at one dialled key, whoever sent them (many keys from many
-// addresses could otherwise flood one peer). Pure counting; RelaySessions asks before issuing
-// tokens and reports each session's life.
+// total. (How the sessions waiting to reach one peer are shared is invite-shares.ts.) Pure
+// counting; RelaySessions asks before issuing tokens and reports each session's life.
 
 export interface SessionQuotaLimits {
   readonly maxSessionsPerKey: number;
   readonly maxPendingSessionsPerKey: number;
   readonly maxSessionsPerIp: number;
   readonly maxPendingSessionsPerIp: number;
-  readonly maxPendingInvitesPerKey: number;
 }
 
 /** Who dialled a session: the key its control connection proved, and the address it came from. */
 export interface Dialler {
   readonly key: string;
   readonly ip: string;
-  /** The key being dialled, when counted against its invitations. */
-  readonly target?: string;
 }
 
 /** One session's hold on its dialler's quota, from reserve() to release(). */
@@ -36,8 +32,6 @@ export class SessionQuota {
   readonly #limits: SessionQuotaLimits;
   readonly #byKey = new Map<string, Counts>();
   readonly #byIp = new Map<string, Counts>();
-  /** Pending sessions per dialled key. */
-  readonly #byTarget = new Map<string, Counts>();
 
   constructor(limits: SessionQuotaLimits) {
     this.#limits = limits;
@@ -59,10 +53,6 @@ export class SessionQuota {
     }
     if ((key?.total ?? 0) >= maxSessionsPerKey) {
       return `too many relayed sessions for your key (${maxSessionsPerKey}); close one or try later`;
-    }
-    const target = dialler.target === undefined ? undefined : this.#byTarget.get(dialler.target);
-    if ((target?.pending ?? 0) >= this.#limits.maxPendingInvitesPerKey) {
-      return `too many sessions waiting to reach that peer (${this.#limits.maxPendingInvitesPerKey}); try later`;
     }
     return undefined;
   }
@@ -93,7 +83,6 @@ export class SessionQuota {
     }
     this.#forgetIfEmpty(this.#byKey, ticket.dialler.key);
     this.#forgetIfEmpty(this.#byIp, ticket.dialler.ip);
-    if (ticket.dialler.target !== undefined) this.#forgetIfEmpty(this.#byTarget, ticket.dialler.target);
   }
 
   /** Sessions (open or pending) dialled by a key and from an address, for tests and stats. */
@@ -104,7 +93,6 @@ export class SessionQuota {
 
   #both(dialler: Dialler, create: boolean): Counts[] {
     const all = [counts(this.#byKey, dialler.key, create), counts(this.#byIp, dialler.ip, create)];
-    if (dialler.target !== undefined) all.push(counts(this.#byTarget, dialler.target, create));
     return all.filter((c): c is Counts => c !== undefined);
   }
 

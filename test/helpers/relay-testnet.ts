@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { linkRelay, type RelayLink } from '../../src/app/relay-link.js';
 import { SYSTEM_CLOCK, type Clock } from '../../src/clock.js';
 import { DEFAULTS } from '../../src/defaults.js';
 import type { RelayAddress } from '../../src/net/relay-address.js';
@@ -31,9 +32,11 @@ const openSockets = new Set<Socket>();
 const relays: RelayServer[] = [];
 const proxies: TcpProxy[] = [];
 const standIns: Server[] = [];
+const links: RelayLink[] = [];
 
-/** Close every socket, proxy and relay the helpers opened, and remove temporary homes. */
+/** Close every relay link, socket, proxy and relay the helpers opened, and remove temporary homes. */
 export async function cleanupRelayTestnet(): Promise<void> {
+  await Promise.all(links.splice(0).map((link) => link.client.close()));
   for (const socket of openSockets) socket.destroy();
   openSockets.clear();
   await Promise.all(relays.splice(0).map((r) => r.stop()));
@@ -66,6 +69,13 @@ export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdL
   ) => until(() => events.find((e): e is Extract<RelayEvent, { type: T }> => e.type === type && match(e as never)), `relay event ${type}`, ms);
   const client = (name: string, identity?: Identity, from?: string) => ControlClient.connect(port, name, relay.fingerprint, identity, from);
   return { relay, port, events, event, client };
+}
+
+/** A node's use of a relay (linkRelay), closed with the testnet. */
+export function linkedRelay(...args: Parameters<typeof linkRelay>): RelayLink {
+  const link = linkRelay(...args);
+  links.push(link);
+  return link;
 }
 
 /**

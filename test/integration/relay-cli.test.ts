@@ -4,6 +4,7 @@
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { stripVTControlCharacters } from 'node:util';
 import { cleanupPeers, PeerProcess, type PeerEvent } from '../helpers/peer-process.js';
 
 afterEach(cleanupPeers);
@@ -49,6 +50,15 @@ describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
     assert.equal(refused.code, 'ERR_RELAY_FULL');
     assert.match(String(refused.message), /full/);
     await bob.waitFor(() => bob.events.filter((e) => e.type === 'relay' && e.state === 'disconnected')[1], 'a second try');
+
+    // In words, the line names the relay once (the event carries it apart from the message).
+    assert.equal(refused.message, 'the relay is full (1 peers connected); try later');
+    const carol = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--relay', `127.0.0.1:${port}`]);
+    const line = await carol.waitForStderr(/^.*retrying in.*$/m);
+    assert.equal(
+      stripVTControlCharacters(line).replace(/^\d\d:\d\d -- /, ''),
+      `relay 127.0.0.1:${port}: the relay is full (1 peers connected); try later; retrying in 1 s`,
+    );
   });
 
   it('a relay that fails its pinned key is not used, and the peer says so once', async () => {
@@ -65,6 +75,18 @@ describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
 
     const badPin = new PeerProcess(['listen', '--json', '--port', '0', '--relay', `127.0.0.1:${relayPort}#NOTAFINGERPRINT`]);
     assert.equal(await badPin.exitCode(), 2);
+  });
+
+  it('a connect by name through a relay that fails its pinned key says so, not that the peer was not found', async () => {
+    const { port: relayPort, fingerprint: relayFp } = await startRelay();
+    const otherFp = 'AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA-AAAAAAA';
+    const bob = new PeerProcess(['connect', 'alice', '--json', '--no-mdns', '--name', 'bob', '--relay', `127.0.0.1:${relayPort}#${otherFp}`]);
+    assert.equal(await bob.exitCode(15_000), 1);
+    const mismatch = `relay 127.0.0.1:${relayPort} presented key ${relayFp}, expected ${otherFp}; not using it`;
+    assert.deepEqual(bob.events.find((e) => e.type === 'warning'), { type: 'warning', code: 'ERR_PEER_KEY_MISMATCH', message: mismatch });
+    const error = bob.events.find((e) => e.type === 'error');
+    assert.equal(error?.code, 'ERR_PEER_KEY_MISMATCH');
+    assert.equal(error?.message, `'alice' is not on the LAN, and the relay could not be asked: ${mismatch}`);
   });
 
   it('the relay restarts: the listener says so, re-registers by itself, and a new session works', async () => {

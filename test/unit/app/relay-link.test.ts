@@ -22,16 +22,19 @@ describe('relay status events', () => {
     assert.equal(relayStatusEvent(RELAY, { state: 'ready' }), undefined);
   });
 
-  it('disconnected and going-away carry a code, a message and the retry delay', () => {
+  it('disconnected and going-away carry a code, a message (not naming the relay again) and the retry delay', () => {
     const error = chatError('ERR_RELAY_FULL', `relay ${RELAY}: full`);
     assert.deepEqual(relayStatusEvent(RELAY, { state: 'disconnected', error, retryInMs: 750 }), {
       type: 'relay',
       state: 'disconnected',
       relay: RELAY,
       code: 'ERR_RELAY_FULL',
-      message: `relay ${RELAY}: full`,
+      message: 'full',
       retryInMs: 750,
     });
+    const timeout = chatError('ERR_HANDSHAKE_TIMEOUT', 'handshake timed out');
+    const event = relayStatusEvent(RELAY, { state: 'disconnected', error: timeout, retryInMs: 750 });
+    assert.equal(event?.type === 'relay' && event.state === 'disconnected' && event.message, 'handshake timed out');
     assert.deepEqual(relayStatusEvent(RELAY, { state: 'going-away', reason: '', retryInMs: 500 }), {
       type: 'relay',
       state: 'going-away',

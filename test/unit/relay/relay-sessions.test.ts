@@ -29,6 +29,9 @@ function relaySessions(clock: ManualClock, options: Partial<RelaySessionsOptions
     maxSessionsPerIp: 10,
     maxPendingSessionsPerIp: 10,
     maxPendingInvitesPerKey: 10,
+    maxInvitesFromOneKey: 10,
+    maxInvitesFromOneIp: 10,
+    unansweredInvitePenaltyMs: 0,
     sessionRateBytesPerSec: 0,
     sessionByteCap: 0,
     sessionIdleTimeoutMs: 0,
@@ -132,5 +135,82 @@ describe('RelaySessions tokens on a manual clock', () => {
     assert.equal(Buffer.concat(heard).toString(), 'still here', 'the splice carries bytes long after the tokens would have expired');
     assert.deepEqual(closed(), []);
     assert.equal(sessions.count, 1);
+  });
+});
+
+describe("RelaySessions and the dialled peer's invitation slots", () => {
+  const CAROL = { name: 'carol', fingerprint: 'C'.repeat(56) };
+  const FROM_CAROL = { key: CAROL.fingerprint, ip: '198.51.100.3' };
+  /** Room for one waiting session per address at bob, and a 5 s penalty for an unanswered one. */
+  const ONE_EACH = { maxPendingSessionsPerKey: 10, maxInvitesFromOneIp: 1, unansweredInvitePenaltyMs: 5_000 };
+  const refusal = (answer: DialAnswer) => (answer.ok ? 'a session' : answer.message);
+
+  const CASES: { name: string; act: (s: RelaySessions, t: { dialerToken: string; dialedToken: string }) => void; counts: boolean }[] = [
+    { name: 'nobody came', act: () => undefined, counts: true },
+    { name: 'only the dialled peer came', act: (s, t) => s.attach(t.dialedToken, dataConnection()[1]), counts: true },
+    { name: 'only the dialler came', act: (s, t) => s.attach(t.dialerToken, dataConnection()[1]), counts: false },
+  ];
+  for (const { name, act, counts } of CASES) {
+    it(`an expired invitation (${name}) ${counts ? 'counts' : 'does not count'} against the dialler's address`, async () => {
+      const clock = new ManualClock();
+      const { sessions } = relaySessions(clock, ONE_EACH);
+      act(sessions, tokens(sessions.dial(ALICE, BOB, DIALLER)));
+      clock.advance(TOKEN_TTL_MS);
+      await settle();
+      const again = refusal(sessions.dial(ALICE, BOB, DIALLER));
+      if (!counts) {
+        assert.equal(again, 'a session');
+        return;
+      }
+      assert.match(again, /too many sessions from 192\.0\.2\.2 waiting to reach that peer \(1, 1 of them unanswered in the last 5 s\)/);
+      assert.equal(refusal(sessions.dial(CAROL, BOB, FROM_CAROL)), 'a session', 'another address may');
+      clock.advance(5_000);
+      assert.equal(refusal(sessions.dial(ALICE, BOB, DIALLER)), 'a session', 'the penalty is over');
+    });
+  }
+
+  it('a dialler that closes its waiting data connection first is held to it; a dialled peer that does is not', async () => {
+    const clock = new ManualClock();
+    const { sessions, closed } = relaySessions(clock, ONE_EACH);
+    const [bobsEnd, bobRelayEnd] = dataConnection();
+    sessions.attach(tokens(sessions.dial(CAROL, BOB, FROM_CAROL)).dialedToken, bobRelayEnd);
+    bobsEnd.destroy();
+    await settle();
+    assert.equal(refusal(sessions.dial(CAROL, BOB, FROM_CAROL)), 'a session', 'bob gave up, not carol');
+
+    const [alicesEnd, aliceRelayEnd] = dataConnection();
+    sessions.attach(tokens(sessions.dial(ALICE, BOB, DIALLER)).dialerToken, aliceRelayEnd);
+    alicesEnd.destroy();
+    await settle();
+    assert.deepEqual(closed().map((e) => e.type === 'session-closed' && e.reason), [
+      'abandoned: bob closed its data connection first',
+      'abandoned: alice closed its data connection first',
+    ]);
+    assert.match(refusal(sessions.dial(ALICE, BOB, DIALLER)), /1 of them unanswered/);
+  });
+
+  it('when every slot is taken, a dialler holding fewer takes the oldest of the biggest holder, whose waiting connection is closed', async () => {
+    const clock = new ManualClock();
+    const { sessions, closed } = relaySessions(clock, { maxPendingSessionsPerKey: 10, maxPendingInvitesPerKey: 2 });
+    const oldest = tokens(sessions.dial(ALICE, BOB, DIALLER));
+    const [, bobRelayEnd] = dataConnection();
+    sessions.attach(oldest.dialedToken, bobRelayEnd);
+    tokens(sessions.dial(ALICE, BOB, DIALLER));
+    assert.equal(refusal(sessions.dial(CAROL, BOB, FROM_CAROL)), 'a session');
+    await settle();
+    assert.deepEqual(closed(), [
+      {
+        type: 'session-closed',
+        id: 1,
+        a: ALICE,
+        b: BOB,
+        bytes: 0,
+        reason: 'evicted: bob had no invitation slot left, and another dialler held fewer of them',
+      },
+    ]);
+    assert.equal(bobRelayEnd.destroyed, true);
+    assert.equal(sessions.attach(oldest.dialerToken, dataConnection()[1]), 'unknown, expired or already used token');
+    assert.equal(sessions.count, 2);
+    assert.match(refusal(sessions.dial(CAROL, BOB, FROM_CAROL)), /too many sessions waiting to reach that peer \(2\)/, 'one each: no swap');
   });
 });

@@ -5,23 +5,13 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { SessionQuota } from '../../../src/relay/session-quota.js';
 
-const ROOMY = { maxSessionsPerKey: 100, maxPendingSessionsPerKey: 100, maxSessionsPerIp: 100, maxPendingSessionsPerIp: 100, maxPendingInvitesPerKey: 100 };
+const ROOMY = { maxSessionsPerKey: 100, maxPendingSessionsPerKey: 100, maxSessionsPerIp: 100, maxPendingSessionsPerIp: 100 };
 const ALICE = { key: 'KEY-ALICE', ip: '192.0.2.1' };
 const ALICE_ELSEWHERE = { key: 'KEY-ALICE', ip: '198.51.100.7' };
 const CAROL = { key: 'KEY-CAROL', ip: '192.0.2.1' };
 const DAVE = { key: 'KEY-DAVE', ip: '203.0.113.5' };
 
 describe('SessionQuota', () => {
-  it('caps the sessions waiting to reach one key, whoever dials it and from wherever', () => {
-    const q = new SessionQuota({ ...ROOMY, maxPendingInvitesPerKey: 2 });
-    const first = q.reserve({ ...ALICE, target: 'KEY-BOB' });
-    q.reserve({ ...DAVE, target: 'KEY-BOB' });
-    assert.match(q.refuse({ ...CAROL, target: 'KEY-BOB' }) ?? '', /too many sessions waiting to reach that peer \(2\)/);
-    assert.equal(q.refuse({ ...CAROL, target: 'KEY-ERIN' }), undefined, 'another peer is not affected');
-    q.opened(first);
-    assert.equal(q.refuse({ ...CAROL, target: 'KEY-BOB' }), undefined, 'an opened session no longer waits');
-  });
-
   it('caps the sessions of one key waiting for their connections, from any address', () => {
     const q = new SessionQuota({ ...ROOMY, maxPendingSessionsPerKey: 2 });
     q.reserve(ALICE);
