@@ -1,14 +1,18 @@
 // Issue 11, item 1: a stranger holding 1,000 silent connections (the preamble, then nothing,
 // each replaced as soon as it is closed) must not lock a listener. Handshakes have their own
 // budget and per-address cap, the oldest is cut off to make room, and the listener says so once
-// per address. Real sockets on loopback; the flood and the listener share this process.
+// per address; `listen` takes the caps as flags. Real sockets on loopback; the flood and the
+// listener share this process.
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createConnection, type Socket } from 'node:net';
 import type { AppEvent } from '../../src/app/app-events.js';
 import type { ChatNode } from '../../src/app/chat-node.js';
 import { P2PChatError } from '../../src/errors.js';
+import { PREAMBLE } from '../../src/wire/preamble.js';
 import { cleanupNodes, EventLog, tempNode } from '../helpers/chat-nodes.js';
+import { cleanupPeers, startListener } from '../helpers/peer-process.js';
 import { PreambleFlood } from '../helpers/preamble-flood.js';
 
 const FLOOD = 1_000;
@@ -18,9 +22,12 @@ const MAX_FLOOD_CONNECTIONS = 2_000_000;
 const MAX_TRIES = 10;
 
 const floods: PreambleFlood[] = [];
-afterEach(() => {
+const sockets: Socket[] = [];
+afterEach(async () => {
   for (const flood of floods.splice(0)) flood.stop();
+  for (const socket of sockets.splice(0)) socket.destroy();
   cleanupNodes();
+  await cleanupPeers();
 });
 after(cleanupNodes);
 
@@ -88,5 +95,19 @@ describe('a listener flooded with silent connections (issue 11)', { timeout: 120
 
     // One line for the address however many were cut off, the peer's own tries among them.
     assert.deepEqual(listenerFullLines(atHost).map((e) => e.address), ['127.0.0.1']);
+  });
+
+  it('takes its caps from the command line', async () => {
+    const { peer: host, port } = await startListener(['--max-handshakes-per-ip', '1']);
+    for (let i = 0; i < 2; i++) {
+      const socket = createConnection({ host: '127.0.0.1', port });
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.resume();
+      socket.write(PREAMBLE);
+    }
+    const cut = await host.waitForEvent('rejected', (e) => e.code === 'ERR_LISTENER_FULL');
+    assert.equal(cut.address, '127.0.0.1');
+    assert.match(String(cut.message), /127\.0\.0\.1 had 1 handshake in progress, the most one address may hold/);
   });
 });
