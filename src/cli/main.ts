@@ -75,9 +75,7 @@ async function run(argv: string[]): Promise<number> {
     })
     .option('--host <addr>', `address to listen on (default ${DEFAULTS.host}, every IPv6 and IPv4 address)`)
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
-    .option('--download-dir <dir>', DOWNLOAD_DIR_HELP);
-  for (const option of LISTENER_OPTIONS) listen.option(option.flag, `${option.description} (default ${option.default})`);
-  listen
+    .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat listen --name laptop')
     .example('p2p-chat listen --accept-files --download-dir ~/inbox')
     .action((first: string | undefined, flags: ListenFlags) => {
@@ -86,16 +84,18 @@ async function run(argv: string[]): Promise<number> {
       }
       start(listenCommand(flags));
     });
+  for (const option of LISTENER_OPTIONS) listen.option(option.flag, `${option.description} (default ${option.default})`);
 
   const connect = cli.command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host');
   for (const [flag, help] of DIAL_OPTIONS) connect.option(flag, help);
-  connect.option('--accept-files [who]', ACCEPT_FILES_HELP).option('--download-dir <dir>', DOWNLOAD_DIR_HELP);
-  for (const option of LISTENER_OPTIONS) connect.option(option.flag, `${option.description} (default ${option.default})`);
   connect
+    .option('--accept-files [who]', ACCEPT_FILES_HELP)
+    .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat connect laptop')
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
     .action((target: string, flags: ConnectFlags) => start(connectCommand(target, flags)));
+  for (const option of LISTENER_OPTIONS) connect.option(option.flag, `${option.description} (default ${option.default})`);
 
   const send = cli.command('send <target> [...paths]', 'connect to a peer, offer it files or directories, exit when they are delivered');
   for (const [flag, help] of DIAL_OPTIONS) send.option(flag, help);
