@@ -2,6 +2,8 @@
 // `better` says which direction of it is good, so a reader never has to guess. A baseline that
 // could not be measured (a missing tool) is null, with `error` saying why.
 
+import { round, type Summary } from './stats.js';
+
 export interface BenchResult {
   readonly bench: string;
   readonly ours: number;
@@ -15,6 +17,27 @@ export interface BenchResult {
 }
 
 export type Log = (line: string) => void;
+
+/**
+ * The fields a latency benchmark's result starts with: medians in ms, lower is better, the ratio
+ * from the unrounded medians, and the spread (P10, P90) of both; the caller adds its details.
+ */
+export function latencyResult(bench: string, ours: Summary, baseline: Summary, runs: { runs: number; warmupRuns: number }): BenchResult {
+  return {
+    bench,
+    ours: round(ours.median),
+    baseline: round(baseline.median),
+    ratio: round(ours.median / baseline.median, 2),
+    better: 'lower',
+    unit: 'ms',
+    ...runs,
+    statistic: 'median',
+    oursP10: round(ours.p10),
+    oursP90: round(ours.p90),
+    baselineP10: round(baseline.p10),
+    baselineP90: round(baseline.p90),
+  };
+}
 
 /** 1 MB, as the throughput benchmarks count it (MB/s). */
 export const MEGABYTE = 1e6;

@@ -9,7 +9,7 @@ import { createConnection, createServer, type Server } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ChatNode } from '../src/app/chat-node.js';
 import { KnownPeers } from '../src/secure/known-peers.js';
-import type { BenchResult, Log } from './bench-result.js';
+import { latencyResult, type BenchResult, type Log } from './bench-result.js';
 import { echoLine, listenOnLoopback, withTimeout } from './deadline.js';
 import { round, summarize } from './stats.js';
 import type { BenchHome } from './temp-homes.js';
@@ -43,19 +43,7 @@ export async function runConnectFirstMessage(listenerHome: BenchHome, dialerHome
   const b = summarize(baseline.map((s) => s.totalMs));
   const medianOf = (samples: Sample[], part: (s: Sample) => number) => round(summarize(samples.map(part)).median);
   return {
-    bench: 'connect-first-message',
-    ours: round(o.median),
-    baseline: round(b.median),
-    ratio: round(o.median / b.median, 2),
-    better: 'lower',
-    unit: 'ms',
-    runs: RUNS,
-    warmupRuns: WARMUP_RUNS,
-    statistic: 'median',
-    oursP10: round(o.p10),
-    oursP90: round(o.p90),
-    baselineP10: round(b.p10),
-    baselineP90: round(b.p90),
+    ...latencyResult('connect-first-message', o, b, { runs: RUNS, warmupRuns: WARMUP_RUNS }),
     oursConnectResolvedMs: medianOf(ours, (s) => s.connectedMs),
     oursConnectResolvedToEchoMs: medianOf(ours, (s) => s.totalMs - s.connectedMs),
     baselineConnectMs: medianOf(baseline, (s) => s.connectedMs),

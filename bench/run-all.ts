@@ -5,6 +5,7 @@
 import type { BenchResult, Log } from './bench-result.js';
 import { runBulkMessages } from './bulk-messages.js';
 import { runConnectFirstMessage } from './connect-first-message.js';
+import { runListenerFlood } from './listener-flood.js';
 import { runFileTransferRss } from './file-transfer-rss.js';
 import { runFileTransferDirect, runFileTransferRelayed } from './file-transfer-throughput.js';
 import { runRelayConnectRoundTrips } from './relay-connect-round-trips.js';
@@ -21,6 +22,7 @@ try {
   const bob = homes.create('bob');
   const benchmarks: Array<[string, () => Promise<BenchResult>]> = [
     ['connect-first-message', () => runConnectFirstMessage(alice, bob, log)],
+    ['listener-flood', () => runListenerFlood(alice, bob, log)],
     ['bulk-messages', () => runBulkMessages(alice, bob, log)],
     ['relayed-throughput', () => runRelayedThroughput(alice, bob, log)],
     ['relay-idle-peers-rss', () => runRelayIdlePeersRss(log)],

@@ -12,6 +12,25 @@ export const DEFAULTS = Object.freeze({
   connectTimeoutMs: 10_000,
   /** Preamble + Noise handshake must finish within this time or the connection is closed. */
   handshakeTimeoutMs: 10_000,
+  /**
+   * Most peers connected at once. A listener past it refuses new connections; a chat is read by
+   * people, and 256 is far more than a conversation can hold.
+   */
+  maxPeers: 256,
+  /**
+   * Most incoming connections still in their handshake, from every address together. A handshake
+   * takes a round trip or two and a few milliseconds of CPU, so 64 at once is a crowd arriving in
+   * the same instant; past it the one that has waited longest is cut off to make room.
+   */
+  maxHandshakes: 64,
+  /**
+   * Most incoming connections in their handshake from one address. A person connects once (a
+   * path race dials each address once); 4 leaves room for a NAT with a few people behind it, while
+   * a flood from one address only cuts off its own handshakes.
+   */
+  maxHandshakesPerIp: 4,
+  /** At most one `rejected` line per address per this many ms about cut-off or refused connections. */
+  refusalLogIntervalMs: 60_000,
   /** A peer we have received nothing from for this long is pinged... */
   keepaliveIntervalMs: 10_000,
   /** ...and declared lost if still nothing has arrived this long after we last heard from it. */

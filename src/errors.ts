@@ -16,6 +16,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_HANDSHAKE_FAILED: 'the Noise handshake did not complete',
   ERR_HANDSHAKE_TIMEOUT: 'the handshake did not finish in time',
   ERR_HANDSHAKE_ABANDONED: 'the dialler left the handshake halfway, normally because it kept a faster path',
+  ERR_LISTENER_FULL: 'the listener was at one of its limits and cut off or refused a connection',
   ERR_LOW_ORDER_POINT: 'the peer sent an invalid (low-order) public key',
   ERR_DECRYPT_FAILED: 'a message failed authentication (tampered or corrupted in transit)',
   ERR_NONCE_EXHAUSTED: 'a cipher state ran out of nonces',

@@ -21,6 +21,7 @@ import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
 import type { Transfer } from './files/transfer.js';
 import { Transfers, type AcceptPolicy } from './files/transfers.js';
+import { HandshakeAdmission, type RefusalLine } from './handshake-admission.js';
 import { Room, summaryOf, type Route } from './room.js';
 
 export type { Route } from './room.js';
@@ -37,9 +38,6 @@ export interface ChatNodeOptions {
   /** How peers are dialled and listened for. */
   readonly transport?: Transport;
 }
-
-/** Beyond this many open connections, new ones are refused (a handshake flood cannot exhaust fds). */
-const MAX_CONNECTIONS = 256;
 
 /**
  * Asked when an outgoing connection has verified the peer's key (handshake message 2): true lets
@@ -59,6 +57,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #files: Transfers;
   /** Connections still in the handshake. */
   readonly #pending = new Set<PeerConnection>();
+  /** The listener's share of those: how many each address and all together may hold. */
+  readonly #admission: HandshakeAdmission<PeerConnection>;
   #name: string;
   #listener: StreamListener | undefined;
   #quitting = false;
@@ -78,6 +78,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       emit: (event) => this.#emit(event),
     });
     this.#knownPeers = options.knownPeers;
+    this.#admission = new HandshakeAdmission(this.#timing, this.#clock);
     this.#files = new Transfers({
       downloadDir: options.files?.downloadDir ?? '.',
       acceptFiles: options.files?.acceptFiles ?? 'ask',
@@ -143,8 +144,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   /** Bind and start accepting peers; resolves with the port actually bound. */
   async listen(host: string, port: number, fallback: boolean): Promise<number> {
     const bound = await this.#transport.listen(
-      { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0, maxConnections: MAX_CONNECTIONS },
-      (stream) => this.#adopt(stream, 'incoming', { path: 'direct' }),
+      { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0 },
+      (stream) => this.#accept(stream),
     );
     this.#listener = bound;
     this.#emit({
@@ -228,6 +229,27 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     for (const c of this.#pending) c.destroy();
   }
 
+  /**
+   * A connection to our listener. Our own budget, not the kernel's, bounds what strangers hold:
+   * past the peer limit a newcomer is closed at once; past a handshake limit it evicts the
+   * handshake that has waited longest (destroyed now, so a flood cannot pile up open sockets).
+   */
+  #accept(stream: ByteStream): void {
+    if (this.#room.size >= this.#timing.maxPeers) {
+      stream.destroy();
+      this.#reportRefusals(this.#admission.refused(stream.remoteHost, 'peers'));
+      return;
+    }
+    const connection = this.#adopt(stream, 'incoming', { path: 'direct' });
+    const { evicted, lines } = this.#admission.admit(connection, stream.remoteHost);
+    for (const victim of evicted) victim.destroy();
+    this.#reportRefusals(lines);
+  }
+
+  #reportRefusals(lines: readonly RefusalLine[]): void {
+    for (const { ip, message } of lines) this.#emit({ type: 'rejected', address: ip, code: 'ERR_LISTENER_FULL', message });
+  }
+
   #adopt(stream: ByteStream, direction: 'incoming' | 'outgoing', route: Route, expectedFingerprint?: string, gate?: Gate): PeerConnection {
     const t = this.#timing;
     const connection = new PeerConnection(stream, {
@@ -247,8 +269,15 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     this.#pending.add(connection);
     connection.once('established', (remote) => {
       this.#pending.delete(connection);
+      this.#admission.done(connection);
       if (this.#quitting) {
         void connection.close('shutting down');
+        return;
+      }
+      // Handshakes that were under way when the room filled up.
+      if (direction === 'incoming' && this.#room.size >= t.maxPeers) {
+        void connection.close(`the chat is full (${t.maxPeers} peers)`);
+        this.#reportRefusals(this.#admission.refused(stream.remoteHost, 'peers'));
         return;
       }
       // For --accept-files, "known" means known before this node started: a stranger cannot
@@ -271,6 +300,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     });
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
+      this.#admission.done(connection);
       // Before the room lets the peer go: its link is found there.
       const link = this.#room.find(connection)?.link;
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);

@@ -20,6 +20,7 @@ import { isAddressTarget } from '../app/dial-plan.js';
 import { parseRelayAddress, type RelayAddress } from '../net/relay-address.js';
 import { readConfigFile, type ConfigFile } from './config-file.js';
 import { discover } from './discover-command.js';
+import { LISTENER_OPTIONS, parseListenerSettings } from './listener-options.js';
 import { parseRelayLimits, RELAY_OPTIONS, relayCommand } from './relay-command.js';
 import { RELAY_DEFAULTS } from '../relay/relay-defaults.js';
 import { runChat } from './run-chat.js';
@@ -67,7 +68,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)')
     .option('--no-color', 'no colours (also NO_COLOR=1)');
 
-  cli
+  const listen = cli
     .command('[listen]', 'wait for peers to connect (the default command)')
     .option('--port <port>', `TCP port to listen on; the next free one if ${DEFAULTS.port} is busy; 0 = any`, {
       default: undefined,
@@ -83,6 +84,7 @@ async function run(argv: string[]): Promise<number> {
       }
       start(listenCommand(flags));
     });
+  for (const option of LISTENER_OPTIONS) listen.option(option.flag, `${option.description} (default ${option.default})`);
 
   const connect = cli.command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host');
   for (const [flag, help] of DIAL_OPTIONS) connect.option(flag, help);
@@ -93,6 +95,7 @@ async function run(argv: string[]): Promise<number> {
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
     .action((target: string, flags: ConnectFlags) => start(connectCommand(target, flags)));
+  for (const option of LISTENER_OPTIONS) connect.option(option.flag, `${option.description} (default ${option.default})`);
 
   const send = cli.command('send <target> [...paths]', 'connect to a peer, offer it files or directories, exit when they are delivered');
   for (const [flag, help] of DIAL_OPTIONS) send.option(flag, help);
@@ -135,8 +138,10 @@ async function run(argv: string[]): Promise<number> {
 }
 
 type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown };
-type ListenFlags = GlobalFlags & FileFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
-type ConnectFlags = GlobalFlags & FileFlags & { expect?: string; mdns?: boolean; relay?: unknown; directOnly?: boolean; relayOnly?: boolean };
+/** The node's settings from LISTENER_OPTIONS, under cac's camelCase keys. */
+type SettingFlags = Record<string, unknown>;
+type ListenFlags = GlobalFlags & FileFlags & SettingFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
+type ConnectFlags = GlobalFlags & FileFlags & SettingFlags & { expect?: string; mdns?: boolean; relay?: unknown; directOnly?: boolean; relayOnly?: boolean };
 
 /** How `connect` and `send` reach their target (the same dial for both). */
 const DIAL_OPTIONS = [
@@ -171,6 +176,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     debug: debugOn(),
     mdns: flags.mdns !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
+    timing: parseListenerSettings(flags),
     files: fileOptions(flags),
     ...relayOption(flags.relay, config),
   });
@@ -194,6 +200,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     debug: debugOn(),
     mdns: flags.mdns !== false,
     connect: { target, mode, ...(expect ? { expect } : {}) },
+    timing: parseListenerSettings(flags),
     files: fileOptions(flags),
     ...(offer ? { send: offer } : {}),
     ...relay,

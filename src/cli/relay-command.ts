@@ -3,13 +3,13 @@
 // <home>/relay/identity.json, so a machine can run a relay and a peer with different keys.
 
 import { join } from 'node:path';
-import { chatError } from '../errors.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { RELAY_DEFAULTS, RELAY_LIMIT_KEYS, RELAY_SHUTDOWN_REASON, type RelayLimits } from '../relay/relay-defaults.js';
 import type { RelayEvent } from '../relay/relay-events.js';
 import { raiseHeapTrimThreshold } from '../relay/heap-trim-threshold.js';
 import { RelayServer } from '../relay/relay-server.js';
+import { flagName, wholeNumberFlag } from './numeric-flags.js';
 
 export interface RelayCommandOptions {
   readonly home: string;
@@ -103,10 +103,6 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof RelayLimits, string>> = Object.f
   stopTimeoutMs: 'ms shutdown waits for peers to close before cutting them',
 });
 
-function flagName(key: string): string {
-  return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
-}
-
 /** Every `relay` option with its default, for the CLI help; read from RELAY_DEFAULTS. */
 export const RELAY_OPTIONS: readonly RelayOption[] = Object.freeze([
   { flag: '--port <port>', key: 'port', description: 'TCP port to listen on (taken as given: no fallback)', default: RELAY_DEFAULTS.port },
@@ -126,14 +122,8 @@ export const RELAY_OPTIONS: readonly RelayOption[] = Object.freeze([
 export function parseRelayLimits(flags: Readonly<Record<string, unknown>>): Partial<RelayLimits> {
   const limits: Partial<RelayLimits> = {};
   for (const key of RELAY_LIMIT_KEYS) {
-    const raw = flags[key];
-    if (raw === undefined) continue;
-    const value = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : Number.NaN;
-    const min = key.startsWith('max') ? 1 : 0;
-    if (!Number.isSafeInteger(value) || value < min) {
-      throw chatError('ERR_USAGE', `${flagName(key)} must be a whole number of at least ${min}, got '${String(raw)}'`);
-    }
-    limits[key] = value;
+    const value = wholeNumberFlag(flags, key, key.startsWith('max') ? 1 : 0);
+    if (value !== undefined) limits[key] = value;
   }
   return limits;
 }

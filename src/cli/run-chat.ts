@@ -8,6 +8,7 @@ import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { Conversation } from '../app/conversation.js';
 import { SYSTEM_CLOCK } from '../clock.js';
+import type { Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -34,6 +35,8 @@ export interface RunChatOptions {
   readonly connect?: { target: string; expect?: string; mode: PathMode };
   /** --relay (or P2P_CHAT_RELAY): register there, and fall back to it when a direct dial fails. */
   readonly relay?: { address: RelayAddress; pin?: string };
+  /** Settings from the command line (handshake deadline, the listener's caps) over DEFAULTS. */
+  readonly timing?: Partial<Settings>;
   /** P2P_CHAT_DEBUG: also show `debug` events. */
   readonly debug?: boolean;
   /** Where received files go and which offers are accepted unasked. */
@@ -82,7 +85,7 @@ class ChatRun {
       ...(listen ? { listen } : {}),
       ...(relay ? { relay } : {}),
       files,
-      timing: { fileProgressIntervalMs: this.#frontend.progressIntervalMs },
+      timing: { ...options.timing, fileProgressIntervalMs: this.#frontend.progressIntervalMs },
       clock: SYSTEM_CLOCK,
     });
     if (!options.send && !interactive) this.#readPipedInput();

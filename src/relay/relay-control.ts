@@ -15,7 +15,7 @@ import { sanitizeName } from '../session/sanitize.js';
 import { RELAY_CONTROL_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 import { RELAY_FEATURES, RELAY_PEER_NAME, type RelayLimits } from './relay-defaults.js';
 import { ControlRateLimit } from './control-rate-limit.js';
-import { LogThrottle } from './log-throttle.js';
+import { LogThrottle } from '../log-throttle.js';
 import type { RelayEvent } from './relay-events.js';
 import type { Admission } from './relay-limits.js';
 import { REPLACED_REASON } from '../session/relay-messages.js';

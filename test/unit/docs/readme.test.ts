@@ -33,6 +33,18 @@ describe('README and the relay options', () => {
   });
 });
 
+describe('README and the listener options', () => {
+  it('documents every setting `listen` takes as a flag, with the default the code uses', async () => {
+    const { LISTENER_OPTIONS } = await import('../../../src/cli/listener-options.js');
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    for (const option of LISTENER_OPTIONS) {
+      const [flag, arg] = option.flag.split(' ');
+      const row = `| \`${flag} ${arg!.slice(1, -1).toUpperCase()}\` | \`${option.default}\` |`;
+      assert.ok(readme.includes(row), `README has no row ${row}`);
+    }
+  });
+});
+
 describe('README and the relay behaviour', () => {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
 
