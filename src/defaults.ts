@@ -41,6 +41,17 @@ export const DEFAULTS = Object.freeze({
   byeGraceMs: 2_000,
   /** A peer that stops reading is dropped once this much is queued for it. */
   maxQueuedBytes: 4 * 1024 * 1024,
+  /**
+   * A host passes on at most this many bytes a second of one peer's messages to the others (after
+   * a burst of forwardBurstBytes); past that it stops reading from the peer until it has paid.
+   */
+  forwardRateBytesPerSec: 1024 * 1024,
+  forwardBurstBytes: 1024 * 1024,
+  /**
+   * A peer with this much waiting to be sent to it holds up everyone whose messages are passed on
+   * to it, until it has taken it all; if it takes none of it for keepaliveTimeoutMs it is dropped.
+   */
+  forwardHoldBytes: 1024 * 1024,
   /** LAN discovery re-queries the network this often... */
   mdnsRefreshMs: 5_000,
   /** ...and forgets a peer not heard from for this long (one that crashed without a goodbye). */

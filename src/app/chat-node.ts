@@ -75,6 +75,13 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       knownPeers: options.knownPeers,
       maxMessageBytes: this.#timing.maxMessageBytes,
       clock: this.#clock,
+      forwarding: {
+        rateBytesPerSec: this.#timing.forwardRateBytesPerSec,
+        burstBytes: this.#timing.forwardBurstBytes,
+        holdAtBytes: this.#timing.forwardHoldBytes,
+        // A peer that takes nothing for as long as a silent one is given is as good as gone.
+        stalledMs: this.#timing.keepaliveTimeoutMs,
+      },
       emit: (event) => this.#emit(event),
     });
     this.#knownPeers = options.knownPeers;

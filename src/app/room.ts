@@ -1,7 +1,8 @@
 // The conversation: the peers whose sessions are up, what each is called, and what passes between
 // them. As a host (peers dialled us) it tells each peer who else is here and forwards chat between
-// them; from the host we dialled it takes presence and forwarded chat on the others' behalf.
-// Opening and closing connections is ChatNode's; the room sees only established sessions.
+// them, each sender within its fair share (forward-gate.ts); from the host we dialled it takes
+// presence and forwarded chat on the others' behalf. Opening and closing connections is ChatNode's;
+// the room sees only established sessions.
 
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -13,6 +14,7 @@ import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import type { SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PathKind, PeerSummary, SentMessage } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
+import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
 
 /** How a connection reaches its peer. */
 export interface Route {
@@ -43,8 +45,10 @@ export interface RoomOptions {
   readonly knownPeers: KnownPeers;
   /** Longest chat message we send, in UTF-8 bytes. */
   readonly maxMessageBytes: number;
-  /** Message times and the nickname rate limit. */
+  /** Message times, the nickname rate limit and the forwarding shares. */
   readonly clock: Clock;
+  /** How much of each sender's chat a host passes on, and when a recipient's backlog holds it up. */
+  readonly forwarding: Omit<ForwardGateOptions<PeerConnection>, 'clock' | 'onStalled'>;
   readonly emit: (event: AppEvent) => void;
 }
 
@@ -56,9 +60,19 @@ const RENAME_INTERVAL_MS = 2_000;
 export class Room {
   readonly #options: RoomOptions;
   readonly #members = new Map<PeerConnection, Member>();
+  readonly #gate: ForwardGate<PeerConnection>;
 
   constructor(options: RoomOptions) {
     this.#options = options;
+    this.#gate = new ForwardGate({
+      ...options.forwarding,
+      clock: options.clock,
+      onStalled: (connection, queued) => {
+        const name = this.#members.get(connection)?.name ?? 'a peer';
+        const seconds = options.forwarding.stalledMs / 1000;
+        connection.drop(chatError('ERR_CONNECTION_LOST', `${name} is not reading; dropped after ${seconds} s with ${queued} bytes queued`));
+      },
+    });
   }
 
   get size(): number {
@@ -102,7 +116,8 @@ export class Room {
       case 'chat': {
         const { type: _type, ...chat } = message;
         emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat });
-        this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
+        const reached = this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
+        this.#gate.forwarded(peer.connection, Buffer.byteLength(chat.text, 'utf8'), reached);
         return;
       }
       case 'forwarded': {
@@ -147,6 +162,7 @@ export class Room {
     const peer = this.#members.get(connection);
     if (!peer) return false;
     this.#members.delete(connection);
+    this.#gate.left(connection);
     if (outcome.kind === 'left' || outcome.kind === 'closed') {
       const reason = outcome.kind === 'left' ? outcome.reason : '';
       if (outcome.kind === 'left') this.#options.emit({ type: 'left', name: peer.name, fingerprint: peer.fingerprint, reason });
@@ -208,17 +224,23 @@ export class Room {
     }
   }
 
-  /** Send to every peer but one; a failure to one recipient never affects the sender or the rest. */
-  #broadcast(except: Member, message: Outgoing): void {
+  /**
+   * Send to every peer but one; a failure to one recipient never affects the sender or the rest.
+   * Returns the connections it went to.
+   */
+  #broadcast(except: Member, message: Outgoing): PeerConnection[] {
+    const reached: PeerConnection[] = [];
     for (const other of this.#members.values()) {
       if (other === except) continue;
       try {
         other.connection.send(message);
+        reached.push(other.connection);
       } catch (err) {
         if (!(err instanceof P2PChatError)) throw err;
         this.#options.emit({ type: 'warning', code: err.code, message: `could not pass a message on to ${other.name}: ${err.message}` });
       }
     }
+    return reached;
   }
 }
 

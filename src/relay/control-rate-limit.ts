@@ -2,7 +2,7 @@
 // bucket: within it a request is served; past it, refused; a connection that goes on past it by
 // as many again is flooding and is to be closed. Pure: the clock is passed in.
 
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../session/token-bucket.js';
 
 export type RequestVerdict = 'serve' | 'refuse' | 'close';
 

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, Timer } from '../clock.js';
 import type { ByteStream } from '../net/byte-stream.js';
-import { TokenBucket } from './token-bucket.js';
+import { TokenBucket } from '../session/token-bucket.js';
 
 /**
  * Most bytes one direction gathers into a single write. Node reads 64 KiB at a time, and under

@@ -149,6 +149,11 @@ export class PeerConnection extends EventEmitter<Events> {
     return this.#stream.needsDrain;
   }
 
+  /** Bytes we wrote that the transport has not taken yet (the peer is slow to read them). */
+  get queuedBytes(): number {
+    return this.#stream.queuedBytes;
+  }
+
   /**
    * Say goodbye and close. Everything already sent is flushed first (however slow the link; the
    * keepalive still ends a dead one), then the peer has `byeGraceMs` to close its side. Resolves
@@ -174,6 +179,11 @@ export class PeerConnection extends EventEmitter<Events> {
   destroy(): void {
     this.#byeSent = true;
     this.#stream.destroy();
+  }
+
+  /** End the connection at once for `error` (it is reported as how the connection ended). */
+  drop(error: P2PChatError): void {
+    this.#fail(error);
   }
 
   #write(plaintext: Buffer): void {

@@ -90,3 +90,16 @@ describe('README and the progress rates', () => {
     assert.ok(readme.includes(pipe), `README does not say "${pipe}"`);
   });
 });
+
+describe('README and the listener\'s forwarding shares', () => {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
+
+  it('states the rate, burst, hold mark and stall time the code uses', async () => {
+    const { DEFAULTS } = await import('../../../src/defaults.js');
+    const mib = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;
+    const rate = `at most ${mib(DEFAULTS.forwardRateBytesPerSec)} a second of one peer's chat to the others, after a burst of ${mib(DEFAULTS.forwardBurstBytes)}`;
+    const hold = `While ${mib(DEFAULTS.forwardHoldBytes)} waits to be sent to one peer`;
+    const stall = `takes nothing for ${DEFAULTS.keepaliveTimeoutMs / 1000} s (the keepalive timeout)`;
+    for (const text of [rate, hold, stall]) assert.ok(readme.includes(text), `README does not say "${text}"`);
+  });
+});

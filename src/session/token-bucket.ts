@@ -1,7 +1,7 @@
-// A token bucket, for the bytes of one direction of a relayed session or the requests of one
-// control connection: units are let through at once and paid for afterwards, so a chunk larger
-// than the bucket never stalls forever; the debt tells the caller how long to wait. Pure: the
-// clock is passed in.
+// A token bucket, for bytes or requests over time (a relayed session's direction, a relay control
+// connection's requests, what a host forwards for one peer): units are let through at once and
+// paid for afterwards, so a chunk larger than the bucket never stalls forever; the debt tells the
+// caller how long to wait. Pure: the time is passed in.
 
 export class TokenBucket {
   readonly #rate: number;

@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { TokenBucket } from '../../../src/relay/token-bucket.js';
+import { TokenBucket } from '../../../src/session/token-bucket.js';
 
 describe('TokenBucket', () => {
   it('lets one second worth through at once, then asks to wait for the debt', () => {
