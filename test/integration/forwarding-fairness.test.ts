@@ -11,7 +11,7 @@ import { DEFAULTS } from '../../src/defaults.js';
 import { TcpStream } from '../../src/net/tcp-stream.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
 import { PeerConnection } from '../../src/session/peer-connection.js';
-import type { SessionMessage } from '../../src/session/session-messages.js';
+import { PEER_MESSAGES, type SessionMessage } from '../../src/session/session-messages.js';
 import { cleanupNodes, EventLog, tempNode } from '../helpers/chat-nodes.js';
 import { cleanupRelayTestnet, newIdentity, tcp, TestPeer, until } from '../helpers/relay-testnet.js';
 
@@ -44,6 +44,7 @@ describe('a host forwarding a flood', { timeout: 120_000 }, () => {
       byeGraceMs: 1_000,
       maxQueuedBytes: 64 * 1024 * 1024,
       clock: SYSTEM_CLOCK,
+      codec: PEER_MESSAGES,
     });
     const flooderEstablished = new Promise((resolve) => flooder.once('established', resolve));
     flooder.start();
