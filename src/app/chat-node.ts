@@ -21,6 +21,7 @@ import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
 import type { Transfer } from './files/transfer.js';
 import { Transfers, type AcceptPolicy } from './files/transfers.js';
+import { KeyedLogThrottle } from '../log-throttle.js';
 import { HandshakeAdmission, type RefusalLine } from './handshake-admission.js';
 import { Room, summaryOf, type Route } from './room.js';
 
@@ -59,6 +60,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #pending = new Set<PeerConnection>();
   /** The listener's share of those: how many each address and all together may hold. */
   readonly #admission: HandshakeAdmission<PeerConnection>;
+  /** Failed handshakes (strangers, garbage, timeouts): one `rejected` line per address per interval. */
+  readonly #strangers: KeyedLogThrottle<string>;
   #name: string;
   #listener: StreamListener | undefined;
   #quitting = false;
@@ -86,6 +89,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     });
     this.#knownPeers = options.knownPeers;
     this.#admission = new HandshakeAdmission(this.#timing, this.#clock);
+    this.#strangers = new KeyedLogThrottle(this.#timing.refusalLogIntervalMs);
     this.#files = new Transfers({
       downloadDir: options.files?.downloadDir ?? '.',
       acceptFiles: options.files?.acceptFiles ?? 'ask',
@@ -311,13 +315,13 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // Before the room lets the peer go: its link is found there.
       const link = this.#room.find(connection)?.link;
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
-      this.#onClosed(connection, direction, outcome);
+      this.#onClosed(connection, stream.remoteHost, direction, outcome);
     });
     connection.start();
     return connection;
   }
 
-  #onClosed(connection: PeerConnection, direction: 'incoming' | 'outgoing', outcome: CloseOutcome): void {
+  #onClosed(connection: PeerConnection, host: string, direction: 'incoming' | 'outgoing', outcome: CloseOutcome): void {
     if (this.#room.leave(connection, outcome)) return;
     // Never became a peer: a stranger or a failed handshake. A listener logs it and carries on;
     // an outgoing attempt reports through connect()'s rejection instead.
@@ -325,8 +329,16 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     const { code, message } = outcome.error;
     // A dialler that left once it saw our key kept another path to us (or wanted another key):
     // routine, not worth a line.
-    if (code === 'ERR_HANDSHAKE_ABANDONED') this.#emit({ type: 'debug', code, message });
-    else this.#emit({ type: 'rejected', address: connection.address, code, message });
+    if (code === 'ERR_HANDSHAKE_ABANDONED') {
+      this.#emit({ type: 'debug', code, message });
+      return;
+    }
+    // A stranger that keeps connecting must not flood the log: its first failure is told in full,
+    // the next line from that address a minute on counts the ones held back.
+    const held = this.#strangers.pass(host, this.#clock.now());
+    if (held === undefined) return;
+    const more = held > 0 ? ` (and ${held} more failed handshakes from ${host} since the last line)` : '';
+    this.#emit({ type: 'rejected', address: connection.address, code, message: message + more });
   }
 
   #emit(event: AppEvent): void {

@@ -236,8 +236,10 @@ describe('failures a user can meet', { timeout: 60_000 }, () => {
 
   it('garbage sent to the listener does not crash it; the next real peer still connects', async () => {
     const { peer: alice, port } = await startListener(['--name', 'alice']);
-    for (const garbage of ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'hello, is this the chat server?\n', '\x16\x03\x01\x00\xa5']) {
-      const socket = createConnection({ host: '127.0.0.1', port });
+    // Each stranger from an address of its own: the listener logs one failure per address a minute.
+    const strangers = ['GET / HTTP/1.1\r\nHost: x\r\n\r\n', 'hello, is this the chat server?\n', '\x16\x03\x01\x00\xa5'];
+    for (const [i, garbage] of strangers.entries()) {
+      const socket = createConnection({ host: '127.0.0.1', port, localAddress: `127.0.0.${i + 2}` });
       socket.on('error', () => undefined);
       socket.resume(); // read (and drop) the listener's preamble so its close is seen
       await new Promise<void>((r) => socket.once('connect', () => r()));
@@ -245,7 +247,7 @@ describe('failures a user can meet', { timeout: 60_000 }, () => {
       await new Promise<void>((r) => socket.once('close', () => r()));
     }
     // A p2p-chat preamble followed by an oversized, garbage handshake frame.
-    const sneaky = createConnection({ host: '127.0.0.1', port });
+    const sneaky = createConnection({ host: '127.0.0.1', port, localAddress: '127.0.0.5' });
     sneaky.on('error', () => undefined);
     sneaky.resume();
     await new Promise<void>((r) => sneaky.once('connect', () => r()));

@@ -111,3 +111,30 @@ describe('a listener flooded with silent connections (issue 11)', { timeout: 120
     assert.match(String(cut.message), /127\.0\.0\.1 had 1 handshake in progress, the most one address may hold/);
   });
 });
+
+describe('a listener\'s log of failed handshakes', { timeout: 60_000 }, () => {
+  it('says one line per address a minute, however often a stranger fails', async () => {
+    const host = tempNode('host');
+    const atHost = new EventLog(host);
+    const port = await host.listen('127.0.0.1', 0, false);
+    const stranger = async (from: string) => {
+      const socket = createConnection({ host: '127.0.0.1', port, localAddress: from });
+      sockets.push(socket);
+      socket.on('error', () => undefined);
+      socket.resume();
+      await new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+      socket.write('GET / HTTP/1.1\r\n\r\n');
+      await new Promise<void>((resolve) => socket.once('close', () => resolve()));
+    };
+    for (let i = 0; i < 20; i++) await stranger('127.0.0.7');
+    await stranger('127.0.0.8');
+    const lines = await atHost.until((e) => e.type === 'rejected' && e.address.startsWith('127.0.0.8'));
+    assert.ok(lines);
+    const rejected = atHost.events.filter((e) => e.type === 'rejected');
+    assert.deepEqual(
+      rejected.map((e) => (e as { address: string }).address.split(':')[0]),
+      ['127.0.0.7', '127.0.0.8'],
+      'twenty failures from one address make one line; another address has its own',
+    );
+  });
+});
