@@ -202,6 +202,7 @@ describe('p2p-chat send to a receiver that lies', () => {
     assert.equal(await bob.exitCode(), 1, bob.stderr);
     assert.match(bob.stderr, /file transfer: mallory confirmed big\.bin before it was sent in full/);
     assert.doesNotMatch(bob.stderr + bob.stdoutLines.join('\n'), /SHA-256 verified/);
+    assert.doesNotMatch(bob.stderr, /send it again to resume/, 'a peer that lied is not offered the rest again');
     assert.doesNotMatch(bob.stderr, /^\s+at /m, 'no stack trace');
     assert.equal((await raw.next('file-cancel', id)).code, 'ERR_BAD_MESSAGE', 'mallory is told why');
   });

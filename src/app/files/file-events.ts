@@ -47,7 +47,8 @@ export class FileEventReporter {
         return { type: 'file-done', ...ref, ...done, sha256Verified: true, seconds: Math.round(seconds * 10) / 10 };
       }
       case 'failed':
-        return { type: 'file-error', ...ref, code: event.error.code, message: event.error.message, resumable: transfer.bytes > 0 };
+        // A peer that broke the protocol is not one to offer the rest to again.
+        return { type: 'file-error', ...ref, code: event.error.code, message: event.error.message, resumable: transfer.bytes > 0 && event.error.code !== 'ERR_BAD_MESSAGE' };
     }
   }
 
