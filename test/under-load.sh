@@ -13,8 +13,13 @@ load=$(mktemp -d "$parent/.p2p-chat-load.XXXXXX")
 logs=$(mktemp -d)
 loader=''
 cleanup() {
-  [ -n "$loader" ] && kill -- "-$loader" 2>/dev/null && wait "$loader" 2>/dev/null
+  local status=$?
+  if [ -n "$loader" ]; then
+    kill -- "-$loader" 2>/dev/null || true
+    wait "$loader" 2>/dev/null || true
+  fi
   rm -rf "$measured" "$load"
+  exit "$status"
 }
 trap cleanup EXIT
 git clone -q "$top" "$measured"

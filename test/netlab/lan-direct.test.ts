@@ -1,5 +1,6 @@
 // Two hosts on one LAN in network namespaces: p2p-chat connects by address on the default port,
-// and multicast crosses the bridge (what mDNS discovery will need). Proves the netlab itself.
+// a busy default port falls forward, and multicast crosses the bridge (what mDNS discovery will
+// need). Proves the netlab itself.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -52,6 +53,16 @@ describe('netlab: one LAN, direct connection', { skip: await netlabSkip(), timeo
     const toBob = await bob.waitForEvent('message');
     assert.equal(toBob.text, 'hello bob');
     assert.equal(toBob.from, 'alice');
+  });
+
+  it('a busy default port falls forward to the next free one and says which', async () => {
+    // In a namespace of our own, port 5050 is ours to occupy whatever else runs on the machine.
+    const blocker = lab!.spawnPeer('b', ['listen', '--json', '--name', 'blocker', '--port', '5050']);
+    assert.equal((await blocker.waitForEvent('listening')).port, 5050);
+    const second = lab!.spawnPeer('b', ['listen', '--json', '--name', 'second']);
+    const listening = await second.waitForEvent('listening');
+    assert.equal(listening.busyPort, 5050);
+    assert.ok((listening.port as number) > 5050 && (listening.port as number) <= 5070, `took port ${listening.port}`);
   });
 
   it('multicast from one namespace reaches a group member in another', async () => {
