@@ -84,6 +84,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
         holdAtBytes: this.#timing.forwardHoldBytes,
         // A peer that takes nothing for as long as a silent one is given is as good as gone.
         stalledMs: this.#timing.keepaliveTimeoutMs,
+        // Held senders are read again well within their keepalive, so they hear our answers.
+        maxHoldMs: this.#timing.keepaliveIntervalMs / 2,
       },
       emit: (event) => this.#emit(event),
     });

@@ -25,7 +25,12 @@ export interface ForwardGateOptions<P extends ForwardPeer = ForwardPeer> {
   readonly burstBytes: number;
   /** A recipient with this much queued holds up the senders forwarded to it until it drains. */
   readonly holdAtBytes: number;
-  /** A recipient still holding senders up after this long has stopped reading: it is given up. */
+  /**
+   * A sender held up is read again after this long at the most, even if the recipient has not
+   * caught up: a sender not read at all would soon stop hearing our answers to its keepalive.
+   */
+  readonly maxHoldMs: number;
+  /** A recipient holding senders up that takes nothing of its queue in this long is given up. */
   readonly stalledMs: number;
   readonly clock: Clock;
   /** Drop a recipient that stayed stalled (the caller words it and ends its connection). */
@@ -38,11 +43,15 @@ interface Sender {
   timer?: Timer;
 }
 
-/** A recipient past the hold mark, the senders it holds up, and its deadline to drain. */
+/** A recipient past the hold mark, the senders it holds up, and its deadline to make progress. */
 interface Stall {
   readonly held: Set<ForwardPeer>;
   readonly onDrain: () => void;
-  readonly timer: Timer;
+  timer: Timer;
+  /** Its queue when the deadline was set: less by the deadline is progress, and earns another. */
+  queued: number;
+  /** When the senders held now are read again, whether or not the recipient has caught up. */
+  letGo?: Timer;
 }
 
 export class ForwardGate<P extends ForwardPeer> {
@@ -59,8 +68,12 @@ export class ForwardGate<P extends ForwardPeer> {
     return this.#stalls.size;
   }
 
-  /** `bytes` of `sender`'s message were just written to each of `recipients`. */
-  forwarded(sender: P, bytes: number, recipients: Iterable<P>): void {
+  /**
+   * `bytes` of `sender`'s message were just written to each of `recipients`. Nothing passed on,
+   * nothing charged: a peer talking only to us is never slowed.
+   */
+  forwarded(sender: P, bytes: number, recipients: readonly P[]): void {
+    if (recipients.length === 0) return;
     this.#charge(sender, bytes);
     for (const recipient of recipients) {
       if (recipient.queuedBytes >= this.#options.holdAtBytes) this.#holdUp(sender, recipient);
@@ -97,18 +110,42 @@ export class ForwardGate<P extends ForwardPeer> {
     let stall = this.#stalls.get(recipient);
     if (!stall) {
       const onDrain = () => this.#release(recipient);
-      const timer = this.#options.clock.setTimeout(() => {
-        const queued = recipient.queuedBytes;
-        this.#release(recipient);
-        this.#options.onStalled(recipient, queued);
-      }, this.#options.stalledMs);
-      timer.unref();
-      stall = { held: new Set(), onDrain, timer };
+      stall = { held: new Set(), onDrain, timer: this.#deadline(recipient), queued: recipient.queuedBytes };
       this.#stalls.set(recipient, stall);
       recipient.on('drain', onDrain);
     }
     stall.held.add(sender);
     sender.holdReading(stall);
+    const held = stall;
+    held.letGo ??= this.#options.clock.setTimeout(() => {
+      held.letGo = undefined;
+      this.#letGo(held);
+    }, this.#options.maxHoldMs);
+    held.letGo.unref();
+  }
+
+  /** Read the senders `stall` holds again (a later forward to its recipient may hold them anew). */
+  #letGo(stall: Stall): void {
+    for (const sender of stall.held) sender.releaseReading(stall);
+    stall.held.clear();
+  }
+
+  /** When `recipient` must have taken some of its queue: a slow link that reads is kept. */
+  #deadline(recipient: P): Timer {
+    const timer = this.#options.clock.setTimeout(() => {
+      const stall = this.#stalls.get(recipient);
+      if (!stall) return;
+      const queued = recipient.queuedBytes;
+      if (queued < stall.queued) {
+        stall.queued = queued;
+        stall.timer = this.#deadline(recipient);
+        return;
+      }
+      this.#release(recipient);
+      this.#options.onStalled(recipient, queued);
+    }, this.#options.stalledMs);
+    timer.unref();
+    return timer;
   }
 
   /** `recipient` drained (or is gone): every sender it held up may be read again. */
@@ -118,6 +155,7 @@ export class ForwardGate<P extends ForwardPeer> {
     this.#stalls.delete(recipient);
     recipient.off('drain', stall.onDrain);
     this.#options.clock.clearTimeout(stall.timer);
-    for (const sender of stall.held) sender.releaseReading(stall);
+    this.#options.clock.clearTimeout(stall.letGo);
+    this.#letGo(stall);
   }
 }

@@ -11,7 +11,7 @@ import type { RemotePeer } from '../secure/secure-channel.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
-import type { SessionMessage } from '../session/session-messages.js';
+import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PathKind, PeerSummary, SentMessage } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
@@ -116,8 +116,9 @@ export class Room {
       case 'chat': {
         const { type: _type, ...chat } = message;
         emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat });
-        const reached = this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
-        this.#gate.forwarded(peer.connection, Buffer.byteLength(chat.text, 'utf8'), reached);
+        // Charged for every copy passed on, envelope and all: an empty text is not free.
+        const { reached, bytes } = this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
+        this.#gate.forwarded(peer.connection, bytes * reached.length, reached);
         return;
       }
       case 'forwarded': {
@@ -225,22 +226,30 @@ export class Room {
   }
 
   /**
-   * Send to every peer but one; a failure to one recipient never affects the sender or the rest.
-   * Returns the connections it went to.
+   * Send to every peer but one, encoded once; a failure to one recipient never affects the sender
+   * or the rest. Returns the connections it went to and the size of the message.
    */
-  #broadcast(except: Member, message: Outgoing): PeerConnection[] {
+  #broadcast(except: Member, message: Outgoing): { reached: PeerConnection[]; bytes: number } {
     const reached: PeerConnection[] = [];
+    let plaintext: Buffer;
+    try {
+      plaintext = PEER_MESSAGES.encode(message);
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      this.#options.emit({ type: 'warning', code: err.code, message: `could not pass a message on: ${err.message}` });
+      return { reached, bytes: 0 };
+    }
     for (const other of this.#members.values()) {
       if (other === except) continue;
       try {
-        other.connection.send(message);
+        other.connection.sendEncoded([plaintext]);
         reached.push(other.connection);
       } catch (err) {
         if (!(err instanceof P2PChatError)) throw err;
         this.#options.emit({ type: 'warning', code: err.code, message: `could not pass a message on to ${other.name}: ${err.message}` });
       }
     }
-    return reached;
+    return { reached, bytes: plaintext.length };
   }
 }
 

@@ -270,6 +270,9 @@ export class PeerConnection extends EventEmitter<Events> {
     if (!keepalive || this.#closed) return;
     this.#schedule(keepalive.nextDueIn(this.#clock.now()), () => {
       const now = this.#clock.now();
+      // Silence we caused by not reading (a file waiting for the disk, a sender held back while
+      // others catch up) says nothing of the peer: judge it again once we read.
+      if (this.#reading.held) keepalive.received(now);
       const action = keepalive.poll(now);
       if (action === 'timeout') {
         this.#fail(chatError('ERR_KEEPALIVE_TIMEOUT', `${this.remote?.info.name ?? this.address} stopped answering`));

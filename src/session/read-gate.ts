@@ -19,6 +19,11 @@ export class ReadGate {
     this.#stream = stream;
   }
 
+  /** Someone of ours chose to stop reading (not the peer's failure to read our writes). */
+  get held(): boolean {
+    return this.#holders.size > 0;
+  }
+
   /** Stop reading until `holder` calls release(); holding twice is holding once. */
   hold(holder: object): void {
     if (this.#holders.has(holder)) return;

@@ -44,6 +44,7 @@ function gate(clock: ManualClock, options: Partial<ForwardGateOptions<FakePeer>>
     burstBytes: 100 * KIB,
     holdAtBytes: 64 * KIB,
     stalledMs: 30_000,
+    maxHoldMs: 5_000,
     clock,
     onStalled: (recipient, queued) => stalled.push(`${recipient.name}:${queued}`),
     ...options,
@@ -88,7 +89,7 @@ describe('ForwardGate', () => {
     forwardGate.forwarded(b, KIB, [slow, quick]);
     assert.deepEqual([a.reading, b.reading], [false, false]);
     assert.equal(forwardGate.stalled, 1);
-    clock.advance(29_000);
+    clock.advance(4_000);
     slow.drain();
     assert.deepEqual([a.reading, b.reading], [true, true]);
     assert.equal(forwardGate.stalled, 0);
@@ -99,7 +100,7 @@ describe('ForwardGate', () => {
 
   it('gives up a recipient that stays stalled, and releases the senders it held', () => {
     const clock = new ManualClock(0);
-    const { forwardGate, stalled } = gate(clock);
+    const { forwardGate, stalled } = gate(clock, { maxHoldMs: 60_000 });
     const [sender, stuck] = [new FakePeer('sender'), new FakePeer('stuck')];
     stuck.queuedBytes = 200 * KIB;
     forwardGate.forwarded(sender, KIB, [stuck]);
@@ -109,6 +110,47 @@ describe('ForwardGate', () => {
     clock.advance(1);
     assert.deepEqual(stalled, [`stuck:${200 * KIB}`]);
     assert.equal(sender.reading, true);
+  });
+
+  it('charges nothing for a message passed on to nobody (a peer talking only to the host)', () => {
+    const clock = new ManualClock(0);
+    const { forwardGate } = gate(clock);
+    const sender = new FakePeer('sender');
+    for (let i = 0; i < 100; i++) forwardGate.forwarded(sender, 100 * KIB, []);
+    assert.equal(sender.reading, true);
+    assert.equal(clock.pending, 0);
+  });
+
+  it('keeps a recipient on a slow link that takes some of its queue in each period', () => {
+    const clock = new ManualClock(0);
+    const { forwardGate, stalled } = gate(clock, { maxHoldMs: 600_000 });
+    const [sender, slowLink] = [new FakePeer('sender'), new FakePeer('slow link')];
+    slowLink.queuedBytes = 400 * KIB;
+    forwardGate.forwarded(sender, KIB, [slowLink]);
+    for (let period = 0; period < 3; period++) {
+      slowLink.queuedBytes -= 100 * KIB; // reading, slowly: never drained in one period
+      clock.advance(30_000);
+    }
+    assert.deepEqual(stalled, [], 'progress each period keeps it');
+    assert.equal(sender.reading, false, 'the sender still waits for it to catch up');
+    clock.advance(30_000); // a period with no progress
+    assert.deepEqual(stalled, [`slow link:${100 * KIB}`]);
+    assert.equal(sender.reading, true);
+  });
+
+  it('reads a held sender again after maxHoldMs, and holds it anew at its next forward', () => {
+    const clock = new ManualClock(0);
+    const { forwardGate, stalled } = gate(clock);
+    const [sender, behind] = [new FakePeer('sender'), new FakePeer('behind')];
+    behind.queuedBytes = 100 * KIB;
+    forwardGate.forwarded(sender, KIB, [behind]);
+    clock.advance(4_999);
+    assert.equal(sender.reading, false);
+    clock.advance(1);
+    assert.equal(sender.reading, true, 'read again: its keepalive is answered');
+    forwardGate.forwarded(sender, KIB, [behind]);
+    assert.equal(sender.reading, false, 'the recipient is still behind');
+    assert.deepEqual(stalled, []);
   });
 
   it('a recipient below the hold mark holds nobody up', () => {

@@ -97,9 +97,10 @@ describe('README and the listener\'s forwarding shares', () => {
   it('states the rate, burst, hold mark and stall time the code uses', async () => {
     const { DEFAULTS } = await import('../../../src/defaults.js');
     const mib = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;
-    const rate = `at most ${mib(DEFAULTS.forwardRateBytesPerSec)} a second of one peer's chat to the others, after a burst of ${mib(DEFAULTS.forwardBurstBytes)}`;
+    const rate = `at most ${mib(DEFAULTS.forwardRateBytesPerSec)} a second of one peer's chat to the others (every copy counted, envelope and all), after a burst of ${mib(DEFAULTS.forwardBurstBytes)}`;
     const hold = `While ${mib(DEFAULTS.forwardHoldBytes)} waits to be sent to one peer`;
-    const stall = `takes nothing for ${DEFAULTS.keepaliveTimeoutMs / 1000} s (the keepalive timeout)`;
-    for (const text of [rate, hold, stall]) assert.ok(readme.includes(text), `README does not say "${text}"`);
+    const letGo = `for up to ${DEFAULTS.keepaliveIntervalMs / 2 / 1000} s at a time`;
+    const stall = `takes nothing of its queue for ${DEFAULTS.keepaliveTimeoutMs / 1000} s (the keepalive timeout)`;
+    for (const text of [rate, hold, letGo, stall]) assert.ok(readme.includes(text), `README does not say "${text}"`);
   });
 });

@@ -116,6 +116,20 @@ describe('PeerConnection timers on a manual clock', () => {
     await endsExactlyAt(clock, alice, TIMING.keepaliveTimeoutMs, 'lost', 'ERR_KEEPALIVE_TIMEOUT');
   });
 
+  it('does not judge a peer by the silence of a stream we chose not to read', async () => {
+    const clock = new ManualClock();
+    // Bob is patient here: the point is what alice concludes from a stream she does not read.
+    const { alice, bob } = await established(clock, { keepaliveTimeoutMs: 10 * TIMING.keepaliveTimeoutMs });
+    const holder = {};
+    alice.conn.holdReading(holder); // e.g. a file waiting for the disk, a sender held back
+    await run(clock, 3 * TIMING.keepaliveTimeoutMs);
+    assert.equal(alice.outcome, undefined, 'not lost while we were the ones not reading');
+    alice.conn.releaseReading(holder);
+    await run(clock, TIMING.keepaliveTimeoutMs);
+    assert.equal(alice.outcome, undefined);
+    assert.equal(bob.outcome, undefined);
+  });
+
   it('keeps a peer that answers alive however long the clock runs', async () => {
     const clock = new ManualClock();
     const { alice, bob } = await established(clock);
