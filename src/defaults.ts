@@ -35,8 +35,6 @@ export const DEFAULTS = Object.freeze({
   keepaliveIntervalMs: 10_000,
   /** ...and declared lost if still nothing has arrived this long after we last heard from it. */
   keepaliveTimeoutMs: 30_000,
-  /** Longest chat message, in UTF-8 bytes. */
-  maxMessageBytes: 16 * 1024,
   /** How long a graceful exit waits for the peer to close after our goodbye. */
   byeGraceMs: 2_000,
   /** A peer that stops reading is dropped once this much is queued for it. */

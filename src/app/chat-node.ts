@@ -7,6 +7,7 @@ import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError } from '../errors.js';
 import type { ByteStream, StreamListener, Transport } from '../net/byte-stream.js';
+import { addressGroup } from '../net/address.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
@@ -76,7 +77,6 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     this.#startedAt = this.#clock.now();
     this.#room = new Room({
       knownPeers: options.knownPeers,
-      maxMessageBytes: this.#timing.maxMessageBytes,
       clock: this.#clock,
       forwarding: {
         rateBytesPerSec: this.#timing.forwardRateBytesPerSec,
@@ -139,6 +139,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     return this.#clock;
   }
 
+  /** How the node dials and listens, for what reaches peers on its behalf (the relay link). */
+  get transport(): Transport {
+    return this.#transport;
+  }
+
   /** True from quit() or abort() on: the node takes no new connections. */
   get quitting(): boolean {
     return this.#quitting;
@@ -160,6 +165,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0 },
       (stream) => this.#accept(stream),
     );
+    // Quit while binding: the port must not stay open behind a node that has stopped.
+    if (this.#quitting) {
+      await bound.close();
+      return bound.port;
+    }
     this.#listener = bound;
     this.#emit({
       type: 'listening',
@@ -250,11 +260,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   #accept(stream: ByteStream): void {
     if (this.#room.size >= this.#timing.maxPeers) {
       stream.destroy();
-      this.#reportRefusals(this.#admission.refused(stream.remoteHost, 'peers'));
+      this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
       return;
     }
     const connection = this.#adopt(stream, 'incoming', { path: 'direct' });
-    const { evicted, lines } = this.#admission.admit(connection, stream.remoteHost);
+    const { evicted, lines } = this.#admission.admit(connection, addressGroup(stream.remoteHost));
     for (const victim of evicted) victim.destroy();
     this.#reportRefusals(lines);
   }
@@ -290,7 +300,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // Handshakes that were under way when the room filled up.
       if (direction === 'incoming' && this.#room.size >= t.maxPeers) {
         void connection.close(`the chat is full (${t.maxPeers} peers)`);
-        this.#reportRefusals(this.#admission.refused(stream.remoteHost, 'peers'));
+        this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
         return;
       }
       // For --accept-files, "known" means known before this node started: a stranger cannot
@@ -317,7 +327,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // Before the room lets the peer go: its link is found there.
       const link = this.#room.find(connection)?.link;
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
-      this.#onClosed(connection, stream.remoteHost, direction, outcome);
+      this.#onClosed(connection, addressGroup(stream.remoteHost), direction, outcome);
     });
     connection.start();
     return connection;
@@ -336,8 +346,14 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       return;
     }
     // A stranger that keeps connecting must not flood the log: its first failure is told in full,
-    // the next line from that address a minute on counts the ones held back.
-    const held = this.#strangers.pass(host, this.#clock.now());
+    // the next line from that address a minute on counts the ones held back, and an address whose
+    // minute is over is forgotten (with a line for what it had held back).
+    const now = this.#clock.now();
+    for (const { key, held } of this.#strangers.sweep(now)) {
+      const interval = this.#timing.refusalLogIntervalMs / 1000;
+      this.#emit({ type: 'rejected', address: key, code: 'ERR_HANDSHAKE_FAILED', message: `${held} more failed handshakes from ${key} in the ${interval} s after the last line` });
+    }
+    const held = this.#strangers.pass(host, now);
     if (held === undefined) return;
     const more = held > 0 ? ` (and ${held} more failed handshakes from ${host} since the last line)` : '';
     this.#emit({ type: 'rejected', address: connection.address, code, message: message + more });

@@ -145,7 +145,7 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       attempt(async (gate) => {
         await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
         const { token } = await relay.client.dial(input.expect!);
-        const stream = await openDataConnection(relay.host, relay.port, token, { timeoutMs: timing.connectTimeoutMs, clock });
+        const stream = await openDataConnection(node.transport, relay.host, relay.port, token, { timeoutMs: timing.connectTimeoutMs, clock });
         return node.connectOver(stream, { path: 'relayed', via: relay.client.label }, input.expect, gate);
       });
     };

@@ -84,6 +84,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
       if (listen) {
         this.#directory?.browse(); // a listener shows peers arriving; a dialler looks only when asked
         port = await this.#node.listen(listen.host, listen.port, listen.fallback);
+        if (this.#quitting) return; // quit while binding: nothing more to start
         await this.#announce(port);
       }
       this.#linkRelay(port);

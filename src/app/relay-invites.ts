@@ -29,7 +29,7 @@ export function acceptRelayInvites(
   client.on('invite', (invite) => {
     if (node.quitting || inFlight >= MAX_CONCURRENT_INVITES) return;
     inFlight++;
-    openDataConnection(relay.host, relay.port, invite.token, { timeoutMs: node.timing.connectTimeoutMs, clock: node.clock }).then(
+    openDataConnection(node.transport, relay.host, relay.port, invite.token, { timeoutMs: node.timing.connectTimeoutMs, clock: node.clock }).then(
       (stream) => {
         stream.once('close', () => inFlight--);
         node.acceptOver(stream, { path: 'relayed', via: relay.label }); // closes it if quitting now

@@ -35,6 +35,7 @@ export function linkRelay(node: ChatNode, options: RelayLinkOptions, report: (ev
     name: () => node.name,
     port,
     clock: node.clock,
+    transport: node.transport,
     timing: node.timing, // the control connection keeps the node's timing, as relayed sessions do
   });
   client.on('status', (status) => {

@@ -10,6 +10,7 @@ import { chatError, P2PChatError } from '../errors.js';
 import type { RemotePeer } from '../secure/secure-channel.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
+import { TEXT_LIMITS } from '../session/message-fields.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PathKind, PeerSummary, SentMessage } from './app-events.js';
@@ -43,8 +44,6 @@ interface Member extends RoomPeer {
 
 export interface RoomOptions {
   readonly knownPeers: KnownPeers;
-  /** Longest chat message we send, in UTF-8 bytes. */
-  readonly maxMessageBytes: number;
   /** Message times, the nickname rate limit and the forwarding shares. */
   readonly clock: Clock;
   /** How much of each sender's chat a host passes on, and when a recipient's backlog holds it up. */
@@ -182,7 +181,8 @@ export class Room {
     // bounds JSON's expansion of the text (a control character encodes as six bytes).
     const text = sanitizeText(rawText);
     const bytes = Buffer.byteLength(text, 'utf8');
-    const limit = this.#options.maxMessageBytes;
+    // The protocol's limit, the one every receiver holds us to: not a setting.
+    const limit = TEXT_LIMITS.text;
     if (bytes > limit) {
       throw chatError('ERR_MESSAGE_TOO_LONG', `message is ${bytes} bytes; the limit is ${limit} bytes (${limit / 1024} KiB)`);
     }

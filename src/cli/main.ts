@@ -95,7 +95,10 @@ async function run(argv: string[]): Promise<number> {
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
     .action((target: string, flags: ConnectFlags) => start(connectCommand(target, flags)));
-  for (const option of LISTENER_OPTIONS) connect.option(option.flag, `${option.description} (default ${option.default})`);
+  // A dialler does not listen: of the node's settings, only the handshake deadline applies to it.
+  for (const option of LISTENER_OPTIONS.filter((o) => o.key === 'handshakeTimeoutMs')) {
+    connect.option(option.flag, `${option.description} (default ${option.default})`);
+  }
 
   const send = cli.command('send <target> [...paths]', 'connect to a peer, offer it files or directories, exit when they are delivered');
   for (const [flag, help] of DIAL_OPTIONS) send.option(flag, help);

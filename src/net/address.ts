@@ -16,3 +16,18 @@ export function formatHostPort(host: string | undefined, port: number | undefine
   const h = plainHost(host ?? '?');
   return `${isIPv6(h) ? `[${h}]` : h}:${port ?? '?'}`;
 }
+
+/**
+ * Whom a per-address cap counts a connection against: an IPv4 address as it is, an IPv6 address
+ * by its /64, the block one home or host is given (one attacker with a /64 has 2^64 addresses).
+ */
+export function addressGroup(host: string): string {
+  const plain = plainHost(host).split('%')[0]!;
+  if (!isIPv6(plain)) return plain;
+  const [head = '', tail] = plain.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right];
+  const prefix = groups.slice(0, 4).map((g) => Number.parseInt(g, 16).toString(16));
+  return `${prefix.join(':')}::/64`;
+}

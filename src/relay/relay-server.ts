@@ -7,6 +7,7 @@ import { EventEmitter } from 'node:events';
 import { SYSTEM_CLOCK, type Clock, type Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import type { ByteStream, StreamListener, Transport } from '../net/byte-stream.js';
+import { addressGroup } from '../net/address.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import type { Identity } from '../secure/identity-store.js';
 import { ConnectionSniffer } from './connection-sniffer.js';
@@ -154,7 +155,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
       stream.destroy();
       return;
     }
-    const ip = stream.remoteHost;
+    const ip = addressGroup(stream.remoteHost);
     this.#streams.add(stream);
     this.#admission.opened(ip);
     stream.once('close', () => {

@@ -2,7 +2,6 @@
 // shape before use, every string is held to a byte limit, and a fingerprint must be a real one
 // (it is shown and compared).
 
-import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
 import { normalizeFingerprint } from '../secure/fingerprint.js';
 import { MAX_NICKNAME_BYTES } from '../secure/handshake-payload.js';
@@ -15,7 +14,8 @@ import { cutUtf8 } from '../wire/utf8-cut.js';
  * any message a host passes on fits in a frame (test/unit/session/message-limits.test.ts).
  */
 export const TEXT_LIMITS = Object.freeze({
-  text: DEFAULTS.maxMessageBytes,
+  /** A chat message (or action): what we send and what we accept. */
+  text: 16 * 1024,
   id: 64,
   nickname: MAX_NICKNAME_BYTES,
   reason: 256,

@@ -34,6 +34,8 @@ const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
 const IGNORABLE = /\p{Default_Ignorable_Code_Point}/u;
 const VARIATION_SELECTOR = /\p{Variation_Selector}/u;
 const IDEOGRAPHIC = /\p{Ideographic}/u;
+/** No code point below this (U+00AD, the soft hyphen) is default-ignorable or a variation selector. */
+const FIRST_IGNORABLE = 0xad;
 
 /**
  * Text safe to print: escape sequences (7- and 8-bit) and other controls removed, tab and the
@@ -79,13 +81,14 @@ export function sanitizeText(s: string): string {
       lastKept = 0x20;
       i = next;
     } else if (
-      (cp === ZWJ && joinsEmoji(lastKept, s.codePointAt(next))) ||
-      (VARIATION_SELECTOR.test(String.fromCodePoint(cp)) && selectsVariant(lastKept, cp, s.codePointAt(next)))
+      cp >= FIRST_IGNORABLE &&
+      ((cp === ZWJ && joinsEmoji(lastKept, s.codePointAt(next))) ||
+        (VARIATION_SELECTOR.test(String.fromCodePoint(cp)) && selectsVariant(lastKept, cp, s.codePointAt(next))))
     ) {
       out += String.fromCodePoint(cp);
       lastKept = cp;
       i = next;
-    } else if (IGNORABLE.test(String.fromCodePoint(cp)) || (cp >= 0xfff9 && cp <= 0xfffb)) {
+    } else if (cp >= FIRST_IGNORABLE && (IGNORABLE.test(String.fromCodePoint(cp)) || (cp >= 0xfff9 && cp <= 0xfffb))) {
       i = next;
     } else {
       out += String.fromCodePoint(cp);

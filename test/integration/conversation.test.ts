@@ -6,6 +6,7 @@
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -153,6 +154,25 @@ describe('a conversation through its API (issue 10)', { timeout: 30_000 }, () =>
     const second = tempConversation('second', { listen: { ...LOOPBACK, port: port! } });
     await assert.rejects(second.start(), { code: 'ERR_LISTEN_FAILED' });
     assert.equal(await second.quit(''), true, 'quitting again is harmless');
+  });
+
+  it('a quit while it is still binding leaves no port open behind it', async () => {
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const port = (probe.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    const early = tempConversation('early', { listen: { ...LOOPBACK, port } });
+    const log = new EventLog(early);
+    const starting = early.start();
+    await early.quit('');
+    await starting;
+    assert.equal(log.count('listening'), 0);
+    const refused = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => (socket.destroy(), resolve(false)));
+      socket.once('error', () => resolve(true));
+    });
+    assert.equal(refused, true, `port ${port} was left listening`);
   });
 });
 
