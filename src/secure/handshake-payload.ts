@@ -12,10 +12,10 @@ export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'f
 /** The Noise prologue binds the protocol name and version, so a downgrade breaks the handshake. */
 export const NOISE_PROLOGUE = Buffer.from(`${PROTOCOL_NAME}/${PROTOCOL_VERSION}`, 'utf8');
 
-const MAX_PAYLOAD_BYTES = 4096;
+export const MAX_PAYLOAD_BYTES = 4096;
 /** A peer's nickname, here or in any later message, is cut to this many bytes (32 characters of 4). */
 export const MAX_NICKNAME_BYTES = 128;
-const MAX_FEATURES = 32;
+export const MAX_FEATURES = 32;
 
 export interface PeerInfo {
   readonly name: string;
