@@ -126,14 +126,18 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     let pages = this.#pages.get(link);
     if (!pages) this.#pages.set(link, (pages = new Map()));
     const collected = [...(pages.get(id) ?? []), ...files];
-    if (more && collected.length <= MAX_OFFER_FILES && pages.size <= MAX_PENDING_OFFERS_PER_PEER) {
+    const tooMany = collected.length > MAX_OFFER_FILES;
+    // Pages of at most MAX_PENDING_OFFERS_PER_PEER offers are collected at once, this one included.
+    if (more && !tooMany && (pages.has(id) || pages.size < MAX_PENDING_OFFERS_PER_PEER)) {
       pages.set(id, collected);
       return;
     }
     pages.delete(id);
     const pending = [...(this.#byLink.get(link)?.values() ?? [])].filter((t) => t.state === 'offered').length;
     const refuse = (reason: string) => link.send({ type: 'file-decline', id, reason });
-    if (more || collected.length === 0) return refuse('offer too large');
+    if (tooMany) return refuse(`offer too large (more than ${MAX_OFFER_FILES} files)`);
+    if (more) return refuse('too many offers being sent at once');
+    if (collected.length === 0) return refuse('the offer lists no files');
     if (pending >= MAX_PENDING_OFFERS_PER_PEER) return refuse('too many offers waiting for an answer');
     let transfer: IncomingTransfer;
     try {
