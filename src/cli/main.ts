@@ -24,6 +24,7 @@ import { LISTENER_OPTIONS, parseListenerSettings } from './listener-options.js';
 import { parseRelayLimits, RELAY_OPTIONS, relayCommand } from './relay-command.js';
 import { RELAY_DEFAULTS } from '../relay/relay-defaults.js';
 import { runChat } from './run-chat.js';
+import { checkWords, commandName } from './usage-suggest.js';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_USAGE',
@@ -32,7 +33,6 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_BAD_FINGERPRINT',
   'ERR_AMBIGUOUS_PEER',
 ]);
-const COMMANDS = new Set(['listen', 'connect', 'send', 'discover', 'relay', 'id']);
 
 interface GlobalFlags {
   home?: string;
@@ -78,12 +78,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat listen --name laptop')
     .example('p2p-chat listen --accept-files --download-dir ~/inbox')
-    .action((first: string | undefined, flags: ListenFlags) => {
-      if (first !== undefined && first !== 'listen') {
-        throw chatError('ERR_USAGE', `unknown command '${first}' (commands: ${[...COMMANDS].join(', ')})`);
-      }
-      start(listenCommand(flags));
-    });
+    .action((_listen: string | undefined, flags: ListenFlags) => start(listenCommand(flags)));
   for (const option of LISTENER_OPTIONS) listen.option(option.flag, `${option.description} (default ${option.default})`);
 
   const connect = cli.command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host');
@@ -133,11 +128,15 @@ async function run(argv: string[]): Promise<number> {
   );
   cli.version(packageVersion());
   try {
-    cli.parse(argv);
+    cli.parse(argv, { run: false }); // --help and --version are answered here
+    checkWords(cli, argv.slice(2));
+    cli.runMatchedCommand();
   } catch (err) {
     if (err instanceof P2PChatError) throw err;
-    // cac's own errors: unknown option, missing argument, ...
-    throw chatError('ERR_USAGE', `${(err as Error).message.replace(/`/g, "'")}; see p2p-chat --help`);
+    // cac's own errors: a missing argument or option value, arguments left over.
+    const name = cli.matchedCommand ? commandName(cli.matchedCommand) : undefined;
+    const message = (err as Error).message.replace(/`/g, "'").replace(/^Unused args: /, `unexpected argument for '${name}': `);
+    throw chatError('ERR_USAGE', `${message}; see p2p-chat${name ? ` ${name}` : ''} --help`);
   }
   return action ?? 0;
 }
