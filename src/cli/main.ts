@@ -24,6 +24,7 @@ import { LISTENER_OPTIONS, parseListenerSettings } from './listener-options.js';
 import { parseRelayLimits, RELAY_OPTIONS, relayCommand } from './relay-command.js';
 import { RELAY_DEFAULTS } from '../relay/relay-defaults.js';
 import { runChat } from './run-chat.js';
+import { checkWords, commandName } from './usage-suggest.js';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_USAGE',
@@ -32,13 +33,13 @@ const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_BAD_FINGERPRINT',
   'ERR_AMBIGUOUS_PEER',
 ]);
-const COMMANDS = new Set(['listen', 'connect', 'send', 'discover', 'relay', 'id']);
 
 interface GlobalFlags {
   home?: string;
   json?: boolean;
-  name?: string;
 }
+/** PEER_OPTIONS, under cac's keys. */
+type PeerFlags = GlobalFlags & { name?: string; mdns?: boolean; relay?: unknown };
 
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
@@ -58,18 +59,17 @@ async function run(argv: string[]): Promise<number> {
   let action: Promise<number> | undefined;
   const start = (p: Promise<number>) => (action = p);
 
+  // Global: every command has an identity in a home and can speak JSON. The rest are per command,
+  // so that each command's --help shows only what it takes.
   cli
     .option('--home <dir>', 'where the identity and known peers live (env P2P_CHAT_HOME)', {
       default: undefined,
     })
-    .option('--name <name>', 'nickname shown to peers (default: this host name)')
-    .option('--json', 'print every event as one JSON line (NDJSON) on stdout')
-    .option('--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN')
-    .option('--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)')
-    .option('--no-color', 'no colours (also NO_COLOR=1)');
+    .option('--json', 'print every event as one JSON line (NDJSON) on stdout');
 
-  const listen = cli
-    .command('[listen]', 'wait for peers to connect (the default command)')
+  const listen = cli.command('[listen]', 'wait for peers to connect (the default command)');
+  for (const [flag, help] of PEER_OPTIONS) listen.option(flag, help);
+  listen
     .option('--port <port>', `TCP port to listen on; the next free one if ${DEFAULTS.port} is busy; 0 = any`, {
       default: undefined,
     })
@@ -78,16 +78,11 @@ async function run(argv: string[]): Promise<number> {
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .example('p2p-chat listen --name laptop')
     .example('p2p-chat listen --accept-files --download-dir ~/inbox')
-    .action((first: string | undefined, flags: ListenFlags) => {
-      if (first !== undefined && first !== 'listen') {
-        throw chatError('ERR_USAGE', `unknown command '${first}' (commands: ${[...COMMANDS].join(', ')})`);
-      }
-      start(listenCommand(flags));
-    });
+    .action((_listen: string | undefined, flags: ListenFlags) => start(listenCommand(flags)));
   for (const option of LISTENER_OPTIONS) listen.option(option.flag, `${option.description} (default ${option.default})`);
 
   const connect = cli.command('connect <target>', 'dial a peer: nickname or fingerprint prefix (LAN), host[:port], [IPv6]:port, FP@host');
-  for (const [flag, help] of DIAL_OPTIONS) connect.option(flag, help);
+  for (const [flag, help] of [...PEER_OPTIONS, ...DIAL_OPTIONS]) connect.option(flag, help);
   connect
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
@@ -101,7 +96,7 @@ async function run(argv: string[]): Promise<number> {
   }
 
   const send = cli.command('send <target> [...paths]', 'connect to a peer, offer it files or directories, exit when they are delivered');
-  for (const [flag, help] of DIAL_OPTIONS) send.option(flag, help);
+  for (const [flag, help] of [...PEER_OPTIONS, ...DIAL_OPTIONS]) send.option(flag, help);
   send
     .example('p2p-chat send laptop ~/photos/trip.tar')
     .example('p2p-chat send 192.0.2.7 notes.txt src/')
@@ -112,6 +107,7 @@ async function run(argv: string[]): Promise<number> {
 
   cli
     .command('discover', 'list p2p-chat peers on the LAN (mDNS)')
+    .option(...NO_COLOR_OPTION)
     .option('--timeout <seconds>', `how long to listen (default ${DEFAULTS.discoverTimeoutMs / 1000})`)
     .option('--watch', 'keep listening and show peers appearing and leaving until Ctrl-C')
     .action((flags: DiscoverFlags) => start(discoverCommand(flags)));
@@ -120,9 +116,10 @@ async function run(argv: string[]): Promise<number> {
   for (const option of RELAY_OPTIONS) relay.option(option.flag, `${option.description} (default ${option.default})`);
   relay.action((flags: GlobalFlags & Record<string, unknown>) => start(relayServerCommand(flags)));
 
-  cli.command('id', 'print your nickname and full fingerprint (creates the identity if needed)').action(
-    (flags: GlobalFlags) => start(idCommand(flags)),
-  );
+  cli
+    .command('id', 'print your nickname and full fingerprint (creates the identity if needed)')
+    .option(...NO_COLOR_OPTION)
+    .action((flags: GlobalFlags) => start(idCommand(flags)));
 
   // cac shows a negated flag's implied default ("--no-mdns ... (default: true)"), which reads as if
   // discovery were off by default: drop it from those lines.
@@ -131,11 +128,15 @@ async function run(argv: string[]): Promise<number> {
   );
   cli.version(packageVersion());
   try {
-    cli.parse(argv);
+    cli.parse(argv, { run: false }); // --help and --version are answered here
+    checkWords(cli, argv.slice(2));
+    cli.runMatchedCommand();
   } catch (err) {
     if (err instanceof P2PChatError) throw err;
-    // cac's own errors: unknown option, missing argument, ...
-    throw chatError('ERR_USAGE', `${(err as Error).message.replace(/`/g, "'")}; see p2p-chat --help`);
+    // cac's own errors: a missing argument or option value, arguments left over.
+    const name = cli.matchedCommand ? commandName(cli.matchedCommand) : undefined;
+    const message = (err as Error).message.replace(/`/g, "'").replace(/^Unused args: /, `unexpected argument for '${name}': `);
+    throw chatError('ERR_USAGE', `${message}; see p2p-chat${name ? ` ${name}` : ''} --help`);
   }
   return action ?? 0;
 }
@@ -143,8 +144,19 @@ async function run(argv: string[]): Promise<number> {
 type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown };
 /** The node's settings from LISTENER_OPTIONS, under cac's camelCase keys. */
 type SettingFlags = Record<string, unknown>;
-type ListenFlags = GlobalFlags & FileFlags & SettingFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
-type ConnectFlags = GlobalFlags & FileFlags & SettingFlags & { expect?: string; mdns?: boolean; relay?: unknown; directOnly?: boolean; relayOnly?: boolean };
+type ListenFlags = PeerFlags & FileFlags & SettingFlags & { port?: unknown; host?: string };
+type ConnectFlags = PeerFlags & FileFlags & SettingFlags & { expect?: string; directOnly?: boolean; relayOnly?: boolean };
+
+/** picocolors reads it from argv itself; the relay, which prints no colours, does not take it. */
+const NO_COLOR_OPTION = ['--no-color', 'no colours (also NO_COLOR=1)'] as const;
+
+/** Options of the commands that run a peer (listen, connect, send), and of no other. */
+const PEER_OPTIONS = [
+  ['--name <name>', 'nickname shown to peers (default: this host name)'],
+  ['--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN'],
+  ['--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)'],
+  NO_COLOR_OPTION,
+] as const;
 
 /** How `connect` and `send` reach their target (the same dial for both). */
 const DIAL_OPTIONS = [
@@ -167,7 +179,7 @@ function fileOptions(flags: FileFlags): { downloadDir: string; acceptFiles: Acce
   }
   return { downloadDir, acceptFiles };
 }
-type DiscoverFlags = GlobalFlags & { timeout?: unknown; watch?: boolean; mdns?: boolean };
+type DiscoverFlags = GlobalFlags & { timeout?: unknown; watch?: boolean };
 
 async function listenCommand(flags: ListenFlags): Promise<number> {
   const explicitPort = flags.port !== undefined;
@@ -238,7 +250,6 @@ async function discoverCommand(flags: DiscoverFlags): Promise<number> {
   if (!Number.isFinite(seconds) || seconds <= 0 || seconds > 3600) {
     throw chatError('ERR_USAGE', `--timeout ${String(flags.timeout)} is not a number of seconds from 0 to 3600`);
   }
-  if (flags.mdns === false) throw chatError('ERR_USAGE', 'discover needs LAN discovery; drop --no-mdns');
   const { identity, knownPeers } = openHome(flags);
   return discover({
     knownPeers,
@@ -261,7 +272,7 @@ async function idCommand(flags: GlobalFlags): Promise<number> {
   return 0;
 }
 
-function openHome(flags: GlobalFlags) {
+function openHome(flags: GlobalFlags & { name?: string }) {
   const home = resolveHomeDir(stringFlag(flags.home, '--home'), process.env);
   ensureHomeDir(home);
   const identity = loadOrCreateIdentity(home);

@@ -65,6 +65,8 @@ export class PeerConnection extends EventEmitter<Events> {
   /** 'established' was emitted: an end after that is a lost session, however it came (a bad tag too). */
   #wasEstablished = false;
   #closed = false;
+  /** Any byte came from the other side (a p2p-chat peer sends its preamble at once). */
+  #heard = false;
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
 
@@ -108,9 +110,7 @@ export class PeerConnection extends EventEmitter<Events> {
       this.#onClose();
     });
     stream.on('drain', () => this.#onDrain());
-    this.#schedule(this.#options.handshakeTimeoutMs, () => {
-      this.#fail(chatError('ERR_HANDSHAKE_TIMEOUT', `handshake with ${this.address} did not finish in time`));
-    });
+    this.#schedule(this.#options.handshakeTimeoutMs, () => this.#fail(this.#handshakeTimeout()));
     stream.write(this.#channel.start());
     stream.resume();
   }
@@ -207,6 +207,7 @@ export class PeerConnection extends EventEmitter<Events> {
 
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
+    this.#heard = true;
     let output;
     try {
       output = this.#channel.receive(chunk);
@@ -299,6 +300,16 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#clock.clearTimeout(this.#timer);
     this.#timer = this.#clock.setTimeout(fn, ms);
     this.#timer.unref();
+  }
+
+  #handshakeTimeout(): P2PChatError {
+    const message = `handshake with ${this.address} did not finish in time`;
+    if (this.#heard) return chatError('ERR_HANDSHAKE_TIMEOUT', message);
+    // A p2p-chat peer writes its preamble the moment it has the connection: silence is most likely
+    // another kind of server, one that waits for a line end before it answers (as many do).
+    const seconds = this.#options.handshakeTimeoutMs / 1000;
+    const hint = this.#options.initiator ? ' (a p2p-chat peer answers at once: is another program listening on that port?)' : '';
+    return chatError('ERR_HANDSHAKE_TIMEOUT', `${message}: it sent nothing in ${seconds} s${hint}`);
   }
 
   #fail(error: P2PChatError): void {

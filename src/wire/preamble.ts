@@ -38,12 +38,7 @@ export class PreambleReader {
       if (byte !== MAGIC[this.#matched]) {
         // Everything already here helps describe the stranger; we just do not wait for more.
         const sample = Buffer.concat([this.#seen.subarray(0, this.#matched), input.subarray(offset)]);
-        throw this.#fail(
-          chatError(
-            'ERR_NOT_P2P_CHAT',
-            `the other side is not a p2p-chat peer (it sent what looks like ${describeStranger(sample)})`,
-          ),
-        );
+        throw this.#fail(chatError('ERR_NOT_P2P_CHAT', `the other side is not a p2p-chat peer (${strangerSaid(sample)})`));
       }
       this.#seen[this.#matched++] = byte;
       offset++;
@@ -71,12 +66,27 @@ export class PreambleReader {
 }
 
 const HTTP_METHOD = /^(GET|POST|HEAD|PUT|DELETE|OPTIONS|CONNECT|PATCH|TRACE|PRI) /;
+const HTTP_STATUS = /^HTTP\/\d/;
+
+/**
+ * What the other side said, for an error message: a web server's status line is quoted, since a
+ * dialler that reached one wants to know it was one; anything else is described.
+ */
+export function strangerSaid(bytes: Uint8Array): string {
+  const looks = describeStranger(bytes);
+  if (looks !== 'an HTTP response') return `it sent what looks like ${looks}`;
+  const head = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 200)).toString('latin1');
+  // Only printable ASCII of the first line reaches the terminal; the rest is the server's business.
+  const status = head.split(/[\r\n]/, 1)[0]!.replace(/[^\x20-\x7e]/g, '').slice(0, 60);
+  return `it answered HTTP: "${status}"`;
+}
 
 /** A short noun phrase for what some non-p2p-chat bytes look like, for error messages. */
 export function describeStranger(bytes: Uint8Array): string {
   if (bytes.length === 0) return 'nothing at all';
   const ascii = Buffer.from(bytes.buffer, bytes.byteOffset, Math.min(bytes.length, 16)).toString('latin1');
   if (HTTP_METHOD.test(ascii)) return 'an HTTP request';
+  if (HTTP_STATUS.test(ascii)) return 'an HTTP response';
   if (bytes[0] === 0x16 && bytes[1] === 0x03) return 'a TLS handshake';
   if (ascii.startsWith('SSH-')) return 'an SSH client';
   if (isText(bytes)) return 'plain text';

@@ -50,6 +50,11 @@ export interface PeerProcessOptions {
   mdns?: boolean;
 }
 
+/** Only the commands that run a peer (listen, the default; connect; send) take --no-mdns. */
+function runsPeer(args: readonly string[]): boolean {
+  return !['relay', 'id', 'discover'].includes(args[0] ?? '');
+}
+
 export class PeerProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly stdoutLines: string[] = [];
@@ -61,7 +66,7 @@ export class PeerProcess {
   constructor(args: string[], options: PeerProcessOptions = {}) {
     const nodeArgv = options.script
       ? [options.script, ...args]
-      : [CLI_PATH, '--home', options.home ?? tempHome(), ...((options.mdns ?? options.netns !== undefined) ? [] : ['--no-mdns']), ...args];
+      : [CLI_PATH, '--home', options.home ?? tempHome(), ...((options.mdns ?? (options.netns !== undefined || !runsPeer(args))) ? [] : ['--no-mdns']), ...args];
     // `ip netns exec` execs the command in place, so the child's pid is node's own and kill() reaches it.
     const command = options.netns ? 'ip' : process.execPath;
     const argv = options.netns ? ['netns', 'exec', options.netns, process.execPath, ...nodeArgv] : nodeArgv;

@@ -124,9 +124,11 @@ describe('config.json', { timeout: 30_000 }, () => {
     alice.kill('SIGTERM');
     await alice.exitCode();
 
-    const flagWins = new PeerProcess(['id', '--json', '--name', 'fromflag'], { home });
+    // `id` takes no --name (it would only echo it): the flag is tried where a peer runs.
+    const flagWins = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--name', 'fromflag'], { home });
+    assert.equal((await flagWins.waitForEvent('listening')).name, 'fromflag');
+    flagWins.kill('SIGTERM');
     await flagWins.exitCode();
-    assert.equal(flagWins.events[0]!.name, 'fromflag');
 
     writeFileSync(join(home, 'config.json'), '{ not json');
     const broken = new PeerProcess(['id'], { home });

@@ -21,6 +21,7 @@ import {
   type PeerConnectionOptions,
 } from '../../../src/session/peer-connection.js';
 import { PEER_MESSAGES, type SessionMessage } from '../../../src/session/session-messages.js';
+import { PREAMBLE } from '../../../src/wire/preamble.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { closeTcpPairs, tcpPair } from '../../helpers/tcp-pair.js';
 
@@ -195,8 +196,22 @@ describe('PeerConnection over TCP', { timeout: 10_000 }, () => {
     const clock = new ManualClock();
     const alice = new Peer(aliceSocket, 'alice', true, { clock });
     alice.conn.start();
-    assertError(await closesAt(clock, SLOW.handshakeTimeoutMs, alice, aliceSocket), 'failed', 'ERR_HANDSHAKE_TIMEOUT');
+    const error = assertError(await closesAt(clock, SLOW.handshakeTimeoutMs, alice, aliceSocket), 'failed', 'ERR_HANDSHAKE_TIMEOUT');
     assert.equal(alice.conn.established, false);
+    // Nothing at all, where a p2p-chat peer would have sent its preamble at once, is worth saying.
+    assert.match(error.message, /did not finish in time: it sent nothing in \d+(\.\d+)? s \(a p2p-chat peer answers at once: is another program listening on that port\?\)$/);
+  });
+
+  it('times out a dialled side that sent part of a preamble without calling it silent', async () => {
+    const [aliceSocket, server] = await socketPair();
+    const clock = new ManualClock();
+    const alice = new Peer(aliceSocket, 'alice', true, { clock });
+    alice.conn.start();
+    server.write(PREAMBLE.subarray(0, 3));
+    await new Promise((resolve) => server.once('data', resolve)); // alice's preamble: her side is reading too
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    const error = assertError(await closesAt(clock, SLOW.handshakeTimeoutMs, alice, aliceSocket), 'failed', 'ERR_HANDSHAKE_TIMEOUT');
+    assert.match(error.message, /^handshake with .* did not finish in time$/);
   });
 
   it('times out a silent dialer on the accepting side too', async () => {
@@ -204,7 +219,8 @@ describe('PeerConnection over TCP', { timeout: 10_000 }, () => {
     const clock = new ManualClock();
     const bob = new Peer(bobSocket, 'bob', false, { clock });
     bob.conn.start();
-    assertError(await closesAt(clock, SLOW.handshakeTimeoutMs, bob, bobSocket), 'failed', 'ERR_HANDSHAKE_TIMEOUT');
+    const error = assertError(await closesAt(clock, SLOW.handshakeTimeoutMs, bob, bobSocket), 'failed', 'ERR_HANDSHAKE_TIMEOUT');
+    assert.match(error.message, /did not finish in time: it sent nothing in \d+(\.\d+)? s$/);
   });
 
   it('turns away a stranger with ERR_NOT_P2P_CHAT', async () => {

@@ -8,6 +8,7 @@ import {
   PREAMBLE,
   PreambleReader,
   PROTOCOL_VERSION,
+  strangerSaid,
 } from '../../../src/wire/preamble.js';
 import { P2PChatError, type ErrorCode } from '../../../src/errors.js';
 
@@ -98,6 +99,11 @@ describe('PreambleReader', () => {
     rejects([Buffer.from('P'), Buffer.from('UT /x HTTP/1.1\r\n')], 'ERR_NOT_P2P_CHAT', /an HTTP request/);
   });
 
+  it('quotes the status line of a web server that answered our preamble', () => {
+    const answer = 'HTTP/1.0 400 Bad request version\r\nServer: SimpleHTTP/0.6\r\n\r\n<html>...';
+    rejects([Buffer.from(answer)], 'ERR_NOT_P2P_CHAT', /\(it answered HTTP: "HTTP\/1\.0 400 Bad request version"\)$/);
+  });
+
   it('describes a TLS handshake', () => {
     const clientHello = Buffer.from('160301020001', 'hex');
     rejects([clientHello], 'ERR_NOT_P2P_CHAT', /a TLS handshake/);
@@ -142,6 +148,9 @@ describe('describeStranger', () => {
     ['OPTIONS', Buffer.from('OPTIONS * HTTP/1.1\r\n'), 'an HTTP request'],
     ['CONNECT', Buffer.from('CONNECT example.com:443 HTTP/1.1\r\n'), 'an HTTP request'],
     ['HTTP/2 preface', Buffer.from('PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n'), 'an HTTP request'],
+    ['HTTP/1.1 response', Buffer.from('HTTP/1.1 400 Bad Request\r\n'), 'an HTTP response'],
+    ['HTTP/2 status', Buffer.from('HTTP/2 200\r\n'), 'an HTTP response'],
+    ['a word like HTTP', Buffer.from('HTTPS is down\n'), 'plain text'],
     ['TLS 1.2 record', Buffer.from('1603030100', 'hex'), 'a TLS handshake'],
     ['SSH banner', Buffer.from('SSH-2.0-PuTTY\r\n'), 'an SSH client'],
     ['ASCII', Buffer.from('hello there\r\n'), 'plain text'],
@@ -158,6 +167,23 @@ describe('describeStranger', () => {
   for (const [name, bytes, expected] of cases) {
     it(`${name} → ${expected}`, () => {
       assert.equal(describeStranger(bytes), expected);
+    });
+  }
+});
+
+describe('strangerSaid', () => {
+  const cases: Array<[string, Uint8Array, string]> = [
+    ['a status line', Buffer.from('HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n'), 'it answered HTTP: "HTTP/1.1 404 Not Found"'],
+    ['a bare LF', Buffer.from('HTTP/1.0 200 OK\nbody'), 'it answered HTTP: "HTTP/1.0 200 OK"'],
+    ['a status line cut short', Buffer.from('HTTP/1.1 40'), 'it answered HTTP: "HTTP/1.1 40"'],
+    ['escapes and non-ASCII dropped', Buffer.from('HTTP/1.1 200 \x1b[2Jcafé\x07\r\n'), 'it answered HTTP: "HTTP/1.1 200 [2Jcaf"'],
+    ['a long reason cut', Buffer.from(`HTTP/1.1 200 ${'x'.repeat(100)}\r\n`), `it answered HTTP: "HTTP/1.1 200 ${'x'.repeat(47)}"`],
+    ['a request', Buffer.from('GET / HTTP/1.1\r\n'), 'it sent what looks like an HTTP request'],
+    ['nothing', new Uint8Array(0), 'it sent what looks like nothing at all'],
+  ];
+  for (const [name, bytes, expected] of cases) {
+    it(`${name} → ${expected}`, () => {
+      assert.equal(strangerSaid(bytes), expected);
     });
   }
 });
