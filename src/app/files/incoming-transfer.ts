@@ -288,7 +288,7 @@ export class IncomingTransfer extends Transfer {
     this.#written += bytes;
     this.#onDisk.set(index, (this.#onDisk.get(index) ?? 0) + bytes);
     this.#onDiskTotal += bytes;
-    this.setBytes(this.#onDiskTotal);
+    this.setBytes(this.#onDiskTotal, this.#written);
     const queued = this.#backlog.queued; // before resuming: reading may push more at once
     if (this.#backlog.waiting < this.#options.pauseReadingAtBytes) this.#pauseReading(false);
     if (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0) {

@@ -43,7 +43,8 @@ export interface PeerLink extends TransferLink {
 export type TransferEvent =
   | { readonly type: 'offer'; readonly transfer: Transfer; readonly autoAccept: boolean }
   | { readonly type: 'accepted'; readonly transfer: Transfer }
-  | { readonly type: 'progress'; readonly transfer: Transfer; readonly bytes: number; readonly total: number }
+  /** `carried`: of `bytes`, those that crossed the connection (not a resume's skipped prefix). */
+  | { readonly type: 'progress'; readonly transfer: Transfer; readonly bytes: number; readonly total: number; readonly carried: number }
   | { readonly type: 'mismatch'; readonly transfer: Transfer; readonly path: string }
   | { readonly type: 'done'; readonly transfer: Transfer }
   | { readonly type: 'failed'; readonly transfer: Transfer; readonly error: P2PChatError; readonly byPeer: boolean }
@@ -165,7 +166,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     transfers.set(transfer.id, transfer);
     const emit = (event: TransferEvent) => this.emit('event', event);
     transfer.on('accepted', () => emit({ type: 'accepted', transfer }));
-    transfer.on('progress', (p) => emit({ type: 'progress', transfer, bytes: p.bytes, total: p.total }));
+    transfer.on('progress', (p) => emit({ type: 'progress', transfer, bytes: p.bytes, total: p.total, carried: transfer.carried }));
     transfer.on('mismatch', (f) => emit({ type: 'mismatch', transfer, path: f.path }));
     transfer.on('done', () => {
       transfers.delete(transfer.id);
