@@ -63,8 +63,7 @@ export class FileEventReporter {
 
 /** What a transfer is now, as plain data for a front end. */
 export function summaryOfTransfer(transfer: Transfer): TransferSummary {
-  const files = transfer.files.map((f) => ({ path: f.path, size: f.size }));
-  return { ...refOf(transfer), files, total: transfer.total, bytes: transfer.bytes, state: transfer.state };
+  return { ...refOf(transfer), files: entries(transfer), total: transfer.total, bytes: transfer.bytes, state: transfer.state };
 }
 
 function refOf(transfer: Transfer): FileRef {
