@@ -25,7 +25,8 @@ function who(name: string, fingerprint: string): string {
   return `${colourName(name)} ${pc.dim(sanitizeText(shortFingerprint(fingerprint)))}`;
 }
 
-function notice(text: string): string {
+/** A status line: the time, then `text`. */
+export function notice(text: string): string {
   return pc.dim(`${clock()} -- `) + text;
 }
 
@@ -97,9 +98,9 @@ export function formatNotice(event: AppEvent): string | null {
     case 'announced':
       return notice(pc.dim(`announced on the LAN as "${event.instance}"`));
     case 'peer-up':
-      return notice(pc.dim(`on the LAN: ${formatPeerLine(event)}`));
     case 'peer-down':
-      return notice(pc.dim(`gone from the LAN: ${colourName(event.name)} ${shortFingerprint(event.fingerprint)}`));
+      // A chat says nothing of the LAN unasked: `discover` and /peers list it (--json reports it).
+      return null;
     case 'file-offer':
     case 'file-accepted':
     case 'file-progress':
@@ -117,15 +118,19 @@ export function doneRate(event: Extract<AppEvent, { type: 'file-done' }>): numbe
   return event.seconds > 0 ? (event.total - event.resumed) / event.seconds : 0;
 }
 
-/** One discovered peer: nickname, short fingerprint, addresses and port, and what we know of it. */
-export function formatPeerLine(peer: LanPeer): string {
+/**
+ * One discovered peer: nickname, short fingerprint, addresses and port, and what we know of it;
+ * `connected` (for /peers) marks a peer this chat is already connected to.
+ */
+export function formatPeerLine(peer: LanPeer, connected = false): string {
   const flags = peer.keyChanged
     ? pc.bold(pc.red(' [KEY CHANGED: this nickname was known with another key]'))
     : peer.known
       ? pc.green(' [known]')
       : '';
   const where = peer.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(', ');
-  return `${colourName(peer.name)} ${shortFingerprint(peer.fingerprint)}  ${where} port ${peer.port}${flags}`;
+  const here = connected ? pc.cyan(' [connected]') : '';
+  return `${colourName(peer.name)} ${shortFingerprint(peer.fingerprint)}  ${where} port ${peer.port}${flags}${here}`;
 }
 
 

@@ -6,7 +6,8 @@ import type { AppEvent } from '../app/app-events.js';
 import { DEFAULTS } from '../defaults.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
-import { formatMessage, formatNotice, shortId } from './event-format.js';
+import { formatMessage, shortId } from './event-format.js';
+import { NoticeLines } from './notice-lines.js';
 import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
 
@@ -36,6 +37,7 @@ export class InteractiveFrontend implements Frontend {
   readonly #ui: TerminalUi;
   readonly #bars = new ProgressBars();
   readonly #labels = new TransferLabels(true);
+  readonly #notices = new NoticeLines();
 
   constructor(name: string, handlers: TerminalUiHandlers) {
     this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
@@ -52,7 +54,7 @@ export class InteractiveFrontend implements Frontend {
     if ((event.type === 'file-done' || event.type === 'file-error') && this.#bars.remove(event.id)) {
       this.#ui.setStatus(this.#bars.rows(this.#ui.columns));
     }
-    const line = formatMessage(event) ?? formatNotice(event);
+    const line = formatMessage(event) ?? this.#notices.line(event);
     if (line !== null) this.#ui.print(line);
   }
 
@@ -75,13 +77,14 @@ export class InteractiveFrontend implements Frontend {
  */
 export class PipeFrontend implements Frontend {
   readonly progressIntervalMs = PIPE_PROGRESS_INTERVAL_MS;
+  readonly #notices = new NoticeLines();
 
   show(event: AppEvent): void {
     if (event.type === 'message') {
       process.stdout.write(sanitizeText(event.text) + '\n');
       return;
     }
-    const line = formatNotice(event);
+    const line = this.#notices.line(event);
     if (line !== null) process.stderr.write(line + '\n');
   }
 

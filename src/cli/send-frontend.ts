@@ -5,7 +5,8 @@
 import type cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
 import { sanitizeText } from '../session/sanitize.js';
-import { doneRate, formatNotice } from './event-format.js';
+import { doneRate } from './event-format.js';
+import { NoticeLines } from './notice-lines.js';
 import { DEFAULTS } from '../defaults.js';
 import { PIPE_PROGRESS_INTERVAL_MS, TransferLabels, type Frontend } from './frontends.js';
 import { BAR_FORMAT, BAR_SIZE, barPayload, loadCliProgress } from './progress-bars.js';
@@ -17,6 +18,7 @@ export class SendFrontend implements Frontend {
   #bars: cliProgress.MultiBar | undefined;
   readonly #bar = new Map<string, cliProgress.SingleBar>();
   readonly #labels = new TransferLabels();
+  readonly #notices = new NoticeLines();
   readonly progressIntervalMs: number;
 
   constructor(tty: boolean = process.stderr.isTTY === true) {
@@ -38,7 +40,7 @@ export class SendFrontend implements Frontend {
     }
     if (event.type === 'file-done' || event.type === 'file-error') this.#endBar(event);
     this.#labels.note(event); // after the bar's last update: a file-done forgets the label
-    const line = formatNotice(event);
+    const line = this.#notices.line(event);
     if (line !== null) this.info(line);
   }
 

@@ -44,6 +44,14 @@ describe('/peers', () => {
     assert.deepEqual(lines((f) => showPeers([], f)), ['no peers seen on the LAN yet (looking; try again in a few seconds)']);
     assert.deepEqual(lines((f) => showPeers(undefined, f)), ['LAN discovery is off (--no-mdns)']);
   });
+
+  it('marks the peers this chat is already connected to', () => {
+    const other: LanPeer = { ...peer, name: 'tower', fingerprint: FP.replace('ABCDEFG', 'ZYXWVUT'), addresses: ['192.0.2.10'], known: false };
+    assert.deepEqual(lines((f) => showPeers([peer, other], f, new Set([FP]))), [
+      '  desk ABCDEFG  192.0.2.9, [fe80::1] port 5050 [known] [connected]',
+      '  tower ZYXWVUT  192.0.2.10 port 5050',
+    ]);
+  });
 });
 
 describe('/transfers', () => {
