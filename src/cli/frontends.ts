@@ -3,10 +3,12 @@
 
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
+import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS } from '../defaults.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
 import { formatMessage, shortId } from './event-format.js';
+import { fillMessageTemplate, type MessageTemplate } from './message-template.js';
 import { NoticeLines } from './notice-lines.js';
 import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
@@ -72,16 +74,25 @@ export class InteractiveFrontend implements Frontend {
 }
 
 /**
- * Pipes: stdout carries exactly the received message texts, one per line; the rest goes to
- * stderr, transfer progress as a plain line every few seconds.
+ * Pipes: stdout carries exactly the received messages, one per line (their text alone, or as
+ * --format's template says); the rest goes to stderr, transfer progress as a plain line every few
+ * seconds.
  */
 export class PipeFrontend implements Frontend {
   readonly progressIntervalMs = PIPE_PROGRESS_INTERVAL_MS;
   readonly #notices = new NoticeLines();
+  readonly #template: MessageTemplate | undefined;
+  readonly #clock: Clock;
+
+  constructor(template?: MessageTemplate, clock: Clock = SYSTEM_CLOCK) {
+    this.#template = template;
+    this.#clock = clock;
+  }
 
   show(event: AppEvent): void {
     if (event.type === 'message') {
-      process.stdout.write(sanitizeText(event.text) + '\n');
+      const line = this.#template ? fillMessageTemplate(this.#template, event, this.#clock.now()) : sanitizeText(event.text);
+      process.stdout.write(line + '\n');
       return;
     }
     const line = this.#notices.line(event);
