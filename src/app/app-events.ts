@@ -25,13 +25,17 @@ export interface FileRef {
 export interface FileEntryEvent {
   readonly path: string;
   readonly size: number;
-  /** Where the receiver saved it, relative to `dir` (differs from `path` when the name was taken). */
+  /**
+   * Where the receiver saved it, relative to `dir`, when that differs from `path` (the name was
+   * taken); in an offer, where it will be saved as the download directory stands then.
+   */
   readonly savedAs?: string;
 }
 
 /** A file offer or transfer, as a front end lists it (/transfers) and its commands return it. */
 export interface TransferSummary extends FileRef {
-  readonly files: readonly { readonly path: string; readonly size: number }[];
+  /** Receiving, `savedAs` is where each file is, or as predicted will be, saved when `path` is taken. */
+  readonly files: readonly FileEntryEvent[];
   readonly total: number;
   /** Bytes complete so far. */
   readonly bytes: number;

@@ -24,7 +24,7 @@ export function runChatCommand(conversation: Conversation, command: ChatCommand,
       showWho(conversation.who(), frontend);
       return;
     case 'peers':
-      showPeers(conversation.peers(), frontend);
+      showPeers(conversation.peers(), frontend, new Set(conversation.who().map((p) => p.fingerprint)));
       return;
     case 'help':
       for (const [usage, what] of COMMAND_HELP) frontend.info(`  ${usage.padEnd(16)} ${what}`);
@@ -47,12 +47,12 @@ export function showWho(peers: readonly PeerSummary[], frontend: Pick<Frontend, 
   }
 }
 
-/** `peers` is undefined when LAN discovery is off (--no-mdns). */
-export function showPeers(peers: readonly LanPeer[] | undefined, frontend: Pick<Frontend, 'info'>): void {
+/** `peers` is undefined when LAN discovery is off (--no-mdns); `connected`: fingerprints of peers in this chat. */
+export function showPeers(peers: readonly LanPeer[] | undefined, frontend: Pick<Frontend, 'info'>, connected: ReadonlySet<string> = new Set()): void {
   if (!peers) {
     frontend.info(pc.dim('LAN discovery is off (--no-mdns)'));
     return;
   }
   if (peers.length === 0) frontend.info(pc.dim('no peers seen on the LAN yet (looking; try again in a few seconds)'));
-  for (const peer of peers) frontend.info(`  ${formatPeerLine(peer)}`);
+  for (const peer of peers) frontend.info(`  ${formatPeerLine(peer, connected.has(peer.fingerprint))}`);
 }

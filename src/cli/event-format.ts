@@ -2,7 +2,7 @@
 // stable colour. Pure: returns strings; the caller decides where they go.
 
 import pc from 'picocolors';
-import type { AppEvent, FileEvent, LanPeer, PeerSummary } from '../app/app-events.js';
+import type { AppEvent, FileEntryEvent, FileEvent, LanPeer, PeerSummary } from '../app/app-events.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { describeFileList, topNames } from '../app/files/transfer.js';
@@ -25,8 +25,15 @@ function who(name: string, fingerprint: string): string {
   return `${colourName(name)} ${pc.dim(sanitizeText(shortFingerprint(fingerprint)))}`;
 }
 
-function notice(text: string): string {
+/** A status line: the time, then `text`. */
+export function notice(text: string): string {
   return pc.dim(`${clock()} -- `) + text;
+}
+
+/** A notice with more lines under it, indented to its text; lines that are undefined are left out. */
+function noticeLines(first: string, ...more: (string | undefined)[]): string {
+  const indent = ' '.repeat(`${clock()} -- `.length);
+  return [notice(first), ...more.flatMap((line) => (line === undefined ? [] : [indent + line]))].join('\n');
 }
 
 function via(name: string | undefined): string {
@@ -91,9 +98,9 @@ export function formatNotice(event: AppEvent): string | null {
     case 'announced':
       return notice(pc.dim(`announced on the LAN as "${event.instance}"`));
     case 'peer-up':
-      return notice(pc.dim(`on the LAN: ${formatPeerLine(event)}`));
     case 'peer-down':
-      return notice(pc.dim(`gone from the LAN: ${colourName(event.name)} ${shortFingerprint(event.fingerprint)}`));
+      // A chat says nothing of the LAN unasked: `discover` and /peers list it (--json reports it).
+      return null;
     case 'file-offer':
     case 'file-accepted':
     case 'file-progress':
@@ -111,21 +118,61 @@ export function doneRate(event: Extract<AppEvent, { type: 'file-done' }>): numbe
   return event.seconds > 0 ? (event.total - event.resumed) / event.seconds : 0;
 }
 
-/** One discovered peer: nickname, short fingerprint, addresses and port, and what we know of it. */
-export function formatPeerLine(peer: LanPeer): string {
+/**
+ * One discovered peer: nickname, short fingerprint, addresses and port, and what we know of it;
+ * `connected` (for /peers) marks a peer this chat is already connected to.
+ */
+export function formatPeerLine(peer: LanPeer, connected = false): string {
   const flags = peer.keyChanged
     ? pc.bold(pc.red(' [KEY CHANGED: this nickname was known with another key]'))
     : peer.known
       ? pc.green(' [known]')
       : '';
   const where = peer.addresses.map((a) => (a.includes(':') ? `[${a}]` : a)).join(', ');
-  return `${colourName(peer.name)} ${shortFingerprint(peer.fingerprint)}  ${where} port ${peer.port}${flags}`;
+  const here = connected ? pc.cyan(' [connected]') : '';
+  return `${colourName(peer.name)} ${shortFingerprint(peer.fingerprint)}  ${where} port ${peer.port}${flags}${here}`;
 }
 
 
 /** `trip.tar (1.2 GiB)`, `photos/ (12 files, 40 MiB)` or `big.bin, album/ (4 files, 2.0 MiB)`. */
 export function describeFiles(files: readonly { path: string; size: number }[]): string {
   return describeFileList(files, formatSize(files.reduce((sum, f) => sum + f.size, 0)));
+}
+
+/** How many names a line about many files shows before saying how many more there are. */
+const NAMES_SHOWN = 3;
+
+/** `a, b, c and 18 more`: the first few of `count` names (taking the first few only, already sanitised). */
+function firstNames(names: readonly string[], count = names.length): string {
+  const shown = names.slice(0, NAMES_SHOWN).join(', ');
+  return count > NAMES_SHOWN ? `${shown} and ${count - NAMES_SHOWN} more` : shown;
+}
+
+/**
+ * An offer's files one by one, when its summary does not name them all (a directory, or more than
+ * three): `photos/a.jpg, photos/b.jpg, photos/c.jpg and 18 more: /transfers 3f2a1b lists them all`.
+ */
+export function offeredFilesLine(event: { readonly id: string; readonly files: readonly FileEntryEvent[] }): string | undefined {
+  const { files } = event;
+  if (files.length <= NAMES_SHOWN && files.every((f) => !f.path.includes('/'))) return undefined;
+  const names = firstNames(files.slice(0, NAMES_SHOWN).map((f) => sanitizeText(f.path)), files.length);
+  return files.length > NAMES_SHOWN ? `${names}: ${pc.bold(`/transfers ${shortId(event.id)}`)} lists them all` : names;
+}
+
+/**
+ * Where an offer's names are taken in the download directory and what they will be saved as:
+ * `trip.tar exists in the download directory: it will be saved as trip (1).tar`.
+ */
+export function renamedLine(files: readonly FileEntryEvent[]): string | undefined {
+  const renamed = new Map<string, string>();
+  for (const f of files) {
+    if (f.savedAs !== undefined) renamed.set(topNames([f])[0]!, topNames([{ path: f.savedAs }])[0]!);
+  }
+  if (renamed.size === 0) return undefined;
+  const [taken, saved] = [firstNames([...renamed.keys()]), firstNames([...renamed.values()])];
+  return renamed.size === 1
+    ? pc.yellow(`${taken} exists in the download directory: it will be saved as ${saved}`)
+    : pc.yellow(`${taken} exist in the download directory: they will be saved as ${saved}`);
 }
 
 /** The short id users type after /accept, /decline or /cancel. */
@@ -137,11 +184,13 @@ function formatFileEvent(event: FileEvent): string {
   const peer = colourName(event.peer);
   const id = pc.dim(`[${shortId(event.id)}]`);
   switch (event.type) {
-    case 'file-offer':
+    case 'file-offer': {
       if (event.direction === 'send') return notice(`offered ${describeFiles(event.files)} to ${peer} ${id}; waiting for an answer`);
-      return event.autoAccept
-        ? notice(`${peer} sends ${describeFiles(event.files)} ${id}; accepting`)
-        : notice(`${peer} offers ${describeFiles(event.files)} ${id}: ${pc.bold('/accept')} or ${pc.bold('/decline')}`);
+      const first = event.autoAccept
+        ? `${peer} sends ${describeFiles(event.files)} ${id}; accepting`
+        : `${peer} offers ${describeFiles(event.files)} ${id}: ${pc.bold('/accept')} or ${pc.bold('/decline')}`;
+      return noticeLines(first, offeredFilesLine(event), renamedLine(event.files));
+    }
     case 'file-accepted':
       return event.direction === 'send'
         ? notice(`${peer} accepted ${id}; sending`)

@@ -7,7 +7,7 @@ import pc from 'picocolors';
 import type { TransferSummary } from '../app/app-events.js';
 import type { Conversation } from '../app/conversation.js';
 import { listFiles, type FileList } from '../app/files/file-list.js';
-import { P2PChatError } from '../errors.js';
+import { chatError, P2PChatError } from '../errors.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { formatSize } from './byte-format.js';
 import { colourName, describeFiles, shortId } from './event-format.js';
@@ -38,7 +38,7 @@ export function runFileCommand(conversation: Conversation, command: FileCommand,
         conversation.cancelFile(command.id);
         return;
       case 'transfers':
-        showTransfers(conversation.transfers(), frontend);
+        showTransfers(conversation.transfers(), frontend, command.id);
         return;
     }
   } catch (err) {
@@ -60,15 +60,27 @@ export function skippedLine(list: FileList): string | undefined {
   return pc.yellow(`skipped ${list.skipped} ${what} under ${list.skippedUnder.map(sanitizeText).join(', ')} (not sent)`);
 }
 
-export function showTransfers(transfers: readonly TransferSummary[], frontend: Pick<Frontend, 'info'>): void {
-  if (transfers.length === 0) {
+/**
+ * /transfers: one line per offer or transfer; /transfers ID: those whose id starts with ID, each
+ * with every one of its files (and where a received file will be saved when its name is taken).
+ */
+export function showTransfers(transfers: readonly TransferSummary[], frontend: Pick<Frontend, 'info'>, id?: string): void {
+  const shown = id === undefined ? transfers : transfers.filter((t) => t.id.startsWith(id.toLowerCase()));
+  if (shown.length === 0) {
+    if (id !== undefined) throw chatError('ERR_NO_SUCH_TRANSFER', `no file offer or transfer with id ${sanitizeText(id)}`);
     frontend.info(pc.dim('no file offers or transfers'));
     return;
   }
-  for (const t of transfers) {
+  for (const t of shown) {
     const arrow = t.direction === 'send' ? `to ${colourName(t.peer)}` : `from ${colourName(t.peer)}`;
     const state = t.state === 'offered' ? (t.direction === 'send' ? 'waiting for an answer' : 'offered: /accept or /decline') : `${formatSize(t.bytes)} of ${formatSize(t.total)}`;
     frontend.info(`  ${pc.bold(shortId(t.id))} ${describeFiles(t.files)} ${arrow}: ${state}`);
+    if (id === undefined) continue;
+    for (const f of t.files) {
+      // Its name is taken in the download directory: where it goes instead.
+      const saved = f.savedAs !== undefined ? pc.yellow(` → ${sanitizeText(f.savedAs)}`) : '';
+      frontend.info(`    ${sanitizeText(f.path)} ${pc.dim(`(${formatSize(f.size)})`)}${saved}`);
+    }
   }
 }
 

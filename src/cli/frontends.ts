@@ -3,10 +3,13 @@
 
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
+import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS } from '../defaults.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
-import { formatMessage, formatNotice, shortId } from './event-format.js';
+import { formatMessage, shortId } from './event-format.js';
+import { fillMessageTemplate, type MessageTemplate } from './message-template.js';
+import { NoticeLines } from './notice-lines.js';
 import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
 
@@ -36,6 +39,7 @@ export class InteractiveFrontend implements Frontend {
   readonly #ui: TerminalUi;
   readonly #bars = new ProgressBars();
   readonly #labels = new TransferLabels(true);
+  readonly #notices = new NoticeLines();
 
   constructor(name: string, handlers: TerminalUiHandlers) {
     this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
@@ -52,7 +56,7 @@ export class InteractiveFrontend implements Frontend {
     if ((event.type === 'file-done' || event.type === 'file-error') && this.#bars.remove(event.id)) {
       this.#ui.setStatus(this.#bars.rows(this.#ui.columns));
     }
-    const line = formatMessage(event) ?? formatNotice(event);
+    const line = formatMessage(event) ?? this.#notices.line(event);
     if (line !== null) this.#ui.print(line);
   }
 
@@ -70,18 +74,28 @@ export class InteractiveFrontend implements Frontend {
 }
 
 /**
- * Pipes: stdout carries exactly the received message texts, one per line; the rest goes to
- * stderr, transfer progress as a plain line every few seconds.
+ * Pipes: stdout carries exactly the received messages, one per line (their text alone, or as
+ * --format's template says); the rest goes to stderr, transfer progress as a plain line every few
+ * seconds.
  */
 export class PipeFrontend implements Frontend {
   readonly progressIntervalMs = PIPE_PROGRESS_INTERVAL_MS;
+  readonly #notices = new NoticeLines();
+  readonly #template: MessageTemplate | undefined;
+  readonly #clock: Clock;
+
+  constructor(template?: MessageTemplate, clock: Clock = SYSTEM_CLOCK) {
+    this.#template = template;
+    this.#clock = clock;
+  }
 
   show(event: AppEvent): void {
     if (event.type === 'message') {
-      process.stdout.write(sanitizeText(event.text) + '\n');
+      const line = this.#template ? fillMessageTemplate(this.#template, event, this.#clock.now()) : sanitizeText(event.text);
+      process.stdout.write(line + '\n');
       return;
     }
-    const line = formatNotice(event);
+    const line = this.#notices.line(event);
     if (line !== null) process.stderr.write(line + '\n');
   }
 

@@ -13,7 +13,7 @@ export type InputCommand =
   | { kind: 'accept'; id?: string }
   | { kind: 'decline'; id?: string }
   | { kind: 'cancel'; id?: string }
-  | { kind: 'transfers' }
+  | { kind: 'transfers'; id?: string }
   | { kind: 'help' }
   | { kind: 'empty' }
   | { kind: 'invalid'; message: string };
@@ -27,7 +27,7 @@ export const COMMAND_HELP: readonly (readonly [string, string])[] = Object.freez
   ['/accept [ID]', 'accept a file offer (the only one, or by its id)'],
   ['/decline [ID]', 'decline a file offer'],
   ['/cancel [ID]', 'stop a transfer; offering the same files again resumes it'],
-  ['/transfers', 'list offers and transfers in progress'],
+  ['/transfers [ID]', 'list offers and transfers in progress; with an id, every file of one'],
   ['/me ACTION', 'send an action, shown as "* you ACTION"'],
   ['/nick NAME', 'change your nickname (peers are told)'],
   ['/quit [REASON]', 'leave; peers see the reason (also Ctrl-C, Ctrl-D)'],
@@ -65,10 +65,9 @@ export function parseInput(line: string): InputCommand {
     case 'accept':
     case 'decline':
     case 'cancel':
+    case 'transfers':
       if (/\s/.test(rest)) return { kind: 'invalid', message: `usage: /${name} [ID]` };
       return rest ? { kind: name, id: rest } : { kind: name };
-    case 'transfers':
-      return { kind: 'transfers' };
     case 'help':
     case '?':
       return { kind: 'help' };

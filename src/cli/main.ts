@@ -25,6 +25,7 @@ import { parseRelayLimits, RELAY_OPTIONS, relayCommand } from './relay-command.j
 import { RELAY_DEFAULTS } from '../relay/relay-defaults.js';
 import { runChat } from './run-chat.js';
 import { checkWords, commandName } from './usage-suggest.js';
+import { parseMessageTemplate, type MessageTemplate } from './message-template.js';
 
 const USAGE_CODES: ReadonlySet<ErrorCode> = new Set([
   'ERR_USAGE',
@@ -76,6 +77,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--host <addr>', `address to listen on (default ${DEFAULTS.host}, every IPv6 and IPv4 address)`)
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
+    .option('--format <template>', FORMAT_HELP)
     .example('p2p-chat listen --name laptop')
     .example('p2p-chat listen --accept-files --download-dir ~/inbox')
     .action((_listen: string | undefined, flags: ListenFlags) => start(listenCommand(flags)));
@@ -86,6 +88,7 @@ async function run(argv: string[]): Promise<number> {
   connect
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
+    .option('--format <template>', FORMAT_HELP)
     .example('p2p-chat connect laptop')
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
@@ -144,8 +147,8 @@ async function run(argv: string[]): Promise<number> {
 type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown };
 /** The node's settings from LISTENER_OPTIONS, under cac's camelCase keys. */
 type SettingFlags = Record<string, unknown>;
-type ListenFlags = PeerFlags & FileFlags & SettingFlags & { port?: unknown; host?: string };
-type ConnectFlags = PeerFlags & FileFlags & SettingFlags & { expect?: string; directOnly?: boolean; relayOnly?: boolean };
+type ListenFlags = PeerFlags & FileFlags & SettingFlags & { port?: unknown; host?: string; format?: unknown };
+type ConnectFlags = PeerFlags & FileFlags & SettingFlags & { expect?: string; directOnly?: boolean; relayOnly?: boolean; format?: unknown };
 
 /** picocolors reads it from argv itself; the relay, which prints no colours, does not take it. */
 const NO_COLOR_OPTION = ['--no-color', 'no colours (also NO_COLOR=1)'] as const;
@@ -166,6 +169,15 @@ const DIAL_OPTIONS = [
 ] as const;
 const ACCEPT_FILES_HELP = 'accept file offers without asking: from known peers (declining others), or =any from anyone';
 const DOWNLOAD_DIR_HELP = 'where received files are saved (default: the current directory; created if missing)';
+const FORMAT_HELP = "pipe mode: how each received message is written on stdout, e.g. '{time} {name}: {text}' (default: the text alone)";
+
+/** --format, read before anything starts: a bad template is a usage error. */
+function formatOption(flags: { format?: unknown; json?: boolean }): { format?: MessageTemplate } {
+  const text = stringFlag(flags.format, '--format');
+  if (text === undefined) return {};
+  if (flags.json) throw chatError('ERR_USAGE', '--format is for pipe mode; --json already prints every field of a message');
+  return { format: parseMessageTemplate(text) };
+}
 
 /** --accept-files[=any] and --download-dir. */
 function fileOptions(flags: FileFlags): { downloadDir: string; acceptFiles: AcceptPolicy } {
@@ -184,8 +196,10 @@ type DiscoverFlags = GlobalFlags & { timeout?: unknown; watch?: boolean };
 async function listenCommand(flags: ListenFlags): Promise<number> {
   const explicitPort = flags.port !== undefined;
   const port = explicitPort ? portFlag(flags.port) : DEFAULTS.port;
+  const format = formatOption(flags);
   const { config, ...context } = openHome(flags);
   return runChat({
+    ...format,
     ...context,
     json: flags.json === true,
     debug: debugOn(),
@@ -203,6 +217,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
   const expectText = stringFlag(flags.expect, '--expect');
   const expect = expectText !== undefined ? normalizeFingerprint(expectText) : undefined;
   if (flags.directOnly && flags.relayOnly) throw chatError('ERR_USAGE', '--direct-only and --relay-only exclude each other');
+  const format = formatOption(flags);
   const { config, ...context } = openHome(flags);
   const relay = relayOption(flags.relay, config);
   if (flags.relayOnly && !relay.relay) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
@@ -219,6 +234,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     files: fileOptions(flags),
     ...(offer ? { send: offer } : {}),
     ...relay,
+    ...format,
   });
 }
 

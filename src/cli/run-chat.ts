@@ -22,6 +22,7 @@ import type { FileList } from '../app/files/file-list.js';
 import { runChatCommand } from './chat-commands.js';
 import { offerFiles, runFileCommand } from './file-commands.js';
 import { SendFrontend } from './send-frontend.js';
+import type { MessageTemplate } from './message-template.js';
 
 export interface RunChatOptions {
   readonly identity: Identity;
@@ -43,6 +44,8 @@ export interface RunChatOptions {
   readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
   /** `p2p-chat send`: offer these files once connected, and exit when the transfers end. */
   readonly send?: FileList;
+  /** --format: how pipe mode writes each received message (default: its text alone). */
+  readonly format?: MessageTemplate;
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -94,7 +97,7 @@ class ChatRun {
   #createFrontend(interactive: boolean): Frontend {
     const { send, json, name } = this.#options;
     if (send) return json ? new JsonFrontend() : new SendFrontend();
-    if (!interactive) return json ? new JsonFrontend() : new PipeFrontend();
+    if (!interactive) return json ? new JsonFrontend() : new PipeFrontend(this.#options.format);
     // The prompt shows the name as the conversation will hold it (it sanitises it the same way).
     return new InteractiveFrontend(sanitizeName(name), {
       line: (text) => this.#onTypedLine(text),

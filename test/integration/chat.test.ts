@@ -58,6 +58,38 @@ describe('chat between real processes', { timeout: 60_000 }, () => {
     await alice.waitForStderr(/bob left/);
   });
 
+  it('pipes: --format names who wrote each line; without it stdout stays the bare text', async () => {
+    const alice = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--name', 'alice', '--format', '{time} {name} {short}: {text}{via}']);
+    const port = Number(await alice.waitFor(() => /listening on port (\d+)/.exec(alice.stderr)?.[1], 'listening'));
+    const piper = new PeerProcess(['connect', `127.0.0.1:${port}`, '--name', 'piper', '--format', '<{name}> {text}']);
+    await piper.waitForStderr(/connected to alice/);
+    const other = new PeerProcess(['connect', `127.0.0.1:${port}`, '--name', 'other']);
+    await other.waitForStderr(/connected to alice/);
+    await piper.waitForStderr(/other \S+ joined/);
+    piper.send('from piper');
+    await alice.waitForLine((l) => l.includes('from piper'), 'piper line at alice');
+    other.send('from other');
+    await alice.waitForLine((l) => l.includes('from other'), 'other line at alice');
+    const short = (name: string) => new RegExp(`${name} (\\S+) joined`).exec(alice.stderr)![1]!; // as alice's stderr shows it
+    const [fromPiper, fromOther] = alice.stdoutLines;
+    assert.match(fromPiper!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d piper ${short('piper')}: from piper$`));
+    assert.match(fromOther!, new RegExp(`^\\d\\d:\\d\\d:\\d\\d other ${short('other')}: from other$`));
+    assert.notEqual(short('piper'), short('other'));
+    // Passed on by alice: piper's template shows who sent it; `other` has none, so the bare text.
+    await piper.waitForLine((l) => l === '<other> from other', "other's line at piper, named");
+    await other.waitForLine((l) => l === 'from piper', "piper's line at other, bare");
+  });
+
+  it('pipes: a --format with an unknown placeholder, or with --json, is a usage error before anything starts', async () => {
+    const unknown = new PeerProcess(['listen', '--port', '0', '--format', '{time} {nick}: {text}']);
+    assert.equal(await unknown.exitCode(), 2);
+    assert.match(unknown.stderr, /^p2p-chat: --format: unknown placeholder \{nick\} \(known: \{time\} .*\)\n$/);
+    const withJson = new PeerProcess(['connect', '127.0.0.1:1', '--json', '--format', '{text}']);
+    assert.equal(await withJson.exitCode(), 2);
+    assert.equal(withJson.events[0]?.code, 'ERR_USAGE');
+    for (const p of [unknown, withJson]) assert.doesNotMatch(p.stderr, /listening|connect/);
+  });
+
   it('pipes: every line is delivered over a slow link before `connect` exits 0', async () => {
     // Regression: the goodbye grace timer used to start before the queue had flushed, and lines
     // still queued after it were thrown away while the sender exited 0.

@@ -148,6 +148,48 @@ describe('p2p-chat send to a listener that accepts files', { timeout: 60_000 }, 
   });
 });
 
+describe('what an offer tells the receiver before it is accepted', { timeout: 60_000 }, () => {
+  it('names the first files of a directory, and says which name is taken and what it will be saved as', async () => {
+    const src = writeSampleFiles(tempHome());
+    const downloads = tempHome();
+    writeFileSync(join(downloads, 'big.bin'), 'already here');
+    const { peer: alice, port } = await textListener(['--accept-files=any', '--download-dir', downloads]);
+    const bob = new PeerProcess(['send', `127.0.0.1:${port}`, src.file, src.album, '--name', 'bob']);
+    assert.equal(await bob.exitCode(30_000), 0, bob.stderr);
+    await alice.waitForStderr(/received, SHA-256 verified/);
+
+    const lines = alice.stderr.split('\n');
+    const at = lines.findIndex((l) => /-- bob sends big\.bin, album\/ \(4 files, 4\.1 MiB\) \[[0-9a-f]{6}\]; accepting$/.test(l));
+    assert.ok(at >= 0, alice.stderr);
+    const id = /\[([0-9a-f]{6})\]/.exec(lines[at]!)![1]!;
+    assert.deepEqual(lines.slice(at + 1, at + 3).map((l) => l.trim()), [
+      `big.bin, album/cover.jpg, album/day 1/a.jpg and 1 more: /transfers ${id} lists them all`,
+      'big.bin exists in the download directory: it will be saved as big (1).bin',
+    ]);
+    assert.match(alice.stderr, /received, SHA-256 verified \(.*\); saved as big \(1\)\.bin$/m);
+    assert.equal(readFileSync(join(downloads, 'big.bin'), 'utf8'), 'already here', 'the file that was there is untouched');
+    assert.ok(readFileSync(join(downloads, 'big (1).bin')).equals(src.contents.get('big.bin')!));
+  });
+
+  it('--json: the file-offer event carries savedAs for a taken name, and nothing for a free one', async () => {
+    const home = tempHome();
+    const downloads = tempHome();
+    writeFileSync(join(home, 'notes.txt'), 'new');
+    writeFileSync(join(home, 'free.txt'), 'free');
+    writeFileSync(join(downloads, 'notes.txt'), 'old');
+    const { peer: alice, port } = await startListener(['--name', 'alice', '--accept-files=any', '--download-dir', downloads]);
+    const bob = new PeerProcess(['send', `127.0.0.1:${port}`, join(home, 'notes.txt'), join(home, 'free.txt'), '--name', 'bob']);
+    assert.equal(await bob.exitCode(30_000), 0, bob.stderr);
+    const offer = await alice.waitForEvent('file-offer');
+    assert.deepEqual(offer.files, [
+      { path: 'notes.txt', size: 3, savedAs: 'notes (1).txt' },
+      { path: 'free.txt', size: 4 },
+    ]);
+    const done = await alice.waitForEvent('file-done');
+    assert.deepEqual(done.files, offer.files, 'saved where the offer said');
+  });
+});
+
 describe('p2p-chat send and what it leaves out', { timeout: 60_000 }, () => {
   it('says in one line how many symlinks or special files under a sent directory were skipped, and sends the rest', async () => {
     const root = tempHome();

@@ -9,6 +9,7 @@ import { afterEach, describe, it } from 'node:test';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { FileEventReporter } from '../../src/app/files/file-events.js';
 import { SYSTEM_CLOCK } from '../../src/clock.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { fileSha256, interruptedFile, MiB, offerAgain, partialFiles, proxiedPair, sendAndInterrupt, TransferFixture, writeRandomFile } from '../helpers/transfer-fixture.js';
 
 const fx = new TransferFixture();
@@ -38,6 +39,17 @@ describe('file transfer resumed after the connection was cut', () => {
       assert.equal(done.type === 'done' && done.transfer.resumed, point!.have, 'both sides count what the resume skipped (for the speed they show)');
     }
     assert.ok(again.sent < size);
+    for (const side of [again.pair.sender, again.pair.receiver]) {
+      // Replayed on a manual clock: accepted, then the last progress a second later. A speed from
+      // the bytes shown would be the whole file a second; from the bytes carried it is the rest.
+      const clock = new ManualClock(0);
+      const reporter = new FileEventReporter(clock);
+      reporter.toAppEvent(side.events.find((e) => e.type === 'accepted')!);
+      clock.advance(1_000);
+      const last = reporter.toAppEvent(side.events.filter((e) => e.type === 'progress').at(-1)!);
+      assert.ok(last.type === 'file-progress' && last.bytes === size);
+      assert.equal(last.bytesPerSecond, size - point!.have, `${side.name}: bytes per second × 1 s = the bytes carried`);
+    }
     assert.equal(await fileSha256(join(downloads, 'big.bin')), await fileSha256(path));
     assert.deepEqual(await partialFiles(downloads), [], 'no partial file left');
     assert.deepEqual((await readdir(downloads)).filter((n) => n !== PARTIAL_DIR), ['big.bin']);

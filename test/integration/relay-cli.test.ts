@@ -4,6 +4,7 @@
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createServer, type AddressInfo } from 'node:net';
 import { stripVTControlCharacters } from 'node:util';
 import { cleanupPeers, PeerProcess, type PeerEvent } from '../helpers/peer-process.js';
 
@@ -59,6 +60,24 @@ describe('p2p-chat relay from the command line', { timeout: 60_000 }, () => {
       stripVTControlCharacters(line).replace(/^\d\d:\d\d -- /, ''),
       `relay 127.0.0.1:${port}: the relay is full (1 peers connected); try later; retrying in 1 s`,
     );
+  });
+
+  it('a relay that keeps refusing is one line in text, while --json reports every try', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise<void>((resolve) => closed.close(() => resolve())); // nothing listens there now
+    const relayArg = `127.0.0.1:${port}`;
+    // Started first, with the same backoff: by the --json listener's fourth try it has had three.
+    const text = new PeerProcess(['listen', '--port', '0', '--host', '127.0.0.1', '--relay', relayArg]);
+    await text.waitForStderr(/retrying in/);
+    const json = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--relay', relayArg]);
+    const tries = () => json.events.filter((e) => e.type === 'relay' && e.state === 'disconnected');
+    await json.waitFor(() => tries()[3], 'four tries reported in --json');
+    assert.equal(new Set(tries().map((e) => e.message)).size, 1, 'the same failure each time');
+    const relayLines = text.stderr.split('\n').filter((line) => line.includes(`relay ${relayArg}`));
+    assert.equal(relayLines.length, 1, text.stderr);
+    assert.match(stripVTControlCharacters(relayLines[0]!), new RegExp(`relay 127\\.0\\.0\\.1:${port}: .*; retrying in \\d+ s$`));
   });
 
   it('a relay that fails its pinned key is not used, and the peer says so once', async () => {

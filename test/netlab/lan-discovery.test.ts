@@ -5,6 +5,8 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Netlab, netlabSkip } from '../helpers/netlab.js';
 import type { PeerEvent, PeerProcess } from '../helpers/peer-process.js';
@@ -160,6 +162,23 @@ describe('netlab: LAN discovery, real peers on one bridge', { skip: await netlab
       await stop(alice.peer);
     });
   }
+
+  it('listen and send print nothing about the peers they see on the LAN; --json reports them as peer-up', async () => {
+    const alice = await listen('a', 'alice', ['--accept-files=any', '--download-dir', lab!.tempHome()]);
+    const bob = lab!.spawnPeer('b', ['listen', '--name', 'bob', '--host', '0.0.0.0']); // pipe mode: lines on stderr
+    await bob.waitForStderr(/announced on the LAN/);
+    await alice.peer.waitFor(() => peerEvent(alice.peer, 'peer-up', 'bob'), 'alice sees bob (--json)');
+    const file = join(lab!.tempHome(), 'note.txt');
+    writeFileSync(file, 'found by name');
+    // `send alice` looks alice up on the LAN, and so sees bob too.
+    const carol = lab!.spawnPeer('c', ['send', 'alice', file, '--name', 'carol']);
+    assert.equal(await carol.exitCode(15_000), 0, carol.stderr);
+    await alice.peer.waitForEvent('file-done');
+    for (const [name, peer] of [['bob', bob], ['send', carol]] as const) {
+      assert.doesNotMatch(peer.stderr, /on the LAN:|gone from the LAN/, `${name} lists no LAN peers:\n${peer.stderr}`);
+    }
+    await Promise.all([stop(alice.peer), stop(bob)]);
+  });
 
   it('a forged announcement naming A\'s key but pointing at D is refused: ERR_PEER_KEY_MISMATCH', async () => {
     const alice = await listen('a', 'alice');

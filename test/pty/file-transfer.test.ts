@@ -196,8 +196,15 @@ describe('p2p-chat send on a terminal (tmux)', { skip: TMUX_SKIP, timeout: 60_00
       const rows = trimmed(await pane.waitFor((r) => r.some((row) => row.startsWith(EXIT_MARK)) && r, 'send to exit'));
       assert.ok(rows.includes(`${EXIT_MARK}0]`), 'exit status 0');
       // The last line logged above the bar used to be lost when the bar stopped.
-      assert.ok(rows.some((r) => /^\d\d:\d\d -- big\.bin \(8\.0 MiB\) sent to carol, SHA-256 verified \(/.test(r)), 'the verified line');
-      assert.ok(rows.some((r) => /^big\.bin █{20} 100% 8\.0 MiB\/8\.0 MiB /.test(r)), 'the bar ends full');
+      const verified = rows.findIndex((r) => /^\d\d:\d\d -- big\.bin \(8\.0 MiB\) sent to carol, SHA-256 verified \(/.test(r));
+      const full = rows.findIndex((r) => /^big\.bin █{20} 100% 8\.0 MiB\/8\.0 MiB /.test(r));
+      assert.ok(verified >= 0, 'the verified line');
+      assert.ok(full >= 0, 'the bar ends full');
+      // The bar is drawn for good before the verified line, which is the last thing printed.
+      assert.equal(rows.filter((r) => /^big\.bin [█░]{20} /.test(r)).length, 1, 'one bar on the screen');
+      assert.ok(full < verified, 'the full bar comes before the verified line');
+      const exit = rows.findIndex((r) => r.startsWith(EXIT_MARK));
+      assert.deepEqual(rows.slice(verified + 1, exit).filter((r) => r !== ''), [], 'nothing after the verified line');
       await carol.waitForEvent('file-done');
       assert.ok(readFileSync(join(downloads, 'big.bin')).equals(content), 'byte-identical');
     }));

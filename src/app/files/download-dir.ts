@@ -166,8 +166,7 @@ export class DownloadDir {
 
   /** Create `name`, or `name (1)`, `name (2)`... with `create`, which must fail with EEXIST if taken. */
   async #reserve(name: string, create: (path: string) => Promise<unknown>): Promise<string> {
-    for (let n = 0; n < MAX_NUMBERED; n++) {
-      const candidate = n === 0 ? name : numberedName(name, n);
+    for (const candidate of candidateNames(name)) {
       try {
         await create(join(this.path, candidate));
         return candidate;
@@ -177,6 +176,43 @@ export class DownloadDir {
     }
     throw chatError('ERR_FILE_WRITE', `${name} and ${MAX_NUMBERED} numbered alternatives already exist in ${this.path}`);
   }
+}
+
+/** `name`, then `name (1)`, `name (2)`... : the names `place` tries, in order. */
+function* candidateNames(name: string): Generator<string> {
+  yield name;
+  for (let n = 1; n < MAX_NUMBERED; n++) yield numberedName(name, n);
+}
+
+/**
+ * The names `place` would give each top-level name of an offer in `dir` if it were placed now, in
+ * order, without creating anything: the offer says so before it is accepted. A name counts as
+ * taken if something is there (a file, a directory, a symlink) or an earlier name of the same
+ * offer would take it. A prediction, not a reservation: what is placed meanwhile can change it.
+ * Names whose place cannot be told (the directory unreadable) are left out.
+ */
+export async function predictNames(dir: string, tops: readonly string[]): Promise<Map<string, string>> {
+  /** Whether something is at `name`; undefined when that cannot be told. */
+  const present = (name: string) => lstat(join(dir, name)).then(() => true, (err: unknown) => (errnoCode(err) === 'ENOENT' ? false : undefined));
+  const claimed = new Set<string>();
+  const firstFree = async (top: string) => {
+    for (const candidate of candidateNames(top)) {
+      if (claimed.has(candidate)) continue;
+      const taken = await present(candidate);
+      if (taken !== true) return taken === false ? candidate : undefined;
+    }
+    return undefined;
+  };
+  // Most names are free: one look at each, all at once; only the taken ones are looked at in turn.
+  const free = await Promise.all(tops.map(async (top) => (await present(top)) === false));
+  const names = new Map<string, string>();
+  for (const [i, top] of tops.entries()) {
+    const name = free[i] && !claimed.has(top) ? top : await firstFree(top);
+    if (name === undefined) continue;
+    names.set(top, name);
+    claimed.add(name);
+  }
+  return names;
 }
 
 /** A file-system error as the one line both sides see. */

@@ -1,6 +1,7 @@
 // Transfers as the user interface sees them: their events (AppEvent `file-*`: who, which
-// transfer, what files, and for progress the speed and time left measured here), and a summary of
-// one as plain data for /transfers and the file commands.
+// transfer, what files, and for progress the speed and time left measured here, from the bytes
+// that crossed the connection), and a summary of one as plain data for /transfers and the file
+// commands.
 
 import type { Clock } from '../../clock.js';
 import type { AppEvent, FileEntryEvent, FileRef, TransferSummary } from '../app-events.js';
@@ -28,13 +29,14 @@ export class FileEventReporter {
       case 'offer':
         return { type: 'file-offer', ...ref, files: entries(transfer), total: transfer.total, autoAccept: event.autoAccept };
       case 'accepted': {
-        this.#meters.set(transfer, new RateMeter(this.#clock.now(), transfer.bytes));
+        this.#meters.set(transfer, new RateMeter(this.#clock.now(), 0)); // nothing is carried before the accept
         const dir = transfer instanceof IncomingTransfer ? transfer.downloadDir : undefined;
         return { type: 'file-accepted', ...ref, ...(dir ? { dir } : {}) };
       }
       case 'progress': {
-        const meter = this.#meter(transfer);
-        const rate = meter.update(this.#clock.now(), event.bytes);
+        // The speed counts carried bytes only: a resume's skipped prefix moves `bytes` at once,
+        // and would otherwise read as a burst far faster than the link.
+        const rate = this.#meter(transfer).update(this.#clock.now(), event.carried);
         const eta = etaSeconds(event.total - event.bytes, rate);
         return { type: 'file-progress', ...ref, bytes: event.bytes, total: event.total, bytesPerSecond: Math.round(rate), ...(eta !== undefined ? { etaSeconds: eta } : {}) };
       }
@@ -54,15 +56,14 @@ export class FileEventReporter {
 
   #meter(transfer: Transfer): RateMeter {
     let meter = this.#meters.get(transfer);
-    if (!meter) this.#meters.set(transfer, (meter = new RateMeter(this.#clock.now(), transfer.bytes)));
+    if (!meter) this.#meters.set(transfer, (meter = new RateMeter(this.#clock.now(), transfer.carried)));
     return meter;
   }
 }
 
 /** What a transfer is now, as plain data for a front end. */
 export function summaryOfTransfer(transfer: Transfer): TransferSummary {
-  const files = transfer.files.map((f) => ({ path: f.path, size: f.size }));
-  return { ...refOf(transfer), files, total: transfer.total, bytes: transfer.bytes, state: transfer.state };
+  return { ...refOf(transfer), files: entries(transfer), total: transfer.total, bytes: transfer.bytes, state: transfer.state };
 }
 
 function refOf(transfer: Transfer): FileRef {

@@ -9,7 +9,7 @@ import { chatError } from '../../errors.js';
 import { MAX_RESUME_POINTS, type FileMessage, type OfferedFile, type ResumePoint } from '../../session/file-messages.js';
 import { validateOffer, type SafeEntry } from '../../session/file-names.js';
 import { SEND_WINDOW_DEFAULTS } from '../../session/send-window.js';
-import { DownloadDir, writeError, type ResumableData } from './download-dir.js';
+import { DownloadDir, predictNames, writeError, type ResumableData } from './download-dir.js';
 import { FileSink, WriteBacklog } from './file-sink.js';
 import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
@@ -65,6 +65,8 @@ export class IncomingTransfer extends Transfer {
   /** Files that matched, with the SHA-256 they matched (file-verified repeats it to the sender). */
   #verified = new Map<number, string>();
   #saved = new Map<number, string>();
+  /** Top-level name → the name it would be placed under, as predicted when the offer came. */
+  #predicted = new Map<string, string>();
   /** Verified groups being moved into place (see linkClosed). */
   readonly #placing = new Set<Promise<void>>();
   /** A cancel or the link's end is waiting for #placing: start no more moves. */
@@ -158,9 +160,24 @@ export class IncomingTransfer extends Transfer {
     });
   }
 
-  /** Where each file was saved, relative to the download directory (once verified). */
+  /**
+   * Look at `downloadDir` (creating nothing) to predict where each top-level name would be placed:
+   * an offer says when a name is taken there and what it will be saved as instead.
+   */
+  async predictNames(downloadDir: string): Promise<void> {
+    this.#predicted = await predictNames(downloadDir, [...this.#groups.keys()]);
+  }
+
+  /**
+   * Where each file was saved, relative to the download directory, once placed; before that,
+   * where it would be as predicted at the offer (undefined when there was no prediction).
+   */
   savedAs(index: number): string | undefined {
-    return this.#saved.get(index);
+    const saved = this.#saved.get(index);
+    if (saved !== undefined) return saved;
+    const [top, ...rest] = this.#entries[index]!.parts;
+    const predicted = this.#predicted.get(top!);
+    return predicted === undefined ? undefined : [predicted, ...rest].join('/');
   }
 
   /** The directory given to accept(). */
@@ -288,7 +305,7 @@ export class IncomingTransfer extends Transfer {
     this.#written += bytes;
     this.#onDisk.set(index, (this.#onDisk.get(index) ?? 0) + bytes);
     this.#onDiskTotal += bytes;
-    this.setBytes(this.#onDiskTotal);
+    this.setBytes(this.#onDiskTotal, this.#written);
     const queued = this.#backlog.queued; // before resuming: reading may push more at once
     if (this.#backlog.waiting < this.#options.pauseReadingAtBytes) this.#pauseReading(false);
     if (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0) {

@@ -101,7 +101,7 @@ export class OutgoingTransfer extends Transfer {
         return;
       case 'file-ack':
         if (!this.#window?.acked(message.bytes, this.timing.clock.now())) throw this.#lie('acknowledged more bytes than were sent, or fewer than before');
-        this.setBytes(this.resumed + message.bytes); // what a resume skipped counts as done
+        this.setBytes(this.resumed + message.bytes, message.bytes); // what a resume skipped counts as done
         this.#wakeUp();
         return;
       case 'file-verified': {

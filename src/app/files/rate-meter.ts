@@ -13,7 +13,7 @@ export class RateMeter {
     this.#samples.push({ at: now, bytes });
   }
 
-  /** Record progress; returns bytes per second over the window (0 until time has passed). */
+  /** Record progress (bytes carried so far); returns bytes per second over the window (0 until time has passed). */
   update(now: number, bytes: number): number {
     this.#samples.push({ at: now, bytes });
     while (this.#samples.length > 2 && now - this.#samples[1]!.at >= WINDOW_MS) this.#samples.shift();

@@ -62,6 +62,7 @@ export abstract class Transfer extends EventEmitter<Events> {
   protected readonly timing: TransferTiming;
   #state: TransferState = 'offered';
   #bytes = 0;
+  #carried = 0;
   /** Per file, where its last start began: a resend from 0 after a mismatch resets it. */
   readonly #startedAt = new Map<number, number>();
   #lastProgressAt = -Infinity;
@@ -86,6 +87,14 @@ export abstract class Transfer extends EventEmitter<Events> {
   /** Bytes of the transfer complete (including what a resume did not need to send). */
   get bytes(): number {
     return this.#bytes;
+  }
+
+  /**
+   * Bytes actually carried over the connection so far (a resend after a mismatch counts again):
+   * what a speed is measured in, since a resume's skipped prefix moves `bytes` without travelling.
+   */
+  get carried(): number {
+    return this.#carried;
   }
 
   /** Bytes a resume found already at the receiver, so not carried again (for an honest speed). */
@@ -137,10 +146,12 @@ export abstract class Transfer extends EventEmitter<Events> {
 
   /**
    * Progress is reported at most once per progressIntervalMs, the last bytes too: file-done
-   * follows, and a front end's rate (e.g. --json's once a second) holds to the end.
+   * follows, and a front end's rate (e.g. --json's once a second) holds to the end. `carried`: of
+   * all bytes so far, those that crossed the connection (see `carried`).
    */
-  protected setBytes(bytes: number): void {
+  protected setBytes(bytes: number, carried = bytes): void {
     this.#bytes = Math.min(bytes, this.total);
+    this.#carried = carried;
     const now = this.timing.clock.now();
     if (now - this.#lastProgressAt < this.timing.progressIntervalMs) return;
     this.#lastProgressAt = now;
@@ -149,7 +160,7 @@ export abstract class Transfer extends EventEmitter<Events> {
 
   protected complete(): void {
     if (this.finished) return;
-    this.setBytes(this.total);
+    this.setBytes(this.total, this.#carried);
     this.#state = 'done';
     this.release();
     this.emit('done');

@@ -43,7 +43,8 @@ export interface PeerLink extends TransferLink {
 export type TransferEvent =
   | { readonly type: 'offer'; readonly transfer: Transfer; readonly autoAccept: boolean }
   | { readonly type: 'accepted'; readonly transfer: Transfer }
-  | { readonly type: 'progress'; readonly transfer: Transfer; readonly bytes: number; readonly total: number }
+  /** `carried`: of `bytes`, those that crossed the connection (not a resume's skipped prefix). */
+  | { readonly type: 'progress'; readonly transfer: Transfer; readonly bytes: number; readonly total: number; readonly carried: number }
   | { readonly type: 'mismatch'; readonly transfer: Transfer; readonly path: string }
   | { readonly type: 'done'; readonly transfer: Transfer }
   | { readonly type: 'failed'; readonly transfer: Transfer; readonly error: P2PChatError; readonly byPeer: boolean }
@@ -57,6 +58,11 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
   readonly #options: TransfersOptions;
   readonly #byLink = new Map<TransferLink, Map<string, Transfer>>();
   readonly #pages = new Map<TransferLink, Map<string, OfferedFile[]>>();
+  /**
+   * Offers not yet reported, while the names they would be saved under are predicted: their
+   * transfers' events wait here, so that nothing is said of an offer before the offer itself.
+   */
+  readonly #held = new Map<Transfer, TransferEvent[]>();
 
   constructor(options: TransfersOptions) {
     super();
@@ -159,17 +165,28 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     const declineWhy = autoAccept ? undefined : POLICY_DECLINES[policy];
     // Declined unasked: no offer event, which would invite an /accept that can no longer work.
     if (declineWhy !== undefined) return transfer.decline(declineWhy);
-    this.emit('event', { type: 'offer', transfer, autoAccept });
-    if (autoAccept) void transfer.accept(this.#options.downloadDir);
+    this.#held.set(transfer, []);
+    const predicted = transfer.predictNames(this.#options.downloadDir).catch(() => undefined); // no prediction then
+    void predicted.then(() => {
+      const held = this.#held.get(transfer) ?? [];
+      this.#held.delete(transfer);
+      this.emit('event', { type: 'offer', transfer, autoAccept });
+      for (const event of held) this.emit('event', event);
+      if (autoAccept) void transfer.accept(this.#options.downloadDir);
+    });
   }
 
   #track(link: TransferLink, transfer: Transfer): void {
     let transfers = this.#byLink.get(link);
     if (!transfers) this.#byLink.set(link, (transfers = new Map()));
     transfers.set(transfer.id, transfer);
-    const emit = (event: TransferEvent) => this.emit('event', event);
+    const emit = (event: TransferEvent) => {
+      const held = this.#held.get(transfer);
+      if (held) held.push(event);
+      else this.emit('event', event);
+    };
     transfer.on('accepted', () => emit({ type: 'accepted', transfer }));
-    transfer.on('progress', (p) => emit({ type: 'progress', transfer, bytes: p.bytes, total: p.total }));
+    transfer.on('progress', (p) => emit({ type: 'progress', transfer, bytes: p.bytes, total: p.total, carried: transfer.carried }));
     transfer.on('mismatch', (f) => emit({ type: 'mismatch', transfer, path: f.path }));
     transfer.on('done', () => {
       transfers.delete(transfer.id);
@@ -183,7 +200,8 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
 
   /** The transfer a command means: by id prefix, or the only candidate. */
   #pick(selector: string | undefined, fits: (t: Transfer) => boolean, what: string): Transfer {
-    const candidates = this.list().filter(fits).filter((t) => !selector || t.id.startsWith(selector.toLowerCase()));
+    // An offer not yet reported is not one the user can mean.
+    const candidates = this.list().filter((t) => fits(t) && !this.#held.has(t)).filter((t) => !selector || t.id.startsWith(selector.toLowerCase()));
     if (candidates.length === 1) return candidates[0]!;
     if (candidates.length === 0) {
       throw chatError('ERR_NO_SUCH_TRANSFER', selector ? `no ${what} with id ${selector}` : `no ${what}`);

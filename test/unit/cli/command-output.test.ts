@@ -44,6 +44,14 @@ describe('/peers', () => {
     assert.deepEqual(lines((f) => showPeers([], f)), ['no peers seen on the LAN yet (looking; try again in a few seconds)']);
     assert.deepEqual(lines((f) => showPeers(undefined, f)), ['LAN discovery is off (--no-mdns)']);
   });
+
+  it('marks the peers this chat is already connected to', () => {
+    const other: LanPeer = { ...peer, name: 'tower', fingerprint: FP.replace('ABCDEFG', 'ZYXWVUT'), addresses: ['192.0.2.10'], known: false };
+    assert.deepEqual(lines((f) => showPeers([peer, other], f, new Set([FP]))), [
+      '  desk ABCDEFG  192.0.2.9, [fe80::1] port 5050 [known] [connected]',
+      '  tower ZYXWVUT  192.0.2.10 port 5050',
+    ]);
+  });
 });
 
 describe('/transfers', () => {
@@ -64,5 +72,20 @@ describe('/transfers', () => {
       '  9c0d00 trip.tar (2.0 KiB) to desk: 1.0 KiB of 2.0 KiB',
     ]);
     assert.deepEqual(lines((f) => showTransfers([], f)), ['no file offers or transfers']);
+  });
+
+  it('/transfers ID lists every file of that transfer, and where a taken name will be saved', () => {
+    const files = [
+      { path: 'photos/a.jpg', size: 1024, savedAs: 'photos (1)/a.jpg' },
+      { path: 'photos/b\x1b[2J.jpg', size: 2048, savedAs: 'photos (1)/b\x1b[2J.jpg' },
+    ];
+    const offered: TransferSummary = { id: '3f2a1b0000000000', direction: 'receive', peer: 'desk', fingerprint: FP, files, total: 3072, bytes: 0, state: 'offered' };
+    const other: TransferSummary = { ...offered, id: '9c0d000000000000', files: [{ path: 'x.bin', size: 1 }], total: 1 };
+    assert.deepEqual(lines((f) => showTransfers([other, offered], f, '3F2A')), [
+      '  3f2a1b photos/ (2 files, 3.0 KiB) from desk: offered: /accept or /decline',
+      '    photos/a.jpg (1.0 KiB) → photos (1)/a.jpg',
+      '    photos/b.jpg (2.0 KiB) → photos (1)/b.jpg',
+    ]);
+    assert.throws(() => showTransfers([other], { info: () => undefined }, 'ffff'), { code: 'ERR_NO_SUCH_TRANSFER', message: 'no file offer or transfer with id ffff' });
   });
 });

@@ -14,6 +14,11 @@ function line(event: AppEvent): string {
   return stripVTControlCharacters(formatNotice(event)!).replace(/^\d\d:\d\d -- /, '');
 }
 
+/** The notice's lines as read: the first without its clock, the rest as indented. */
+function lines(event: AppEvent): string[] {
+  return line(event).split('\n');
+}
+
 describe('describeFiles', () => {
   it('names a file, a directory (with a slash) or several top-level entries, with count and size', () => {
     assert.equal(describeFiles([{ path: 'trip.tar', size: 1536 }]), 'trip.tar (1.5 KiB)');
@@ -48,6 +53,36 @@ describe('file event lines', () => {
     const files = [{ path: 'trip.tar', size: 1000 }];
     const done = { type: 'file-done', ...REF, direction: 'send', files, total: 1000, resumed: 900, sha256Verified: true, seconds: 2 } as const;
     assert.equal(line(done), 'trip.tar (1000 B) sent to bob, SHA-256 verified (0:02, 50 B/s, resumed with 900 B already there)');
+  });
+
+  it('an offer of a directory names its first files and how many more, and where to see them all', () => {
+    const files = Array.from({ length: 21 }, (_, i) => ({ path: `photos/IMG_${String(i).padStart(4, '0')}.jpg`, size: 1024 }));
+    const offer = { type: 'file-offer', ...REF, direction: 'receive', files, total: 21 * 1024, autoAccept: false } as const;
+    assert.deepEqual(lines(offer), [
+      'bob offers photos/ (21 files, 21 KiB) [012345]: /accept or /decline',
+      '         photos/IMG_0000.jpg, photos/IMG_0001.jpg, photos/IMG_0002.jpg and 18 more: /transfers 012345 lists them all',
+    ]);
+    const few = { ...offer, files: files.slice(0, 2), total: 2048 };
+    assert.deepEqual(lines(few), ['bob offers photos/ (2 files, 2.0 KiB) [012345]: /accept or /decline', '         photos/IMG_0000.jpg, photos/IMG_0001.jpg']);
+    const plain = { ...offer, files: [{ path: 'a.txt', size: 1 }, { path: 'b.txt', size: 1 }], total: 2 };
+    assert.deepEqual(lines(plain), ['bob offers a.txt, b.txt (2 files, 2 B) [012345]: /accept or /decline'], 'every file already named');
+    assert.deepEqual(lines({ ...plain, direction: 'send' }), ['offered a.txt, b.txt (2 files, 2 B) to bob [012345]; waiting for an answer']);
+  });
+
+  it('an offer says which names are taken in the download directory and what they will be saved as', () => {
+    const files = [
+      { path: 'trip.tar', size: 10, savedAs: 'trip (1).tar' },
+      { path: 'notes.txt', size: 1 },
+    ];
+    const offer = { type: 'file-offer', ...REF, direction: 'receive', files, total: 11, autoAccept: true } as const;
+    assert.deepEqual(lines(offer), [
+      'bob sends trip.tar, notes.txt (2 files, 11 B) [012345]; accepting',
+      '         trip.tar exists in the download directory: it will be saved as trip (1).tar',
+    ]);
+    const both = [...files.slice(0, 1), { path: 'album/a', size: 1, savedAs: 'album (2)/a' }, { path: 'album/b', size: 1, savedAs: 'album (2)/b' }];
+    assert.deepEqual(lines({ ...offer, files: both, total: 12 }).slice(2), [
+      '         trip.tar, album/ exist in the download directory: they will be saved as trip (1).tar, album (2)/',
+    ]);
   });
 
   it('an error that can resume says how, from each side', () => {

@@ -85,6 +85,12 @@ describe('parseInput', () => {
     assert.equal(parseInput('/connect').kind, 'invalid');
   });
 
+  it('/transfers, and /transfers ID for the files of one', () => {
+    assert.deepEqual(parseInput('/transfers'), { kind: 'transfers' });
+    assert.deepEqual(parseInput('/transfers 3f2a '), { kind: 'transfers', id: '3f2a' });
+    assert.deepEqual(parseInput('/transfers 3f2a 9c0d'), { kind: 'invalid', message: 'usage: /transfers [ID]' });
+  });
+
   // Regression: these used to throw a TypeError (the command regex did not match).
   it('calls a lone slash or a slash before a space invalid, never a crash', () => {
     for (const line of ['/', '/ hello', '/   ', '/\tx']) {

@@ -63,6 +63,12 @@ describe('README and the relay behaviour', () => {
     assert.ok(readme.includes(last), `README does not say "${last}"`);
   });
 
+  it('states how often a relay that keeps failing is said to be still retrying', async () => {
+    const { STILL_RETRYING_EVERY_MS } = await import('../../../src/cli/notice-lines.js');
+    assert.equal(STILL_RETRYING_EVERY_MS, 60_000);
+    assert.ok(readme.includes('at most once a minute `relay …: still retrying after N tries'), 'README describes the still-retrying line');
+  });
+
   it('says plainly that lookups list registered peers to anyone', () => {
     assert.match(readme, /anyone can list the registered peers' nicknames, fingerprints, public addresses/);
   });

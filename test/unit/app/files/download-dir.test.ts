@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { chatError } from '../../../../src/errors.js';
-import { DownloadDir, PARTIAL_DIR, writeError } from '../../../../src/app/files/download-dir.js';
+import { DownloadDir, PARTIAL_DIR, predictNames, writeError } from '../../../../src/app/files/download-dir.js';
 import { fingerprintOf } from '../../../../src/secure/fingerprint.js';
 import { rejectsCode } from '../../../helpers/assert-code.js';
 
@@ -386,6 +386,31 @@ describe('DownloadDir', () => {
       assert.notEqual(name, long);
       assert.ok(Buffer.byteLength(name) <= 255);
       assert.equal(await readFile(join(downloads, long), 'utf8'), 'original');
+    });
+  });
+
+  describe('predictNames', () => {
+    it('predicts the names place would use, creating nothing (not even the directory)', async () => {
+      assert.deepEqual(await predictNames(downloads, ['a.txt', 'photos']), new Map([['a.txt', 'a.txt'], ['photos', 'photos']]));
+      assert.equal(await exists(downloads), false, 'nothing created before an accept');
+    });
+
+    it('names a taken name as place would number it, also past a symlink or a taken number', async () => {
+      const dir = await DownloadDir.open(downloads);
+      await writeFile(join(downloads, 'a.txt'), 'original');
+      await writeFile(join(downloads, 'a (1).txt'), 'copy');
+      await symlink(join(outside, 'nowhere'), join(downloads, 'archive.tar.gz'));
+      await mkdir(join(downloads, 'photos'));
+      const predicted = await predictNames(downloads, ['a.txt', 'archive.tar.gz', 'photos', 'free.bin']);
+      assert.deepEqual(predicted, new Map([['a.txt', 'a (2).txt'], ['archive.tar.gz', 'archive (1).tar.gz'], ['photos', 'photos (1)'], ['free.bin', 'free.bin']]));
+      assert.deepEqual((await readdir(downloads)).sort(), [PARTIAL_DIR, 'a (1).txt', 'a.txt', 'archive.tar.gz', 'photos'], 'nothing created');
+      assert.equal(await dir.place('a.txt', [{ rest: [], part: await part(dir, 'a.txt', 'new') }]), predicted.get('a.txt'), 'place agrees');
+    });
+
+    it('an earlier name of the same offer takes its prediction from a later one', async () => {
+      await mkdir(downloads, { recursive: true });
+      await writeFile(join(downloads, 'a.txt'), 'original');
+      assert.deepEqual(await predictNames(downloads, ['a.txt', 'a (1).txt']), new Map([['a.txt', 'a (1).txt'], ['a (1).txt', 'a (1) (1).txt']]));
     });
   });
 
