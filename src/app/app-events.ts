@@ -81,6 +81,8 @@ export type AppEvent =
   | { type: 'lost'; name: string; fingerprint: string; code: string; message: string; via?: string }
   | { type: 'joined'; name: string; fingerprint: string; via: string }
   | { type: 'renamed'; fingerprint: string; oldName: string; name: string; via?: string }
+  /** Our own nickname changed (at /nick, or later when the change had to wait for its turn). */
+  | { type: 'nick'; oldName: string; name: string }
   | { type: 'rejected'; address: string; code: string; message: string }
   | { type: 'announced'; instance: string; port: number }
   | ({ type: 'peer-up' | 'peer-down' } & LanPeer)

@@ -53,8 +53,14 @@ export interface RoomOptions {
 
 type Outgoing = Parameters<PeerConnection['send']>[0];
 
-/** A peer may change nickname at most this often; faster changes are ignored. */
-const RENAME_INTERVAL_MS = 2_000;
+/** We change nickname at most this often: a change made sooner waits for its turn (nick-pacer.ts). */
+export const RENAME_INTERVAL_MS = 2_000;
+/**
+ * A peer's renames closer together than this are ignored, so that one flipping names in a loop
+ * cannot flood the screen. Less than the interval a sender keeps: a rename held up on the way
+ * (a busy link, a host's queue) still counts.
+ */
+const RENAME_MIN_GAP_MS = RENAME_INTERVAL_MS / 2;
 
 export class Room {
   readonly #options: RoomOptions;
@@ -130,7 +136,7 @@ export class Room {
       case 'nick': {
         // A peer flipping names in a loop must not flood the screen or the other peers.
         const now = this.#options.clock.now();
-        if (now - peer.renamedAt < RENAME_INTERVAL_MS) return;
+        if (now - peer.renamedAt < RENAME_MIN_GAP_MS) return;
         peer.renamedAt = now;
         const oldName = peer.name;
         peer.name = sanitizeName(message.name);

@@ -6,6 +6,7 @@
 import pc from 'picocolors';
 import type { LanPeer, PeerSummary } from '../app/app-events.js';
 import type { Conversation } from '../app/conversation.js';
+import { RENAME_INTERVAL_MS } from '../app/room.js';
 import { colourName, formatPeerLine, pathLabel } from './event-format.js';
 import type { Frontend } from './frontends.js';
 import { COMMAND_HELP, type InputCommand } from './input-commands.js';
@@ -15,9 +16,15 @@ export type ChatCommand = Extract<InputCommand, { kind: 'nick' | 'who' | 'peers'
 export function runChatCommand(conversation: Conversation, command: ChatCommand, frontend: Frontend): void {
   switch (command.kind) {
     case 'nick': {
-      const { name } = conversation.nick(command.name);
-      frontend.setPrompt(name);
-      frontend.info(pc.dim(`-- you are now known as ${colourName(name)}`));
+      // Done at once, the conversation's `nick` event says so (and sets the prompt).
+      const before = conversation.name;
+      const { name, deferredMs } = conversation.nick(command.name);
+      if (deferredMs !== undefined) {
+        const wait = `${Math.ceil(deferredMs / 100) / 10} s`;
+        frontend.info(pc.dim(`-- peers take one nickname change every ${RENAME_INTERVAL_MS / 1000} s: you become ${colourName(name)} in ${wait}`));
+      } else if (name === before) {
+        frontend.info(pc.dim(`-- you keep the nickname ${colourName(name)}`));
+      }
       return;
     }
     case 'who':

@@ -76,6 +76,8 @@ export function formatNotice(event: AppEvent): string | null {
       return notice(pc.yellow(`connection to ${colourName(event.name)} lost: ${sanitizeText(event.message)}`) + via(event.via));
     case 'renamed':
       return notice(`${colourName(event.oldName)} is now known as ${colourName(event.name)}${via(event.via)}`);
+    case 'nick':
+      return notice(`you are now known as ${colourName(event.name)}`);
     case 'rejected':
       return notice(pc.dim(`rejected ${event.address}: ${sanitizeText(event.message)}`));
     case 'warning':

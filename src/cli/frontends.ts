@@ -43,6 +43,7 @@ export class InteractiveFrontend implements Frontend {
 
   show(event: AppEvent): void {
     this.#labels.note(event);
+    if (event.type === 'nick') this.setPrompt(event.name);
     if (event.type === 'file-progress') {
       // A live bar instead of a line; finished transfers print their line and lose their bar.
       this.#bars.update(event, this.#labels.label(event.id));

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppEvent } from '../../src/app/app-events.js';
 import type { Conversation } from '../../src/app/conversation.js';
-import { cleanupNodes, EventLog, tempConversation } from '../helpers/chat-nodes.js';
+import { ChatNode } from '../../src/app/chat-node.js';
+import { cleanupNodes, EventLog, tempConversation, tempIdentity } from '../helpers/chat-nodes.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { cleanupRelayTestnet, newIdentity, standInRelay, startRelay } from '../helpers/relay-testnet.js';
 
 const dirs: string[] = [];
@@ -39,10 +41,10 @@ async function started(conversation: Conversation): Promise<{ log: EventLog; por
 }
 
 /** Alice listening on loopback, bob connected to her by address. */
-async function pair(aliceOptions: Parameters<typeof tempConversation>[1] = {}) {
+async function pair(aliceOptions: Parameters<typeof tempConversation>[1] = {}, bobOptions: Parameters<typeof tempConversation>[1] = {}) {
   const alice = tempConversation('alice', { listen: LOOPBACK, ...aliceOptions });
   const { log: atAlice, port } = await started(alice);
-  const bob = tempConversation('bob');
+  const bob = tempConversation('bob', bobOptions);
   const { log: atBob } = await started(bob);
   const summary = await bob.connect(`127.0.0.1:${port}`, { expect: alice.fingerprint });
   await atAlice.until((e) => e.type === 'connected');
@@ -201,5 +203,71 @@ describe('the conversation and its relay (issue 10, part 6)', { timeout: 30_000 
     const summary = await bob.connect('ally', { mode: 'relay-only' });
     assert.deepEqual([summary.name, summary.fingerprint, summary.path, summary.via], ['ally', alice.fingerprint, 'relayed', address.label]);
     assert.equal(atAlice.count('relay'), 1, 'registering the new name is not reported as a new registration');
+  });
+});
+
+describe('/nick: the sender and its peers agree (issue 12, item 1)', { timeout: 30_000 }, () => {
+  it('a change within 2 s of the last waits its turn; the last one wins, everywhere', async () => {
+    const clock = new ManualClock();
+    const { alice, bob, atAlice, atBob } = await pair({ clock }, { clock });
+
+    assert.deepEqual(alice.nick('bobby'), { name: 'bobby' });
+    await atBob.until(ofType('renamed', (e) => e.name === 'bobby'));
+    assert.deepEqual(atAlice.events.filter((e) => e.type === 'nick'), [{ type: 'nick', oldName: 'alice', name: 'bobby' }]);
+
+    // Too soon: held, and said so. A second one takes its place.
+    clock.advance(500);
+    assert.deepEqual(alice.nick('b'), { name: 'b', deferredMs: 1_500 });
+    assert.deepEqual(alice.nick(' bo '), { name: 'bo', deferredMs: 1_500 });
+    assert.equal(alice.name, 'bobby', 'nothing has changed yet');
+    assert.equal(atAlice.count('nick'), 1);
+
+    clock.advance(1_500);
+    assert.equal(alice.name, 'bo');
+    assert.deepEqual(atAlice.events.filter((e) => e.type === 'nick').at(-1), { type: 'nick', oldName: 'bobby', name: 'bo' });
+    const renamed = await atBob.until(ofType('renamed', (e) => e.name === 'bo'));
+    assert.ok(renamed.type === 'renamed');
+    assert.equal(renamed.oldName, 'bobby');
+    assert.deepEqual(bob.who().map((p) => p.name), ['bo'], "bob's /who agrees with alice");
+    assert.deepEqual(atBob.events.filter((e) => e.type === 'renamed').map((e) => e.type === 'renamed' && e.name), ['bobby', 'bo'], "'b' never went out");
+
+    // Back to the name she has: a waiting change is dropped, nothing is sent.
+    assert.deepEqual(alice.nick('x'), { name: 'x', deferredMs: 2_000 });
+    assert.deepEqual(alice.nick('bo'), { name: 'bo' });
+    clock.advance(5_000);
+    assert.equal(alice.name, 'bo');
+    assert.equal(atAlice.count('nick'), 2);
+  });
+
+  it('a receiver takes a rename that comes a little under 2 s after the last (delayed on the way)', async () => {
+    const clock = new ManualClock();
+    const node = (name: string) => {
+      const { identity, knownPeers } = tempIdentity();
+      return new ChatNode({ identity, knownPeers, name, clock });
+    };
+    const host = node('host');
+    const guest = node('guest');
+    const atHost = new EventLog(host);
+    try {
+      const port = await host.listen('127.0.0.1', 0, false);
+      await guest.connect('127.0.0.1', port);
+      await atHost.until(ofType('connected'));
+      guest.rename('one');
+      await atHost.until(ofType('renamed', (e) => e.name === 'one'));
+      clock.advance(1_200);
+      guest.rename('two');
+      await atHost.until(ofType('renamed', (e) => e.name === 'two'));
+      clock.advance(200);
+      guest.rename('flood'); // 0.2 s after the last: ignored
+      guest.say('after the flood');
+      await atHost.until(ofType('message', (e) => e.text === 'after the flood'));
+      clock.advance(1_000);
+      guest.rename('four');
+      await atHost.until(ofType('renamed', (e) => e.name === 'four'));
+      assert.deepEqual(atHost.events.flatMap((e) => (e.type === 'renamed' ? [e.name] : [])), ['one', 'two', 'four']);
+    } finally {
+      host.abort();
+      guest.abort();
+    }
   });
 });
