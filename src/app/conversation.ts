@@ -10,7 +10,7 @@ import type { RelayAddress } from '../net/relay-address.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
-import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary } from './app-events.js';
+import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary, WhoEntry } from './app-events.js';
 import { ChatNode } from './chat-node.js';
 import { connectToTarget, type PathMode } from './connect-strategy.js';
 import { summaryOfTransfer } from './files/file-events.js';
@@ -152,7 +152,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     return wait > 0 ? { name, deferredMs: wait } : { name };
   }
 
-  who(): PeerSummary[] {
+  /** Everyone in the conversation, and how each is reached (a host's members: through it). */
+  who(): WhoEntry[] {
     return this.#node.who();
   }
 

@@ -1,8 +1,9 @@
 // The conversation: the peers whose sessions are up, what each is called, and what passes between
 // them. As a host (peers dialled us) it tells each peer who else is here and forwards chat between
 // them, each sender within its fair share (forward-gate.ts); from the host we dialled it takes
-// presence and forwarded chat on the others' behalf. Opening and closing connections is ChatNode's;
-// the room sees only established sessions.
+// presence and forwarded chat on the others' behalf, and keeps who is in its conversation
+// (hosted-members.ts). Opening and closing connections is ChatNode's; the room sees only
+// established sessions.
 
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -13,9 +14,10 @@ import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js
 import { TEXT_LIMITS } from '../session/message-fields.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
-import type { AppEvent, PathKind, PeerSummary, SentMessage } from './app-events.js';
+import type { AppEvent, PathKind, PeerSummary, SentMessage, WhoEntry } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
+import { HostedMembers } from './hosted-members.js';
 
 /** How a connection reaches its peer. */
 export interface Route {
@@ -65,6 +67,8 @@ const RENAME_MIN_GAP_MS = RENAME_INTERVAL_MS / 2;
 export class Room {
   readonly #options: RoomOptions;
   readonly #members = new Map<PeerConnection, Member>();
+  /** The members of each host we dialled, as its presence tells us. */
+  readonly #hosted = new HostedMembers<PeerConnection>();
   readonly #gate: ForwardGate<PeerConnection>;
 
   constructor(options: RoomOptions) {
@@ -103,12 +107,25 @@ export class Room {
     this.#members.set(connection, peer);
     peer.connection.ping(); // at once, so /who can show a round-trip time
     this.#options.emit({ type: 'connected', known: check.known, ...summaryOf(peer) });
-    // Presence: the newcomer learns who is here, and those here learn of the newcomer.
+    // Presence: the newcomer learns who is here already, and those here learn of the newcomer.
     for (const other of others) {
       other.connection.send({ type: 'presence', event: 'joined', peer: ref(peer) });
-      peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other) });
+      peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other), present: true });
     }
+    this.#noteConversations(peer, others);
     return peer;
+  }
+
+  /**
+   * A host passes messages only among its own peers: a second host we dial, or a peer dialling us
+   * while we are some host's guest, makes conversations that cannot see each other. Say so when a
+   * join adds one.
+   */
+  #noteConversations(peer: Member, others: readonly Member[]): void {
+    const hosts = [...this.#members.values()].filter((m) => m.direction === 'outgoing').map((m) => m.name);
+    const hosting = peer.direction === 'incoming' || others.some((m) => m.direction === 'incoming');
+    const added = peer.direction === 'outgoing' || !others.some((m) => m.direction === 'incoming');
+    if (added && hosts.length + (hosting ? 1 : 0) >= 2) this.#options.emit({ type: 'conversations', hosts, hosting });
   }
 
   /** A session message from a connection; ignored unless its peer is in the room. */
@@ -151,11 +168,19 @@ export class Room {
         const name = sanitizeName(message.peer.name);
         const fingerprint = message.peer.fingerprint;
         const reason = message.reason ?? '';
-        if (message.event === 'joined') emit({ type: 'joined', name, fingerprint, via });
-        else if (message.event === 'left') emit({ type: 'left', name, fingerprint, reason, via });
-        else if (message.event === 'lost') {
+        if (message.event === 'joined') {
+          this.#hosted.joined(connection, { name, fingerprint });
+          emit({ type: 'joined', name, fingerprint, via, ...(message.present ? { present: true as const } : {}) });
+        } else if (message.event === 'left') {
+          this.#hosted.gone(connection, fingerprint);
+          emit({ type: 'left', name, fingerprint, reason, via });
+        } else if (message.event === 'lost') {
+          this.#hosted.gone(connection, fingerprint);
           emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via });
-        } else emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
+        } else {
+          this.#hosted.renamed(connection, fingerprint, name);
+          emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
+        }
         return;
       }
       default:
@@ -168,6 +193,7 @@ export class Room {
     const peer = this.#members.get(connection);
     if (!peer) return false;
     this.#members.delete(connection);
+    this.#hosted.hostGone(connection);
     this.#gate.left(connection);
     if (outcome.kind === 'left' || outcome.kind === 'closed') {
       const reason = outcome.kind === 'left' ? outcome.reason : '';
@@ -204,8 +230,17 @@ export class Room {
     for (const peer of this.#members.values()) peer.connection.send({ type: 'nick', name });
   }
 
-  who(): PeerSummary[] {
-    return [...this.#members.values()].map(summaryOf);
+  /** Everyone in the conversation: each peer connected to us, and after a host we dialled, its members. */
+  who(): WhoEntry[] {
+    const rows: WhoEntry[] = [];
+    for (const member of this.#members.values()) {
+      rows.push(summaryOf(member));
+      for (const { name, fingerprint } of this.#hosted.of(member.connection)) {
+        const { address } = member.connection;
+        rows.push({ name, fingerprint, address, path: 'forwarded', via: member.name, hostFingerprint: member.fingerprint, direction: 'outgoing' });
+      }
+    }
+    return rows;
   }
 
   /** The loud warning when a nickname we know from another key shows up (on connect or /nick). */

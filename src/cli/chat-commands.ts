@@ -4,7 +4,7 @@
 // file commands are in file-commands.ts.
 
 import pc from 'picocolors';
-import type { LanPeer, PeerSummary } from '../app/app-events.js';
+import type { LanPeer, WhoEntry } from '../app/app-events.js';
 import type { Conversation } from '../app/conversation.js';
 import { RENAME_INTERVAL_MS } from '../app/room.js';
 import { colourName, formatPeerLine, pathLabel } from './event-format.js';
@@ -42,7 +42,8 @@ export function runChatCommand(conversation: Conversation, command: ChatCommand,
   }
 }
 
-export function showWho(peers: readonly PeerSummary[], frontend: Pick<Frontend, 'info'>): void {
+/** Everyone in the conversation: peers connected to us, each host's members after it (`via` the host). */
+export function showWho(peers: readonly WhoEntry[], frontend: Pick<Frontend, 'info'>): void {
   if (peers.length === 0) {
     frontend.info(pc.dim('nobody is connected'));
     return;

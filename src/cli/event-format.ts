@@ -2,7 +2,7 @@
 // stable colour. Pure: returns strings; the caller decides where they go.
 
 import pc from 'picocolors';
-import type { AppEvent, FileEvent, LanPeer, PeerSummary } from '../app/app-events.js';
+import type { AppEvent, FileEvent, LanPeer, WhoEntry } from '../app/app-events.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { describeFileList, topNames } from '../app/files/transfer.js';
@@ -33,7 +33,8 @@ function via(name: string | undefined): string {
   return name ? pc.dim(` (via ${sanitizeName(name)})`) : '';
 }
 
-export function pathLabel(peer: PeerSummary): string {
+export function pathLabel(peer: WhoEntry): string {
+  if (peer.path === 'forwarded') return `via ${sanitizeName(peer.via)}`;
   const rtt = peer.rttMs !== undefined ? `, ${peer.rttMs} ms` : '';
   const where = peer.path === 'relayed' ? `via ${peer.via ?? peer.address}` : peer.address;
   return `${peer.path} ${where}${rtt}`;
@@ -67,7 +68,9 @@ export function formatNotice(event: AppEvent): string | null {
         : notice(`${who(event.name, event.fingerprint)} joined (${pathLabel(event)})${known}`);
     }
     case 'joined':
-      return notice(`${who(event.name, event.fingerprint)} joined${via(event.via)}`);
+      return notice(`${who(event.name, event.fingerprint)} ${event.present ? 'is here' : 'joined'}${via(event.via)}`);
+    case 'conversations':
+      return notice(pc.yellow(conversationsLine(event)));
     case 'left': {
       const reason = event.reason ? `: ${sanitizeText(event.reason)}` : '';
       return notice(`${colourName(event.name)} left${reason}${via(event.via)}`);
@@ -106,6 +109,17 @@ export function formatNotice(event: AppEvent): string | null {
     case 'sent':
       return null;
   }
+}
+
+/** `you are in 2 conversations now, alice's and bob's: …`: what a second host (or guest) means. */
+function conversationsLine(event: Extract<AppEvent, { type: 'conversations' }>): string {
+  const names = [...(event.hosting ? ['yours'] : []), ...event.hosts.map((host) => `${sanitizeName(host)}'s`)];
+  const list = names.length > 2 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join(' and ');
+  const all = names.length > 2 ? 'all of them' : 'both';
+  return (
+    `you are in ${names.length} conversations now, ${list}: their members cannot see each other's messages ` +
+    `(you see ${all}, and yours reach ${all})`
+  );
 }
 
 /** A finished transfer's average speed: the bytes it carried (not what a resume found) over its time. */

@@ -271,3 +271,78 @@ describe('/nick: the sender and its peers agree (issue 12, item 1)', { timeout: 
     }
   });
 });
+
+describe('/who: everyone in the conversation, and how each is reached (issue 12, item 2)', { timeout: 30_000 }, () => {
+  /** A conversation started and connected to `port`, with its events from the start. */
+  async function guest(name: string, port: number) {
+    const conversation = tempConversation(name);
+    const { log } = await started(conversation);
+    await conversation.connect(`127.0.0.1:${port}`);
+    return { conversation, log };
+  }
+
+  const rows = (c: Conversation) => c.who().map((p) => [p.name, p.path, p.via ?? null]);
+
+  it("a host's members are listed through it: present ones as here, later ones as joined", async () => {
+    const alice = tempConversation('alice', { listen: LOOPBACK });
+    const { port, log: atAlice } = await started(alice);
+    const carol = await guest('carol', port!);
+    await atAlice.until(ofType('connected', (e) => e.name === 'carol'));
+    const bob = await guest('bob', port!);
+
+    const here = await bob.log.until(ofType('joined', (e) => e.name === 'carol'));
+    assert.deepEqual(here, { type: 'joined', name: 'carol', fingerprint: carol.conversation.fingerprint, via: 'alice', present: true });
+    assert.deepEqual(rows(bob.conversation), [['alice', 'direct', null], ['carol', 'forwarded', 'alice']]);
+    const [, viaAlice] = bob.conversation.who();
+    assert.deepEqual(viaAlice, {
+      name: 'carol',
+      fingerprint: carol.conversation.fingerprint,
+      address: `127.0.0.1:${port}`,
+      path: 'forwarded',
+      via: 'alice',
+      hostFingerprint: alice.fingerprint,
+      direction: 'outgoing',
+    });
+    // Carol, there first, hears of bob as joining now.
+    const joined = await carol.log.until(ofType('joined', (e) => e.name === 'bob'));
+    assert.equal(joined.type === 'joined' && joined.present, undefined);
+
+    const dave = await guest('dave', port!);
+    const later = await bob.log.until(ofType('joined', (e) => e.name === 'dave'));
+    assert.equal(later.type === 'joined' && later.present, undefined, 'a later join is a join');
+    assert.deepEqual(rows(bob.conversation), [['alice', 'direct', null], ['carol', 'forwarded', 'alice'], ['dave', 'forwarded', 'alice']]);
+
+    // A member renamed, one left, and the host renamed: /who follows.
+    carol.conversation.nick('caroline');
+    await bob.log.until(ofType('renamed', (e) => e.name === 'caroline'));
+    await dave.conversation.quit('bye');
+    await bob.log.until(ofType('left', (e) => e.name === 'dave'));
+    alice.nick('ally');
+    await bob.log.until(ofType('renamed', (e) => e.name === 'ally'));
+    assert.deepEqual(rows(bob.conversation), [['ally', 'direct', null], ['caroline', 'forwarded', 'ally']]);
+
+    // The host goes: so does everyone reached through it.
+    await alice.quit('closing');
+    await bob.log.until(ofType('left', (e) => e.name === 'ally'));
+    assert.deepEqual(bob.conversation.who(), []);
+  });
+
+  it('a second host makes two conversations, and the user is told', async () => {
+    const alice = tempConversation('alice', { listen: LOOPBACK });
+    const { port: alicePort } = await started(alice);
+    const eve = tempConversation('eve', { listen: LOOPBACK });
+    const { port: evePort, log: atEve } = await started(eve);
+    const bob = await guest('bob', alicePort!);
+    assert.equal(bob.log.count('conversations'), 0, 'one host: one conversation');
+
+    await bob.conversation.connect(`127.0.0.1:${evePort}`);
+    const split = await bob.log.until(ofType('conversations'));
+    assert.deepEqual(split, { type: 'conversations', hosts: ['alice', 'eve'], hosting: false });
+
+    // A host that dials another host: its own guests and the other's cannot see each other either.
+    await atEve.until(ofType('connected', (e) => e.name === 'bob'));
+    await eve.connect(`127.0.0.1:${alicePort}`);
+    const atHost = await atEve.until(ofType('conversations'));
+    assert.deepEqual(atHost, { type: 'conversations', hosts: ['alice'], hosting: true });
+  });
+});

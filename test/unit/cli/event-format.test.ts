@@ -57,3 +57,24 @@ describe('file event lines', () => {
     assert.equal(line({ ...error, direction: 'receive', resumable: false }), '[012345] trip.tar cancelled');
   });
 });
+
+describe('presence lines (issue 12, item 2)', () => {
+  const FP = 'MSFKLRL-Z7MYPHT-CXXITMX-23WIIDH-D2SETXU-SM2BV44-A6PTTCT-WKBEFQI';
+
+  it('someone already in the host\'s conversation is here; someone arriving joined', () => {
+    const joined = { type: 'joined', name: 'carol', fingerprint: FP, via: 'alice' } as const;
+    assert.equal(line({ ...joined, present: true }), 'carol MSFKLRL is here (via alice)');
+    assert.equal(line(joined), 'carol MSFKLRL joined (via alice)');
+  });
+
+  it('several conversations are named, with what that means', () => {
+    assert.equal(
+      line({ type: 'conversations', hosts: ['alice', 'eve'], hosting: false }),
+      "you are in 2 conversations now, alice's and eve's: their members cannot see each other's messages (you see both, and yours reach both)",
+    );
+    assert.equal(
+      line({ type: 'conversations', hosts: ['alice', 'eve'], hosting: true }),
+      "you are in 3 conversations now, yours, alice's and eve's: their members cannot see each other's messages (you see all of them, and yours reach all of them)",
+    );
+  });
+});
