@@ -90,7 +90,10 @@ export type AppEvent =
       fingerprint: string;
       text: string;
       id: string;
+      /** When the sender says it sent it (its clock, ms since the epoch). */
       time: number;
+      /** When it arrived here (our clock): what the terminal shows. */
+      receivedAt: number;
       action?: boolean;
       /** Set when a host passed the message on from another of its peers. */
       via?: string;

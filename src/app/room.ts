@@ -137,7 +137,7 @@ export class Room {
     switch (message.type) {
       case 'chat': {
         const { type: _type, ...chat } = message;
-        emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat });
+        emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat, receivedAt: this.#options.clock.now() });
         // Charged for every copy passed on, envelope and all: an empty text is not free.
         const { reached, bytes } = this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
         this.#gate.forwarded(peer.connection, bytes * reached.length, reached);
@@ -147,7 +147,8 @@ export class Room {
         // Only the host we dialled speaks for others; a client claiming to is ignored.
         if (peer.direction !== 'outgoing') return;
         const { type: _type, from, ...chat } = message;
-        emit({ type: 'message', from: sanitizeName(from.name), fingerprint: from.fingerprint, ...chat, via });
+        const receivedAt = this.#options.clock.now();
+        emit({ type: 'message', from: sanitizeName(from.name), fingerprint: from.fingerprint, ...chat, receivedAt, via });
         return;
       }
       case 'nick': {

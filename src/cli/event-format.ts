@@ -1,5 +1,6 @@
 // How AppEvents read in a terminal: one line each, peer-supplied text sanitised, nicknames in a
-// stable colour. Pure: returns strings; the caller decides where they go.
+// stable colour, every line but a warning or an error after its time. Pure: returns strings (the
+// times come from the event or the caller); the caller decides where they go.
 
 import pc from 'picocolors';
 import type { AppEvent, FileEvent, LanPeer, WhoEntry } from '../app/app-events.js';
@@ -16,7 +17,8 @@ export function colourName(name: string): string {
   return pc.bold(NAME_COLOURS[hash % NAME_COLOURS.length]!(sanitizeName(name)));
 }
 
-export function clock(time: number = Date.now()): string {
+/** `14:05`: a time (ms since the epoch) as the chat shows it, in local time. */
+export function clock(time: number): string {
   const d = new Date(time);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
@@ -25,8 +27,9 @@ function who(name: string, fingerprint: string): string {
   return `${colourName(name)} ${pc.dim(sanitizeText(shortFingerprint(fingerprint)))}`;
 }
 
+/** A status line, as formatNotice gives it its time: `14:05 -- text`. */
 function notice(text: string): string {
-  return pc.dim(`${clock()} -- `) + text;
+  return pc.dim('-- ') + text;
 }
 
 function via(name: string | undefined): string {
@@ -40,17 +43,34 @@ export function pathLabel(peer: WhoEntry): string {
   return `${peer.path} ${where}${rtt}`;
 }
 
-/** The chat line for a message; `null` for events that are not messages. */
-export function formatMessage(event: AppEvent): string | null {
-  if (event.type !== 'message') return null;
+/**
+ * The chat line for a message, ours (`sent`, under our nickname `self`) or a peer's, one form for
+ * both: `14:05 carol (via alice): text`, `14:05 * carol (via alice) waves`. The marker of a
+ * forwarded message follows the name, never the text, which a peer could make look like one. A
+ * peer's message shows when it arrived here (`receivedAt`), not its `time`: the sender's clock may
+ * be off, and lines read in the order they came, between the notices stamped with our clock.
+ * `null` for events that are not messages.
+ */
+export function formatMessage(event: AppEvent, self: string): string | null {
+  if (event.type !== 'message' && event.type !== 'sent') return null;
+  const [from, at, through] = event.type === 'sent' ? [self, event.time, undefined] : [event.from, event.receivedAt, event.via];
+  const time = pc.dim(clock(at));
   const text = sanitizeText(event.text);
-  const time = pc.dim(clock());
-  if (event.action) return `${time} ${pc.bold('*')} ${colourName(event.from)} ${text}${via(event.via)}`;
-  return `${time} ${colourName(event.from)}${via(event.via)}: ${text}`;
+  if (event.action) return `${time} ${pc.bold('*')} ${colourName(from)}${via(through)} ${text}`;
+  return `${time} ${colourName(from)}${via(through)}: ${text}`;
 }
 
-/** The status line for everything that is not a message; `null` when there is nothing to say. */
-export function formatNotice(event: AppEvent): string | null {
+/**
+ * The status line for everything that is not a message, after the time `now` it is shown at (a
+ * warning or an error stands out without one); `null` when there is nothing to say.
+ */
+export function formatNotice(event: AppEvent, now: number): string | null {
+  const line = noticeLine(event);
+  if (line === null || event.type === 'warning' || event.type === 'error') return line;
+  return `${pc.dim(clock(now))} ${line}`;
+}
+
+function noticeLine(event: AppEvent): string | null {
   switch (event.type) {
     case 'identity':
       return event.created ? notice(`created a new identity in ${event.home}`) : null;

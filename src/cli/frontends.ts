@@ -3,6 +3,7 @@
 
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
+import { SYSTEM_CLOCK } from '../clock.js';
 import { DEFAULTS } from '../defaults.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
@@ -36,14 +37,22 @@ export class InteractiveFrontend implements Frontend {
   readonly #ui: TerminalUi;
   readonly #bars = new ProgressBars();
   readonly #labels = new TransferLabels(true);
+  /** Our nickname, for our own chat lines. */
+  #name: string;
 
   constructor(name: string, handlers: TerminalUiHandlers) {
+    this.#name = name;
     this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
   }
 
   show(event: AppEvent): void {
     this.#labels.note(event);
     if (event.type === 'nick') this.setPrompt(event.name);
+    if (event.type === 'sent') {
+      // In place of the line as typed after the prompt: our lines read like everyone else's.
+      this.#ui.replaceEntered(formatMessage(event, this.#name)!);
+      return;
+    }
     if (event.type === 'file-progress') {
       // A live bar instead of a line; finished transfers print their line and lose their bar.
       this.#bars.update(event, this.#labels.label(event.id));
@@ -53,7 +62,7 @@ export class InteractiveFrontend implements Frontend {
     if ((event.type === 'file-done' || event.type === 'file-error') && this.#bars.remove(event.id)) {
       this.#ui.setStatus(this.#bars.rows(this.#ui.columns));
     }
-    const line = formatMessage(event) ?? formatNotice(event);
+    const line = formatMessage(event, this.#name) ?? formatNotice(event, SYSTEM_CLOCK.now());
     if (line !== null) this.#ui.print(line);
   }
 
@@ -62,6 +71,7 @@ export class InteractiveFrontend implements Frontend {
   }
 
   setPrompt(name: string): void {
+    this.#name = name;
     this.#ui.setPrompt(promptFor(name));
   }
 
@@ -82,7 +92,7 @@ export class PipeFrontend implements Frontend {
       process.stdout.write(sanitizeText(event.text) + '\n');
       return;
     }
-    const line = formatNotice(event);
+    const line = formatNotice(event, SYSTEM_CLOCK.now());
     if (line !== null) process.stderr.write(line + '\n');
   }
 

@@ -4,6 +4,7 @@
 
 import type cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
+import { SYSTEM_CLOCK } from '../clock.js';
 import { sanitizeText } from '../session/sanitize.js';
 import { doneRate, formatNotice } from './event-format.js';
 import { DEFAULTS } from '../defaults.js';
@@ -52,7 +53,7 @@ export class SendFrontend implements Frontend {
       this.#bar.get(event.id)?.update(event.total, payload);
     }
     this.#labels.note(event); // after the bar's last update: a file-done forgets the label
-    const line = formatNotice(event);
+    const line = formatNotice(event, SYSTEM_CLOCK.now());
     if (line !== null) this.info(line);
   }
 
