@@ -14,6 +14,25 @@ export interface PeerSummary {
   readonly rttMs?: number;
 }
 
+/**
+ * Someone in the conversation through a host we dialled: we have no session with them, the host
+ * passes their messages on. `address` and `direction` are the host's connection, which is how we
+ * reach them.
+ */
+export interface ForwardedPeer {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly address: string;
+  readonly path: 'forwarded';
+  /** The host's nickname. */
+  readonly via: string;
+  readonly hostFingerprint: string;
+  readonly direction: 'outgoing';
+}
+
+/** A row of /who: a peer connected to us, or one reached through a host (listed after its host). */
+export type WhoEntry = PeerSummary | ForwardedPeer;
+
 /** Which transfer a file event is about, and with whom. */
 export interface FileRef {
   readonly id: string;
@@ -75,7 +94,10 @@ export type AppEvent =
       fingerprint: string;
       text: string;
       id: string;
+      /** When the sender says it sent it (its clock, ms since the epoch). */
       time: number;
+      /** When it arrived here (our clock): what the terminal shows. */
+      receivedAt: number;
       action?: boolean;
       /** Set when a host passed the message on from another of its peers. */
       via?: string;
@@ -83,8 +105,16 @@ export type AppEvent =
   | { type: 'sent'; id: string; text: string; time: number; action?: boolean; recipients: number }
   | { type: 'left'; name: string; fingerprint: string; reason: string; via?: string }
   | { type: 'lost'; name: string; fingerprint: string; code: string; message: string; via?: string }
-  | { type: 'joined'; name: string; fingerprint: string; via: string }
+  /** `present`: the peer was already in the host's conversation when we joined it. */
+  | { type: 'joined'; name: string; fingerprint: string; via: string; present?: true }
   | { type: 'renamed'; fingerprint: string; oldName: string; name: string; via?: string }
+  /** Our own nickname changed (at /nick, or later when the change had to wait for its turn). */
+  | { type: 'nick'; oldName: string; name: string }
+  /**
+   * A join left us in several conversations whose members cannot see each other's messages: one
+   * per host we dialled (`hosts`, their nicknames) and, when peers dialled us, our own (`hosting`).
+   */
+  | { type: 'conversations'; hosts: string[]; hosting: boolean }
   | { type: 'rejected'; address: string; code: string; message: string }
   | { type: 'announced'; instance: string; port: number }
   | ({ type: 'peer-up' | 'peer-down' } & LanPeer)

@@ -16,7 +16,7 @@ import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js
 import { sanitizeName } from '../session/sanitize.js';
 import { PEER_MESSAGES } from '../session/session-messages.js';
 import { isFileMessageType, type FileMessage } from '../session/file-messages.js';
-import type { AppEvent, PeerSummary, SentMessage } from './app-events.js';
+import type { AppEvent, PeerSummary, SentMessage, WhoEntry } from './app-events.js';
 import { FileEventReporter } from './files/file-events.js';
 import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
@@ -227,7 +227,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     this.#room.rename(this.#name);
   }
 
-  who(): PeerSummary[] {
+  who(): WhoEntry[] {
     return this.#room.who();
   }
 

@@ -10,7 +10,7 @@ import type { RelayAddress } from '../net/relay-address.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
-import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary } from './app-events.js';
+import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary, WhoEntry } from './app-events.js';
 import { ChatNode } from './chat-node.js';
 import { connectToTarget, type PathMode } from './connect-strategy.js';
 import { summaryOfTransfer } from './files/file-events.js';
@@ -18,6 +18,9 @@ import { listFiles, type FileList } from './files/file-list.js';
 import type { AcceptPolicy } from './files/transfers.js';
 import { lanPeerOf, PeerDirectory } from './peer-directory.js';
 import { linkRelay, type RelayLink } from './relay-link.js';
+import { NickPacer } from './nick-pacer.js';
+import { RENAME_INTERVAL_MS } from './room.js';
+import { sanitizeName } from '../session/sanitize.js';
 
 export interface ConversationOptions {
   readonly identity: Identity;
@@ -42,6 +45,13 @@ export interface ConnectOptions {
   readonly expect?: string;
 }
 
+/** What /nick did: the name as sanitised, and when it has to wait for its turn, for how long. */
+export interface NickResult {
+  readonly name: string;
+  /** Set when the change waits (one per RENAME_INTERVAL_MS): ms until peers are told. */
+  readonly deferredMs?: number;
+}
+
 /** What an offer of files started, and what the listing left out. */
 export interface OfferResult {
   /** One transfer per peer offered to. */
@@ -57,6 +67,10 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   readonly #directory: PeerDirectory | undefined;
   #relay: RelayLink | undefined;
   readonly #warned = new Set<string>();
+  readonly #nicks: NickPacer;
+  /** The port our LAN announcement gives, once there is one; and the announcement in progress. */
+  #announcedPort: number | undefined;
+  #announcing: Promise<void> = Promise.resolve();
   #quitting: Promise<boolean> | undefined;
 
   constructor(options: ConversationOptions) {
@@ -66,6 +80,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     const clock = options.clock ?? SYSTEM_CLOCK;
     this.#node = new ChatNode({ identity, knownPeers, name, files, clock, ...(timing ? { timing } : {}) });
     this.#directory = options.mdns ? new PeerDirectory(knownPeers, identity.fingerprint, timing, clock) : undefined;
+    this.#nicks = new NickPacer({ clock, intervalMs: RENAME_INTERVAL_MS, current: () => this.#node.name, apply: (name) => this.#rename(name) });
     this.#node.on('event', (event) => this.#emit(event));
     this.#node.on('drain', () => this.emit('drain'));
     this.#directory?.on('event', (event) => this.#emit(event));
@@ -126,14 +141,19 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     return this.#node.say(text, options.action === true);
   }
 
-  /** Change our nickname: peers are told, and the relay registers it. Returns it as sanitised. */
-  nick(name: string): { name: string } {
-    this.#node.rename(name);
-    this.#relay?.client.refreshName();
-    return { name: this.#node.name };
+  /**
+   * Change our nickname: peers are told, the relay registers it and the LAN hears it; a `nick`
+   * event says when it is done. Peers take one change per RENAME_INTERVAL_MS, so one made sooner
+   * waits for its turn (`deferredMs`), and a later one replaces it: the last one wins.
+   */
+  nick(requested: string): NickResult {
+    const name = sanitizeName(requested);
+    const wait = this.#nicks.request(name);
+    return wait > 0 ? { name, deferredMs: wait } : { name };
   }
 
-  who(): PeerSummary[] {
+  /** Everyone in the conversation, and how each is reached (a host's members: through it). */
+  who(): WhoEntry[] {
     return this.#node.who();
   }
 
@@ -179,6 +199,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
    * flushed to every peer first. Calling it again returns the same answer.
    */
   quit(reason: string): Promise<boolean> {
+    this.#nicks.cancel();
     this.#quitting ??= Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.client.close()]).then(
       ([flushed]) => flushed,
     );
@@ -187,13 +208,30 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
 
   /** Stop at once, with no goodbyes. */
   abort(): void {
+    this.#nicks.cancel();
     this.#node.abort();
     void this.#directory?.close();
     void this.#relay?.client.close();
   }
 
-  async #announce(port: number): Promise<void> {
-    if (!this.#directory) return;
+  #rename(name: string): void {
+    const oldName = this.#node.name;
+    this.#node.rename(name);
+    this.#relay?.client.refreshName();
+    // The LAN announcement carries the name too: announce again under the new one.
+    if (this.#announcedPort !== undefined) void this.#announce(this.#announcedPort);
+    this.#emit({ type: 'nick', oldName, name: this.#node.name });
+  }
+
+  /** Announce (or announce again, after /nick) on the LAN, one announcement at a time. */
+  #announce(port: number): Promise<void> {
+    this.#announcedPort = port;
+    this.#announcing = this.#announcing.catch(() => undefined).then(() => this.#publish(port));
+    return this.#announcing;
+  }
+
+  async #publish(port: number): Promise<void> {
+    if (!this.#directory || this.#quitting) return;
     const announcement = { name: this.#node.name, fingerprint: this.fingerprint, port, version: PROTOCOL_VERSION };
     try {
       const instance = await this.#directory.announce(announcement);

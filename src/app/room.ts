@@ -1,8 +1,9 @@
 // The conversation: the peers whose sessions are up, what each is called, and what passes between
 // them. As a host (peers dialled us) it tells each peer who else is here and forwards chat between
 // them, each sender within its fair share (forward-gate.ts); from the host we dialled it takes
-// presence and forwarded chat on the others' behalf. Opening and closing connections is ChatNode's;
-// the room sees only established sessions.
+// presence and forwarded chat on the others' behalf, and keeps who is in its conversation
+// (hosted-members.ts). Opening and closing connections is ChatNode's; the room sees only
+// established sessions.
 
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -13,9 +14,10 @@ import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js
 import { TEXT_LIMITS } from '../session/message-fields.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
-import type { AppEvent, PathKind, PeerSummary, SentMessage } from './app-events.js';
+import type { AppEvent, PathKind, PeerSummary, SentMessage, WhoEntry } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
+import { HostedMembers } from './hosted-members.js';
 
 /** How a connection reaches its peer. */
 export interface Route {
@@ -53,12 +55,20 @@ export interface RoomOptions {
 
 type Outgoing = Parameters<PeerConnection['send']>[0];
 
-/** A peer may change nickname at most this often; faster changes are ignored. */
-const RENAME_INTERVAL_MS = 2_000;
+/** We change nickname at most this often: a change made sooner waits for its turn (nick-pacer.ts). */
+export const RENAME_INTERVAL_MS = 2_000;
+/**
+ * A peer's renames closer together than this are ignored, so that one flipping names in a loop
+ * cannot flood the screen. Less than the interval a sender keeps: a rename held up on the way
+ * (a busy link, a host's queue) still counts.
+ */
+const RENAME_MIN_GAP_MS = RENAME_INTERVAL_MS / 2;
 
 export class Room {
   readonly #options: RoomOptions;
   readonly #members = new Map<PeerConnection, Member>();
+  /** The members of each host we dialled, as its presence tells us. */
+  readonly #hosted = new HostedMembers<PeerConnection>();
   readonly #gate: ForwardGate<PeerConnection>;
 
   constructor(options: RoomOptions) {
@@ -97,12 +107,25 @@ export class Room {
     this.#members.set(connection, peer);
     peer.connection.ping(); // at once, so /who can show a round-trip time
     this.#options.emit({ type: 'connected', known: check.known, ...summaryOf(peer) });
-    // Presence: the newcomer learns who is here, and those here learn of the newcomer.
+    // Presence: the newcomer learns who is here already, and those here learn of the newcomer.
     for (const other of others) {
       other.connection.send({ type: 'presence', event: 'joined', peer: ref(peer) });
-      peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other) });
+      peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other), present: true });
     }
+    this.#noteConversations(peer, others);
     return peer;
+  }
+
+  /**
+   * A host passes messages only among its own peers: a second host we dial, or a peer dialling us
+   * while we are some host's guest, makes conversations that cannot see each other. Say so when a
+   * join adds one.
+   */
+  #noteConversations(peer: Member, others: readonly Member[]): void {
+    const hosts = [...this.#members.values()].filter((m) => m.direction === 'outgoing').map((m) => m.name);
+    const hosting = peer.direction === 'incoming' || others.some((m) => m.direction === 'incoming');
+    const added = peer.direction === 'outgoing' || !others.some((m) => m.direction === 'incoming');
+    if (added && hosts.length + (hosting ? 1 : 0) >= 2) this.#options.emit({ type: 'conversations', hosts, hosting });
   }
 
   /** A session message from a connection; ignored unless its peer is in the room. */
@@ -114,7 +137,7 @@ export class Room {
     switch (message.type) {
       case 'chat': {
         const { type: _type, ...chat } = message;
-        emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat });
+        emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat, receivedAt: this.#options.clock.now() });
         // Charged for every copy passed on, envelope and all: an empty text is not free.
         const { reached, bytes } = this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
         this.#gate.forwarded(peer.connection, bytes * reached.length, reached);
@@ -124,13 +147,14 @@ export class Room {
         // Only the host we dialled speaks for others; a client claiming to is ignored.
         if (peer.direction !== 'outgoing') return;
         const { type: _type, from, ...chat } = message;
-        emit({ type: 'message', from: sanitizeName(from.name), fingerprint: from.fingerprint, ...chat, via });
+        const receivedAt = this.#options.clock.now();
+        emit({ type: 'message', from: sanitizeName(from.name), fingerprint: from.fingerprint, ...chat, receivedAt, via });
         return;
       }
       case 'nick': {
         // A peer flipping names in a loop must not flood the screen or the other peers.
         const now = this.#options.clock.now();
-        if (now - peer.renamedAt < RENAME_INTERVAL_MS) return;
+        if (now - peer.renamedAt < RENAME_MIN_GAP_MS) return;
         peer.renamedAt = now;
         const oldName = peer.name;
         peer.name = sanitizeName(message.name);
@@ -145,11 +169,19 @@ export class Room {
         const name = sanitizeName(message.peer.name);
         const fingerprint = message.peer.fingerprint;
         const reason = message.reason ?? '';
-        if (message.event === 'joined') emit({ type: 'joined', name, fingerprint, via });
-        else if (message.event === 'left') emit({ type: 'left', name, fingerprint, reason, via });
-        else if (message.event === 'lost') {
+        if (message.event === 'joined') {
+          this.#hosted.joined(connection, { name, fingerprint });
+          emit({ type: 'joined', name, fingerprint, via, ...(message.present ? { present: true as const } : {}) });
+        } else if (message.event === 'left') {
+          this.#hosted.gone(connection, fingerprint);
+          emit({ type: 'left', name, fingerprint, reason, via });
+        } else if (message.event === 'lost') {
+          this.#hosted.gone(connection, fingerprint);
           emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via });
-        } else emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
+        } else {
+          this.#hosted.renamed(connection, fingerprint, name);
+          emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
+        }
         return;
       }
       default:
@@ -162,6 +194,7 @@ export class Room {
     const peer = this.#members.get(connection);
     if (!peer) return false;
     this.#members.delete(connection);
+    this.#hosted.hostGone(connection);
     this.#gate.left(connection);
     if (outcome.kind === 'left' || outcome.kind === 'closed') {
       const reason = outcome.kind === 'left' ? outcome.reason : '';
@@ -198,8 +231,17 @@ export class Room {
     for (const peer of this.#members.values()) peer.connection.send({ type: 'nick', name });
   }
 
-  who(): PeerSummary[] {
-    return [...this.#members.values()].map(summaryOf);
+  /** Everyone in the conversation: each peer connected to us, and after a host we dialled, its members. */
+  who(): WhoEntry[] {
+    const rows: WhoEntry[] = [];
+    for (const member of this.#members.values()) {
+      rows.push(summaryOf(member));
+      for (const { name, fingerprint } of this.#hosted.of(member.connection)) {
+        const { address } = member.connection;
+        rows.push({ name, fingerprint, address, path: 'forwarded', via: member.name, hostFingerprint: member.fingerprint, direction: 'outgoing' });
+      }
+    }
+    return rows;
   }
 
   /** The loud warning when a nickname we know from another key shows up (on connect or /nick). */

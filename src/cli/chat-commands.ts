@@ -4,8 +4,9 @@
 // file commands are in file-commands.ts.
 
 import pc from 'picocolors';
-import type { LanPeer, PeerSummary } from '../app/app-events.js';
+import type { LanPeer, WhoEntry } from '../app/app-events.js';
 import type { Conversation } from '../app/conversation.js';
+import { RENAME_INTERVAL_MS } from '../app/room.js';
 import { colourName, formatPeerLine, pathLabel } from './event-format.js';
 import type { Frontend } from './frontends.js';
 import { COMMAND_HELP, type InputCommand } from './input-commands.js';
@@ -15,9 +16,15 @@ export type ChatCommand = Extract<InputCommand, { kind: 'nick' | 'who' | 'peers'
 export function runChatCommand(conversation: Conversation, command: ChatCommand, frontend: Frontend): void {
   switch (command.kind) {
     case 'nick': {
-      const { name } = conversation.nick(command.name);
-      frontend.setPrompt(name);
-      frontend.info(pc.dim(`-- you are now known as ${colourName(name)}`));
+      // Done at once, the conversation's `nick` event says so (and sets the prompt).
+      const before = conversation.name;
+      const { name, deferredMs } = conversation.nick(command.name);
+      if (deferredMs !== undefined) {
+        const wait = `${Math.ceil(deferredMs / 100) / 10} s`;
+        frontend.info(pc.dim(`-- peers take one nickname change every ${RENAME_INTERVAL_MS / 1000} s: you become ${colourName(name)} in ${wait}`));
+      } else if (name === before) {
+        frontend.info(pc.dim(`-- you keep the nickname ${colourName(name)}`));
+      }
       return;
     }
     case 'who':
@@ -35,7 +42,8 @@ export function runChatCommand(conversation: Conversation, command: ChatCommand,
   }
 }
 
-export function showWho(peers: readonly PeerSummary[], frontend: Pick<Frontend, 'info'>): void {
+/** Everyone in the conversation: peers connected to us, each host's members after it (`via` the host). */
+export function showWho(peers: readonly WhoEntry[], frontend: Pick<Frontend, 'info'>): void {
   if (peers.length === 0) {
     frontend.info(pc.dim('nobody is connected'));
     return;

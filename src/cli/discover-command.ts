@@ -1,5 +1,6 @@
 // `p2p-chat discover`: list the p2p-chat peers on the LAN (mDNS), or with --watch stream them
-// appearing and leaving until Ctrl-C. With --json every line is a `peer-up` / `peer-down` event.
+// appearing and leaving, each line after its time, until Ctrl-C. With --json every line is a
+// `peer-up` / `peer-down` event.
 
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
@@ -7,7 +8,19 @@ import { PeerDirectory, toEvent } from '../app/peer-directory.js';
 import { SYSTEM_CLOCK } from '../clock.js';
 import type { P2PChatError } from '../errors.js';
 import type { KnownPeers } from '../secure/known-peers.js';
-import { formatPeerLine } from './event-format.js';
+import { clock, formatPeerLine } from './event-format.js';
+
+type PeerEvent = Extract<AppEvent, { type: 'peer-up' | 'peer-down' }>;
+
+/** A line of the list: the peer (`gone: …` once it left). */
+export function discoverLine(event: PeerEvent): string {
+  return event.type === 'peer-up' ? formatPeerLine(event) : pc.dim(`gone: ${formatPeerLine(event)}`);
+}
+
+/** A line of `--watch`: when it was seen, then the peer, as the chat's lines read (`14:05 …`). */
+export function watchLine(event: PeerEvent, now: number): string {
+  return `${pc.dim(clock(now))} ${discoverLine(event)}`;
+}
 
 export interface DiscoverOptions {
   readonly knownPeers: KnownPeers;
@@ -20,10 +33,9 @@ export interface DiscoverOptions {
 /** Resolves with the exit code; rejects when discovery cannot run at all. */
 export function discover(options: DiscoverOptions): Promise<number> {
   const directory = new PeerDirectory(options.knownPeers, options.selfFingerprint);
-  const print = (event: Extract<AppEvent, { type: 'peer-up' | 'peer-down' }>) => {
+  const print = (event: PeerEvent) => {
     if (options.json) process.stdout.write(JSON.stringify(event) + '\n');
-    else if (event.type === 'peer-up') process.stdout.write(`${formatPeerLine(event)}\n`);
-    else process.stdout.write(pc.dim(`gone: ${formatPeerLine(event)}`) + '\n');
+    else process.stdout.write((options.watch ? watchLine(event, SYSTEM_CLOCK.now()) : discoverLine(event)) + '\n');
   };
 
   return new Promise((resolve, reject) => {

@@ -1,8 +1,9 @@
 // How AppEvents read in a terminal: one line each, peer-supplied text sanitised, nicknames in a
-// stable colour. Pure: returns strings; the caller decides where they go.
+// stable colour, every line but a warning or an error after its time. Pure: returns strings (the
+// times come from the event or the caller); the caller decides where they go.
 
 import pc from 'picocolors';
-import type { AppEvent, FileEntryEvent, FileEvent, LanPeer, PeerSummary } from '../app/app-events.js';
+import type { AppEvent, FileEntryEvent, FileEvent, LanPeer, WhoEntry } from '../app/app-events.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { describeFileList, topNames } from '../app/files/transfer.js';
@@ -16,7 +17,8 @@ export function colourName(name: string): string {
   return pc.bold(NAME_COLOURS[hash % NAME_COLOURS.length]!(sanitizeName(name)));
 }
 
-export function clock(time: number = Date.now()): string {
+/** `14:05`: a time (ms since the epoch) as the chat shows it, in local time. */
+export function clock(time: number): string {
   const d = new Date(time);
   return `${String(d.getHours()).padStart(2, '0')}:${String(d.getMinutes()).padStart(2, '0')}`;
 }
@@ -25,14 +27,14 @@ function who(name: string, fingerprint: string): string {
   return `${colourName(name)} ${pc.dim(sanitizeText(shortFingerprint(fingerprint)))}`;
 }
 
-/** A status line: the time, then `text`. */
+/** A status line, as formatNotice gives it its time: `14:05 -- text`. */
 export function notice(text: string): string {
-  return pc.dim(`${clock()} -- `) + text;
+  return pc.dim('-- ') + text;
 }
 
 /** A notice with more lines under it, indented to its text; lines that are undefined are left out. */
 function noticeLines(first: string, ...more: (string | undefined)[]): string {
-  const indent = ' '.repeat(`${clock()} -- `.length);
+  const indent = ' '.repeat('00:00 -- '.length); // under the text, past the time formatNotice adds
   return [notice(first), ...more.flatMap((line) => (line === undefined ? [] : [indent + line]))].join('\n');
 }
 
@@ -40,23 +42,41 @@ function via(name: string | undefined): string {
   return name ? pc.dim(` (via ${sanitizeName(name)})`) : '';
 }
 
-export function pathLabel(peer: PeerSummary): string {
+export function pathLabel(peer: WhoEntry): string {
+  if (peer.path === 'forwarded') return `via ${sanitizeName(peer.via)}`;
   const rtt = peer.rttMs !== undefined ? `, ${peer.rttMs} ms` : '';
   const where = peer.path === 'relayed' ? `via ${peer.via ?? peer.address}` : peer.address;
   return `${peer.path} ${where}${rtt}`;
 }
 
-/** The chat line for a message; `null` for events that are not messages. */
-export function formatMessage(event: AppEvent): string | null {
-  if (event.type !== 'message') return null;
+/**
+ * The chat line for a message, ours (`sent`, under our nickname `self`) or a peer's, one form for
+ * both: `14:05 carol (via alice): text`, `14:05 * carol (via alice) waves`. The marker of a
+ * forwarded message follows the name, never the text, which a peer could make look like one. A
+ * peer's message shows when it arrived here (`receivedAt`), not its `time`: the sender's clock may
+ * be off, and lines read in the order they came, between the notices stamped with our clock.
+ * `null` for events that are not messages.
+ */
+export function formatMessage(event: AppEvent, self: string): string | null {
+  if (event.type !== 'message' && event.type !== 'sent') return null;
+  const [from, at, through] = event.type === 'sent' ? [self, event.time, undefined] : [event.from, event.receivedAt, event.via];
+  const time = pc.dim(clock(at));
   const text = sanitizeText(event.text);
-  const time = pc.dim(clock());
-  if (event.action) return `${time} ${pc.bold('*')} ${colourName(event.from)} ${text}${via(event.via)}`;
-  return `${time} ${colourName(event.from)}${via(event.via)}: ${text}`;
+  if (event.action) return `${time} ${pc.bold('*')} ${colourName(from)}${via(through)} ${text}`;
+  return `${time} ${colourName(from)}${via(through)}: ${text}`;
 }
 
-/** The status line for everything that is not a message; `null` when there is nothing to say. */
-export function formatNotice(event: AppEvent): string | null {
+/**
+ * The status line for everything that is not a message, after the time `now` it is shown at (a
+ * warning or an error stands out without one); `null` when there is nothing to say.
+ */
+export function formatNotice(event: AppEvent, now: number): string | null {
+  const line = noticeLine(event);
+  if (line === null || event.type === 'warning' || event.type === 'error') return line;
+  return `${pc.dim(clock(now))} ${line}`;
+}
+
+function noticeLine(event: AppEvent): string | null {
   switch (event.type) {
     case 'identity':
       return event.created ? notice(`created a new identity in ${event.home}`) : null;
@@ -74,7 +94,9 @@ export function formatNotice(event: AppEvent): string | null {
         : notice(`${who(event.name, event.fingerprint)} joined (${pathLabel(event)})${known}`);
     }
     case 'joined':
-      return notice(`${who(event.name, event.fingerprint)} joined${via(event.via)}`);
+      return notice(`${who(event.name, event.fingerprint)} ${event.present ? 'is here' : 'joined'}${via(event.via)}`);
+    case 'conversations':
+      return notice(pc.yellow(conversationsLine(event)));
     case 'left': {
       const reason = event.reason ? `: ${sanitizeText(event.reason)}` : '';
       return notice(`${colourName(event.name)} left${reason}${via(event.via)}`);
@@ -83,6 +105,8 @@ export function formatNotice(event: AppEvent): string | null {
       return notice(pc.yellow(`connection to ${colourName(event.name)} lost: ${sanitizeText(event.message)}`) + via(event.via));
     case 'renamed':
       return notice(`${colourName(event.oldName)} is now known as ${colourName(event.name)}${via(event.via)}`);
+    case 'nick':
+      return notice(`you are now known as ${colourName(event.name)}`);
     case 'rejected':
       return notice(pc.dim(`rejected ${event.address}: ${sanitizeText(event.message)}`));
     case 'warning':
@@ -111,6 +135,17 @@ export function formatNotice(event: AppEvent): string | null {
     case 'sent':
       return null;
   }
+}
+
+/** `you are in 2 conversations now, alice's and bob's: …`: what a second host (or guest) means. */
+function conversationsLine(event: Extract<AppEvent, { type: 'conversations' }>): string {
+  const names = [...(event.hosting ? ['yours'] : []), ...event.hosts.map((host) => `${sanitizeName(host)}'s`)];
+  const list = names.length > 2 ? `${names.slice(0, -1).join(', ')} and ${names.at(-1)}` : names.join(' and ');
+  const all = names.length > 2 ? 'all of them' : 'both';
+  return (
+    `you are in ${names.length} conversations now, ${list}: their members cannot see each other's messages ` +
+    `(you see ${all}, and yours reach ${all})`
+  );
 }
 
 /** A finished transfer's average speed: the bytes it carried (not what a resume found) over its time. */

@@ -40,13 +40,22 @@ export class InteractiveFrontend implements Frontend {
   readonly #bars = new ProgressBars();
   readonly #labels = new TransferLabels(true);
   readonly #notices = new NoticeLines();
+  /** Our nickname, for our own chat lines. */
+  #name: string;
 
   constructor(name: string, handlers: TerminalUiHandlers) {
+    this.#name = name;
     this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
   }
 
   show(event: AppEvent): void {
     this.#labels.note(event);
+    if (event.type === 'nick') this.setPrompt(event.name);
+    if (event.type === 'sent') {
+      // In place of the line as typed after the prompt: our lines read like everyone else's.
+      this.#ui.replaceEntered(formatMessage(event, this.#name)!);
+      return;
+    }
     if (event.type === 'file-progress') {
       // A live bar instead of a line; finished transfers print their line and lose their bar.
       this.#bars.update(event, this.#labels.label(event.id));
@@ -56,7 +65,7 @@ export class InteractiveFrontend implements Frontend {
     if ((event.type === 'file-done' || event.type === 'file-error') && this.#bars.remove(event.id)) {
       this.#ui.setStatus(this.#bars.rows(this.#ui.columns));
     }
-    const line = formatMessage(event) ?? this.#notices.line(event);
+    const line = formatMessage(event, this.#name) ?? this.#notices.line(event);
     if (line !== null) this.#ui.print(line);
   }
 
@@ -65,6 +74,7 @@ export class InteractiveFrontend implements Frontend {
   }
 
   setPrompt(name: string): void {
+    this.#name = name;
     this.#ui.setPrompt(promptFor(name));
   }
 
@@ -80,18 +90,17 @@ export class InteractiveFrontend implements Frontend {
  */
 export class PipeFrontend implements Frontend {
   readonly progressIntervalMs = PIPE_PROGRESS_INTERVAL_MS;
-  readonly #notices = new NoticeLines();
+  readonly #notices: NoticeLines;
   readonly #template: MessageTemplate | undefined;
-  readonly #clock: Clock;
 
   constructor(template?: MessageTemplate, clock: Clock = SYSTEM_CLOCK) {
     this.#template = template;
-    this.#clock = clock;
+    this.#notices = new NoticeLines(clock);
   }
 
   show(event: AppEvent): void {
     if (event.type === 'message') {
-      const line = this.#template ? fillMessageTemplate(this.#template, event, this.#clock.now()) : sanitizeText(event.text);
+      const line = this.#template ? fillMessageTemplate(this.#template, event, event.receivedAt) : sanitizeText(event.text);
       process.stdout.write(line + '\n');
       return;
     }

@@ -20,7 +20,7 @@ export type InputCommand =
 
 export const COMMAND_HELP: readonly (readonly [string, string])[] = Object.freeze([
   ['/help', 'show this help'],
-  ['/who', 'list connected peers: nickname, fingerprint, address, path'],
+  ['/who', 'list everyone in the conversation: nickname, fingerprint, how reached'],
   ['/peers', 'list peers seen on the LAN (mDNS)'],
   ['/connect PEER', 'dial a LAN peer by nickname or fingerprint prefix, or an address'],
   ['/send PATH...', 'offer files or directories to the peers (quote paths with spaces)'],

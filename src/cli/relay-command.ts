@@ -1,8 +1,9 @@
 // `p2p-chat relay`: run a rendezvous and relay server until SIGINT/SIGTERM, printing what happens
-// as one line per event (or NDJSON with --json). The relay has its own identity, kept in
+// as one line per event after its time (or NDJSON with --json). The relay has its own identity, kept in
 // <home>/relay/identity.json, so a machine can run a relay and a peer with different keys.
 
 import { join } from 'node:path';
+import { SYSTEM_CLOCK } from '../clock.js';
 import { shortFingerprint } from '../secure/fingerprint.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { RELAY_DEFAULTS, RELAY_LIMIT_KEYS, RELAY_SHUTDOWN_REASON, type RelayLimits } from '../relay/relay-defaults.js';
@@ -26,7 +27,7 @@ export async function relayCommand(options: RelayCommandOptions): Promise<number
   raiseHeapTrimThreshold();
   const server = new RelayServer({ identity, host: options.host, port: options.port, limits: options.limits });
   server.on('event', (event) => {
-    process.stdout.write(options.json ? JSON.stringify(event) + '\n' : formatRelayEvent(event) + '\n');
+    process.stdout.write(options.json ? JSON.stringify(event) + '\n' : relayLogLine(event, SYSTEM_CLOCK.now()) + '\n');
   });
   await server.start();
   await new Promise<void>((resolve) => {
@@ -40,6 +41,14 @@ export async function relayCommand(options: RelayCommandOptions): Promise<number
   });
   await server.stop(RELAY_SHUTDOWN_REASON);
   return 0;
+}
+
+/**
+ * The text log's line for an event: its time (`2030-01-02T09:05:07Z`: UTC to the second, as a
+ * server that runs for days and is read beside other logs wants it) and what happened.
+ */
+export function relayLogLine(event: RelayEvent, now: number): string {
+  return `${new Date(now).toISOString().replace(/\.\d+Z$/, 'Z')} ${formatRelayEvent(event)}`;
 }
 
 /** One human-readable line per relay event. */

@@ -2,7 +2,8 @@
 // the user is typing: we move to the start of the prompt (which may span several wrapped rows),
 // clear downwards, print, then let readline redraw the prompt with the half-typed line intact.
 // Status rows (transfer progress bars) sit between the printed lines and the prompt and are
-// redrawn the same way; each must fit in one terminal row.
+// redrawn the same way; each must fit in one terminal row. A line just entered can be replaced by
+// its formatted form (our own chat line, with its time, as everyone else's read).
 
 import { createInterface, cursorTo, moveCursor, clearScreenDown, type Interface } from 'node:readline';
 
@@ -20,6 +21,8 @@ export class TerminalUi {
   #status: readonly string[] = [];
   /** Status rows currently on screen above the prompt. */
   #statusDrawn = 0;
+  /** Rows of the line just entered, still right above the cursor while its handler runs (else 0). */
+  #entered = 0;
 
   constructor(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string, handlers: TerminalUiHandlers) {
     this.#input = input;
@@ -32,6 +35,7 @@ export class TerminalUi {
     input.prependListener('keypress', this.#beforeKey);
     this.#rl.on('line', (line) => {
       handlers.line(line);
+      this.#entered = 0;
       if (!this.#closed) this.#redraw(() => undefined);
     });
     this.#rl.on('SIGINT', () => handlers.interrupt());
@@ -44,8 +48,20 @@ export class TerminalUi {
   }
 
   readonly #beforeKey = (_text: string, key: { name?: string } | undefined): void => {
-    if ((key?.name === 'return' || key?.name === 'enter') && this.#statusDrawn > 0) this.#redraw(() => undefined, true, []);
+    if (key?.name !== 'return' && key?.name !== 'enter') return;
+    if (this.#statusDrawn > 0) this.#redraw(() => undefined, true, []);
+    this.#entered = this.#enteredRows();
   };
+
+  /**
+   * How many rows readline leaves the entered line on: the prompt and the whole line (not only up
+   * to the cursor), wrapped at the terminal's width; readline then moves to the row below.
+   */
+  #enteredRows(): number {
+    const rl = this.#rl as Interface & { _getDisplayPos?: (text: string) => { rows: number } };
+    const end = rl._getDisplayPos?.(rl.getPrompt() + rl.line) ?? rl.getCursorPos();
+    return end.rows + 1;
+  }
 
   setPrompt(prompt: string): void {
     this.#rl.setPrompt(prompt);
@@ -66,6 +82,16 @@ export class TerminalUi {
 
   print(text: string): void {
     this.#redraw(() => this.#output.write(text + '\n'));
+    this.#entered = 0; // no longer right above the cursor
+  }
+
+  /** Print `text` in place of the line just entered (while its handler runs); else as print(). */
+  replaceEntered(text: string): void {
+    const rows = this.#entered;
+    this.#entered = 0;
+    if (rows === 0 || this.#closed) return this.print(text);
+    moveCursor(this.#output, 0, -rows);
+    this.print(text);
   }
 
   close(): void {

@@ -81,12 +81,14 @@ export class LanDiscovery extends EventEmitter<Events> {
   }
 
   /**
-   * Publish our service. Probes first (RFC 6762 section 8.1): bonjour-service's own probe only logs
-   * a conflict to the console and silently withdraws, so we ask ourselves and fail with a code.
+   * Publish our service, in place of the one published before (a new nickname is a new instance
+   * name). Probes first (RFC 6762 section 8.1): bonjour-service's own probe only logs a conflict
+   * to the console and silently withdraws, so we ask ourselves and fail with a code.
    */
   async publish(instance: string, port: number, txt: Record<string, string>): Promise<void> {
     const type = this.#options.serviceType;
     const fqdn = `${instance}._${type}._tcp.local`;
+    await this.#unpublish();
     const noRoute = await this.#checkRoute();
     if (noRoute) throw noRoute;
     if (await this.#nameTaken(fqdn)) {
@@ -94,6 +96,7 @@ export class LanDiscovery extends EventEmitter<Events> {
     }
     // bonjour-service names the SRV target with the bare host name; mDNS host names end in .local.
     const host = `${hostname().split('.')[0] || 'p2p-chat'}.local`;
+    if (this.#closed) return; // closed while probing: nothing to announce any more
     this.#published = this.#bonjour.publish({ name: instance, type, port, txt, host, probe: false });
   }
 
@@ -112,6 +115,21 @@ export class LanDiscovery extends EventEmitter<Events> {
       this.#bonjour.unpublishAll(() => {
         clock.clearTimeout(timer);
         destroy();
+      });
+    });
+  }
+
+  /** Withdraw our service with a goodbye, so peers forget the old name at once. */
+  #unpublish(): Promise<void> {
+    const service = this.#published;
+    if (!service) return Promise.resolve();
+    this.#published = undefined;
+    return new Promise((resolve) => {
+      // As in close(): a goodbye that cannot be sent must not hold things up.
+      const timer = this.#options.clock.setTimeout(resolve, 500);
+      service.stop(() => {
+        this.#options.clock.clearTimeout(timer);
+        resolve();
       });
     });
   }

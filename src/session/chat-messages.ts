@@ -17,7 +17,10 @@ export const CONNECTION_CODECS = codecTable({
 export const CHAT_CODECS = codecTable({
   chat: json(0x01, chatBody),
   nick: json(0x05, (body) => ({ name: limitedString(body.name, 'nick.name', TEXT_LIMITS.nickname) })),
-  /** A host tells its other peers that someone joined, left or was lost. */
+  /**
+   * A host tells its other peers that someone joined, left, was lost or renamed; a newcomer hears
+   * who is already here as `joined` with `present: true` (an older peer ignores the field).
+   */
   presence: json(0x06, presence),
   /** A host passes on a chat message from another of its peers. */
   forwarded: json(0x07, (body) => ({ from: peerRef(body.from), ...chatBody(body) })),
@@ -58,9 +61,22 @@ function nonce(body: JsonObject): { nonce: number } {
   return { nonce: typeof body.nonce === 'number' ? body.nonce : 0 };
 }
 
-function presence(body: JsonObject): { event: 'joined' | 'left' | 'lost' | 'renamed'; peer: PeerRef; reason?: string } {
+interface Presence {
+  readonly event: 'joined' | 'left' | 'lost' | 'renamed';
+  readonly peer: PeerRef;
+  readonly reason?: string;
+  /** On `joined`: the peer was here before the recipient came, rather than joining now. */
+  readonly present?: true;
+}
+
+function presence(body: JsonObject): Presence {
   const event = body.event;
   if (event !== 'joined' && event !== 'left' && event !== 'lost' && event !== 'renamed') throw bad('presence event is unknown');
   const reason = optionalLimitedString(body.reason, TEXT_LIMITS.reason);
-  return { event, peer: peerRef(body.peer), ...(reason !== undefined ? { reason } : {}) };
+  return {
+    event,
+    peer: peerRef(body.peer),
+    ...(reason !== undefined ? { reason } : {}),
+    ...(event === 'joined' && body.present === true ? { present: true as const } : {}),
+  };
 }

@@ -12,7 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AppEvent } from '../../src/app/app-events.js';
 import type { Conversation } from '../../src/app/conversation.js';
-import { cleanupNodes, EventLog, tempConversation } from '../helpers/chat-nodes.js';
+import { ChatNode } from '../../src/app/chat-node.js';
+import { cleanupNodes, EventLog, tempConversation, tempIdentity } from '../helpers/chat-nodes.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 import { cleanupRelayTestnet, newIdentity, standInRelay, startRelay } from '../helpers/relay-testnet.js';
 
 const dirs: string[] = [];
@@ -39,10 +41,10 @@ async function started(conversation: Conversation): Promise<{ log: EventLog; por
 }
 
 /** Alice listening on loopback, bob connected to her by address. */
-async function pair(aliceOptions: Parameters<typeof tempConversation>[1] = {}) {
+async function pair(aliceOptions: Parameters<typeof tempConversation>[1] = {}, bobOptions: Parameters<typeof tempConversation>[1] = {}) {
   const alice = tempConversation('alice', { listen: LOOPBACK, ...aliceOptions });
   const { log: atAlice, port } = await started(alice);
-  const bob = tempConversation('bob');
+  const bob = tempConversation('bob', bobOptions);
   const { log: atBob } = await started(bob);
   const summary = await bob.connect(`127.0.0.1:${port}`, { expect: alice.fingerprint });
   await atAlice.until((e) => e.type === 'connected');
@@ -201,5 +203,146 @@ describe('the conversation and its relay (issue 10, part 6)', { timeout: 30_000 
     const summary = await bob.connect('ally', { mode: 'relay-only' });
     assert.deepEqual([summary.name, summary.fingerprint, summary.path, summary.via], ['ally', alice.fingerprint, 'relayed', address.label]);
     assert.equal(atAlice.count('relay'), 1, 'registering the new name is not reported as a new registration');
+  });
+});
+
+describe('/nick: the sender and its peers agree (issue 12, item 1)', { timeout: 30_000 }, () => {
+  it('a change within 2 s of the last waits its turn; the last one wins, everywhere', async () => {
+    const clock = new ManualClock();
+    const { alice, bob, atAlice, atBob } = await pair({ clock }, { clock });
+
+    assert.deepEqual(alice.nick('bobby'), { name: 'bobby' });
+    await atBob.until(ofType('renamed', (e) => e.name === 'bobby'));
+    assert.deepEqual(atAlice.events.filter((e) => e.type === 'nick'), [{ type: 'nick', oldName: 'alice', name: 'bobby' }]);
+
+    // Too soon: held, and said so. A second one takes its place.
+    clock.advance(500);
+    assert.deepEqual(alice.nick('b'), { name: 'b', deferredMs: 1_500 });
+    assert.deepEqual(alice.nick(' bo '), { name: 'bo', deferredMs: 1_500 });
+    assert.equal(alice.name, 'bobby', 'nothing has changed yet');
+    assert.equal(atAlice.count('nick'), 1);
+
+    clock.advance(1_500);
+    assert.equal(alice.name, 'bo');
+    assert.deepEqual(atAlice.events.filter((e) => e.type === 'nick').at(-1), { type: 'nick', oldName: 'bobby', name: 'bo' });
+    const renamed = await atBob.until(ofType('renamed', (e) => e.name === 'bo'));
+    assert.ok(renamed.type === 'renamed');
+    assert.equal(renamed.oldName, 'bobby');
+    assert.deepEqual(bob.who().map((p) => p.name), ['bo'], "bob's /who agrees with alice");
+    assert.deepEqual(atBob.events.filter((e) => e.type === 'renamed').map((e) => e.type === 'renamed' && e.name), ['bobby', 'bo'], "'b' never went out");
+
+    // Back to the name she has: a waiting change is dropped, nothing is sent.
+    assert.deepEqual(alice.nick('x'), { name: 'x', deferredMs: 2_000 });
+    assert.deepEqual(alice.nick('bo'), { name: 'bo' });
+    clock.advance(5_000);
+    assert.equal(alice.name, 'bo');
+    assert.equal(atAlice.count('nick'), 2);
+  });
+
+  it('a receiver takes a rename that comes a little under 2 s after the last (delayed on the way)', async () => {
+    const clock = new ManualClock();
+    const node = (name: string) => {
+      const { identity, knownPeers } = tempIdentity();
+      return new ChatNode({ identity, knownPeers, name, clock });
+    };
+    const host = node('host');
+    const guest = node('guest');
+    const atHost = new EventLog(host);
+    try {
+      const port = await host.listen('127.0.0.1', 0, false);
+      await guest.connect('127.0.0.1', port);
+      await atHost.until(ofType('connected'));
+      guest.rename('one');
+      await atHost.until(ofType('renamed', (e) => e.name === 'one'));
+      clock.advance(1_200);
+      guest.rename('two');
+      await atHost.until(ofType('renamed', (e) => e.name === 'two'));
+      clock.advance(200);
+      guest.rename('flood'); // 0.2 s after the last: ignored
+      guest.say('after the flood');
+      await atHost.until(ofType('message', (e) => e.text === 'after the flood'));
+      clock.advance(1_000);
+      guest.rename('four');
+      await atHost.until(ofType('renamed', (e) => e.name === 'four'));
+      assert.deepEqual(atHost.events.flatMap((e) => (e.type === 'renamed' ? [e.name] : [])), ['one', 'two', 'four']);
+    } finally {
+      host.abort();
+      guest.abort();
+    }
+  });
+});
+
+describe('/who: everyone in the conversation, and how each is reached (issue 12, item 2)', { timeout: 30_000 }, () => {
+  /** A conversation started and connected to `port`, with its events from the start. */
+  async function guest(name: string, port: number) {
+    const conversation = tempConversation(name);
+    const { log } = await started(conversation);
+    await conversation.connect(`127.0.0.1:${port}`);
+    return { conversation, log };
+  }
+
+  const rows = (c: Conversation) => c.who().map((p) => [p.name, p.path, p.via ?? null]);
+
+  it("a host's members are listed through it: present ones as here, later ones as joined", async () => {
+    const alice = tempConversation('alice', { listen: LOOPBACK });
+    const { port, log: atAlice } = await started(alice);
+    const carol = await guest('carol', port!);
+    await atAlice.until(ofType('connected', (e) => e.name === 'carol'));
+    const bob = await guest('bob', port!);
+
+    const here = await bob.log.until(ofType('joined', (e) => e.name === 'carol'));
+    assert.deepEqual(here, { type: 'joined', name: 'carol', fingerprint: carol.conversation.fingerprint, via: 'alice', present: true });
+    assert.deepEqual(rows(bob.conversation), [['alice', 'direct', null], ['carol', 'forwarded', 'alice']]);
+    const [, viaAlice] = bob.conversation.who();
+    assert.deepEqual(viaAlice, {
+      name: 'carol',
+      fingerprint: carol.conversation.fingerprint,
+      address: `127.0.0.1:${port}`,
+      path: 'forwarded',
+      via: 'alice',
+      hostFingerprint: alice.fingerprint,
+      direction: 'outgoing',
+    });
+    // Carol, there first, hears of bob as joining now.
+    const joined = await carol.log.until(ofType('joined', (e) => e.name === 'bob'));
+    assert.equal(joined.type === 'joined' && joined.present, undefined);
+
+    const dave = await guest('dave', port!);
+    const later = await bob.log.until(ofType('joined', (e) => e.name === 'dave'));
+    assert.equal(later.type === 'joined' && later.present, undefined, 'a later join is a join');
+    assert.deepEqual(rows(bob.conversation), [['alice', 'direct', null], ['carol', 'forwarded', 'alice'], ['dave', 'forwarded', 'alice']]);
+
+    // A member renamed, one left, and the host renamed: /who follows.
+    carol.conversation.nick('caroline');
+    await bob.log.until(ofType('renamed', (e) => e.name === 'caroline'));
+    await dave.conversation.quit('bye');
+    await bob.log.until(ofType('left', (e) => e.name === 'dave'));
+    alice.nick('ally');
+    await bob.log.until(ofType('renamed', (e) => e.name === 'ally'));
+    assert.deepEqual(rows(bob.conversation), [['ally', 'direct', null], ['caroline', 'forwarded', 'ally']]);
+
+    // The host goes: so does everyone reached through it.
+    await alice.quit('closing');
+    await bob.log.until(ofType('left', (e) => e.name === 'ally'));
+    assert.deepEqual(bob.conversation.who(), []);
+  });
+
+  it('a second host makes two conversations, and the user is told', async () => {
+    const alice = tempConversation('alice', { listen: LOOPBACK });
+    const { port: alicePort } = await started(alice);
+    const eve = tempConversation('eve', { listen: LOOPBACK });
+    const { port: evePort, log: atEve } = await started(eve);
+    const bob = await guest('bob', alicePort!);
+    assert.equal(bob.log.count('conversations'), 0, 'one host: one conversation');
+
+    await bob.conversation.connect(`127.0.0.1:${evePort}`);
+    const split = await bob.log.until(ofType('conversations'));
+    assert.deepEqual(split, { type: 'conversations', hosts: ['alice', 'eve'], hosting: false });
+
+    // A host that dials another host: its own guests and the other's cannot see each other either.
+    await atEve.until(ofType('connected', (e) => e.name === 'bob'));
+    await eve.connect(`127.0.0.1:${alicePort}`);
+    const atHost = await atEve.until(ofType('conversations'));
+    assert.deepEqual(atHost, { type: 'conversations', hosts: ['alice'], hosting: true });
   });
 });

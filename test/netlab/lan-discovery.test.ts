@@ -12,6 +12,7 @@ import { Netlab, netlabSkip } from '../helpers/netlab.js';
 import type { PeerEvent, PeerProcess } from '../helpers/peer-process.js';
 
 const FAKE_ANNOUNCEMENT = fileURLToPath(new URL('./fixtures/fake-announcement.js', import.meta.url));
+const RENAMING_LISTENER = fileURLToPath(new URL('./fixtures/renaming-listener.js', import.meta.url));
 
 /** README: a clean exit is seen "at once"; the wait is generous because test machines are noisy. */
 const GOODBYE_WAIT_MS = 2_000 + 5_000;
@@ -129,6 +130,29 @@ describe('netlab: LAN discovery, real peers on one bridge', { skip: await netlab
       assert.equal(await watch.exitCode(), 0, `discover --watch stops cleanly on SIGTERM; stderr:\n${watch.stderr}`);
     }
     await stop(dave.peer);
+  });
+
+  it('after /nick the LAN hears the new name: the old announcement leaves, the new one arrives (issue 12)', async () => {
+    const alice = lab!.spawnScript('a', RENAMING_LISTENER, ['listen', 'alice']);
+    const first = await alice.waitForEvent('announced', () => true, 15_000);
+    const fingerprint = String((await alice.waitForEvent('listening')).fingerprint);
+    assert.match(String(first.instance), /^alice /);
+    const watch = lab!.spawnPeer('c', ['discover', '--watch', '--json']);
+    try {
+      await watch.waitFor(() => peerEvent(watch, 'peer-up', 'alice'), 'peer-up alice');
+      alice.send('ally');
+      const again = await alice.waitForEvent('announced', (e) => e !== first, 15_000);
+      assert.match(String(again.instance), /^ally /);
+      const up = await watch.waitFor(() => peerEvent(watch, 'peer-up', 'ally'), 'peer-up ally', GOODBYE_WAIT_MS);
+      assert.equal(up.fingerprint, fingerprint);
+      const down = await watch.waitFor(() => peerEvent(watch, 'peer-down', 'alice'), 'peer-down alice (goodbye)', GOODBYE_WAIT_MS);
+      assert.equal(down.fingerprint, fingerprint);
+    } finally {
+      watch.kill('SIGTERM');
+      assert.equal(await watch.exitCode(), 0);
+      alice.kill('SIGTERM');
+      assert.equal(await alice.exitCode(), 0, alice.stderr);
+    }
   });
 
   for (const how of ['nickname', 'fingerprint prefix'] as const) {

@@ -116,8 +116,8 @@ describe('file transfer at the interactive prompt (tmux)', { skip: TMUX_SKIP, ti
       const atBob = await bob.settled((rows) => rows.some((r) => /^\d\d:\d\d alice: hello from under the bar$/.test(r)), "alice's message");
       assert.ok(barAbovePrompt(atBob, 'big.bin → alice'), "bob's bar is still right above his prompt");
       await alice.settled(
-        (rows) => rows.includes('alice> hello from under the bar') && bars(rows).length === 1,
-        'her sent line stays on screen, one bar',
+        (rows) => rows.some((r) => /^\d\d:\d\d alice: hello from under the bar$/.test(r)) && !rows.includes('alice> hello from under the bar') && bars(rows).length === 1,
+        'her sent line stays on screen (as her own chat line, in place of what she typed), one bar',
       );
       // Bob answers while his uplink is stalled: it arrives once the link recovers.
       await bob.pane.enter('and back from bob');
@@ -135,10 +135,11 @@ describe('file transfer at the interactive prompt (tmux)', { skip: TMUX_SKIP, ti
       );
       assert.deepEqual(bars(doneAtAlice), [], "no bar left on alice's screen");
       assert.deepEqual(bars(doneAtBob), [], "no bar left on bob's screen");
-      // What each typed under a bar stays on their screen, once (it used to be erased by the next redraw).
+      // What each typed under a bar stays on their screen, once (it used to be erased by the next
+      // redraw), as their own chat line.
       const once = (rows: string[], line: string) => rows.filter((r) => r === line || r.endsWith(` ${line}`)).length === 1;
-      assert.ok(once(doneAtAlice, 'alice> hello from under the bar') && once(doneAtAlice, 'bob: and back from bob'), 'alice: both lines');
-      assert.ok(once(doneAtBob, 'bob> and back from bob') && once(doneAtBob, 'alice: hello from under the bar'), 'bob: both lines');
+      assert.ok(once(doneAtAlice, 'alice: hello from under the bar') && once(doneAtAlice, 'bob: and back from bob'), 'alice: both lines');
+      assert.ok(once(doneAtBob, 'bob: and back from bob') && once(doneAtBob, 'alice: hello from under the bar'), 'bob: both lines');
       assert.ok(readFileSync(join(downloads, 'big.bin')).equals(content), 'byte-identical');
 
       for (const peer of [alice, bob]) {

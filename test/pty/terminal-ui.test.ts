@@ -113,6 +113,29 @@ describe('terminal UI in a real pty (tmux)', { skip: TMUX_SKIP }, () => {
       typed = '';
     }));
 
+  it('your own line reads like everyone else\'s: the typed echo becomes "HH:MM bob: text" (issue 12)', () =>
+    step(async () => {
+      const own = (text: string) => (r: string[]) => trimmed(r).filter((row) => /^\d\d:\d\d bob: /.test(row) && row.slice('00:00 bob: '.length) === text);
+      await pane.enter('my own words');
+      await alice.waitForEvent('message', (e) => e.text === 'my own words');
+      let rows = trimmed(await pane.waitFor((r) => own('my own words')(r).length > 0 && promptIsLast(r) && r, 'our own line'));
+      assert.equal(rows[lastNonEmpty(rows)], PROMPT.trimEnd(), 'an empty prompt below it');
+      assert.equal(own('my own words')(rows).length, 1, 'shown once');
+      assert.ok(!rows.some((row) => row.startsWith(PROMPT) && row.includes('my own words')), 'the typed echo is gone');
+
+      // A line wrapped over two rows as typed: all of its echo goes, and its line is whole.
+      const long = Array.from({ length: 18 }, (_, i) => `own${String(i).padStart(2, '0')}`).join(' ');
+      assert.equal(Math.ceil((PROMPT + long).length / COLUMNS), 2, 'test setup: the typed line wraps');
+      await pane.enter(long);
+      await alice.waitForEvent('message', (e) => e.text === long);
+      const shown = (r: string[]) => r.some((row) => /^\d\d:\d\d bob: own00/.test(row)) && promptIsLast(r) && r;
+      rows = await pane.waitFor(shown, 'the long line of ours');
+      const start = trimmed(rows).findIndex((row) => /^\d\d:\d\d bob: own00/.test(row));
+      assert.equal(rows.slice(start, start + 2).join('').trimEnd(), `${rows[start]!.slice(0, 5)} bob: ${long}`, 'our line, whole');
+      assert.equal(count(rows.join(''), 'own17'), 1, 'no leftover of the echo');
+      assert.equal(trimmed(rows)[start + 2], PROMPT.trimEnd(), 'the prompt right below');
+    }));
+
   it('strips escape sequences from peer text instead of letting them drive the terminal', () =>
     step(async () => {
       const titleBefore = await pane.format('#{pane_title}');
@@ -137,6 +160,8 @@ describe('terminal UI in a real pty (tmux)', { skip: TMUX_SKIP }, () => {
       const action = await alice.waitForEvent('message', (e) => e.text === 'waves');
       assert.equal(action.action, true);
       assert.equal(action.from, 'bob');
+      const acted = trimmed(await pane.waitFor((r) => r.some((row) => /^\d\d:\d\d \* bob waves$/.test(row.trimEnd())) && r, 'our action line'));
+      assert.ok(!acted.some((row) => row.includes('/me waves')), 'the typed /me is replaced by the action line');
 
       const aliceFp = String(alice.events.find((e) => e.type === 'listening')!.fingerprint);
       await pane.type('/who');

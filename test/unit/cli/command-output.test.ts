@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
-import type { LanPeer, PeerSummary, TransferSummary } from '../../../src/app/app-events.js';
+import type { ForwardedPeer, LanPeer, PeerSummary, TransferSummary } from '../../../src/app/app-events.js';
 import { showPeers, showWho } from '../../../src/cli/chat-commands.js';
 import { showTransfers } from '../../../src/cli/file-commands.js';
 
@@ -27,6 +27,17 @@ describe('/who', () => {
       '  laptop (direct 192.0.2.7:5050, 3 ms)',
       `    fingerprint ${FP}`,
       '  far (relayed via relay.example:5050)',
+      `    fingerprint ${FP}`,
+    ]);
+  });
+
+  it("lists a host's members after it, reached through it", () => {
+    const host: PeerSummary = { name: 'alice', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', direction: 'outgoing' };
+    const member: ForwardedPeer = { name: 'carol', fingerprint: FP, address: '192.0.2.7:5050', path: 'forwarded', via: 'alice', hostFingerprint: FP, direction: 'outgoing' };
+    assert.deepEqual(lines((f) => showWho([host, member], f)), [
+      '  alice (direct 192.0.2.7:5050)',
+      `    fingerprint ${FP}`,
+      '  carol (via alice)',
       `    fingerprint ${FP}`,
     ]);
   });

@@ -5,13 +5,13 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { stripVTControlCharacters } from 'node:util';
 import type { AppEvent } from '../../../src/app/app-events.js';
-import { describeFiles, formatNotice } from '../../../src/cli/event-format.js';
+import { describeFiles, formatMessage, formatNotice } from '../../../src/cli/event-format.js';
 
 const REF = { id: '0123456789abcdef', peer: 'bob', fingerprint: 'F' } as const;
 
 /** The line as read, without colours (picocolors turns them on under CI=true) or its clock. */
 function line(event: AppEvent): string {
-  return stripVTControlCharacters(formatNotice(event)!).replace(/^\d\d:\d\d -- /, '');
+  return stripVTControlCharacters(formatNotice(event, 0)!).replace(/^\d\d:\d\d -- /, '');
 }
 
 /** The notice's lines as read: the first without its clock, the rest as indented. */
@@ -90,5 +90,60 @@ describe('file event lines', () => {
     assert.equal(line({ ...error, direction: 'send' }), '[012345] trip.tar cancelled (send it again to resume)');
     assert.equal(line({ ...error, direction: 'receive' }), '[012345] trip.tar cancelled (a new offer of it resumes)');
     assert.equal(line({ ...error, direction: 'receive', resumable: false }), '[012345] trip.tar cancelled');
+  });
+});
+
+describe('presence lines (issue 12, item 2)', () => {
+  const FP = 'MSFKLRL-Z7MYPHT-CXXITMX-23WIIDH-D2SETXU-SM2BV44-A6PTTCT-WKBEFQI';
+
+  it('someone already in the host\'s conversation is here; someone arriving joined', () => {
+    const joined = { type: 'joined', name: 'carol', fingerprint: FP, via: 'alice' } as const;
+    assert.equal(line({ ...joined, present: true }), 'carol MSFKLRL is here (via alice)');
+    assert.equal(line(joined), 'carol MSFKLRL joined (via alice)');
+  });
+
+  it('several conversations are named, with what that means', () => {
+    assert.equal(
+      line({ type: 'conversations', hosts: ['alice', 'eve'], hosting: false }),
+      "you are in 2 conversations now, alice's and eve's: their members cannot see each other's messages (you see both, and yours reach both)",
+    );
+    assert.equal(
+      line({ type: 'conversations', hosts: ['alice', 'eve'], hosting: true }),
+      "you are in 3 conversations now, yours, alice's and eve's: their members cannot see each other's messages (you see all of them, and yours reach all of them)",
+    );
+  });
+});
+
+describe('one line format for every message, with its time (issue 12, item 3)', () => {
+  /** 09:05 local time, as the chat shows it; the sender's clock says 07:30. */
+  const HERE = new Date(2030, 0, 2, 9, 5, 59).getTime();
+  const THERE = new Date(2030, 0, 2, 7, 30).getTime();
+  const message = { type: 'message', from: 'carol', fingerprint: 'F', text: 'hello', id: 'm1', time: THERE, receivedAt: HERE } as const;
+  const plain = (text: string | null) => stripVTControlCharacters(text!);
+
+  it("a peer's message shows when it arrived here, not the sender's clock", () => {
+    assert.equal(plain(formatMessage(message, 'bob')), '09:05 carol: hello');
+  });
+
+  it('our own line has the same form, our nickname and the time it went out', () => {
+    const sent = { type: 'sent', id: 'm2', text: 'hi all', time: HERE, recipients: 2 } as const;
+    assert.equal(plain(formatMessage(sent, 'bob')), '09:05 bob: hi all');
+    assert.equal(plain(formatMessage({ ...sent, action: true }, 'bob')), '09:05 * bob hi all');
+  });
+
+  it('the (via host) marker follows the name in messages and actions alike', () => {
+    const forwarded = { ...message, via: 'alice' };
+    assert.equal(plain(formatMessage(forwarded, 'bob')), '09:05 carol (via alice): hello');
+    assert.equal(plain(formatMessage({ ...forwarded, text: 'waves', action: true }, 'bob')), '09:05 * carol (via alice) waves');
+  });
+
+  it('is null for what is not a message', () => {
+    assert.equal(formatMessage({ type: 'warning', code: 'ERR_X', message: 'm' }, 'bob'), null);
+  });
+
+  it('a notice shows the time it is shown at; a warning or an error stands without one', () => {
+    assert.equal(plain(formatNotice({ type: 'nick', oldName: 'bob', name: 'robert' }, HERE)), '09:05 -- you are now known as robert');
+    assert.equal(plain(formatNotice({ type: 'warning', code: 'ERR_X', message: 'careful' }, HERE)), 'WARNING: careful');
+    assert.equal(plain(formatNotice({ type: 'error', code: 'ERR_X', message: 'failed' }, HERE)), 'error: failed');
   });
 });

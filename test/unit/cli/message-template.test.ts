@@ -14,7 +14,7 @@ import { REPO_ROOT } from '../../helpers/repo-root.js';
 
 const FP = 'ABCDEFG-HIJKLMN-OPQRSTU-VWXYZ23-4567ABC-DEFGHIJ-KLMNOPQ-RSTUVWX';
 const AT = Date.UTC(2030, 0, 31, 9, 5, 7, 123);
-const MESSAGE: Extract<AppEvent, { type: 'message' }> = { type: 'message', from: 'piper', fingerprint: FP, text: 'hello', id: 'm1', time: 0 };
+const MESSAGE: Extract<AppEvent, { type: 'message' }> = { type: 'message', from: 'piper', fingerprint: FP, text: 'hello', id: 'm1', time: 0, receivedAt: AT };
 
 const fill = (template: string, message = MESSAGE) => fillMessageTemplate(parseMessageTemplate(template), message, AT);
 

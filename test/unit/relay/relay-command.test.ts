@@ -3,7 +3,7 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatRelayEvent, parseRelayLimits, RELAY_OPTIONS } from '../../../src/cli/relay-command.js';
+import { formatRelayEvent, parseRelayLimits, RELAY_OPTIONS, relayLogLine } from '../../../src/cli/relay-command.js';
 import { RELAY_DEFAULTS } from '../../../src/relay/relay-defaults.js';
 import { throwsCode } from '../../helpers/assert-code.js';
 
@@ -36,5 +36,10 @@ describe('formatRelayEvent', () => {
   it('prints the start line the README promises', () => {
     const line = formatRelayEvent({ type: 'started', host: '::', port: 5050, fingerprint: 'AIWS2UX-IBTTFAY' });
     assert.equal(line, 'relay listening on port 5050, fingerprint AIWS2UX-IBTTFAY');
+  });
+
+  it('the text log puts the time first, UTC to the second (issue 12)', () => {
+    const event = { type: 'stopped', reason: 'relay shutting down' } as const;
+    assert.equal(relayLogLine(event, Date.UTC(2030, 0, 2, 9, 5, 7, 456)), '2030-01-02T09:05:07Z relay stopped: relay shutting down');
   });
 });

@@ -110,6 +110,13 @@ describe('encodeMessage / decodeMessage', () => {
     );
   });
 
+  it("reads presence's `present` only as literally true, and only on joined", () => {
+    const presence = (body: object) => decodeMessage(raw(MESSAGE_TYPES.presence, JSON.stringify({ peer: PEER, ...body })));
+    assert.deepEqual(presence({ event: 'joined', present: true }), { type: 'presence', event: 'joined', peer: PEER, present: true });
+    assert.deepEqual(presence({ event: 'joined', present: 'yes' }), { type: 'presence', event: 'joined', peer: PEER });
+    assert.deepEqual(presence({ event: 'left', present: true }), { type: 'presence', event: 'left', peer: PEER });
+  });
+
   it('reads loose optional fields leniently', () => {
     // `action` only counts when it is literally true; bye and ping fall back to defaults.
     assert.deepEqual(decodeMessage(raw(MESSAGE_TYPES.chat, '{"id":"a","time":1,"text":"t","action":"yes"}')), {
