@@ -4,11 +4,12 @@
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { DEFAULTS } from '../defaults.js';
-import { sanitizeText } from '../session/sanitize.js';
+import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
 import { formatMessage, formatNotice, shortId } from './event-format.js';
 import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
+import { completeInput, readDirectory } from './tab-completion.js';
 
 export interface Frontend {
   show(event: AppEvent): void;
@@ -31,14 +32,28 @@ export function promptFor(name: string): string {
   return `${pc.bold(name)}> `;
 }
 
+/** What the prompt needs from the conversation, beyond the events it is shown. */
+export interface InteractiveOptions {
+  /** Nicknames of the people in the conversation: Tab completes them. */
+  roster(): readonly string[];
+  /** Nicknames seen on the LAN: Tab completes them after /connect. */
+  lanNames(): readonly string[];
+}
+
 export class InteractiveFrontend implements Frontend {
   readonly progressIntervalMs = DEFAULTS.fileProgressIntervalMs;
   readonly #ui: TerminalUi;
   readonly #bars = new ProgressBars();
   readonly #labels = new TransferLabels(true);
 
-  constructor(name: string, handlers: TerminalUiHandlers) {
-    this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
+  constructor(name: string, handlers: TerminalUiHandlers, options: InteractiveOptions) {
+    const complete = (line: string) =>
+      completeInput(line, {
+        nicknames: () => options.roster().map(sanitizeName),
+        lanNames: () => options.lanNames().map(sanitizeName),
+        listDirectory: readDirectory,
+      });
+    this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers, { complete });
   }
 
   show(event: AppEvent): void {

@@ -96,10 +96,14 @@ class ChatRun {
     if (send) return json ? new JsonFrontend() : new SendFrontend();
     if (!interactive) return json ? new JsonFrontend() : new PipeFrontend();
     // The prompt shows the name as the conversation will hold it (it sanitises it the same way).
-    return new InteractiveFrontend(sanitizeName(name), {
-      line: (text) => this.#onTypedLine(text),
+    const handlers = {
+      line: (text: string) => this.#onTypedLine(text),
       interrupt: () => this.#onInterrupt(),
       end: () => void this.#quit('', 0),
+    };
+    return new InteractiveFrontend(sanitizeName(name), handlers, {
+      roster: () => this.#conversation.who().map((peer) => peer.name),
+      lanNames: () => this.#conversation.peers()?.map((peer) => peer.name) ?? [],
     });
   }
 

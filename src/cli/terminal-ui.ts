@@ -2,9 +2,12 @@
 // the user is typing: we move to the start of the prompt (which may span several wrapped rows),
 // clear downwards, print, then let readline redraw the prompt with the half-typed line intact.
 // Status rows (transfer progress bars) sit between the printed lines and the prompt and are
-// redrawn the same way; each must fit in one terminal row.
+// redrawn the same way; each must fit in one terminal row. Tab completes, with a second Tab's
+// choices printed above the prompt like any other line.
 
 import { createInterface, cursorTo, moveCursor, clearScreenDown, type Interface } from 'node:readline';
+import { sanitizeText } from '../session/sanitize.js';
+import { readlineAnswer, type Completion } from './tab-completion.js';
 
 export interface TerminalUiHandlers {
   line(text: string): void;
@@ -12,19 +15,32 @@ export interface TerminalUiHandlers {
   end(): void;
 }
 
+export interface TerminalUiOptions {
+  /** What Tab does with the text before the cursor. */
+  readonly complete?: (line: string) => Promise<Completion>;
+}
+
+/** Completion choices a second Tab lists at most. */
+const MAX_CHOICES = 60;
+
 export class TerminalUi {
   readonly #rl: Interface;
   readonly #input: NodeJS.ReadStream;
   readonly #output: NodeJS.WriteStream;
+  readonly #complete: TerminalUiOptions['complete'];
   #closed = false;
+  /** Tab presses in a row, counting this one: the second lists the choices. */
+  #tabs = 0;
   #status: readonly string[] = [];
   /** Status rows currently on screen above the prompt. */
   #statusDrawn = 0;
 
-  constructor(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string, handlers: TerminalUiHandlers) {
+  constructor(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string, handlers: TerminalUiHandlers, options: TerminalUiOptions = {}) {
     this.#input = input;
     this.#output = output;
-    this.#rl = createInterface({ input, output, prompt, terminal: true, historySize: 200 });
+    this.#complete = options.complete;
+    const completer = this.#complete ? { completer: this.#completer } : {};
+    this.#rl = createInterface({ input, output, prompt, terminal: true, historySize: 200, ...completer });
     // readline ends a line by leaving it on screen and moving below it. With status rows above the
     // prompt, the next redraw would then start at the entered line, erase it and leave a stale copy
     // of the rows above. So just before readline takes the Enter, the rows come off the screen (the
@@ -43,9 +59,30 @@ export class TerminalUi {
     this.#rl.prompt();
   }
 
-  readonly #beforeKey = (_text: string, key: { name?: string } | undefined): void => {
+  readonly #beforeKey = (_text: string | undefined, key: { name?: string } | undefined): void => {
+    this.#tabs = key?.name === 'tab' ? this.#tabs + 1 : 0;
     if ((key?.name === 'return' || key?.name === 'enter') && this.#statusDrawn > 0) this.#redraw(() => undefined, true, []);
   };
+
+  /**
+   * readline's completer. readline itself would list several choices below the line, under any
+   * status rows; instead a second Tab prints them above the prompt like any other line.
+   */
+  readonly #completer = (line: string, done: (err: null, result: [string[], string]) => void): void => {
+    this.#complete!(line).then(
+      (completion) => {
+        const answer = readlineAnswer(completion);
+        if (answer[0].length === 0 && completion.choices.length > 1 && this.#tabs > 1) this.#listChoices(completion.choices);
+        done(null, answer);
+      },
+      () => done(null, [[], line]),
+    );
+  };
+
+  #listChoices(choices: readonly string[]): void {
+    const more = choices.length > MAX_CHOICES ? `  (and ${choices.length - MAX_CHOICES} more)` : '';
+    this.print(choices.slice(0, MAX_CHOICES).map(sanitizeText).join('  ') + more);
+  }
 
   setPrompt(prompt: string): void {
     this.#rl.setPrompt(prompt);
