@@ -76,6 +76,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--host <addr>', `address to listen on (default ${DEFAULTS.host}, every IPv6 and IPv4 address)`)
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
+    .option('--no-bell', BELL_HELP)
     .example('p2p-chat listen --name laptop')
     .example('p2p-chat listen --accept-files --download-dir ~/inbox')
     .action((first: string | undefined, flags: ListenFlags) => {
@@ -91,6 +92,7 @@ async function run(argv: string[]): Promise<number> {
   connect
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
+    .option('--no-bell', BELL_HELP)
     .example('p2p-chat connect laptop')
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
@@ -140,7 +142,7 @@ async function run(argv: string[]): Promise<number> {
   return action ?? 0;
 }
 
-type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown };
+type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown; bell?: boolean };
 /** The node's settings from LISTENER_OPTIONS, under cac's camelCase keys. */
 type SettingFlags = Record<string, unknown>;
 type ListenFlags = GlobalFlags & FileFlags & SettingFlags & { port?: unknown; host?: string; mdns?: boolean; relay?: unknown };
@@ -154,6 +156,7 @@ const DIAL_OPTIONS = [
 ] as const;
 const ACCEPT_FILES_HELP = 'accept file offers without asking: from known peers (declining others), or =any from anyone';
 const DOWNLOAD_DIR_HELP = 'where received files are saved (default: the current directory; created if missing)';
+const BELL_HELP = 'do not ring the terminal bell when a message mentions your nickname';
 
 /** --accept-files[=any] and --download-dir. */
 function fileOptions(flags: FileFlags): { downloadDir: string; acceptFiles: AcceptPolicy } {
@@ -181,6 +184,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
     timing: parseListenerSettings(flags),
     files: fileOptions(flags),
+    bell: flags.bell !== false,
     ...relayOption(flags.relay, config),
   });
 }
@@ -205,6 +209,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     connect: { target, mode, ...(expect ? { expect } : {}) },
     timing: parseListenerSettings(flags),
     files: fileOptions(flags),
+    bell: flags.bell !== false,
     ...(offer ? { send: offer } : {}),
     ...relay,
   });

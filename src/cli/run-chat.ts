@@ -43,6 +43,8 @@ export interface RunChatOptions {
   readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
   /** `p2p-chat send`: offer these files once connected, and exit when the transfers end. */
   readonly send?: FileList;
+  /** At the prompt, ring the terminal bell when a message mentions you (--no-bell: false). */
+  readonly bell?: boolean;
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -102,6 +104,7 @@ class ChatRun {
       end: () => void this.#quit('', 0),
     };
     return new InteractiveFrontend(sanitizeName(name), handlers, {
+      bell: this.#options.bell !== false,
       roster: () => this.#conversation.who().map((peer) => peer.name),
       lanNames: () => this.#conversation.peers()?.map((peer) => peer.name) ?? [],
     });

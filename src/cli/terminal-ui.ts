@@ -2,17 +2,20 @@
 // the user is typing: we move to the start of the prompt (which may span several wrapped rows),
 // clear downwards, print, then let readline redraw the prompt with the half-typed line intact.
 // Status rows (transfer progress bars) sit between the printed lines and the prompt and are
-// redrawn the same way; each must fit in one terminal row. Tab completes, with a second Tab's
-// choices printed above the prompt like any other line.
+// redrawn the same way; each must fit in one terminal row. It also owns the terminal's other
+// channels: Tab completion, the bell, the window title, and focus reports.
 
 import { createInterface, cursorTo, moveCursor, clearScreenDown, type Interface } from 'node:readline';
 import { sanitizeText } from '../session/sanitize.js';
+import type { PresenceEvent } from './mentions.js';
 import { readlineAnswer, type Completion } from './tab-completion.js';
 
 export interface TerminalUiHandlers {
   line(text: string): void;
   interrupt(): void;
   end(): void;
+  /** A key was pressed, or the terminal reported its window gaining or losing focus. */
+  presence?(event: PresenceEvent): void;
 }
 
 export interface TerminalUiOptions {
@@ -20,6 +23,15 @@ export interface TerminalUiOptions {
   readonly complete?: (line: string) => Promise<Completion>;
 }
 
+/** xterm focus reporting (also tmux with `focus-events on`): CSI I and CSI O arrive as keys. */
+const FOCUS_REPORTS_ON = '\x1b[?1004h';
+const FOCUS_REPORTS_OFF = '\x1b[?1004l';
+const FOCUS_IN = '\x1b[I';
+const FOCUS_OUT = '\x1b[O';
+/** xterm's title stack (XTWINOPS 22 and 23): the user's own title is kept and given back on exit. */
+const TITLE_PUSH = '\x1b[22;0t';
+const TITLE_POP = '\x1b[23;0t';
+const BEL = '\x07';
 /** Completion choices a second Tab lists at most. */
 const MAX_CHOICES = 60;
 
@@ -27,8 +39,13 @@ export class TerminalUi {
   readonly #rl: Interface;
   readonly #input: NodeJS.ReadStream;
   readonly #output: NodeJS.WriteStream;
+  readonly #handlers: TerminalUiHandlers;
   readonly #complete: TerminalUiOptions['complete'];
+  /** Title, bell and focus reports only when the output is a terminal (not `listen > file`). */
+  readonly #decorate: boolean;
   #closed = false;
+  #title: string | undefined;
+  #restored = false;
   /** Tab presses in a row, counting this one: the second lists the choices. */
   #tabs = 0;
   #status: readonly string[] = [];
@@ -38,7 +55,9 @@ export class TerminalUi {
   constructor(input: NodeJS.ReadStream, output: NodeJS.WriteStream, prompt: string, handlers: TerminalUiHandlers, options: TerminalUiOptions = {}) {
     this.#input = input;
     this.#output = output;
+    this.#handlers = handlers;
     this.#complete = options.complete;
+    this.#decorate = output.isTTY === true;
     const completer = this.#complete ? { completer: this.#completer } : {};
     this.#rl = createInterface({ input, output, prompt, terminal: true, historySize: 200, ...completer });
     // readline ends a line by leaving it on screen and moving below it. With status rows above the
@@ -56,11 +75,22 @@ export class TerminalUi {
       this.#closed = true;
       handlers.end();
     });
+    if (this.#decorate) {
+      output.write(FOCUS_REPORTS_ON);
+      // A crash must not leave the shell receiving focus reports or showing our title.
+      process.on('exit', this.#restoreTerminal);
+    }
     this.#rl.prompt();
   }
 
-  readonly #beforeKey = (_text: string | undefined, key: { name?: string } | undefined): void => {
+  readonly #beforeKey = (_text: string | undefined, key: { name?: string; sequence?: string } | undefined): void => {
+    // Focus reports are no keys: readline ignores them, and so does the Tab count.
+    if (key?.sequence === FOCUS_IN || key?.sequence === FOCUS_OUT) {
+      this.#handlers.presence?.(key.sequence === FOCUS_IN ? 'focus-in' : 'focus-out');
+      return;
+    }
     this.#tabs = key?.name === 'tab' ? this.#tabs + 1 : 0;
+    this.#handlers.presence?.('typed');
     if ((key?.name === 'return' || key?.name === 'enter') && this.#statusDrawn > 0) this.#redraw(() => undefined, true, []);
   };
 
@@ -83,6 +113,25 @@ export class TerminalUi {
     const more = choices.length > MAX_CHOICES ? `  (and ${choices.length - MAX_CHOICES} more)` : '';
     this.print(choices.slice(0, MAX_CHOICES).map(sanitizeText).join('  ') + more);
   }
+
+  /** Ring the terminal bell. */
+  bell(): void {
+    if (this.#decorate && !this.#closed) this.#output.write(BEL);
+  }
+
+  /** Set the window title (sanitised here: a title is an escape sequence). */
+  setTitle(title: string): void {
+    if (!this.#decorate || this.#closed || title === this.#title) return;
+    if (this.#title === undefined) this.#output.write(TITLE_PUSH);
+    this.#title = title;
+    this.#output.write(`\x1b]2;${sanitizeText(title)}${BEL}`);
+  }
+
+  readonly #restoreTerminal = (): void => {
+    if (!this.#decorate || this.#restored) return;
+    this.#restored = true;
+    this.#output.write(FOCUS_REPORTS_OFF + (this.#title !== undefined ? TITLE_POP : ''));
+  };
 
   setPrompt(prompt: string): void {
     this.#rl.setPrompt(prompt);
@@ -110,6 +159,8 @@ export class TerminalUi {
     this.#closed = true;
     // Leave the cursor on a fresh line below the prompt.
     this.#redraw(() => undefined, false);
+    this.#restoreTerminal();
+    process.off('exit', this.#restoreTerminal);
     this.#input.off('keypress', this.#beforeKey);
     this.#rl.close();
   }
