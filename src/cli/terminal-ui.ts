@@ -32,6 +32,8 @@ const FOCUS_OUT = '\x1b[O';
 const TITLE_PUSH = '\x1b[22;0t';
 const TITLE_POP = '\x1b[23;0t';
 const BEL = '\x07';
+/** Ctrl-Z stops the process (readline sends it SIGTSTP; not on Windows). */
+const CTRL_Z_SUSPENDS = process.platform !== 'win32';
 /** Completion choices a second Tab lists at most. */
 const MAX_CHOICES = 60;
 
@@ -70,6 +72,7 @@ export class TerminalUi {
       if (!this.#closed) this.#redraw(() => undefined);
     });
     this.#rl.on('SIGINT', () => handlers.interrupt());
+    this.#rl.on('SIGCONT', this.#resumed);
     this.#rl.on('close', () => {
       if (this.#closed) return;
       this.#closed = true;
@@ -83,12 +86,14 @@ export class TerminalUi {
     this.#rl.prompt();
   }
 
-  readonly #beforeKey = (_text: string | undefined, key: { name?: string; sequence?: string } | undefined): void => {
+  readonly #beforeKey = (_text: string | undefined, key: { name?: string; sequence?: string; ctrl?: boolean } | undefined): void => {
     // Focus reports are no keys: readline ignores them, and so does the Tab count.
     if (key?.sequence === FOCUS_IN || key?.sequence === FOCUS_OUT) {
       this.#handlers.presence?.(key.sequence === FOCUS_IN ? 'focus-in' : 'focus-out');
       return;
     }
+    // Ctrl-Z: readline stops the process next; the shell must not receive our focus reports.
+    if (key?.ctrl && key.name === 'z' && CTRL_Z_SUSPENDS && this.#decorate) this.#output.write(FOCUS_REPORTS_OFF);
     this.#tabs = key?.name === 'tab' ? this.#tabs + 1 : 0;
     this.#handlers.presence?.('typed');
     if ((key?.name === 'return' || key?.name === 'enter') && this.#statusDrawn > 0) this.#redraw(() => undefined, true, []);
@@ -126,6 +131,16 @@ export class TerminalUi {
     this.#title = title;
     this.#output.write(`\x1b]2;${sanitizeText(title)}${BEL}`);
   }
+
+  /**
+   * Back from Ctrl-Z (`fg`). readline leaves its input paused for this listener to resume. The
+   * shell has written below our screen, so the status rows and the prompt are drawn afresh there.
+   */
+  readonly #resumed = (): void => {
+    if (this.#decorate) this.#output.write(FOCUS_REPORTS_ON);
+    this.#statusDrawn = 0;
+    this.#drawPrompt(this.#status);
+  };
 
   readonly #restoreTerminal = (): void => {
     if (!this.#decorate || this.#restored) return;
@@ -176,14 +191,24 @@ export class TerminalUi {
     clearScreenDown(this.#output);
     write();
     this.#statusDrawn = 0;
-    if (reprompt) {
-      for (const row of status) this.#output.write(row + '\n');
-      this.#statusDrawn = status.length;
-    }
-    // readline's redraw first moves up by the cursor row it last drew (`prevRows`, not in its
-    // typings). We are already on a fresh row below the printed text, so without this reset a
-    // wrapped prompt would be drawn that many rows too high, over the lines just printed.
+    if (reprompt) this.#drawPrompt(status);
+    else this.#forgetPromptRows();
+  }
+
+  /** Status rows and the prompt, from the cursor's row (a fresh one) down. */
+  #drawPrompt(status: readonly string[]): void {
+    for (const row of status) this.#output.write(row + '\n');
+    this.#statusDrawn = status.length;
+    this.#forgetPromptRows();
+    this.#rl.prompt(true);
+  }
+
+  /**
+   * readline's redraw first moves up by the cursor row it last drew (`prevRows`, not in its
+   * typings). We are already on a fresh row below the printed text, so without this reset a
+   * wrapped prompt would be drawn that many rows too high, over the lines just printed.
+   */
+  #forgetPromptRows(): void {
     (this.#rl as Interface & { prevRows?: number }).prevRows = 0;
-    if (reprompt) this.#rl.prompt(true);
   }
 }

@@ -28,6 +28,12 @@ function promptRow(rows: string[]): string {
   return trimmed(rows)[lastNonEmpty(rows)] ?? '';
 }
 
+/** Type `text` and wait until the prompt row reads `expected`. */
+async function typeUntil(pane: TmuxPane, text: string, expected: string): Promise<void> {
+  await pane.type(text);
+  await pane.waitFor((rows) => promptRow(rows) === expected, `the prompt to read ${JSON.stringify(expected)}`);
+}
+
 /** Index of the one row that shows `text`, or undefined. */
 function rowWith(rows: string[], text: string): number | undefined {
   const i = rows.findIndex((row) => row.includes(text));
@@ -82,11 +88,6 @@ describe('terminal conveniences in a real pty (tmux)', { skip: TMUX_SKIP }, () =
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     });
-  /** Type `text` and wait until the prompt row reads `expected`. */
-  const typeUntil = async (pane: TmuxPane, text: string, expected: string) => {
-    await pane.type(text);
-    await pane.waitFor((rows) => promptRow(rows) === expected, `the prompt to read ${JSON.stringify(expected)}`);
-  };
   const tabUntil = async (pane: TmuxPane, expected: string) => {
     await pane.press('Tab');
     await pane.waitFor((rows) => promptRow(rows) === expected, `Tab to make the prompt ${JSON.stringify(expected)}`);
@@ -234,5 +235,54 @@ describe('terminal conveniences in a real pty (tmux)', { skip: TMUX_SKIP }, () =
       const exit = await bob.waitFor((r) => r.find((row) => row.startsWith(EXIT_MARK)), 'the chat to exit');
       assert.equal(exit.trimEnd(), `${EXIT_MARK}0]`);
       assert.equal(await title(bob), SHELL_TITLE);
+    }));
+});
+
+describe('Ctrl-Z and fg at the prompt (tmux, bash job control)', { skip: TMUX_SKIP }, () => {
+  const pane = new TmuxPane();
+  const step = (body: () => Promise<unknown>) => showingScreens({ shell: pane }, body);
+  const quote = (arg: string) => `'${arg.replace(/'/g, `'\\''`)}'`;
+
+  before(async () => {
+    requireTmux();
+    await pane.start(['env', 'PS1=$ ', 'bash', '--norc', '--noprofile', '-i'], { focusEvents: true });
+    pane.attachClient(); // a focused client: tmux reports focus changes to whoever asked for them
+    await step(async () => {
+      await pane.waitFor((rows) => promptRow(rows) === '$', 'the shell prompt');
+      const chat = [process.execPath, CLI_PATH, '--home', tempHome(), '--name', 'bob', '--no-mdns', 'listen', '--port', '0', '--host', '127.0.0.1'];
+      await pane.enter(chat.map(quote).join(' '));
+      await pane.waitFor((rows) => promptRow(rows) === 'bob>', 'the chat prompt');
+    });
+  });
+
+  after(async () => {
+    try {
+      await pane.kill();
+    } finally {
+      await cleanupPeers();
+    }
+  });
+
+  it('stops without passing focus reports to the shell, and takes keys again after fg', () =>
+    step(async () => {
+      await typeUntil(pane, 'half', 'bob> half');
+      await pane.press('C-z');
+      await pane.waitFor((rows) => promptRow(rows) === '$' && rows.some((r) => r.includes('Stopped')), 'the job to stop');
+      // `cat -v` shows any escape it reads; switching windows away and back makes tmux report focus
+      // to a program that asked for reports.
+      await pane.enter('cat -v');
+      await pane.tmux('new-window', '-d', 'sleep 600', ';', 'select-window', '-t', ':1', ';', 'select-window', '-t', ':0');
+      await pane.enter('typed');
+      const rows = trimmed(await pane.waitFor((r) => trimmed(r).filter((row) => row === 'typed').length === 2 && r, 'cat to echo "typed"'));
+      assert.ok(!rows.some((row) => row.includes('^[')), 'no focus report reached the shell');
+      await pane.press('C-d');
+      await pane.waitFor((r) => promptRow(r) === '$', 'the shell prompt after cat');
+      await pane.enter('fg');
+      await pane.waitFor((r) => promptRow(r) === 'bob> half', 'the chat prompt with the half-typed line');
+      await typeUntil(pane, ' more', 'bob> half more');
+      await pane.press('C-u');
+      await typeUntil(pane, '/quit', 'bob> /quit');
+      await pane.press('Enter');
+      await pane.waitFor((r) => promptRow(r) === '$', 'the shell prompt after /quit');
     }));
 });
