@@ -85,6 +85,6 @@ export function showTransfers(transfers: readonly TransferSummary[], frontend: P
 }
 
 /** `~/x` as the shell would read it (a /send path is typed, not globbed by a shell). */
-function expandHome(path: string): string {
+export function expandHome(path: string): string {
   return path === '~' || path.startsWith('~/') ? homedir() + path.slice(1) : path;
 }

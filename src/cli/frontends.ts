@@ -5,13 +5,15 @@ import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS } from '../defaults.js';
-import { sanitizeText } from '../session/sanitize.js';
+import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { topNames } from '../app/files/transfer.js';
 import { formatMessage, shortId } from './event-format.js';
 import { fillMessageTemplate, type MessageTemplate } from './message-template.js';
 import { NoticeLines } from './notice-lines.js';
 import { ProgressBars } from './progress-bars.js';
 import { TerminalUi, type TerminalUiHandlers } from './terminal-ui.js';
+import { Attention, highlight, mentions, windowTitle } from './mentions.js';
+import { completeInput, readDirectory } from './tab-completion.js';
 
 export interface Frontend {
   show(event: AppEvent): void;
@@ -34,18 +36,46 @@ export function promptFor(name: string): string {
   return `${pc.bold(name)}> `;
 }
 
+/** What the prompt needs from the conversation, beyond the events it is shown. */
+export interface InteractiveOptions {
+  /** Ring the terminal bell when a message mentions you (false: --no-bell). */
+  readonly bell: boolean;
+  /** Nicknames of the people in the conversation: Tab completes them, the window title lists them. */
+  roster(): readonly string[];
+  /** Nicknames seen on the LAN: Tab completes them after /connect. */
+  lanNames(): readonly string[];
+}
+
+/** Events after which the window title's list of people may read differently. */
+const ROSTER_EVENTS: ReadonlySet<AppEvent['type']> = new Set(['connected', 'joined', 'left', 'lost', 'renamed']);
+
 export class InteractiveFrontend implements Frontend {
   readonly progressIntervalMs = DEFAULTS.fileProgressIntervalMs;
   readonly #ui: TerminalUi;
   readonly #bars = new ProgressBars();
   readonly #labels = new TransferLabels(true);
   readonly #notices = new NoticeLines();
-  /** Our nickname, for our own chat lines. */
+  readonly #options: InteractiveOptions;
+  readonly #attention = new Attention();
+  /** Our nickname, for our own chat lines and as mentions are matched against it. */
   #name: string;
 
-  constructor(name: string, handlers: TerminalUiHandlers) {
+  constructor(name: string, handlers: TerminalUiHandlers, options: InteractiveOptions) {
     this.#name = name;
-    this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), handlers);
+    this.#options = options;
+    const presence: TerminalUiHandlers['presence'] = (event) => {
+      this.#attention.note(event);
+      this.#showTitle();
+    };
+    const complete = (line: string) =>
+      completeInput(line, {
+        nicknames: () => options.roster().map(sanitizeName),
+        lanNames: () => options.lanNames().map(sanitizeName),
+        listDirectory: readDirectory,
+      });
+    this.#ui = new TerminalUi(process.stdin, process.stdout, promptFor(name), { ...handlers, presence }, { complete });
+    // Nobody yet (and the conversation that knows who is built after its front end).
+    this.#ui.setTitle(windowTitle(name, [], 0));
   }
 
   show(event: AppEvent): void {
@@ -56,6 +86,8 @@ export class InteractiveFrontend implements Frontend {
       this.#ui.replaceEntered(formatMessage(event, this.#name)!);
       return;
     }
+    // Title and bell first: once the line is on screen, they are done too.
+    const mentioned = this.#attend(event);
     if (event.type === 'file-progress') {
       // A live bar instead of a line; finished transfers print their line and lose their bar.
       this.#bars.update(event, this.#labels.label(event.id));
@@ -66,7 +98,23 @@ export class InteractiveFrontend implements Frontend {
       this.#ui.setStatus(this.#bars.rows(this.#ui.columns));
     }
     const line = formatMessage(event, this.#name) ?? this.#notices.line(event);
-    if (line !== null) this.#ui.print(line);
+    if (line !== null) this.#ui.print(mentioned ? highlight(line) : line);
+  }
+
+  /** Count an unread message, ring for a mention, retitle; true when `event` mentions us. */
+  #attend(event: AppEvent): boolean {
+    if (event.type === 'message') {
+      const mentioned = mentions(event.text, this.#name);
+      if (this.#attention.message(mentioned) && this.#options.bell) this.#ui.bell();
+      this.#showTitle();
+      return mentioned;
+    }
+    if (ROSTER_EVENTS.has(event.type)) this.#showTitle();
+    return false;
+  }
+
+  #showTitle(): void {
+    this.#ui.setTitle(windowTitle(this.#name, this.#options.roster(), this.#attention.unread));
   }
 
   info(text: string): void {
@@ -76,6 +124,7 @@ export class InteractiveFrontend implements Frontend {
   setPrompt(name: string): void {
     this.#name = name;
     this.#ui.setPrompt(promptFor(name));
+    this.#showTitle();
   }
 
   close(): void {

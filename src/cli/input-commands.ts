@@ -82,9 +82,24 @@ export function parseInput(line: string): InputCommand {
  * Undefined for an unbalanced quote.
  */
 export function splitArguments(text: string): string[] | undefined {
-  const out: string[] = [];
+  const scan = scanArguments(text);
+  return scan.quote ? undefined : scan.args.map((arg) => arg.value);
+}
+
+/** Arguments as splitArguments reads them, with where each starts in the text. */
+export interface ArgumentScan {
+  readonly args: readonly { readonly start: number; readonly value: string }[];
+  /** The last argument runs to the end of the text (no whitespace after it). */
+  readonly open: boolean;
+  /** The quote still open at the end of the text. */
+  readonly quote?: '"' | "'";
+}
+
+/** splitArguments' reading of `text`, kept for a half-typed line (Tab completes its last argument). */
+export function scanArguments(text: string): ArgumentScan {
+  const args: { start: number; value: string }[] = [];
   let current = '';
-  let started = false;
+  let start = -1;
   let quote: '"' | "'" | undefined;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i]!;
@@ -92,22 +107,19 @@ export function splitArguments(text: string): string[] | undefined {
       if (ch === quote) quote = undefined;
       else if (ch === '\\' && quote === '"' && i + 1 < text.length) current += text[++i];
       else current += ch;
-    } else if (ch === '"' || ch === "'") {
-      quote = ch;
-      started = true;
-    } else if (ch === '\\' && i + 1 < text.length) {
-      current += text[++i];
-      started = true;
-    } else if (/\s/.test(ch)) {
-      if (started) out.push(current);
-      current = '';
-      started = false;
-    } else {
-      current += ch;
-      started = true;
+      continue;
     }
+    if (/\s/.test(ch)) {
+      if (start >= 0) args.push({ start, value: current });
+      current = '';
+      start = -1;
+      continue;
+    }
+    if (start < 0) start = i;
+    if (ch === '"' || ch === "'") quote = ch;
+    else if (ch === '\\' && i + 1 < text.length) current += text[++i];
+    else current += ch;
   }
-  if (quote) return undefined;
-  if (started) out.push(current);
-  return out;
+  if (start >= 0) args.push({ start, value: current });
+  return { args, open: start >= 0, ...(quote ? { quote } : {}) };
 }

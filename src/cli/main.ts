@@ -78,6 +78,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .option('--format <template>', FORMAT_HELP)
+    .option('--no-bell', BELL_HELP)
     .example('p2p-chat listen --name laptop')
     .example('p2p-chat listen --accept-files --download-dir ~/inbox')
     .action((_listen: string | undefined, flags: ListenFlags) => start(listenCommand(flags)));
@@ -89,6 +90,7 @@ async function run(argv: string[]): Promise<number> {
     .option('--accept-files [who]', ACCEPT_FILES_HELP)
     .option('--download-dir <dir>', DOWNLOAD_DIR_HELP)
     .option('--format <template>', FORMAT_HELP)
+    .option('--no-bell', BELL_HELP)
     .example('p2p-chat connect laptop')
     .example('p2p-chat connect 192.0.2.7')
     .example('p2p-chat connect [2001:db8::7]:5050 --expect ABCDEFG-...')
@@ -144,7 +146,7 @@ async function run(argv: string[]): Promise<number> {
   return action ?? 0;
 }
 
-type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown };
+type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown; bell?: boolean };
 /** The node's settings from LISTENER_OPTIONS, under cac's camelCase keys. */
 type SettingFlags = Record<string, unknown>;
 type ListenFlags = PeerFlags & FileFlags & SettingFlags & { port?: unknown; host?: string; format?: unknown };
@@ -178,6 +180,7 @@ function formatOption(flags: { format?: unknown; json?: boolean }): { format?: M
   if (flags.json) throw chatError('ERR_USAGE', '--format is for pipe mode; --json already prints every field of a message');
   return { format: parseMessageTemplate(text) };
 }
+const BELL_HELP = 'do not ring the terminal bell when a message mentions your nickname';
 
 /** --accept-files[=any] and --download-dir. */
 function fileOptions(flags: FileFlags): { downloadDir: string; acceptFiles: AcceptPolicy } {
@@ -207,6 +210,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
     timing: parseListenerSettings(flags),
     files: fileOptions(flags),
+    bell: flags.bell !== false,
     ...relayOption(flags.relay, config),
   });
 }
@@ -232,6 +236,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     connect: { target, mode, ...(expect ? { expect } : {}) },
     timing: parseListenerSettings(flags),
     files: fileOptions(flags),
+    bell: flags.bell !== false,
     ...(offer ? { send: offer } : {}),
     ...relay,
     ...format,

@@ -46,6 +46,8 @@ export interface RunChatOptions {
   readonly send?: FileList;
   /** --format: how pipe mode writes each received message (default: its text alone). */
   readonly format?: MessageTemplate;
+  /** At the prompt, ring the terminal bell when a message mentions you (--no-bell: false). */
+  readonly bell?: boolean;
 }
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
@@ -99,10 +101,15 @@ class ChatRun {
     if (send) return json ? new JsonFrontend() : new SendFrontend();
     if (!interactive) return json ? new JsonFrontend() : new PipeFrontend(this.#options.format);
     // The prompt shows the name as the conversation will hold it (it sanitises it the same way).
-    return new InteractiveFrontend(sanitizeName(name), {
-      line: (text) => this.#onTypedLine(text),
+    const handlers = {
+      line: (text: string) => this.#onTypedLine(text),
       interrupt: () => this.#onInterrupt(),
       end: () => void this.#quit('', 0),
+    };
+    return new InteractiveFrontend(sanitizeName(name), handlers, {
+      bell: this.#options.bell !== false,
+      roster: () => this.#conversation.who().map((peer) => peer.name),
+      lanNames: () => this.#conversation.peers()?.map((peer) => peer.name) ?? [],
     });
   }
 

@@ -2,7 +2,7 @@
 // command in a fixed 80x24 pane, and capture-pane reads the screen back. This is what unit tests
 // cannot see: cursor moves, wrapped prompts, status rows and escapes.
 
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
@@ -33,6 +33,7 @@ export class TmuxPane {
   #pane = '';
   #socketPath = '';
   #started = false;
+  readonly #clients: ChildProcess[] = [];
 
   constructor() {
     const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
@@ -49,13 +50,15 @@ export class TmuxPane {
    * Start `command` in a fresh 80x24 pane. A shell waits for it and prints its exit status into the
    * pane: tmux's own #{pane_dead_status} is unreliable, as tmux built with libutempter can miss the
    * SIGCHLD of a pane process that exits while the pty is being torn down (tmux/tmux#311, #4559).
-   * remain-on-exit keeps the pane readable afterwards.
+   * remain-on-exit keeps the pane readable afterwards. `focusEvents`: tmux passes focus changes to
+   * a program that asks for xterm focus reports (and, with no client attached, reports it unfocused).
    */
-  async start(command: string[]): Promise<void> {
+  async start(command: string[], options: { focusEvents?: boolean } = {}): Promise<void> {
     this.#started = true;
     const out = await this.tmux(
       'start-server', ';',
       'set-option', '-g', 'remain-on-exit', 'on', ';',
+      'set-option', '-g', 'focus-events', options.focusEvents ? 'on' : 'off', ';',
       'new-session', '-d', '-x', String(COLUMNS), '-y', String(ROWS), '-c', REPO_ROOT,
       '-e', 'NO_COLOR=1', '-P', '-F', '#{pane_id}',
       'sh', '-c', `"$@"; echo "${EXIT_MARK}$?]"`, 'sh', ...command, ';',
@@ -65,9 +68,27 @@ export class TmuxPane {
   }
 
   /** The visible screen, one string per row; -N keeps spaces written at the end of a wrapped row. */
-  async rows(): Promise<string[]> {
-    const out = await this.tmux('capture-pane', '-p', '-N', '-t', this.#pane);
+  rows(): Promise<string[]> {
+    return this.#capture('-N');
+  }
+
+  /** The visible screen with its attributes as SGR escapes (capture-pane -e), one string per row. */
+  styledRows(): Promise<string[]> {
+    return this.#capture('-N', '-e');
+  }
+
+  async #capture(...flags: string[]): Promise<string[]> {
+    const out = await this.tmux('capture-pane', '-p', ...flags, '-t', this.#pane);
     return out.replace(/\n$/, '').split('\n');
+  }
+
+  /**
+   * Attach a client in control mode (no terminal needed): the pane's window is then on a focused
+   * client's screen, so tmux reports focus in to it. It stays attached until kill().
+   */
+  attachClient(): void {
+    const client = spawn('tmux', ['-L', this.#socket, '-f', '/dev/null', '-C', 'attach'], { env: this.#env, stdio: ['pipe', 'ignore', 'ignore'] });
+    this.#clients.push(client);
   }
 
   async screen(): Promise<string> {
@@ -110,6 +131,7 @@ export class TmuxPane {
   async kill(): Promise<void> {
     if (!this.#started) return;
     await this.tmux('kill-server').catch(() => undefined); // already gone is fine
+    for (const client of this.#clients) client.kill();
     // Closing the pty hangs up the pane's processes; tmux leaves its socket file behind.
     if (this.#socketPath) rmSync(this.#socketPath, { force: true });
   }

@@ -17,12 +17,12 @@ const PEER = ['--name', '--no-mdns', '--relay', '--no-color'];
 const FILES = ['--accept-files', '--download-dir'];
 const DIAL = ['--expect', '--direct-only', '--relay-only'];
 const flags = (options: readonly { flag: string }[]) => options.map((o) => o.flag.split(' ')[0]!);
-const LISTEN = [...PEER, '--port', '--host', ...FILES, '--format', ...flags(LISTENER_OPTIONS), '--version'];
+const LISTEN = [...PEER, '--port', '--host', ...FILES, '--format', '--no-bell', ...flags(LISTENER_OPTIONS), '--version'];
 
 const APPLY: ReadonlyArray<[command: string[], options: string[]]> = [
   [[], LISTEN],
   [['listen'], LISTEN],
-  [['connect'], [...PEER, ...DIAL, ...FILES, '--format', '--handshake-timeout-ms']],
+  [['connect'], [...PEER, ...DIAL, ...FILES, '--format', '--no-bell', '--handshake-timeout-ms']],
   [['send'], [...PEER, ...DIAL]],
   [['discover'], ['--no-color', '--timeout', '--watch']],
   [['relay'], flags(RELAY_OPTIONS)],
