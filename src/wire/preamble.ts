@@ -88,7 +88,8 @@ export function describeStranger(bytes: Uint8Array): string {
   if (HTTP_METHOD.test(ascii)) return 'an HTTP request';
   if (HTTP_STATUS.test(ascii)) return 'an HTTP response';
   if (bytes[0] === 0x16 && bytes[1] === 0x03) return 'a TLS handshake';
-  if (ascii.startsWith('SSH-')) return 'an SSH client';
+  // Both ends of SSH open with their version line: the client's or the server's greeting.
+  if (ascii.startsWith('SSH-')) return 'an SSH greeting';
   if (isText(bytes)) return 'plain text';
   return 'binary data';
 }

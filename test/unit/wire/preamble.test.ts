@@ -109,8 +109,8 @@ describe('PreambleReader', () => {
     rejects([clientHello], 'ERR_NOT_P2P_CHAT', /a TLS handshake/);
   });
 
-  it('describes an SSH client', () => {
-    rejects([Buffer.from('SSH-2.0-OpenSSH_9.6\r\n')], 'ERR_NOT_P2P_CHAT', /an SSH client/);
+  it("describes an SSH greeting (a client's or a server's)", () => {
+    rejects([Buffer.from('SSH-2.0-OpenSSH_9.6\r\n')], 'ERR_NOT_P2P_CHAT', /an SSH greeting/);
   });
 
   it('describes binary data', () => {
@@ -152,7 +152,7 @@ describe('describeStranger', () => {
     ['HTTP/2 status', Buffer.from('HTTP/2 200\r\n'), 'an HTTP response'],
     ['a word like HTTP', Buffer.from('HTTPS is down\n'), 'plain text'],
     ['TLS 1.2 record', Buffer.from('1603030100', 'hex'), 'a TLS handshake'],
-    ['SSH banner', Buffer.from('SSH-2.0-PuTTY\r\n'), 'an SSH client'],
+    ['SSH banner', Buffer.from('SSH-2.0-PuTTY\r\n'), 'an SSH greeting'],
     ['ASCII', Buffer.from('hello there\r\n'), 'plain text'],
     ['word that is not a method', Buffer.from('GETAWAY'), 'plain text'],
     ['UTF-8', Buffer.from('héllo wörld 你好 👋'), 'plain text'],
