@@ -69,6 +69,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   readonly #warned = new Set<string>();
   readonly #nicks: NickPacer;
   /** The port our LAN announcement gives, once there is one; and the announcement in progress. */
+  /** A /nick has announced us again: failures are no longer start-up noise. */
+  #reannounced = false;
   #announcedPort: number | undefined;
   #announcing: Promise<void> = Promise.resolve();
   #quitting: Promise<boolean> | undefined;
@@ -219,7 +221,10 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     this.#node.rename(name);
     this.#relay?.client.refreshName();
     // The LAN announcement carries the name too: announce again under the new one.
-    if (this.#announcedPort !== undefined) void this.#announce(this.#announcedPort);
+    if (this.#announcedPort !== undefined) {
+      this.#reannounced = true;
+      void this.#announce(this.#announcedPort);
+    }
     this.#emit({ type: 'nick', oldName, name: this.#node.name });
   }
 
@@ -238,7 +243,10 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
       this.#emit({ type: 'announced', instance, port });
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
-      this.#warnOnce(err);
+      // At start, discovery trouble is said once; after /nick, the old announcement is already
+      // withdrawn, so a failure to make the new one leaves us unannounced: always say so.
+      if (this.#reannounced) this.#emit({ type: 'warning', code: err.code, message: err.message });
+      else this.#warnOnce(err);
     }
   }
 

@@ -171,6 +171,7 @@ export class Room {
         const reason = message.reason ?? '';
         if (message.event === 'joined') {
           this.#hosted.joined(connection, { name, fingerprint });
+          this.#warnIfClaimed(name, fingerprint, via);
           emit({ type: 'joined', name, fingerprint, via, ...(message.present ? { present: true as const } : {}) });
         } else if (message.event === 'left') {
           this.#hosted.gone(connection, fingerprint);
@@ -180,6 +181,7 @@ export class Room {
           emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via });
         } else {
           this.#hosted.renamed(connection, fingerprint, name);
+          this.#warnIfClaimed(name, fingerprint, via);
           emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
         }
         return;
@@ -246,14 +248,21 @@ export class Room {
 
   /** The loud warning when a nickname we know from another key shows up (on connect or /nick). */
   #warnIfNameClaimed(peer: Member): { known: boolean } {
-    const check = this.#options.knownPeers.check(peer.fingerprint, peer.name);
+    return this.#warnIfClaimed(peer.name, peer.fingerprint);
+  }
+
+  /**
+   * The loud warning when a nickname we know from another key shows up: a peer's own (proven by
+   * its handshake), or one a host vouches for (`via` it: only its word).
+   */
+  #warnIfClaimed(name: string, fingerprint: string, via?: string): { known: boolean } {
+    const check = this.#options.knownPeers.check(fingerprint, name);
     if (check.nameClaimedBy.length > 0) {
+      const who = via === undefined ? `"${name}" is using key ${fingerprint}` : `${via} says "${name}" has key ${fingerprint}`;
       this.#options.emit({
         type: 'warning',
         code: 'ERR_PEER_KEY_CHANGED',
-        message:
-          `"${peer.name}" is using key ${peer.fingerprint}, but that nickname was known with key ` +
-          `${check.nameClaimedBy.join(', ')}. It may be someone else: compare fingerprints out of band.`,
+        message: `${who}, but that nickname was known with key ${check.nameClaimedBy.join(', ')}. It may be someone else: compare fingerprints out of band.`,
       });
     }
     return check;

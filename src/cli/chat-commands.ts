@@ -31,7 +31,8 @@ export function runChatCommand(conversation: Conversation, command: ChatCommand,
       showWho(conversation.who(), frontend);
       return;
     case 'peers':
-      showPeers(conversation.peers(), frontend, new Set(conversation.who().map((p) => p.fingerprint)));
+      // Connected means proven to us: a host's members are only its word (path 'forwarded').
+      showPeers(conversation.peers(), frontend, new Set(conversation.who().filter((p) => p.path !== 'forwarded').map((p) => p.fingerprint)));
       return;
     case 'help':
       for (const [usage, what] of COMMAND_HELP) frontend.info(`  ${usage.padEnd(16)} ${what}`);

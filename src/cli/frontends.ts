@@ -63,9 +63,11 @@ export class InteractiveFrontend implements Frontend {
   constructor(name: string, handlers: TerminalUiHandlers, options: InteractiveOptions) {
     this.#name = name;
     this.#options = options;
+    // Retitled only when the count changes: not on every key (the title lists the room).
     const presence: TerminalUiHandlers['presence'] = (event) => {
+      const unread = this.#attention.unread;
       this.#attention.note(event);
-      this.#showTitle();
+      if (this.#attention.unread !== unread) this.#showTitle();
     };
     const complete = (line: string) =>
       completeInput(line, {
@@ -105,8 +107,9 @@ export class InteractiveFrontend implements Frontend {
   #attend(event: AppEvent): boolean {
     if (event.type === 'message') {
       const mentioned = mentions(event.text, this.#name);
+      const unread = this.#attention.unread;
       if (this.#attention.message(mentioned) && this.#options.bell) this.#ui.bell();
-      this.#showTitle();
+      if (this.#attention.unread !== unread) this.#showTitle();
       return mentioned;
     }
     if (ROSTER_EVENTS.has(event.type)) this.#showTitle();

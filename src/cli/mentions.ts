@@ -8,11 +8,16 @@ import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 /** Characters that continue a word: a nickname inside a longer word (`bobby` for `bob`) is no mention. */
 const WORD_CHAR = '[\\p{L}\\p{M}\\p{N}_]';
 
+/** The pattern for the last nickname asked about: it changes only with /nick. */
+let lastPattern: { name: string; pattern: RegExp } | undefined;
+
 /** `text` names `name` as a whole word, in any case, as the text is shown (sanitised). */
 export function mentions(text: string, name: string): boolean {
-  const me = sanitizeName(name);
-  const escaped = me.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`(?<!${WORD_CHAR})${escaped}(?!${WORD_CHAR})`, 'iu').test(sanitizeText(text));
+  if (lastPattern?.name !== name) {
+    const escaped = sanitizeName(name).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    lastPattern = { name, pattern: new RegExp(`(?<!${WORD_CHAR})${escaped}(?!${WORD_CHAR})`, 'iu') };
+  }
+  return lastPattern.pattern.test(sanitizeText(text));
 }
 
 /** A mentioning line in reverse video (nothing with --no-color or NO_COLOR). */
@@ -28,9 +33,11 @@ const TITLE_NAMES = 3;
  * sanitised: the title is an escape sequence, and a peer's name must not end it early.
  */
 export function windowTitle(self: string, peers: readonly string[], unread: number): string {
-  const names = [...new Set(peers.map(sanitizeName))];
+  // Only the names shown are sanitised: a host may list a thousand members.
+  const names = [...new Set(peers)];
   const more = names.length > TITLE_NAMES ? ` and ${names.length - TITLE_NAMES} more` : '';
-  const company = names.length === 0 ? ' (nobody connected)' : ` with ${names.slice(0, TITLE_NAMES).join(', ')}${more}`;
+  const shown = names.slice(0, TITLE_NAMES).map(sanitizeName);
+  const company = names.length === 0 ? ' (nobody connected)' : ` with ${shown.join(', ')}${more}`;
   return `${unread > 0 ? `(${unread}) ` : ''}p2p-chat: ${sanitizeName(self)}${company}`;
 }
 
@@ -41,8 +48,8 @@ export type PresenceEvent = 'typed' | 'focus-in' | 'focus-out';
  * Whether you are away, and what arrived meanwhile. Once the terminal has reported losing focus,
  * its reports are trusted: away means the window is not focused. Until then (many terminals never
  * report; tmux only with `focus-events on`), away means you have not typed since the message came.
- * The bell rings for the first mention while away, not again until you are back, so a flood of
- * mentions rings once.
+ * The bell rings for the first mention, and not again until you have typed or come back to the
+ * window, so a flood of mentions rings once.
  */
 export class Attention {
   #unread = 0;

@@ -4,8 +4,7 @@
 
 import type cliProgress from 'cli-progress';
 import type { AppEvent } from '../app/app-events.js';
-import { sanitizeText } from '../session/sanitize.js';
-import { doneRate } from './event-format.js';
+import { doneRate, formatMessage } from './event-format.js';
 import { NoticeLines } from './notice-lines.js';
 import { DEFAULTS } from '../defaults.js';
 import { PIPE_PROGRESS_INTERVAL_MS, TransferLabels, type Frontend } from './frontends.js';
@@ -28,7 +27,8 @@ export class SendFrontend implements Frontend {
 
   show(event: AppEvent): void {
     if (event.type === 'message') {
-      process.stdout.write(`${sanitizeText(event.from)}: ${sanitizeText(event.text)}\n`);
+      // In the one form every message line has (a peer's message needs no name of ours).
+      process.stdout.write(`${formatMessage(event, '')}\n`);
       return;
     }
     if (event.type === 'file-progress' && this.#tty) {

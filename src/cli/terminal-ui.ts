@@ -97,7 +97,10 @@ export class TerminalUi {
       return;
     }
     // Ctrl-Z: readline stops the process next; the shell must not receive our focus reports.
-    if (key?.ctrl && key.name === 'z' && CTRL_Z_SUSPENDS && this.#decorate) this.#output.write(FOCUS_REPORTS_OFF);
+    // Our title goes with us too, and comes back with `fg`.
+    if (key?.ctrl && key.name === 'z' && CTRL_Z_SUSPENDS && this.#decorate) {
+      this.#output.write(FOCUS_REPORTS_OFF + (this.#title !== undefined ? TITLE_POP : ''));
+    }
     this.#tabs = key?.name === 'tab' ? this.#tabs + 1 : 0;
     this.#handlers.presence?.('typed');
     if (key?.name !== 'return' && key?.name !== 'enter') return;
@@ -153,7 +156,10 @@ export class TerminalUi {
    * shell has written below our screen, so the status rows and the prompt are drawn afresh there.
    */
   readonly #resumed = (): void => {
-    if (this.#decorate) this.#output.write(FOCUS_REPORTS_ON);
+    if (this.#decorate) {
+      const title = this.#title !== undefined ? `${TITLE_PUSH}\x1b]2;${sanitizeText(this.#title)}${BEL}` : '';
+      this.#output.write(FOCUS_REPORTS_ON + title);
+    }
     this.#statusDrawn = 0;
     this.#drawPrompt(this.#status);
   };

@@ -100,6 +100,9 @@ describe('file transfer control', () => {
     const refused = await p.sender.next('failed', (e) => e.type === 'failed' && e.transfer === extra);
     assert.equal(refused.type === 'failed' && refused.error.code, 'ERR_FILE_DECLINED');
     assert.match(refused.type === 'failed' ? refused.error.message : '', /too many offers waiting/);
+    // Each is listed once it is reported (after its names were looked up in the download directory).
+    const reported = () => p.receiver.events.filter((e) => e.type === 'offer').length;
+    await p.receiver.next('offer', () => reported() >= MAX_PENDING_OFFERS_PER_PEER);
     assert.equal(p.receiver.transfers.list().length, MAX_PENDING_OFFERS_PER_PEER, 'the first ones still wait for an answer');
     assert.deepEqual(
       p.sender.transfers.list().map((t) => t.id),

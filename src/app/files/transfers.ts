@@ -69,8 +69,12 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     this.#options = options;
   }
 
-  /** Every transfer not yet finished, oldest first. */
+  /** Every transfer not yet finished and already reported, oldest first. */
   list(): Transfer[] {
+    return this.#unfinished().filter((t) => !this.#held.has(t));
+  }
+
+  #unfinished(): Transfer[] {
     return [...this.#byLink.values()].flatMap((m) => [...m.values()]).filter((t) => !t.finished);
   }
 
@@ -125,7 +129,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
 
   /** End every transfer (the node is quitting). */
   cancelAll(reason: string): void {
-    for (const transfer of this.list()) transfer.cancel(reason);
+    for (const transfer of this.#unfinished()) transfer.cancel(reason);
   }
 
   #offerPage(link: PeerLink, id: string, files: readonly OfferedFile[], more: boolean): void {
@@ -170,6 +174,9 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     void predicted.then(() => {
       const held = this.#held.get(transfer) ?? [];
       this.#held.delete(transfer);
+      // Ended while its names were looked up (cancelled, link gone, quitting): an offer shown now
+      // would invite an /accept that cannot work. Its end was seen by nobody, so it goes unsaid.
+      if (transfer.finished) return;
       this.emit('event', { type: 'offer', transfer, autoAccept });
       for (const event of held) this.emit('event', event);
       if (autoAccept) void transfer.accept(this.#options.downloadDir);
@@ -200,8 +207,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
 
   /** The transfer a command means: by id prefix, or the only candidate. */
   #pick(selector: string | undefined, fits: (t: Transfer) => boolean, what: string): Transfer {
-    // An offer not yet reported is not one the user can mean.
-    const candidates = this.list().filter((t) => fits(t) && !this.#held.has(t)).filter((t) => !selector || t.id.startsWith(selector.toLowerCase()));
+    const candidates = this.list().filter(fits).filter((t) => !selector || t.id.startsWith(selector.toLowerCase()));
     if (candidates.length === 1) return candidates[0]!;
     if (candidates.length === 0) {
       throw chatError('ERR_NO_SUCH_TRANSFER', selector ? `no ${what} with id ${selector}` : `no ${what}`);
