@@ -37,6 +37,22 @@ export const DEFAULTS = Object.freeze({
   keepaliveTimeoutMs: 30_000,
   /** How long a graceful exit waits for the peer to close after our goodbye. */
   byeGraceMs: 2_000,
+  /** A peer is told how many of its messages arrived at most this long after the first of them. */
+  ackDelayMs: 100,
+  /**
+   * Messages of ours a peer has not acknowledged are kept, at most this many (and maxUnackedBytes);
+   * past either, piped input waits for acknowledgements instead of reading on.
+   */
+  maxUnackedMessages: 1_000,
+  maxUnackedBytes: 4 * 1024 * 1024,
+  /**
+   * A conversation whose connection was lost without a goodbye is kept this long for the peer to
+   * come back (0: never); piped input's end waits as long for every line to be acknowledged.
+   */
+  resumeWindowMs: 120_000,
+  /** The dialler's first try to resume comes within this, each later wait doubling up to the maximum. */
+  reconnectInitialMs: 250,
+  reconnectMaxMs: 5_000,
   /** A peer that stops reading is dropped once this much is queued for it. */
   maxQueuedBytes: 4 * 1024 * 1024,
   /**

@@ -103,8 +103,19 @@ export type AppEvent =
       via?: string;
     }
   | { type: 'sent'; id: string; text: string; time: number; action?: boolean; recipients: number }
-  | { type: 'left'; name: string; fingerprint: string; reason: string; via?: string }
-  | { type: 'lost'; name: string; fingerprint: string; code: string; message: string; via?: string }
+  /** A peer acknowledged our message `id`: it has it (peers that acknowledge delivery only). */
+  | { type: 'delivered'; id: string; peer: string; fingerprint: string }
+  /** `unacknowledged`: how many of our messages it went without (when any). */
+  | { type: 'left'; name: string; fingerprint: string; reason: string; via?: string; unacknowledged?: number }
+  | { type: 'lost'; name: string; fingerprint: string; code: string; message: string; via?: string; unacknowledged?: number }
+  /**
+   * The connection to a peer was lost without a goodbye and the conversation is kept for the
+   * resume window: we dial it again (`attempt` from 1, the next in `retryInMs`), or, when it
+   * dialled us, wait for it (`attempt` 0).
+   */
+  | { type: 'reconnecting'; peer: string; fingerprint: string; code: string; message: string; attempt: number; retryInMs: number }
+  /** The conversation goes on over a new connection; `resent`: our messages it had missed, sent again. */
+  | { type: 'reconnected'; peer: string; fingerprint: string; path: PathKind; address: string; resent: number; downtimeMs: number }
   /** `present`: the peer was already in the host's conversation when we joined it. */
   | { type: 'joined'; name: string; fingerprint: string; via: string; present?: true }
   | { type: 'renamed'; fingerprint: string; oldName: string; name: string; via?: string }

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
-import { chatError } from '../errors.js';
+import { chatError, type P2PChatError } from '../errors.js';
 import type { ByteStream, StreamListener, Transport } from '../net/byte-stream.js';
 import { addressGroup } from '../net/address.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
@@ -24,7 +24,8 @@ import type { Transfer } from './files/transfer.js';
 import { Transfers, type AcceptPolicy } from './files/transfers.js';
 import { KeyedLogThrottle } from '../log-throttle.js';
 import { HandshakeAdmission, type RefusalLine } from './handshake-admission.js';
-import { Room, summaryOf, type Route } from './room.js';
+import { Resumption } from './resumption.js';
+import { Room, summaryOf, type RoomPeer, type Route, type Undelivered } from './room.js';
 
 export type { Route } from './room.js';
 
@@ -48,7 +49,7 @@ export interface ChatNodeOptions {
  */
 export type Gate = () => boolean;
 
-export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
+export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspended: [RoomPeer, P2PChatError]; acknowledged: [] }> {
   readonly #identity: Identity;
   readonly #timing: Settings;
   readonly #room: Room;
@@ -57,6 +58,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   readonly #transport: Transport;
   readonly #startedAt: number;
   readonly #files: Transfers;
+  /** Sessions becoming conversations, and conversations waiting for a new connection. */
+  readonly #resumption: Resumption;
+  /** The member each connection joined as (its name follows /nick, and stays once it leaves). */
+  readonly #joinedAs = new WeakMap<PeerConnection, RoomPeer>();
+  /** Outgoing connections whose caller waits for them to join (connectOver). */
+  readonly #joining = new Map<PeerConnection, (peer: RoomPeer) => void>();
   /** Connections still in the handshake. */
   readonly #pending = new Set<PeerConnection>();
   /** The listener's share of those: how many each address and all together may hold. */
@@ -87,7 +94,28 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
         // Held senders are read again well within their keepalive, so they hear our answers.
         maxHoldMs: this.#timing.keepaliveIntervalMs / 2,
       },
+      delivery: {
+        ackDelayMs: this.#timing.ackDelayMs,
+        limits: { maxUnackedMessages: this.#timing.maxUnackedMessages, maxUnackedBytes: this.#timing.maxUnackedBytes },
+      },
+      onAcknowledged: () => {
+        this.emit('acknowledged');
+        if (this.canSend) this.emit('drain');
+      },
       emit: (event) => this.#emit(event),
+    });
+    this.#resumption = new Resumption({
+      room: this.#room,
+      clock: this.#clock,
+      resumeWindowMs: this.#timing.resumeWindowMs,
+      helloTimeoutMs: this.#timing.handshakeTimeoutMs,
+      emit: (event) => this.#emit(event),
+      onJoined: (connection, peer) => {
+        this.#joinedAs.set(connection, peer);
+        this.#joining.get(connection)?.(peer);
+        this.#joining.delete(connection);
+      },
+      onSuspended: (peer, error) => this.emit('suspended', peer, error),
     });
     this.#knownPeers = options.knownPeers;
     this.#admission = new HandshakeAdmission(this.#timing, this.#clock);
@@ -153,9 +181,24 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     return this.#room.size;
   }
 
+  /** Whether `peer`'s conversation is still waiting to resume (so dialling it again is worth it). */
+  awaitsResumption(peer: RoomPeer): boolean {
+    return !this.#quitting && this.#resumption.isSuspended(peer);
+  }
+
+  /** Reliable messages of ours that peers here have not acknowledged yet. */
+  get unacknowledged(): number {
+    return this.#room.unacknowledged;
+  }
+
+  /** Our messages that never reached a peer, by peer. */
+  undelivered(): Undelivered[] {
+    return this.#room.undelivered();
+  }
+
   /** False while some peer's send queue is over its high-water mark; `drain` follows. */
   get canSend(): boolean {
-    for (const peer of this.#room.peers()) if (peer.connection.needsDrain) return false;
+    for (const peer of this.#room.peers()) if (peer.connection.needsDrain || peer.session.full) return false;
     return true;
   }
 
@@ -197,11 +240,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   connectOver(stream: ByteStream, route: Route, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
     const connection = this.#adopt(stream, 'outgoing', route, expectedFingerprint, gate);
     return new Promise((resolve, reject) => {
-      connection.once('established', () => {
-        const peer = this.#room.find(connection);
-        if (peer) resolve(summaryOf(peer));
-      });
+      this.#joining.set(connection, (peer) => resolve(summaryOf(peer)));
       connection.once('closed', (outcome) => {
+        this.#joining.delete(connection);
         const error = 'error' in outcome ? outcome.error : chatError('ERR_HANDSHAKE_FAILED', 'connection closed');
         reject(error);
       });
@@ -239,7 +280,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
     this.#quitting = true;
     void this.#listener?.close();
     this.#files.cancelAll('leaving the chat');
-    const closing = [...this.#room.peers()].map((p) => p.connection.close(reason));
+    this.#resumption.stop();
+    const closing = [...this.#room.peers()].filter((p) => !p.session.detached).map((p) => p.session.goodbye(reason));
     for (const c of this.#pending) c.destroy();
     return (await Promise.all(closing)).every(Boolean);
   }
@@ -248,6 +290,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
   abort(): void {
     this.#quitting = true;
     void this.#listener?.close();
+    this.#resumption.stop();
     for (const p of this.#room.peers()) p.connection.destroy();
     for (const c of this.#pending) c.destroy();
   }
@@ -309,14 +352,14 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       const known = firstSeen < this.#startedAt;
       // The peer's name as the room has it: it follows /nick, and a transfer that reports after
       // the peer left (still placing its files) shows the name it left with.
-      let member: { readonly name: string } | undefined;
-      const link = peerLink(connection, () => member?.name ?? sanitizeName(remote.info.name), known);
-      member = this.#room.join(connection, remote, direction, route, link);
+      const link = peerLink(connection, () => this.#joinedAs.get(connection)?.name ?? sanitizeName(remote.info.name), known);
+      this.#resumption.established({ connection, remote, direction, route, link });
     });
     connection.on('drain', () => {
       if (this.canSend) this.emit('drain');
     });
     connection.on('message', (message) => {
+      if (this.#resumption.message(connection, message)) return;
       if (!isFileMessageType(message.type)) return this.#room.receive(connection, message);
       const peer = this.#room.find(connection);
       if (peer) this.#files.handle(peer.link, message as FileMessage);
@@ -327,6 +370,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: [] }> {
       // Before the room lets the peer go: its link is found there.
       const link = this.#room.find(connection)?.link;
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
+      if (this.#resumption.closed(connection, outcome, this.#quitting)) return;
       this.#onClosed(connection, addressGroup(stream.remoteHost), direction, outcome);
     });
     connection.start();

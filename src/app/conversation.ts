@@ -13,6 +13,8 @@ import type { KnownPeers } from '../secure/known-peers.js';
 import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary, WhoEntry } from './app-events.js';
 import { ChatNode } from './chat-node.js';
 import { connectToTarget, type PathMode } from './connect-strategy.js';
+import { reconnect } from './reconnector.js';
+import type { Undelivered } from './room.js';
 import { summaryOfTransfer } from './files/file-events.js';
 import { listFiles, type FileList } from './files/file-list.js';
 import type { AcceptPolicy } from './files/transfers.js';
@@ -68,23 +70,35 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   #relay: RelayLink | undefined;
   readonly #warned = new Set<string>();
   readonly #nicks: NickPacer;
+  readonly #clock: Clock;
   /** The port our LAN announcement gives, once there is one; and the announcement in progress. */
   /** A /nick has announced us again: failures are no longer start-up noise. */
   #reannounced = false;
   #announcedPort: number | undefined;
   #announcing: Promise<void> = Promise.resolve();
   #quitting: Promise<boolean> | undefined;
+  /** How each peer we dialled was to be reached (--direct-only, --relay-only), for dialling it again. */
+  readonly #modes = new Map<string, PathMode>();
 
   constructor(options: ConversationOptions) {
     super();
     this.#options = options;
     const { identity, knownPeers, name, files, timing } = options;
     const clock = options.clock ?? SYSTEM_CLOCK;
+    this.#clock = clock;
     this.#node = new ChatNode({ identity, knownPeers, name, files, clock, ...(timing ? { timing } : {}) });
     this.#directory = options.mdns ? new PeerDirectory(knownPeers, identity.fingerprint, timing, clock) : undefined;
     this.#nicks = new NickPacer({ clock, intervalMs: RENAME_INTERVAL_MS, current: () => this.#node.name, apply: (name) => this.#rename(name) });
     this.#node.on('event', (event) => this.#emit(event));
     this.#node.on('drain', () => this.emit('drain'));
+    this.#node.on('suspended', (peer, error) => {
+      reconnect(this.#node, peer, error, {
+        mode: this.#modes.get(peer.fingerprint) ?? 'auto',
+        directory: this.#directory,
+        relay: () => this.#relay,
+        emit: (event) => this.#emit(event),
+      });
+    });
     this.#directory?.on('event', (event) => this.#emit(event));
     // Discovery trouble never ends a chat: say it once and carry on without it.
     this.#directory?.on('error', (err) => this.#warnOnce(err));
@@ -129,12 +143,49 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   }
 
   /** Reach a LAN name or fingerprint prefix, a peer known to the relay, or an address, by the fastest path that works. */
-  connect(target: string, options: ConnectOptions = {}): Promise<PeerSummary> {
-    return connectToTarget(this.#node, target, {
-      mode: options.mode ?? 'auto',
+  async connect(target: string, options: ConnectOptions = {}): Promise<PeerSummary> {
+    const mode = options.mode ?? 'auto';
+    const peer = await connectToTarget(this.#node, target, {
+      mode,
       ...(options.expect ? { expect: options.expect } : {}),
       ...(this.#directory ? { directory: this.#directory } : {}),
       ...(this.#relay ? { relay: this.#relay } : {}),
+    });
+    this.#modes.set(peer.fingerprint, mode);
+    return peer;
+  }
+
+  /** Reliable messages of ours that peers have not acknowledged yet (suspended conversations' too). */
+  get unacknowledged(): number {
+    return this.#node.unacknowledged;
+  }
+
+  /** Our messages that never reached a peer, or have not yet: by peer. */
+  undelivered(): Undelivered[] {
+    return this.#node.undelivered();
+  }
+
+  /**
+   * Resolves once every peer here has acknowledged all we sent, or none is left, or after
+   * `timeoutMs`: what a pipe waits for at the end of its input. Then undelivered() says what is missing.
+   */
+  settle(timeoutMs: number): Promise<void> {
+    const node = this.#node;
+    const settled = () => node.unacknowledged === 0 || node.peerCount === 0;
+    if (settled()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const check = () => {
+        if (settled()) finish();
+      };
+      const finish = () => {
+        this.#clock.clearTimeout(timer);
+        node.off('acknowledged', check);
+        this.off('event', check);
+        resolve();
+      };
+      const timer = this.#clock.setTimeout(finish, timeoutMs);
+      node.on('acknowledged', check);
+      this.on('event', check);
     });
   }
 

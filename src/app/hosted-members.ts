@@ -54,6 +54,14 @@ export class HostedMembers<Host> {
     this.#byHost.delete(host);
   }
 
+  /** The conversation with `from` goes on over `to` (a resumed connection): its members stay. */
+  moved(from: Host, to: Host): void {
+    const members = this.#byHost.get(from);
+    if (!members) return;
+    this.#byHost.delete(from);
+    this.#byHost.set(to, members);
+  }
+
   /** `host`'s members in the order they were first heard of. */
   of(host: Host): PeerRef[] {
     return [...(this.#byHost.get(host)?.values() ?? [])].map(({ name, fingerprint }) => ({ name, fingerprint }));

@@ -18,6 +18,7 @@ import type { AppEvent, PathKind, PeerSummary, SentMessage, WhoEntry } from './a
 import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
 import { HostedMembers } from './hosted-members.js';
+import { PeerSession, type PeerSessionOptions } from './peer-session.js';
 
 /** How a connection reaches its peer. */
 export interface Route {
@@ -36,9 +37,14 @@ export interface RoomPeer {
   readonly name: string;
   /** The connection as file transfers see it: ChatNode's, kept here so it lives as long as the peer. */
   readonly link: PeerLink;
+  /** The conversation with it: what is sent, and what it has acknowledged. */
+  readonly session: PeerSession;
 }
 
 interface Member extends RoomPeer {
+  connection: PeerConnection;
+  route: Route;
+  link: PeerLink;
   name: string;
   /** When the peer last changed nickname (ms), for rate limiting. */
   renamedAt: number;
@@ -50,10 +56,21 @@ export interface RoomOptions {
   readonly clock: Clock;
   /** How much of each sender's chat a host passes on, and when a recipient's backlog holds it up. */
   readonly forwarding: Omit<ForwardGateOptions<PeerConnection>, 'clock' | 'onStalled'>;
+  /** Acknowledged delivery: how soon we acknowledge, and how much of ours we keep unacknowledged. */
+  readonly delivery: Pick<PeerSessionOptions, 'ackDelayMs' | 'limits'>;
+  /** Some peer acknowledged messages of ours (room may have been made to send again). */
+  readonly onAcknowledged: () => void;
   readonly emit: (event: AppEvent) => void;
 }
 
 type Outgoing = Parameters<PeerConnection['send']>[0];
+
+/** How many of our messages one peer never acknowledged. */
+export interface Undelivered {
+  readonly name: string;
+  readonly fingerprint: string;
+  readonly count: number;
+}
 
 /** We change nickname at most this often: a change made sooner waits for its turn (nick-pacer.ts). */
 export const RENAME_INTERVAL_MS = 2_000;
@@ -70,6 +87,8 @@ export class Room {
   /** The members of each host we dialled, as its presence tells us. */
   readonly #hosted = new HostedMembers<PeerConnection>();
   readonly #gate: ForwardGate<PeerConnection>;
+  /** Peers that went with messages of ours unacknowledged, and how many, by fingerprint. */
+  readonly #undelivered = new Map<string, Undelivered>();
 
   constructor(options: RoomOptions) {
     this.#options = options;
@@ -99,8 +118,28 @@ export class Room {
 
   /** A session is up: record the peer, tell the user, and introduce it to everyone here. */
   /** Returns the member as the room keeps it: its `name` follows /nick, and stays once it leaves. */
-  join(connection: PeerConnection, remote: RemotePeer, direction: 'incoming' | 'outgoing', route: Route, link: PeerLink): { readonly name: string } {
-    const peer: Member = { connection, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
+  /**
+   * `conversation`: its id, when the peer acknowledges delivery, and whether we opened it (its
+   * answer is then still to come).
+   */
+  join(
+    connection: PeerConnection,
+    remote: RemotePeer,
+    direction: 'incoming' | 'outgoing',
+    route: Route,
+    link: PeerLink,
+    conversation?: { readonly id: string; readonly opened: boolean },
+  ): RoomPeer {
+    const options: PeerSessionOptions = {
+      ...this.#options.delivery,
+      clock: this.#options.clock,
+      onDelivered: (ids) => {
+        for (const id of ids) this.#options.emit({ type: 'delivered', id, peer: peer.name, fingerprint: peer.fingerprint });
+        this.#options.onAcknowledged();
+      },
+    };
+    const session = new PeerSession(connection, options, conversation?.id, conversation?.opened);
+    const peer: Member = { connection, session, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
     const check = this.#warnIfNameClaimed(peer);
     this.#recordPeer(peer);
     const others = [...this.#members.values()];
@@ -109,8 +148,8 @@ export class Room {
     this.#options.emit({ type: 'connected', known: check.known, ...summaryOf(peer) });
     // Presence: the newcomer learns who is here already, and those here learn of the newcomer.
     for (const other of others) {
-      other.connection.send({ type: 'presence', event: 'joined', peer: ref(peer) });
-      peer.connection.send({ type: 'presence', event: 'joined', peer: ref(other), present: true });
+      other.session.send({ type: 'presence', event: 'joined', peer: ref(peer) });
+      peer.session.send({ type: 'presence', event: 'joined', peer: ref(other), present: true });
     }
     this.#noteConversations(peer, others);
     return peer;
@@ -132,6 +171,13 @@ export class Room {
   receive(connection: PeerConnection, message: SessionMessage): void {
     const peer = this.#members.get(connection);
     if (!peer) return;
+    try {
+      if (!peer.session.receive(message)) return;
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      peer.connection.drop(err); // an acknowledgement for more than we sent: a lying peer
+      return;
+    }
     const emit = this.#options.emit;
     const via = peer.name;
     switch (message.type) {
@@ -191,6 +237,44 @@ export class Room {
     }
   }
 
+  /**
+   * The peer's connection was lost, but the conversation may resume: it stays in the room, and
+   * what is said meanwhile is kept for it. The others hear nothing unless it never comes back.
+   */
+  suspend(connection: PeerConnection): RoomPeer | undefined {
+    const peer = this.#members.get(connection);
+    if (!peer) return undefined;
+    this.#gate.left(connection);
+    peer.session.detach();
+    return peer;
+  }
+
+  /** Suspended conversations: those whose peer is to reconnect, or that we are to reconnect. */
+  suspended(): RoomPeer[] {
+    return [...this.#members.values()].filter((m) => m.session.detached);
+  }
+
+  /**
+   * A suspended conversation goes on over `connection`, whose peer has `peerReceived` of our
+   * messages. `answer`: we are the listener, and owe the peer our `conversation` first. Returns
+   * how many messages were sent again; throws ERR_BAD_MESSAGE when the peer's count cannot be.
+   */
+  resume(peer: RoomPeer, connection: PeerConnection, peerReceived: number, route: Route, link: PeerLink, answer: boolean): number {
+    const member = [...this.#members.entries()].find(([, m]) => m === peer);
+    if (!member) throw chatError('ERR_BAD_MESSAGE', 'that conversation is over');
+    const [old, m] = member;
+    if (answer) connection.send(m.session.hello(true));
+    const resent = m.session.attach(connection, peerReceived);
+    this.#members.delete(old);
+    this.#members.set(connection, m);
+    this.#hosted.moved(old, connection);
+    m.connection = connection;
+    m.route = route;
+    m.link = link;
+    connection.ping(); // the new path's round-trip time, for /who
+    return resent;
+  }
+
   /** A session ended: tell the user and everyone still here. False when it was not in the room. */
   leave(connection: PeerConnection, outcome: CloseOutcome): boolean {
     const peer = this.#members.get(connection);
@@ -198,13 +282,21 @@ export class Room {
     this.#members.delete(connection);
     this.#hosted.hostGone(connection);
     this.#gate.left(connection);
+    peer.session.close();
+    // What it never acknowledged it never got: kept for the count a pipe's exit reports.
+    const unacknowledged = peer.session.unackedChats;
+    if (unacknowledged > 0) {
+      const before = this.#undelivered.get(peer.fingerprint)?.count ?? 0;
+      this.#undelivered.set(peer.fingerprint, { name: peer.name, fingerprint: peer.fingerprint, count: before + unacknowledged });
+    }
+    const missed = unacknowledged > 0 ? { unacknowledged } : {};
     if (outcome.kind === 'left' || outcome.kind === 'closed') {
       const reason = outcome.kind === 'left' ? outcome.reason : '';
-      if (outcome.kind === 'left') this.#options.emit({ type: 'left', name: peer.name, fingerprint: peer.fingerprint, reason });
+      if (outcome.kind === 'left') this.#options.emit({ type: 'left', name: peer.name, fingerprint: peer.fingerprint, reason, ...missed });
       this.#broadcast(peer, { type: 'presence', event: 'left', peer: ref(peer), reason });
     } else {
       const error = outcome.error;
-      this.#options.emit({ type: 'lost', name: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message });
+      this.#options.emit({ type: 'lost', name: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message, ...missed });
       this.#broadcast(peer, { type: 'presence', event: 'lost', peer: ref(peer), reason: error.message });
     }
     return true;
@@ -222,7 +314,7 @@ export class Room {
       throw chatError('ERR_MESSAGE_TOO_LONG', `message is ${bytes} bytes; the limit is ${limit} bytes (${limit / 1024} KiB)`);
     }
     const chat = { id: randomBytes(8).toString('hex'), time: this.#options.clock.now(), text, ...(action ? { action } : {}) };
-    for (const peer of this.#members.values()) peer.connection.send({ type: 'chat', ...chat });
+    for (const peer of this.#members.values()) peer.session.send({ type: 'chat', ...chat }, chat.id);
     const sent = { ...chat, recipients: this.#members.size };
     this.#options.emit({ type: 'sent', ...sent });
     return sent;
@@ -230,7 +322,23 @@ export class Room {
 
   /** Our new (sanitised) nickname, to everyone in the room. */
   rename(name: string): void {
-    for (const peer of this.#members.values()) peer.connection.send({ type: 'nick', name });
+    for (const peer of this.#members.values()) peer.session.send({ type: 'nick', name });
+  }
+
+  /** Reliable messages of ours that peers here have not acknowledged yet. */
+  get unacknowledged(): number {
+    let sum = 0;
+    for (const member of this.#members.values()) sum += member.session.unacked;
+    return sum;
+  }
+
+  /** Chat messages of ours that never reached a peer: those gone with some unacknowledged, and those here still waiting. */
+  undelivered(): Undelivered[] {
+    const waiting = [...this.#members.values()]
+      .filter((m) => m.session.unackedChats > 0)
+      .map((m) => ({ name: m.name, fingerprint: m.fingerprint, count: m.session.unackedChats + (this.#undelivered.get(m.fingerprint)?.count ?? 0) }));
+    const gone = [...this.#undelivered.values()].filter((u) => !waiting.some((w) => w.fingerprint === u.fingerprint));
+    return [...gone, ...waiting];
   }
 
   /** Everyone in the conversation: each peer connected to us, and after a host we dialled, its members. */
@@ -293,8 +401,9 @@ export class Room {
     for (const other of this.#members.values()) {
       if (other === except) continue;
       try {
-        other.connection.sendEncoded([plaintext]);
-        reached.push(other.connection);
+        other.session.sendEncoded(plaintext, message.type);
+        // A suspended peer's share is kept by its session, not queued on a connection.
+        if (!other.session.detached) reached.push(other.connection);
       } catch (err) {
         if (!(err instanceof P2PChatError)) throw err;
         this.#options.emit({ type: 'warning', code: err.code, message: `could not pass a message on to ${other.name}: ${err.message}` });

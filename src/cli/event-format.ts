@@ -38,6 +38,12 @@ function noticeLines(first: string, ...more: (string | undefined)[]): string {
   return [notice(first), ...more.flatMap((line) => (line === undefined ? [] : [indent + line]))].join('\n');
 }
 
+/** `; 3 of your messages did not reach them`, for a peer gone with some unacknowledged. */
+function missed(count: number | undefined): string {
+  if (!count) return '';
+  return pc.yellow(count === 1 ? '; a message of yours did not reach them' : `; ${count} of your messages did not reach them`);
+}
+
 function via(name: string | undefined): string {
   return name ? pc.dim(` (via ${sanitizeName(name)})`) : '';
 }
@@ -99,10 +105,21 @@ function noticeLine(event: AppEvent): string | null {
       return notice(pc.yellow(conversationsLine(event)));
     case 'left': {
       const reason = event.reason ? `: ${sanitizeText(event.reason)}` : '';
-      return notice(`${colourName(event.name)} left${reason}${via(event.via)}`);
+      return notice(`${colourName(event.name)} left${reason}${via(event.via)}${missed(event.unacknowledged)}`);
     }
     case 'lost':
-      return notice(pc.yellow(`connection to ${colourName(event.name)} lost: ${sanitizeText(event.message)}`) + via(event.via));
+      return notice(pc.yellow(`connection to ${colourName(event.name)} lost: ${sanitizeText(event.message)}`) + via(event.via) + missed(event.unacknowledged));
+    case 'reconnecting': {
+      // Each later attempt is only in --json: the terminal says it once.
+      if (event.attempt > 1) return null;
+      const then = event.attempt === 0 ? 'waiting for it to reconnect…' : 'reconnecting…';
+      return notice(pc.yellow(`connection to ${colourName(event.peer)} lost (${sanitizeText(event.message)}); ${then}`));
+    }
+    case 'reconnected': {
+      const resent = event.resent > 0 ? `; ${event.resent === 1 ? '1 message' : `${event.resent} messages`} resent` : '';
+      const after = `${(event.downtimeMs / 1000).toFixed(1)} s`;
+      return notice(`reconnected to ${colourName(event.peer)} (${event.path} ${event.address}) after ${after}${resent}`);
+    }
     case 'renamed':
       return notice(`${colourName(event.oldName)} is now known as ${colourName(event.name)}${via(event.via)}`);
     case 'nick':
@@ -133,6 +150,7 @@ function noticeLine(event: AppEvent): string | null {
       return formatFileEvent(event);
     case 'message':
     case 'sent':
+    case 'delivered':
       return null;
   }
 }

@@ -8,7 +8,8 @@ import type { AcceptPolicy } from '../app/files/transfers.js';
 import { listFiles } from '../app/files/file-list.js';
 import { cac } from 'cac';
 import pc from 'picocolors';
-import { DEFAULTS } from '../defaults.js';
+import { DEFAULTS, type Settings } from '../defaults.js';
+import { wholeNumberFlag } from './numeric-flags.js';
 import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
 import { parsePort, parseTarget } from '../net/target.js';
 import { normalizeFingerprint } from '../secure/fingerprint.js';
@@ -160,6 +161,11 @@ const PEER_OPTIONS = [
   ['--name <name>', 'nickname shown to peers (default: this host name)'],
   ['--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN'],
   ['--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)'],
+  [
+    '--resume-window <seconds>',
+    `keep a conversation this long for a lost peer to come back, and wait as long at the end of piped input for every line to be acknowledged; 0: never (default ${DEFAULTS.resumeWindowMs / 1000})`,
+  ],
+  ['--keepalive <seconds>', `ping a quiet peer this often; one silent for three times as long is lost (default ${DEFAULTS.keepaliveIntervalMs / 1000})`],
   NO_COLOR_OPTION,
 ] as const;
 
@@ -208,7 +214,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     debug: debugOn(),
     mdns: flags.mdns !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
-    timing: parseListenerSettings(flags),
+    timing: { ...parseListenerSettings(flags), ...peerSettings(flags) },
     files: fileOptions(flags),
     bell: flags.bell !== false,
     ...relayOption(flags.relay, config),
@@ -234,13 +240,23 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     debug: debugOn(),
     mdns: flags.mdns !== false,
     connect: { target, mode, ...(expect ? { expect } : {}) },
-    timing: parseListenerSettings(flags),
+    timing: { ...parseListenerSettings(flags), ...peerSettings(flags) },
     files: fileOptions(flags),
     bell: flags.bell !== false,
     ...(offer ? { send: offer } : {}),
     ...relay,
     ...format,
   });
+}
+
+/** --resume-window and --keepalive, in seconds on the command line. Throws ERR_USAGE naming the flag. */
+function peerSettings(flags: SettingFlags): Partial<Settings> {
+  const resume = wholeNumberFlag(flags, 'resumeWindow', 0);
+  const keepalive = wholeNumberFlag(flags, 'keepalive', 1);
+  return {
+    ...(resume !== undefined ? { resumeWindowMs: resume * 1000 } : {}),
+    ...(keepalive !== undefined ? { keepaliveIntervalMs: keepalive * 1000, keepaliveTimeoutMs: 3 * keepalive * 1000 } : {}),
+  };
 }
 
 /** P2P_CHAT_DEBUG set (to anything but empty): show debug events and internal errors' stacks. */

@@ -7,8 +7,9 @@ import { createInterface } from 'node:readline';
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { Conversation } from '../app/conversation.js';
+import type { Undelivered } from '../app/room.js';
 import { SYSTEM_CLOCK } from '../clock.js';
-import type { Settings } from '../defaults.js';
+import { DEFAULTS, type Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -65,6 +66,8 @@ class ChatRun {
   readonly #queue: string[] = [];
   #linesRead = 0;
   #inputEnded = false;
+  /** End of input: waiting for the last lines' acknowledgements. */
+  #settling = false;
   #quitting = false;
   #interrupts = 0;
   #exitCode = 0;
@@ -199,7 +202,15 @@ class ChatRun {
       while (this.#queue.length > 0) this.#say(this.#queue.shift()!, false);
     }
     // Empty input means receive-only (e.g. `p2p-chat listen > log`): keep running.
-    if (this.#inputEnded && this.#linesRead > 0 && this.#queue.length === 0) void this.#quit('', 0);
+    if (this.#inputEnded && this.#linesRead > 0 && this.#queue.length === 0) void this.#finishInput();
+  }
+
+  /** All piped lines are out: leave once every peer has acknowledged them (or the resume window is over). */
+  async #finishInput(): Promise<void> {
+    if (this.#settling) return;
+    this.#settling = true;
+    await this.#conversation.settle(this.#options.timing?.resumeWindowMs ?? DEFAULTS.resumeWindowMs);
+    await this.#quit('', 0);
   }
 
   #onTypedLine(line: string): void {
@@ -264,7 +275,12 @@ class ChatRun {
     this.#quitting = true;
     this.#exitCode = code;
     const delivered = await this.#conversation.quit(reason);
-    if (!delivered && code === 0 && this.#linesRead > 0) {
+    const missing = this.#linesRead > 0 ? this.#conversation.undelivered() : [];
+    if (missing.length > 0) {
+      // Piped lines a peer never acknowledged: say how many, and to whom.
+      this.#frontend.show({ type: 'error', code: 'ERR_NOT_DELIVERED', message: undeliveredLine(missing, this.#linesRead) });
+      this.#exitCode = 1;
+    } else if (!delivered && code === 0 && this.#linesRead > 0) {
       // Piped input that did not all get out must not look like success.
       this.#frontend.show({ type: 'error', code: 'ERR_CONNECTION_LOST', message: 'not everything sent was delivered before the connection closed' });
       this.#exitCode = 1;
@@ -272,4 +288,11 @@ class ChatRun {
     this.#frontend.close();
     this.#done(this.#exitCode);
   }
+}
+
+/** `3 of 1000 lines were not delivered to bob`, or for several peers, each with its count. */
+function undeliveredLine(missing: readonly Undelivered[], lines: number): string {
+  const name = (u: Undelivered) => sanitizeName(u.name);
+  if (missing.length === 1) return `${missing[0]!.count} of ${lines} lines were not delivered to ${name(missing[0]!)}`;
+  return `lines not delivered (of ${lines}): ${missing.map((u) => `${u.count} to ${name(u)}`).join(', ')}`;
 }

@@ -8,7 +8,7 @@ import { cutUtf8 } from '../wire/utf8-cut.js';
 export const PROTOCOL_NAME = 'p2p-chat';
 export { PROTOCOL_VERSION };
 /** Features this build speaks; a peer without "files" cannot be sent files. */
-export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'files']);
+export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'files', 'acks']);
 /** The Noise prologue binds the protocol name and version, so a downgrade breaks the handshake. */
 export const NOISE_PROLOGUE = Buffer.from(`${PROTOCOL_NAME}/${PROTOCOL_VERSION}`, 'utf8');
 

@@ -42,6 +42,8 @@ interface Events {
   message: [message: SessionMessage];
   /** The send queue, which was over the stream's high-water mark, has drained. */
   drain: [];
+  /** The peer said goodbye; what is written now still goes out before our side closes. */
+  goodbye: [];
   closed: [outcome: CloseOutcome];
 }
 
@@ -256,6 +258,7 @@ export class PeerConnection extends EventEmitter<Events> {
       }
       case 'bye':
         this.#byeReceived = message.reason;
+        this.emit('goodbye');
         this.#stream.end();
         this.#startGrace(); // a peer that says goodbye but keeps the connection open is closed anyway
         return;

@@ -4,6 +4,7 @@
 // through the relay. Everything started is tracked; cleanupRelayTestnet() closes it all.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -139,6 +140,20 @@ function dialFrom(port: number, localAddress?: string): Promise<Socket> {
   });
 }
 
+/**
+ * What a peer of this version says to open a session with a node (docs/protocol.md, "Acknowledged
+ * delivery"): the dialler names a new conversation, the listener answers. Raw test peers do it so
+ * that the node takes their messages; they never acknowledge what they receive.
+ */
+export function speakConversation(connection: PeerConnection, initiator: boolean): void {
+  connection.once('established', (remote) => {
+    if (initiator && remote.info.features.includes('acks')) connection.send({ type: 'conversation', id: randomBytes(16).toString('hex'), received: 0 });
+  });
+  connection.on('message', (m) => {
+    if (!initiator && m.type === 'conversation') connection.send({ type: 'conversation', id: m.id, received: 0 });
+  });
+}
+
 /** A PeerConnection on `socket`, started, with what it reports collected. */
 export class TestPeer {
   readonly connection: PeerConnection;
@@ -169,6 +184,7 @@ export class TestPeer {
       ...(expectedFingerprint ? { expectedFingerprint } : {}),
     });
     this.connection.on('message', (m) => this.messages.push(m));
+    if (codec === PEER_MESSAGES) speakConversation(this.connection, initiator);
     this.closed = new Promise((resolve) =>
       this.connection.once('closed', (outcome) => {
         this.outcome = outcome;

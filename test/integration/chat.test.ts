@@ -192,19 +192,26 @@ describe('chat between real processes', { timeout: 60_000 }, () => {
     }
   });
 
-  it('a peer killed outright is reported lost, not left, and `connect` exits 1', async () => {
-    const { peer: alice, port } = await startListener(['--name', 'alice']);
+  it('a peer killed outright is waited for through the resume window, then reported lost, not left, and `connect` exits 1', async () => {
+    const { peer: alice, port } = await startListener(['--name', 'alice', '--resume-window', '1']);
     const bob = connectJson(port, ['--name', 'bob']);
     await bob.waitForEvent('connected');
     await alice.waitForEvent('connected');
     bob.kill('SIGKILL');
+    const waiting = await alice.waitForEvent('reconnecting');
+    assert.equal(waiting.peer, 'bob');
+    assert.equal(waiting.attempt, 0, 'the listener waits: the dialler is the one to reconnect');
     const lost = await alice.waitForEvent('lost');
     assert.equal(lost.name, 'bob');
+    assert.match(String(lost.message), /not back within 1 s/);
     assert.equal(alice.events.some((e) => e.type === 'left'), false);
 
-    const carol = connectJson(port, ['--name', 'carol']);
+    const carol = connectJson(port, ['--name', 'carol', '--resume-window', '1']);
     await carol.waitForEvent('connected');
     alice.kill('SIGKILL');
+    const retry = await carol.waitForEvent('reconnecting');
+    assert.equal(retry.attempt, 1);
+    assert.ok(Number(retry.retryInMs) <= 250, `first retry within 250 ms, not ${String(retry.retryInMs)}`);
     await carol.waitForEvent('lost');
     assert.equal(await carol.exitCode(), 1);
   });

@@ -13,7 +13,7 @@ import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.j
 import { PeerConnection } from '../../src/session/peer-connection.js';
 import { PEER_MESSAGES, type SessionMessage } from '../../src/session/session-messages.js';
 import { cleanupNodes, EventLog, tempNode } from '../helpers/chat-nodes.js';
-import { cleanupRelayTestnet, newIdentity, tcp, TestPeer, until } from '../helpers/relay-testnet.js';
+import { cleanupRelayTestnet, newIdentity, tcp, speakConversation, TestPeer, until } from '../helpers/relay-testnet.js';
 
 afterEach(async () => {
   cleanupNodes();
@@ -46,6 +46,7 @@ describe('a host forwarding a flood', { timeout: 120_000 }, () => {
       clock: SYSTEM_CLOCK,
       codec: PEER_MESSAGES,
     });
+    speakConversation(flooder, true);
     const flooderEstablished = new Promise((resolve) => flooder.once('established', resolve));
     flooder.start();
     await Promise.all([slow.established, flooderEstablished]);

@@ -267,7 +267,7 @@ describe('decodeMessage rejects malformed file messages with ERR_BAD_MESSAGE', (
   it('reads a code outside 0x08-0x11 as no file message', () => {
     const chat = Buffer.concat([Buffer.of(0x01), Buffer.from('{"id":"a","time":1,"text":"t"}')]);
     assert.equal(isFileMessageType(decodeMessage(chat).type), false);
-    assert.deepEqual(decodeMessage(Buffer.from([0x12, 0x7b, 0x7d])), { type: 'unknown', code: 0x12 });
+    assert.deepEqual(decodeMessage(Buffer.from([0x1f, 0x7b, 0x7d])), { type: 'unknown', code: 0x1f });
   });
 
   it('a body that is missing, not JSON, or not a JSON object', () => {

@@ -1,0 +1,203 @@
+// One peer's side of the conversation, as the room talks to it: messages go out through here and
+// come in through here. When both peers acknowledge delivery (the `acks` feature) every reliable
+// message is kept until the peer has it, what arrives is acknowledged within ackDelayMs, and the
+// conversation outlives its connection: detached, it keeps what we send; attached to the peer's
+// next connection, it sends again exactly what the peer is missing.
+
+import type { Clock, Timer } from '../clock.js';
+import { chatError } from '../errors.js';
+import type { PeerConnection } from '../session/peer-connection.js';
+import { Delivery, type DeliveryLimits } from '../session/delivery.js';
+import { ACKS_FEATURE, RELIABLE_TYPES, type DeliveryMessage } from '../session/delivery-messages.js';
+import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
+
+type Outgoing = Parameters<PeerConnection['send']>[0];
+type Hello = Extract<DeliveryMessage, { type: 'conversation' }>;
+
+export interface PeerSessionOptions {
+  readonly clock: Clock;
+  /** An acknowledgement waits at most this long after the first message it covers. */
+  readonly ackDelayMs: number;
+  readonly limits: DeliveryLimits;
+  /** Chat messages of ours the peer acknowledged, by id. */
+  readonly onDelivered: (ids: readonly string[]) => void;
+}
+
+/** Whether a connection's peer acknowledges delivery (and so opens with `conversation`). */
+export function acknowledges(connection: PeerConnection): boolean {
+  return connection.remote?.info.features.includes(ACKS_FEATURE) ?? false;
+}
+
+export class PeerSession {
+  readonly #options: PeerSessionOptions;
+  /** The conversation's id; undefined with a peer that does not acknowledge (an older build). */
+  readonly id: string | undefined;
+  /** Undefined when the peer does not acknowledge: nothing is kept or counted. */
+  readonly #delivery: Delivery | undefined;
+  #connection: PeerConnection;
+  #attached = true;
+  /** We dialled and sent `conversation` first: the peer's answer is its first message. */
+  #awaitingHello: boolean;
+  #ackTimer: Timer | undefined;
+
+  /** `id`: the conversation's, when the peer acknowledges; `awaitingHello`: we opened it and its answer is due. */
+  constructor(connection: PeerConnection, options: PeerSessionOptions, id?: string, awaitingHello = false) {
+    this.#connection = connection;
+    this.#options = options;
+    this.id = id;
+    this.#delivery = id !== undefined ? new Delivery(options.limits) : undefined;
+    this.#awaitingHello = awaitingHello;
+    this.#watch(connection);
+  }
+
+  /** The connection it runs on now (the last one, while detached). */
+  get connection(): PeerConnection {
+    return this.#connection;
+  }
+
+  /** Whether this peer acknowledges what it receives, so that the conversation can be resumed. */
+  get acknowledges(): boolean {
+    return this.#delivery !== undefined;
+  }
+
+  /** Between a lost connection and the next one. */
+  get detached(): boolean {
+    return !this.#attached;
+  }
+
+  /** Reliable messages of ours it has not acknowledged (0 for a peer that does not acknowledge). */
+  get unacked(): number {
+    return this.#delivery?.unacked ?? 0;
+  }
+
+  /** Of those, our own chat messages: what the user would call "my messages". */
+  get unackedChats(): number {
+    return this.#delivery?.unackedChats ?? 0;
+  }
+
+  /** Too much is waiting for its acknowledgement: take no more input for it until some comes. */
+  get full(): boolean {
+    return this.#delivery?.full ?? false;
+  }
+
+  /** Our `conversation` message for the peer's next connection: how many of its messages we have. */
+  hello(resumed: boolean): Hello {
+    return { type: 'conversation', id: this.id ?? '', received: this.#delivery?.received ?? 0, ...(resumed ? { resumed: true as const } : {}) };
+  }
+
+  /**
+   * Send `message`; a reliable one is kept until acknowledged (`id`: a chat message's, for
+   * `delivered`). While detached, a reliable message is only kept, and the rest is dropped.
+   */
+  send(message: Outgoing, id?: string): void {
+    if (!this.#delivery || !RELIABLE_TYPES.has(message.type)) {
+      if (this.#attached) this.#connection.send(message);
+      return;
+    }
+    this.sendEncoded(PEER_MESSAGES.encode(message), message.type, id);
+  }
+
+  /** A message already encoded (once, for several peers), of type `type`. */
+  sendEncoded(plaintext: Buffer, type: string, id?: string): void {
+    if (this.#attached) this.#connection.sendEncoded([plaintext]);
+    if (this.#delivery && RELIABLE_TYPES.has(type)) this.#delivery.sent(plaintext, id);
+  }
+
+  /**
+   * A message from the peer, before the room acts on it: a reliable one is counted (and will be
+   * acknowledged); `ack` and `conversation` are taken here. Returns false for what the room need
+   * not see. A lying ack (more than we sent) or a `conversation` out of turn throws ERR_BAD_MESSAGE.
+   */
+  receive(message: SessionMessage): boolean {
+    const delivery = this.#delivery;
+    if (message.type === 'conversation') {
+      // Only the answer to the `conversation` we opened a new one with: same id, not resumed.
+      if (!this.#awaitingHello || message.id !== this.id || message.resumed || message.received !== 0) {
+        throw chatError('ERR_BAD_MESSAGE', 'unexpected conversation message');
+      }
+      this.#awaitingHello = false;
+      return false;
+    }
+    if (this.#awaitingHello && delivery) throw chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`);
+    if (message.type === 'ack') {
+      if (delivery) this.#delivered(delivery.acknowledged(message.n));
+      return false;
+    }
+    if (delivery && RELIABLE_TYPES.has(message.type)) {
+      delivery.receivedOne();
+      this.#scheduleAck();
+    }
+    return true;
+  }
+
+  /** The connection is gone but the conversation may resume: keep what we send from now on. */
+  detach(): void {
+    this.#attached = false;
+    this.#stopAcking();
+  }
+
+  /**
+   * The conversation goes on over `connection`, whose peer has `peerReceived` of ours (from its
+   * `conversation`): send again what it is missing, in order. Returns how many were sent again.
+   * A count the peer cannot have (fewer than it acknowledged, more than we sent) throws ERR_BAD_MESSAGE.
+   */
+  attach(connection: PeerConnection, peerReceived: number): number {
+    const delivery = this.#delivery;
+    if (!delivery) throw chatError('ERR_BAD_MESSAGE', 'this conversation cannot be resumed');
+    const { delivered, resend } = delivery.resume(peerReceived);
+    this.#connection = connection;
+    this.#attached = true;
+    this.#awaitingHello = false;
+    this.#watch(connection);
+    if (resend.length > 0) connection.sendEncoded(resend);
+    this.#delivered(delivered);
+    // What we received before the cut may not have been acknowledged yet: the peer learnt it from our `conversation`.
+    return resend.length;
+  }
+
+  /** Say goodbye: the peer first hears what of its messages arrived, so that it need not wonder. */
+  goodbye(reason: string): Promise<boolean> {
+    if (this.#ackTimer !== undefined) {
+      this.#stopAcking();
+      this.#sendAck();
+    }
+    return this.#connection.close(reason);
+  }
+
+  /** The conversation is over: no acknowledgement is owed any more. */
+  close(): void {
+    this.#attached = false;
+    this.#stopAcking();
+  }
+
+  /** A peer that says goodbye hears at once what of its messages arrived: it may be waiting to know. */
+  #watch(connection: PeerConnection): void {
+    connection.once('goodbye', () => {
+      if (this.#ackTimer === undefined || connection !== this.#connection) return;
+      this.#stopAcking();
+      this.#sendAck();
+    });
+  }
+
+  #delivered(ids: readonly string[]): void {
+    if (ids.length > 0) this.#options.onDelivered(ids);
+  }
+
+  #stopAcking(): void {
+    this.#options.clock.clearTimeout(this.#ackTimer);
+    this.#ackTimer = undefined;
+  }
+
+  #sendAck(): void {
+    if (this.#delivery && this.#attached) this.#connection.send({ type: 'ack', n: this.#delivery.received });
+  }
+
+  #scheduleAck(): void {
+    if (this.#ackTimer !== undefined) return;
+    this.#ackTimer = this.#options.clock.setTimeout(() => {
+      this.#ackTimer = undefined;
+      this.#sendAck();
+    }, this.#options.ackDelayMs);
+    this.#ackTimer.unref();
+  }
+}

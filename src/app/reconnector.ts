@@ -1,0 +1,67 @@
+// The dialler's side of a suspended conversation: dial the peer again, with backoff (a window that
+// starts at reconnectInitialMs and doubles up to reconnectMaxMs, jittered), over every path it
+// knows: the last direct address, the LAN, the relay by key. The node picks the conversation up
+// when a session comes through (resumption.ts); the tries stop once it has, or the window closed.
+
+import { P2PChatError } from '../errors.js';
+import { parseTarget } from '../net/target.js';
+import type { AppEvent } from './app-events.js';
+import type { ChatNode } from './chat-node.js';
+import { connectWithStrategy, type PathMode } from './connect-strategy.js';
+import type { DialCandidate } from './dial-plan.js';
+import type { PeerDirectory } from './peer-directory.js';
+import { RelayBackoff } from './relay-backoff.js';
+import type { RelayLink } from './relay-link.js';
+import type { RoomPeer } from './room.js';
+
+export interface ReconnectOptions {
+  /** How the first connect went: a peer reached only directly (or only relayed) stays so. */
+  readonly mode: PathMode;
+  readonly directory: PeerDirectory | undefined;
+  /** The relay link as it is now (it may itself be reconnecting). */
+  readonly relay: () => RelayLink | undefined;
+  readonly emit: (event: AppEvent) => void;
+}
+
+/** Dial `peer` again until its conversation resumes or is over; `error`: how it was lost. */
+export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, options: ReconnectOptions): void {
+  const { clock, timing } = node;
+  const backoff = new RelayBackoff(timing.reconnectInitialMs, timing.reconnectMaxMs);
+  const last = peer.route.path === 'direct' ? parseTarget(peer.connection.address, timing.port) : undefined;
+  options.directory?.browse(); // a peer that moved is found on the LAN again
+  let attempt = 0;
+
+  const schedule = (why: P2PChatError) => {
+    if (!node.awaitsResumption(peer)) return;
+    attempt++;
+    const retryInMs = backoff.next();
+    options.emit({ type: 'reconnecting', peer: peer.name, fingerprint: peer.fingerprint, code: why.code, message: why.message, attempt, retryInMs });
+    clock.setTimeout(() => void dial(), retryInMs).unref();
+  };
+
+  const dial = async () => {
+    if (!node.awaitsResumption(peer)) return;
+    const candidates: DialCandidate[] = last ? [{ host: last.host, port: last.port }] : [];
+    for (const entry of options.directory?.find(peer.fingerprint) ?? []) {
+      for (const host of entry.addresses) {
+        if (!candidates.some((c) => c.host === host && c.port === entry.port)) candidates.push({ host, port: entry.port });
+      }
+    }
+    const relay = options.relay();
+    try {
+      await connectWithStrategy(node, {
+        label: peer.name,
+        candidates,
+        expect: peer.fingerprint,
+        ...(relay ? { relay } : {}),
+        mode: options.mode,
+        timing,
+      });
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      schedule(err);
+    }
+  };
+
+  schedule(error);
+}

@@ -1,0 +1,235 @@
+// How sessions become conversations, and how a conversation outlives its connection. Between peers
+// that acknowledge delivery, the dialler opens every session with `conversation` (a new id, or the
+// one it resumes) and the listener answers; until the answer comes the session is not in the room.
+// A connection lost without a goodbye leaves its conversation suspended for the resume window: the
+// dialler is asked to dial again, the listener waits, and the next session with the same key and
+// id picks it up where it stopped. One that does not come back in time is lost.
+
+import { randomBytes } from 'node:crypto';
+import type { Clock, Timer } from '../clock.js';
+import { chatError, P2PChatError } from '../errors.js';
+import type { RemotePeer } from '../secure/secure-channel.js';
+import { CONVERSATION_ID_BYTES, type DeliveryMessage } from '../session/delivery-messages.js';
+import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
+import type { SessionMessage } from '../session/session-messages.js';
+import type { AppEvent } from './app-events.js';
+import type { PeerLink } from './files/transfers.js';
+import { acknowledges } from './peer-session.js';
+import type { Room, RoomPeer, Route } from './room.js';
+
+type Hello = Extract<DeliveryMessage, { type: 'conversation' }>;
+
+/** Losses a new connection can mend; the rest (a protocol violation, a bad tag) end the conversation. */
+const RESUMABLE = new Set(['ERR_CONNECTION_LOST', 'ERR_KEEPALIVE_TIMEOUT']);
+
+export interface ResumptionOptions {
+  readonly room: Room;
+  readonly clock: Clock;
+  /** How long a suspended conversation waits for its peer; 0: never suspend. */
+  readonly resumeWindowMs: number;
+  /** How long a session may take to send its `conversation` after the handshake. */
+  readonly helloTimeoutMs: number;
+  readonly emit: (event: AppEvent) => void;
+  /** A session joined the room, or resumed a conversation there. */
+  readonly onJoined: (connection: PeerConnection, peer: RoomPeer) => void;
+  /** A conversation we dialled was suspended: dial its peer again. */
+  readonly onSuspended: (peer: RoomPeer, error: P2PChatError) => void;
+}
+
+/** What the room needs to take a session in: how it came, and its file link. */
+export interface Arrival {
+  readonly connection: PeerConnection;
+  readonly remote: RemotePeer;
+  readonly direction: 'incoming' | 'outgoing';
+  readonly route: Route;
+  readonly link: PeerLink;
+}
+
+interface Suspension {
+  readonly since: number;
+  readonly error: P2PChatError;
+  readonly timer: Timer;
+}
+
+export class Resumption {
+  readonly #options: ResumptionOptions;
+  /** Sessions whose peer's `conversation` is due, and what to do with it. */
+  readonly #awaiting = new Map<PeerConnection, { readonly timer: Timer; readonly take: (hello: Hello) => void }>();
+  readonly #suspended = new Map<RoomPeer, Suspension>();
+
+  constructor(options: ResumptionOptions) {
+    this.#options = options;
+  }
+
+  /** A session is up: join it to the room, at once or once the conversation is settled. */
+  established(arrival: Arrival): void {
+    const { connection, remote, direction } = arrival;
+    const room = this.#options.room;
+    if (!acknowledges(connection)) {
+      this.#options.onJoined(connection, room.join(connection, remote, direction, arrival.route, arrival.link));
+      return;
+    }
+    if (direction === 'incoming') {
+      this.#await(connection, (hello) => this.#answer(arrival, hello));
+      return;
+    }
+    const resumed = this.#suspendedWith(remote.fingerprint, 'outgoing');
+    if (resumed) {
+      connection.send(resumed.session.hello(false));
+      this.#await(connection, (answer) => this.#resumeDialled(arrival, resumed, answer));
+      return;
+    }
+    const id = randomBytes(CONVERSATION_ID_BYTES).toString('hex');
+    connection.send({ type: 'conversation', id, received: 0 });
+    this.#options.onJoined(connection, room.join(connection, remote, direction, arrival.route, arrival.link, { id, opened: true }));
+  }
+
+  /** A message on a session not yet in the room. False when it is not one of ours to take. */
+  message(connection: PeerConnection, message: SessionMessage): boolean {
+    const waiting = this.#awaiting.get(connection);
+    if (!waiting) return false;
+    this.#awaiting.delete(connection);
+    this.#options.clock.clearTimeout(waiting.timer);
+    if (message.type !== 'conversation') {
+      connection.drop(chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`));
+      return true;
+    }
+    try {
+      waiting.take(message);
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      connection.drop(err);
+    }
+    return true;
+  }
+
+  /**
+   * A connection closed. True when its conversation is suspended rather than over (the room keeps
+   * it); false for the room to let the peer go.
+   */
+  closed(connection: PeerConnection, outcome: CloseOutcome, quitting: boolean): boolean {
+    const waiting = this.#awaiting.get(connection);
+    if (waiting) {
+      this.#awaiting.delete(connection);
+      this.#options.clock.clearTimeout(waiting.timer);
+    }
+    const room = this.#options.room;
+    const peer = room.find(connection);
+    if (!peer || quitting || this.#options.resumeWindowMs <= 0 || !peer.session.acknowledges) return false;
+    if (outcome.kind !== 'lost' || !RESUMABLE.has(outcome.error.code)) return false;
+    room.suspend(connection);
+    this.#suspend(peer, outcome.error);
+    return true;
+  }
+
+  /** Stop every timer (the node is quitting). */
+  stop(): void {
+    for (const { timer } of this.#awaiting.values()) this.#options.clock.clearTimeout(timer);
+    this.#awaiting.clear();
+    for (const { timer } of this.#suspended.values()) this.#options.clock.clearTimeout(timer);
+    this.#suspended.clear();
+  }
+
+  /** Whether `peer`'s conversation is waiting to resume. */
+  isSuspended(peer: RoomPeer): boolean {
+    return this.#suspended.has(peer);
+  }
+
+  #suspend(peer: RoomPeer, error: P2PChatError): void {
+    const { clock, resumeWindowMs } = this.#options;
+    const timer = clock.setTimeout(() => this.#expire(peer, error), resumeWindowMs);
+    timer.unref();
+    this.#suspended.set(peer, { since: clock.now(), error, timer });
+    if (peer.direction === 'outgoing') {
+      this.#options.onSuspended(peer, error);
+      return;
+    }
+    this.#options.emit({ type: 'reconnecting', peer: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message, attempt: 0, retryInMs: 0 });
+  }
+
+  /** The resume window is over (or the peer came back with a new conversation): it is lost. */
+  #expire(peer: RoomPeer, error: P2PChatError, why?: string): void {
+    const suspension = this.#suspended.get(peer);
+    if (!suspension) return;
+    this.#options.clock.clearTimeout(suspension.timer);
+    this.#suspended.delete(peer);
+    const seconds = Math.round(this.#options.resumeWindowMs / 1000);
+    const message = `${error.message}; ${why ?? `not back within ${seconds} s`}`;
+    this.#options.room.leave(peer.connection, { kind: 'lost', error: chatError(error.code, message) });
+  }
+
+  #await(connection: PeerConnection, take: (hello: Hello) => void): void {
+    const timer = this.#options.clock.setTimeout(() => {
+      this.#awaiting.delete(connection);
+      connection.drop(chatError('ERR_HANDSHAKE_TIMEOUT', `${connection.address} sent no conversation message after the handshake`));
+    }, this.#options.helloTimeoutMs);
+    timer.unref();
+    this.#awaiting.set(connection, { timer, take });
+  }
+
+  /** Listener: the dialler named its conversation. Resume ours with that key and id, or start it. */
+  #answer(arrival: Arrival, hello: Hello): void {
+    const { connection, remote } = arrival;
+    const room = this.#options.room;
+    const same = [...room.peers()].find((p) => p.direction === 'incoming' && p.fingerprint === remote.fingerprint && p.session.id === hello.id);
+    if (same) {
+      // The old connection may not know yet that it is dead (a silent path): this one replaces it,
+      // and the old one is closed once the room no longer holds it.
+      const old = same.session.detached ? undefined : same.connection;
+      if (old) {
+        room.suspend(old);
+        this.#suspend(same, chatError('ERR_CONNECTION_LOST', `${same.name} came back on a new connection`));
+      }
+      this.#resumed(arrival, same, hello.received, true);
+      old?.destroy();
+      return;
+    }
+    // The same key with a new conversation: the process behind it started again.
+    for (const old of this.#suspendedAll(remote.fingerprint, 'incoming')) {
+      this.#expire(old, this.#suspended.get(old)!.error, 'it came back with a new conversation');
+    }
+    connection.send({ type: 'conversation', id: hello.id, received: 0 });
+    const peer = room.join(connection, remote, 'incoming', arrival.route, arrival.link, { id: hello.id, opened: false });
+    this.#options.onJoined(connection, peer);
+  }
+
+  /** Dialler: the listener answered our resumption. */
+  #resumeDialled(arrival: Arrival, peer: RoomPeer, answer: Hello): void {
+    if (!this.#suspended.has(peer)) {
+      // Lost while we dialled: what is left is a new conversation, which this session cannot be.
+      arrival.connection.drop(chatError('ERR_CONNECTION_LOST', `the conversation with ${peer.name} ended before it resumed`));
+      return;
+    }
+    if (answer.id !== peer.session.id) throw chatError('ERR_BAD_MESSAGE', 'the peer answered for another conversation');
+    if (answer.resumed) {
+      this.#resumed(arrival, peer, answer.received, false);
+      return;
+    }
+    // It does not have our conversation any more (it started again): that one is lost, this one is new.
+    if (answer.received !== 0) throw chatError('ERR_BAD_MESSAGE', 'a new conversation cannot have received messages');
+    this.#expire(peer, this.#suspended.get(peer)!.error, 'it came back with a new conversation');
+    const { connection, remote, direction, route, link } = arrival;
+    this.#options.onJoined(connection, this.#options.room.join(connection, remote, direction, route, link, { id: answer.id, opened: false }));
+  }
+
+  #resumed(arrival: Arrival, peer: RoomPeer, peerReceived: number, answer: boolean): void {
+    const suspension = this.#suspended.get(peer);
+    const { connection, route, link } = arrival;
+    const resent = this.#options.room.resume(peer, connection, peerReceived, route, link, answer);
+    if (suspension) {
+      this.#options.clock.clearTimeout(suspension.timer);
+      this.#suspended.delete(peer);
+    }
+    const downtimeMs = suspension ? this.#options.clock.now() - suspension.since : 0;
+    this.#options.emit({ type: 'reconnected', peer: peer.name, fingerprint: peer.fingerprint, path: route.path, address: connection.address, resent, downtimeMs });
+    this.#options.onJoined(connection, peer);
+  }
+
+  #suspendedWith(fingerprint: string, direction: 'incoming' | 'outgoing'): RoomPeer | undefined {
+    return this.#suspendedAll(fingerprint, direction)[0];
+  }
+
+  #suspendedAll(fingerprint: string, direction: 'incoming' | 'outgoing'): RoomPeer[] {
+    return [...this.#suspended.keys()].filter((p) => p.fingerprint === fingerprint && p.direction === direction);
+  }
+}

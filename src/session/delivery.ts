@@ -1,0 +1,102 @@
+// What one side of a conversation has sent that the other has not yet acknowledged, and how many
+// of the other's messages it has received, as pure bookkeeping. Only messages of RELIABLE_TYPES
+// count; they are numbered implicitly in the order sent (see delivery-messages.ts), and a resumed
+// conversation numbers on from what each side said it had: the sender sends again exactly what
+// the peer is missing, and the receiver takes the next one as the next in line.
+
+import { chatError } from '../errors.js';
+
+export interface DeliveryLimits {
+  /** Most messages kept unacknowledged; past it the sender should wait (full). */
+  readonly maxUnackedMessages: number;
+  /** Most bytes of them. */
+  readonly maxUnackedBytes: number;
+}
+
+interface Kept {
+  readonly plaintext: Buffer;
+  /** A chat message's id, for `delivered`; undefined for the rest (nick, presence, forwarded). */
+  readonly id: string | undefined;
+}
+
+export class Delivery {
+  readonly #limits: DeliveryLimits;
+  /** Sent and not yet acknowledged, oldest first; the first is message number #acked + 1. */
+  #kept: Kept[] = [];
+  #keptBytes = 0;
+  /** Of the kept, our own chat messages (those with an id). */
+  #keptChats = 0;
+  #acked = 0;
+  #received = 0;
+
+  constructor(limits: DeliveryLimits) {
+    this.#limits = limits;
+  }
+
+  /** Messages of ours the peer has not acknowledged. */
+  get unacked(): number {
+    return this.#kept.length;
+  }
+
+  /** Of those, our own chat messages (the rest: nick changes, what a host passes on). */
+  get unackedChats(): number {
+    return this.#keptChats;
+  }
+
+  get unackedBytes(): number {
+    return this.#keptBytes;
+  }
+
+  /** At a limit: the sender should take no more input until acknowledgements come. */
+  get full(): boolean {
+    return this.#kept.length >= this.#limits.maxUnackedMessages || this.#keptBytes >= this.#limits.maxUnackedBytes;
+  }
+
+  /** How many of the peer's reliable messages have arrived (what an `ack` says). */
+  get received(): number {
+    return this.#received;
+  }
+
+  /** A reliable message of ours went out (or is kept to go out once the peer is back). */
+  sent(plaintext: Buffer, id?: string): void {
+    this.#kept.push({ plaintext, id });
+    this.#keptBytes += plaintext.length;
+    if (id !== undefined) this.#keptChats++;
+  }
+
+  /** A reliable message of the peer's arrived: the next in line. */
+  receivedOne(): void {
+    this.#received++;
+  }
+
+  /**
+   * The peer has `n` of ours. Returns the ids of the chat messages that this acknowledges for the
+   * first time. An ack for more than was sent is a lie: ERR_BAD_MESSAGE. One for fewer than already
+   * acknowledged says nothing new.
+   */
+  acknowledged(n: number): string[] {
+    const sent = this.#acked + this.#kept.length;
+    if (n > sent) throw chatError('ERR_BAD_MESSAGE', `peer acknowledged ${n} messages; ${sent} were sent`);
+    if (n <= this.#acked) return [];
+    const done = this.#kept.splice(0, n - this.#acked);
+    this.#acked = n;
+    const ids: string[] = [];
+    for (const kept of done) {
+      this.#keptBytes -= kept.plaintext.length;
+      if (kept.id !== undefined) ids.push(kept.id);
+    }
+    this.#keptChats -= ids.length;
+    return ids;
+  }
+
+  /**
+   * The conversation resumes on a new connection and the peer says it has `n` of ours: what that
+   * acknowledges, and the rest, to send again in order. A peer that has fewer than it already
+   * acknowledged has lost what it had (ERR_BAD_MESSAGE), as has one claiming more than was sent.
+   */
+  resume(n: number): { delivered: string[]; resend: Buffer[] } {
+    if (n < this.#acked) throw chatError('ERR_BAD_MESSAGE', `peer resumed with ${n} of our messages; it had acknowledged ${this.#acked}`);
+    const delivered = this.acknowledged(n);
+    return { delivered, resend: this.#kept.map((kept) => kept.plaintext) };
+  }
+}
