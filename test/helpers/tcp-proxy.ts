@@ -1,7 +1,10 @@
 // A small TCP proxy on 127.0.0.1 for tests that need to tamper with or cut a live connection.
 // `armFlip()` flips one byte of the next client→server chunk; `freeze()` turns the proxy into a
 // black hole (nothing forwarded, no close passed on), like a peer whose network vanished.
-// `cut()` drops every connection at once, like a network that fails mid-transfer.
+// `cut()` resets every connection at once, like a network that fails mid-transfer, and keeps
+// accepting new ones. `stall()` black-holes only the connections open now, like a path that went
+// silent while a new one would work; `refuseNew()` resets each new connection on arrival, like a
+// network that is down, until `acceptNew()`.
 // `record()` keeps a copy of every byte forwarded either way, to check what a middlebox could see.
 // `holdReplies()` keeps what the server sends until `release()`, like a slow return path, so a
 // test can line several connections up at the same point of a handshake. `pauseUplink()` stops
@@ -17,6 +20,9 @@ export class TcpProxy {
   #uplinkPaused = false;
   #flipArmed = false;
   #frozen = false;
+  /** Client sockets whose connection forwards nothing more (stall()). */
+  readonly #stalled = new WeakSet<Socket>();
+  #refusing = false;
   #recording = false;
   readonly #recorded: Buffer[] = [];
   #holding = false;
@@ -25,6 +31,8 @@ export class TcpProxy {
   #waiters: Array<() => boolean> = [];
   port = 0;
   flips = 0;
+  /** Connections accepted and forwarded so far (not counting those refused by refuseNew()). */
+  connections = 0;
   /** Connections whose server side has closed. */
   serverCloses = 0;
 
@@ -32,6 +40,13 @@ export class TcpProxy {
   constructor(targetPort: number, targetHost = '127.0.0.1', bytesPerSecond = 0) {
     this.#bytesPerSecond = bytesPerSecond;
     this.#server = createServer({ allowHalfOpen: true }, (client) => {
+      if (this.#refusing) {
+        client.on('error', () => undefined);
+        client.resetAndDestroy();
+        return;
+      }
+      this.connections++;
+      const silent = () => this.#frozen || this.#stalled.has(client);
       const upstream = createConnection({ host: targetHost, port: targetPort });
       this.#clients.add(client);
       client.on('close', () => this.#clients.delete(client));
@@ -40,12 +55,14 @@ export class TcpProxy {
         this.#sockets.add(s);
         s.on('close', () => this.#sockets.delete(s));
         s.on('error', () => {
+          // A stalled connection passes nothing on, not even one side's failure.
+          if (this.#stalled.has(client)) return void s.destroy();
           client.destroy();
           upstream.destroy();
         });
       }
       client.on('data', (chunk: Buffer) => {
-        if (this.#frozen) return;
+        if (silent()) return;
         if (this.#flipArmed && chunk.length > 0) {
           this.#flipArmed = false;
           this.flips++;
@@ -64,16 +81,16 @@ export class TcpProxy {
         }
       });
       upstream.on('data', (chunk: Buffer) => {
-        if (this.#frozen) return;
+        if (silent()) return;
         if (this.#recording) this.#recorded.push(Buffer.from(chunk));
         if (this.#holding) this.#hold(client, chunk);
         else client.write(chunk);
       });
       client.on('end', () => {
-        if (!this.#frozen) upstream.end();
+        if (!silent()) upstream.end();
       });
       upstream.on('end', () => {
-        if (this.#frozen) return;
+        if (silent()) return;
         if (this.#holding) this.#hold(client, null);
         else client.end();
       });
@@ -153,6 +170,20 @@ export class TcpProxy {
   /** Reset every connection now; bytes still in the proxy are lost, as on a real path that fails. */
   cut(): void {
     for (const s of this.#sockets) s.resetAndDestroy();
+  }
+
+  /** Forward nothing more (not even a close) on the connections open now; later ones work. */
+  stall(): void {
+    for (const client of this.#clients) this.#stalled.add(client);
+  }
+
+  /** Reset every new connection as it arrives, until acceptNew(); open ones are left alone. */
+  refuseNew(): void {
+    this.#refusing = true;
+  }
+
+  acceptNew(): void {
+    this.#refusing = false;
   }
 
   #hold(client: Socket, chunk: Buffer | null): void {
