@@ -429,4 +429,48 @@ describe('netlab: relay server and fallback to it when a direct dial fails', { s
       await stop(bo);
     }
   });
+
+  it('a relayed conversation survives a relay restart: what was said meanwhile arrives once, after both come back', async (t) => {
+    const bob = connect('b', 'bobby', 'alice');
+    try {
+      const first = await bob.waitForEvent('connected', undefined, 15_000);
+      assert.deepEqual([first.fingerprint, first.path], [alice.fingerprint, 'relayed']);
+      await chatBothWays(bob, 'bobby', alice.peer, 'alice');
+      const [markA, markB] = [alice.peer.events.length, bob.events.length];
+
+      const old = relay;
+      old.kill('SIGTERM');
+      assert.equal(await old.exitCode(10_000), 0, old.stderr);
+      const cut = await eventAfter(bob, markB, 'reconnecting', undefined, 15_000);
+      assert.equal(cut.peer, 'alice');
+      const waiting = await eventAfter(alice.peer, markA, 'reconnecting', (e) => e.peer === 'bobby', 15_000);
+      assert.equal(waiting.attempt, 0, 'alice listened: she waits, bobby dials');
+      // Said while there is no relay: kept, and sent once the conversation is back.
+      bob.send('from bobby while the relay was down');
+      alice.peer.send('from alice while the relay was down');
+
+      const restarted = Date.now();
+      await startRelay();
+      const [backAtBob, backAtAlice] = await Promise.all([
+        eventAfter(bob, markB, 'reconnected', undefined, REREGISTER_TIMEOUT_MS),
+        eventAfter(alice.peer, markA, 'reconnected', (e) => e.peer === 'bobby', REREGISTER_TIMEOUT_MS),
+      ]);
+      t.diagnostic(`resumed ${Date.now() - restarted} ms after the new relay process was spawned; down ${String(backAtBob.downtimeMs)} ms`);
+      assert.deepEqual([backAtBob.peer, backAtBob.fingerprint, backAtBob.path], ['alice', alice.fingerprint, 'relayed']);
+      assert.equal(backAtAlice.path, 'relayed');
+      assert.ok(Number(backAtBob.resent) >= 1 && Number(backAtAlice.resent) >= 1, 'each side sent again what the other had missed');
+      const atAlice = await eventAfter(alice.peer, markA, 'message', (e) => e.text === 'from bobby while the relay was down');
+      const atBob = await eventAfter(bob, markB, 'message', (e) => e.text === 'from alice while the relay was down');
+      assert.equal(atAlice.from, 'bobby');
+      assert.equal(atBob.from, 'alice');
+      // Once each, and no side ever reported the other lost.
+      assert.equal(alice.peer.events.slice(markA).filter((e) => e.type === 'message' && e.text === 'from bobby while the relay was down').length, 1);
+      assert.equal(bob.events.slice(markB).filter((e) => e.type === 'message' && e.text === 'from alice while the relay was down').length, 1);
+      assert.equal(bob.events.slice(markB).some((e) => e.type === 'lost'), false);
+      assert.equal(alice.peer.events.slice(markA).some((e) => e.type === 'lost' && e.name === 'bobby'), false);
+      await chatBothWays(bob, 'bobby', alice.peer, 'alice');
+    } finally {
+      await stop(bob);
+    }
+  });
 });
