@@ -27,6 +27,7 @@ import { keyPairFromPrivate } from '../../../src/secure/noise/crypto-primitives.
 import { protocolName } from '../../../src/secure/noise/handshake-patterns.js';
 import { MAX_PLAINTEXT, SecureChannel } from '../../../src/secure/secure-channel.js';
 import { CHAT_CODECS, CONNECTION_CODECS } from '../../../src/session/chat-messages.js';
+import { ACKS_FEATURE, CONVERSATION_ID_BYTES, DELIVERY_CODECS, RELIABLE_TYPES } from '../../../src/session/delivery-messages.js';
 import {
   FILE_CODECS,
   MAX_OFFER_FILES,
@@ -86,7 +87,7 @@ const count = (n: number) => n.toLocaleString('en-US');
 const seconds = (ms: number) => `${ms / 1000} s`;
 
 describe('docs/protocol.md: message types', () => {
-  const tables = [CONNECTION_CODECS, CHAT_CODECS, FILE_CODECS, RELAY_CODECS];
+  const tables = [CONNECTION_CODECS, CHAT_CODECS, DELIVERY_CODECS, FILE_CODECS, RELAY_CODECS];
   const listed = [...doc.matchAll(/^\| `0x([0-9a-f]{2})` \| `([a-z-]+)` \| [^|]+ \| (peer|relay|both) \|/gm)].map((m) => ({
     code: Number.parseInt(m[1]!, 16),
     type: m[2]!,
@@ -223,6 +224,9 @@ describe('docs/protocol.md: limits and timers', () => {
       'offers waiting': MAX_PENDING_OFFERS_PER_PEER,
       'file-data chunk': CHUNK_BYTES,
       'transfer id': TRANSFER_ID_BYTES,
+      'conversation id': CONVERSATION_ID_BYTES,
+      'unacknowledged messages': DEFAULTS.maxUnackedMessages,
+      'unacknowledged bytes': DEFAULTS.maxUnackedBytes,
       'session token': TOKEN_BYTES,
       'lookup results': MAX_LOOKUP_RESULTS,
       'registered addresses': MAX_REGISTERED_ADDRESSES,
@@ -236,6 +240,10 @@ describe('docs/protocol.md: limits and timers', () => {
       'keepalive interval': DEFAULTS.keepaliveIntervalMs,
       'keepalive timeout': DEFAULTS.keepaliveTimeoutMs,
       'goodbye grace': DEFAULTS.byeGraceMs,
+      'acknowledgement delay': DEFAULTS.ackDelayMs,
+      'resume window': DEFAULTS.resumeWindowMs,
+      'first reconnect window': DEFAULTS.reconnectInitialMs,
+      'largest reconnect window': DEFAULTS.reconnectMaxMs,
       'file offer timeout': DEFAULTS.fileOfferTimeoutMs,
       'relay token lifetime': RELAY_DEFAULTS.tokenTtlMs,
       'relayed session idle timeout': RELAY_DEFAULTS.sessionIdleTimeoutMs,
@@ -261,6 +269,18 @@ describe('docs/protocol.md: limits and timers', () => {
       `come back within ${w.targetDelayMs} ms of the lowest delay seen`,
       `whenever ${kib(INCOMING_DEFAULTS.ackEveryBytes)} more have been written`,
       `when more than ${kib(INCOMING_DEFAULTS.maxBufferedBytes)} it was sent are not yet written`,
+    ]) {
+      assert.ok(text.includes(phrase), `docs/protocol.md does not say "${phrase}"`);
+    }
+  });
+
+  it('states which messages are reliable, under which feature, and how soon they are acknowledged', () => {
+    const text = doc.replace(/\s+/g, ' ');
+    const types = [...RELIABLE_TYPES].map((type) => `\`${type}\``);
+    for (const phrase of [
+      `${types.slice(0, -1).join(', ')} and ${types.at(-1)} are reliable`,
+      `both list the feature \`${ACKS_FEATURE}\``,
+      `an \`ack\` at most ${DEFAULTS.ackDelayMs} ms after the first reliable message`,
     ]) {
       assert.ok(text.includes(phrase), `docs/protocol.md does not say "${phrase}"`);
     }

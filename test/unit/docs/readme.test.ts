@@ -45,20 +45,23 @@ describe('README and the listener options', () => {
   });
 });
 
+/** The wait (s) before try `tries` of a backoff from `initialMs` to `maxMs`, its random source fixed at `random`. */
+async function backoffSeconds(initialMs: number, maxMs: number, random: number, tries: number): Promise<number> {
+  const { RelayBackoff } = await import('../../../src/app/relay-backoff.js');
+  const backoff = new RelayBackoff(initialMs, maxMs, () => random);
+  let wait = 0;
+  for (let i = 0; i < tries; i++) wait = backoff.next();
+  return wait / 1000;
+}
+
 describe('README and the relay behaviour', () => {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8').replace(/\s+/g, ' ');
 
   it('states the reconnect backoff the code uses', async () => {
-    const { RelayBackoff } = await import('../../../src/app/relay-backoff.js');
     const { DEFAULTS } = await import('../../../src/defaults.js');
-    const seconds = (random: number, tries: number) => {
-      const backoff = new RelayBackoff(DEFAULTS.relayBackoffInitialMs, DEFAULTS.relayBackoffMaxMs, () => random);
-      let wait = 0;
-      for (let i = 0; i < tries; i++) wait = backoff.next();
-      return wait / 1000;
-    };
-    const first = `the first retry comes after ${seconds(0, 1)}–${seconds(1, 1)} s`;
-    const last = `up to ${seconds(0, 50)}–${seconds(1, 50)} s`;
+    const seconds = (random: number, tries: number) => backoffSeconds(DEFAULTS.relayBackoffInitialMs, DEFAULTS.relayBackoffMaxMs, random, tries);
+    const first = `the first retry comes after ${await seconds(0, 1)}–${await seconds(1, 1)} s`;
+    const last = `up to ${await seconds(0, 50)}–${await seconds(1, 50)} s`;
     assert.ok(readme.includes(first), `README does not say "${first}"`);
     assert.ok(readme.includes(last), `README does not say "${last}"`);
   });
@@ -108,5 +111,39 @@ describe('README and the listener\'s forwarding shares', () => {
     const letGo = `for up to ${DEFAULTS.keepaliveIntervalMs / 2 / 1000} s at a time`;
     const stall = `takes nothing of its queue for ${DEFAULTS.keepaliveTimeoutMs / 1000} s (the keepalive timeout)`;
     for (const text of [rate, hold, letGo, stall]) assert.ok(readme.includes(text), `README does not say "${text}"`);
+  });
+});
+
+describe('README and resumable conversations', () => {
+  const raw = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const readme = raw.replace(/\s+/g, ' ');
+
+  it('documents --resume-window and --keepalive with the defaults the code uses', async () => {
+    const { DEFAULTS } = await import('../../../src/defaults.js');
+    for (const row of [`| \`--resume-window SECONDS\` | \`${DEFAULTS.resumeWindowMs / 1000}\` |`, `| \`--keepalive SECONDS\` | \`${DEFAULTS.keepaliveIntervalMs / 1000}\` |`]) {
+      assert.ok(raw.includes(row), `README has no row ${row}`);
+    }
+    assert.equal(DEFAULTS.keepaliveTimeoutMs, 3 * DEFAULTS.keepaliveIntervalMs, 'README says a peer silent three times as long is dropped');
+  });
+
+  it('states the backoff a dialler reconnects with, as the code uses it', async () => {
+    const { DEFAULTS } = await import('../../../src/defaults.js');
+    const seconds = (random: number, tries: number) => backoffSeconds(DEFAULTS.reconnectInitialMs, DEFAULTS.reconnectMaxMs, random, tries);
+    const first =
+      `The first try comes after ${await seconds(0, 1)}–${await seconds(1, 1)} s, ` +
+      `and each failed try doubles that window up to ${await seconds(0, 50)}–${await seconds(1, 50)} s`;
+    assert.ok(readme.includes(first), `README does not say "${first}"`);
+  });
+
+  it('lists the events of acknowledged delivery and resuming in the JSON events table', () => {
+    for (const row of [
+      '| `delivered` | `id`, `peer`, `fingerprint` |',
+      '| `reconnecting` | `peer`, `fingerprint`, `code`, `message`, `attempt`, `retryInMs` |',
+      '| `reconnected` | `peer`, `fingerprint`, `path`, `address`, `resent`, `downtimeMs` |',
+      '| `left` | `name`, `fingerprint`, `reason`, `via?`, `unacknowledged?` |',
+      '| `lost` | `name`, `fingerprint`, `code`, `message`, `via?`, `unacknowledged?` |',
+    ]) {
+      assert.ok(raw.includes(row), `README has no row ${row}`);
+    }
   });
 });

@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { P2PChatError } from '../../../src/errors.js';
 import { CHAT_CODECS, CONNECTION_CODECS } from '../../../src/session/chat-messages.js';
+import { DELIVERY_CODECS } from '../../../src/session/delivery-messages.js';
 import { FILE_CODECS } from '../../../src/session/file-messages.js';
 import { codecTable, json, MessageCodec, type CodecTable } from '../../../src/session/message-codec.js';
 import { RELAY_CODECS } from '../../../src/session/relay-messages.js';
@@ -19,6 +20,7 @@ const RECORD = { name: 'dave', fingerprint: FINGERPRINT, observed: '198.51.100.7
 const ID = '0123456789abcdef';
 const SHA = 'ab'.repeat(32);
 const TOKEN = 'cd'.repeat(32);
+const CONVERSATION = '00112233445566778899aabbccddeeff';
 
 /** One sample of every message type (and of each optional field), with the bytes it is on the wire. */
 const SAMPLES: ReadonlyArray<readonly [Known, string]> = [
@@ -97,6 +99,17 @@ const SAMPLES: ReadonlyArray<readonly [Known, string]> = [
     { type: 'file-cancel', id: ID, reason: 'disk full', code: 'ERR_FILE_WRITE' },
     `117b226964223a2230313233343536373839616263646566222c22726561736f6e223a226469736b2066756c6c222c22636f6465223a224552525f46494c455f
      5752495445227d`,
+  ],
+  [{ type: 'ack', n: 0 }, '127b226e223a307d'],
+  [{ type: 'ack', n: 9_007_199_254_740_991 }, '127b226e223a393030373139393235343734303939317d'],
+  [
+    { type: 'conversation', id: CONVERSATION, received: 0 },
+    '137b226964223a223030313132323333343435353636373738383939616162626363646465656666222c227265636569766564223a307d',
+  ],
+  [
+    { type: 'conversation', id: CONVERSATION, received: 5, resumed: true },
+    `137b226964223a223030313132323333343435353636373738383939616162626363646465656666222c227265636569766564223a352c22726573756d6564
+     223a747275657d`,
   ],
   [
     { type: 'register', rid: 1, name: 'alice', port: 4000, addresses: ['10.0.0.1'] },
@@ -187,6 +200,13 @@ describe('session message wire format', () => {
       ['067b226576656e74223a2278227d', 'presence event is unknown'],
       ['0e7b7d', 'transfer id is not 16 hex digits'],
       ['0c0123', 'file-data is shorter than its header'],
+      ['127b7d', 'ack.n is not a count'],
+      ['127b226e223a2d317d', 'ack.n is not a count'],
+      [
+        '137b226964223a224142434445463031323334353637383941424344454630313233343536373839222c227265636569766564223a317d',
+        'conversation.id is not 32 lower-case hex digits',
+      ],
+      ['137b226964223a2278222c227265636569766564223a307d', 'conversation.id is not 32 lower-case hex digits'],
       ['247b7d', 'dial.fingerprint is not a fingerprint'],
       ['267b22746f6b656e223a2278227d', 'token is malformed'],
     ];
@@ -209,6 +229,7 @@ describe('session message wire format', () => {
 const TABLES: ReadonlyArray<readonly [string, CodecTable, number, number]> = [
   ['connection', CONNECTION_CODECS, 0x02, 0x04],
   ['chat', CHAT_CODECS, 0x01, 0x07],
+  ['delivery', DELIVERY_CODECS, 0x12, 0x1f],
   ['files', FILE_CODECS, 0x08, 0x11],
   ['relay', RELAY_CODECS, 0x20, 0x2f],
 ];
@@ -246,8 +267,8 @@ describe('codec tables', () => {
     }
   });
 
-  it('decode the relay codes no row uses yet (0x28-0x2f) as unknown, whatever follows', () => {
-    for (let code = 0x28; code <= 0x2f; code++) {
+  it('decode the delivery and relay codes no row uses yet (0x14-0x1f, 0x28-0x2f) as unknown, whatever follows', () => {
+    for (const code of [...Array.from({ length: 12 }, (_, i) => 0x14 + i), ...Array.from({ length: 8 }, (_, i) => 0x28 + i)]) {
       for (const body of ['', '{}', 'not json', '\u00ff']) {
         assert.deepEqual(decodeMessage(Buffer.concat([Buffer.of(code), Buffer.from(body)])), { type: 'unknown', code });
       }
