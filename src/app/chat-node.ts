@@ -362,6 +362,10 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       if (this.#resumption.message(connection, message)) return;
       if (!isFileMessageType(message.type)) return this.#room.receive(connection, message);
       const peer = this.#room.find(connection);
+      if (peer?.session.awaitingHello) {
+        connection.drop(chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`));
+        return;
+      }
       if (peer) this.#files.handle(peer.link, message as FileMessage);
     });
     connection.once('closed', (outcome) => {

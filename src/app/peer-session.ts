@@ -60,6 +60,11 @@ export class PeerSession {
     return this.#delivery !== undefined;
   }
 
+  /** We opened a new conversation and the peer has not answered yet: nothing else of its may come first. */
+  get awaitingHello(): boolean {
+    return this.#awaitingHello && this.#delivery !== undefined;
+  }
+
   /** Between a lost connection and the next one. */
   get detached(): boolean {
     return !this.#attached;

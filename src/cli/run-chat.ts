@@ -209,7 +209,9 @@ class ChatRun {
   async #finishInput(): Promise<void> {
     if (this.#settling) return;
     this.#settling = true;
-    await this.#conversation.settle(this.#options.timing?.resumeWindowMs ?? DEFAULTS.resumeWindowMs);
+    // With resuming off (--resume-window 0) a live peer still gets until the keepalive would give up on it.
+    const timing = { ...DEFAULTS, ...this.#options.timing };
+    await this.#conversation.settle(Math.max(timing.resumeWindowMs, timing.keepaliveTimeoutMs));
     await this.#quit('', 0);
   }
 
