@@ -53,6 +53,8 @@ export const DEFAULTS = Object.freeze({
   /** The dialler's first try to resume comes within this, each later wait doubling up to the maximum. */
   reconnectInitialMs: 250,
   reconnectMaxMs: 5_000,
+  /** A listener looks this often whether its addresses changed, to announce itself again on the LAN. */
+  addressCheckMs: 2_000,
   /** A peer that stops reading is dropped once this much is queued for it. */
   maxQueuedBytes: 4 * 1024 * 1024,
   /**

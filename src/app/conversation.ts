@@ -14,6 +14,7 @@ import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary, WhoE
 import { ChatNode } from './chat-node.js';
 import { connectToTarget, type PathMode } from './connect-strategy.js';
 import { reconnect } from './reconnector.js';
+import { AddressWatch } from './address-watch.js';
 import type { Undelivered } from './room.js';
 import { summaryOfTransfer } from './files/file-events.js';
 import { listFiles, type FileList } from './files/file-list.js';
@@ -71,6 +72,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   readonly #warned = new Set<string>();
   readonly #nicks: NickPacer;
   readonly #clock: Clock;
+  readonly #addresses: AddressWatch;
   /** The port our LAN announcement gives, once there is one; and the announcement in progress. */
   /** A /nick has announced us again: failures are no longer start-up noise. */
   #reannounced = false;
@@ -86,6 +88,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     const { identity, knownPeers, name, files, timing } = options;
     const clock = options.clock ?? SYSTEM_CLOCK;
     this.#clock = clock;
+    this.#addresses = new AddressWatch(clock);
     this.#node = new ChatNode({ identity, knownPeers, name, files, clock, ...(timing ? { timing } : {}) });
     this.#directory = options.mdns ? new PeerDirectory(knownPeers, identity.fingerprint, timing, clock) : undefined;
     this.#nicks = new NickPacer({ clock, intervalMs: RENAME_INTERVAL_MS, current: () => this.#node.name, apply: (name) => this.#rename(name) });
@@ -117,6 +120,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
         port = await this.#node.listen(listen.host, listen.port, listen.fallback);
         if (this.#quitting) return; // quit while binding: nothing more to start
         await this.#announce(port);
+        this.#watchAddresses(port);
       }
       this.#linkRelay(port);
     } catch (err) {
@@ -253,6 +257,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
    */
   quit(reason: string): Promise<boolean> {
     this.#nicks.cancel();
+    this.#addresses.stop();
     this.#quitting ??= Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.client.close()]).then(
       ([flushed]) => flushed,
     );
@@ -262,9 +267,16 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   /** Stop at once, with no goodbyes. */
   abort(): void {
     this.#nicks.cancel();
+    this.#addresses.stop();
     this.#node.abort();
     void this.#directory?.close();
     void this.#relay?.client.close();
+  }
+
+  /** Moved to another network: announce again, so that a peer dialling us back finds us there. */
+  #watchAddresses(port: number): void {
+    if (!this.#directory) return;
+    this.#addresses.start(this.#node.timing.addressCheckMs, () => void this.#announce(port));
   }
 
   #rename(name: string): void {
