@@ -2,7 +2,8 @@
 // (PeerConnection, the relay's splice and sessions) on a manual clock. What one end writes
 // arrives at the other on a later microtask, in order; pause() holds it back; end() is a
 // half-close; destroy() closes both ends, optionally with a coded error; sever() makes the link
-// silently drop everything from then on, both ways (a dead Wi-Fi, a NAT that forgot). Backpressure is
+// silently drop everything from then on, both ways (a dead Wi-Fi, a NAT that forgot): data, and a
+// half-close or a close, which then reach only the end that made them. Backpressure is
 // modelled by `highWaterMark`: past it, needsDrain holds until the reader has taken the bytes.
 // Network behaviour itself is tested over real sockets; this stands in for none of that.
 
@@ -94,8 +95,10 @@ export class MemoryStream extends EventEmitter<ByteStreamEvents> implements Byte
   end(): void {
     if (this.#writeEnded || this.#destroyed) return;
     this.#writeEnded = true;
-    this.peer.#endPending = true;
-    this.peer.#scheduleFlush();
+    if (!this.#severed) {
+      this.peer.#endPending = true;
+      this.peer.#scheduleFlush();
+    }
     queueMicrotask(() => {
       this.emit('finish');
       this.#closeIfDone();
@@ -104,7 +107,7 @@ export class MemoryStream extends EventEmitter<ByteStreamEvents> implements Byte
 
   destroy(error?: P2PChatError): void {
     this.#close(error);
-    this.peer.#close(undefined);
+    if (!this.#severed) this.peer.#close(undefined);
   }
 
   #deliver(chunk: Buffer): void {
