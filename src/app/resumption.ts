@@ -117,6 +117,13 @@ export class Resumption {
     const peer = room.find(connection);
     if (!peer || quitting || this.#options.resumeWindowMs <= 0 || !peer.session.acknowledges) return false;
     if (outcome.kind !== 'lost' || !RESUMABLE.has(outcome.error.code)) return false;
+    // Its key already has a newer conversation with us (the process behind it started again while
+    // this link looked alive): nobody is going to resume this one.
+    if (peer.direction === 'incoming' && this.#newer(peer)) {
+      const error = outcome.error;
+      room.leave(connection, { kind: 'lost', error: chatError(error.code, `${error.message}; it came back with a new conversation`) });
+      return true;
+    }
     room.suspend(connection);
     this.#suspend(peer, outcome.error);
     return true;
@@ -223,6 +230,13 @@ export class Resumption {
     const downtimeMs = suspension ? this.#options.clock.now() - suspension.since : 0;
     this.#options.emit({ type: 'reconnected', peer: peer.name, fingerprint: peer.fingerprint, path: route.path, address: connection.address, resent, downtimeMs });
     this.#options.onJoined(connection, peer);
+  }
+
+  /** Another live conversation from `peer`'s key, dialled to us after this one. */
+  #newer(peer: RoomPeer): boolean {
+    const peers = [...this.#options.room.peers()];
+    const at = peers.indexOf(peer);
+    return peers.slice(at + 1).some((p) => p.direction === 'incoming' && p.fingerprint === peer.fingerprint && !p.session.detached && p.session.id !== peer.session.id);
   }
 
   #suspendedWith(fingerprint: string, direction: 'incoming' | 'outgoing'): RoomPeer | undefined {

@@ -121,10 +121,11 @@ describe('a peer that started again', () => {
     assert.equal(alice.node.peerCount, 1);
   });
 
-  it('a dialler back with a new conversation while the old connection still looks up: the old one is lost at once', async () => {
-    // The listener would take a minute to notice the old link is dead, and then keep the old
-    // conversation for its resume window: two of alice meanwhile, one of them a dead end for bob's
-    // lines. A new conversation from the same key means the process behind it started again.
+  it('a dialler back with a new conversation while the old connection still looks up: the old one is lost once found dead', async () => {
+    // Two live sessions from one key are legitimate (a `send` beside a chat from the same home),
+    // so the new conversation does not end the old one. But once the keepalive finds the old link
+    // dead, nobody is going to resume it: a newer conversation from that key is up. It is lost
+    // then, not a resume window later.
     chat = new MemoryChat();
     const { alice, bob } = await chat.pair({ bob: { keepaliveIntervalMs: 20_000, keepaliveTimeoutMs: 60_000 } });
     say(bob, 'b1');
@@ -134,10 +135,14 @@ describe('a peer that started again', () => {
     const again = chat.peer('alice', '192.0.2.2', {}, alice.home);
     await chat.connect(again, bob);
     await chat.settle();
+    assert.equal(bob.node.who().length, 2, 'until the old link is found dead, both sessions stand');
+    await chat.run(61_000, 1_000);
     assert.deepEqual(bob.node.who().map((p) => p.name), ['alice'], 'one alice: the old conversation is over');
     const [lost] = eventsOf(bob, 'lost');
     assert.ok(lost, 'bob says the old conversation is lost');
     assert.equal(lost.unacknowledged, 1);
+    assert.match(lost.message, /came back with a new conversation/);
+    assert.equal(eventsOf(bob, 'reconnecting').length, 0, 'not waited for: its key is here already');
   });
 });
 
