@@ -3,7 +3,7 @@
 // `node dist/bench/run-all.js NAME...` runs only the named ones.
 
 import type { BenchResult, Log } from './bench-result.js';
-import { runBulkMessages } from './bulk-messages.js';
+import { runBulkMessages, runBulkMessagesAcks } from './bulk-messages.js';
 import { runConnectFirstMessage } from './connect-first-message.js';
 import { runListenerFlood } from './listener-flood.js';
 import { runFileTransferRss } from './file-transfer-rss.js';
@@ -24,6 +24,7 @@ try {
     ['connect-first-message', () => runConnectFirstMessage(alice, bob, log)],
     ['listener-flood', () => runListenerFlood(alice, bob, log)],
     ['bulk-messages', () => runBulkMessages(alice, bob, log)],
+    ['bulk-messages-acks', () => runBulkMessagesAcks(alice, bob, log)],
     ['relayed-throughput', () => runRelayedThroughput(alice, bob, log)],
     ['relay-idle-peers-rss', () => runRelayIdlePeersRss(log)],
     ['relay-connect-round-trips', () => runRelayConnectRoundTrips(alice, bob, log)],
