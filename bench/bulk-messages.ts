@@ -1,20 +1,18 @@
-// Benchmark `bulk-messages`: end-to-end throughput of 4 KiB chat messages over one established
-// session (JSON encoding, ChaCha20-Poly1305, framing, decoding, ChatNode events at the receiver),
-// against a raw TCP pipe moving the same bytes in the same 4 KiB writes. Both senders wait for
-// 'drain' whenever the socket's buffer is full; the clock stops when the receiver has it all.
+// Benchmarks `bulk-messages` and `bulk-messages-acks`: end-to-end throughput of 4 KiB chat messages
+// over one established session (JSON encoding, ChaCha20-Poly1305, framing, decoding, ChatNode
+// events at the receiver). `bulk-messages` measures the session as it runs between two current
+// peers (acknowledged delivery on) against a raw TCP pipe moving the same bytes in the same 4 KiB
+// writes; `bulk-messages-acks` measures the same session with and without acknowledgements. Every
+// sender waits for 'drain' whenever the socket's buffer is full (and, with acks, for room in its
+// session); the clock stops when the receiver has it all.
 
 import { once } from 'node:events';
-import { randomBytes } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
 import { DEFAULTS } from '../src/defaults.js';
-import { SYSTEM_CLOCK } from '../src/clock.js';
-import { TcpStream } from '../src/net/tcp-stream.js';
-import { FEATURES, PROTOCOL_VERSION } from '../src/secure/handshake-payload.js';
-import { PeerConnection } from '../src/session/peer-connection.js';
-import { PEER_MESSAGES } from '../src/session/session-messages.js';
 import type { BenchResult, Log } from './bench-result.js';
+import { BulkSender } from './bulk-sender.js';
 import type { ReceiverCommand, ReceiverConfig, ReceiverReport } from './bulk-receiver.js';
 import { withTimeout } from './deadline.js';
 import { round, summarize } from './stats.js';
@@ -41,24 +39,55 @@ interface RunResult {
   readonly textBytes: number;
   /** Bytes the sender put on the socket during the timed region. */
   readonly wireBytes: number;
+  /** With acks: how often the sender found its session full, and how long it waited in all. */
+  readonly ackWaits?: number;
+  readonly ackWaitMs?: number;
+  /** With acks: from the start to the sender holding every acknowledgement. */
+  readonly allAckedMs?: number;
 }
 
-export async function runBulkMessages(receiverHome: BenchHome, senderHome: BenchHome, log: Log): Promise<BenchResult> {
-  log(`  bulk-messages: warm-up (${WARMUP_MESSAGES} messages each)`);
-  await oursOnce(receiverHome, senderHome, WARMUP_MESSAGES);
-  await baselineOnce(WARMUP_MESSAGES);
+type Variant = 'acks' | 'no-acks' | 'raw';
+
+const SETUPS: Record<Variant, string> = {
+  acks: 'PeerConnection + PeerSession listing acks, keeping each chat until acknowledged and waiting while full (1,000 messages or 4 MiB unacknowledged); the receiver acknowledges within ackDelayMs',
+  'no-acks': 'PeerConnection + PeerSession without the acks feature: nothing kept, nothing acknowledged',
+  raw: 'raw TCP pipe, the same bytes in the same 4 KiB writes',
+};
+
+/** Bulk chat with acknowledged delivery (as two current peers run) against raw TCP. */
+export function runBulkMessages(receiverHome: BenchHome, senderHome: BenchHome, log: Log): Promise<BenchResult> {
+  return compare('bulk-messages', 'acks', 'raw', receiverHome, senderHome, log);
+}
+
+/** The cost of acknowledgements: the same session with them against without them. */
+export function runBulkMessagesAcks(receiverHome: BenchHome, senderHome: BenchHome, log: Log): Promise<BenchResult> {
+  return compare('bulk-messages-acks', 'acks', 'no-acks', receiverHome, senderHome, log);
+}
+
+async function compare(bench: string, oursVariant: Variant, baselineVariant: Variant, receiverHome: BenchHome, senderHome: BenchHome, log: Log): Promise<BenchResult> {
+  const runOne = (variant: Variant, messages: number) => (variant === 'raw' ? baselineOnce(messages) : oursOnce(receiverHome, senderHome, messages, variant === 'acks'));
+  log(`  ${bench}: warm-up (${WARMUP_MESSAGES} messages each)`);
+  await runOne(oursVariant, WARMUP_MESSAGES);
+  await runOne(baselineVariant, WARMUP_MESSAGES);
   const ours: RunResult[] = [];
   const baseline: RunResult[] = [];
   for (let i = 0; i < RUNS; i++) {
-    ours.push(await oursOnce(receiverHome, senderHome, MESSAGES));
-    baseline.push(await baselineOnce(MESSAGES));
-    log(`  bulk-messages: run ${i + 1}/${RUNS}: ours ${mbps(ours[i]!).toFixed(1)} MB/s, raw TCP ${mbps(baseline[i]!).toFixed(1)} MB/s`);
+    ours.push(await runOne(oursVariant, MESSAGES));
+    baseline.push(await runOne(baselineVariant, MESSAGES));
+    log(`  ${bench}: run ${i + 1}/${RUNS}: ${oursVariant} ${mbps(ours[i]!).toFixed(1)} MB/s, ${baselineVariant} ${mbps(baseline[i]!).toFixed(1)} MB/s`);
   }
   const o = summarize(ours.map(mbps));
   const b = summarize(baseline.map(mbps));
-  const wirePerMessage = ours[0]!.wireBytes / MESSAGES;
+  const medianOf = (runs: RunResult[], pick: (r: RunResult) => number | undefined) => round(summarize(runs.map((r) => pick(r) ?? Number.NaN)).median, 1);
+  const ackDetails = (prefix: string, runs: RunResult[]) => ({
+    [`${prefix}AckWaitsPerRun`]: medianOf(runs, (r) => r.ackWaits),
+    [`${prefix}AckWaitMs`]: medianOf(runs, (r) => r.ackWaitMs),
+    [`${prefix}AckWaitShare`]: round(summarize(runs.map((r) => (r.ackWaitMs ?? Number.NaN) / r.ms)).median, 2),
+    [`${prefix}RunMs`]: medianOf(runs, (r) => r.ms),
+    [`${prefix}AllAckedMs`]: medianOf(runs, (r) => r.allAckedMs),
+  });
   return {
-    bench: 'bulk-messages',
+    bench,
     ours: round(o.median, 1),
     baseline: round(b.median, 1),
     ratio: round(o.median / b.median, 3),
@@ -70,11 +99,17 @@ export async function runBulkMessages(receiverHome: BenchHome, senderHome: Bench
     messages: MESSAGES,
     messageTextBytes: MESSAGE_BYTES,
     totalTextBytes: TOTAL_BYTES,
-    oursWireBytesPerMessage: round(wirePerMessage, 1),
+    oursWireBytesPerMessage: round(ours[0]!.wireBytes / MESSAGES, 1),
     oursMessagesPerSecond: Math.round((o.median * MB) / MESSAGE_BYTES),
     oursRunsMBps: ours.map((r) => round(mbps(r), 1)),
     baselineRunsMBps: baseline.map((r) => round(mbps(r), 1)),
-    sender: 'PeerConnection on the main thread, waiting for drain when the socket buffer is full',
+    ...(oursVariant === 'acks' ? ackDetails('ours', ours) : {}),
+    ackDelayMs: DEFAULTS.ackDelayMs,
+    maxUnackedMessages: DEFAULTS.maxUnackedMessages,
+    maxUnackedBytes: DEFAULTS.maxUnackedBytes,
+    oursSetup: SETUPS[oursVariant],
+    baselineSetup: SETUPS[baselineVariant],
+    sender: 'on the main thread, waiting for drain when the socket buffer is full',
     receiver: 'ChatNode in a worker thread, counting message events',
   };
 }
@@ -83,39 +118,26 @@ function mbps(run: RunResult): number {
   return run.textBytes / MB / (run.ms / 1000);
 }
 
-async function oursOnce(receiverHome: BenchHome, senderHome: BenchHome, messages: number): Promise<RunResult> {
+async function oursOnce(receiverHome: BenchHome, senderHome: BenchHome, messages: number, acks: boolean): Promise<RunResult> {
   const receiver = new Receiver({ kind: 'ours', home: receiverHome.dir, messages, totalBytes: messages * MESSAGE_BYTES });
-  let connection: PeerConnection | undefined;
+  let sender: BulkSender | undefined;
   try {
     const port = await receiver.listening();
     // A raw socket, so that ours and the baseline are measured through the same socket calls.
     const socket = createConnection({ host: HOST, port, noDelay: true });
     await withTimeout(once(socket, 'connect'), SETUP_TIMEOUT_MS, 'TCP connect');
-    const peer = new PeerConnection(new TcpStream(socket), {
-      initiator: true,
-      keyPair: senderHome.identity.keyPair,
-      localInfo: { name: 'sender', version: PROTOCOL_VERSION, features: FEATURES },
-      codec: PEER_MESSAGES,
-      handshakeTimeoutMs: DEFAULTS.handshakeTimeoutMs,
-      keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
-      maxQueuedBytes: DEFAULTS.maxQueuedBytes,
-      keepaliveTimeoutMs: DEFAULTS.keepaliveTimeoutMs,
-      byeGraceMs: DEFAULTS.byeGraceMs,
-      clock: SYSTEM_CLOCK,
-    });
-    connection = peer;
-    const established = once(peer, 'established');
+    sender = new BulkSender(socket, senderHome.identity, acks);
     const ready = receiver.next('ready');
     ready.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
-    peer.start();
-    await withTimeout(established, SETUP_TIMEOUT_MS, 'the Noise handshake');
+    await sender.start(SETUP_TIMEOUT_MS);
     await withTimeout(ready, SETUP_TIMEOUT_MS, 'the receiver taking the connection');
-
-    // The same message ChatNode.say() builds: a random id, a timestamp, the text.
-    const send = () => peer.send({ type: 'chat', id: randomBytes(8).toString('hex'), time: Date.now(), text: TEXT });
-    return await timedSend(socket, receiver, messages, send);
+    const s = sender;
+    const run = await timedSend(socket, receiver, messages, () => s.send(TEXT), () => s.room(RUN_TIMEOUT_MS));
+    if (!acks) return run;
+    await s.allAcknowledged(RUN_TIMEOUT_MS);
+    return { ...run, ackWaits: s.ackWaits, ackWaitMs: s.ackWaitMs, allAckedMs: performance.now() - run.start };
   } finally {
-    await connection?.close('benchmark run over');
+    await sender?.connection.close('benchmark run over');
     await receiver.stop();
   }
 }
@@ -142,8 +164,11 @@ async function baselineOnce(messages: number): Promise<RunResult> {
   }
 }
 
-/** Send `messages` times with identical backpressure handling for ours and raw, until the receiver has everything. */
-async function timedSend(socket: Socket, receiver: Receiver, messages: number, send: () => void): Promise<RunResult> {
+/**
+ * Send `messages` times with identical backpressure handling for ours and raw, until the receiver
+ * has everything; `room`, when given, is awaited after each send too (a session waiting for acks).
+ */
+async function timedSend(socket: Socket, receiver: Receiver, messages: number, send: () => void, room?: () => Promise<void> | undefined): Promise<RunResult & { start: number }> {
   const done = receiver.next('done');
   done.catch(() => {}); // awaited below; this only keeps an early failure from going unhandled
   // One watchdog for the whole run: destroying the socket with an error rejects a pending 'drain' wait.
@@ -154,12 +179,14 @@ async function timedSend(socket: Socket, receiver: Receiver, messages: number, s
     for (let i = 0; i < messages; i++) {
       send();
       if (socket.writableNeedDrain) await once(socket, 'drain');
+      const waiting = room?.();
+      if (waiting) await waiting;
     }
     const report = await withTimeout(done, RUN_TIMEOUT_MS, 'the receiver getting every byte');
     const ms = performance.now() - start;
     const expected = messages * MESSAGE_BYTES;
     if (report.bytes !== expected) throw new Error(`receiver got ${report.bytes} bytes, expected ${expected}`);
-    return { ms, textBytes: report.bytes, wireBytes: socket.bytesWritten - wireBefore };
+    return { ms, textBytes: report.bytes, wireBytes: socket.bytesWritten - wireBefore, start };
   } finally {
     clearTimeout(watchdog);
   }

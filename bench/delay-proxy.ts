@@ -3,7 +3,8 @@
 // The TCP handshake happens on loopback at once, so its round trip is put back on the data: the
 // target is dialled, and the client's first bytes delivered, 3 × oneWayMs after the client
 // connected: SYN, SYN-ACK, then ACK with data, as a client that writes as soon as it is connected
-// would see on a real path. For handshakes and short messages: no backpressure.
+// would see on a real path. For handshakes and short messages: no backpressure. reset() cuts every
+// connection at once, with a TCP reset at both ends, as a middlebox that drops them would.
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -78,6 +79,12 @@ export class DelayProxy {
     });
     this.port = (this.#server.address() as { port: number }).port;
     return this.port;
+  }
+
+  /** Reset every connection through the proxy, both ends, dropping what is still in flight. */
+  reset(): void {
+    for (const line of this.#lines) line.clear();
+    for (const socket of this.#sockets) socket.resetAndDestroy();
   }
 
   async close(): Promise<void> {

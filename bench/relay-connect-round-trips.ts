@@ -6,8 +6,6 @@
 // connects to B by key through `p2p-chat relay` and B echoes A's first chat message. Baseline:
 // raw TCP connect + one line echoed through the same kind of proxy. Runs alternate.
 
-import { once } from 'node:events';
-import { createConnection } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { ChatNode } from '../src/app/chat-node.js';
 import { connectWithStrategy } from '../src/app/connect-strategy.js';
@@ -16,21 +14,16 @@ import { acceptRelayInvites } from '../src/app/relay-invites.js';
 import type { RelayAddress } from '../src/net/relay-address.js';
 import { KnownPeers } from '../src/secure/known-peers.js';
 import type { BenchResult, Log } from './bench-result.js';
-import { echoLine, withTimeout } from './deadline.js';
-import { LoopbackServer } from './loopback-server.js';
+import { withTimeout } from './deadline.js';
 import { DelayProxy } from './delay-proxy.js';
 import { RelayProcess } from './relay-process.js';
+import { DELAY_MODEL, EchoBehindProxy, HOST, medianTrips, ONE_WAY_MS, RAW_ECHO_SETUP, roundTripResult, RTT_MS, STEP_TIMEOUT_MS } from './round-trips.js';
 import { round, summarize } from './stats.js';
 import type { BenchHome } from './temp-homes.js';
 
-const ONE_WAY_MS = 50;
-const RTT_MS = 2 * ONE_WAY_MS;
 const RUNS = 5;
 const WARMUP_RUNS = 1;
-const HOST = '127.0.0.1';
 const TEXT = 'hello through the relay';
-/** Generous against RTT_MS: a relayed connect is well under 20 round trips. */
-const STEP_TIMEOUT_MS = 10_000;
 
 interface Sample {
   /** Start to the echo received: the benchmark's figure. */
@@ -46,38 +39,25 @@ interface Sample {
 export async function runRelayConnectRoundTrips(homeA: BenchHome, homeB: BenchHome, log: Log): Promise<BenchResult> {
   const relay = await RelayProcess.start(log);
   const relayProxy = new DelayProxy(relay.port, ONE_WAY_MS);
-  // The peer's stand-in: echoes what it receives ('end' is answered by default).
-  const echo = await LoopbackServer.start((socket) => socket.on('data', (chunk) => socket.write(chunk)), STEP_TIMEOUT_MS, 'echo server listen');
-  const echoProxy = new DelayProxy(echo.port, ONE_WAY_MS);
+  // The peer's stand-in for the baseline.
+  const echo = await EchoBehindProxy.start();
   try {
     await relayProxy.start();
-    await echoProxy.start();
     const ours: Sample[] = [];
     const baseline: Sample[] = [];
     for (let i = 0; i < WARMUP_RUNS + RUNS; i++) {
       const o = await oursOnce(relay, relayProxy, homeA, homeB);
-      const b = await baselineOnce(echoProxy);
+      const b = await echo.connectAndEcho(TEXT);
       if (i < WARMUP_RUNS) continue;
       ours.push(o);
       baseline.push(b);
       log(`  relay-connect-round-trips: run ${i - WARMUP_RUNS + 1}/${RUNS}: ours ${o.totalMs.toFixed(0)} ms, raw TCP ${b.totalMs.toFixed(0)} ms (RTT ${RTT_MS} ms)`);
     }
-    const trips = (samples: Sample[], pick: (s: Sample) => number | undefined) =>
-      round(summarize(samples.map((s) => pick(s) ?? Number.NaN)).median / RTT_MS, 2);
+    const trips = (samples: Sample[], pick: (s: Sample) => number | undefined) => medianTrips(samples.map((s) => pick(s) ?? Number.NaN));
     const o = trips(ours, (s) => s.totalMs);
     const b = trips(baseline, (s) => s.totalMs);
     return {
-      bench: 'relay-connect-round-trips',
-      ours: o,
-      baseline: b,
-      ratio: round(o / b, 2),
-      better: 'lower',
-      unit: 'round trips',
-      runs: RUNS,
-      warmupRuns: WARMUP_RUNS,
-      statistic: 'median',
-      oneWayDelayMs: ONE_WAY_MS,
-      rttMs: RTT_MS,
+      ...roundTripResult('relay-connect-round-trips', o, b, { runs: RUNS, warmupRuns: WARMUP_RUNS }),
       oursMs: round(summarize(ours.map((s) => s.totalMs)).median, 1),
       baselineMs: round(summarize(baseline.map((s) => s.totalMs)).median, 1),
       oursToDataConnectionRoundTrips: trips(ours, (s) => s.dataConnectionMs),
@@ -86,12 +66,11 @@ export async function runRelayConnectRoundTrips(homeA: BenchHome, homeB: BenchHo
       baselineToConnectedRoundTrips: trips(baseline, (s) => s.connectedMs),
       oursSetup:
         'ChatNode + RelayClient peers already up (B listening and registered, A connected to the relay); A connects to B by key, relay-only, through p2p-chat relay; B echoes the first chat message',
-      baselineSetup: 'raw TCP connect + one line echoed',
-      delayModel: 'every TCP connection to the relay (or echo server) through a proxy delaying each direction; its TCP handshake costs 1 RTT',
+      baselineSetup: RAW_ECHO_SETUP,
+      delayModel: DELAY_MODEL,
     };
   } finally {
     await relayProxy.close();
-    await echoProxy.close();
     await echo.close();
     await relay.stop();
   }
@@ -153,20 +132,3 @@ async function oursOnce(relay: RelayProcess, proxy: DelayProxy, homeA: BenchHome
     });
   }
 }
-
-async function baselineOnce(proxy: DelayProxy): Promise<Sample> {
-  const start = performance.now();
-  const socket = createConnection({ host: HOST, port: proxy.port, noDelay: true });
-  socket.on('error', () => socket.destroy()); // surfaces through the awaited steps
-  try {
-    await withTimeout(once(socket, 'connect'), STEP_TIMEOUT_MS, 'raw TCP connect');
-    const connected = performance.now();
-    await echoLine(socket, TEXT, STEP_TIMEOUT_MS);
-    return { totalMs: performance.now() - start, connectedMs: connected - start };
-  } finally {
-    const closed: Promise<unknown> = socket.closed ? Promise.resolve() : once(socket, 'close');
-    socket.end();
-    await withTimeout(closed, STEP_TIMEOUT_MS, 'closing the raw socket').catch(() => socket.destroy());
-  }
-}
-

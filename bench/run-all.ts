@@ -3,14 +3,16 @@
 // `node dist/bench/run-all.js NAME...` runs only the named ones.
 
 import type { BenchResult, Log } from './bench-result.js';
-import { runBulkMessages } from './bulk-messages.js';
+import { runBulkMessages, runBulkMessagesAcks } from './bulk-messages.js';
 import { runConnectFirstMessage } from './connect-first-message.js';
+import { runDirectConnectRoundTrips } from './direct-connect-round-trips.js';
 import { runListenerFlood } from './listener-flood.js';
 import { runFileTransferRss } from './file-transfer-rss.js';
 import { runFileTransferDirect, runFileTransferRelayed } from './file-transfer-throughput.js';
 import { runRelayConnectRoundTrips } from './relay-connect-round-trips.js';
 import { runRelayIdlePeersRss } from './relay-idle-peers-rss.js';
 import { runRelayedThroughput } from './relayed-throughput.js';
+import { runResumeRoundTrips } from './resume-round-trips.js';
 import { TempHomes } from './temp-homes.js';
 
 const log: Log = (line) => process.stderr.write(`${line}\n`);
@@ -24,9 +26,12 @@ try {
     ['connect-first-message', () => runConnectFirstMessage(alice, bob, log)],
     ['listener-flood', () => runListenerFlood(alice, bob, log)],
     ['bulk-messages', () => runBulkMessages(alice, bob, log)],
+    ['bulk-messages-acks', () => runBulkMessagesAcks(alice, bob, log)],
     ['relayed-throughput', () => runRelayedThroughput(alice, bob, log)],
     ['relay-idle-peers-rss', () => runRelayIdlePeersRss(log)],
     ['relay-connect-round-trips', () => runRelayConnectRoundTrips(alice, bob, log)],
+    ['direct-connect-round-trips', () => runDirectConnectRoundTrips(alice, bob, log)],
+    ['resume-round-trips', () => runResumeRoundTrips(alice, bob, log)],
     ['file-transfer-direct', () => runFileTransferDirect(alice, bob, log)],
     ['file-transfer-relayed', () => runFileTransferRelayed(alice, bob, log)],
     ['file-transfer-rss', () => runFileTransferRss(alice, bob, log)],
