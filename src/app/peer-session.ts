@@ -12,6 +12,12 @@ import { ACKS_FEATURE, RELIABLE_TYPES, type DeliveryMessage } from '../session/d
 import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 
 type Outgoing = Parameters<PeerConnection['send']>[0];
+
+/**
+ * We acknowledge at least every this many of the peer's messages, whatever the delay: well inside
+ * the 1,000 messages (and, at the 16 KiB text limit, the 4 MiB) a sender keeps before it waits.
+ */
+export const ACK_EVERY = 128;
 type Hello = Extract<DeliveryMessage, { type: 'conversation' }>;
 
 export interface PeerSessionOptions {
@@ -39,6 +45,8 @@ export class PeerSession {
   /** We dialled and sent `conversation` first: the peer's answer is its first message. */
   #awaitingHello: boolean;
   #ackTimer: Timer | undefined;
+  /** What our last ack said. */
+  #ackedUpTo = 0;
 
   /** `id`: the conversation's, when the peer acknowledges; `awaitingHello`: we opened it and its answer is due. */
   constructor(connection: PeerConnection, options: PeerSessionOptions, id?: string, awaitingHello = false) {
@@ -87,6 +95,7 @@ export class PeerSession {
 
   /** Our `conversation` message for the peer's next connection: how many of its messages we have. */
   hello(resumed: boolean): Hello {
+    this.#ackedUpTo = this.#delivery?.received ?? 0; // the count it carries acknowledges as much
     return { type: 'conversation', id: this.id ?? '', received: this.#delivery?.received ?? 0, ...(resumed ? { resumed: true as const } : {}) };
   }
 
@@ -130,7 +139,11 @@ export class PeerSession {
     }
     if (delivery && RELIABLE_TYPES.has(message.type)) {
       delivery.receivedOne();
-      this.#scheduleAck();
+      // A sender at its limit waits for us: past ACK_EVERY messages it hears at once, not 100 ms on.
+      if (delivery.received - this.#ackedUpTo >= ACK_EVERY) {
+        this.#stopAcking();
+        this.#sendAck();
+      } else this.#scheduleAck();
     }
     return true;
   }
@@ -194,7 +207,9 @@ export class PeerSession {
   }
 
   #sendAck(): void {
-    if (this.#delivery && this.#attached) this.#connection.send({ type: 'ack', n: this.#delivery.received });
+    if (!this.#delivery || !this.#attached) return;
+    this.#ackedUpTo = this.#delivery.received;
+    this.#connection.send({ type: 'ack', n: this.#ackedUpTo });
   }
 
   #scheduleAck(): void {

@@ -390,6 +390,7 @@ export class Room {
    */
   #broadcast(except: Member, message: Outgoing): { reached: PeerConnection[]; bytes: number } {
     const reached: PeerConnection[] = [];
+    if (this.#members.size === 1 && this.#members.has(except.connection)) return { reached, bytes: 0 }; // nobody else: nothing to encode
     let plaintext: Buffer;
     try {
       plaintext = PEER_MESSAGES.encode(message);
