@@ -102,7 +102,8 @@ export type AppEvent =
       /** Set when a host passed the message on from another of its peers. */
       via?: string;
     }
-  | { type: 'sent'; id: string; text: string; time: number; action?: boolean; recipients: number }
+  /** `pending`: how many of the recipients are away (reconnecting); it waits for them. */
+  | { type: 'sent'; id: string; text: string; time: number; action?: boolean; recipients: number; pending?: number }
   /** A peer acknowledged our message `id`: it has it (peers that acknowledge delivery only). */
   | { type: 'delivered'; id: string; peer: string; fingerprint: string }
   /** `unacknowledged`: how many of our messages it went without (when any). */

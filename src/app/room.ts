@@ -315,7 +315,8 @@ export class Room {
     }
     const chat = { id: randomBytes(8).toString('hex'), time: this.#options.clock.now(), text, ...(action ? { action } : {}) };
     for (const peer of this.#members.values()) peer.session.send({ type: 'chat', ...chat }, chat.id);
-    const sent = { ...chat, recipients: this.#members.size };
+    const away = [...this.#members.values()].filter((m) => m.session.detached).length;
+    const sent = { ...chat, recipients: this.#members.size, ...(away > 0 ? { pending: away } : {}) };
     this.#options.emit({ type: 'sent', ...sent });
     return sent;
   }

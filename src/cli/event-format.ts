@@ -68,8 +68,10 @@ export function formatMessage(event: AppEvent, self: string): string | null {
   const [from, at, through] = event.type === 'sent' ? [self, event.time, undefined] : [event.from, event.receivedAt, event.via];
   const time = pc.dim(clock(at));
   const text = sanitizeText(event.text);
-  if (event.action) return `${time} ${pc.bold('*')} ${colourName(from)}${via(through)} ${text}`;
-  return `${time} ${colourName(from)}${via(through)}: ${text}`;
+  // Typed while a peer is away: kept, and sent once it is back (its `reconnected` line says so).
+  const pending = event.type === 'sent' && event.pending ? pc.dim(' (pending)') : '';
+  if (event.action) return `${time} ${pc.bold('*')} ${colourName(from)}${via(through)} ${text}${pending}`;
+  return `${time} ${colourName(from)}${via(through)}: ${text}${pending}`;
 }
 
 /**

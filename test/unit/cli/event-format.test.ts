@@ -131,6 +131,23 @@ describe('one line format for every message, with its time (issue 12, item 3)', 
     assert.equal(plain(formatMessage({ ...sent, action: true }, 'bob')), '09:05 * bob hi all');
   });
 
+  it('a line typed while a peer is away is marked pending', () => {
+    const sent = { type: 'sent', id: 'm3', text: 'are you there', time: HERE, recipients: 1, pending: 1 } as const;
+    assert.equal(plain(formatMessage(sent, 'bob')), '09:05 bob: are you there (pending)');
+    assert.equal(plain(formatMessage({ ...sent, action: true }, 'bob')), '09:05 * bob are you there (pending)');
+  });
+
+  it('a lost connection and its resumption are one line each; later attempts only in --json', () => {
+    const base = { peer: 'laptop', fingerprint: 'F', code: 'ERR_CONNECTION_LOST', message: 'connection reset by peer' } as const;
+    const line = (event: Parameters<typeof formatNotice>[0]) => plain(formatNotice(event, HERE));
+    assert.equal(line({ type: 'reconnecting', ...base, attempt: 1, retryInMs: 200 }), '09:05 -- connection to laptop lost (connection reset by peer); reconnecting…');
+    assert.equal(line({ type: 'reconnecting', ...base, attempt: 0, retryInMs: 0 }), '09:05 -- connection to laptop lost (connection reset by peer); waiting for it to reconnect…');
+    assert.equal(formatNotice({ type: 'reconnecting', ...base, attempt: 2, retryInMs: 400 }, HERE), null);
+    const back = { type: 'reconnected', peer: 'laptop', fingerprint: 'F', path: 'direct', address: '192.0.2.7:5050', resent: 3, downtimeMs: 1_234 } as const;
+    assert.equal(line(back), '09:05 -- reconnected to laptop (direct 192.0.2.7:5050) after 1.2 s; 3 messages resent');
+    assert.equal(line({ ...back, resent: 0 }), '09:05 -- reconnected to laptop (direct 192.0.2.7:5050) after 1.2 s');
+  });
+
   it('the (via host) marker follows the name in messages and actions alike', () => {
     const forwarded = { ...message, via: 'alice' };
     assert.equal(plain(formatMessage(forwarded, 'bob')), '09:05 carol (via alice): hello');
