@@ -91,3 +91,52 @@ describe('netlab: roaming, a dialler that moves to another subnet', { skip: awai
     }
   });
 });
+
+describe('netlab: roaming, a listener that moves is found again on the LAN', { skip: await netlabSkip(), timeout: 120_000 }, () => {
+  let lab: Netlab | undefined;
+
+  before(async () => {
+    lab = await Netlab.create();
+    await lab.addLan('lan', '198.51.100.0/24');
+    await lab.addHost('l', { lan: 'lan', address: `${L_OLD}/24` });
+    await lab.addHost('d', { lan: 'lan', address: `${D_OLD}/24` });
+    // The dialler is on both subnets: the listener's new address is on its LAN too.
+    await lab.exec('d', 'ip', ['addr', 'add', `${D_NEW}/24`, 'dev', 'eth0']);
+  });
+
+  after(async () => {
+    if (lab) assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
+  });
+
+  it('announces itself again at its new address; the dialler finds it there by mDNS and resumes', async (t) => {
+    const flags = FLAGS.filter((f) => f !== '--no-mdns');
+    const laptop = lab!.spawnPeer('l', ['listen', '--name', 'laptop', '--host', '0.0.0.0', ...flags]);
+    await laptop.waitForEvent('announced', undefined, 15_000);
+    const phone = lab!.spawnPeer('d', ['connect', 'laptop', '--name', 'phone', ...flags]);
+    try {
+      const atPhone = await phone.waitForEvent('connected', undefined, 15_000);
+      assert.equal(atPhone.address, `${L_OLD}:5050`);
+      phone.send('p-1 before');
+      await laptop.waitForEvent('message', (e) => e.text === 'p-1 before');
+      const [markL, markP] = [laptop.events.length, phone.events.length];
+
+      await lab!.exec('l', 'ip', ['addr', 'add', `${L_NEW}/24`, 'dev', 'eth0']);
+      await lab!.exec('l', 'ip', ['addr', 'del', `${L_OLD}/24`, 'dev', 'eth0']);
+      const moved = Date.now();
+      phone.send('p-2 while moving');
+
+      const again = await eventAfter(laptop, markL, 'announced', undefined, 15_000);
+      t.diagnostic(`announced again ${Date.now() - moved} ms after the move: ${String(again.instance)}`);
+      const back = await eventAfter(phone, markP, 'reconnected', undefined, 60_000);
+      t.diagnostic(`resumed ${Date.now() - moved} ms after the move, at ${String(back.address)}`);
+      assert.deepEqual([back.peer, back.path, back.address], ['laptop', 'direct', `${L_NEW}:5050`]);
+      await laptop.waitForEvent('message', (e) => e.text === 'p-2 while moving');
+      assert.deepEqual(texts(laptop), ['p-1 before', 'p-2 while moving']);
+      assert.equal([...laptop.events, ...phone.events].some((e) => e.type === 'lost'), false, 'nobody was reported lost');
+    } finally {
+      phone.kill('SIGTERM');
+      laptop.kill('SIGTERM');
+      await Promise.all([phone.exitCode(10_000).catch(() => phone.kill()), laptop.exitCode(10_000).catch(() => laptop.kill())]);
+    }
+  });
+});
