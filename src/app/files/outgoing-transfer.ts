@@ -233,9 +233,8 @@ export class OutgoingTransfer extends Transfer {
       await before;
       let index: number | undefined;
       try {
-        for (index = this.#queue.shift(); index !== undefined && this.#live(generation); index = this.#queue.shift()) {
-          await this.#sendFile(index, generation);
-        }
+        // Liveness first: a loop paused meanwhile must not take a file from the next one's queue.
+        while (this.#live(generation) && (index = this.#queue.shift()) !== undefined) await this.#sendFile(index, generation);
       } catch (err) {
         // Anything not already coded is the file failing to open or read (EIO from a failing
         // disk, a directory put in its place).

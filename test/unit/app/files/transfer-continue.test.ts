@@ -14,9 +14,10 @@ import { DownloadDir, PARTIAL_DIR } from '../../../../src/app/files/download-dir
 import { FileEventReporter } from '../../../../src/app/files/file-events.js';
 import { listFiles } from '../../../../src/app/files/file-list.js';
 import type { Transfer } from '../../../../src/app/files/transfer.js';
-import type { TransferEvent } from '../../../../src/app/files/transfers.js';
+import { Transfers, type TransferEvent } from '../../../../src/app/files/transfers.js';
 import type { FileMessage } from '../../../../src/session/file-messages.js';
 import { ManualClock } from '../../../helpers/manual-clock.js';
+import { recordingLink } from '../../../helpers/recording-link.js';
 import { ResumableLinks, type ResumableLinksOptions, type Side } from '../../../helpers/resumable-links.js';
 import { fileSha256, MiB, partialFiles, TransferFixture, writeRandomFile } from '../../../helpers/transfer-fixture.js';
 
@@ -298,6 +299,26 @@ describe('a transfer over a conversation that resumes', () => {
     assert.equal(transfer.state, 'done');
     assert.deepEqual((await readdir(downloads)).sort(), ['x.bin', 'y.bin']);
     for (const name of Object.keys(files)) assert.equal(await fileSha256(join(downloads, name)), await fileSha256(join(source, name)), name);
+  });
+
+  it('a sending loop overtaken by a pause leaves the next answer\'s queue alone', { timeout: 30_000 }, async () => {
+    // Accepted, paused and accepted again before the first loop has read anything: that loop
+    // ends on its way in, and the second sends the file. (One that took a file from the new
+    // queue on its way out would leave the second with nothing to send.)
+    const source = await fx.tempDir('src');
+    await writeRandomFile(join(source, 'a.bin'), 100_000);
+    const transfers = new Transfers({ downloadDir: source, acceptFiles: 'never', offerTimeoutMs: 60_000, progressIntervalMs: 0, clock: new ManualClock(0) });
+    const [first, second] = [recordingLink(), recordingLink()];
+    const transfer = transfers.send(first, (await listFiles([join(source, 'a.bin')])).files);
+    transfers.handle(first, { type: 'file-accept', id: transfer.id, resume: [] });
+    transfers.linkSuspended(first);
+    transfers.linkResumed(first, second);
+    transfers.handle(second, { type: 'file-accept', id: transfer.id, resume: [] });
+    for (let i = 0; i < 10_000 && !second.sent.some((m) => m.type === 'file-end'); i++) await new Promise((resolve) => setImmediate(resolve));
+    assert.deepEqual(ofType(second.sent, 'file-start'), [{ type: 'file-start', id: transfer.id, index: 0, offset: 0 }]);
+    assert.equal(ofType(second.sent, 'file-end').length, 1, 'the file was sent on the second link');
+    assert.deepEqual(ofType(first.sent, 'file-start'), [], 'nothing on the first after the pause');
+    transfer.cancel();
   });
 
   it('survives a second cut while the answer is still on its way', { timeout: 30_000 }, async () => {
