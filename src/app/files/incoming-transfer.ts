@@ -13,6 +13,7 @@ import { validateOffer, type SafeEntry } from '../../session/file-names.js';
 import { SEND_WINDOW_DEFAULTS } from '../../session/send-window.js';
 import { DownloadDir, predictNames, writeError, type ResumableData } from './download-dir.js';
 import { FileSink, WriteBacklog } from './file-sink.js';
+import { PlacingGroups, type Group } from './placing-groups.js';
 import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
 export interface IncomingOptions extends TransferTiming {
@@ -54,9 +55,8 @@ export class IncomingTransfer extends Transfer {
   /** The files as the offer listed them: an offer made again must list the same. */
   readonly #offered: readonly OfferedFile[];
   readonly #entries: readonly SafeEntry[];
-  /** The files under each top-level name (placed together), and how many of them wait to verify. */
-  readonly #groups = new Map<string, number[]>();
-  readonly #unverified = new Map<string, number>();
+  /** Which files are verified and placed: those under each top-level name are placed together. */
+  readonly #groups: PlacingGroups;
   readonly #options: IncomingOptions;
   #dir: DownloadDir | undefined;
   #dirPath: string | undefined;
@@ -66,11 +66,6 @@ export class IncomingTransfer extends Transfer {
   #sinks = new Set<FileSink>();
   readonly #backlog = new WriteBacklog();
   #resent = new Set<number>();
-  /** Files that matched, with the SHA-256 they matched (file-verified repeats it to the sender). */
-  #verified = new Map<number, string>();
-  /** The hashes of verified files not yet placed: a resume point of the whole file, should one be needed. */
-  readonly #wholeHashes = new Map<number, Hash>();
-  #saved = new Map<number, string>();
   /** Top-level name → the name it would be placed under, as predicted when the offer came. */
   #predicted = new Map<string, string>();
   /** Verified groups being moved into place (see linkClosed). */
@@ -101,14 +96,8 @@ export class IncomingTransfer extends Transfer {
     super(link, id, entries.map((e) => ({ path: e.parts.join('/'), size: e.size })), options);
     this.#offered = offered;
     this.#entries = entries;
+    this.#groups = new PlacingGroups(entries);
     this.#options = options;
-    entries.forEach((entry, index) => {
-      const top = entry.parts[0]!;
-      const group = this.#groups.get(top) ?? [];
-      if (group.length === 0) this.#groups.set(top, group);
-      group.push(index);
-      this.#unverified.set(top, group.length);
-    });
   }
 
   /**
@@ -215,16 +204,8 @@ export class IncomingTransfer extends Transfer {
     this.#answering = false;
     if (this.finished || this.suspended) return;
     this.#awaitingOffer = false;
-    for (const [index, sha256] of this.#verified) {
-      if (this.#saved.has(index)) {
-        this.link.send({ type: 'file-verified', id: this.id, index, sha256 });
-        continue;
-      }
-      this.#verified.delete(index);
-      const top = this.#entries[index]!.parts[0]!;
-      this.#unverified.set(top, this.#unverified.get(top)! + 1);
-      this.#resumable.set(index, { have: this.files[index]!.size, hash: this.#wholeHashes.get(index)! });
-    }
+    for (const [index, sha256] of this.#groups.placedFiles()) this.link.send({ type: 'file-verified', id: this.id, index, sha256 });
+    for (const [index, hash] of this.#groups.unverifyUnplaced()) this.#resumable.set(index, { have: this.files[index]!.size, hash });
     const points = [...this.#resumable].sort(([a], [b]) => a - b).slice(0, MAX_RESUME_POINTS);
     this.#resumable = new Map(points);
     this.#writtenAtAccept = this.#written;
@@ -236,7 +217,7 @@ export class IncomingTransfer extends Transfer {
   /** Done, its final words are every confirmation (the last may have been lost with the connection). */
   override get finalWords(): readonly FileMessage[] {
     if (this.state !== 'done') return super.finalWords;
-    return [...this.#verified].map(([index, sha256]) => ({ type: 'file-verified' as const, id: this.id, index, sha256 }));
+    return this.#groups.placedFiles().map(([index, sha256]) => ({ type: 'file-verified' as const, id: this.id, index, sha256 }));
   }
 
   /** Say no; `reason` (if any) is shown on both sides after "declined ...: ". */
@@ -283,7 +264,7 @@ export class IncomingTransfer extends Transfer {
    * an offer says when a name is taken there and what it will be saved as instead.
    */
   async predictNames(downloadDir: string): Promise<void> {
-    this.#predicted = await predictNames(downloadDir, [...this.#groups.keys()]);
+    this.#predicted = await predictNames(downloadDir, this.#groups.tops);
   }
 
   /**
@@ -291,7 +272,7 @@ export class IncomingTransfer extends Transfer {
    * where it would be as predicted at the offer (undefined when there was no prediction).
    */
   savedAs(index: number): string | undefined {
-    const saved = this.#saved.get(index);
+    const saved = this.#groups.savedAs(index);
     if (saved !== undefined) return saved;
     const [top, ...rest] = this.#entries[index]!.parts;
     const predicted = this.#predicted.get(top!);
@@ -334,7 +315,7 @@ export class IncomingTransfer extends Transfer {
 
   #start(index: number, offset: number): void {
     if (this.#current) throw transferProtocolError('a file started before the previous one ended');
-    if (index >= this.files.length || this.#verified.has(index)) throw transferProtocolError('no such file to start');
+    if (index >= this.files.length || this.#groups.isVerified(index)) throw transferProtocolError('no such file to start');
     const resumed = this.#resumable.get(index);
     this.#resumable.delete(index);
     if (offset !== 0 && offset !== resumed?.have) throw transferProtocolError('a file started at an offset we did not offer');
@@ -367,8 +348,7 @@ export class IncomingTransfer extends Transfer {
         async (hash) => {
           this.#sinks.delete(current.sink);
           const digest = hash.copy().digest('hex');
-          if (digest === sha256) this.#wholeHashes.set(index, hash);
-          if (!this.finished) await this.#verify(index, digest === sha256 ? digest : undefined);
+          if (!this.finished) await this.#verify(index, digest === sha256 ? digest : undefined, hash);
         },
         (err: unknown) => this.fail(writeError(err, this.files[index]!.path), false),
       )
@@ -376,8 +356,8 @@ export class IncomingTransfer extends Transfer {
     this.#finishing.add(finishing);
   }
 
-  /** `matched`: the SHA-256 the file matched, or undefined on a mismatch. */
-  async #verify(index: number, matched: string | undefined): Promise<void> {
+  /** `matched`: the SHA-256 the file matched, or undefined on a mismatch; `hash`: its running hash. */
+  async #verify(index: number, matched: string | undefined, hash: Hash): Promise<void> {
     const path = this.files[index]!.path;
     if (matched === undefined) {
       if (this.#resent.has(index)) {
@@ -390,44 +370,36 @@ export class IncomingTransfer extends Transfer {
       this.emit('mismatch', { index, path });
       return;
     }
-    this.#verified.set(index, matched); // once per file: #start refuses a verified one
-    const top = this.#entries[index]!.parts[0]!;
-    const unverified = this.#unverified.get(top)! - 1;
-    this.#unverified.set(top, unverified);
+    const group = this.#groups.verify(index, matched, hash);
     // Not once the transfer is ending (a cut, a cancel): the data stays partial for a resume.
-    if (unverified > 0 || this.finished || this.#ending) return;
-    const group = this.#groups.get(top)!;
-    const placing: Promise<void> = this.#place(top, group).finally(() => this.#placing.delete(placing));
+    if (!group || this.finished || this.#ending) return;
+    const placing: Promise<void> = this.#place(group).finally(() => this.#placing.delete(placing));
     this.#placing.add(placing);
     await placing;
   }
 
   /** Move a verified group into the download directory, then confirm it (and end, if it was the last). */
-  async #place(top: string, group: readonly number[]): Promise<void> {
+  async #place(group: Group): Promise<void> {
     try {
       const name = await this.#dir!.place(
-        top,
-        group.map((i) => ({ rest: this.#entries[i]!.parts.slice(1), part: this.#parts[i]! })),
+        group.top,
+        group.files.map(({ index, rest }) => ({ rest, part: this.#parts[index]! })),
       );
-      for (const i of group) {
-        this.#saved.set(i, [name, ...this.#entries[i]!.parts.slice(1)].join('/'));
-        this.#wholeHashes.delete(i);
-      }
+      this.#groups.placed(group, name);
     } catch (err) {
       this.fail(writeError(err, this.#dir!.path), false);
       return;
     }
     // The last group leaves nothing partial: the folder goes before anyone is told it is done,
     // and done comes before the last confirmation, since the sender may leave once it has that.
-    const last = this.#saved.size === this.files.length;
-    if (last) {
+    if (this.#groups.allPlaced) {
       await this.#dir!.tidy();
       this.complete();
     }
-    for (const i of group) {
+    for (const { index } of group.files) {
       // Not live: said with the answer to the repeated offer (or, once done, as its final words).
-      if (this.#live) this.link.send({ type: 'file-verified', id: this.id, index: i, sha256: this.#verified.get(i)! });
-      this.emit('file-verified', { index: i, path: this.files[i]!.path, savedAs: this.#saved.get(i)! });
+      if (this.#live) this.link.send({ type: 'file-verified', id: this.id, index, sha256: this.#groups.sha256(index)! });
+      this.emit('file-verified', { index, path: this.files[index]!.path, savedAs: this.#groups.savedAs(index)! });
     }
   }
 
