@@ -21,7 +21,7 @@ import { FileEventReporter } from './files/file-events.js';
 import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
 import type { Transfer } from './files/transfer.js';
-import { Transfers, type AcceptPolicy } from './files/transfers.js';
+import { Transfers, type AcceptPolicy, type PeerLink } from './files/transfers.js';
 import { KeyedLogThrottle } from '../log-throttle.js';
 import { HandshakeAdmission, type RefusalLine } from './handshake-admission.js';
 import { Resumption } from './resumption.js';
@@ -62,6 +62,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   readonly #resumption: Resumption;
   /** The member each connection joined as (its name follows /nick, and stays once it leaves). */
   readonly #joinedAs = new WeakMap<PeerConnection, RoomPeer>();
+  /** Each member's file link when it joined or last resumed: its transfers move from it to the next one. */
+  readonly #filesLink = new WeakMap<RoomPeer, PeerLink>();
   /** Outgoing connections whose caller waits for them to join (connectOver). */
   readonly #joining = new Map<PeerConnection, (peer: RoomPeer) => void>();
   /** Connections still in the handshake. */
@@ -114,8 +116,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
         this.#joinedAs.set(connection, peer);
         this.#joining.get(connection)?.(peer);
         this.#joining.delete(connection);
+        const before = this.#filesLink.get(peer);
+        this.#filesLink.set(peer, peer.link);
+        if (before && before !== peer.link) this.#files.linkResumed(before, peer.link);
       },
       onSuspended: (peer, error) => this.emit('suspended', peer, error),
+      onLost: (peer, error) => this.#files.linkClosed(peer.link, error.message),
     });
     this.#knownPeers = options.knownPeers;
     this.#admission = new HandshakeAdmission(this.#timing, this.#clock);
@@ -373,8 +379,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       this.#admission.done(connection);
       // Before the room lets the peer go: its link is found there.
       const link = this.#room.find(connection)?.link;
+      // A conversation that may resume keeps its transfers, paused; they end only if it is lost.
+      if (this.#resumption.closed(connection, outcome, this.#quitting)) {
+        if (link) this.#files.linkSuspended(link);
+        return;
+      }
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
-      if (this.#resumption.closed(connection, outcome, this.#quitting)) return;
       this.#onClosed(connection, addressGroup(stream.remoteHost), direction, outcome);
     });
     connection.start();

@@ -34,6 +34,8 @@ export interface ResumptionOptions {
   readonly onJoined: (connection: PeerConnection, peer: RoomPeer) => void;
   /** A conversation we dialled was suspended: dial its peer again. */
   readonly onSuspended: (peer: RoomPeer, error: P2PChatError) => void;
+  /** A suspended conversation is over (the window closed, or the peer started a new one); the room lets it go next. */
+  readonly onLost?: (peer: RoomPeer, error: P2PChatError) => void;
 }
 
 /** What the room needs to take a session in: how it came, and its file link. */
@@ -162,7 +164,9 @@ export class Resumption {
     this.#suspended.delete(peer);
     const seconds = Math.round(this.#options.resumeWindowMs / 1000);
     const message = `${error.message}; ${why ?? `not back within ${seconds} s`}`;
-    this.#options.room.leave(peer.connection, { kind: 'lost', error: chatError(error.code, message) });
+    const lost = chatError(error.code, message);
+    this.#options.onLost?.(peer, lost);
+    this.#options.room.leave(peer.connection, { kind: 'lost', error: lost });
   }
 
   #await(connection: PeerConnection, take: (hello: Hello) => void): void {

@@ -8,7 +8,7 @@ import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
 import { Conversation } from '../app/conversation.js';
 import type { Undelivered } from '../app/room.js';
-import { SYSTEM_CLOCK } from '../clock.js';
+import { SYSTEM_CLOCK, type Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
 import type { Identity } from '../secure/identity-store.js';
@@ -74,6 +74,11 @@ class ChatRun {
   /** `p2p-chat send`: the transfers it offered, and how each that ended went (true: delivered). */
   #sending: readonly string[] | undefined;
   readonly #sent = new Map<string, boolean>();
+  /**
+   * `send` keeps running until its transfers end: while the conversation waits to resume, its
+   * timers let the process exit and no connection holds it, so this does.
+   */
+  #holding: Timer | undefined;
 
   constructor(options: RunChatOptions, done: (code: number) => void, failed: (error: P2PChatError) => void) {
     this.#options = options;
@@ -144,6 +149,7 @@ class ChatRun {
   /** `p2p-chat send`: offer the files, then leave when every transfer has ended (1 if one failed). */
   #sendFiles(list: FileList): void {
     this.#sending = offerFiles(this.#conversation, list, this.#frontend).map((t) => t.id);
+    this.#holding = SYSTEM_CLOCK.setInterval(() => undefined, 60_000);
     this.#checkSent();
   }
 
@@ -276,6 +282,7 @@ class ChatRun {
     if (this.#quitting) return;
     this.#quitting = true;
     this.#exitCode = code;
+    SYSTEM_CLOCK.clearInterval(this.#holding);
     const delivered = await this.#conversation.quit(reason);
     const missing = this.#linesRead > 0 ? this.#conversation.undelivered() : [];
     if (missing.length > 0) {

@@ -9,6 +9,7 @@
 // `holdReplies()` keeps what the server sends until `release()`, like a slow return path, so a
 // test can line several connections up at the same point of a handshake. `pauseUplink()` stops
 // the client→server direction until `resumeUplink()`, like a link that stalls and recovers.
+// `forwarded` counts the bytes passed on each way, over every connection (what a path carried).
 
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 
@@ -35,6 +36,8 @@ export class TcpProxy {
   connections = 0;
   /** Connections whose server side has closed. */
   serverCloses = 0;
+  /** Bytes passed on so far, over all connections: client→server (`up`) and server→client (`down`). */
+  readonly forwarded = { up: 0, down: 0 };
 
   /** `bytesPerSecond` throttles the client→server direction, like a slow uplink. */
   constructor(targetPort: number, targetHost = '127.0.0.1', bytesPerSecond = 0) {
@@ -71,6 +74,7 @@ export class TcpProxy {
           chunk[chunk.length - 1]! ^= 0x01;
         }
         if (this.#recording) this.#recorded.push(Buffer.from(chunk));
+        this.forwarded.up += chunk.length;
         upstream.write(chunk);
         if (this.#bytesPerSecond > 0) {
           client.pause();
@@ -84,7 +88,7 @@ export class TcpProxy {
         if (silent()) return;
         if (this.#recording) this.#recorded.push(Buffer.from(chunk));
         if (this.#holding) this.#hold(client, chunk);
-        else client.write(chunk);
+        else this.#down(client, chunk);
       });
       client.on('end', () => {
         if (!silent()) upstream.end();
@@ -145,7 +149,7 @@ export class TcpProxy {
   release(): void {
     this.#holding = false;
     for (const { client, chunk } of this.#held.splice(0)) {
-      if (chunk) client.write(chunk);
+      if (chunk) this.#down(client, chunk);
       else client.end();
     }
   }
@@ -184,6 +188,11 @@ export class TcpProxy {
 
   acceptNew(): void {
     this.#refusing = false;
+  }
+
+  #down(client: Socket, chunk: Buffer): void {
+    this.forwarded.down += chunk.length;
+    client.write(chunk);
   }
 
   #hold(client: Socket, chunk: Buffer | null): void {

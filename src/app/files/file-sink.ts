@@ -76,6 +76,15 @@ export class FileSink {
 
   /** Wait for every queued byte to be written, close the file, and return its SHA-256 (hex). */
   async finish(): Promise<string> {
+    return (await this.keep()).digest('hex');
+  }
+
+  /**
+   * Wait for every queued byte to be written and close the file, like finish(), but return the
+   * running hash of those bytes itself: a later sink can go on from it (a resume point, without
+   * reading the file again).
+   */
+  async keep(): Promise<Hash> {
     await this.#writing;
     const handle = await this.#handle;
     if (this.#error) {
@@ -85,7 +94,7 @@ export class FileSink {
     await handle.close().catch((err: unknown) => {
       throw writeError(err, this.#path);
     });
-    return this.#hash.digest('hex');
+    return this.#hash;
   }
 
   /** Stop writing (the transfer ended); what is on disk stays for a later resume. */

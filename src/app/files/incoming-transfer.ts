@@ -3,14 +3,17 @@
 // is written to its partial file, acknowledged as it reaches the disk, checked against the
 // sender's SHA-256 (asked for again once on a mismatch) and, when every file under the same
 // top-level name is verified, moved into the download directory under a name nothing else has.
+// Paused by a lost connection, it settles what it has on disk; when the conversation resumes, the
+// sender's repeated offer is answered at once with where it stands (see #answerAgain).
 
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { chatError } from '../../errors.js';
 import { MAX_RESUME_POINTS, type FileMessage, type OfferedFile, type ResumePoint } from '../../session/file-messages.js';
 import { validateOffer, type SafeEntry } from '../../session/file-names.js';
 import { SEND_WINDOW_DEFAULTS } from '../../session/send-window.js';
 import { DownloadDir, predictNames, writeError, type ResumableData } from './download-dir.js';
 import { FileSink, WriteBacklog } from './file-sink.js';
+import { PlacingGroups, type Group } from './placing-groups.js';
 import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
 export interface IncomingOptions extends TransferTiming {
@@ -49,10 +52,11 @@ interface Current {
 
 export class IncomingTransfer extends Transfer {
   readonly direction = 'receive' as const;
+  /** The files as the offer listed them: an offer made again must list the same. */
+  readonly #offered: readonly OfferedFile[];
   readonly #entries: readonly SafeEntry[];
-  /** The files under each top-level name (placed together), and how many of them wait to verify. */
-  readonly #groups = new Map<string, number[]>();
-  readonly #unverified = new Map<string, number>();
+  /** Which files are verified and placed: those under each top-level name are placed together. */
+  readonly #groups: PlacingGroups;
   readonly #options: IncomingOptions;
   #dir: DownloadDir | undefined;
   #dirPath: string | undefined;
@@ -62,16 +66,25 @@ export class IncomingTransfer extends Transfer {
   #sinks = new Set<FileSink>();
   readonly #backlog = new WriteBacklog();
   #resent = new Set<number>();
-  /** Files that matched, with the SHA-256 they matched (file-verified repeats it to the sender). */
-  #verified = new Map<number, string>();
-  #saved = new Map<number, string>();
   /** Top-level name → the name it would be placed under, as predicted when the offer came. */
   #predicted = new Map<string, string>();
   /** Verified groups being moved into place (see linkClosed). */
   readonly #placing = new Set<Promise<void>>();
   /** A cancel or the link's end is waiting for #placing: start no more moves. */
   #ending = false;
+  /** The accept's preparation (opening the directory, hashing partial files), while under way. */
+  #accepting: Promise<void> | undefined;
+  /** Ended files being finished and checked (and placed), while under way. */
+  readonly #finishing = new Set<Promise<void>>();
+  /** Since a pause: what the lost connection brought of the open file is on disk. */
+  #kept: Promise<void> = Promise.resolve();
+  /** Taken up on a resumed connection; the sender's repeated offer, answered with where we stand, is due. */
+  #awaitingOffer = false;
+  /** The answer to the repeated offer is being made (it waits for what the cut left under way). */
+  #answering = false;
   #written = 0;
+  /** file-ack counts from the last accept: what #written was then. */
+  #writtenAtAccept = 0;
   #ackedAt = 0;
   /** Bytes of each file on disk now (a resend starts its file over), for progress. */
   #onDisk = new Map<number, number>();
@@ -81,22 +94,27 @@ export class IncomingTransfer extends Transfer {
   constructor(link: TransferLink, id: string, offered: readonly OfferedFile[], options: IncomingOptions) {
     const entries = validateOffer(offered);
     super(link, id, entries.map((e) => ({ path: e.parts.join('/'), size: e.size })), options);
+    this.#offered = offered;
     this.#entries = entries;
+    this.#groups = new PlacingGroups(entries);
     this.#options = options;
-    entries.forEach((entry, index) => {
-      const top = entry.parts[0]!;
-      const group = this.#groups.get(top) ?? [];
-      if (group.length === 0) this.#groups.set(top, group);
-      group.push(index);
-      this.#unverified.set(top, group.length);
-    });
   }
 
-  /** Accept into `downloadDir`; resolves once the answer (with resume points) is sent. */
+  /**
+   * Accept into `downloadDir`; resolves once the answer (with resume points) is sent. While the
+   * connection is down, the answer waits for the sender's repeated offer instead.
+   */
   async accept(downloadDir: string): Promise<void> {
     if (this.state !== 'offered') return;
     this.#dirPath = downloadDir;
     this.setState('active');
+    const accepting = this.#prepare(downloadDir);
+    this.#accepting = accepting;
+    await accepting;
+    this.#accepting = undefined;
+  }
+
+  async #prepare(downloadDir: string): Promise<void> {
     try {
       const dir = await this.#options.openDownloadDir(downloadDir);
       this.#dir = dir;
@@ -114,17 +132,98 @@ export class IncomingTransfer extends Transfer {
         this.#resumable.set(index, data);
         resume.push({ index, have: data.have, sha256: data.hash.copy().digest('hex') });
       }
-      if (this.finished) return;
+      if (this.finished || !this.#live) return;
       this.link.send({ type: 'file-accept', id: this.id, resume });
     } catch (err) {
       this.fail(writeError(err, downloadDir), false);
     }
   }
 
+  /** Whether our messages reach the sender, and the stream's state they speak of is current. */
+  get #live(): boolean {
+    return !this.suspended && !this.#awaitingOffer;
+  }
+
+  /**
+   * The connection is gone: what it brought of the open file is written and kept as a resume
+   * point (its hash as it stands, so nothing is read again), and files it ended are checked and
+   * placed as usual, their confirmations held back for the answer to the repeated offer.
+   */
+  protected override onPause(): void {
+    this.#pauseReading(false);
+    const current = this.#current;
+    this.#current = undefined;
+    const before = this.#kept; // an earlier pause's, still under way
+    this.#kept = current ? before.then(() => this.#keep(current)) : before;
+  }
+
+  async #keep({ index, sink, offset }: Current): Promise<void> {
+    try {
+      const hash = await sink.keep();
+      this.#sinks.delete(sink);
+      const have = offset + sink.received;
+      if (have > 0) this.#resumable.set(index, { have, hash });
+    } catch (err) {
+      this.fail(writeError(err, this.files[index]!.path), false);
+    }
+  }
+
+  /** Only an accepted transfer has a stream to take up again; an offer still waits for the user. */
+  protected override onContinue(): void {
+    this.#awaitingOffer = this.state === 'active';
+  }
+
+  /**
+   * The sender offered the same transfer again on a resumed connection: the same files, or the
+   * transfer ends. Accepted, we answer as soon as we know where we stand; still offered, the
+   * user's answer is the one it waits for. An offer repeated at any other time is ignored.
+   */
+  offeredAgain(files: readonly OfferedFile[]): void {
+    if (this.finished) return;
+    const same = files.length === this.#offered.length && files.every((f, i) => f.path === this.#offered[i]!.path && f.size === this.#offered[i]!.size);
+    if (!same) {
+      this.fail(transferProtocolError('offered again with other files'), false);
+      return;
+    }
+    if (this.#awaitingOffer && !this.#answering) {
+      this.#answering = true;
+      void this.#answerAgain();
+    }
+  }
+
+  /**
+   * Once settled: confirmations for the files placed (the first ones may have been lost), then a
+   * file-accept whose resume points say what we hold of every other file. A verified file not yet
+   * placed is held whole: its point has `have` = its size, and the sender finishes it without
+   * sending its bytes (it is checked again, as any resumed file).
+   */
+  async #answerAgain(): Promise<void> {
+    await this.#kept;
+    // Files ended before the cut are checked (and maybe placed), and a /accept given meanwhile has looked for partial files.
+    while (this.#accepting || this.#finishing.size > 0) await Promise.allSettled([this.#accepting, ...this.#finishing]);
+    this.#answering = false;
+    if (this.finished || this.suspended) return;
+    this.#awaitingOffer = false;
+    for (const [index, sha256] of this.#groups.placedFiles()) this.link.send({ type: 'file-verified', id: this.id, index, sha256 });
+    for (const [index, hash] of this.#groups.unverifyUnplaced()) this.#resumable.set(index, { have: this.files[index]!.size, hash });
+    const points = [...this.#resumable].sort(([a], [b]) => a - b).slice(0, MAX_RESUME_POINTS);
+    this.#resumable = new Map(points);
+    this.#writtenAtAccept = this.#written;
+    this.#ackedAt = this.#written;
+    const resume = points.map(([index, data]) => ({ index, have: data.have, sha256: data.hash.copy().digest('hex') }));
+    this.link.send({ type: 'file-accept', id: this.id, resume });
+  }
+
+  /** Done, its final words are every confirmation (the last may have been lost with the connection). */
+  override get finalWords(): readonly FileMessage[] {
+    if (this.state !== 'done') return super.finalWords;
+    return this.#groups.placedFiles().map(([index, sha256]) => ({ type: 'file-verified' as const, id: this.id, index, sha256 }));
+  }
+
   /** Say no; `reason` (if any) is shown on both sides after "declined ...: ". */
   decline(reason = ''): void {
     if (this.state !== 'offered') return;
-    this.link.send({ type: 'file-decline', id: this.id, reason });
+    this.sendFinal({ type: 'file-decline', id: this.id, reason });
     this.fail(chatError('ERR_FILE_DECLINED', `declined ${this.describe()} from ${this.link.peer.name}${reason ? `: ${reason}` : ''}`), true);
   }
 
@@ -165,7 +264,7 @@ export class IncomingTransfer extends Transfer {
    * an offer says when a name is taken there and what it will be saved as instead.
    */
   async predictNames(downloadDir: string): Promise<void> {
-    this.#predicted = await predictNames(downloadDir, [...this.#groups.keys()]);
+    this.#predicted = await predictNames(downloadDir, this.#groups.tops);
   }
 
   /**
@@ -173,7 +272,7 @@ export class IncomingTransfer extends Transfer {
    * where it would be as predicted at the offer (undefined when there was no prediction).
    */
   savedAs(index: number): string | undefined {
-    const saved = this.#saved.get(index);
+    const saved = this.#groups.savedAs(index);
     if (saved !== undefined) return saved;
     const [top, ...rest] = this.#entries[index]!.parts;
     const predicted = this.#predicted.get(top!);
@@ -192,6 +291,7 @@ export class IncomingTransfer extends Transfer {
       return;
     }
     if (this.state !== 'active' || !this.#dir) throw transferProtocolError(`${message.type} before the offer was accepted`);
+    if (!this.#live) throw transferProtocolError(`${message.type} before the answer to the offer made again`);
     switch (message.type) {
       case 'file-start':
         return this.#start(message.index, message.offset);
@@ -215,7 +315,7 @@ export class IncomingTransfer extends Transfer {
 
   #start(index: number, offset: number): void {
     if (this.#current) throw transferProtocolError('a file started before the previous one ended');
-    if (index >= this.files.length || this.#verified.has(index)) throw transferProtocolError('no such file to start');
+    if (index >= this.files.length || this.#groups.isVerified(index)) throw transferProtocolError('no such file to start');
     const resumed = this.#resumable.get(index);
     this.#resumable.delete(index);
     if (offset !== 0 && offset !== resumed?.have) throw transferProtocolError('a file started at an offset we did not offer');
@@ -242,17 +342,22 @@ export class IncomingTransfer extends Transfer {
     if (!current || current.index !== index) throw transferProtocolError('the end of a file that was not started');
     if (current.offset + current.sink.received !== this.files[index]!.size) throw transferProtocolError('a file ended short of its size');
     this.#current = undefined;
-    void current.sink.finish().then(
-      (digest) => {
-        this.#sinks.delete(current.sink);
-        if (!this.finished) void this.#verify(index, digest === sha256 ? digest : undefined);
-      },
-      (err: unknown) => this.fail(writeError(err, this.files[index]!.path), false),
-    );
+    const finishing: Promise<void> = current.sink
+      .keep()
+      .then(
+        async (hash) => {
+          this.#sinks.delete(current.sink);
+          const digest = hash.copy().digest('hex');
+          if (!this.finished) await this.#verify(index, digest === sha256 ? digest : undefined, hash);
+        },
+        (err: unknown) => this.fail(writeError(err, this.files[index]!.path), false),
+      )
+      .finally(() => this.#finishing.delete(finishing));
+    this.#finishing.add(finishing);
   }
 
-  /** `matched`: the SHA-256 the file matched, or undefined on a mismatch. */
-  async #verify(index: number, matched: string | undefined): Promise<void> {
+  /** `matched`: the SHA-256 the file matched, or undefined on a mismatch; `hash`: its running hash. */
+  async #verify(index: number, matched: string | undefined, hash: Hash): Promise<void> {
     const path = this.files[index]!.path;
     if (matched === undefined) {
       if (this.#resent.has(index)) {
@@ -260,44 +365,41 @@ export class IncomingTransfer extends Transfer {
         return;
       }
       this.#resent.add(index);
-      this.link.send({ type: 'file-resend', id: this.id, index, reason: 'SHA-256 mismatch' });
+      // Not live: the answer to the repeated offer gives this file no resume point, which asks for it whole.
+      if (this.#live) this.link.send({ type: 'file-resend', id: this.id, index, reason: 'SHA-256 mismatch' });
       this.emit('mismatch', { index, path });
       return;
     }
-    this.#verified.set(index, matched); // once per file: #start refuses a verified one
-    const top = this.#entries[index]!.parts[0]!;
-    const unverified = this.#unverified.get(top)! - 1;
-    this.#unverified.set(top, unverified);
+    const group = this.#groups.verify(index, matched, hash);
     // Not once the transfer is ending (a cut, a cancel): the data stays partial for a resume.
-    if (unverified > 0 || this.finished || this.#ending) return;
-    const group = this.#groups.get(top)!;
-    const placing: Promise<void> = this.#place(top, group).finally(() => this.#placing.delete(placing));
+    if (!group || this.finished || this.#ending) return;
+    const placing: Promise<void> = this.#place(group).finally(() => this.#placing.delete(placing));
     this.#placing.add(placing);
     await placing;
   }
 
   /** Move a verified group into the download directory, then confirm it (and end, if it was the last). */
-  async #place(top: string, group: readonly number[]): Promise<void> {
+  async #place(group: Group): Promise<void> {
     try {
       const name = await this.#dir!.place(
-        top,
-        group.map((i) => ({ rest: this.#entries[i]!.parts.slice(1), part: this.#parts[i]! })),
+        group.top,
+        group.files.map(({ index, rest }) => ({ rest, part: this.#parts[index]! })),
       );
-      for (const i of group) this.#saved.set(i, [name, ...this.#entries[i]!.parts.slice(1)].join('/'));
+      this.#groups.placed(group, name);
     } catch (err) {
       this.fail(writeError(err, this.#dir!.path), false);
       return;
     }
     // The last group leaves nothing partial: the folder goes before anyone is told it is done,
     // and done comes before the last confirmation, since the sender may leave once it has that.
-    const last = this.#saved.size === this.files.length;
-    if (last) {
+    if (this.#groups.allPlaced) {
       await this.#dir!.tidy();
       this.complete();
     }
-    for (const i of group) {
-      this.link.send({ type: 'file-verified', id: this.id, index: i, sha256: this.#verified.get(i)! });
-      this.emit('file-verified', { index: i, path: this.files[i]!.path, savedAs: this.#saved.get(i)! });
+    for (const { index } of group.files) {
+      // Not live: said with the answer to the repeated offer (or, once done, as its final words).
+      if (this.#live) this.link.send({ type: 'file-verified', id: this.id, index, sha256: this.#groups.sha256(index)! });
+      this.emit('file-verified', { index, path: this.files[index]!.path, savedAs: this.#groups.savedAs(index)! });
     }
   }
 
@@ -308,9 +410,9 @@ export class IncomingTransfer extends Transfer {
     this.setBytes(this.#onDiskTotal, this.#written);
     const queued = this.#backlog.queued; // before resuming: reading may push more at once
     if (this.#backlog.waiting < this.#options.pauseReadingAtBytes) this.#pauseReading(false);
-    if (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0) {
+    if (this.#live && (this.#written - this.#ackedAt >= this.#options.ackEveryBytes || queued === 0)) {
       this.#ackedAt = this.#written;
-      if (!this.finished) this.link.send({ type: 'file-ack', id: this.id, bytes: this.#written });
+      if (!this.finished) this.link.send({ type: 'file-ack', id: this.id, bytes: this.#written - this.#writtenAtAccept });
     }
   }
 

@@ -2,7 +2,8 @@
 // in chunks as the send window and the socket allow, hashing as it reads. A resume point from the
 // receiver is checked by hashing our own first bytes; if they differ the file starts over. The
 // receiver is believed only about what it was sent: a file counts as delivered once it was sent
-// whole, with its file-end, and confirmed with that file-end's SHA-256.
+// whole, with its file-end, and confirmed with that file-end's SHA-256. When the conversation
+// resumes after a lost connection, the same offer is made again and the answer says where to go on.
 
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
@@ -52,12 +53,25 @@ export class OutgoingTransfer extends Transfer {
   readonly #options: OutgoingOptions;
   #window: SendWindow | undefined;
   #resume = new Map<number, ResumePoint>();
+  /**
+   * Files the receiver holds whole, by a resume point that repeats the SHA-256 of our own
+   * file-end: finished with a file-start at their end, without reading them again.
+   */
+  #whole = new Map<number, string>();
   #queue: number[] = [];
   #resends = new Map<number, number>();
   /** Files sent whole since last asked for, with the SHA-256 their file-end gave. */
   readonly #ended = new Map<number, string>();
   readonly #verified = new Set<number>();
-  #running = false;
+  /** The loop sending the queue, while one runs; a new one starts only after it. */
+  #running: Promise<void> | undefined;
+  /** Counts pauses: a sending loop from before the last one sends nothing more. */
+  #generation = 0;
+  /** The offer was made again after a resume, and the answer that says where to go on is due. */
+  #continuing = false;
+  /** What the receiver said it held when it last accepted, and what was carried before that. */
+  #heldAtAccept = 0;
+  #carriedBefore = 0;
   #wake: (() => void) | undefined;
   #offerTimer: Timer | undefined;
   #unsubscribeDrain: (() => void) | undefined;
@@ -77,37 +91,61 @@ export class OutgoingTransfer extends Transfer {
 
   /** Send the offer; the peer has `offerTimeoutMs` to answer. */
   start(): void {
+    this.#offer();
+  }
+
+  #offer(): void {
     for (const page of offerPages(this.id, this.files)) this.link.send(page);
+    this.timing.clock.clearTimeout(this.#offerTimer);
     this.#offerTimer = this.timing.clock.setTimeout(() => {
       this.fail(chatError('ERR_FILE_DECLINED', `${this.describe()}: ${this.link.peer.name} did not answer the offer in time`), false, 'offer expired');
     }, this.#options.offerTimeoutMs);
     this.#offerTimer.unref();
   }
 
+  /** Stop sending: the loop under way sends nothing more, and the window is gone with the connection. */
+  protected override onPause(): void {
+    this.#generation++;
+    this.#unsubscribeDrain?.();
+    this.#unsubscribeDrain = undefined;
+    this.#window = undefined;
+    this.#wakeUp();
+  }
+
+  /**
+   * The same offer again, same id: the receiver answers it at once with where it stands (or, if
+   * the first offer never reached it, as any offer). An offer still unanswered keeps its timer.
+   */
+  protected override onContinue(): void {
+    if (this.state === 'offered') {
+      for (const page of offerPages(this.id, this.files)) this.link.send(page);
+      return;
+    }
+    this.#continuing = true;
+    this.#offer();
+  }
+
   protected onMessage(message: FileMessage): void {
     switch (message.type) {
       case 'file-accept':
-        if (this.state !== 'offered') throw transferProtocolError('accepted twice');
-        this.timing.clock.clearTimeout(this.#offerTimer);
-        this.#resume = this.#resumePoints(message.resume);
-        this.#window = new SendWindow({ ...this.#options.window, ...(this.link.rttMs !== undefined ? { baseDelayMs: this.link.rttMs } : {}) });
-        this.#unsubscribeDrain = this.link.onDrain(() => this.#wakeUp());
-        this.#queue = this.files.map((_, i) => i);
-        this.setState('active');
-        this.#run();
+        if (this.state !== 'offered' && !this.#continuing) throw transferProtocolError('accepted twice');
+        this.#accepted(message.resume);
         return;
       case 'file-decline':
         this.fail(chatError('ERR_FILE_DECLINED', `${this.link.peer.name} declined ${this.describe()}${peerReason(message.reason, ': ')}`), true);
         return;
       case 'file-ack':
         if (!this.#window?.acked(message.bytes, this.timing.clock.now())) throw this.#lie('acknowledged more bytes than were sent, or fewer than before');
-        this.setBytes(this.resumed + message.bytes, message.bytes); // what a resume skipped counts as done
+        // What the receiver held when it accepted (a resume's prefix) counts as done, not as carried.
+        this.setBytes(this.#heldAtAccept + message.bytes, this.#carriedBefore + message.bytes);
         this.#wakeUp();
         return;
       case 'file-verified': {
         const index = this.#fileIndex(message.index);
         const path = this.files[index]!.path;
         const sent = this.#ended.get(index);
+        // Before its answer to an offer made again, the receiver repeats the confirmations the lost connection may have dropped.
+        if (this.#verified.has(index) && this.#continuing && message.sha256 === sent) return;
         if (this.#verified.has(index)) throw this.#lie(`confirmed ${path} twice`);
         if (sent === undefined) throw this.#lie(`confirmed ${path} before it was sent in full`);
         if (message.sha256 !== sent) throw this.#lie(`confirmed ${path} with a SHA-256 other than the one sent`);
@@ -128,6 +166,7 @@ export class OutgoingTransfer extends Transfer {
         }
         this.#resends.set(index, count);
         this.#resume.delete(index);
+        this.#whole.delete(index);
         this.#queue.push(index);
         if (!this.#running) this.#run();
         return;
@@ -138,6 +177,28 @@ export class OutgoingTransfer extends Transfer {
       default:
         throw transferProtocolError(`unexpected ${message.type} from the receiver`);
     }
+  }
+
+  /**
+   * The receiver's answer: the first, or the one to an offer made again, which restates where it
+   * stands. Every file not confirmed is sent (again) from its resume point, if any.
+   */
+  #accepted(points: readonly ResumePoint[]): void {
+    this.timing.clock.clearTimeout(this.#offerTimer);
+    this.#continuing = false;
+    this.#resume = this.#resumePoints(points);
+    this.#queue = this.files.map((_, i) => i).filter((i) => !this.#verified.has(i));
+    this.#whole = new Map();
+    for (const [index, point] of this.#resume) {
+      if (point.have === this.files[index]!.size && point.sha256 === this.#ended.get(index)) this.#whole.set(index, point.sha256);
+    }
+    for (const index of this.#queue) this.#ended.delete(index);
+    this.#heldAtAccept = [...this.#verified].reduce((sum, i) => sum + this.files[i]!.size, 0) + [...this.#resume.values()].reduce((sum, p) => sum + p.have, 0);
+    this.#carriedBefore = this.carried;
+    this.#window = new SendWindow({ ...this.#options.window, ...(this.link.rttMs !== undefined ? { baseDelayMs: this.link.rttMs } : {}) });
+    this.#unsubscribeDrain = this.link.onDrain(() => this.#wakeUp());
+    if (this.state === 'offered') this.setState('active');
+    this.#run();
   }
 
   #fileIndex(index: number): number {
@@ -153,6 +214,7 @@ export class OutgoingTransfer extends Transfer {
       if (file === undefined) throw this.#lie('accepted with a resume point for a file not offered');
       if (point.have > file.size) throw this.#lie(`accepted with a resume point past the end of ${file.path}`);
       if (resume.has(point.index)) throw this.#lie(`accepted with two resume points for ${file.path}`);
+      if (this.#verified.has(point.index)) throw this.#lie(`accepted with a resume point for ${file.path}, which it confirmed`);
       resume.set(point.index, point);
     }
     return resume;
@@ -163,39 +225,49 @@ export class OutgoingTransfer extends Transfer {
     return transferProtocolError(`${this.link.peer.name} ${what}`);
   }
 
+  /** Send the queue, once the loop of an earlier connection (if any) has stopped. */
   #run(): void {
-    this.#running = true;
-    void (async () => {
+    const generation = this.#generation;
+    const before = this.#running;
+    const running = (async () => {
+      await before;
       let index: number | undefined;
       try {
-        for (index = this.#queue.shift(); index !== undefined && !this.finished; index = this.#queue.shift()) {
-          await this.#sendFile(index);
-        }
+        // Liveness first: a loop paused meanwhile must not take a file from the next one's queue.
+        while (this.#live(generation) && (index = this.#queue.shift()) !== undefined) await this.#sendFile(index, generation);
       } catch (err) {
         // Anything not already coded is the file failing to open or read (EIO from a failing
         // disk, a directory put in its place).
         this.fail(unreadable(this.files[index!]!.path, err), false);
-      } finally {
-        this.#running = false;
       }
     })();
+    this.#running = running;
+    void running.then(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
   }
 
-  async #sendFile(index: number): Promise<void> {
+  /** Not ended, and not paused since the loop of `generation` began. */
+  #live(generation: number): boolean {
+    return !this.finished && generation === this.#generation;
+  }
+
+  async #sendFile(index: number, generation: number): Promise<void> {
     const file = this.#local[index]!;
     const handle = await open(file.absolutePath, 'r');
     try {
       const before = await handle.stat();
       if (before.size !== file.size) throw changed(file.path);
-      const { offset, hash } = await this.#resumeFrom(handle, index);
+      const whole = this.#whole.get(index);
+      const { offset, hash } = whole === undefined ? await this.#resumeFrom(handle, index) : { offset: file.size, hash: undefined };
+      if (!this.#live(generation)) return;
       this.noteStart(index, offset);
-      if (this.finished) return;
       this.link.send({ type: 'file-start', id: this.id, index, offset });
-      await this.#stream(handle, file, offset, hash);
-      if (this.finished) return;
+      if (hash) await this.#stream(handle, file, offset, hash, generation);
+      if (!this.#live(generation)) return;
       const after = await handle.stat();
       if (after.size !== before.size || after.mtimeMs !== before.mtimeMs) throw changed(file.path);
-      const sha256 = hash.digest('hex');
+      const sha256 = hash?.digest('hex') ?? whole!;
       this.#ended.set(index, sha256);
       this.link.send({ type: 'file-end', id: this.id, index, sha256 });
     } finally {
@@ -220,22 +292,23 @@ export class OutgoingTransfer extends Transfer {
       position += bytesRead;
     }
     if (hash.copy().digest('hex') === point.sha256) return { offset: point.have, hash };
+    this.#heldAtAccept -= point.have; // not what we have: none of it counts as done
     return { offset: 0, hash: createHash('sha256') };
   }
 
-  async #stream(handle: FileHandle, file: LocalFile, offset: number, hash: Hash): Promise<void> {
+  async #stream(handle: FileHandle, file: LocalFile, offset: number, hash: Hash, generation: number): Promise<void> {
     let turn = 0;
     let position = offset;
     const readFrom = (at: number) => (at < file.size ? this.#readChunks(handle, file, at, this.#blocks[turn++ % 2]!) : undefined);
     let next = readFrom(position);
-    while (next && !this.finished) {
+    while (next && this.#live(generation)) {
       const chunks = await next;
       for (const chunk of chunks) position += chunk.data.length;
       next = readFrom(position); // the disk reads ahead while this block is hashed and sent
       for (const chunk of chunks) hash.update(chunk.data);
-      for (let i = 0; i < chunks.length && !this.finished; ) {
-        await this.#capacity();
-        if (this.finished) break;
+      for (let i = 0; i < chunks.length && this.#live(generation); ) {
+        await this.#capacity(generation);
+        if (!this.#live(generation)) break;
         // As many chunks as the window allows (at least one), in one vectored write.
         const available = this.#window!.available;
         const messages: Buffer[] = [];
@@ -270,9 +343,9 @@ export class OutgoingTransfer extends Transfer {
     return chunks;
   }
 
-  /** Resolves when the window and the socket both have room (or the transfer ended). */
-  async #capacity(): Promise<void> {
-    while (!this.finished && (this.#window!.available <= 0 || !this.link.writable)) {
+  /** Resolves when the window and the socket both have room (or the transfer ended or paused). */
+  async #capacity(generation: number): Promise<void> {
+    while (this.#live(generation) && (this.#window!.available <= 0 || !this.link.writable)) {
       await new Promise<void>((resolve) => (this.#wake = resolve));
     }
   }

@@ -1,7 +1,7 @@
-// What both directions of a file transfer share: the peer link they run over, their identity and
-// file list, progress reporting (the one throttle, at the rate the front end asked for), and one
-// way to end (done, or failed with a coded error that was, unless the peer sent it, also told to
-// the peer).
+// What both directions of a file transfer share: the peer link they run over (a new one when the
+// conversation resumes on a new connection), their identity and file list, progress reporting (the
+// one throttle, at the rate the front end asked for), and one way to end (done, or failed with a
+// coded error that was, unless the peer sent it, also told to the peer).
 
 import { EventEmitter } from 'node:events';
 import type { Clock } from '../../clock.js';
@@ -55,11 +55,15 @@ export interface TransferTiming {
 
 export abstract class Transfer extends EventEmitter<Events> {
   readonly id: string;
-  readonly link: TransferLink;
   readonly files: readonly OfferedFile[];
   readonly total: number;
   abstract readonly direction: TransferDirection;
   protected readonly timing: TransferTiming;
+  #link: TransferLink;
+  /** The connection is gone and the conversation may resume: nothing moves until continueOn(). */
+  #suspended = false;
+  /** What this side said to end the transfer (a file-cancel, a file-decline), to say again after a resume. */
+  #finalWords: readonly FileMessage[] = [];
   #state: TransferState = 'offered';
   #bytes = 0;
   #carried = 0;
@@ -69,7 +73,7 @@ export abstract class Transfer extends EventEmitter<Events> {
 
   constructor(link: TransferLink, id: string, files: readonly OfferedFile[], timing: TransferTiming) {
     super();
-    this.link = link;
+    this.#link = link;
     this.id = id;
     this.files = files;
     this.total = files.reduce((sum, f) => sum + f.size, 0);
@@ -78,6 +82,24 @@ export abstract class Transfer extends EventEmitter<Events> {
 
   get state(): TransferState {
     return this.#state;
+  }
+
+  /** The connection the transfer runs over now. */
+  get link(): TransferLink {
+    return this.#link;
+  }
+
+  get suspended(): boolean {
+    return this.#suspended;
+  }
+
+  /**
+   * The messages with which this side ended the transfer, or none (it is under way, done as a
+   * sender, or ended by the peer or by a lost conversation). Lost with a connection, they are
+   * said again when the conversation resumes (Transfers).
+   */
+  get finalWords(): readonly FileMessage[] {
+    return this.#finalWords;
   }
 
   get finished(): boolean {
@@ -127,7 +149,30 @@ export abstract class Transfer extends EventEmitter<Events> {
     this.fail(chatError('ERR_FILE_CANCELLED', `${this.describe()} cancelled${reason ? `: ${reason}` : ''}`), false, reason);
   }
 
-  /** The connection ended under the transfer (`why`: how, when it was not a goodbye). */
+  /**
+   * The connection was lost but the conversation may resume: stop sending and receiving, keep
+   * everything (what the receiver has is settled on disk), and wait for continueOn() or linkClosed().
+   */
+  pause(): void {
+    if (this.finished || this.#suspended) return;
+    this.#suspended = true;
+    this.onPause();
+  }
+
+  /** The conversation resumed over `link`: take the transfer up there (see onContinue). */
+  continueOn(link: TransferLink): void {
+    if (this.finished) return;
+    this.pause(); // a connection replaced before it was known to be lost
+    this.#link = link;
+    this.#suspended = false;
+    this.onContinue();
+  }
+
+  protected onPause(): void {}
+
+  protected onContinue(): void {}
+
+  /** The connection (or the conversation, after a pause) ended under the transfer (`why`: how, when it was not a goodbye). */
   linkClosed(why?: string): void {
     if (this.finished) return;
     const how = why ? `lost (${why})` : 'ended';
@@ -173,9 +218,15 @@ export abstract class Transfer extends EventEmitter<Events> {
   protected fail(error: P2PChatError, byPeer: boolean, reason: string = error.message): void {
     if (this.finished) return;
     this.#state = 'failed';
-    if (!byPeer) this.link.send({ type: 'file-cancel', id: this.id, reason, code: error.code });
+    if (!byPeer) this.sendFinal({ type: 'file-cancel', id: this.id, reason, code: error.code });
     this.release();
     this.emit('failed', error, byPeer);
+  }
+
+  /** Send the message that ends the transfer, and keep it (finalWords). */
+  protected sendFinal(message: FileMessage): void {
+    this.#finalWords = [message];
+    this.#link.send(message);
   }
 
   /** The peer's file-cancel: end with its code when it is one of ours. */

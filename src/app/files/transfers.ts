@@ -1,6 +1,7 @@
 // Every file transfer of a running node, in both directions: routes each peer's file messages to
 // the transfer they belong to (collecting offer pages first), applies the auto-accept policy,
 // and carries out /send, /accept, /decline and /cancel. Reports one event stream for the UI.
+// Transfers outlive a lost connection whose conversation resumes: paused, then moved to the new link.
 
 import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -54,6 +55,9 @@ export type TransferEvent =
 /** Offers a single peer may leave unanswered at once; more are declined. */
 export const MAX_PENDING_OFFERS_PER_PEER = 8;
 
+/** Transfers per link whose final words are kept to be said again after a resume; the oldest go first. */
+export const MAX_FINAL_WORDS = 64;
+
 export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
   readonly #options: TransfersOptions;
   readonly #byLink = new Map<TransferLink, Map<string, Transfer>>();
@@ -63,6 +67,12 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
    * transfers' events wait here, so that nothing is said of an offer before the offer itself.
    */
   readonly #held = new Map<Transfer, TransferEvent[]>();
+  /**
+   * The messages with which we ended recent transfers on each link, by id: the connection may
+   * have lost them. After a resume a sender's are said again at once, and a receiver's answer the
+   * sender's repeated offer (which they also keep from being taken for a new one).
+   */
+  readonly #finals = new Map<TransferLink, Map<string, { readonly direction: Transfer['direction']; readonly words: readonly FileMessage[] }>>();
 
   constructor(options: TransfersOptions) {
     super();
@@ -94,19 +104,51 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
   /** A file message from `link`'s peer. */
   handle(link: PeerLink, message: FileMessage): void {
     const transfer = this.#byLink.get(link)?.get(message.id);
-    if (transfer) {
-      transfer.handle(message);
+    if (message.type === 'file-offer' && !(transfer instanceof OutgoingTransfer)) {
+      const final = this.#finals.get(link)?.get(message.id);
+      if (final) {
+        if (!message.more) for (const words of final.words) link.send(words);
+        return;
+      }
+      this.#offerPage(link, message.id, message.files, message.more, transfer as IncomingTransfer | undefined);
       return;
     }
-    if (message.type === 'file-offer') this.#offerPage(link, message.id, message.files, message.more);
     // Anything else for an unknown id is a late message for a finished transfer: ignored.
+    transfer?.handle(message);
   }
 
-  /** The link closed: every transfer on it ends. */
+  /** The link closed, or its conversation is over: every transfer on it ends. */
   linkClosed(link: TransferLink, why?: string): void {
     this.#pages.delete(link);
+    this.#finals.delete(link);
     for (const transfer of this.#byLink.get(link)?.values() ?? []) transfer.linkClosed(why);
     this.#byLink.delete(link);
+  }
+
+  /** The link was lost but its conversation may resume: its transfers pause, none fails. */
+  linkSuspended(link: TransferLink): void {
+    this.#pages.delete(link);
+    for (const transfer of this.#byLink.get(link)?.values() ?? []) transfer.pause();
+  }
+
+  /**
+   * The conversation of `from` resumed over `to`: its transfers go on there (each sender offers
+   * its transfer again, and each receiver answers with where it stands), and the final words of
+   * transfers we sent and ended are said again.
+   */
+  linkResumed(from: TransferLink, to: TransferLink): void {
+    this.#pages.delete(from);
+    const finals = this.#finals.get(from);
+    this.#finals.delete(from);
+    if (finals) {
+      this.#finals.set(to, finals);
+      for (const final of finals.values()) if (final.direction === 'send') for (const words of final.words) to.send(words);
+    }
+    const transfers = this.#byLink.get(from);
+    if (!transfers) return;
+    this.#byLink.delete(from);
+    this.#byLink.set(to, new Map([...(this.#byLink.get(to) ?? []), ...transfers]));
+    for (const transfer of transfers.values()) transfer.continueOn(to);
   }
 
   accept(selector?: string, downloadDir = this.#options.downloadDir): IncomingTransfer {
@@ -132,7 +174,8 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     for (const transfer of this.#unfinished()) transfer.cancel(reason);
   }
 
-  #offerPage(link: PeerLink, id: string, files: readonly OfferedFile[], more: boolean): void {
+  /** `again`: the transfer this offer repeats (after a resume), which it must list the same files as. */
+  #offerPage(link: PeerLink, id: string, files: readonly OfferedFile[], more: boolean, again?: IncomingTransfer): void {
     let pages = this.#pages.get(link);
     if (!pages) this.#pages.set(link, (pages = new Map()));
     const collected = [...(pages.get(id) ?? []), ...files];
@@ -143,6 +186,7 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
       return;
     }
     pages.delete(id);
+    if (again) return again.offeredAgain(collected);
     const pending = [...(this.#byLink.get(link)?.values() ?? [])].filter((t) => t.state === 'offered').length;
     const refuse = (reason: string) => link.send({ type: 'file-decline', id, reason });
     if (tooMany) return refuse(`offer too large (more than ${MAX_OFFER_FILES} files)`);
@@ -187,6 +231,11 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     let transfers = this.#byLink.get(link);
     if (!transfers) this.#byLink.set(link, (transfers = new Map()));
     transfers.set(transfer.id, transfer);
+    // By the link it runs over when it ends: a resume may have moved it.
+    const ended = () => {
+      this.#byLink.get(transfer.link)?.delete(transfer.id);
+      this.#keepFinalWords(transfer);
+    };
     const emit = (event: TransferEvent) => {
       const held = this.#held.get(transfer);
       if (held) held.push(event);
@@ -196,13 +245,26 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     transfer.on('progress', (p) => emit({ type: 'progress', transfer, bytes: p.bytes, total: p.total, carried: transfer.carried }));
     transfer.on('mismatch', (f) => emit({ type: 'mismatch', transfer, path: f.path }));
     transfer.on('done', () => {
-      transfers.delete(transfer.id);
+      ended();
       emit({ type: 'done', transfer });
     });
     transfer.on('failed', (error, byPeer) => {
-      transfers.delete(transfer.id);
+      ended();
       emit({ type: 'failed', transfer, error, byPeer });
     });
+  }
+
+  #keepFinalWords(transfer: Transfer): void {
+    const words = transfer.finalWords;
+    // A link already closed (a transfer that ended after it, once its files were placed) has no next connection.
+    if (words.length === 0 || !this.#byLink.has(transfer.link)) return;
+    let finals = this.#finals.get(transfer.link);
+    if (!finals) this.#finals.set(transfer.link, (finals = new Map()));
+    finals.set(transfer.id, { direction: transfer.direction, words });
+    for (const id of finals.keys()) {
+      if (finals.size <= MAX_FINAL_WORDS) break;
+      finals.delete(id);
+    }
   }
 
   /** The transfer a command means: by id prefix, or the only candidate. */
