@@ -10,7 +10,8 @@ import { join } from 'node:path';
 import { instanceName, SERVICE_TYPE, txtRecord } from '../../../src/app/peer-announcement.js';
 import { CHUNK_BYTES } from '../../../src/app/files/outgoing-transfer.js';
 import { INCOMING_DEFAULTS } from '../../../src/app/files/incoming-transfer.js';
-import { MAX_PENDING_OFFERS_PER_PEER } from '../../../src/app/files/transfers.js';
+import { MAX_FINAL_WORDS, MAX_PENDING_OFFERS_PER_PEER } from '../../../src/app/files/transfers.js';
+import { ACK_EVERY } from '../../../src/app/peer-session.js';
 import { DEFAULTS } from '../../../src/defaults.js';
 import { ERROR_CODES } from '../../../src/errors.js';
 import { RELAY_DEFAULTS, RELAY_FEATURES, RELAY_PEER_NAME } from '../../../src/relay/relay-defaults.js';
@@ -227,6 +228,8 @@ describe('docs/protocol.md: limits and timers', () => {
       'conversation id': CONVERSATION_ID_BYTES,
       'unacknowledged messages': DEFAULTS.maxUnackedMessages,
       'unacknowledged bytes': DEFAULTS.maxUnackedBytes,
+      'messages per ack': ACK_EVERY,
+      'ended transfers remembered': MAX_FINAL_WORDS,
       'session token': TOKEN_BYTES,
       'lookup results': MAX_LOOKUP_RESULTS,
       'registered addresses': MAX_REGISTERED_ADDRESSES,
@@ -244,6 +247,7 @@ describe('docs/protocol.md: limits and timers', () => {
       'resume window': DEFAULTS.resumeWindowMs,
       'first reconnect window': DEFAULTS.reconnectInitialMs,
       'largest reconnect window': DEFAULTS.reconnectMaxMs,
+      'address check interval': DEFAULTS.addressCheckMs,
       'file offer timeout': DEFAULTS.fileOfferTimeoutMs,
       'relay token lifetime': RELAY_DEFAULTS.tokenTtlMs,
       'relayed session idle timeout': RELAY_DEFAULTS.sessionIdleTimeoutMs,
@@ -269,6 +273,7 @@ describe('docs/protocol.md: limits and timers', () => {
       `come back within ${w.targetDelayMs} ms of the lowest delay seen`,
       `whenever ${kib(INCOMING_DEFAULTS.ackEveryBytes)} more have been written`,
       `when more than ${kib(INCOMING_DEFAULTS.maxBufferedBytes)} it was sent are not yet written`,
+      `This implementation remembers the transfers it ended last, ${MAX_FINAL_WORDS} per conversation`,
     ]) {
       assert.ok(text.includes(phrase), `docs/protocol.md does not say "${phrase}"`);
     }
@@ -281,6 +286,7 @@ describe('docs/protocol.md: limits and timers', () => {
       `${types.slice(0, -1).join(', ')} and ${types.at(-1)} are reliable`,
       `both list the feature \`${ACKS_FEATURE}\``,
       `an \`ack\` at most ${DEFAULTS.ackDelayMs} ms after the first reliable message`,
+      `at once when ${ACK_EVERY} reliable messages have come since the last count it sent`,
     ]) {
       assert.ok(text.includes(phrase), `docs/protocol.md does not say "${phrase}"`);
     }
