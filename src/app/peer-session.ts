@@ -19,8 +19,11 @@ export interface PeerSessionOptions {
   /** An acknowledgement waits at most this long after the first message it covers. */
   readonly ackDelayMs: number;
   readonly limits: DeliveryLimits;
-  /** Chat messages of ours the peer acknowledged, by id. */
-  readonly onDelivered: (ids: readonly string[]) => void;
+  /**
+   * The peer acknowledged messages of ours; `ids`: the chat messages among them, which may be none
+   * (an acknowledgement of presence, a nick change or what a host passed on frees the keep too).
+   */
+  readonly onAcknowledged: (ids: readonly string[]) => void;
 }
 
 /** Whether a connection's peer acknowledges delivery (and so opens with `conversation`). */
@@ -120,7 +123,10 @@ export class PeerSession {
     }
     if (this.#awaitingHello && delivery) throw chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`);
     if (message.type === 'ack') {
-      if (delivery) this.#delivered(delivery.acknowledged(message.n));
+      if (delivery) {
+        const before = delivery.unacked;
+        this.#acknowledged(before, delivery.acknowledged(message.n));
+      }
       return false;
     }
     if (delivery && RELIABLE_TYPES.has(message.type)) {
@@ -144,13 +150,14 @@ export class PeerSession {
   attach(connection: PeerConnection, peerReceived: number): number {
     const delivery = this.#delivery;
     if (!delivery) throw chatError('ERR_BAD_MESSAGE', 'this conversation cannot be resumed');
+    const before = delivery.unacked;
     const { delivered, resend } = delivery.resume(peerReceived);
     this.#connection = connection;
     this.#attached = true;
     this.#awaitingHello = false;
     this.#watch(connection);
     if (resend.length > 0) connection.sendEncoded(resend);
-    this.#delivered(delivered);
+    this.#acknowledged(before, delivered);
     // What we received before the cut may not have been acknowledged yet: the peer learnt it from our `conversation`.
     return resend.length;
   }
@@ -179,8 +186,9 @@ export class PeerSession {
     });
   }
 
-  #delivered(ids: readonly string[]): void {
-    if (ids.length > 0) this.#options.onDelivered(ids);
+  /** `before`: how many were unacknowledged before; `ids`: the chat messages now acknowledged. */
+  #acknowledged(before: number, ids: readonly string[]): void {
+    if (this.unacked < before) this.#options.onAcknowledged(ids);
   }
 
   #stopAcking(): void {

@@ -133,7 +133,7 @@ export class Room {
     const options: PeerSessionOptions = {
       ...this.#options.delivery,
       clock: this.#options.clock,
-      onDelivered: (ids) => {
+      onAcknowledged: (ids) => {
         for (const id of ids) this.#options.emit({ type: 'delivered', id, peer: peer.name, fingerprint: peer.fingerprint });
         this.#options.onAcknowledged();
       },

@@ -1,0 +1,171 @@
+// Acknowledged delivery and resumable conversations between whole ChatNodes, over in-memory
+// streams on a manual clock: what a hostile or merely unlucky peer can make a node keep, hold
+// open or miscount. Raw peers (PeerConnections spoken by hand) play those that never acknowledge
+// or never name their conversation.
+
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { afterEach, describe, it } from 'node:test';
+import type { AppEvent } from '../../../src/app/app-events.js';
+import { ChatNode } from '../../../src/app/chat-node.js';
+import { reconnect } from '../../../src/app/reconnector.js';
+import type { Settings } from '../../../src/defaults.js';
+import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
+import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
+import { PeerConnection, type CloseOutcome } from '../../../src/session/peer-connection.js';
+import { PEER_MESSAGES, type SessionMessage } from '../../../src/session/session-messages.js';
+import { cleanupNodes, tempIdentity } from '../../helpers/chat-nodes.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { MemoryNetwork } from '../../helpers/memory-network.js';
+
+const HOST = '192.0.2.1';
+
+const started: ChatNode[] = [];
+const raws: PeerConnection[] = [];
+
+afterEach(() => {
+  for (const node of started.splice(0)) node.abort();
+  for (const raw of raws.splice(0)) raw.destroy();
+  cleanupNodes();
+});
+
+/** Let queued microtasks and immediates run (the in-memory streams deliver on microtasks). */
+const settle = async (rounds = 5) => {
+  for (let i = 0; i < rounds; i++) await new Promise((resolve) => setImmediate(resolve));
+};
+
+interface Lab {
+  readonly clock: ManualClock;
+  readonly net: MemoryNetwork;
+  node(name: string, host: string, timing?: Partial<Settings>, files?: ConstructorParameters<typeof ChatNode>[0]['files']): Peer;
+  raw(name: string, from: string, options?: RawOptions): Promise<Raw>;
+  /** Advance the clock `ms` in steps, letting the nodes answer in between. */
+  run(ms: number, stepMs?: number): Promise<void>;
+}
+
+interface Peer {
+  readonly node: ChatNode;
+  readonly events: AppEvent[];
+}
+
+interface RawOptions {
+  /** Name a conversation once the session is up (default true). */
+  readonly hello?: boolean;
+  /** Acknowledge each reliable message at once. */
+  readonly ack?: boolean;
+  readonly keyPair?: ReturnType<typeof generateKeyPair>;
+  /** The conversation to name (default: a new one), and how many of the node's messages to claim. */
+  readonly id?: string;
+  readonly received?: number;
+}
+
+interface Raw {
+  readonly conn: PeerConnection;
+  readonly messages: SessionMessage[];
+  outcome: CloseOutcome | undefined;
+}
+
+function lab(): Lab {
+  const clock = new ManualClock();
+  const net = new MemoryNetwork();
+  return {
+    clock,
+    net,
+    node(name, host, timing = {}, files) {
+      const { identity, knownPeers } = tempIdentity();
+      const node = new ChatNode({ identity, knownPeers, name, clock, transport: net.transport(host), timing, ...(files ? { files } : {}) });
+      started.push(node);
+      const events: AppEvent[] = [];
+      node.on('event', (event) => events.push(event));
+      return { node, events };
+    },
+    async raw(name, from, options = {}) {
+      const stream = await net.transport(from).dial(HOST, 5050, { timeoutMs: 1_000, clock });
+      const conn = new PeerConnection(stream, {
+        initiator: true,
+        keyPair: options.keyPair ?? generateKeyPair(),
+        localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+        codec: PEER_MESSAGES,
+        handshakeTimeoutMs: 10_000,
+        keepaliveIntervalMs: 10_000,
+        keepaliveTimeoutMs: 30_000,
+        byeGraceMs: 2_000,
+        maxQueuedBytes: 1 << 30,
+        clock,
+      });
+      raws.push(conn);
+      const raw: Raw = { conn, messages: [], outcome: undefined };
+      let received = 0;
+      conn.on('message', (m) => {
+        raw.messages.push(m);
+        if (options.ack && ['chat', 'nick', 'presence', 'forwarded'].includes(m.type)) conn.send({ type: 'ack', n: ++received });
+      });
+      conn.once('closed', (outcome) => (raw.outcome = outcome));
+      if (options.hello !== false) conn.once('established', () => conn.send({ type: 'conversation', id: options.id ?? randomBytes(16).toString('hex'), received: options.received ?? 0 }));
+      conn.start();
+      return raw;
+    },
+    async run(ms, stepMs = 100) {
+      for (let passed = 0; passed < ms; passed += stepMs) {
+        await settle();
+        clock.advance(Math.min(stepMs, ms - passed));
+      }
+      await settle();
+    },
+  };
+}
+
+/** The node's events of `type`. */
+function of<T extends AppEvent['type']>(peer: Peer, type: T): Extract<AppEvent, { type: T }>[] {
+  return peer.events.filter((e): e is Extract<AppEvent, { type: T }> => e.type === type);
+}
+
+/** A listener at HOST:5050. */
+async function listener(l: Lab, timing: Partial<Settings> = {}, files?: Parameters<Lab['node']>[3]): Promise<Peer> {
+  const peer = l.node('host', HOST, timing, files);
+  await peer.node.listen(HOST, 5050, false);
+  return peer;
+}
+
+/** A node at `from` that has dialled the listener, dialling it again (as Conversation does) when the conversation is suspended. */
+async function dialler(l: Lab, name: string, from: string, timing: Partial<Settings> = {}): Promise<Peer> {
+  const peer = l.node(name, from, timing);
+  peer.node.on('suspended', (room, error) => reconnect(peer.node, room, error, { mode: 'auto', directory: undefined, relay: () => undefined, emit: (e) => peer.events.push(e) }));
+  const joined = peer.node.connect(HOST, 5050);
+  await l.run(100);
+  await joined;
+  return peer;
+}
+
+describe('acknowledged delivery between nodes', () => {
+  it('delivers and acknowledges a line between two nodes', async () => {
+    const l = lab();
+    const host = await listener(l);
+    const alice = await dialler(l, 'alice', '192.0.2.2');
+    alice.node.say('hello');
+    await l.run(300);
+    assert.ok(of(host, 'message').some((e) => e.text === 'hello'));
+    assert.equal(of(alice, 'delivered').length, 1);
+    assert.equal(alice.node.unacknowledged, 0);
+  });
+
+  it('tells a host when its peers acknowledge what it passed on, not only its own lines', async () => {
+    // settle() (the end of piped input) and paused input wait on 'acknowledged' / 'drain': an
+    // acknowledgement that covers only forwarded chat or presence must wake them too.
+    const l = lab();
+    const host = await listener(l);
+    await dialler(l, 'alice', '192.0.2.2');
+    const bob = await dialler(l, 'bob', '192.0.2.3');
+    await l.run(500);
+    assert.equal(host.node.unacknowledged, 0);
+    let acknowledged = 0;
+    host.node.on('acknowledged', () => acknowledged++);
+    bob.node.say('for alice, through the host');
+    await l.run(50);
+    assert.ok(host.node.unacknowledged > 0, 'the forwarded line waits for alice');
+    await l.run(500);
+    assert.equal(host.node.unacknowledged, 0, 'alice acknowledged it');
+    assert.ok(acknowledged > 0, "the host's 'acknowledged' never came, so settle() waits out its whole timeout");
+  });
+});
+
