@@ -98,7 +98,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
         ackDelayMs: this.#timing.ackDelayMs,
         limits: { maxUnackedMessages: this.#timing.maxUnackedMessages, maxUnackedBytes: this.#timing.maxUnackedBytes },
       },
-      onAcknowledged: () => {
+      onReleased: () => {
         this.emit('acknowledged');
         if (this.canSend) this.emit('drain');
       },
@@ -196,9 +196,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     return this.#room.undelivered();
   }
 
-  /** False while some peer's send queue is over its high-water mark; `drain` follows. */
+  /**
+   * False while some peer's send queue is over its high-water mark, or it has too much of ours
+   * unacknowledged; `drain` follows. A suspended conversation's last connection queues nothing more.
+   */
   get canSend(): boolean {
-    for (const peer of this.#room.peers()) if (peer.connection.needsDrain || peer.session.full) return false;
+    for (const peer of this.#room.peers()) if ((!peer.session.detached && peer.connection.needsDrain) || peer.session.full) return false;
     return true;
   }
 

@@ -10,6 +10,7 @@ import type { AppEvent } from '../../../src/app/app-events.js';
 import { ChatNode } from '../../../src/app/chat-node.js';
 import { reconnect } from '../../../src/app/reconnector.js';
 import type { Settings } from '../../../src/defaults.js';
+import { chatError } from '../../../src/errors.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome } from '../../../src/session/peer-connection.js';
@@ -166,6 +167,42 @@ describe('acknowledged delivery between nodes', () => {
     await l.run(500);
     assert.equal(host.node.unacknowledged, 0, 'alice acknowledged it');
     assert.ok(acknowledged > 0, "the host's 'acknowledged' never came, so settle() waits out its whole timeout");
+  });
+
+  it('says drain when a peer that held up our input leaves', async () => {
+    // Piped input pauses while a peer has maxUnackedMessages of ours unacknowledged and resumes on
+    // 'drain'. When that peer goes, nothing holds the input any more.
+    const l = lab();
+    const host = await listener(l, { maxUnackedMessages: 5 });
+    const mute = await l.raw('mute', '192.0.2.9');
+    await l.run(100);
+    for (let i = 0; i < 5; i++) host.node.say(`line ${i}`);
+    assert.equal(host.node.canSend, false);
+    let drains = 0;
+    host.node.on('drain', () => drains++);
+    await mute.conn.close('bye');
+    await l.run(100);
+    assert.equal(host.node.peerCount, 0);
+    assert.equal(host.node.canSend, true);
+    assert.ok(drains > 0, "no 'drain' after the peer left: piped input stays paused for ever");
+  });
+
+  it('says drain when the connection that held up our input is lost and the conversation suspended', async () => {
+    const l = lab();
+    const host = await listener(l);
+    await l.raw('slow', '192.0.2.9', { ack: true });
+    await l.run(100);
+    // It stops reading: our writes pile up past the high-water mark, and piped input would pause.
+    const link = l.net.linksTo(`${HOST}:5050`)[0]!;
+    link.dialler.pause();
+    while (host.node.canSend) host.node.say('x'.repeat(8_000));
+    let drains = 0;
+    host.node.on('drain', () => drains++);
+    link.dialler.destroy(chatError('ERR_CONNECTION_LOST', 'reset'));
+    await l.run(100);
+    assert.equal(host.node.peerCount, 1, 'suspended, still in the room');
+    assert.equal(host.node.canSend, true, 'a dead connection\'s queue holds up piped input');
+    assert.ok(drains > 0, "no 'drain' after the connection was lost");
   });
 });
 
