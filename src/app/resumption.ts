@@ -30,6 +30,11 @@ export interface ResumptionOptions {
   /** How long a session may take to send its `conversation` after the handshake. */
   readonly helloTimeoutMs: number;
   readonly emit: (event: AppEvent) => void;
+  /**
+   * Whether a session may join as a new peer (a resumed conversation takes no new place); the
+   * caller closes one it turns away. Asked once the session is known to start a new conversation.
+   */
+  readonly mayJoin: (arrival: Arrival) => boolean;
   /** A session joined the room, or resumed a conversation there. */
   readonly onJoined: (connection: PeerConnection, peer: RoomPeer) => void;
   /** A conversation we dialled was suspended: dial its peer again. */
@@ -43,6 +48,8 @@ export interface Arrival {
   readonly direction: 'incoming' | 'outgoing';
   readonly route: Route;
   readonly link: PeerLink;
+  /** The address group it came from: a listener's limits are counted per group. */
+  readonly from: string;
 }
 
 interface Suspension {
@@ -66,6 +73,7 @@ export class Resumption {
     const { connection, remote, direction } = arrival;
     const room = this.#options.room;
     if (!acknowledges(connection)) {
+      if (!this.#options.mayJoin(arrival)) return;
       this.#options.onJoined(connection, room.join(connection, remote, direction, arrival.route, arrival.link));
       return;
     }
@@ -122,12 +130,17 @@ export class Resumption {
     return true;
   }
 
-  /** Stop every timer (the node is quitting). */
-  stop(): void {
+  /**
+   * Stop every timer (the node is quitting). Returns the sessions still waiting for their
+   * `conversation`: in no room, so only the caller can close them.
+   */
+  stop(): PeerConnection[] {
+    const waiting = [...this.#awaiting.keys()];
     for (const { timer } of this.#awaiting.values()) this.#options.clock.clearTimeout(timer);
     this.#awaiting.clear();
     for (const { timer } of this.#suspended.values()) this.#options.clock.clearTimeout(timer);
     this.#suspended.clear();
+    return waiting;
   }
 
   /** Whether `peer`'s conversation is waiting to resume. */
@@ -188,6 +201,7 @@ export class Resumption {
     for (const old of this.#suspendedAll(remote.fingerprint, 'incoming')) {
       this.#expire(old, this.#suspended.get(old)!.error, 'it came back with a new conversation');
     }
+    if (!this.#options.mayJoin(arrival)) return;
     connection.send({ type: 'conversation', id: hello.id, received: 0 });
     const peer = room.join(connection, remote, 'incoming', arrival.route, arrival.link, { id: hello.id, opened: false });
     this.#options.onJoined(connection, peer);

@@ -206,3 +206,41 @@ describe('acknowledged delivery between nodes', () => {
   });
 });
 
+
+describe('sessions waiting for their conversation message', () => {
+  it('count against the peer limit', async () => {
+    const l = lab();
+    const host = await listener(l, { maxPeers: 1 });
+    // Two strangers finish the handshake and say nothing yet; then both name a conversation.
+    const first = await l.raw('first', '192.0.2.8', { hello: false });
+    const second = await l.raw('second', '192.0.2.9', { hello: false });
+    await l.run(100);
+    for (const raw of [first, second]) raw.conn.send({ type: 'conversation', id: randomBytes(16).toString('hex'), received: 0 });
+    await l.run(100);
+    assert.ok(host.node.peerCount <= 1, `${host.node.peerCount} peers joined a listener that takes 1`);
+  });
+
+  it('are held within the handshake budget', async () => {
+    const l = lab();
+    await listener(l, { maxHandshakes: 2, maxHandshakesPerIp: 2 });
+    const silent: Raw[] = [];
+    for (let i = 0; i < 6; i++) {
+      silent.push(await l.raw(`silent${i}`, `192.0.2.${10 + i}`, { hello: false }));
+      await l.run(100);
+    }
+    const open = silent.filter((raw) => raw.outcome === undefined).length;
+    assert.ok(open <= 2, `${open} sessions that never named a conversation are held open (handshake budget 2)`);
+  });
+
+  it('are closed when the node quits', async () => {
+    const l = lab();
+    const host = await listener(l);
+    const silent = await l.raw('silent', '192.0.2.8', { hello: false });
+    await l.run(100);
+    assert.equal(silent.outcome, undefined);
+    await host.node.quit('bye');
+    await l.run(100);
+    assert.notEqual(silent.outcome, undefined, 'the session was left open behind a node that quit');
+  });
+});
+
