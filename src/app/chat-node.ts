@@ -307,7 +307,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
    * handshake that has waited longest (destroyed now, so a flood cannot pile up open sockets).
    */
   #accept(stream: ByteStream): void {
-    if (this.#room.size >= this.#timing.maxPeers) {
+    // A suspended peer's place is its own: it may be the one coming back (checked once its
+    // session says which conversation it brings).
+    if (this.#room.size - this.#room.suspended().length >= this.#timing.maxPeers) {
       stream.destroy();
       this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
       return;

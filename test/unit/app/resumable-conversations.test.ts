@@ -244,3 +244,15 @@ describe('sessions waiting for their conversation message', () => {
   });
 });
 
+
+describe('resuming', () => {
+  it('resumes a suspended member in a room at its peer limit', async () => {
+    const l = lab();
+    const host = await listener(l, { maxPeers: 1 });
+    const alice = await dialler(l, 'alice', '192.0.2.2');
+    l.net.linksTo(`${HOST}:5050`)[0]!.dialler.destroy(chatError('ERR_CONNECTION_LOST', 'reset'));
+    await l.run(20_000);
+    assert.equal(of(alice, 'reconnected').length, 1, `alice never got back in: ${JSON.stringify(of(alice, 'reconnecting').at(-1))}`);
+    assert.equal(host.node.peerCount, 1);
+  });
+});
