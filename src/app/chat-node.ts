@@ -21,7 +21,7 @@ import { FileEventReporter } from './files/file-events.js';
 import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
 import type { Transfer } from './files/transfer.js';
-import { Transfers, type AcceptPolicy } from './files/transfers.js';
+import { Transfers, type AcceptPolicy, type PeerLink } from './files/transfers.js';
 import { KeyedLogThrottle } from '../log-throttle.js';
 import { HandshakeAdmission, type RefusalLine } from './handshake-admission.js';
 import { Resumption } from './resumption.js';
@@ -62,6 +62,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   readonly #resumption: Resumption;
   /** The member each connection joined as (its name follows /nick, and stays once it leaves). */
   readonly #joinedAs = new WeakMap<PeerConnection, RoomPeer>();
+  /**
+   * Each established connection's file link. The room's member holds only its current one: a
+   * connection that a resumed conversation replaced must still end the transfers on it.
+   */
+  readonly #links = new WeakMap<PeerConnection, PeerLink>();
   /** Outgoing connections whose caller waits for them to join (connectOver). */
   readonly #joining = new Map<PeerConnection, (peer: RoomPeer) => void>();
   /** Connections still in the handshake. */
@@ -368,6 +373,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       // The peer's name as the room has it: it follows /nick, and a transfer that reports after
       // the peer left (still placing its files) shows the name it left with.
       const link = peerLink(connection, () => this.#joinedAs.get(connection)?.name ?? sanitizeName(remote.info.name), known);
+      this.#links.set(connection, link);
       this.#resumption.established({ connection, remote, direction, route, link, from: addressGroup(stream.remoteHost) });
     });
     connection.on('drain', () => {
@@ -382,8 +388,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
       this.#admission.done(connection);
-      // Before the room lets the peer go: its link is found there.
-      const link = this.#room.find(connection)?.link;
+      const link = this.#links.get(connection);
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);
       if (this.#resumption.closed(connection, outcome, this.#quitting)) return;
       this.#onClosed(connection, addressGroup(stream.remoteHost), direction, outcome);

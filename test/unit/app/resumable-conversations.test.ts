@@ -5,8 +5,12 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import type { AppEvent } from '../../../src/app/app-events.js';
+import { listFiles } from '../../../src/app/files/file-list.js';
 import { ChatNode } from '../../../src/app/chat-node.js';
 import { reconnect } from '../../../src/app/reconnector.js';
 import type { Settings } from '../../../src/defaults.js';
@@ -254,5 +258,26 @@ describe('resuming', () => {
     await l.run(20_000);
     assert.equal(of(alice, 'reconnected').length, 1, `alice never got back in: ${JSON.stringify(of(alice, 'reconnecting').at(-1))}`);
     assert.equal(host.node.peerCount, 1);
+  });
+
+  it('ends the transfers of a connection that a resume replaced while it still looked alive', async () => {
+    const l = lab();
+    const host = await listener(l, {}, { downloadDir: tempIdentity().home, acceptFiles: 'ask' });
+    // Alice notices a silent path long before the host does, and comes back on a new connection.
+    const alice = await dialler(l, 'alice', '192.0.2.2', { keepaliveIntervalMs: 1_000, keepaliveTimeoutMs: 3_000 });
+    const { home } = tempIdentity();
+    writeFileSync(join(home, 'a.txt'), 'hello');
+    alice.node.sendFiles((await listFiles([join(home, 'a.txt')])).files);
+    // The offer waits for real file I/O: let real time pass as well as the clock's.
+    for (let i = 0; i < 200 && of(host, 'file-offer').length === 0; i++) {
+      await l.run(10, 10);
+      await sleep(5);
+    }
+    assert.equal(of(host, 'file-offer').length, 1);
+    l.net.silence(l.net.linksTo(`${HOST}:5050`)[0]!);
+    await l.run(6_000, 250);
+    assert.equal(of(alice, 'reconnected').length, 1);
+    assert.equal(of(host, 'reconnected').length, 1);
+    assert.ok(of(host, 'file-error').length > 0, 'the host still holds an offer on a connection it destroyed');
   });
 });
