@@ -148,8 +148,7 @@ export class PeerSession {
    * A count the peer cannot have (fewer than it acknowledged, more than we sent) throws ERR_BAD_MESSAGE.
    */
   attach(connection: PeerConnection, peerReceived: number): number {
-    const delivery = this.#delivery;
-    if (!delivery) throw chatError('ERR_BAD_MESSAGE', 'this conversation cannot be resumed');
+    const delivery = this.#resumable(peerReceived);
     const before = delivery.unacked;
     const { delivered, resend } = delivery.resume(peerReceived);
     this.#connection = connection;
@@ -160,6 +159,18 @@ export class PeerSession {
     this.#acknowledged(before, delivered);
     // What we received before the cut may not have been acknowledged yet: the peer learnt it from our `conversation`.
     return resend.length;
+  }
+
+  /** Throws what attach() would for `peerReceived`, changing nothing. */
+  checkResume(peerReceived: number): void {
+    this.#resumable(peerReceived);
+  }
+
+  #resumable(peerReceived: number): Delivery {
+    const delivery = this.#delivery;
+    if (!delivery) throw chatError('ERR_BAD_MESSAGE', 'this conversation cannot be resumed');
+    delivery.checkResume(peerReceived);
+    return delivery;
   }
 
   /** Say goodbye: the peer first hears what of its messages arrived, so that it need not wonder. */

@@ -186,6 +186,8 @@ export class Resumption {
     const room = this.#options.room;
     const same = [...room.peers()].find((p) => p.direction === 'incoming' && p.fingerprint === remote.fingerprint && p.session.id === hello.id);
     if (same) {
+      // The claim first: a count it cannot have leaves the conversation as it was.
+      same.session.checkResume(hello.received);
       // The old connection may not know yet that it is dead (a silent path): this one replaces it,
       // and the old one is closed once the room no longer holds it.
       const old = same.session.detached ? undefined : same.connection;

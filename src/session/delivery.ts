@@ -95,8 +95,15 @@ export class Delivery {
    * acknowledged has lost what it had (ERR_BAD_MESSAGE), as has one claiming more than was sent.
    */
   resume(n: number): { delivered: string[]; resend: Buffer[] } {
-    if (n < this.#acked) throw chatError('ERR_BAD_MESSAGE', `peer resumed with ${n} of our messages; it had acknowledged ${this.#acked}`);
+    this.checkResume(n);
     const delivered = this.acknowledged(n);
     return { delivered, resend: this.#kept.map((kept) => kept.plaintext) };
+  }
+
+  /** Throws what resume(n) would, changing nothing: a claim is checked before it is acted on. */
+  checkResume(n: number): void {
+    const sent = this.#acked + this.#kept.length;
+    if (n < this.#acked) throw chatError('ERR_BAD_MESSAGE', `peer resumed with ${n} of our messages; it had acknowledged ${this.#acked}`);
+    if (n > sent) throw chatError('ERR_BAD_MESSAGE', `peer resumed with ${n} of our messages; ${sent} were sent`);
   }
 }

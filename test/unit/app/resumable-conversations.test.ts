@@ -280,4 +280,22 @@ describe('resuming', () => {
     assert.equal(of(host, 'reconnected').length, 1);
     assert.ok(of(host, 'file-error').length > 0, 'the host still holds an offer on a connection it destroyed');
   });
+
+  it('does not believe a resume claim before checking it', async () => {
+    // A second session with alice's key and conversation claims to have more of the host's
+    // messages than were sent: it is refused, and the live conversation goes on untouched.
+    const l = lab();
+    const host = await listener(l);
+    const keyPair = generateKeyPair();
+    const id = randomBytes(16).toString('hex');
+    const alice = await l.raw('alice', '192.0.2.2', { ack: true, keyPair, id });
+    await l.run(100);
+    const liar = await l.raw('alice', '192.0.2.2', { keyPair, id, received: 1_000 });
+    await l.run(100);
+    assert.notEqual(liar.outcome, undefined, 'the claim was refused');
+    host.node.say('still there?');
+    await l.run(300);
+    assert.ok(alice.messages.some((m) => m.type === 'chat' && m.text === 'still there?'), 'a refused claim cut the live conversation off');
+    assert.equal(of(host, 'reconnecting').length, 0, 'the host took the live conversation for a suspended one');
+  });
 });
