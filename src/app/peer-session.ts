@@ -14,6 +14,9 @@ import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.
 type Outgoing = Parameters<PeerConnection['send']>[0];
 type Hello = Extract<DeliveryMessage, { type: 'conversation' }>;
 
+/** A resend is written in writes of about this size, each once the connection has taken the last. */
+const RESEND_BATCH_BYTES = 64 * 1024;
+
 export interface PeerSessionOptions {
   readonly clock: Clock;
   /** An acknowledgement waits at most this long after the first message it covers. */
@@ -42,6 +45,13 @@ export class PeerSession {
   /** We dialled and sent `conversation` first: the peer's answer is its first message. */
   #awaitingHello: boolean;
   #ackTimer: Timer | undefined;
+  /**
+   * Reliable messages written as the connection drains: a resend (a whole keep can be more than a
+   * connection may queue, which would drop it as not reading), then what we sent meanwhile.
+   */
+  #backlog: Buffer[] = [];
+  /** Goodbyes waiting for the backlog to go out first. */
+  #afterBacklog: Array<() => void> = [];
 
   /** `id`: the conversation's, when the peer acknowledges; `awaitingHello`: we opened it and its answer is due. */
   constructor(connection: PeerConnection, options: PeerSessionOptions, id?: string, awaitingHello = false) {
@@ -102,8 +112,10 @@ export class PeerSession {
 
   /** A message already encoded (once, for several peers), of type `type`. */
   sendEncoded(plaintext: Buffer, type: string, id?: string): void {
-    if (this.#attached) this.#connection.sendEncoded([plaintext]);
-    if (this.#delivery && RELIABLE_TYPES.has(type)) this.#delivery.sent(plaintext, id);
+    const reliable = this.#delivery !== undefined && RELIABLE_TYPES.has(type);
+    if (this.#attached && reliable && this.#backlog.length > 0) this.#backlog.push(plaintext);
+    else if (this.#attached) this.#connection.sendEncoded([plaintext]);
+    if (reliable) this.#delivery!.sent(plaintext, id);
   }
 
   /**
@@ -140,6 +152,7 @@ export class PeerSession {
   detach(): void {
     this.#attached = false;
     this.#stopAcking();
+    this.#pump();
   }
 
   /**
@@ -155,7 +168,8 @@ export class PeerSession {
     this.#attached = true;
     this.#awaitingHello = false;
     this.#watch(connection);
-    if (resend.length > 0) connection.sendEncoded(resend);
+    this.#backlog = resend;
+    this.#pump();
     this.#acknowledged(before, delivered);
     // What we received before the cut may not have been acknowledged yet: the peer learnt it from our `conversation`.
     return resend.length;
@@ -175,6 +189,7 @@ export class PeerSession {
 
   /** Say goodbye: the peer first hears what of its messages arrived, so that it need not wonder. */
   goodbye(reason: string): Promise<boolean> {
+    if (this.#backlog.length > 0) return new Promise((resolve) => this.#afterBacklog.push(() => resolve(this.goodbye(reason))));
     if (this.#ackTimer !== undefined) {
       this.#stopAcking();
       this.#sendAck();
@@ -186,6 +201,7 @@ export class PeerSession {
   close(): void {
     this.#attached = false;
     this.#stopAcking();
+    this.#pump();
   }
 
   /** A peer that says goodbye hears at once what of its messages arrived: it may be waiting to know. */
@@ -195,6 +211,27 @@ export class PeerSession {
       this.#stopAcking();
       this.#sendAck();
     });
+  }
+
+  /**
+   * Write the backlog while the connection takes it, then again on its `drain`; once it is out (or
+   * the connection is gone: the keep has it all), let waiting goodbyes go.
+   */
+  #pump(): void {
+    const connection = this.#connection;
+    while (this.#attached && this.#backlog.length > 0 && !connection.needsDrain) {
+      let count = 0;
+      for (let bytes = 0; count < this.#backlog.length && bytes < RESEND_BATCH_BYTES; count++) bytes += this.#backlog[count]!.length;
+      connection.sendEncoded(this.#backlog.splice(0, count));
+    }
+    if (this.#attached && this.#backlog.length > 0) {
+      connection.once('drain', () => {
+        if (connection === this.#connection) this.#pump();
+      });
+      return;
+    }
+    this.#backlog = [];
+    for (const go of this.#afterBacklog.splice(0)) go();
   }
 
   /** `before`: how many were unacknowledged before; `ids`: the chat messages now acknowledged. */

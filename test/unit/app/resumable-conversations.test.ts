@@ -142,6 +142,19 @@ async function dialler(l: Lab, name: string, from: string, timing: Partial<Setti
   return peer;
 }
 
+/**
+ * Alice (quick to notice a silent path) talks to the host; the path goes silent, and she writes
+ * on, as a pipe would, until her keep of unacknowledged lines is full. Returns how many she wrote.
+ */
+async function fullKeepCut(l: Lab): Promise<{ host: Peer; alice: Peer; sent: number }> {
+  const host = await listener(l);
+  const alice = await dialler(l, 'alice', '192.0.2.2', { keepaliveIntervalMs: 1_000, keepaliveTimeoutMs: 3_000 });
+  l.net.linksTo(`${HOST}:5050`)[0]!.dialler.sever();
+  let sent = 0;
+  while (alice.node.canSend) alice.node.say(`${String(sent++).padStart(4, '0')} ${'x'.repeat(16_000)}`);
+  return { host, alice, sent };
+}
+
 describe('acknowledged delivery between nodes', () => {
   it('delivers and acknowledges a line between two nodes', async () => {
     const l = lab();
@@ -258,6 +271,32 @@ describe('resuming', () => {
     await l.run(20_000);
     assert.equal(of(alice, 'reconnected').length, 1, `alice never got back in: ${JSON.stringify(of(alice, 'reconnecting').at(-1))}`);
     assert.equal(host.node.peerCount, 1);
+  });
+
+  it('resumes after a cut with a full keep of our lines (what paused piped input leaves)', async () => {
+    const l = lab();
+    const { host, alice, sent } = await fullKeepCut(l);
+    await l.run(20_000, 250);
+    const got = of(host, 'message').map((e) => e.text.slice(0, 4));
+    assert.ok(of(alice, 'reconnected').length > 0 && got.length === sent, `${got.length} of ${sent} lines arrived; alice reconnected ${of(alice, 'reconnected').length} times, lost: ${JSON.stringify(of(alice, 'lost'))}`);
+    assert.deepEqual(got, Array.from({ length: sent }, (_, i) => String(i).padStart(4, '0')), 'each once, in order');
+    assert.equal(of(alice, 'reconnected').length, 1);
+    assert.equal(alice.node.unacknowledged, 0);
+  });
+
+  it('says goodbye only once a resend has gone out', async () => {
+    const l = lab();
+    const { host, alice, sent } = await fullKeepCut(l);
+    for (let i = 0; i < 200 && of(alice, 'reconnected').length === 0; i++) {
+      l.clock.advance(100);
+      await Promise.resolve();
+    }
+    assert.equal(of(alice, 'reconnected').length, 1);
+    const quit = alice.node.quit('done');
+    await l.run(3_000);
+    assert.equal(await quit, true);
+    assert.equal(of(host, 'message').length, sent, 'every line arrived before the goodbye');
+    assert.deepEqual(of(host, 'left').map((e) => e.unacknowledged), [undefined]);
   });
 
   it('ends the transfers of a connection that a resume replaced while it still looked alive', async () => {
