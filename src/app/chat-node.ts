@@ -107,6 +107,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
         this.emit('acknowledged');
         if (this.canSend) this.emit('drain');
       },
+      onOverflow: (peer) => this.#resumption.overflowed(peer),
       emit: (event) => this.#emit(event),
     });
     this.#resumption = new Resumption({

@@ -27,6 +27,8 @@ export interface PeerSessionOptions {
    * (an acknowledgement of presence, a nick change or what a host passed on frees the keep too).
    */
   readonly onAcknowledged: (ids: readonly string[]) => void;
+  /** While detached, more was sent than can be kept for the peer (Delivery.overflowing). */
+  readonly onOverflow: () => void;
 }
 
 /** Whether a connection's peer acknowledges delivery (and so opens with `conversation`). */
@@ -115,7 +117,9 @@ export class PeerSession {
     const reliable = this.#delivery !== undefined && RELIABLE_TYPES.has(type);
     if (this.#attached && reliable && this.#backlog.length > 0) this.#backlog.push(plaintext);
     else if (this.#attached) this.#connection.sendEncoded([plaintext]);
-    if (reliable) this.#delivery!.sent(plaintext, id);
+    if (!reliable) return;
+    this.#delivery!.sent(plaintext, id);
+    if (!this.#attached && this.#delivery!.overflowing) this.#options.onOverflow();
   }
 
   /**

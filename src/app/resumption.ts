@@ -143,6 +143,12 @@ export class Resumption {
     return waiting;
   }
 
+  /** More was said while `peer` was away than can be kept for it: its conversation is lost now. */
+  overflowed(peer: RoomPeer): void {
+    const suspension = this.#suspended.get(peer);
+    if (suspension) this.#expire(peer, suspension.error, `more was said meanwhile than can be kept for ${peer.name}`);
+  }
+
   /** Whether `peer`'s conversation is waiting to resume. */
   isSuspended(peer: RoomPeer): boolean {
     return this.#suspended.has(peer);

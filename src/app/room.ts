@@ -63,6 +63,8 @@ export interface RoomOptions {
    * connection (and that connection's queue) is gone while the conversation waits to resume.
    */
   readonly onReleased: () => void;
+  /** More was said while `peer`'s conversation was suspended than can be kept for it. */
+  readonly onOverflow: (peer: RoomPeer) => void;
   readonly emit: (event: AppEvent) => void;
 }
 
@@ -140,6 +142,7 @@ export class Room {
         for (const id of ids) this.#options.emit({ type: 'delivered', id, peer: peer.name, fingerprint: peer.fingerprint });
         this.#options.onReleased();
       },
+      onOverflow: () => this.#options.onOverflow(peer),
     };
     const session = new PeerSession(connection, options, conversation?.id, conversation?.opened);
     const peer: Member = { connection, session, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };

@@ -52,6 +52,14 @@ export class Delivery {
     return this.#kept.length >= this.#limits.maxUnackedMessages || this.#keptBytes >= this.#limits.maxUnackedBytes;
   }
 
+  /**
+   * Past twice a limit: more than can be kept for the peer. Our own input stops at the limits
+   * (full); what others say through us, while the peer is away, does not.
+   */
+  get overflowing(): boolean {
+    return this.#kept.length > 2 * this.#limits.maxUnackedMessages || this.#keptBytes > 2 * this.#limits.maxUnackedBytes;
+  }
+
   /** How many of the peer's reliable messages have arrived (what an `ack` says). */
   get received(): number {
     return this.#received;

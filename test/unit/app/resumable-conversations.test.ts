@@ -224,6 +224,32 @@ describe('acknowledged delivery between nodes', () => {
 });
 
 
+describe('what a host keeps for its peers', () => {
+  it('keeps a bounded amount for a suspended member while the room talks', async () => {
+    const l = lab();
+    const limit = 20;
+    const host = await listener(l, { maxUnackedMessages: limit, resumeWindowMs: 120_000 });
+    const alice = await dialler(l, 'alice', '192.0.2.2', { resumeWindowMs: 120_000 });
+    const talker = await l.raw('talker', '192.0.2.8', { ack: true });
+    await l.run(500);
+    // Alice's path dies with a reset: both sides keep the conversation for her to come back.
+    l.net.linksTo(`${HOST}:5050`)[0]!.dialler.destroy(chatError('ERR_CONNECTION_LOST', 'reset'));
+    alice.node.abort(); // she will not be back soon
+    await l.run(100);
+    assert.equal(host.node.peerCount, 2, 'alice is suspended, still in the room');
+    let most = 0;
+    for (let i = 0; i < 20 * limit; i++) {
+      talker.conn.send({ type: 'chat', id: `c${i}`, time: l.clock.now(), text: `line ${i}` });
+      if (i % 10 === 9) await l.run(20, 20);
+      most = Math.max(most, host.node.unacknowledged);
+    }
+    assert.ok(most <= 2 * limit + 1, `the host kept ${most} messages for a suspended member (limit ${limit})`);
+    assert.match(of(host, 'lost')[0]?.message ?? '', /more was said meanwhile than can be kept for alice/);
+    assert.equal(host.node.peerCount, 1);
+  });
+});
+
+
 describe('sessions waiting for their conversation message', () => {
   it('count against the peer limit', async () => {
     const l = lab();
