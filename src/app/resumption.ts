@@ -218,8 +218,9 @@ export class Resumption {
   /** Dialler: the listener answered our resumption. */
   #resumeDialled(arrival: Arrival, peer: RoomPeer, answer: Hello): void {
     if (!this.#suspended.has(peer)) {
-      // Lost while we dialled: what is left is a new conversation, which this session cannot be.
-      arrival.connection.drop(chatError('ERR_CONNECTION_LOST', `the conversation with ${peer.name} ended before it resumed`));
+      // Lost while we dialled: the peer has just resumed it, so say goodbye (it would otherwise
+      // wait out its own window for us); what is left is a new conversation, which this session cannot be.
+      void arrival.connection.close(`the conversation with ${peer.name} ended before it resumed`);
       return;
     }
     if (answer.id !== peer.session.id) throw chatError('ERR_BAD_MESSAGE', 'the peer answered for another conversation');

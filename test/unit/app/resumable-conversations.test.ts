@@ -16,7 +16,8 @@ import { reconnect } from '../../../src/app/reconnector.js';
 import type { Settings } from '../../../src/defaults.js';
 import { chatError } from '../../../src/errors.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
-import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
+import type { ByteStream } from '../../../src/net/byte-stream.js';
+import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome } from '../../../src/session/peer-connection.js';
 import { PEER_MESSAGES, type SessionMessage } from '../../../src/session/session-messages.js';
 import { cleanupNodes, tempIdentity } from '../../helpers/chat-nodes.js';
@@ -58,7 +59,7 @@ interface RawOptions {
   readonly hello?: boolean;
   /** Acknowledge each reliable message at once. */
   readonly ack?: boolean;
-  readonly keyPair?: ReturnType<typeof generateKeyPair>;
+  readonly keyPair?: KeyPair;
   /** The conversation to name (default: a new one), and how many of the node's messages to claim. */
   readonly id?: string;
   readonly received?: number;
@@ -68,6 +69,27 @@ interface Raw {
   readonly conn: PeerConnection;
   readonly messages: SessionMessage[];
   outcome: CloseOutcome | undefined;
+}
+
+/** A PeerConnection spoken by hand over `stream` (not started), with what it receives collected. */
+function rawPeer(stream: ByteStream, clock: ManualClock, name: string, initiator: boolean, keyPair: KeyPair): Raw {
+  const conn = new PeerConnection(stream, {
+    initiator,
+    keyPair,
+    localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+    codec: PEER_MESSAGES,
+    handshakeTimeoutMs: 10_000,
+    keepaliveIntervalMs: 10_000,
+    keepaliveTimeoutMs: 30_000,
+    byeGraceMs: 2_000,
+    maxQueuedBytes: 1 << 30,
+    clock,
+  });
+  raws.push(conn);
+  const raw: Raw = { conn, messages: [], outcome: undefined };
+  conn.on('message', (m) => raw.messages.push(m));
+  conn.once('closed', (outcome) => (raw.outcome = outcome));
+  return raw;
 }
 
 function lab(): Lab {
@@ -86,26 +108,12 @@ function lab(): Lab {
     },
     async raw(name, from, options = {}) {
       const stream = await net.transport(from).dial(HOST, 5050, { timeoutMs: 1_000, clock });
-      const conn = new PeerConnection(stream, {
-        initiator: true,
-        keyPair: options.keyPair ?? generateKeyPair(),
-        localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
-        codec: PEER_MESSAGES,
-        handshakeTimeoutMs: 10_000,
-        keepaliveIntervalMs: 10_000,
-        keepaliveTimeoutMs: 30_000,
-        byeGraceMs: 2_000,
-        maxQueuedBytes: 1 << 30,
-        clock,
-      });
-      raws.push(conn);
-      const raw: Raw = { conn, messages: [], outcome: undefined };
+      const raw = rawPeer(stream, clock, name, true, options.keyPair ?? generateKeyPair());
+      const conn = raw.conn;
       let received = 0;
       conn.on('message', (m) => {
-        raw.messages.push(m);
         if (options.ack && ['chat', 'nick', 'presence', 'forwarded'].includes(m.type)) conn.send({ type: 'ack', n: ++received });
       });
-      conn.once('closed', (outcome) => (raw.outcome = outcome));
       if (options.hello !== false) conn.once('established', () => conn.send({ type: 'conversation', id: options.id ?? randomBytes(16).toString('hex'), received: options.received ?? 0 }));
       conn.start();
       return raw;
@@ -344,6 +352,33 @@ describe('resuming', () => {
     assert.equal(of(alice, 'reconnected').length, 1);
     assert.equal(of(host, 'reconnected').length, 1);
     assert.ok(of(host, 'file-error').length > 0, 'the host still holds an offer on a connection it destroyed');
+  });
+
+  it('says goodbye on a connection whose resume was answered after the window closed', async () => {
+    // The peer is a raw listener with a fixed key: it answers the first conversation at once, and
+    // the resumption only after alice's window is over. Alice cannot take it up any more; a
+    // goodbye tells the peer so, where a bare drop would leave it waiting out its own window.
+    const l = lab();
+    const keyPair = generateKeyPair();
+    const sessions: Raw[] = [];
+    await l.net.transport(HOST).listen({ host: HOST, port: 5050, fallbackTries: 0 }, (stream) => {
+      const raw = rawPeer(stream, l.clock, 'host', false, keyPair);
+      const conn = raw.conn;
+      sessions.push(raw);
+      if (sessions.length === 1) conn.on('message', (m) => m.type === 'conversation' && conn.send({ type: 'conversation', id: m.id, received: 0 }));
+      conn.start();
+    });
+    const alice = await dialler(l, 'alice', '192.0.2.2', { resumeWindowMs: 1_000 });
+    l.net.linksTo(`${HOST}:5050`)[0]!.dialler.destroy(chatError('ERR_CONNECTION_LOST', 'reset'));
+    await l.run(500, 50);
+    const second = sessions[1];
+    const hello = second?.messages.find((m) => m.type === 'conversation');
+    assert.ok(second && hello?.type === 'conversation', 'alice came back and named her conversation');
+    await l.run(1_000, 50);
+    assert.equal(of(alice, 'lost').length, 1, "alice's window is over");
+    second.conn.send({ type: 'conversation', id: hello.id, received: 0, resumed: true });
+    await l.run(3_000, 50);
+    assert.equal(second.outcome?.kind, 'left', `the late session ended ${JSON.stringify(second.outcome)}`);
   });
 
   it('does not believe a resume claim before checking it', async () => {
