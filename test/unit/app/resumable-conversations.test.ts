@@ -381,6 +381,20 @@ describe('resuming', () => {
     assert.equal(second.outcome?.kind, 'left', `the late session ended ${JSON.stringify(second.outcome)}`);
   });
 
+  it('dials no more once the node has quit', async () => {
+    const l = lab();
+    const host = await listener(l);
+    const alice = await dialler(l, 'alice', '192.0.2.2');
+    // The host is gone for good (its listener closed, its connection reset): alice dials in vain.
+    host.node.abort();
+    await l.run(2_000);
+    assert.ok(of(alice, 'reconnecting').length >= 2, 'alice is trying');
+    const links = l.net.links.length;
+    await alice.node.quit('bye');
+    await l.run(20_000, 500);
+    assert.equal(l.net.links.length, links, 'a dial after quit');
+  });
+
   it('does not believe a resume claim before checking it', async () => {
     // A second session with alice's key and conversation claims to have more of the host's
     // messages than were sent: it is refused, and the live conversation goes on untouched.
