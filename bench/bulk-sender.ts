@@ -59,7 +59,8 @@ export class BulkSender {
       clock: SYSTEM_CLOCK,
       ackDelayMs: DEFAULTS.ackDelayMs,
       limits: { maxUnackedMessages: DEFAULTS.maxUnackedMessages, maxUnackedBytes: DEFAULTS.maxUnackedBytes },
-      onDelivered: () => {},
+      onAcknowledged: () => {},
+      onOverflow: () => {},
     };
     let session: PeerSession;
     if (this.acks) {

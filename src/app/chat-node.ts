@@ -100,10 +100,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
         ackDelayMs: this.#timing.ackDelayMs,
         limits: { maxUnackedMessages: this.#timing.maxUnackedMessages, maxUnackedBytes: this.#timing.maxUnackedBytes },
       },
-      onAcknowledged: () => {
+      onReleased: () => {
         this.emit('acknowledged');
         if (this.canSend) this.emit('drain');
       },
+      onOverflow: (peer) => this.#resumption.overflowed(peer),
       emit: (event) => this.#emit(event),
     });
     this.#resumption = new Resumption({
@@ -112,7 +113,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       resumeWindowMs: this.#timing.resumeWindowMs,
       helloTimeoutMs: this.#timing.handshakeTimeoutMs,
       emit: (event) => this.#emit(event),
+      mayJoin: (arrival) => arrival.direction === 'outgoing' || this.#hasRoomFor(arrival.connection, arrival.from),
       onJoined: (connection, peer) => {
+        this.#admission.done(connection);
         this.#joinedAs.set(connection, peer);
         this.#joining.get(connection)?.(peer);
         this.#joining.delete(connection);
@@ -202,9 +205,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     return this.#room.undelivered();
   }
 
-  /** False while some peer's send queue is over its high-water mark; `drain` follows. */
+  /**
+   * False while some peer's send queue is over its high-water mark, or it has too much of ours
+   * unacknowledged; `drain` follows. A suspended conversation's last connection queues nothing more.
+   */
   get canSend(): boolean {
-    for (const peer of this.#room.peers()) if (peer.connection.needsDrain || peer.session.full) return false;
+    for (const peer of this.#room.peers()) if ((!peer.session.detached && peer.connection.needsDrain) || peer.session.full) return false;
     return true;
   }
 
@@ -286,8 +292,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     this.#quitting = true;
     void this.#listener?.close();
     this.#files.cancelAll('leaving the chat');
-    this.#resumption.stop();
+    const waiting = this.#resumption.stop();
     const closing = [...this.#room.peers()].filter((p) => !p.session.detached).map((p) => p.session.goodbye(reason));
+    closing.push(...waiting.map((c) => c.close(reason)));
     for (const c of this.#pending) c.destroy();
     return (await Promise.all(closing)).every(Boolean);
   }
@@ -296,7 +303,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   abort(): void {
     this.#quitting = true;
     void this.#listener?.close();
-    this.#resumption.stop();
+    for (const c of this.#resumption.stop()) c.destroy();
     for (const p of this.#room.peers()) p.connection.destroy();
     for (const c of this.#pending) c.destroy();
   }
@@ -307,7 +314,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
    * handshake that has waited longest (destroyed now, so a flood cannot pile up open sockets).
    */
   #accept(stream: ByteStream): void {
-    if (this.#room.size >= this.#timing.maxPeers) {
+    // A suspended peer's place is its own: it may be the one coming back (checked once its
+    // session says which conversation it brings).
+    if (this.#room.size - this.#room.suspended().length >= this.#timing.maxPeers) {
       stream.destroy();
       this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
       return;
@@ -316,6 +325,18 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     const { evicted, lines } = this.#admission.admit(connection, addressGroup(stream.remoteHost));
     for (const victim of evicted) victim.destroy();
     this.#reportRefusals(lines);
+  }
+
+  /**
+   * Whether an incoming session may join as a new peer (handshakes that were under way when the
+   * room filled up may not); one turned away is closed with the reason.
+   */
+  #hasRoomFor(connection: PeerConnection, from: string): boolean {
+    const max = this.#timing.maxPeers;
+    if (this.#room.size < max) return true;
+    void connection.close(`the chat is full (${max} peers)`);
+    this.#reportRefusals(this.#admission.refused(from, 'peers'));
+    return false;
   }
 
   #reportRefusals(lines: readonly RefusalLine[]): void {
@@ -339,17 +360,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       ...(gate ? { mayFinish: gate } : {}),
     });
     this.#pending.add(connection);
+    // An incoming session stays in the handshake budget until it has joined: one that never
+    // names its conversation must not hold a place that nothing else counts.
     connection.once('established', (remote) => {
       this.#pending.delete(connection);
-      this.#admission.done(connection);
       if (this.#quitting) {
         void connection.close('shutting down');
-        return;
-      }
-      // Handshakes that were under way when the room filled up.
-      if (direction === 'incoming' && this.#room.size >= t.maxPeers) {
-        void connection.close(`the chat is full (${t.maxPeers} peers)`);
-        this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
         return;
       }
       // For --accept-files, "known" means known before this node started: a stranger cannot
@@ -359,7 +375,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       // The peer's name as the room has it: it follows /nick, and a transfer that reports after
       // the peer left (still placing its files) shows the name it left with.
       const link = peerLink(connection, () => this.#joinedAs.get(connection)?.name ?? sanitizeName(remote.info.name), known);
-      this.#resumption.established({ connection, remote, direction, route, link });
+      this.#resumption.established({ connection, remote, direction, route, link, from: addressGroup(stream.remoteHost) });
     });
     connection.on('drain', () => {
       if (this.canSend) this.emit('drain');

@@ -20,13 +20,21 @@ type Outgoing = Parameters<PeerConnection['send']>[0];
 export const ACK_EVERY = 128;
 type Hello = Extract<DeliveryMessage, { type: 'conversation' }>;
 
+/** A resend is written in writes of about this size, each once the connection has taken the last. */
+const RESEND_BATCH_BYTES = 64 * 1024;
+
 export interface PeerSessionOptions {
   readonly clock: Clock;
   /** An acknowledgement waits at most this long after the first message it covers. */
   readonly ackDelayMs: number;
   readonly limits: DeliveryLimits;
-  /** Chat messages of ours the peer acknowledged, by id. */
-  readonly onDelivered: (ids: readonly string[]) => void;
+  /**
+   * The peer acknowledged messages of ours; `ids`: the chat messages among them, which may be none
+   * (an acknowledgement of presence, a nick change or what a host passed on frees the keep too).
+   */
+  readonly onAcknowledged: (ids: readonly string[]) => void;
+  /** While detached, more was sent than can be kept for the peer (Delivery.overflowing). */
+  readonly onOverflow: () => void;
 }
 
 /** Whether a connection's peer acknowledges delivery (and so opens with `conversation`). */
@@ -47,6 +55,13 @@ export class PeerSession {
   #ackTimer: Timer | undefined;
   /** What our last ack said. */
   #ackedUpTo = 0;
+  /**
+   * Reliable messages written as the connection drains: a resend (a whole keep can be more than a
+   * connection may queue, which would drop it as not reading), then what we sent meanwhile.
+   */
+  #backlog: Buffer[] = [];
+  /** Goodbyes waiting for the backlog to go out first. */
+  #afterBacklog: Array<() => void> = [];
 
   /** `id`: the conversation's, when the peer acknowledges; `awaitingHello`: we opened it and its answer is due. */
   constructor(connection: PeerConnection, options: PeerSessionOptions, id?: string, awaitingHello = false) {
@@ -113,8 +128,12 @@ export class PeerSession {
 
   /** A message already encoded (once, for several peers), of type `type`. */
   sendEncoded(plaintext: Buffer, type: string, id?: string): void {
-    if (this.#attached) this.#connection.sendEncoded([plaintext]);
-    if (this.#delivery && RELIABLE_TYPES.has(type)) this.#delivery.sent(plaintext, id);
+    const reliable = this.#delivery !== undefined && RELIABLE_TYPES.has(type);
+    if (this.#attached && reliable && this.#backlog.length > 0) this.#backlog.push(plaintext);
+    else if (this.#attached) this.#connection.sendEncoded([plaintext]);
+    if (!reliable) return;
+    this.#delivery!.sent(plaintext, id);
+    if (!this.#attached && this.#delivery!.overflowing) this.#options.onOverflow();
   }
 
   /**
@@ -134,7 +153,10 @@ export class PeerSession {
     }
     if (this.#awaitingHello && delivery) throw chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`);
     if (message.type === 'ack') {
-      if (delivery) this.#delivered(delivery.acknowledged(message.n));
+      if (delivery) {
+        const before = delivery.unacked;
+        this.#acknowledged(before, delivery.acknowledged(message.n));
+      }
       return false;
     }
     if (delivery && RELIABLE_TYPES.has(message.type)) {
@@ -152,6 +174,7 @@ export class PeerSession {
   detach(): void {
     this.#attached = false;
     this.#stopAcking();
+    this.#pump();
   }
 
   /**
@@ -160,21 +183,36 @@ export class PeerSession {
    * A count the peer cannot have (fewer than it acknowledged, more than we sent) throws ERR_BAD_MESSAGE.
    */
   attach(connection: PeerConnection, peerReceived: number): number {
-    const delivery = this.#delivery;
-    if (!delivery) throw chatError('ERR_BAD_MESSAGE', 'this conversation cannot be resumed');
+    const delivery = this.#resumable(peerReceived);
+    const before = delivery.unacked;
     const { delivered, resend } = delivery.resume(peerReceived);
     this.#connection = connection;
     this.#attached = true;
     this.#awaitingHello = false;
     this.#watch(connection);
-    if (resend.length > 0) connection.sendEncoded(resend);
-    this.#delivered(delivered);
+    const resent = resend.length; // before #pump takes them from the backlog
+    this.#backlog = resend;
+    this.#pump();
+    this.#acknowledged(before, delivered);
     // What we received before the cut may not have been acknowledged yet: the peer learnt it from our `conversation`.
-    return resend.length;
+    return resent;
+  }
+
+  /** Throws what attach() would for `peerReceived`, changing nothing. */
+  checkResume(peerReceived: number): void {
+    this.#resumable(peerReceived);
+  }
+
+  #resumable(peerReceived: number): Delivery {
+    const delivery = this.#delivery;
+    if (!delivery) throw chatError('ERR_BAD_MESSAGE', 'this conversation cannot be resumed');
+    delivery.checkResume(peerReceived);
+    return delivery;
   }
 
   /** Say goodbye: the peer first hears what of its messages arrived, so that it need not wonder. */
   goodbye(reason: string): Promise<boolean> {
+    if (this.#backlog.length > 0) return new Promise((resolve) => this.#afterBacklog.push(() => resolve(this.goodbye(reason))));
     if (this.#ackTimer !== undefined) {
       this.#stopAcking();
       this.#sendAck();
@@ -186,6 +224,7 @@ export class PeerSession {
   close(): void {
     this.#attached = false;
     this.#stopAcking();
+    this.#pump();
   }
 
   /** A peer that says goodbye hears at once what of its messages arrived: it may be waiting to know. */
@@ -197,8 +236,30 @@ export class PeerSession {
     });
   }
 
-  #delivered(ids: readonly string[]): void {
-    if (ids.length > 0) this.#options.onDelivered(ids);
+  /**
+   * Write the backlog while the connection takes it, then again on its `drain`; once it is out (or
+   * the connection is gone: the keep has it all), let waiting goodbyes go.
+   */
+  #pump(): void {
+    const connection = this.#connection;
+    while (this.#attached && this.#backlog.length > 0 && !connection.needsDrain) {
+      let count = 0;
+      for (let bytes = 0; count < this.#backlog.length && bytes < RESEND_BATCH_BYTES; count++) bytes += this.#backlog[count]!.length;
+      connection.sendEncoded(this.#backlog.splice(0, count));
+    }
+    if (this.#attached && this.#backlog.length > 0) {
+      connection.once('drain', () => {
+        if (connection === this.#connection) this.#pump();
+      });
+      return;
+    }
+    this.#backlog = [];
+    for (const go of this.#afterBacklog.splice(0)) go();
+  }
+
+  /** `before`: how many were unacknowledged before; `ids`: the chat messages now acknowledged. */
+  #acknowledged(before: number, ids: readonly string[]): void {
+    if (this.unacked < before) this.#options.onAcknowledged(ids);
   }
 
   #stopAcking(): void {

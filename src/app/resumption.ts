@@ -30,6 +30,11 @@ export interface ResumptionOptions {
   /** How long a session may take to send its `conversation` after the handshake. */
   readonly helloTimeoutMs: number;
   readonly emit: (event: AppEvent) => void;
+  /**
+   * Whether a session may join as a new peer (a resumed conversation takes no new place); the
+   * caller closes one it turns away. Asked once the session is known to start a new conversation.
+   */
+  readonly mayJoin: (arrival: Arrival) => boolean;
   /** A session joined the room, or resumed a conversation there. */
   readonly onJoined: (connection: PeerConnection, peer: RoomPeer) => void;
   /** A conversation we dialled was suspended: dial its peer again. */
@@ -45,6 +50,8 @@ export interface Arrival {
   readonly direction: 'incoming' | 'outgoing';
   readonly route: Route;
   readonly link: PeerLink;
+  /** The address group it came from: a listener's limits are counted per group. */
+  readonly from: string;
 }
 
 interface Suspension {
@@ -68,6 +75,7 @@ export class Resumption {
     const { connection, remote, direction } = arrival;
     const room = this.#options.room;
     if (!acknowledges(connection)) {
+      if (!this.#options.mayJoin(arrival)) return;
       this.#options.onJoined(connection, room.join(connection, remote, direction, arrival.route, arrival.link));
       return;
     }
@@ -131,12 +139,23 @@ export class Resumption {
     return true;
   }
 
-  /** Stop every timer (the node is quitting). */
-  stop(): void {
+  /**
+   * Stop every timer (the node is quitting). Returns the sessions still waiting for their
+   * `conversation`: in no room, so only the caller can close them.
+   */
+  stop(): PeerConnection[] {
+    const waiting = [...this.#awaiting.keys()];
     for (const { timer } of this.#awaiting.values()) this.#options.clock.clearTimeout(timer);
     this.#awaiting.clear();
     for (const { timer } of this.#suspended.values()) this.#options.clock.clearTimeout(timer);
     this.#suspended.clear();
+    return waiting;
+  }
+
+  /** More was said while `peer` was away than can be kept for it: its conversation is lost now. */
+  overflowed(peer: RoomPeer): void {
+    const suspension = this.#suspended.get(peer);
+    if (suspension) this.#expire(peer, suspension.error, `more was said meanwhile than can be kept for ${peer.name}`);
   }
 
   /** Whether `peer`'s conversation is waiting to resume. */
@@ -184,6 +203,8 @@ export class Resumption {
     const room = this.#options.room;
     const same = [...room.peers()].find((p) => p.direction === 'incoming' && p.fingerprint === remote.fingerprint && p.session.id === hello.id);
     if (same) {
+      // The claim first: a count it cannot have leaves the conversation as it was.
+      same.session.checkResume(hello.received);
       // The old connection may not know yet that it is dead (a silent path): this one replaces it,
       // and the old one is closed once the room no longer holds it.
       const old = same.session.detached ? undefined : same.connection;
@@ -199,6 +220,7 @@ export class Resumption {
     for (const old of this.#suspendedAll(remote.fingerprint, 'incoming')) {
       this.#expire(old, this.#suspended.get(old)!.error, 'it came back with a new conversation');
     }
+    if (!this.#options.mayJoin(arrival)) return;
     connection.send({ type: 'conversation', id: hello.id, received: 0 });
     const peer = room.join(connection, remote, 'incoming', arrival.route, arrival.link, { id: hello.id, opened: false });
     this.#options.onJoined(connection, peer);
@@ -207,8 +229,9 @@ export class Resumption {
   /** Dialler: the listener answered our resumption. */
   #resumeDialled(arrival: Arrival, peer: RoomPeer, answer: Hello): void {
     if (!this.#suspended.has(peer)) {
-      // Lost while we dialled: what is left is a new conversation, which this session cannot be.
-      arrival.connection.drop(chatError('ERR_CONNECTION_LOST', `the conversation with ${peer.name} ended before it resumed`));
+      // Lost while we dialled: the peer has just resumed it, so say goodbye (it would otherwise
+      // wait out its own window for us); what is left is a new conversation, which this session cannot be.
+      void arrival.connection.close(`the conversation with ${peer.name} ended before it resumed`);
       return;
     }
     if (answer.id !== peer.session.id) throw chatError('ERR_BAD_MESSAGE', 'the peer answered for another conversation');

@@ -58,8 +58,13 @@ export interface RoomOptions {
   readonly forwarding: Omit<ForwardGateOptions<PeerConnection>, 'clock' | 'onStalled'>;
   /** Acknowledged delivery: how soon we acknowledge, and how much of ours we keep unacknowledged. */
   readonly delivery: Pick<PeerSessionOptions, 'ackDelayMs' | 'limits'>;
-  /** Some peer acknowledged messages of ours (room may have been made to send again). */
-  readonly onAcknowledged: () => void;
+  /**
+   * What held up our input may be gone: a peer acknowledged messages of ours, or it left, or its
+   * connection (and that connection's queue) is gone while the conversation waits to resume.
+   */
+  readonly onReleased: () => void;
+  /** More was said while `peer`'s conversation was suspended than can be kept for it. */
+  readonly onOverflow: (peer: RoomPeer) => void;
   readonly emit: (event: AppEvent) => void;
 }
 
@@ -133,10 +138,11 @@ export class Room {
     const options: PeerSessionOptions = {
       ...this.#options.delivery,
       clock: this.#options.clock,
-      onDelivered: (ids) => {
+      onAcknowledged: (ids) => {
         for (const id of ids) this.#options.emit({ type: 'delivered', id, peer: peer.name, fingerprint: peer.fingerprint });
-        this.#options.onAcknowledged();
+        this.#options.onReleased();
       },
+      onOverflow: () => this.#options.onOverflow(peer),
     };
     const session = new PeerSession(connection, options, conversation?.id, conversation?.opened);
     const peer: Member = { connection, session, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
@@ -246,6 +252,7 @@ export class Room {
     if (!peer) return undefined;
     this.#gate.left(connection);
     peer.session.detach();
+    this.#options.onReleased();
     return peer;
   }
 
@@ -299,6 +306,7 @@ export class Room {
       this.#options.emit({ type: 'lost', name: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message, ...missed });
       this.#broadcast(peer, { type: 'presence', event: 'lost', peer: ref(peer), reason: error.message });
     }
+    this.#options.onReleased();
     return true;
   }
 

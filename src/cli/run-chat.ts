@@ -179,9 +179,14 @@ class ChatRun {
       this.#checkSent();
     }
     const peerGone = (event.type === 'left' || event.type === 'lost') && event.via === undefined;
-    if (peerGone && this.#options.connect && this.#conversation.peerCount === 0 && !this.#quitting) {
+    if (peerGone && this.#options.connect) {
       // `send` exits by its transfers' outcome: a peer leaving mid-transfer is a failure.
-      void this.#quit('', event.type === 'left' && !this.#options.send ? 0 : 1);
+      const code = event.type === 'left' && !this.#options.send ? 0 : 1;
+      // A peer back with a new conversation joins just after its old one is reported lost: count
+      // the peers once that is done.
+      queueMicrotask(() => {
+        if (this.#conversation.peerCount === 0 && !this.#quitting) void this.#quit('', code);
+      });
     }
   }
 

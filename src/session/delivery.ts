@@ -52,6 +52,14 @@ export class Delivery {
     return this.#kept.length >= this.#limits.maxUnackedMessages || this.#keptBytes >= this.#limits.maxUnackedBytes;
   }
 
+  /**
+   * Past twice a limit: more than can be kept for the peer. Our own input stops at the limits
+   * (full); what others say through us, while the peer is away, does not.
+   */
+  get overflowing(): boolean {
+    return this.#kept.length > 2 * this.#limits.maxUnackedMessages || this.#keptBytes > 2 * this.#limits.maxUnackedBytes;
+  }
+
   /** How many of the peer's reliable messages have arrived (what an `ack` says). */
   get received(): number {
     return this.#received;
@@ -95,8 +103,15 @@ export class Delivery {
    * acknowledged has lost what it had (ERR_BAD_MESSAGE), as has one claiming more than was sent.
    */
   resume(n: number): { delivered: string[]; resend: Buffer[] } {
-    if (n < this.#acked) throw chatError('ERR_BAD_MESSAGE', `peer resumed with ${n} of our messages; it had acknowledged ${this.#acked}`);
+    this.checkResume(n);
     const delivered = this.acknowledged(n);
     return { delivered, resend: this.#kept.map((kept) => kept.plaintext) };
+  }
+
+  /** Throws what resume(n) would, changing nothing: a claim is checked before it is acted on. */
+  checkResume(n: number): void {
+    const sent = this.#acked + this.#kept.length;
+    if (n < this.#acked) throw chatError('ERR_BAD_MESSAGE', `peer resumed with ${n} of our messages; it had acknowledged ${this.#acked}`);
+    if (n > sent) throw chatError('ERR_BAD_MESSAGE', `peer resumed with ${n} of our messages; ${sent} were sent`);
   }
 }

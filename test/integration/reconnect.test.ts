@@ -6,7 +6,7 @@
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as delay } from 'node:timers/promises';
-import { cleanupPeers, PeerProcess, startListener, type PeerEvent } from '../helpers/peer-process.js';
+import { cleanupPeers, PeerProcess, startListener, tempHome, type PeerEvent } from '../helpers/peer-process.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
 
 afterEach(cleanupPeers);
@@ -341,5 +341,26 @@ describe('a conversation survives a lost connection', () => {
     } finally {
       await proxy.close();
     }
+  });
+
+  it('a listener that died and started again: `connect` reports the old conversation lost and goes on in the new one', async () => {
+    const home = tempHome();
+    const { peer: first, port } = await startListener(['--name', 'alice'], home);
+    const bob = connectJson(port, ['--name', 'bob']);
+    await bob.waitForEvent('connected');
+    await first.waitForEvent('connected');
+    first.kill('SIGKILL');
+    await bob.waitForEvent('reconnecting');
+    // The same key on the same port: bob's dial reaches it, and it has no conversation to resume.
+    const second = new PeerProcess(['listen', '--port', String(port), '--host', '127.0.0.1', '--json', '--name', 'alice'], { home });
+    await second.waitForEvent('connected');
+    const lost = await bob.waitForEvent('lost');
+    assert.match(String(lost.message), /came back with a new conversation/);
+    second.send('hello again');
+    await bob.waitForEvent('message', (e) => e.text === 'hello again').catch((err: Error) => {
+      assert.fail(`connect exited ${bob.child.exitCode} (${bob.stderr.trim()}): ${err.message.split('\n')[0]}`);
+    });
+    bob.send('still here');
+    await second.waitForEvent('message', (e) => e.text === 'still here');
   });
 });

@@ -54,7 +54,7 @@ function end(stream: MemoryStream, clock: ManualClock, initiator: boolean, featu
 }
 
 function options(clock: ManualClock, into: End, limits = { maxUnackedMessages: 1_000, maxUnackedBytes: 1 << 22 }): PeerSessionOptions {
-  return { clock, ackDelayMs: ACK_DELAY_MS, limits, onDelivered: (ids) => into.delivered.push(...ids) };
+  return { clock, ackDelayMs: ACK_DELAY_MS, limits, onAcknowledged: (ids) => into.delivered.push(...ids), onOverflow: () => {} };
 }
 
 function session(conn: PeerConnection, clock: ManualClock, into: End, id: string | undefined, awaitingHello = false): PeerSession {
@@ -317,7 +317,7 @@ describe('PeerSession: detached and attached again', () => {
     alice.session.detach();
     bob.session.detach();
     const { a } = await reconnect(clock, alice, bob);
-    assert.throws(() => alice.session.attach(a, 4), (err: unknown) => P2PChatError.is(err, 'ERR_BAD_MESSAGE') && /4 messages; 3 were sent/.test(err.message));
+    assert.throws(() => alice.session.attach(a, 4), (err: unknown) => P2PChatError.is(err, 'ERR_BAD_MESSAGE') && /4 of our messages; 3 were sent/.test(err.message));
     assert.equal(alice.session.detached, true, 'a refused count leaves it detached');
     bob.session = session(bob.conn, clock, bob, ID); // a peer that forgot everything (a fresh session)
     assert.equal(alice.session.attach(a, 0), 3);
