@@ -28,6 +28,7 @@ import { keyPairFromPrivate } from '../../../src/secure/noise/crypto-primitives.
 import { protocolName } from '../../../src/secure/noise/handshake-patterns.js';
 import { MAX_PLAINTEXT, SecureChannel } from '../../../src/secure/secure-channel.js';
 import { CHAT_CODECS, CONNECTION_CODECS } from '../../../src/session/chat-messages.js';
+import { Delivery } from '../../../src/session/delivery.js';
 import { ACKS_FEATURE, CONVERSATION_ID_BYTES, DELIVERY_CODECS, RELIABLE_TYPES } from '../../../src/session/delivery-messages.js';
 import {
   FILE_CODECS,
@@ -290,6 +291,23 @@ describe('docs/protocol.md: limits and timers', () => {
     ]) {
       assert.ok(text.includes(phrase), `docs/protocol.md does not say "${phrase}"`);
     }
+  });
+
+  it('states the bound on what is kept for a suspended member, as Delivery applies it', () => {
+    const limits = { maxUnackedMessages: DEFAULTS.maxUnackedMessages, maxUnackedBytes: DEFAULTS.maxUnackedBytes };
+    const byCount = new Delivery(limits);
+    for (let i = 0; i < 2 * limits.maxUnackedMessages; i++) byCount.sent(Buffer.alloc(1));
+    assert.equal(byCount.overflowing, false);
+    byCount.sent(Buffer.alloc(1));
+    assert.equal(byCount.overflowing, true);
+    const byBytes = new Delivery(limits);
+    byBytes.sent(Buffer.alloc(2 * limits.maxUnackedBytes));
+    assert.equal(byBytes.overflowing, false);
+    byBytes.sent(Buffer.alloc(1));
+    assert.equal(byBytes.overflowing, true);
+    const mib = (bytes: number) => `${bytes / (1024 * 1024)} MiB`;
+    const phrase = `past twice either limit (${count(2 * limits.maxUnackedMessages)} messages or ${mib(2 * limits.maxUnackedBytes)})`;
+    assert.ok(doc.replace(/\s+/g, ' ').includes(phrase), `docs/protocol.md does not say "${phrase}"`);
   });
 
   it('lists as wire error codes only codes that exist', () => {
