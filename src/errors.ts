@@ -44,7 +44,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_FILE_WRITE: 'a received file could not be written (disk full, no permission)',
   ERR_FILE_UNSAFE_NAME: 'an offered file name was refused (absolute, `..`, too long, listed twice)',
   ERR_FILE_DECLINED: 'the peer declined the file offer, or it expired unanswered',
-  ERR_FILE_CANCELLED: 'the transfer was cancelled by one side or its connection ended',
+  ERR_FILE_CANCELLED: 'the transfer was cancelled by one side or its conversation ended',
   ERR_FILE_CORRUPT: 'a received file did not match its SHA-256, even after sending it again',
   ERR_FILE_CHANGED: 'a file changed on the sender\'s disk while it was being sent',
   ERR_NO_SUCH_TRANSFER: 'no pending offer or transfer matches the command',

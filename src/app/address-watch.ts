@@ -1,6 +1,7 @@
 // Notices when this machine's addresses change (it moved to another network, a VPN came up), so
-// that a listener announces itself again: a peer dialling it back after the move finds it at the
-// new address on the LAN, and the relay learns where it is now. Polls: no portable event exists.
+// that a listener announces itself again on the LAN: a peer dialling it back after the move finds
+// it at the new address. (The relay learns it when the control connection registers again.) Polls:
+// no portable event exists.
 
 import type { Clock, Timer } from '../clock.js';
 import { localAddresses } from '../net/local-addresses.js';

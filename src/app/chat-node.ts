@@ -394,10 +394,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       this.#pending.delete(connection);
       this.#admission.done(connection);
       // Before the room lets the peer go: its link is found there.
-      const link = this.#room.find(connection)?.link;
-      // A conversation that may resume keeps its transfers, paused; they end only if it is lost.
+      const peer = this.#room.find(connection);
+      const link = peer?.link;
+      // A conversation that may resume keeps its transfers, paused; they end only if it is lost
+      // (the resumption ends them itself when it closes the conversation at once).
       if (this.#resumption.closed(connection, outcome, this.#quitting)) {
-        if (link) this.#files.linkSuspended(link);
+        if (link && peer && this.#resumption.isSuspended(peer)) this.#files.linkSuspended(link);
         return;
       }
       if (link) this.#files.linkClosed(link, outcome.kind === 'lost' || outcome.kind === 'failed' ? outcome.error.message : undefined);

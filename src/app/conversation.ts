@@ -73,9 +73,9 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   readonly #nicks: NickPacer;
   readonly #clock: Clock;
   readonly #addresses: AddressWatch;
-  /** The port our LAN announcement gives, once there is one; and the announcement in progress. */
   /** A /nick has announced us again: failures are no longer start-up noise. */
   #reannounced = false;
+  /** The port our LAN announcement gives, once there is one; and the announcement in progress. */
   #announcedPort: number | undefined;
   #announcing: Promise<void> = Promise.resolve();
   #quitting: Promise<boolean> | undefined;

@@ -131,7 +131,9 @@ export class Resumption {
     // this link looked alive): nobody is going to resume this one.
     if (peer.direction === 'incoming' && this.#newer(peer)) {
       const error = outcome.error;
-      room.leave(connection, { kind: 'lost', error: chatError(error.code, `${error.message}; it came back with a new conversation`) });
+      const lost = chatError(error.code, `${error.message}; it came back with a new conversation`);
+      this.#options.onLost?.(peer, lost);
+      room.leave(connection, { kind: 'lost', error: lost });
       return true;
     }
     room.suspend(connection);

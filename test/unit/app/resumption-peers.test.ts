@@ -6,7 +6,10 @@
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, it } from 'node:test';
+import { listFiles } from '../../../src/app/files/file-list.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome } from '../../../src/session/peer-connection.js';
@@ -129,6 +132,15 @@ describe('a peer that started again', () => {
     chat = new MemoryChat();
     const { alice, bob } = await chat.pair({ bob: { keepaliveIntervalMs: 20_000, keepaliveTimeoutMs: 60_000 } });
     say(bob, 'b1');
+    // An offer of alice's waits at bob: it must end with the old conversation, not hang on.
+    const file = join(alice.home, 'note.txt');
+    writeFileSync(file, 'hello');
+    alice.node.sendFiles((await listFiles([file])).files);
+    for (let i = 0; i < 200 && eventsOf(bob, 'file-offer').length === 0; i++) {
+      await chat.settle();
+      await new Promise((resolve) => setTimeout(resolve, 5)); // the offer waits for real file I/O
+    }
+    assert.equal(eventsOf(bob, 'file-offer').length, 1);
     await chat.settle();
     chat.network.last.dialler.sever();
     alice.node.abort(); // its reset never reaches bob
@@ -143,6 +155,9 @@ describe('a peer that started again', () => {
     assert.equal(lost.unacknowledged, 1);
     assert.match(lost.message, /came back with a new conversation/);
     assert.equal(eventsOf(bob, 'reconnecting').length, 0, 'not waited for: its key is here already');
+    const [ended] = eventsOf(bob, 'file-error');
+    assert.ok(ended, 'the offer from the old conversation ended with it');
+    assert.equal(bob.node.files.list().length, 0, 'nothing of the old conversation is left waiting');
   });
 });
 
