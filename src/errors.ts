@@ -29,6 +29,7 @@ export const ERROR_CODES = Object.freeze({
   ERR_HOME_UNUSABLE: 'the home directory could not be created or written',
   ERR_CONNECTION_LOST: 'the connection dropped without a goodbye',
   ERR_KEEPALIVE_TIMEOUT: 'the peer stopped answering keepalives',
+  ERR_NOT_ACKNOWLEDGED: 'a connected peer acknowledged none of our messages for too long: dropped for good',
   ERR_NOT_DELIVERED: 'piped lines were not acknowledged by every peer before the end',
   ERR_PEER_NOT_FOUND: 'no peer by that name or fingerprint was found',
   ERR_AMBIGUOUS_PEER: 'several peers match that name or fingerprint prefix',

@@ -99,6 +99,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       delivery: {
         ackDelayMs: this.#timing.ackDelayMs,
         limits: { maxUnackedMessages: this.#timing.maxUnackedMessages, maxUnackedBytes: this.#timing.maxUnackedBytes },
+        // Past the keepalive's own deadline, so that a frozen peer is found by it (and resumed) first.
+        ackTimeoutMs: 2 * this.#timing.keepaliveTimeoutMs,
       },
       onReleased: () => {
         this.emit('acknowledged');

@@ -35,6 +35,12 @@ export interface PeerSessionOptions {
   readonly onAcknowledged: (ids: readonly string[]) => void;
   /** While detached, more was sent than can be kept for the peer (Delivery.overflowing). */
   readonly onOverflow: () => void;
+  /**
+   * A connected peer that acknowledges nothing of ours for this long, while it still answers
+   * keepalives (which end a frozen one sooner, resumably), is broken or hostile: it is dropped for
+   * good, and stops holding input and memory. Omitted: no deadline.
+   */
+  readonly ackTimeoutMs?: number;
 }
 
 /** Whether a connection's peer acknowledges delivery (and so opens with `conversation`). */
@@ -53,6 +59,8 @@ export class PeerSession {
   /** We dialled and sent `conversation` first: the peer's answer is its first message. */
   #awaitingHello: boolean;
   #ackTimer: Timer | undefined;
+  /** Runs while we wait for the peer to acknowledge something: see ackTimeoutMs. */
+  #deadline: Timer | undefined;
   /** What our last ack said. */
   #ackedUpTo = 0;
   /**
@@ -133,7 +141,11 @@ export class PeerSession {
     else if (this.#attached) this.#connection.sendEncoded([plaintext]);
     if (!reliable) return;
     this.#delivery!.sent(plaintext, id);
-    if (!this.#attached && this.#delivery!.overflowing) this.#options.onOverflow();
+    if (!this.#delivery!.overflowing) this.#expectAck();
+    else if (!this.#attached) this.#options.onOverflow();
+    // Connected and still twice over the limits (what others said through us, kernel buffers and
+    // all): it is not keeping up. Cut, resumably: what it has is counted again on the next connection.
+    else this.#connection.drop(chatError('ERR_CONNECTION_LOST', `${this.#connection.remote?.info.name ?? 'the peer'} fell ${this.#delivery!.unacked} messages behind`));
   }
 
   /**
@@ -156,6 +168,7 @@ export class PeerSession {
       if (delivery) {
         const before = delivery.unacked;
         this.#acknowledged(before, delivery.acknowledged(message.n));
+        if (delivery.unacked < before) this.#restartDeadline();
       }
       return false;
     }
@@ -174,6 +187,7 @@ export class PeerSession {
   detach(): void {
     this.#attached = false;
     this.#stopAcking();
+    this.#restartDeadline(); // stops it: a suspended peer is waited for by the resume window instead
     this.#pump();
   }
 
@@ -192,6 +206,7 @@ export class PeerSession {
     this.#watch(connection);
     const resent = resend.length; // before #pump takes them from the backlog
     this.#backlog = resend;
+    this.#restartDeadline();
     this.#pump();
     this.#acknowledged(before, delivered);
     // What we received before the cut may not have been acknowledged yet: the peer learnt it from our `conversation`.
@@ -224,6 +239,7 @@ export class PeerSession {
   close(): void {
     this.#attached = false;
     this.#stopAcking();
+    this.#restartDeadline();
     this.#pump();
   }
 
@@ -260,6 +276,27 @@ export class PeerSession {
   /** `before`: how many were unacknowledged before; `ids`: the chat messages now acknowledged. */
   #acknowledged(before: number, ids: readonly string[]): void {
     if (this.unacked < before) this.#options.onAcknowledged(ids);
+  }
+
+  /** Something of ours awaits acknowledgement: the deadline runs, unless it already does. */
+  #expectAck(): void {
+    if (this.#deadline === undefined && this.#attached) this.#restartDeadline();
+  }
+
+  /** Progress (or a new connection): the peer has ackTimeoutMs again, if anything is still unacknowledged. */
+  #restartDeadline(): void {
+    const { clock, ackTimeoutMs } = this.#options;
+    clock.clearTimeout(this.#deadline);
+    this.#deadline = undefined;
+    if (ackTimeoutMs === undefined || !this.#attached || this.unacked === 0) return;
+    const connection = this.#connection;
+    this.#deadline = clock.setTimeout(() => {
+      this.#deadline = undefined;
+      if (connection !== this.#connection || !this.#attached || this.unacked === 0) return;
+      const seconds = Math.round(ackTimeoutMs / 1000);
+      connection.drop(chatError('ERR_NOT_ACKNOWLEDGED', `${connection.remote?.info.name ?? 'the peer'} acknowledged none of ${this.unacked} messages in ${seconds} s`));
+    }, ackTimeoutMs);
+    this.#deadline.unref();
   }
 
   #stopAcking(): void {

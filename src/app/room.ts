@@ -57,7 +57,7 @@ export interface RoomOptions {
   /** How much of each sender's chat a host passes on, and when a recipient's backlog holds it up. */
   readonly forwarding: Omit<ForwardGateOptions<PeerConnection>, 'clock' | 'onStalled'>;
   /** Acknowledged delivery: how soon we acknowledge, and how much of ours we keep unacknowledged. */
-  readonly delivery: Pick<PeerSessionOptions, 'ackDelayMs' | 'limits'>;
+  readonly delivery: Pick<PeerSessionOptions, 'ackDelayMs' | 'limits' | 'ackTimeoutMs'>;
   /**
    * What held up our input may be gone: a peer acknowledged messages of ours, or it left, or its
    * connection (and that connection's queue) is gone while the conversation waits to resume.

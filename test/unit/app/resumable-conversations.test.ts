@@ -13,7 +13,7 @@ import type { AppEvent } from '../../../src/app/app-events.js';
 import { listFiles } from '../../../src/app/files/file-list.js';
 import { ChatNode } from '../../../src/app/chat-node.js';
 import { reconnect } from '../../../src/app/reconnector.js';
-import type { Settings } from '../../../src/defaults.js';
+import { DEFAULTS, type Settings } from '../../../src/defaults.js';
 import { chatError } from '../../../src/errors.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
 import type { ByteStream } from '../../../src/net/byte-stream.js';
@@ -255,7 +255,54 @@ describe('what a host keeps for its peers', () => {
     assert.match(of(host, 'lost')[0]?.message ?? '', /more was said meanwhile than can be kept for alice/);
     assert.equal(host.node.peerCount, 1);
   });
+
+  it('keeps a bounded amount for a peer that lists acks but never acknowledges', async () => {
+    const l = lab();
+    const limit = 20;
+    const host = await listener(l, { maxUnackedMessages: limit });
+    const mute = await l.raw('mute', '192.0.2.9');
+    const talker = await l.raw('talker', '192.0.2.8', { ack: true });
+    await l.run(100);
+    let most = 0;
+    for (let i = 0; i < 20 * limit; i++) {
+      talker.conn.send({ type: 'chat', id: `c${i}`, time: l.clock.now(), text: `line ${i}` });
+      if (i % 10 === 9) await l.run(20, 20);
+      most = Math.max(most, host.node.unacknowledged);
+    }
+    await l.run(200);
+    assert.ok(forwarded(mute).length > limit, 'the mute peer was reading');
+    assert.ok(most <= 2 * limit + 1, `the host kept ${most} unacknowledged messages for a peer that never acknowledges (limit ${limit})`);
+    assert.match(mute.outcome?.kind === 'lost' ? mute.outcome.error.message : '', /./, 'the mute peer was cut off');
+    assert.match(of(host, 'lost').find((e) => e.name === 'mute')?.message ?? '', /fell \d+ messages behind.*more was said meanwhile/);
+  });
+
+  it('does not let a peer that never acknowledges stop piped input for the others for good', async () => {
+    const l = lab();
+    const host = await listener(l, { maxUnackedMessages: 20 });
+    const alice = await dialler(l, 'alice', '192.0.2.2');
+    const mute = await l.raw('mute', '192.0.2.9');
+    await l.run(200);
+    let next = 0;
+    const feed = () => {
+      while (host.node.canSend && next < 200) host.node.say(`line ${next++}`);
+    };
+    host.node.on('drain', feed);
+    feed();
+    assert.ok(next < 200, 'the mute peer holds the input at first');
+    // It answers keepalives (it reads), so only the acknowledgement deadline finds it out.
+    await l.run(2 * DEFAULTS.keepaliveTimeoutMs + 10_000, 1_000);
+    assert.equal(of(alice, 'message').length, 200, `alice got ${of(alice, 'message').length} of 200 lines: the mute peer holds the pipe`);
+    const lost = of(host, 'lost').find((e) => e.name === 'mute');
+    assert.equal(lost?.code, 'ERR_NOT_ACKNOWLEDGED');
+    assert.equal(of(host, 'reconnecting').some((e) => e.peer === 'mute'), false, 'dropped for good, not waited for');
+    assert.notEqual(mute.outcome, undefined);
+  });
 });
+
+/** Chats as a raw peer's host passed them on. */
+function forwarded(raw: Raw): Extract<SessionMessage, { type: 'forwarded' }>[] {
+  return raw.messages.filter((m): m is Extract<SessionMessage, { type: 'forwarded' }> => m.type === 'forwarded');
+}
 
 
 describe('sessions waiting for their conversation message', () => {
