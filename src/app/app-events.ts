@@ -104,8 +104,11 @@ export type AppEvent =
     }
   /** `pending`: how many of the recipients are away (reconnecting); it waits for them. */
   | { type: 'sent'; id: string; text: string; time: number; action?: boolean; recipients: number; pending?: number }
-  /** A peer acknowledged our message `id`: it has it (peers that acknowledge delivery only). */
-  | { type: 'delivered'; id: string; peer: string; fingerprint: string }
+  /**
+   * A peer acknowledged our message `id`: it has it (peers that acknowledge delivery only). `via`:
+   * the host that passed it on says its member `peer` has it.
+   */
+  | { type: 'delivered'; id: string; peer: string; fingerprint: string; via?: string }
   /** `unacknowledged`: how many of our messages it went without (when any). */
   | { type: 'left'; name: string; fingerprint: string; reason: string; via?: string; unacknowledged?: number }
   | { type: 'lost'; name: string; fingerprint: string; code: string; message: string; via?: string; unacknowledged?: number }

@@ -7,7 +7,7 @@
 import type { Clock, Timer } from '../clock.js';
 import { chatError } from '../errors.js';
 import type { PeerConnection } from '../session/peer-connection.js';
-import { Delivery, type DeliveryLimits } from '../session/delivery.js';
+import { Delivery, type DeliveryLimits, type Passed } from '../session/delivery.js';
 import { ACKS_FEATURE, RELIABLE_TYPES, type DeliveryMessage } from '../session/delivery-messages.js';
 import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 
@@ -41,6 +41,8 @@ export interface PeerSessionOptions {
    * good, and stops holding input and memory. Omitted: no deadline.
    */
   readonly ackTimeoutMs?: number;
+  /** Chats we passed on for others (as a host) that the peer acknowledged. */
+  readonly onPassed?: (passed: readonly Passed[]) => void;
 }
 
 /** Whether a connection's peer acknowledges delivery (and so opens with `conversation`). */
@@ -111,6 +113,11 @@ export class PeerSession {
     return this.#delivery?.unackedChats ?? 0;
   }
 
+  /** Chats passed on for others that this peer has not acknowledged. */
+  unackedPassed(): Passed[] {
+    return this.#delivery?.unackedPassed() ?? [];
+  }
+
   /** Too much is waiting for its acknowledgement: take no more input for it until some comes. */
   get full(): boolean {
     return this.#delivery?.full ?? false;
@@ -134,13 +141,16 @@ export class PeerSession {
     this.sendEncoded(PEER_MESSAGES.encode(message), message.type, id);
   }
 
-  /** A message already encoded (once, for several peers), of type `type`. */
-  sendEncoded(plaintext: Buffer, type: string, id?: string): void {
+  /**
+   * A message already encoded (once, for several peers), of type `type`; `origin`: for a chat we
+   * pass on, the fingerprint of its writer (told when this peer acknowledges it).
+   */
+  sendEncoded(plaintext: Buffer, type: string, id?: string, origin?: string): void {
     const reliable = this.#delivery !== undefined && RELIABLE_TYPES.has(type);
     if (this.#attached && reliable && this.#backlog.length > 0) this.#backlog.push(plaintext);
     else if (this.#attached) this.#connection.sendEncoded([plaintext]);
     if (!reliable) return;
-    this.#delivery!.sent(plaintext, id);
+    this.#delivery!.sent(plaintext, id, origin);
     if (!this.#delivery!.overflowing) this.#expectAck();
     else if (!this.#attached) this.#options.onOverflow();
     // Connected and still twice over the limits (what others said through us, kernel buffers and
@@ -275,7 +285,10 @@ export class PeerSession {
 
   /** `before`: how many were unacknowledged before; `ids`: the chat messages now acknowledged. */
   #acknowledged(before: number, ids: readonly string[]): void {
-    if (this.unacked < before) this.#options.onAcknowledged(ids);
+    if (this.unacked >= before) return;
+    this.#options.onAcknowledged(ids);
+    const passed = this.#delivery?.takePassed() ?? [];
+    if (passed.length > 0) this.#options.onPassed?.(passed);
   }
 
   /** Something of ours awaits acknowledgement: the deadline runs, unless it already does. */

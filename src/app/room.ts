@@ -19,6 +19,8 @@ import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
 import { HostedMembers } from './hosted-members.js';
 import { PeerSession, type PeerSessionOptions } from './peer-session.js';
+import type { Passed } from '../session/delivery.js';
+import { MAX_REACHED_IDS } from '../session/delivery-messages.js';
 
 /** How a connection reaches its peer. */
 export interface Route {
@@ -79,6 +81,8 @@ export interface Undelivered {
 
 /** We change nickname at most this often: a change made sooner waits for its turn (nick-pacer.ts). */
 export const RENAME_INTERVAL_MS = 2_000;
+/** How many of our recent chat ids a host's delivery reports are checked against. */
+const OWN_IDS_KEPT = 10_000;
 /**
  * A peer's renames closer together than this are ignored, so that one flipping names in a loop
  * cannot flood the screen. Less than the interval a sender keeps: a rename held up on the way
@@ -92,6 +96,10 @@ export class Room {
   /** The members of each host we dialled, as its presence tells us. */
   readonly #hosted = new HostedMembers<PeerConnection>();
   readonly #gate: ForwardGate<PeerConnection>;
+  /** Our recent chats' ids: a host's `reached` is believed only for these. */
+  readonly #ownIds = new Set<string>();
+  /** Of our chats, how many a host said each of its members never got, until it reports them gone. */
+  readonly #missed = new Map<string, number>();
   /** Peers that went with messages of ours unacknowledged, and how many, by fingerprint. */
   readonly #undelivered = new Map<string, Undelivered>();
 
@@ -143,6 +151,7 @@ export class Room {
         this.#options.onReleased();
       },
       onOverflow: () => this.#options.onOverflow(peer),
+      onPassed: (passed) => this.#reportReached(peer, passed, false),
     };
     const session = new PeerSession(connection, options, conversation?.id, conversation?.opened);
     const peer: Member = { connection, session, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
@@ -191,7 +200,7 @@ export class Room {
         const { type: _type, ...chat } = message;
         emit({ type: 'message', from: peer.name, fingerprint: peer.fingerprint, ...chat, receivedAt: this.#options.clock.now() });
         // Charged for every copy passed on, envelope and all: an empty text is not free.
-        const { reached, bytes } = this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat });
+        const { reached, bytes } = this.#broadcast(peer, { type: 'forwarded', from: ref(peer), ...chat }, peer.fingerprint);
         this.#gate.forwarded(peer.connection, bytes * reached.length, reached);
         return;
       }
@@ -216,6 +225,17 @@ export class Room {
         this.#broadcast(peer, { type: 'presence', event: 'renamed', peer: ref(peer), reason: oldName });
         return;
       }
+      case 'reached': {
+        // Only the host we dialled passes our chats on; its word is all this is (`via` says so).
+        if (peer.direction !== 'outgoing') return;
+        const to = { name: sanitizeName(message.to.name), fingerprint: message.to.fingerprint };
+        for (const id of message.ids) {
+          if (this.#ownIds.has(id)) emit({ type: 'delivered', id, peer: to.name, fingerprint: to.fingerprint, via });
+        }
+        const missed = (message.missed ?? []).filter((id) => this.#ownIds.has(id)).length;
+        if (missed > 0) this.#missed.set(to.fingerprint, (this.#missed.get(to.fingerprint) ?? 0) + missed);
+        return;
+      }
       case 'presence': {
         if (peer.direction !== 'outgoing') return;
         const name = sanitizeName(message.peer.name);
@@ -227,10 +247,10 @@ export class Room {
           emit({ type: 'joined', name, fingerprint, via, ...(message.present ? { present: true as const } : {}) });
         } else if (message.event === 'left') {
           this.#hosted.gone(connection, fingerprint);
-          emit({ type: 'left', name, fingerprint, reason, via });
+          emit({ type: 'left', name, fingerprint, reason, via, ...this.#missedVia(fingerprint) });
         } else if (message.event === 'lost') {
           this.#hosted.gone(connection, fingerprint);
-          emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via });
+          emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via, ...this.#missedVia(fingerprint) });
         } else {
           this.#hosted.renamed(connection, fingerprint, name);
           this.#warnIfClaimed(name, fingerprint, via);
@@ -297,6 +317,8 @@ export class Room {
       this.#undelivered.set(peer.fingerprint, { name: peer.name, fingerprint: peer.fingerprint, count: before + unacknowledged });
     }
     const missed = unacknowledged > 0 ? { unacknowledged } : {};
+    // The writers of what we passed on to it hear what it never got, before they hear it went.
+    this.#reportReached(peer, peer.session.unackedPassed(), true);
     if (outcome.kind === 'left' || outcome.kind === 'closed') {
       const reason = outcome.kind === 'left' ? outcome.reason : '';
       if (outcome.kind === 'left') this.#options.emit({ type: 'left', name: peer.name, fingerprint: peer.fingerprint, reason, ...missed });
@@ -322,6 +344,8 @@ export class Room {
       throw chatError('ERR_MESSAGE_TOO_LONG', `message is ${bytes} bytes; the limit is ${limit} bytes (${limit / 1024} KiB)`);
     }
     const chat = { id: randomBytes(8).toString('hex'), time: this.#options.clock.now(), text, ...(action ? { action } : {}) };
+    this.#ownIds.add(chat.id);
+    if (this.#ownIds.size > OWN_IDS_KEPT) this.#ownIds.delete(this.#ownIds.values().next().value!);
     for (const peer of this.#members.values()) peer.session.send({ type: 'chat', ...chat }, chat.id);
     const away = [...this.#members.values()].filter((m) => m.session.detached).length;
     const sent = { ...chat, recipients: this.#members.size, ...(away > 0 ? { pending: away } : {}) };
@@ -394,10 +418,35 @@ export class Room {
   }
 
   /**
+   * Tell the writers of chats we passed on to `to` that it acknowledged them, or (`missed`, as it
+   * goes) never got them; a writer no longer here is not told.
+   */
+  #reportReached(to: Member, passed: readonly Passed[], missed: boolean): void {
+    const byOrigin = new Map<string, string[]>();
+    for (const { origin, id } of passed) byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), id]);
+    for (const [origin, ids] of byOrigin) {
+      const writer = [...this.#members.values()].find((m) => m.fingerprint === origin && m.direction === 'incoming' && m !== to);
+      if (!writer) continue;
+      for (let at = 0; at < ids.length; at += MAX_REACHED_IDS) {
+        const chunk = ids.slice(at, at + MAX_REACHED_IDS);
+        writer.session.send(missed ? { type: 'reached', to: ref(to), ids: [], missed: chunk } : { type: 'reached', to: ref(to), ids: chunk });
+      }
+    }
+  }
+
+  /** `unacknowledged`: how many of our chats the host said a member it lost never got. */
+  #missedVia(fingerprint: string): { unacknowledged?: number } {
+    const count = this.#missed.get(fingerprint);
+    this.#missed.delete(fingerprint);
+    return count ? { unacknowledged: count } : {};
+  }
+
+  /**
    * Send to every peer but one, encoded once; a failure to one recipient never affects the sender
    * or the rest. Returns the connections it went to and the size of the message.
    */
-  #broadcast(except: Member, message: Outgoing): { reached: PeerConnection[]; bytes: number } {
+  /** `origin`: for a chat passed on, its writer's fingerprint (the recipients' acknowledgements are reported to it). */
+  #broadcast(except: Member, message: Outgoing, origin?: string): { reached: PeerConnection[]; bytes: number } {
     const reached: PeerConnection[] = [];
     if (this.#members.size === 1 && this.#members.has(except.connection)) return { reached, bytes: 0 }; // nobody else: nothing to encode
     let plaintext: Buffer;
@@ -411,7 +460,8 @@ export class Room {
     for (const other of this.#members.values()) {
       if (other === except) continue;
       try {
-        other.session.sendEncoded(plaintext, message.type);
+        const id = origin !== undefined && 'id' in message ? message.id : undefined;
+        other.session.sendEncoded(plaintext, message.type, id, origin);
         // A suspended peer's share is kept by its session, not queued on a connection.
         if (!other.session.detached) reached.push(other.connection);
       } catch (err) {

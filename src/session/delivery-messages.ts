@@ -6,7 +6,7 @@
 // exactly what is missing. `ack` says the same count later, cumulatively.
 
 import { codecTable, codesOf, json, type MessageOf } from './message-codec.js';
-import { bad } from './message-fields.js';
+import { bad, limitedString, peerRef, TEXT_LIMITS } from './message-fields.js';
 
 export const DELIVERY_CODECS = codecTable({
   /** Cumulative: `n` of the other side's reliable messages have arrived here. */
@@ -19,6 +19,15 @@ export const DELIVERY_CODECS = codecTable({
     id: conversationId(body.id),
     received: count(body.received, 'conversation.received'),
     ...(body.resumed === true ? { resumed: true as const } : {}),
+  })),
+  /**
+   * A host tells the writer of chats it passed on that member `to` acknowledged them (`ids`), or,
+   * as it leaves the conversation, never got them (`missed`): delivery end to end, on its word.
+   */
+  reached: json(0x14, (body) => ({
+    to: peerRef(body.to),
+    ids: idList(body.ids, 'reached.ids'),
+    ...(body.missed !== undefined ? { missed: idList(body.missed, 'reached.missed') } : {}),
   })),
 });
 
@@ -41,6 +50,14 @@ function count(value: unknown, field: string): number {
 }
 
 const ID_PATTERN = new RegExp(`^[0-9a-f]{${CONVERSATION_ID_BYTES * 2}}$`);
+
+/** Most ids in one `reached`: a host reports at most what one acknowledgement covers. */
+export const MAX_REACHED_IDS = 256;
+
+function idList(value: unknown, field: string): string[] {
+  if (!Array.isArray(value) || value.length > MAX_REACHED_IDS) throw bad(`${field} is not a list of at most ${MAX_REACHED_IDS} ids`);
+  return value.map((id) => limitedString(id, field, TEXT_LIMITS.id));
+}
 
 function conversationId(value: unknown): string {
   if (typeof value !== 'string' || !ID_PATTERN.test(value)) throw bad('conversation.id is not 32 lower-case hex digits');

@@ -15,8 +15,16 @@ export interface DeliveryLimits {
 
 interface Kept {
   readonly plaintext: Buffer;
-  /** A chat message's id, for `delivered`; undefined for the rest (nick, presence, forwarded). */
+  /** A chat message's id, for `delivered`; undefined for the rest (nick, presence). */
   readonly id: string | undefined;
+  /** For a chat a host passes on: the fingerprint of the peer who wrote it (whose id `id` is). */
+  readonly origin: string | undefined;
+}
+
+/** A chat we passed on for `origin`, acknowledged (or never) by the peer it went to. */
+export interface Passed {
+  readonly origin: string;
+  readonly id: string;
 }
 
 export class Delivery {
@@ -28,6 +36,8 @@ export class Delivery {
   #keptChats = 0;
   #acked = 0;
   #received = 0;
+  /** Chats passed on for others that the peer acknowledged since takePassed(). */
+  #passed: Passed[] = [];
 
   constructor(limits: DeliveryLimits) {
     this.#limits = limits;
@@ -66,10 +76,10 @@ export class Delivery {
   }
 
   /** A reliable message of ours went out (or is kept to go out once the peer is back). */
-  sent(plaintext: Buffer, id?: string): void {
-    this.#kept.push({ plaintext, id });
+  sent(plaintext: Buffer, id?: string, origin?: string): void {
+    this.#kept.push({ plaintext, id, origin });
     this.#keptBytes += plaintext.length;
-    if (id !== undefined) this.#keptChats++;
+    if (id !== undefined && origin === undefined) this.#keptChats++;
   }
 
   /** A reliable message of the peer's arrived: the next in line. */
@@ -91,10 +101,22 @@ export class Delivery {
     const ids: string[] = [];
     for (const kept of done) {
       this.#keptBytes -= kept.plaintext.length;
-      if (kept.id !== undefined) ids.push(kept.id);
+      if (kept.id === undefined) continue;
+      if (kept.origin === undefined) ids.push(kept.id);
+      else this.#passed.push({ origin: kept.origin, id: kept.id });
     }
     this.#keptChats -= ids.length;
     return ids;
+  }
+
+  /** The chats passed on for others that the peer has acknowledged since the last call. */
+  takePassed(): Passed[] {
+    return this.#passed.splice(0);
+  }
+
+  /** The chats passed on for others that the peer has not acknowledged (it never got them, if it is gone). */
+  unackedPassed(): Passed[] {
+    return this.#kept.flatMap((k) => (k.id !== undefined && k.origin !== undefined ? [{ origin: k.origin, id: k.id }] : []));
   }
 
   /**

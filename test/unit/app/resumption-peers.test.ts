@@ -276,7 +276,12 @@ describe('a host and a member that is away', () => {
     await chat.settle(); // the host has them before it says its own
     say(host, 'h1');
     await chat.run(100);
-    assert.equal(eventsOf(carol, 'delivered').length, 3, 'carol hears from the host, which has them');
+    assert.equal(eventsOf(carol, 'delivered').filter((e) => e.via === undefined).length, 3, 'carol hears from the host, which has them');
+    assert.deepEqual(
+      eventsOf(carol, 'delivered').filter((e) => e.via !== undefined).map((e) => [e.peer, e.via]),
+      [['alice', 'host']],
+      'and, on the host\'s word, that alice has c1 (c2 and c3 wait for her)',
+    );
     await chat.until(() => eventsOf(alice, 'reconnected').length > 0, 300, 'alice is back');
     await chat.run(100);
 
@@ -293,5 +298,29 @@ describe('a host and a member that is away', () => {
       [['host', 'direct'], ['carol', 'forwarded']],
       "alice still sees the host's members after the reconnect",
     );
+    // End to end: once alice is back and acknowledges, carol learns (from the host) she has all three.
+    const sentIds = eventsOf(carol, 'sent').map((e) => e.id);
+    const reachedAlice = eventsOf(carol, 'delivered').filter((e) => e.via === 'host' && e.peer === 'alice').map((e) => e.id);
+    assert.deepEqual(reachedAlice, sentIds, 'each of carol\'s lines reported reaching alice, once, in order');
+  });
+
+  it("a member lost with lines it never got: their writer hears how many, on the host's word", async () => {
+    chat = new MemoryChat();
+    const host = await chat.listener('host', '192.0.2.1', { resumeWindowMs: 1_000 });
+    const alice = chat.peer('alice', '192.0.2.2');
+    const carol = chat.peer('carol', '192.0.2.3');
+    await chat.connect(alice, host);
+    await chat.connect(carol, host);
+    await chat.run(100);
+    chat.network.links[0]!.dialler.destroy();
+    alice.node.abort(); // she will not be back
+    await chat.settle();
+    say(carol, 'c1', 'c2');
+    await chat.run(2_000);
+    const lost = eventsOf(carol, 'lost').find((e) => e.name === 'alice');
+    assert.ok(lost, 'carol hears alice was lost');
+    assert.equal(lost.via, 'host');
+    assert.equal(lost.unacknowledged, 2, 'both of her lines never reached alice');
+    assert.equal(eventsOf(carol, 'delivered').filter((e) => e.via !== undefined).length, 0);
   });
 });

@@ -137,7 +137,7 @@ describe('README and resumable conversations', () => {
 
   it('lists the events of acknowledged delivery and resuming in the JSON events table', () => {
     for (const row of [
-      '| `delivered` | `id`, `peer`, `fingerprint` |',
+      '| `delivered` | `id`, `peer`, `fingerprint`, `via?` |',
       '| `reconnecting` | `peer`, `fingerprint`, `code`, `message`, `attempt`, `retryInMs` |',
       '| `reconnected` | `peer`, `fingerprint`, `path`, `address`, `resent`, `downtimeMs` |',
       '| `left` | `name`, `fingerprint`, `reason`, `via?`, `unacknowledged?` |',

@@ -40,8 +40,8 @@ function refused(bytes: Buffer, why: string): void {
 }
 
 describe('ack and conversation on the wire', () => {
-  it('have the type codes 0x12 and 0x13', () => {
-    assert.deepEqual({ ...DELIVERY_MESSAGE_TYPES }, { ack: 0x12, conversation: 0x13 });
+  it('have the type codes 0x12, 0x13 and 0x14', () => {
+    assert.deepEqual({ ...DELIVERY_MESSAGE_TYPES }, { ack: 0x12, conversation: 0x13, reached: 0x14 });
     assert.equal(CONVERSATION_ID_BYTES * 2, ID.length);
   });
 

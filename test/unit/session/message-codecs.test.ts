@@ -111,6 +111,12 @@ const SAMPLES: ReadonlyArray<readonly [Known, string]> = [
     `137b226964223a223030313132323333343435353636373738383939616162626363646465656666222c227265636569766564223a352c22726573756d6564
      223a747275657d`,
   ],
+  [{ type: 'reached', to: PEER, ids: ['0123456789abcdef'] }, `147b22746f223a7b226e616d65223a226361726f6c222c2266696e6765727072696e74223a224d53464b4c524c2d5a374d595048542d43585849544d582d3233
+     57494944482d443253455458552d534d32425634342d413650545443542d574b4245465149227d2c22696473223a5b2230313233343536373839616263646566
+     225d7d`],
+  [{ type: 'reached', to: PEER, ids: [], missed: ['0123456789abcdef'] }, `147b22746f223a7b226e616d65223a226361726f6c222c2266696e6765727072696e74223a224d53464b4c524c2d5a374d595048542d43585849544d582d3233
+     57494944482d443253455458552d534d32425634342d413650545443542d574b4245465149227d2c22696473223a5b5d2c226d6973736564223a5b2230313233
+     343536373839616263646566225d7d`],
   [
     { type: 'register', rid: 1, name: 'alice', port: 4000, addresses: ['10.0.0.1'] },
     '207b22726964223a312c226e616d65223a22616c696365222c22706f7274223a343030302c22616464726573736573223a5b2231302e302e302e31225d7d',
@@ -267,8 +273,8 @@ describe('codec tables', () => {
     }
   });
 
-  it('decode the delivery and relay codes no row uses yet (0x14-0x1f, 0x28-0x2f) as unknown, whatever follows', () => {
-    for (const code of [...Array.from({ length: 12 }, (_, i) => 0x14 + i), ...Array.from({ length: 8 }, (_, i) => 0x28 + i)]) {
+  it('decode the delivery and relay codes no row uses yet (0x15-0x1f, 0x28-0x2f) as unknown, whatever follows', () => {
+    for (const code of [...Array.from({ length: 11 }, (_, i) => 0x15 + i), ...Array.from({ length: 8 }, (_, i) => 0x28 + i)]) {
       for (const body of ['', '{}', 'not json', '\u00ff']) {
         assert.deepEqual(decodeMessage(Buffer.concat([Buffer.of(code), Buffer.from(body)])), { type: 'unknown', code });
       }
