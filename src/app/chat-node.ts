@@ -192,9 +192,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     return this.#room.size;
   }
 
-  /** Whether `peer`'s conversation is still waiting to resume (so dialling it again is worth it). */
-  awaitsResumption(peer: RoomPeer): boolean {
-    return !this.#quitting && this.#resumption.isSuspended(peer);
+  /** Which suspension of `peer` is under way (undefined: none): a dialler's tries belong to one. */
+  suspension(peer: RoomPeer): number | undefined {
+    return this.#quitting ? undefined : this.#resumption.suspension(peer);
   }
 
   /** Reliable messages of ours that peers here have not acknowledged yet. */

@@ -29,10 +29,13 @@ export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, o
   const backoff = new RelayBackoff(timing.reconnectInitialMs, timing.reconnectMaxMs);
   const last = peer.route.path === 'direct' ? parseTarget(peer.connection.address, timing.port) : undefined;
   options.directory?.browse(); // a peer that moved is found on the LAN again
+  // Tries for this suspension only: once it has resumed, a later suspension runs its own.
+  const suspension = node.suspension(peer);
+  const waiting = () => suspension !== undefined && node.suspension(peer) === suspension;
   let attempt = 0;
 
   const schedule = (why: P2PChatError) => {
-    if (!node.awaitsResumption(peer)) return;
+    if (!waiting()) return;
     attempt++;
     const retryInMs = backoff.next();
     options.emit({ type: 'reconnecting', peer: peer.name, fingerprint: peer.fingerprint, code: why.code, message: why.message, attempt, retryInMs });
@@ -40,7 +43,7 @@ export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, o
   };
 
   const dial = async () => {
-    if (!node.awaitsResumption(peer)) return;
+    if (!waiting()) return;
     const candidates: DialCandidate[] = last ? [{ host: last.host, port: last.port }] : [];
     for (const entry of options.directory?.find(peer.fingerprint) ?? []) {
       for (const host of entry.addresses) {

@@ -55,6 +55,7 @@ export interface Arrival {
 }
 
 interface Suspension {
+  readonly serial: number;
   readonly since: number;
   readonly error: P2PChatError;
   readonly timer: Timer;
@@ -65,6 +66,7 @@ export class Resumption {
   /** Sessions whose peer's `conversation` is due, and what to do with it. */
   readonly #awaiting = new Map<PeerConnection, { readonly timer: Timer; readonly take: (hello: Hello) => void }>();
   readonly #suspended = new Map<RoomPeer, Suspension>();
+  #serial = 0;
 
   constructor(options: ResumptionOptions) {
     this.#options = options;
@@ -165,11 +167,16 @@ export class Resumption {
     return this.#suspended.has(peer);
   }
 
+  /** Which suspension of `peer` this is (a number no other has had), or undefined when it is not suspended. */
+  suspension(peer: RoomPeer): number | undefined {
+    return this.#suspended.get(peer)?.serial;
+  }
+
   #suspend(peer: RoomPeer, error: P2PChatError): void {
     const { clock, resumeWindowMs } = this.#options;
     const timer = clock.setTimeout(() => this.#expire(peer, error), resumeWindowMs);
     timer.unref();
-    this.#suspended.set(peer, { since: clock.now(), error, timer });
+    this.#suspended.set(peer, { serial: ++this.#serial, since: clock.now(), error, timer });
     if (peer.direction === 'outgoing') {
       this.#options.onSuspended(peer, error);
       return;

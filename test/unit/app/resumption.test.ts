@@ -94,6 +94,32 @@ describe('a conversation suspended by a reset and resumed', () => {
     assert.deepEqual([received(alice), received(bob)], [['b1'], ['a1']]);
   });
 
+  it("the tries of an earlier suspension stop once it resumed: a later one is dialled for once, not twice", async () => {
+    const { alice, bob } = await pair();
+    chat.network.last.listener.destroy();
+    await chat.settle();
+    assert.equal(eventsOf(alice, 'reconnecting').length, 1, 'the first suspension has its try scheduled');
+    // Back before that try, by a dial of its own (a /connect), and cut again at once.
+    const back = alice.node.connect('192.0.2.1', 5050);
+    await chat.settle();
+    await back;
+    assert.equal(eventsOf(alice, 'reconnected').length, 1);
+    // The network is down for a while: every try of the second suspension fails, and so would a
+    // stray one of the first.
+    chat.network.down = true;
+    chat.network.last.listener.destroy();
+    await chat.settle();
+    const refused = chat.network.refused;
+    await chat.run(3_000, 10);
+    const second = eventsOf(alice, 'reconnecting').slice(1);
+    assert.deepEqual(second.map((e) => e.attempt), second.map((_, i) => i + 1), 'one run of attempts, numbered 1, 2, 3, …');
+    assert.equal(chat.network.refused - refused, second.length - 1, 'one dial per attempt: the first suspension\'s try was dropped');
+    chat.network.down = false;
+    await chat.until(() => eventsOf(alice, 'reconnected').length === 2, 10_000, 'back again');
+    assert.equal(bob.node.peerCount, 1, 'no second conversation from a stray dial');
+    assert.equal(eventsOf(alice, 'connected').length, 1);
+  });
+
   it('a link gone silent is found by both keepalives, each side suspends, and nothing is lost', async () => {
     // The listener notices first; the dialler a second later, then dials again.
     const { alice, bob } = await pair({ bob: { keepaliveTimeoutMs: 2_000 } });
