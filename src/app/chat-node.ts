@@ -113,6 +113,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       room: this.#room,
       clock: this.#clock,
       resumeWindowMs: this.#timing.resumeWindowMs,
+      maxSuspendedStrangersPerIp: this.#timing.maxHandshakesPerIp,
       helloTimeoutMs: this.#timing.handshakeTimeoutMs,
       emit: (event) => this.#emit(event),
       mayJoin: (arrival) => arrival.direction === 'outgoing' || this.#hasRoomFor(arrival.connection, arrival.from),

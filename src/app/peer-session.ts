@@ -150,12 +150,19 @@ export class PeerSession {
     if (this.#attached && reliable && this.#backlog.length > 0) this.#backlog.push(plaintext);
     else if (this.#attached) this.#connection.sendEncoded([plaintext]);
     if (!reliable) return;
-    this.#delivery!.sent(plaintext, id, origin);
-    if (!this.#delivery!.overflowing) this.#expectAck();
-    else if (!this.#attached) this.#options.onOverflow();
-    // Connected and still twice over the limits (what others said through us, kernel buffers and
-    // all): it is not keeping up. Cut, resumably: what it has is counted again on the next connection.
-    else this.#connection.drop(chatError('ERR_CONNECTION_LOST', `${this.#connection.remote?.info.name ?? 'the peer'} fell ${this.#delivery!.unacked} messages behind`));
+    const delivery = this.#delivery!;
+    delivery.sent(plaintext, id, origin);
+    if (!this.#attached) {
+      if (delivery.overflowing) this.#options.onOverflow();
+      return;
+    }
+    this.#expectAck();
+    // Our own input waits at the limits; what others say through us does not. A connected peer
+    // four times over them (kernel buffers and all) is not keeping up: cut, resumably, so that
+    // what it lacks is counted again on its next connection.
+    if ((type === 'forwarded' || type === 'presence') && delivery.runaway) {
+      this.#connection.drop(chatError('ERR_CONNECTION_LOST', `${this.#connection.remote?.info.name ?? 'the peer'} fell ${delivery.unacked} messages behind`));
+    }
   }
 
   /**

@@ -8,6 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
+import { addressGroup } from '../net/address.js';
+import { parseTarget } from '../net/target.js';
 import type { RemotePeer } from '../secure/secure-channel.js';
 import { CONVERSATION_ID_BYTES, type DeliveryMessage } from '../session/delivery-messages.js';
 import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
@@ -27,6 +29,8 @@ export interface ResumptionOptions {
   readonly clock: Clock;
   /** How long a suspended conversation waits for its peer; 0: never suspend. */
   readonly resumeWindowMs: number;
+  /** Strangers' conversations suspended at once from one address (group); the oldest gives way. */
+  readonly maxSuspendedStrangersPerIp: number;
   /** How long a session may take to send its `conversation` after the handshake. */
   readonly helloTimeoutMs: number;
   readonly emit: (event: AppEvent) => void;
@@ -174,6 +178,7 @@ export class Resumption {
 
   #suspend(peer: RoomPeer, error: P2PChatError): void {
     const { clock, resumeWindowMs } = this.#options;
+    this.#makeRoomFor(peer);
     const timer = clock.setTimeout(() => this.#expire(peer, error), resumeWindowMs);
     timer.unref();
     this.#suspended.set(peer, { serial: ++this.#serial, since: clock.now(), error, timer });
@@ -182,6 +187,20 @@ export class Resumption {
       return;
     }
     this.#options.emit({ type: 'reconnecting', peer: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message, attempt: 0, retryInMs: 0 });
+  }
+
+  /**
+   * A stranger's suspended conversation holds a place in the room without a socket: from one
+   * address, at most maxSuspendedStrangersPerIp wait at once, and the oldest gives way (lost).
+   * Peers whose key we knew before this run are not counted: strangers go first.
+   */
+  #makeRoomFor(peer: RoomPeer): void {
+    if (peer.direction !== 'incoming' || peer.link.known) return;
+    const group = groupOf(peer);
+    const waiting = [...this.#suspended.keys()].filter((p) => p.direction === 'incoming' && !p.link.known && groupOf(p) === group);
+    for (const old of waiting.slice(0, Math.max(0, waiting.length - this.#options.maxSuspendedStrangersPerIp + 1))) {
+      this.#expire(old, this.#suspended.get(old)!.error, `too many strangers from ${group} waiting to come back`);
+    }
   }
 
   /** The resume window is over (or the peer came back with a new conversation): it is lost. */
@@ -282,4 +301,9 @@ export class Resumption {
   #suspendedAll(fingerprint: string, direction: 'incoming' | 'outgoing'): RoomPeer[] {
     return [...this.#suspended.keys()].filter((p) => p.fingerprint === fingerprint && p.direction === direction);
   }
+}
+
+/** The address (group, as the listener's budgets count them) a peer's connection came from. */
+function groupOf(peer: RoomPeer): string {
+  return addressGroup(parseTarget(peer.connection.address, 0).host);
 }

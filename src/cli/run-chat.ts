@@ -66,6 +66,8 @@ class ChatRun {
   readonly #queue: string[] = [];
   #linesRead = 0;
   #inputEnded = false;
+  /** Piped input: send what is queued while there is room, and read on only then. */
+  #pumpInput: (() => void) | undefined;
   /** End of input: waiting for the last lines' acknowledgements. */
   #settling = false;
   #quitting = false;
@@ -172,7 +174,8 @@ class ChatRun {
     if (event.type === 'debug' && !this.#options.debug) return;
     this.#frontend.show(event);
     if (event.type === 'connected') {
-      this.#flushQueue();
+      if (this.#pumpInput) this.#pumpInput();
+      else this.#flushQueue();
     }
     if ((event.type === 'file-done' || event.type === 'file-error') && event.direction === 'send' && this.#options.send) {
       this.#sent.set(event.id, event.type === 'file-done');
@@ -192,14 +195,21 @@ class ChatRun {
 
   #readPipedInput(): void {
     const rl = createInterface({ input: process.stdin, terminal: false });
+    // Read no faster than the slowest peer takes it (its connection, and what it has yet to
+    // acknowledge): memory stays flat for any input size. A paused reader still hands over the
+    // rest of the chunk it read, so lines wait in the queue until there is room.
+    const pump = () => {
+      this.#flushQueue();
+      if (this.#queue.length === 0 && this.#conversation.canSend) rl.resume();
+      else rl.pause();
+    };
+    this.#pumpInput = pump;
     rl.on('line', (line) => {
       this.#linesRead++;
       this.#queue.push(line);
-      this.#flushQueue();
-      // Read no faster than the slowest peer takes it: memory stays flat for any input size.
-      if (!this.#conversation.canSend) rl.pause();
+      pump();
     });
-    this.#conversation.on('drain', () => rl.resume());
+    this.#conversation.on('drain', pump);
     rl.on('close', () => {
       this.#inputEnded = true;
       this.#flushQueue();
@@ -210,7 +220,7 @@ class ChatRun {
   #flushQueue(): void {
     if (this.#quitting) return;
     if (this.#conversation.peerCount > 0) {
-      while (this.#queue.length > 0) this.#say(this.#queue.shift()!, false);
+      while (this.#queue.length > 0 && this.#conversation.canSend) this.#say(this.#queue.shift()!, false);
     }
     // Empty input means receive-only (e.g. `p2p-chat listen > log`): keep running.
     if (this.#inputEnded && this.#linesRead > 0 && this.#queue.length === 0) void this.#finishInput();

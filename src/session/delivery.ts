@@ -70,6 +70,11 @@ export class Delivery {
     return this.#kept.length > 2 * this.#limits.maxUnackedMessages || this.#keptBytes > 2 * this.#limits.maxUnackedBytes;
   }
 
+  /** Past four times a limit: a connected peer this far behind is not keeping up. */
+  get runaway(): boolean {
+    return this.#kept.length > 4 * this.#limits.maxUnackedMessages || this.#keptBytes > 4 * this.#limits.maxUnackedBytes;
+  }
+
   /** How many of the peer's reliable messages have arrived (what an `ack` says). */
   get received(): number {
     return this.#received;

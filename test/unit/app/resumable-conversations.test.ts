@@ -271,7 +271,7 @@ describe('what a host keeps for its peers', () => {
     }
     await l.run(200);
     assert.ok(forwarded(mute).length > limit, 'the mute peer was reading');
-    assert.ok(most <= 2 * limit + 1, `the host kept ${most} unacknowledged messages for a peer that never acknowledges (limit ${limit})`);
+    assert.ok(most <= 4 * limit + 1, `the host kept ${most} unacknowledged messages for a peer that never acknowledges (limit ${limit}: four times it while connected)`);
     assert.match(mute.outcome?.kind === 'lost' ? mute.outcome.error.message : '', /./, 'the mute peer was cut off');
     assert.match(of(host, 'lost').find((e) => e.name === 'mute')?.message ?? '', /fell \d+ messages behind.*more was said meanwhile/);
   });
@@ -342,6 +342,28 @@ describe('sessions waiting for their conversation message', () => {
   });
 });
 
+
+describe('strangers waiting to come back', () => {
+  it('from one address, at most maxHandshakesPerIp are suspended at once: the oldest gives way', async () => {
+    const l = lab();
+    const host = await listener(l, { maxHandshakesPerIp: 4 });
+    const other = await l.raw('elsewhere', '192.0.2.20');
+    for (let i = 0; i < 6; i++) await l.raw(`s${i}`, '192.0.2.9');
+    await l.run(100);
+    assert.equal(host.node.peerCount, 7);
+    // Every link drops without a goodbye, one after the other; the one from elsewhere too.
+    for (const link of l.net.linksTo(`${HOST}:5050`)) {
+      link.dialler.destroy(chatError('ERR_CONNECTION_LOST', 'reset'));
+      await l.run(10, 10);
+    }
+    const lost = of(host, 'lost');
+    assert.deepEqual(lost.map((e) => e.name), ['s0', 's1'], 'the two oldest strangers from 192.0.2.9 gave way');
+    for (const e of lost) assert.match(e.message, /too many strangers from 192\.0\.2\.9 waiting to come back/);
+    assert.equal(host.node.peerCount, 5, 'four from 192.0.2.9 and the one from elsewhere still wait');
+    assert.equal(of(host, 'reconnecting').filter((e) => e.peer === 'elsewhere').length, 1);
+    assert.equal(other.outcome?.kind, 'lost');
+  });
+});
 
 describe('resuming', () => {
   it('resumes a suspended member in a room at its peer limit', async () => {
