@@ -10,6 +10,7 @@ import { once } from 'node:events';
 import { createConnection, type Socket } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { Worker } from 'node:worker_threads';
+import { ACK_EVERY } from '../src/app/peer-session.js';
 import { DEFAULTS } from '../src/defaults.js';
 import type { BenchResult, Log } from './bench-result.js';
 import { BulkSender } from './bulk-sender.js';
@@ -49,7 +50,7 @@ interface RunResult {
 type Variant = 'acks' | 'no-acks' | 'raw';
 
 const SETUPS: Record<Variant, string> = {
-  acks: 'PeerConnection + PeerSession listing acks, keeping each chat until acknowledged and waiting while full (1,000 messages or 4 MiB unacknowledged); the receiver acknowledges within ackDelayMs',
+  acks: 'PeerConnection + PeerSession listing acks, keeping each chat until acknowledged and waiting while full (1,000 messages or 4 MiB unacknowledged); the receiver acknowledges at once after ACK_EVERY messages, else within ackDelayMs',
   'no-acks': 'PeerConnection + PeerSession without the acks feature: nothing kept, nothing acknowledged',
   raw: 'raw TCP pipe, the same bytes in the same 4 KiB writes',
 };
@@ -105,6 +106,7 @@ async function compare(bench: string, oursVariant: Variant, baselineVariant: Var
     baselineRunsMBps: baseline.map((r) => round(mbps(r), 1)),
     ...(oursVariant === 'acks' ? ackDetails('ours', ours) : {}),
     ackDelayMs: DEFAULTS.ackDelayMs,
+    ackEvery: ACK_EVERY,
     maxUnackedMessages: DEFAULTS.maxUnackedMessages,
     maxUnackedBytes: DEFAULTS.maxUnackedBytes,
     oursSetup: SETUPS[oursVariant],

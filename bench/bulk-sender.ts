@@ -59,6 +59,8 @@ export class BulkSender {
       clock: SYSTEM_CLOCK,
       ackDelayMs: DEFAULTS.ackDelayMs,
       limits: { maxUnackedMessages: DEFAULTS.maxUnackedMessages, maxUnackedBytes: DEFAULTS.maxUnackedBytes },
+      // As ChatNode sets it: the deadline's timer is restarted on every acknowledgement, as in a peer.
+      ackTimeoutMs: 2 * DEFAULTS.keepaliveTimeoutMs,
       onAcknowledged: () => {},
       onOverflow: () => {},
     };
