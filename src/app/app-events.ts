@@ -12,6 +12,8 @@ export interface PeerSummary {
   readonly via?: string;
   readonly direction: 'incoming' | 'outgoing';
   readonly rttMs?: number;
+  /** In /who: its connection was lost and the conversation waits for it to resume. */
+  readonly away?: true;
 }
 
 /**

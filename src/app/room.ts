@@ -378,7 +378,7 @@ export class Room {
   who(): WhoEntry[] {
     const rows: WhoEntry[] = [];
     for (const member of this.#members.values()) {
-      rows.push(summaryOf(member));
+      rows.push({ ...summaryOf(member), ...(member.session.detached ? { away: true as const } : {}) });
       for (const { name, fingerprint } of this.#hosted.of(member.connection)) {
         const { address } = member.connection;
         rows.push({ name, fingerprint, address, path: 'forwarded', via: member.name, hostFingerprint: member.fingerprint, direction: 'outgoing' });

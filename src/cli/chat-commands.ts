@@ -51,7 +51,8 @@ export function showWho(peers: readonly WhoEntry[], frontend: Pick<Frontend, 'in
   }
   for (const peer of peers) {
     // Two rows per peer so the full fingerprint fits an 80-column terminal.
-    frontend.info(`  ${colourName(peer.name)} (${pathLabel(peer)})`);
+    const away = peer.path !== 'forwarded' && peer.away ? pc.yellow(' — away: waiting for the conversation to resume') : '';
+    frontend.info(`  ${colourName(peer.name)} (${pathLabel(peer)})${away}`);
     frontend.info(pc.dim(`    fingerprint ${peer.fingerprint}`));
   }
 }

@@ -81,6 +81,18 @@ describe('a conversation suspended by a reset and resumed', () => {
     assert.equal(delivered(alice).length, 6);
   });
 
+  it('/who shows a suspended peer as away until it is back', async () => {
+    const { alice, bob } = await pair({ alice: { resumeWindowMs: 60_000 } });
+    chat.network.down = true;
+    chat.network.last.listener.destroy();
+    await chat.settle();
+    assert.deepEqual(bob.node.who().map((p) => [p.name, 'away' in p && p.away === true]), [['alice', true]]);
+    assert.deepEqual(alice.node.who().map((p) => [p.name, 'away' in p && p.away === true]), [['bob', true]]);
+    chat.network.down = false;
+    await chat.until(() => eventsOf(alice, 'reconnected').length > 0, 10_000, 'back');
+    assert.deepEqual(bob.node.who().map((p) => [p.name, 'away' in p && p.away === true]), [['alice', false]]);
+  });
+
   it('the resent count is what the peer lacked: nothing, when everything had been acknowledged', async () => {
     const { alice, bob } = await pair();
     say(alice, 'a1');

@@ -42,6 +42,14 @@ describe('/who', () => {
     ]);
   });
 
+  it('marks a peer whose connection was lost and whose conversation waits to resume', () => {
+    const away: PeerSummary = { name: 'laptop', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', direction: 'outgoing', away: true };
+    assert.deepEqual(lines((f) => showWho([away], f)), [
+      '  laptop (direct 192.0.2.7:5050) — away: waiting for the conversation to resume',
+      `    fingerprint ${FP}`,
+    ]);
+  });
+
   it('says when nobody is connected', () => {
     assert.deepEqual(lines((f) => showWho([], f)), ['nobody is connected']);
   });
