@@ -319,7 +319,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   #accept(stream: ByteStream): void {
     // A suspended peer's place is its own: it may be the one coming back (checked once its
     // session says which conversation it brings).
-    if (this.#room.size - this.#room.suspended().length >= this.#timing.maxPeers) {
+    if (this.#room.present >= this.#timing.maxPeers) {
       stream.destroy();
       this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
       return;

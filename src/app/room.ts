@@ -129,9 +129,9 @@ export class Room {
     return this.#members.get(connection);
   }
 
-  /** A session is up: record the peer, tell the user, and introduce it to everyone here. */
-  /** Returns the member as the room keeps it: its `name` follows /nick, and stays once it leaves. */
   /**
+   * A session is up: record the peer, tell the user, and introduce it to everyone here. Returns the
+   * member as the room keeps it: its `name` follows /nick, and stays once it leaves.
    * `conversation`: its id, when the peer acknowledges delivery, and whether we opened it (its
    * answer is then still to come).
    */
@@ -276,9 +276,11 @@ export class Room {
     return peer;
   }
 
-  /** Suspended conversations: those whose peer is to reconnect, or that we are to reconnect. */
-  suspended(): RoomPeer[] {
-    return [...this.#members.values()].filter((m) => m.session.detached);
+  /** Members present: not suspended (their place at the door is not counted against newcomers). */
+  get present(): number {
+    let count = 0;
+    for (const m of this.#members.values()) if (!m.session.detached) count++;
+    return count;
   }
 
   /**
@@ -423,15 +425,25 @@ export class Room {
    */
   #reportReached(to: Member, passed: readonly Passed[], missed: boolean): void {
     const byOrigin = new Map<string, string[]>();
-    for (const { origin, id } of passed) byOrigin.set(origin, [...(byOrigin.get(origin) ?? []), id]);
+    for (const { origin, id } of passed) {
+      const ids = byOrigin.get(origin);
+      if (ids) ids.push(id);
+      else byOrigin.set(origin, [id]);
+    }
     for (const [origin, ids] of byOrigin) {
-      const writer = [...this.#members.values()].find((m) => m.fingerprint === origin && m.direction === 'incoming' && m !== to);
+      const writer = this.#writer(origin, to);
       if (!writer) continue;
       for (let at = 0; at < ids.length; at += MAX_REACHED_IDS) {
         const chunk = ids.slice(at, at + MAX_REACHED_IDS);
         writer.session.send(missed ? { type: 'reached', to: ref(to), ids: [], missed: chunk } : { type: 'reached', to: ref(to), ids: chunk });
       }
     }
+  }
+
+  /** The peer that dialled us with key `fingerprint` (other than `to`): a chat's writer. */
+  #writer(fingerprint: string, to: Member): Member | undefined {
+    for (const m of this.#members.values()) if (m.fingerprint === fingerprint && m.direction === 'incoming' && m !== to) return m;
+    return undefined;
   }
 
   /** `unacknowledged`: how many of our chats the host said a member it lost never got. */
@@ -443,9 +455,9 @@ export class Room {
 
   /**
    * Send to every peer but one, encoded once; a failure to one recipient never affects the sender
-   * or the rest. Returns the connections it went to and the size of the message.
+   * or the rest. Returns the connections it went to and the size of the message. `origin`: for a
+   * chat passed on, its writer's fingerprint (the recipients' acknowledgements are reported to it).
    */
-  /** `origin`: for a chat passed on, its writer's fingerprint (the recipients' acknowledgements are reported to it). */
   #broadcast(except: Member, message: Outgoing, origin?: string): { reached: PeerConnection[]; bytes: number } {
     const reached: PeerConnection[] = [];
     if (this.#members.size === 1 && this.#members.has(except.connection)) return { reached, bytes: 0 }; // nobody else: nothing to encode
@@ -457,10 +469,10 @@ export class Room {
       this.#options.emit({ type: 'warning', code: err.code, message: `could not pass a message on: ${err.message}` });
       return { reached, bytes: 0 };
     }
+    const id = origin !== undefined && 'id' in message ? message.id : undefined;
     for (const other of this.#members.values()) {
       if (other === except) continue;
       try {
-        const id = origin !== undefined && 'id' in message ? message.id : undefined;
         other.session.sendEncoded(plaintext, message.type, id, origin);
         // A suspended peer's share is kept by its session, not queued on a connection.
         if (!other.session.detached) reached.push(other.connection);
