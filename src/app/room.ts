@@ -348,8 +348,13 @@ export class Room {
     const chat = { id: randomBytes(8).toString('hex'), time: this.#options.clock.now(), text, ...(action ? { action } : {}) };
     this.#ownIds.add(chat.id);
     if (this.#ownIds.size > OWN_IDS_KEPT) this.#ownIds.delete(this.#ownIds.values().next().value!);
-    for (const peer of this.#members.values()) peer.session.send({ type: 'chat', ...chat }, chat.id);
-    const away = [...this.#members.values()].filter((m) => m.session.detached).length;
+    // Encoded once: every peer's keep holds the same bytes until that peer acknowledges them.
+    const plaintext = PEER_MESSAGES.encode({ type: 'chat', ...chat });
+    let away = 0;
+    for (const peer of this.#members.values()) {
+      peer.session.sendEncoded(plaintext, 'chat', chat.id);
+      if (peer.session.detached) away++;
+    }
     const sent = { ...chat, recipients: this.#members.size, ...(away > 0 ? { pending: away } : {}) };
     this.#options.emit({ type: 'sent', ...sent });
     return sent;
