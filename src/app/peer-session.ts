@@ -47,7 +47,7 @@ export interface PeerSessionOptions {
 
 /** Whether a connection's peer acknowledges delivery (and so opens with `conversation`). */
 export function acknowledges(connection: PeerConnection): boolean {
-  return connection.remote?.info.features.includes(ACKS_FEATURE) ?? false;
+  return connection.speaks(ACKS_FEATURE);
 }
 
 export class PeerSession {

@@ -93,6 +93,11 @@ export class PeerConnection extends EventEmitter<Events> {
     return this.#channel.remote;
   }
 
+  /** Whether the peer listed `feature` in its handshake (false before the handshake is done). */
+  speaks(feature: string): boolean {
+    return this.remote?.info.features.includes(feature) ?? false;
+  }
+
   get established(): boolean {
     return this.#channel.established;
   }

@@ -31,5 +31,5 @@ export function peerLink(connection: PeerConnection, name: () => string, known: 
 
 /** Whether the peer's build can receive files. */
 export function speaksFiles(connection: PeerConnection): boolean {
-  return connection.remote?.info.features.includes('files') ?? false;
+  return connection.speaks('files');
 }
