@@ -27,6 +27,32 @@ export function encodePeerInfo(info: PeerInfo): Buffer {
   return Buffer.from(JSON.stringify({ name: info.name, v: info.version, features: info.features }), 'utf8');
 }
 
+/** The most a message 1 may carry of the first session message (a `conversation` is ~90 bytes). */
+export const MAX_EARLY_BYTES = 512;
+
+/**
+ * Noise IK message 1's payload: our handshake payload and the first session message, so that the
+ * responder can act on it before a round trip: a 2-byte big-endian length, the payload's JSON,
+ * then the session message's plaintext.
+ */
+export function encodeEarlyPayload(info: PeerInfo, early: Uint8Array): Buffer {
+  const json = encodePeerInfo(info);
+  const length = Buffer.alloc(2);
+  length.writeUInt16BE(json.length);
+  return Buffer.concat([length, json, early]);
+}
+
+export function decodeEarlyPayload(bytes: Buffer): { info: PeerInfo; early: Buffer } {
+  const bad = (why: string) => chatError('ERR_HANDSHAKE_FAILED', `peer sent a bad message 1 payload: ${why}`);
+  if (bytes.length < 2) throw bad('too short');
+  const end = 2 + bytes.readUInt16BE(0);
+  if (end > bytes.length) throw bad('its handshake payload runs past its end');
+  const early = bytes.subarray(end);
+  if (early.length === 0) throw bad('no session message');
+  if (early.length > MAX_EARLY_BYTES) throw bad(`a session message of ${early.length} bytes (at most ${MAX_EARLY_BYTES})`);
+  return { info: decodePeerInfo(bytes.subarray(2, end)), early };
+}
+
 export function decodePeerInfo(bytes: Uint8Array): PeerInfo {
   const bad = (why: string) => chatError('ERR_HANDSHAKE_FAILED', `peer sent a bad handshake payload: ${why}`);
   if (bytes.length > MAX_PAYLOAD_BYTES) throw bad('too large');

@@ -1,14 +1,17 @@
-// One connection's protocol state, as a pure machine fed bytes: the preamble, the Noise XX
-// handshake (with identity checks) and then framed transport messages. No sockets, no timers.
+// One connection's protocol state, as a pure machine fed bytes: the preamble, the Noise handshake
+// (XX; or IK, when a dialler resuming a conversation already has the responder's key, with the
+// first session message in message 1) with identity checks, then framed transport messages. No
+// sockets, no timers.
 
 import { chatError } from '../errors.js';
 import { FrameDecoder } from '../wire/frame-decoder.js';
 import { encodeFrame, frameHeader, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
 import { PREAMBLE, PreambleReader } from '../wire/preamble.js';
 import { fingerprintOf } from './fingerprint.js';
-import { decodePeerInfo, encodePeerInfo, NOISE_PROLOGUE, type PeerInfo } from './handshake-payload.js';
+import { decodeEarlyPayload, decodePeerInfo, encodeEarlyPayload, encodePeerInfo, NOISE_PROLOGUE, type PeerInfo } from './handshake-payload.js';
 import { CipherState } from './noise/cipher-state.js';
 import type { KeyPair } from './noise/crypto-primitives.js';
+import { DH_LENGTH } from './noise/crypto-primitives.js';
 import { HandshakeState } from './noise/handshake-state.js';
 
 /** Largest plaintext that fits one transport frame (the AEAD tag takes 16 bytes). */
@@ -19,6 +22,13 @@ export interface RemotePeer {
   readonly fingerprint: string;
   readonly info: PeerInfo;
   readonly handshakeHash: Buffer;
+  /** IK: the session opened with a message 1 that carried its first session message. */
+  readonly pattern: 'XX' | 'IK';
+  /**
+   * Responder of an IK session: the initiator's ephemeral key, the one thing that tells a
+   * replayed message 1 (whose session message is replayed with it) from a fresh one.
+   */
+  readonly ephemeralKey?: Buffer;
 }
 
 export type ChannelEvent =
@@ -44,6 +54,15 @@ export interface SecureChannelOptions {
    * peer, only the first to get here finishes, and the peer never sees the others as sessions.
    */
   readonly mayFinish?: () => boolean;
+  /**
+   * Initiator: open with Noise IK instead of XX, to a responder whose static key we already have,
+   * with `early` (a session message's plaintext) in message 1, so that it is answered in the
+   * first round trip. Message 1 is replayable, so `early` must be safe to act on twice.
+   * `mayFinish` is asked before message 1, since it reveals our key.
+   */
+  readonly early?: { readonly remoteStaticKey: Buffer; readonly message: Buffer };
+  /** Responder: take a message 1 longer than XX's as IK (peers do; a relay does not). */
+  readonly acceptEarly?: boolean;
   /** Tests inject a fixed ephemeral key. */
   readonly ephemeralKeyPair?: KeyPair;
 }
@@ -66,12 +85,19 @@ export class SecureChannel {
 
   constructor(options: SecureChannelOptions) {
     this.#options = options;
-    this.#handshake = new HandshakeState({
-      pattern: 'XX',
-      initiator: options.initiator,
+    // A responder learns which pattern the initiator chose from message 1.
+    if (options.initiator) this.#handshake = this.#newHandshake(options.early ? 'IK' : 'XX');
+  }
+
+  #newHandshake(pattern: 'XX' | 'IK'): HandshakeState {
+    const { initiator, staticKeyPair, early, ephemeralKeyPair } = this.#options;
+    return new HandshakeState({
+      pattern,
+      initiator,
       prologue: NOISE_PROLOGUE,
-      s: options.staticKeyPair,
-      ...(options.ephemeralKeyPair ? { e: options.ephemeralKeyPair } : {}),
+      s: staticKeyPair,
+      ...(initiator && pattern === 'IK' ? { rs: early!.remoteStaticKey } : {}),
+      ...(ephemeralKeyPair ? { e: ephemeralKeyPair } : {}),
     });
   }
 
@@ -91,11 +117,20 @@ export class SecureChannel {
     return this.#phase === 'handshake' && this.#answered;
   }
 
-  /** The bytes to send as soon as the transport is open. */
+  /**
+   * The bytes to send as soon as the transport is open. An IK initiator whose `mayFinish` says no
+   * throws ERR_HANDSHAKE_ABANDONED, and nothing is to be sent.
+   */
   start(): Buffer {
-    if (!this.#options.initiator) return Buffer.from(PREAMBLE);
+    const { initiator, early, localInfo, mayFinish } = this.#options;
+    if (!initiator) return Buffer.from(PREAMBLE);
     // XX message 1 carries only the ephemeral key; its payload is plaintext, so it stays empty.
-    return Buffer.concat([PREAMBLE, encodeFrame(this.#inProgress().writeMessage(Buffer.alloc(0)))]);
+    if (!early) return Buffer.concat([PREAMBLE, encodeFrame(this.#inProgress().writeMessage(Buffer.alloc(0)))]);
+    if (mayFinish && !mayFinish()) {
+      this.#phase = 'failed';
+      throw chatError('ERR_HANDSHAKE_ABANDONED', 'handshake abandoned before message 1: another connection was kept');
+    }
+    return Buffer.concat([PREAMBLE, encodeFrame(this.#inProgress().writeMessage(encodeEarlyPayload(localInfo, early.message)))]);
   }
 
   receive(chunk: Uint8Array): ChannelOutput {
@@ -147,10 +182,20 @@ export class SecureChannel {
       out.events.push({ type: 'message', data: this.#receiver!.decryptWithAd(EMPTY, frame) });
       return;
     }
+    if (!this.#options.initiator && !this.#handshake) {
+      // XX message 1 is the bare ephemeral key; anything longer is IK's, if we take IK at all.
+      const ik = this.#options.acceptEarly === true && frame.length > DH_LENGTH;
+      this.#handshake = this.#newHandshake(ik ? 'IK' : 'XX');
+      if (ik) {
+        this.#answerEarly(frame, out);
+        return;
+      }
+    }
     const hs = this.#inProgress();
     const payload = hs.readMessage(frame);
     if (this.#options.initiator) {
-      // Message 2 revealed the responder's static key: check it before we reveal ours.
+      // Message 2 revealed the responder's static key (IK: proved it holds the one we chose):
+      // check it before we reveal ours (XX).
       const remote = this.#identify(payload);
       const expected = this.#options.expectedFingerprint;
       if (expected !== undefined && remote.fingerprint !== expected) {
@@ -158,6 +203,10 @@ export class SecureChannel {
           'ERR_PEER_KEY_MISMATCH',
           `peer presented key ${remote.fingerprint}, expected ${expected}; refusing to talk to it`,
         );
+      }
+      if (this.#options.early) {
+        this.#finish(remote, out);
+        return;
       }
       if (this.#options.mayFinish && !this.#options.mayFinish()) {
         throw chatError('ERR_HANDSHAKE_ABANDONED', 'handshake abandoned before revealing our key: another connection was kept');
@@ -173,6 +222,20 @@ export class SecureChannel {
     }
   }
 
+  /**
+   * Responder, IK message 1: the initiator's key and the session message it carried, answered by
+   * message 2 (our handshake payload). The session is up on both sides once message 2 is read.
+   */
+  #answerEarly(frame: Buffer, out: ChannelOutput): void {
+    const hs = this.#inProgress();
+    const { info, early } = decodeEarlyPayload(hs.readMessage(frame));
+    const publicKey = hs.remoteStaticKey!;
+    const ephemeralKey = hs.remoteEphemeralKey!;
+    out.send.push(encodeFrame(hs.writeMessage(encodePeerInfo(this.#options.localInfo))));
+    this.#finish({ publicKey, fingerprint: fingerprintOf(publicKey), info, pattern: 'IK', ephemeralKey }, out);
+    out.events.push({ type: 'message', data: early });
+  }
+
   /** The handshake under way; it is released once the session is up. */
   #inProgress(): HandshakeState {
     if (!this.#handshake) throw chatError('ERR_HANDSHAKE_FAILED', 'the handshake is already complete');
@@ -182,7 +245,8 @@ export class SecureChannel {
   #identify(payload: Buffer): Omit<RemotePeer, 'handshakeHash'> {
     const publicKey = this.#inProgress().remoteStaticKey;
     if (!publicKey) throw chatError('ERR_HANDSHAKE_FAILED', 'peer did not send its static key');
-    return { publicKey, fingerprint: fingerprintOf(publicKey), info: decodePeerInfo(payload) };
+    const pattern = this.#options.early ? 'IK' : 'XX';
+    return { publicKey, fingerprint: fingerprintOf(publicKey), info: decodePeerInfo(payload), pattern };
   }
 
   #finish(remote: Omit<RemotePeer, 'handshakeHash'>, out: ChannelOutput): void {

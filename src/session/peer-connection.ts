@@ -23,6 +23,10 @@ export interface PeerConnectionOptions {
   readonly expectedFingerprint?: string;
   /** Initiator only: whether to finish the handshake once the peer's key is known (SecureChannel). */
   readonly mayFinish?: () => boolean;
+  /** Initiator: open with Noise IK, this message in message 1 (SecureChannel). */
+  readonly early?: { readonly remoteStaticKey: Buffer; readonly message: OutgoingMessage };
+  /** Responder: take IK message 1s (SecureChannel). */
+  readonly acceptEarly?: boolean;
   readonly handshakeTimeoutMs: number;
   readonly keepaliveIntervalMs: number;
   readonly keepaliveTimeoutMs: number;
@@ -86,6 +90,8 @@ export class PeerConnection extends EventEmitter<Events> {
       localInfo: options.localInfo,
       ...(options.expectedFingerprint ? { expectedFingerprint: options.expectedFingerprint } : {}),
       ...(options.mayFinish ? { mayFinish: options.mayFinish } : {}),
+      ...(options.early ? { early: { remoteStaticKey: options.early.remoteStaticKey, message: options.codec.encode(options.early.message) } } : {}),
+      ...(options.acceptEarly ? { acceptEarly: true } : {}),
     });
   }
 
@@ -118,7 +124,12 @@ export class PeerConnection extends EventEmitter<Events> {
     });
     stream.on('drain', () => this.#onDrain());
     this.#schedule(this.#options.handshakeTimeoutMs, () => this.#fail(this.#handshakeTimeout()));
-    stream.write(this.#channel.start());
+    try {
+      stream.write(this.#channel.start());
+    } catch (err) {
+      this.#fail(P2PChatError.from(err, 'ERR_HANDSHAKE_FAILED'));
+      return;
+    }
     stream.resume();
   }
 

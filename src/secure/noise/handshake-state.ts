@@ -116,6 +116,11 @@ export class HandshakeState {
     return this.#rs === undefined ? undefined : Buffer.from(this.#rs);
   }
 
+  /** The peer's ephemeral public key, once received (a responder uses it to spot a replayed message 1). */
+  get remoteEphemeralKey(): Buffer | undefined {
+    return this.#re === undefined ? undefined : Buffer.from(this.#re);
+  }
+
   writeMessage(payload: Uint8Array): Buffer {
     const tokens = this.#startMessage(true);
     const length = this.#messageLength(tokens, payload.length);
