@@ -118,14 +118,22 @@ export class SecureChannel {
   }
 
   /**
-   * The bytes to send as soon as the transport is open. An IK initiator whose `mayFinish` says no
-   * throws ERR_HANDSHAKE_ABANDONED, and nothing is to be sent.
+   * The bytes to send as soon as the transport is open. An IK initiator whose `remoteStaticKey` is
+   * not `expectedFingerprint` throws ERR_PEER_KEY_MISMATCH, one whose `mayFinish` says no throws
+   * ERR_HANDSHAKE_ABANDONED, and nothing is to be sent.
    */
   start(): Buffer {
-    const { initiator, early, localInfo, mayFinish } = this.#options;
+    const { initiator, early, localInfo, mayFinish, expectedFingerprint } = this.#options;
     if (!initiator) return Buffer.from(PREAMBLE);
     // XX message 1 carries only the ephemeral key; its payload is plaintext, so it stays empty.
     if (!early) return Buffer.concat([PREAMBLE, encodeFrame(this.#inProgress().writeMessage(Buffer.alloc(0)))]);
+    // IK message 1 reveals our key and `early` to whoever holds remoteStaticKey, so the identity
+    // check that XX makes at message 2 comes first here (and, as in XX, before the gate).
+    const target = fingerprintOf(early.remoteStaticKey);
+    if (expectedFingerprint !== undefined && target !== expectedFingerprint) {
+      this.#phase = 'failed';
+      throw chatError('ERR_PEER_KEY_MISMATCH', `asked to open with key ${target}, expected ${expectedFingerprint}; refusing to send message 1`);
+    }
     if (mayFinish && !mayFinish()) {
       this.#phase = 'failed';
       throw chatError('ERR_HANDSHAKE_ABANDONED', 'handshake abandoned before message 1: another connection was kept');
