@@ -348,6 +348,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
 
   #adopt(stream: ByteStream, direction: 'incoming' | 'outgoing', route: Route, expectedFingerprint?: string, gate?: Gate): PeerConnection {
     const t = this.#timing;
+    // A dialler coming back to a suspended conversation names it in message 1 when the peer takes IK.
+    const early = direction === 'outgoing' && expectedFingerprint !== undefined ? this.#resumption.earlyResume(expectedFingerprint) : undefined;
     const connection = new PeerConnection(stream, {
       initiator: direction === 'outgoing',
       keyPair: this.#identity.keyPair,
@@ -361,6 +363,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       clock: this.#clock,
       ...(expectedFingerprint ? { expectedFingerprint } : {}),
       ...(gate ? { mayFinish: gate } : {}),
+      ...(early ? { early: { remoteStaticKey: early.remoteStaticKey, message: early.message } } : {}),
+      ...(direction === 'incoming' ? { acceptEarly: true } : {}),
     });
     this.#pending.add(connection);
     // An incoming session stays in the handshake budget until it has joined: one that never
@@ -395,6 +399,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     });
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
+      const abandoned = outcome.kind === 'failed' && outcome.error.code === 'ERR_HANDSHAKE_ABANDONED';
+      if (early && !abandoned && !this.#joinedAs.has(connection)) this.#resumption.earlyFailed(early.peer);
       this.#admission.done(connection);
       // Before the room lets the peer go: its link is found there.
       const peer = this.#room.find(connection);

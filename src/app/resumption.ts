@@ -3,7 +3,8 @@
 // one it resumes) and the listener answers; until the answer comes the session is not in the room.
 // A connection lost without a goodbye leaves its conversation suspended for the resume window: the
 // dialler is asked to dial again, the listener waits, and the next session with the same key and
-// id picks it up where it stopped. One that does not come back in time is lost.
+// id picks it up where it stopped. One that does not come back in time is lost. A dialler whose
+// peer takes Noise IK names the conversation in handshake message 1, saving a round trip.
 
 import { randomBytes } from 'node:crypto';
 import type { Clock, Timer } from '../clock.js';
@@ -23,6 +24,17 @@ type Hello = Extract<DeliveryMessage, { type: 'conversation' }>;
 
 /** Losses a new connection can mend; the rest (a protocol violation, a bad tag) end the conversation. */
 const RESUMABLE = new Set(['ERR_CONNECTION_LOST', 'ERR_KEEPALIVE_TIMEOUT']);
+/** The feature a peer lists when it takes a resumption in Noise IK's message 1. */
+export const EARLY_RESUME_FEATURE = 'ik';
+/** Message 1s remembered per conversation, to refuse one replayed. */
+const MAX_EARLY_KEYS = 16;
+
+/** How to open a session that resumes a conversation in handshake message 1 (Noise IK). */
+export interface EarlyResume {
+  readonly peer: RoomPeer;
+  readonly remoteStaticKey: Buffer;
+  readonly message: Hello;
+}
 
 export interface ResumptionOptions {
   readonly room: Room;
@@ -70,6 +82,10 @@ export class Resumption {
   /** Sessions whose peer's `conversation` is due, and what to do with it. */
   readonly #awaiting = new Map<PeerConnection, { readonly timer: Timer; readonly take: (hello: Hello) => void }>();
   readonly #suspended = new Map<RoomPeer, Suspension>();
+  /** Dialler: suspensions whose IK try failed; their later tries run XX. */
+  readonly #noEarly = new WeakSet<Suspension>();
+  /** Listener: the ephemeral keys of the IK message 1s that named each conversation. */
+  readonly #earlyKeys = new WeakMap<RoomPeer, string[]>();
   #serial = 0;
 
   constructor(options: ResumptionOptions) {
@@ -86,12 +102,17 @@ export class Resumption {
       return;
     }
     if (direction === 'incoming') {
-      this.#await(connection, (hello) => this.#answer(arrival, hello));
+      this.#await(connection, (hello) => (remote.pattern === 'IK' ? this.#answerEarly(arrival, hello) : this.#answer(arrival, hello)));
       return;
     }
     const resumed = this.#suspendedWith(remote.fingerprint, 'outgoing');
+    if (remote.pattern === 'IK' && !resumed) {
+      // Message 1 resumed a conversation that ran out while we dialled: nothing to go on with.
+      void connection.close('the conversation ended before it resumed');
+      return;
+    }
     if (resumed) {
-      connection.send(resumed.session.hello(false));
+      if (remote.pattern !== 'IK') connection.send(resumed.session.hello(false));
       this.#await(connection, (answer) => this.#resumeDialled(arrival, resumed, answer));
       return;
     }
@@ -166,6 +187,27 @@ export class Resumption {
     if (suspension) this.#expire(peer, suspension.error, `more was said meanwhile than can be kept for ${peer.name}`);
   }
 
+  /**
+   * Dialler: how to resume a conversation with `fingerprint` in handshake message 1, when one is
+   * suspended, its peer takes IK and no IK try of this suspension has failed.
+   */
+  earlyResume(fingerprint: string): EarlyResume | undefined {
+    const peer = this.#suspendedWith(fingerprint, 'outgoing');
+    const suspension = peer && this.#suspended.get(peer);
+    const remoteStaticKey = peer?.connection.remote?.publicKey;
+    if (!peer || !suspension || !remoteStaticKey || this.#noEarly.has(suspension) || !peer.connection.speaks(EARLY_RESUME_FEATURE)) return undefined;
+    return { peer, remoteStaticKey, message: peer.session.hello(false) };
+  }
+
+  /**
+   * Dialler: an IK try ended without resuming (the peer's key or build changed, or it no longer
+   * has the conversation): the rest of this suspension's tries run XX, which settles either way.
+   */
+  earlyFailed(peer: RoomPeer): void {
+    const suspension = this.#suspended.get(peer);
+    if (suspension) this.#noEarly.add(suspension);
+  }
+
   /** Whether `peer`'s conversation is waiting to resume. */
   isSuspended(peer: RoomPeer): boolean {
     return this.#suspended.has(peer);
@@ -229,7 +271,7 @@ export class Resumption {
   #answer(arrival: Arrival, hello: Hello): void {
     const { connection, remote } = arrival;
     const room = this.#options.room;
-    const same = [...room.peers()].find((p) => p.direction === 'incoming' && p.fingerprint === remote.fingerprint && p.session.id === hello.id);
+    const same = this.#held(remote.fingerprint, hello.id);
     if (same) {
       // The claim first: a count it cannot have leaves the conversation as it was.
       same.session.checkResume(hello.received);
@@ -252,6 +294,26 @@ export class Resumption {
     connection.send({ type: 'conversation', id: hello.id, received: 0 });
     const peer = room.join(connection, remote, 'incoming', arrival.route, arrival.link, { id: hello.id, opened: false });
     this.#options.onJoined(connection, peer);
+  }
+
+  /**
+   * Listener: a conversation named in IK message 1, which anyone who saw it go by could replay.
+   * It may only resume one this key holds, never start one, nor end the key's other conversations
+   * (an old message 1 must not make a ghost join or leave), and each message 1 (its ephemeral key)
+   * resumes at most once. Anything else is closed without a word: the dialler tries XX next.
+   */
+  #answerEarly(arrival: Arrival, hello: Hello): void {
+    const { connection, remote } = arrival;
+    if (!acknowledges(connection)) throw chatError('ERR_BAD_MESSAGE', 'a resumption from a peer that does not acknowledge delivery');
+    const same = this.#held(remote.fingerprint, hello.id);
+    const key = remote.ephemeralKey?.toString('hex') ?? '';
+    const seen = same ? (this.#earlyKeys.get(same) ?? []) : [];
+    if (!same || seen.includes(key)) {
+      connection.destroy();
+      return;
+    }
+    this.#earlyKeys.set(same, [...seen.slice(1 - MAX_EARLY_KEYS), key]);
+    this.#answer(arrival, hello);
   }
 
   /** Dialler: the listener answered our resumption. */
@@ -285,6 +347,11 @@ export class Resumption {
     const downtimeMs = suspension ? this.#options.clock.now() - suspension.since : 0;
     this.#options.emit({ type: 'reconnected', peer: peer.name, fingerprint: peer.fingerprint, path: route.path, address: connection.address, resent, downtimeMs });
     this.#options.onJoined(connection, peer);
+  }
+
+  /** Listener: the conversation `fingerprint` dialled to us under `id`, suspended or not. */
+  #held(fingerprint: string, id: string): RoomPeer | undefined {
+    return [...this.#options.room.peers()].find((p) => p.direction === 'incoming' && p.fingerprint === fingerprint && p.session.id === id);
   }
 
   /** Another live conversation from `peer`'s key, dialled to us after this one. */

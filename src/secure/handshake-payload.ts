@@ -7,8 +7,11 @@ import { cutUtf8 } from '../wire/utf8-cut.js';
 
 export const PROTOCOL_NAME = 'p2p-chat';
 export { PROTOCOL_VERSION };
-/** Features this build speaks; a peer without "files" cannot be sent files. */
-export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'files', 'acks']);
+/**
+ * Features this build speaks; a peer without "files" cannot be sent files, one without "ik" is
+ * never sent an IK message 1.
+ */
+export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'files', 'acks', 'ik']);
 /** The Noise prologue binds the protocol name and version, so a downgrade breaks the handshake. */
 export const NOISE_PROLOGUE = Buffer.from(`${PROTOCOL_NAME}/${PROTOCOL_VERSION}`, 'utf8');
 

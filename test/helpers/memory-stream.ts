@@ -29,6 +29,8 @@ export class MemoryStream extends EventEmitter<ByteStreamEvents> implements Byte
   readonly highWaterMark: number;
   /** Everything ever written by this end (for assertions). */
   written = 0;
+  /** The first chunk this end wrote: a dialler's preamble and handshake message 1, in one write. */
+  firstWrite: Buffer | undefined;
 
   constructor(remoteHost: string, remotePort: number, highWaterMark: number) {
     super();
@@ -64,6 +66,7 @@ export class MemoryStream extends EventEmitter<ByteStreamEvents> implements Byte
 
   write(chunk: Uint8Array): void {
     if (!this.writable) return;
+    this.firstWrite ??= Buffer.from(chunk);
     this.written += chunk.length;
     if (!this.#severed) this.peer.#deliver(Buffer.from(chunk));
   }

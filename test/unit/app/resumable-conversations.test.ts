@@ -78,6 +78,8 @@ function rawPeer(stream: ByteStream, clock: ManualClock, name: string, initiator
     keyPair,
     localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
     codec: PEER_MESSAGES,
+    // It lists what this build lists, "ik" included: as a listener it takes IK message 1s.
+    acceptEarly: !initiator,
     handshakeTimeoutMs: 10_000,
     keepaliveIntervalMs: 10_000,
     keepaliveTimeoutMs: 30_000,

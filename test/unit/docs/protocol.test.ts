@@ -163,11 +163,7 @@ describe('docs/protocol.md: bytes before the messages', () => {
 
   it('has a handshake test vector that the code reproduces byte for byte', () => {
     const vector = codeBlock(section('Appendix A'));
-    const hex = (label: string) => {
-      const match = new RegExp(`^${label.replace(/[()]/g, '\\$&')}:\\n((?:[0-9a-f]+\\n)+)`, 'm').exec(vector);
-      assert.ok(match, `test vector has no "${label}"`);
-      return Buffer.from(match[1]!.replace(/\n/g, ''), 'hex');
-    };
+    const hex = vectorHex(vector);
     const keyPair = (side: string, kind: string) => keyPairFromPrivate(hex(`${side} ${kind} private key`));
     const initiatorStatic = keyPair('initiator', 'static');
     const responderStatic = keyPair('responder', 'static');
@@ -200,7 +196,58 @@ describe('docs/protocol.md: bytes before the messages', () => {
     assert.deepEqual(sealed, hex('initiator sends (its first transport message, the chat of appendix B, in a frame)'));
     assert.deepEqual(responder.receive(sealed).events[0], { type: 'message', data: chat });
   });
+
+  it('has an IK test vector, with the conversations it carries, that the code reproduces byte for byte', () => {
+    const appendix = section('Appendix A');
+    const keys = vectorHex(codeBlock(appendix));
+    const vector = codeBlock(appendix.slice(appendix.indexOf('**Noise IK**')));
+    const hex = vectorHex(vector);
+    const claim = { type: 'conversation' as const, id: '00112233445566778899aabbccddeeff', received: 3 };
+    const answer = { type: 'conversation' as const, id: claim.id, received: 5, resumed: true as const };
+    for (const message of [claim, answer]) {
+      const { type, ...body } = message;
+      assert.ok(appendix.includes(`\`${type} ${JSON.stringify(body)}\``), `the appendix does not name ${JSON.stringify(message)}`);
+    }
+    const responderStatic = keyPairFromPrivate(keys('responder static private key'));
+    const initiator = new SecureChannel({
+      initiator: true,
+      staticKeyPair: keyPairFromPrivate(keys('initiator static private key')),
+      ephemeralKeyPair: keyPairFromPrivate(hex('initiator ephemeral private key (IK)')),
+      localInfo: { name: 'alice', version: PROTOCOL_VERSION, features: FEATURES },
+      early: { remoteStaticKey: responderStatic.publicKey, message: encodeMessage(claim) },
+    });
+    const responder = new SecureChannel({
+      initiator: false,
+      staticKeyPair: responderStatic,
+      ephemeralKeyPair: keyPairFromPrivate(hex('responder ephemeral private key (IK)')),
+      localInfo: { name: 'bob', version: PROTOCOL_VERSION, features: FEATURES },
+      acceptEarly: true,
+    });
+    const first = initiator.start();
+    assert.deepEqual(first, hex('initiator sends (preamble, then IK message 1 in a frame)'));
+    const preamble = responder.start();
+    const read = responder.receive(first);
+    assert.deepEqual(Buffer.concat(read.send), hex('responder sends (IK message 2 in a frame)'));
+    assert.deepEqual(read.events.map((e) => e.type), ['established', 'message']);
+    const early = read.events[1];
+    assert.deepEqual(early?.type === 'message' ? decodeMessage(early.data) : early, claim);
+    const sealed = responder.seal(encodeMessage(answer));
+    assert.deepEqual(sealed, hex('responder sends (its first transport message, the answer, in a frame)'));
+    const events = initiator.receive(Buffer.concat([preamble, ...read.send, sealed])).events;
+    assert.deepEqual(events.map((e) => e.type), ['established', 'message']);
+    const reply = events[1];
+    assert.deepEqual(reply?.type === 'message' ? decodeMessage(reply.data) : reply, answer);
+  });
 });
+
+/** Reads the hex value under `label:` in a test vector block (it may run over several lines). */
+function vectorHex(vector: string): (label: string) => Buffer {
+  return (label) => {
+    const match = new RegExp(`^${label.replace(/[()]/g, '\\$&')}:\\n((?:[0-9a-f]+\\n)+)`, 'm').exec(vector);
+    assert.ok(match, `test vector has no "${label}"`);
+    return Buffer.from(match[1]!.replace(/\n/g, ''), 'hex');
+  };
+}
 
 describe('docs/protocol.md: limits and timers', () => {
   const limits = section('12. Limits');
