@@ -27,6 +27,15 @@ export const MEMORY_TIMING: Partial<Settings> = {
   reconnectMaxMs: 5_000,
 };
 
+/** A raw PeerConnection's timers, as short as MEMORY_TIMING's. */
+export const MEMORY_CONNECTION_TIMING = {
+  handshakeTimeoutMs: MEMORY_TIMING.handshakeTimeoutMs!,
+  keepaliveIntervalMs: MEMORY_TIMING.keepaliveIntervalMs!,
+  keepaliveTimeoutMs: MEMORY_TIMING.keepaliveTimeoutMs!,
+  byeGraceMs: 2_000,
+  maxQueuedBytes: 1 << 22,
+};
+
 export interface MemoryPeer {
   readonly node: ChatNode;
   readonly log: EventLog;
@@ -77,6 +86,20 @@ export class MemoryChat {
     const alice = this.peer('alice', '192.0.2.2', timing.alice);
     await this.connect(alice, bob);
     return { alice, bob };
+  }
+
+  /**
+   * `listener`'s process ends at once, its last link cut (with the network down meanwhile, so that
+   * nobody dials it between), and starts again from its home: the same key, none of its conversations.
+   */
+  async restart(listener: MemoryPeer): Promise<MemoryPeer> {
+    this.network.down = true;
+    this.network.last.dialler.destroy();
+    listener.node.abort();
+    await this.settle();
+    const again = await this.listener(listener.node.name, listener.host, {}, listener.home);
+    this.network.down = false;
+    return again;
   }
 
   /** `dialler` connects to `listener`; resolves once both have it in their room. */

@@ -14,7 +14,7 @@ import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payloa
 import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
 import { PeerConnection, type CloseOutcome } from '../../../src/session/peer-connection.js';
 import { PEER_MESSAGES, type SessionMessage } from '../../../src/session/session-messages.js';
-import { eventsOf, MemoryChat, MEMORY_TIMING, received, say, type MemoryPeer } from '../../helpers/memory-chat.js';
+import { eventsOf, MemoryChat, MEMORY_CONNECTION_TIMING, MEMORY_TIMING, received, say, type MemoryPeer } from '../../helpers/memory-chat.js';
 
 const WINDOW_MS = MEMORY_TIMING.resumeWindowMs!;
 
@@ -29,11 +29,7 @@ async function rawPeer(host: string, to: MemoryPeer, keyPair: KeyPair = generate
     keyPair,
     localInfo: { name: 'mallory', version: PROTOCOL_VERSION, features: FEATURES },
     codec: PEER_MESSAGES,
-    handshakeTimeoutMs: 5_000,
-    keepaliveIntervalMs: 1_000,
-    keepaliveTimeoutMs: 3_000,
-    byeGraceMs: 2_000,
-    maxQueuedBytes: 1 << 22,
+    ...MEMORY_CONNECTION_TIMING,
     clock: chat.clock,
   });
   const seen: SessionMessage[] = [];
@@ -98,12 +94,7 @@ describe('a peer that started again', () => {
     const { alice, bob } = await chat.pair();
     say(alice, 'a1');
     await chat.settle();
-    chat.network.down = true;
-    chat.network.last.dialler.destroy();
-    bob.node.abort();
-    await chat.settle();
-    const again = await chat.listener('bob', '192.0.2.1', {}, bob.home);
-    chat.network.down = false;
+    const again = await chat.restart(bob);
     await chat.until(() => eventsOf(alice, 'lost').length > 0, 1_000, 'alice loses the old conversation');
 
     const [lost] = eventsOf(alice, 'lost');
