@@ -4,11 +4,16 @@
 // every direct attempt has failed. The first attempt to verify the peer's key (handshake message
 // 2) finishes its handshake; the others are abandoned before message 3, so the peer sees one
 // session, never a spare one joining and leaving. A hanging direct dial never delays the relay.
+// Through a relay that carries first flights, handshake message 1 goes with the dial and the data
+// connection opens meanwhile, so that neither waits for the other.
 
 import type { Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
-import { openDataConnection } from '../net/relay-data-connection.js';
+import { formatHostPort } from '../net/address.js';
+import { MAX_EARLY_FLIGHT_BYTES } from '../session/relay-messages.js';
+import { DeferredStream } from '../net/deferred-stream.js';
+import { openDataConnection, presentToken } from '../net/relay-data-connection.js';
 import type { PeerSummary } from './app-events.js';
 import type { ChatNode, Gate } from './chat-node.js';
 import type { DialCandidate } from './dial-plan.js';
@@ -144,6 +149,7 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       relayStarted = true;
       attempt(async (gate) => {
         await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
+        if (relay.client.carriesEarly) return relayedWithEarly(node, relay, input.expect!, gate);
         const { token } = await relay.client.dial(input.expect!);
         const stream = await openDataConnection(node.transport, relay.host, relay.port, token, { timeoutMs: timing.connectTimeoutMs, clock });
         return node.connectOver(stream, { path: 'relayed', via: relay.client.label }, input.expect, gate);
@@ -159,6 +165,29 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       }
     }
   });
+}
+
+/**
+ * A relayed session whose first flight (preamble, handshake message 1) goes in the dial: the relay
+ * invites the peer with it and hands us its answer on our data connection, which we open while
+ * the dial is on its way.
+ */
+function relayedWithEarly(node: ChatNode, relay: RelayLink, expect: string, gate: Gate): Promise<PeerSummary> {
+  const { clock, timing } = node;
+  const opening = node.transport.dial(relay.host, relay.port, { timeoutMs: timing.connectTimeoutMs, clock });
+  opening.catch(() => undefined); // awaited below, unless the dial fails first
+  const deferred = new DeferredStream(relay.host, formatHostPort(relay.host, relay.port));
+  const joined = node.connectOver(deferred, { path: 'relayed', via: relay.client.label }, expect, gate);
+  void (async () => {
+    try {
+      const { token } = await relay.client.dial(expect, deferred.takeEarly(MAX_EARLY_FLIGHT_BYTES));
+      deferred.attach(presentToken(await opening, token));
+    } catch (err) {
+      void opening.then((stream) => stream.destroy(), () => undefined);
+      deferred.fail(P2PChatError.from(err, 'ERR_RELAY_UNREACHABLE'));
+    }
+  })();
+  return joined;
 }
 
 function combine(label: string, failures: readonly P2PChatError[]): P2PChatError {

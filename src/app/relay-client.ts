@@ -14,7 +14,7 @@ import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import { PeerConnection } from '../session/peer-connection.js';
-import { REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
+import { EARLY_FLIGHT_FEATURE, REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
 import { RELAY_CONTROL_MESSAGES, type PeerRef, type SessionMessage } from '../session/session-messages.js';
 import { RelayBackoff } from './relay-backoff.js';
 
@@ -48,6 +48,8 @@ export type RelayStatus =
 export interface Invite {
   readonly token: string;
   readonly from: PeerRef;
+  /** The dialler's first flight (its first bytes on the session), when it came with the invite. */
+  readonly early?: Buffer;
 }
 
 interface Pending {
@@ -139,11 +141,25 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     return answer.type === 'lookup-result' ? answer.peers.filter((p) => p.fingerprint !== self) : [];
   }
 
-  /** Ask the relay for a session to `fingerprint`; resolves with our token and the peer's record. */
-  async dial(fingerprint: string): Promise<{ token: string; peer: RelayRecord }> {
-    const answer = await this.#request((rid) => ({ type: 'dial', rid, fingerprint }));
+  /** The relay carries first flights (the `early` of dial, invite and answer). */
+  get carriesEarly(): boolean {
+    return this.#connection?.speaks(EARLY_FLIGHT_FEATURE) ?? false;
+  }
+
+  /**
+   * Ask the relay for a session to `fingerprint`, with our `early` first flight if it carries
+   * them; resolves with our token and the peer's record.
+   */
+  async dial(fingerprint: string, early?: Buffer): Promise<{ token: string; peer: RelayRecord }> {
+    const flight = early && early.length > 0 ? { early: early.toString('hex') } : {};
+    const answer = await this.#request((rid) => ({ type: 'dial', rid, fingerprint, ...flight }));
     if (answer.type !== 'session') throw chatError('ERR_RELAY_REFUSED', `relay ${this.label} sent an unexpected answer`);
     return { token: answer.token, peer: answer.peer };
+  }
+
+  /** Our first flight on the session an invite's `token` is for, in answer to its `early`. */
+  answer(token: string, early: Buffer): void {
+    this.#connection?.send({ type: 'answer', token, early: early.toString('hex') });
   }
 
   async close(): Promise<void> {
@@ -183,7 +199,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       connection = new PeerConnection(stream, {
         initiator: true,
         keyPair: this.#options.identity.keyPair,
-        localInfo: { name: this.#options.name(), version: PROTOCOL_VERSION, features: FEATURES },
+        // `early`: invite us with the dialler's first flight, and we answer it (relay-invites.ts).
+        localInfo: { name: this.#options.name(), version: PROTOCOL_VERSION, features: [...FEATURES, EARLY_FLIGHT_FEATURE] },
         codec: RELAY_CONTROL_MESSAGES,
         handshakeTimeoutMs: this.#timing.handshakeTimeoutMs,
         keepaliveIntervalMs: this.#timing.keepaliveIntervalMs,
@@ -259,7 +276,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         return;
       }
       case 'invite':
-        this.emit('invite', { token: message.token, from: message.from });
+        this.emit('invite', { token: message.token, from: message.from, ...(message.early ? { early: Buffer.from(message.early, 'hex') } : {}) });
         return;
       case 'lookup-result':
       case 'session':

@@ -1,9 +1,14 @@
 // A relay invited us to a session: open the data connection with the token it gave, and run the
-// handshake as responder over it, exactly as for a direct incoming connection. The node's own
-// timing applies, and a node that is quitting answers no invitation.
+// handshake as responder over it, exactly as for a direct incoming connection. An invite that
+// brings the dialler's first flight is answered at once over the control session, before the
+// data connection is up. The node's own timing applies, and a node that is quitting answers no
+// invitation.
 
 import { P2PChatError } from '../errors.js';
 import type { RelayAddress } from '../net/relay-address.js';
+import { formatHostPort } from '../net/address.js';
+import { MAX_EARLY_FLIGHT_BYTES } from '../session/relay-messages.js';
+import { DeferredStream } from '../net/deferred-stream.js';
 import { openDataConnection } from '../net/relay-data-connection.js';
 import type { ChatNode } from './chat-node.js';
 import type { Invite } from './relay-client.js';
@@ -14,9 +19,10 @@ import type { Invite } from './relay-client.js';
  */
 const MAX_CONCURRENT_INVITES = 16;
 
-/** Where invitations come from: a RelayClient. */
+/** Where invitations come from, and where a first flight is answered: a RelayClient. */
 interface InviteSource {
   on(event: 'invite', listener: (invite: Invite) => void): unknown;
+  answer(token: string, early: Buffer): void;
 }
 
 export function acceptRelayInvites(
@@ -28,14 +34,27 @@ export function acceptRelayInvites(
   let inFlight = 0;
   client.on('invite', (invite) => {
     if (node.quitting || inFlight >= MAX_CONCURRENT_INVITES) return;
+    const route = { path: 'relayed' as const, via: relay.label };
+    let early: DeferredStream | undefined;
+    if (invite.early) {
+      // Our answer (preamble, message 2) is written as we read theirs; it goes back at once.
+      early = new DeferredStream(relay.host, formatHostPort(relay.host, relay.port));
+      node.acceptOver(early, route);
+      early.push(invite.early);
+      if (early.destroyed) return; // not a handshake we could answer: let the session expire
+      client.answer(invite.token, early.takeEarly(MAX_EARLY_FLIGHT_BYTES));
+    }
     inFlight++;
     openDataConnection(node.transport, relay.host, relay.port, invite.token, { timeoutMs: node.timing.connectTimeoutMs, clock: node.clock }).then(
       (stream) => {
         stream.once('close', () => inFlight--);
-        node.acceptOver(stream, { path: 'relayed', via: relay.label }); // closes it if quitting now
+        if (early) early.attach(stream);
+        else node.acceptOver(stream, route); // closes it if quitting now
       },
       (err: unknown) => {
         inFlight--;
+        const error = P2PChatError.from(err, 'ERR_RELAY_UNREACHABLE');
+        early?.fail(error);
         if (err instanceof P2PChatError && !node.quitting) onError(err);
       },
     );

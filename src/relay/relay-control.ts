@@ -18,7 +18,7 @@ import { ControlRateLimit } from './control-rate-limit.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { RelayEvent } from './relay-events.js';
 import type { Admission } from './relay-limits.js';
-import { REPLACED_REASON } from '../session/relay-messages.js';
+import { EARLY_FLIGHT_FEATURE, REPLACED_REASON } from '../session/relay-messages.js';
 import { RelayRegistry } from './relay-registry.js';
 import type { RelaySessions } from './relay-sessions.js';
 
@@ -54,7 +54,7 @@ interface Control {
   cutOff: boolean;
 }
 
-type Request = Extract<SessionMessage, { type: 'register' | 'lookup' | 'dial' }>;
+type Request = Extract<SessionMessage, { type: 'register' | 'lookup' | 'dial' | 'answer' }>;
 
 /** The goodbye to a control connection that kept flooding after being refused. */
 export const FLOODING_REASON = 'too many requests';
@@ -127,7 +127,7 @@ export class RelayControl {
     if (!remote || !isRequest(message)) return; // chat, answers only the relay sends, newer types
     const verdict = control.rate.admit(this.#options.clock.now());
     if (verdict !== 'serve') {
-      this.#throttle(control, message.rid, verdict);
+      this.#throttle(control, 'rid' in message ? message.rid : 0, verdict);
       return;
     }
     switch (message.type) {
@@ -139,6 +139,10 @@ export class RelayControl {
         return;
       case 'dial':
         this.#dial(control, { name: this.#nameOf(connection), fingerprint: remote.fingerprint }, message);
+        return;
+      case 'answer':
+        // One that finds no answer due (the session expired or ended meanwhile) is dropped.
+        this.#options.sessions.answer(message.token, remote.fingerprint, Buffer.from(message.early, 'hex'));
         return;
     }
   }
@@ -200,13 +204,16 @@ export class RelayControl {
       fail('ERR_PEER_NOT_FOUND', `no peer with fingerprint ${fingerprint} is registered at this relay`);
       return;
     }
-    const answer = this.#options.sessions.dial(from, { name: record.name, fingerprint }, { key: from.fingerprint, ip: control.ip });
+    // The dialler's first flight goes in the invite to a peer that takes it, else in front of its data connection.
+    const invited = message.early !== undefined && target.speaks(EARLY_FLIGHT_FEATURE);
+    const early = message.early !== undefined ? { bytes: Buffer.from(message.early, 'hex'), invited } : undefined;
+    const answer = this.#options.sessions.dial(from, { name: record.name, fingerprint }, { key: from.fingerprint, ip: control.ip }, early);
     if (!answer.ok) {
       fail(answer.code, answer.message);
       this.#logRefusal(control, answer.code, `dial refused: ${answer.message}`);
       return;
     }
-    target.send({ type: 'invite', token: answer.dialedToken, from });
+    target.send({ type: 'invite', token: answer.dialedToken, from, ...(invited ? { early: message.early } : {}) });
     connection.send({ type: 'session', rid, token: answer.dialerToken, peer: record });
   }
 
@@ -239,7 +246,7 @@ export class RelayControl {
 const WENT_AWAY: ReadonlySet<string> = new Set(['ERR_CONNECTION_LOST', 'ERR_KEEPALIVE_TIMEOUT']);
 
 function isRequest(message: SessionMessage): message is Request {
-  return message.type === 'register' || message.type === 'lookup' || message.type === 'dial';
+  return message.type === 'register' || message.type === 'lookup' || message.type === 'dial' || message.type === 'answer';
 }
 
 function pick(record: { name: string; fingerprint: string; observed: string }) {

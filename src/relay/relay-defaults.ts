@@ -123,4 +123,5 @@ export function relayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {
 export { RELAY_SHUTDOWN_REASON } from '../session/relay-messages.js';
 /** Name the relay gives itself in the Noise handshake; its features list says what it is. */
 export const RELAY_PEER_NAME = 'relay';
-export const RELAY_FEATURES: readonly string[] = Object.freeze(['relay']);
+/** `relay`: what it is; `early`: it carries first flights (EARLY_FLIGHT_FEATURE, relay-messages.ts). */
+export const RELAY_FEATURES: readonly string[] = Object.freeze(['relay', 'early']);

@@ -4,6 +4,10 @@
 // pair is spliced.
 // Sessions whose connections do not both arrive within the token lifetime are ended, and the
 // one that did come is closed. This is where the relay's session timers live.
+// A dial may carry the dialler's first flight (its first bytes on the session): passed in the
+// invite to a peer that takes it, whose answer (its own first bytes) is written to the dialler's
+// data connection as soon as both are here, before the splice; otherwise put in front of what the
+// dialler's data connection sends, as if it had sent it there.
 
 import type { Clock, Timer } from '../clock.js';
 import type { ByteStream } from '../net/byte-stream.js';
@@ -29,11 +33,27 @@ export interface RelaySessionsOptions extends SessionQuotaLimits, InviteShareLim
 interface Meta {
   readonly a: PeerRef;
   readonly b: PeerRef;
+  /** The dialler's first flight, to go in front of its data connection's bytes (b did not take it). */
+  readonly prefix?: Buffer;
+  /** b took the dialler's first flight in its invite: its answer is due, then held here. */
+  answer?: 'due' | Buffer;
+  /** b's token while its answer is due (#answers' key). */
+  answerToken?: string;
+  /** The dialler's data connection, once it came (it is written b's answer). */
+  dialer?: ByteStream;
+  /** Both data connections came before b's answer: they wait for it. */
+  paired?: { readonly id: number; readonly dialer: ByteStream; readonly dialed: ByteStream };
   /** The dialler's share of the sessions, held until the session is over. */
   readonly ticket: QuotaTicket;
   /** Its slot among the sessions waiting to reach b, held until it opens or is over. */
   invitation?: Invitation;
   timer?: Timer;
+}
+
+/** A dial's first flight, and whether the dialled peer is sent it (it lists `early`). */
+export interface EarlyFlight {
+  readonly bytes: Buffer;
+  readonly invited: boolean;
 }
 
 export type DialAnswer =
@@ -48,6 +68,8 @@ export class RelaySessions {
   readonly #shares: InviteShares;
   /** Data connections presented and waiting for their counterpart, with their session id. */
   readonly #waiting = new Map<ByteStream, number>();
+  /** Sessions whose dialled peer's answer is due, by its token (its data connection uses it up). */
+  readonly #answers = new Map<string, Meta>();
   #closedBytes = 0;
 
   constructor(options: RelaySessionsOptions) {
@@ -70,7 +92,7 @@ export class RelaySessions {
   }
 
   /** `a` (dialling as `dialler`: its proven key and its address) wants a session with `b`. */
-  dial(a: PeerRef, b: PeerRef, dialler: Dialler): DialAnswer {
+  dial(a: PeerRef, b: PeerRef, dialler: Dialler, early?: EarlyFlight): DialAnswer {
     const { maxSessions, tokenTtlMs, clock } = this.#options;
     if (this.count >= maxSessions) {
       return { ok: false, code: 'ERR_RELAY_FULL', message: `the relay is full (${maxSessions} sessions open); try later` };
@@ -80,10 +102,21 @@ export class RelaySessions {
     const share = this.#shares.admit(dialler, b.fingerprint, clock.now());
     if (!share.ok) return { ok: false, code: 'ERR_RELAY_FULL', message: share.why };
     if (share.evict) this.#evict(share.evict.id);
-    const meta: Meta = { a, b, ticket: this.#quota.reserve(dialler) };
+    const meta: Meta = {
+      a,
+      b,
+      ticket: this.#quota.reserve(dialler),
+      ...(early && !early.invited ? { prefix: early.bytes } : {}),
+      ...(early?.invited ? { answer: 'due' as const } : {}),
+    };
     const issued = this.#broker.issue(meta);
+    if (meta.answer === 'due') {
+      meta.answerToken = issued.dialedToken;
+      this.#answers.set(issued.dialedToken, meta);
+    }
     meta.invitation = this.#shares.hold(dialler, b.fingerprint, issued.id);
-    meta.timer = this.#options.clock.setTimeout(() => this.#expire(issued.id), tokenTtlMs);
+    const expire = () => (meta.paired ? this.#endPaired(meta, `expired: ${b.name} sent no answer in time`) : this.#expire(issued.id));
+    meta.timer = this.#options.clock.setTimeout(expire, tokenTtlMs);
     meta.timer.unref();
     return { ok: true, dialerToken: issued.dialerToken, dialedToken: issued.dialedToken };
   }
@@ -96,17 +129,59 @@ export class RelaySessions {
   attach(token: string, stream: ByteStream): string | undefined {
     const result = this.#broker.redeem(token, stream);
     if (result.kind === 'refused') return result.why;
+    const dialerCame = result.kind === 'waiting' ? result.side === 'dialer' : result.dialer === stream;
+    if (dialerCame) this.#dialerCame(result.meta, stream);
     if (result.kind === 'waiting') {
       this.#waiting.set(stream, result.id);
       stream.once('close', () => this.#abandon(stream, result.side));
       return undefined;
     }
     const { meta, dialer, dialed, id } = result;
-    this.#options.clock.clearTimeout(meta.timer);
-    this.#quota.opened(meta.ticket);
-    this.#settleInvitation(meta, 'opened');
     this.#waiting.delete(dialer);
     this.#waiting.delete(dialed);
+    if (meta.answer === 'due') {
+      // The first flight's answer has not come: both wait for it (the token's lifetime still runs).
+      meta.paired = { id, dialer, dialed };
+      const cut = () => this.#endPaired(meta, 'abandoned: a data connection closed before the answer came');
+      dialer.once('close', cut);
+      dialed.once('close', cut);
+      return undefined;
+    }
+    this.#splice(meta, id, dialer, dialed);
+    return undefined;
+  }
+
+  /**
+   * The dialled peer `fingerprint` (proven by its control session) answers the first flight of
+   * the session its `token` is for. False when there is no such answer due (expired, already
+   * answered, not its session): the caller ignores it.
+   */
+  answer(token: string, fingerprint: string, bytes: Buffer): boolean {
+    const meta = this.#answers.get(token);
+    if (!meta || meta.b.fingerprint !== fingerprint || meta.answer !== 'due') return false;
+    this.#forget(meta);
+    meta.answer = bytes;
+    meta.dialer?.write(bytes);
+    const paired = meta.paired;
+    if (paired) {
+      meta.paired = undefined;
+      this.#splice(meta, paired.id, paired.dialer, paired.dialed);
+    }
+    return true;
+  }
+
+  /** The dialler's data connection is here: what goes in front of its bytes, and to it, first. */
+  #dialerCame(meta: Meta, stream: ByteStream): void {
+    meta.dialer = stream;
+    if (meta.prefix) stream.unshift(meta.prefix);
+    if (meta.answer instanceof Buffer) stream.write(meta.answer);
+  }
+
+  #splice(meta: Meta, id: number, dialer: ByteStream, dialed: ByteStream): void {
+    this.#options.clock.clearTimeout(meta.timer);
+    meta.dialer = undefined;
+    this.#quota.opened(meta.ticket);
+    this.#settleInvitation(meta, 'opened');
     const splice = new Splice(dialer, dialed, {
       rateBytesPerSec: this.#options.sessionRateBytesPerSec,
       byteCap: this.#options.sessionByteCap,
@@ -123,11 +198,29 @@ export class RelaySessions {
     });
     this.#options.emit({ type: 'session-open', id, a: meta.a, b: meta.b });
     splice.start();
-    return undefined;
+  }
+
+  /** Both data connections came and the answer did not (in time, or one of them closed): end both. */
+  #endPaired(meta: Meta, reason: string): void {
+    const paired = meta.paired;
+    if (!paired) return;
+    meta.paired = undefined;
+    this.#forget(meta);
+    this.#settle(meta, 'unanswered');
+    paired.dialer.destroy();
+    paired.dialed.destroy();
+    this.#options.emit({ type: 'session-closed', id: paired.id, a: meta.a, b: meta.b, bytes: 0, reason });
+  }
+
+  /** The session is over before its answer came: a late answer finds nothing. */
+  #forget(meta: Meta): void {
+    if (meta.answerToken !== undefined) this.#answers.delete(meta.answerToken);
   }
 
   /** End everything: pending sessions are cancelled, spliced ones ended with `reason`. */
   stop(reason: string): void {
+    for (const meta of new Set(this.#answers.values())) this.#endPaired(meta, reason);
+    this.#answers.clear();
     for (const { meta, waiting } of this.#broker.clear()) {
       this.#settle(meta, 'cancelled');
       for (const { handle } of waiting) handle.destroy();
@@ -178,6 +271,7 @@ export class RelaySessions {
     const cancelled = this.#broker.cancel(id);
     if (!cancelled) return undefined;
     const { meta, waiting } = cancelled;
+    this.#forget(meta);
     const came = waiting[0]?.side;
     this.#settle(meta, outcome(came));
     for (const { handle } of waiting) {

@@ -40,6 +40,15 @@ export interface RelayRecord {
 /** A one-time session token: 32 random bytes, hex. */
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 
+/**
+ * The feature a relay lists when it carries a session's first flight over control sessions (the
+ * dialler's first bytes in `invite`, the invited peer's in `answer`), and an invited peer lists
+ * when it takes them: a relayed connect then costs no wait for the data connections.
+ */
+export const EARLY_FLIGHT_FEATURE = 'early';
+/** The most bytes of a first flight either way (a preamble and one handshake message: ~300). */
+export const MAX_EARLY_FLIGHT_BYTES = 1024;
+
 export const RELAY_CODECS = codecTable({
   /** peer → relay: here I am (my key is proven by the handshake). */
   register: json(0x20, register),
@@ -50,15 +59,17 @@ export const RELAY_CODECS = codecTable({
   /** relay → peer: the registered peers that match. */
   'lookup-result': json(0x23, (body) => ({ rid: rid(body), peers: records(body.peers) })),
   /** peer → relay: open a relayed session to this fingerprint. */
-  dial: json(0x24, (body) => ({ rid: rid(body), fingerprint: fingerprintField(body.fingerprint, 'dial.fingerprint') })),
+  dial: json(0x24, (body) => ({ rid: rid(body), fingerprint: fingerprintField(body.fingerprint, 'dial.fingerprint'), ...early(body.early, 'dial.early') })),
   /** relay → dialling peer: present this token on a data connection. */
   session: json(0x25, (body) => ({ rid: rid(body), token: token(body.token), peer: record(body.peer) })),
   /** relay → dialled peer: someone wants a session; present this token. */
-  invite: json(0x26, (body) => ({ token: token(body.token), from: peerRef(body.from) })),
+  invite: json(0x26, (body) => ({ token: token(body.token), from: peerRef(body.from), ...early(body.early, 'invite.early') })),
   /** relay → peer: a request failed. */
   'relay-error': json(0x27, relayError),
+  /** invited peer → relay: what I send first on that session (the answer to the invite's `early`). */
+  answer: json(0x28, (body) => ({ token: token(body.token), early: early(body.early, 'answer.early', true).early! })),
 });
-// Codes 0x28-0x2f are left for later relay messages; a peer that does not know one ignores it.
+// Codes 0x29-0x2f are left for later relay messages; a peer that does not know one ignores it.
 
 export type RelayMessage = MessageOf<typeof RELAY_CODECS>;
 
@@ -88,6 +99,19 @@ function relayError(body: JsonObject): { rid: number; code: string; message: str
 
 function records(value: unknown): readonly RelayRecord[] {
   return Array.isArray(value) ? value.slice(0, MAX_LOOKUP_RESULTS).map(record) : [];
+}
+
+/**
+ * A first flight: lower-case hex of 1 to MAX_EARLY_FLIGHT_BYTES bytes. Absent is fine unless
+ * `required`; anything else present is malformed.
+ */
+function early(value: unknown, field: string, required = false): { early?: string } {
+  if (value === undefined && !required) return {};
+  const text = requireString(value, field);
+  if (text.length === 0 || text.length % 2 !== 0 || text.length > 2 * MAX_EARLY_FLIGHT_BYTES || !/^[0-9a-f]+$/.test(text)) {
+    throw bad(`${field} is not 1 to ${MAX_EARLY_FLIGHT_BYTES} bytes of lower-case hex`);
+  }
+  return { early: text };
 }
 
 function token(value: unknown): string {

@@ -39,13 +39,21 @@ function node(connectTimeoutMs?: number): ChatNode {
   return n;
 }
 
+/** A stand-in RelayClient: invites are emitted by the test, answers kept. */
+class Invites extends EventEmitter<{ invite: [Invite] }> {
+  readonly answers: { token: string; early: Buffer }[] = [];
+  answer(token: string, early: Buffer): void {
+    this.answers.push({ token, early });
+  }
+}
+
 const invite = (n: number): Invite => ({ token: n.toString(16).padStart(64, '0'), from: { name: 'dialler', fingerprint: 'X' } });
 
 describe('relay invitations', { timeout: 30_000 }, () => {
   it("dial the relay with the node's own connect timeout", async () => {
     const hole: UnansweredPort = await unansweredPort();
     cleanups.push(() => hole.close());
-    const invites = new EventEmitter<{ invite: [Invite] }>();
+    const invites = new Invites();
     const errors: P2PChatError[] = [];
     const relay = { host: '127.0.0.1', port: hole.port, label: `127.0.0.1:${hole.port}` };
     acceptRelayInvites(node(300), invites, relay, (err) => errors.push(err));
@@ -57,7 +65,7 @@ describe('relay invitations', { timeout: 30_000 }, () => {
 
   it('a quitting node answers no invitation', async () => {
     const relay = await standInRelay();
-    const invites = new EventEmitter<{ invite: [Invite] }>();
+    const invites = new Invites();
     const listener = node();
     acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));
     await listener.quit('');
@@ -74,7 +82,7 @@ describe('relay invitations', { timeout: 30_000 }, () => {
 
   it('a data connection that opens as the node quits is closed, not answered', async () => {
     const relay = await standInRelay();
-    const invites = new EventEmitter<{ invite: [Invite] }>();
+    const invites = new Invites();
     const listener = node();
     acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));
     invites.emit('invite', invite(2)); // dialling now; connected only after quit() below

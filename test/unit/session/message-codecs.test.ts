@@ -151,6 +151,11 @@ const SAMPLES: ReadonlyArray<readonly [Known, string]> = [
     { type: 'relay-error', rid: 4, code: 'ERR_PEER_NOT_FOUND', message: 'no such peer' },
     '277b22726964223a342c22636f6465223a224552525f504545525f4e4f545f464f554e44222c226d657373616765223a226e6f20737563682070656572227d',
   ],
+  [
+    { type: 'answer', token: TOKEN, early: '50325043484154010020' },
+    `287b22746f6b656e223a226364636463646364636463646364636463646364636463646364636463646364636463646364636463646364636463646364636463
+     6463646364636463646364222c226561726c79223a223530333235303433343834313534303130303230227d`,
+  ],
 ];
 
 /** The pinned hex without the line breaks it is wrapped at. */
@@ -273,8 +278,8 @@ describe('codec tables', () => {
     }
   });
 
-  it('decode the delivery and relay codes no row uses yet (0x15-0x1f, 0x28-0x2f) as unknown, whatever follows', () => {
-    for (const code of [...Array.from({ length: 11 }, (_, i) => 0x15 + i), ...Array.from({ length: 8 }, (_, i) => 0x28 + i)]) {
+  it('decode the delivery and relay codes no row uses yet (0x15-0x1f, 0x29-0x2f) as unknown, whatever follows', () => {
+    for (const code of [...Array.from({ length: 11 }, (_, i) => 0x15 + i), ...Array.from({ length: 7 }, (_, i) => 0x29 + i)]) {
       for (const body of ['', '{}', 'not json', '\u00ff']) {
         assert.deepEqual(decodeMessage(Buffer.concat([Buffer.of(code), Buffer.from(body)])), { type: 'unknown', code });
       }
