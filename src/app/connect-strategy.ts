@@ -178,6 +178,11 @@ function relayedWithEarly(node: ChatNode, relay: RelayLink, expect: string, gate
   opening.catch(() => undefined); // awaited below, unless the dial fails first
   const deferred = new DeferredStream(relay.host, formatHostPort(relay.host, relay.port));
   const joined = node.connectOver(deferred, { path: 'relayed', via: relay.client.label }, expect, gate);
+  if (deferred.destroyed) {
+    // Given up before message 1 (another path won the race): no session to ask the relay for.
+    void opening.then((stream) => stream.destroy(), () => undefined);
+    return joined;
+  }
   void (async () => {
     try {
       const { token } = await relay.client.dial(expect, deferred.takeEarly(MAX_EARLY_FLIGHT_BYTES));

@@ -54,7 +54,7 @@ interface Control {
   cutOff: boolean;
 }
 
-type Request = Extract<SessionMessage, { type: 'register' | 'lookup' | 'dial' | 'answer' }>;
+type Request = Extract<SessionMessage, { type: 'register' | 'lookup' | 'dial' }>;
 
 /** The goodbye to a control connection that kept flooding after being refused. */
 export const FLOODING_REASON = 'too many requests';
@@ -124,10 +124,17 @@ export class RelayControl {
   #onMessage(control: Control, message: SessionMessage): void {
     const { connection } = control;
     const remote = connection.remote;
-    if (!remote || !isRequest(message)) return; // chat, answers only the relay sends, newer types
+    if (!remote) return;
+    if (message.type === 'answer') {
+      // Not a request: each is good once, for an invitation we sent this key, and one that finds
+      // none due (expired, ended, not its own) is dropped; so it is not rate-limited either.
+      this.#options.sessions.answer(message.token, remote.fingerprint, Buffer.from(message.early, 'hex'));
+      return;
+    }
+    if (!isRequest(message)) return; // chat, answers only the relay sends, newer types
     const verdict = control.rate.admit(this.#options.clock.now());
     if (verdict !== 'serve') {
-      this.#throttle(control, 'rid' in message ? message.rid : 0, verdict);
+      this.#throttle(control, message.rid, verdict);
       return;
     }
     switch (message.type) {
@@ -139,10 +146,6 @@ export class RelayControl {
         return;
       case 'dial':
         this.#dial(control, { name: this.#nameOf(connection), fingerprint: remote.fingerprint }, message);
-        return;
-      case 'answer':
-        // One that finds no answer due (the session expired or ended meanwhile) is dropped.
-        this.#options.sessions.answer(message.token, remote.fingerprint, Buffer.from(message.early, 'hex'));
         return;
     }
   }
@@ -246,7 +249,7 @@ export class RelayControl {
 const WENT_AWAY: ReadonlySet<string> = new Set(['ERR_CONNECTION_LOST', 'ERR_KEEPALIVE_TIMEOUT']);
 
 function isRequest(message: SessionMessage): message is Request {
-  return message.type === 'register' || message.type === 'lookup' || message.type === 'dial' || message.type === 'answer';
+  return message.type === 'register' || message.type === 'lookup' || message.type === 'dial';
 }
 
 function pick(record: { name: string; fingerprint: string; observed: string }) {
