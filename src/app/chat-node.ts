@@ -203,6 +203,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     return this.#room.unacknowledged;
   }
 
+  /** Confirmations of our chats still awaited from the members of hosts we dialled (Room.unconfirmed). */
+  get unconfirmed(): number {
+    return this.#room.unconfirmed;
+  }
+
   /** Our messages that never reached a peer, by peer. */
   undelivered(): Undelivered[] {
     return this.#room.undelivered();

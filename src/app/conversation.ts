@@ -170,12 +170,13 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   }
 
   /**
-   * Resolves once every peer here has acknowledged all we sent, or none is left, or after
-   * `timeoutMs`: what a pipe waits for at the end of its input. Then undelivered() says what is missing.
+   * Resolves once every peer here has acknowledged all we sent and every host we dialled has
+   * confirmed it reached its members, or none is left, or after `timeoutMs`: what a pipe waits
+   * for at the end of its input. Then undelivered() says what is missing.
    */
   settle(timeoutMs: number): Promise<void> {
     const node = this.#node;
-    const settled = () => node.unacknowledged === 0 || node.peerCount === 0;
+    const settled = () => (node.unacknowledged === 0 && node.unconfirmed === 0) || node.peerCount === 0;
     if (settled()) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {

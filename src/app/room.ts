@@ -11,13 +11,14 @@ import { chatError, P2PChatError } from '../errors.js';
 import type { RemotePeer } from '../secure/secure-channel.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
-import { TEXT_LIMITS } from '../session/message-fields.js';
+import { TEXT_LIMITS, type PeerRef } from '../session/message-fields.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PathKind, PeerSummary, SentMessage, WhoEntry } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
 import { HostedMembers } from './hosted-members.js';
+import { MemberReceipts, type Undelivered } from './member-receipts.js';
 import { PeerSession, type PeerSessionOptions } from './peer-session.js';
 import type { Passed } from '../session/delivery.js';
 import { MAX_REACHED_IDS } from '../session/delivery-messages.js';
@@ -72,12 +73,7 @@ export interface RoomOptions {
 
 type Outgoing = Parameters<PeerConnection['send']>[0];
 
-/** How many of our messages one peer never acknowledged. */
-export interface Undelivered {
-  readonly name: string;
-  readonly fingerprint: string;
-  readonly count: number;
-}
+export type { Undelivered } from './member-receipts.js';
 
 /** We change nickname at most this often: a change made sooner waits for its turn (nick-pacer.ts). */
 export const RENAME_INTERVAL_MS = 2_000;
@@ -98,8 +94,8 @@ export class Room {
   readonly #gate: ForwardGate<PeerConnection>;
   /** Our recent chats' ids: a host's `reached` is believed only for these. */
   readonly #ownIds = new Set<string>();
-  /** Of our chats, how many a host said each of its members never got, until it reports them gone. */
-  readonly #missed = new Map<string, number>();
+  /** Our chats at each member of a host we dialled: confirmed by the host's reports, or not. */
+  readonly #receipts = new MemberReceipts();
   /** Peers that went with messages of ours unacknowledged, and how many, by fingerprint. */
   readonly #undelivered = new Map<string, Undelivered>();
 
@@ -229,11 +225,11 @@ export class Room {
         // Only the host we dialled passes our chats on; its word is all this is (`via` says so).
         if (peer.direction !== 'outgoing') return;
         const to = { name: sanitizeName(message.to.name), fingerprint: message.to.fingerprint };
-        for (const id of message.ids) {
-          if (this.#ownIds.has(id)) emit({ type: 'delivered', id, peer: to.name, fingerprint: to.fingerprint, via });
-        }
-        const missed = (message.missed ?? []).filter((id) => this.#ownIds.has(id)).length;
-        if (missed > 0) this.#missed.set(to.fingerprint, (this.#missed.get(to.fingerprint) ?? 0) + missed);
+        // Counted first: a `delivered` may be what a pipe waiting for the last confirmation hears.
+        const ids = message.ids.filter((id) => this.#ownIds.has(id));
+        this.#receipts.reached(to, ids);
+        this.#receipts.missed(to, (message.missed ?? []).filter((id) => this.#ownIds.has(id)));
+        for (const id of ids) emit({ type: 'delivered', id, peer: to.name, fingerprint: to.fingerprint, via });
         return;
       }
       case 'presence': {
@@ -247,12 +243,13 @@ export class Room {
           emit({ type: 'joined', name, fingerprint, via, ...(message.present ? { present: true as const } : {}) });
         } else if (message.event === 'left') {
           this.#hosted.gone(connection, fingerprint);
-          emit({ type: 'left', name, fingerprint, reason, via, ...this.#missedVia(fingerprint) });
+          emit({ type: 'left', name, fingerprint, reason, via, ...this.#goneVia({ name, fingerprint }) });
         } else if (message.event === 'lost') {
           this.#hosted.gone(connection, fingerprint);
-          emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via, ...this.#missedVia(fingerprint) });
+          emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via, ...this.#goneVia({ name, fingerprint }) });
         } else {
           this.#hosted.renamed(connection, fingerprint, name);
+          this.#receipts.renamed(fingerprint, name);
           this.#warnIfClaimed(name, fingerprint, via);
           emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
         }
@@ -309,6 +306,8 @@ export class Room {
     const peer = this.#members.get(connection);
     if (!peer) return false;
     this.#members.delete(connection);
+    // Its members are out of our reach: what waited for their confirmation stays unconfirmed.
+    for (const member of this.#hosted.of(connection)) this.#receipts.gone(member);
     this.#hosted.hostGone(connection);
     this.#gate.left(connection);
     peer.session.close();
@@ -354,6 +353,8 @@ export class Room {
     for (const peer of this.#members.values()) {
       peer.session.sendEncoded(plaintext, 'chat', chat.id);
       if (peer.session.detached) away++;
+      // A host that acknowledges delivery reports its members' receipts: wait for each one's.
+      if (peer.direction === 'outgoing' && peer.session.acknowledges) this.#receipts.said(chat.id, this.#hosted.of(peer.connection));
     }
     const sent = { ...chat, recipients: this.#members.size, ...(away > 0 ? { pending: away } : {}) };
     this.#options.emit({ type: 'sent', ...sent });
@@ -372,13 +373,21 @@ export class Room {
     return sum;
   }
 
-  /** Chat messages of ours that never reached a peer: those gone with some unacknowledged, and those here still waiting. */
+  /** Confirmations of our chats still awaited from the members of hosts we dialled. */
+  get unconfirmed(): number {
+    return this.#receipts.waiting;
+  }
+
+  /**
+   * Chat messages of ours that never reached a peer: those gone with some unacknowledged, those
+   * here still waiting, and those a host never confirmed to one of its members; by peer.
+   */
   undelivered(): Undelivered[] {
-    const waiting = [...this.#members.values()]
-      .filter((m) => m.session.unackedChats > 0)
-      .map((m) => ({ name: m.name, fingerprint: m.fingerprint, count: m.session.unackedChats + (this.#undelivered.get(m.fingerprint)?.count ?? 0) }));
-    const gone = [...this.#undelivered.values()].filter((u) => !waiting.some((w) => w.fingerprint === u.fingerprint));
-    return [...gone, ...waiting];
+    const rows = new Map(this.#undelivered);
+    const add = ({ name, fingerprint, count }: Undelivered) => rows.set(fingerprint, { name, fingerprint, count: count + (rows.get(fingerprint)?.count ?? 0) });
+    for (const m of this.#members.values()) if (m.session.unackedChats > 0) add({ name: m.name, fingerprint: m.fingerprint, count: m.session.unackedChats });
+    for (const row of this.#receipts.undelivered()) add(row);
+    return [...rows.values()];
   }
 
   /** Everyone in the conversation: each peer connected to us, and after a host we dialled, its members. */
@@ -451,11 +460,10 @@ export class Room {
     return undefined;
   }
 
-  /** `unacknowledged`: how many of our chats the host said a member it lost never got. */
-  #missedVia(fingerprint: string): { unacknowledged?: number } {
-    const count = this.#missed.get(fingerprint);
-    this.#missed.delete(fingerprint);
-    return count ? { unacknowledged: count } : {};
+  /** `unacknowledged`: how many of our chats a member its host says is gone never confirmed. */
+  #goneVia(member: PeerRef): { unacknowledged?: number } {
+    const count = this.#receipts.gone(member);
+    return count > 0 ? { unacknowledged: count } : {};
   }
 
   /**

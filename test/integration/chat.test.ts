@@ -149,6 +149,10 @@ describe('chat between real processes', { timeout: 60_000 }, () => {
     const atBob = await bob.waitForEvent('message', (e) => e.text === 'carol speaking');
     assert.equal(atBob.from, 'carol');
     assert.equal(atBob.via, 'host');
+    // End to end: the host tells carol that bob acknowledged her line; only then does her exit say all was delivered.
+    const confirmed = await carol.waitForEvent('delivered', (e) => e.peer === 'bob');
+    const hostSawBob = await host.waitForEvent('connected', (e) => e.name === 'bob');
+    assert.deepEqual([confirmed.via, confirmed.fingerprint], ['host', hostSawBob.fingerprint]);
 
     carol.kill('SIGTERM');
     assert.equal(await carol.exitCode(), 0);

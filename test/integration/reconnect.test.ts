@@ -239,6 +239,33 @@ describe('a conversation survives a lost connection', () => {
     assert.match(reports[0]!, /^error: 5 of 5 lines were not delivered to alice$/);
   });
 
+  it("a host's member stopped past the host's window: a piped `connect` exits 1 saying how many it never got", { timeout: 90_000 }, async () => {
+    // Carol's lines reach the host, which acknowledges them; only the host's end-to-end reports
+    // say whether bob, behind it, ever got them.
+    const { port } = await startListener(['--name', 'alice', '--resume-window', '2', '--keepalive', '1']);
+    const bob = connectJson(port, ['--name', 'bob']);
+    await bob.waitForEvent('connected');
+    const carol = connectJson(port, ['--name', 'carol', '--resume-window', '60']);
+    await carol.waitForEvent('connected');
+    await bob.waitForEvent('joined', (e) => e.name === 'carol');
+    carol.send('before the pause');
+    await carol.waitForEvent('delivered', (e) => e.peer === 'bob' && e.via === 'alice', 30_000);
+
+    bob.kill('SIGSTOP');
+    for (const line of numbered('c', 4)) carol.send(line);
+    carol.endInput();
+    const lost = await carol.waitForEvent('lost', (e) => e.name === 'bob' && e.via === 'alice', 30_000);
+    assert.equal(lost.unacknowledged, 4, 'told with bob going how many of hers he never got');
+    assert.equal(await carol.exitCode(60_000), 1, carol.stderr);
+    // Pipe mode's one line on stderr; in --json it may come as an error event instead.
+    const onStderr = carol.stderr.split('\n').filter((l) => l.includes('ERR_NOT_DELIVERED'));
+    const asEvents = carol.events.filter(isType('error', (e) => e.code === 'ERR_NOT_DELIVERED')).map((e) => String(e.message));
+    assert.equal(onStderr.length + asEvents.length, 1, `stdout:\n${carol.stdoutLines.join('\n')}\nstderr:\n${carol.stderr}`);
+    // The first line was confirmed; the four said while bob was stopped never reached him.
+    for (const report of [...onStderr, ...asEvents]) assert.match(report, /\b4 of 5 lines were not delivered to bob\b/);
+    bob.kill('SIGCONT');
+  });
+
   it('with --json, the count leaves out the lines acknowledged before the listener stopped', { timeout: 90_000 }, async () => {
     const { peer: alice, port, fingerprint: aliceFp } = await startListener(['--name', 'alice']);
     const bob = connectJson(port, ['--name', 'bob', '--resume-window', '2']);
