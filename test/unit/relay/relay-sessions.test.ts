@@ -5,49 +5,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { RelayEvent } from '../../../src/relay/relay-events.js';
-import { RelaySessions, type DialAnswer, type RelaySessionsOptions } from '../../../src/relay/relay-sessions.js';
+import type { DialAnswer, RelaySessions } from '../../../src/relay/relay-sessions.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { memoryStreamPair, type MemoryStream } from '../../helpers/memory-stream.js';
-
-const TOKEN_TTL_MS = 10_000;
-const ALICE = { name: 'alice', fingerprint: 'A'.repeat(56) };
-const BOB = { name: 'bob', fingerprint: 'B'.repeat(56) };
-/** Alice's control connection; she may have one session waiting for its connections at a time. */
-const DIALLER = { key: ALICE.fingerprint, ip: '192.0.2.2' };
-
-/** Let queued microtasks and immediates run (the in-memory stream delivers on microtasks). */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
-
-function relaySessions(clock: ManualClock, options: Partial<RelaySessionsOptions> = {}) {
-  const events: RelayEvent[] = [];
-  const sessions = new RelaySessions({
-    tokenTtlMs: TOKEN_TTL_MS,
-    maxSessions: 10,
-    maxSessionsPerKey: 10,
-    maxPendingSessionsPerKey: 1,
-    maxSessionsPerIp: 10,
-    maxPendingSessionsPerIp: 10,
-    maxPendingInvitesPerKey: 10,
-    maxInvitesFromOneKey: 10,
-    maxInvitesFromOneIp: 10,
-    unansweredInvitePenaltyMs: 0,
-    sessionRateBytesPerSec: 0,
-    sessionByteCap: 0,
-    sessionIdleTimeoutMs: 0,
-    byeGraceMs: 2_000,
-    emit: (event) => events.push(event),
-    clock,
-    ...options,
-  });
-  const closed = () => events.filter((e) => e.type === 'session-closed');
-  return { sessions, events, closed };
-}
-
-function tokens(answer: DialAnswer): { dialerToken: string; dialedToken: string } {
-  assert.ok(answer.ok, `the dial was refused: ${answer.ok ? '' : answer.message}`);
-  return answer;
-}
+import { ALICE, BOB, DIALLER, TOKEN_TTL_MS, relaySessions, settle, tokens } from '../../helpers/relay-sessions-fixture.js';
 
 /** A data connection as the relay holds it: [the peer's end, the relay's end]. */
 function dataConnection(): [MemoryStream, MemoryStream] {

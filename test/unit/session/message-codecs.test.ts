@@ -135,6 +135,11 @@ const SAMPLES: ReadonlyArray<readonly [Known, string]> = [
      2d534d32425634342d413650545443542d574b4245465149227d`,
   ],
   [
+    { type: 'dial', rid: 3, fingerprint: FINGERPRINT, early: '50325043484154010020' },
+    `247b22726964223a332c2266696e6765727072696e74223a224d53464b4c524c2d5a374d595048542d43585849544d582d323357494944482d44325345545855
+     2d534d32425634342d413650545443542d574b4245465149222c226561726c79223a223530333235303433343834313534303130303230227d`,
+  ],
+  [
     { type: 'session', rid: 3, token: TOKEN, peer: RECORD },
     `257b22726964223a332c22746f6b656e223a22636463646364636463646364636463646364636463646364636463646364636463646364636463646364636463
      64636463646364636463646364636463646364222c2270656572223a7b226e616d65223a2264617665222c2266696e6765727072696e74223a224d53464b4c52
@@ -146,6 +151,13 @@ const SAMPLES: ReadonlyArray<readonly [Known, string]> = [
     `267b22746f6b656e223a226364636463646364636463646364636463646364636463646364636463646364636463646364636463646364636463646364636463
      6463646364636463646364222c2266726f6d223a7b226e616d65223a226361726f6c222c2266696e6765727072696e74223a224d53464b4c524c2d5a374d5950
      48542d43585849544d582d323357494944482d443253455458552d534d32425634342d413650545443542d574b4245465149227d7d`,
+  ],
+  [
+    { type: 'invite', token: TOKEN, from: PEER, early: '50325043484154010020' },
+    `267b22746f6b656e223a226364636463646364636463646364636463646364636463646364636463646364636463646364636463646364636463646364636463
+     6463646364636463646364222c2266726f6d223a7b226e616d65223a226361726f6c222c2266696e6765727072696e74223a224d53464b4c524c2d5a374d5950
+     48542d43585849544d582d323357494944482d443253455458552d534d32425634342d413650545443542d574b4245465149227d2c226561726c79223a223530
+     333235303433343834313534303130303230227d`,
   ],
   [
     { type: 'relay-error', rid: 4, code: 'ERR_PEER_NOT_FOUND', message: 'no such peer' },
@@ -233,6 +245,30 @@ describe('session message wire format', () => {
       () => decodeMessage(long),
       (err: unknown) => P2PChatError.is(err, 'ERR_MESSAGE_TOO_LONG') && err.message === 'peer sent a message over the 16384-byte limit',
     );
+  });
+
+  it('takes a first flight (dial, invite, answer) of 1 to 1,024 bytes of lower-case hex only', () => {
+    const bodies = {
+      dial: [0x24, { rid: 1, fingerprint: FINGERPRINT }],
+      invite: [0x26, { token: TOKEN, from: PEER }],
+      answer: [0x28, { token: TOKEN }],
+    } as const;
+    const decode = (code: number, body: object) => decodeMessage(Buffer.concat([Buffer.of(code), Buffer.from(JSON.stringify(body))]));
+    const refusal = (field: string, why: string) => (err: unknown) =>
+      P2PChatError.is(err, 'ERR_BAD_MESSAGE') && err.message === `peer sent a malformed message: ${field} ${why}`;
+    for (const [type, [code, body]] of Object.entries(bodies)) {
+      const longest = 'a0'.repeat(1024);
+      assert.equal((decode(code, { ...body, early: longest }) as { early?: string }).early, longest, `${type}: 2,048 hex digits`);
+      for (const early of ['abc', 'AB', 'aB', 'zz', '0x12', '', 'a0'.repeat(1025)]) {
+        assert.throws(() => decode(code, { ...body, early }), refusal(`${type}.early`, 'is not 1 to 1024 bytes of lower-case hex'), `${type}: ${early}`);
+      }
+      for (const early of [42, null, ['ab'], { hex: 'ab' }]) {
+        assert.throws(() => decode(code, { ...body, early }), refusal(`${type}.early`, 'is not a string'), `${type}: ${JSON.stringify(early)}`);
+      }
+    }
+    assert.deepEqual(decode(0x24, bodies.dial[1]), { type: 'dial', rid: 1, fingerprint: FINGERPRINT }, 'a dial may go without');
+    assert.deepEqual(decode(0x26, bodies.invite[1]), { type: 'invite', token: TOKEN, from: PEER }, 'an invite too');
+    assert.throws(() => decode(0x28, bodies.answer[1]), refusal('answer.early', 'is not a string'), 'an answer may not');
   });
 });
 

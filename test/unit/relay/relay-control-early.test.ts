@@ -1,0 +1,168 @@
+// First flights through the relay's control sessions (RelayControl with its RelaySessions), with
+// peers' control sessions over in-memory streams on a manual clock: a dial's first flight goes in
+// the invite only to a peer whose control session lists "early" (to another, in front of the
+// dialler's data connection); an answer counts only from the dialled key's own control session,
+// and against its rate limit like any request.
+
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { RelayControl } from '../../../src/relay/relay-control.js';
+import { relayLimits, type RelayLimits } from '../../../src/relay/relay-defaults.js';
+import { Admission } from '../../../src/relay/relay-limits.js';
+import { RelaySessions } from '../../../src/relay/relay-sessions.js';
+import { fingerprintOf } from '../../../src/secure/fingerprint.js';
+import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
+import type { Identity } from '../../../src/secure/identity-store.js';
+import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
+import { PeerConnection } from '../../../src/session/peer-connection.js';
+import { EARLY_FLIGHT_FEATURE } from '../../../src/session/relay-messages.js';
+import { RELAY_CONTROL_MESSAGES, type SessionMessage } from '../../../src/session/session-messages.js';
+import { ManualClock } from '../../helpers/manual-clock.js';
+import { memoryStreamPair, type MemoryStream } from '../../helpers/memory-stream.js';
+
+/** Alice's preamble and handshake message 1, and bob's preamble and message 2, as hex on the wire. */
+const FLIGHT = Buffer.from('[alice: preamble, message 1]');
+const ANSWER = Buffer.from('[bob: preamble, message 2]');
+
+/** Let the memory streams and the sessions on them pass everything on. */
+async function flush(): Promise<void> {
+  for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+}
+
+function identity(): Identity {
+  const keyPair = generateKeyPair();
+  return { keyPair, fingerprint: fingerprintOf(keyPair.publicKey), path: '', created: true };
+}
+
+/** A relay's control side, without its listening socket. */
+function relay(overrides: Partial<RelayLimits> = {}) {
+  const clock = new ManualClock();
+  const limits = relayLimits(overrides);
+  const emit = () => undefined;
+  const sessions = new RelaySessions({ ...limits, emit, clock });
+  const control = new RelayControl({ identity: identity(), limits, admission: new Admission({ ...limits, fdLimit: Infinity }), sessions, emit, clock });
+  let hosts = 0;
+
+  /** A peer's control session; it lists "early" in its handshake payload if `early`. */
+  async function peer(name: string, early: boolean) {
+    const [peerEnd, relayEnd] = memoryStreamPair();
+    const id = identity();
+    const connection = new PeerConnection(peerEnd, {
+      initiator: true,
+      keyPair: id.keyPair,
+      localInfo: { name, version: PROTOCOL_VERSION, features: early ? [...FEATURES, EARLY_FLIGHT_FEATURE] : FEATURES },
+      codec: RELAY_CONTROL_MESSAGES,
+      handshakeTimeoutMs: 5_000,
+      keepaliveIntervalMs: limits.keepaliveIntervalMs,
+      keepaliveTimeoutMs: limits.keepaliveTimeoutMs,
+      byeGraceMs: limits.byeGraceMs,
+      maxQueuedBytes: 1 << 20,
+      clock,
+    });
+    const messages: SessionMessage[] = [];
+    connection.on('message', (m) => messages.push(m));
+    control.adopt(relayEnd, { ip: `192.0.2.${++hosts}`, refusal: undefined, handshakeTimeoutMs: 5_000 });
+    connection.start();
+    await flush();
+    assert.ok(connection.established, `${name}'s control session is up`);
+    const find = <T extends SessionMessage['type']>(type: T) =>
+      messages.filter((m): m is Extract<SessionMessage, { type: T }> => m.type === type);
+    const register = async () => {
+      connection.send({ type: 'register', rid: 1, name, port: 5050, addresses: [] });
+      await flush();
+      assert.equal(find('registered').length, 1, `${name} is registered`);
+    };
+    return { name, fingerprint: id.fingerprint, connection, messages, find, register };
+  }
+
+  const stop = async () => {
+    control.stop('test over');
+    sessions.stop('test over');
+    await flush();
+  };
+  return { clock, sessions, control, peer, stop };
+}
+
+/** A data connection: the peer's end, reading from the start, and the relay's, paused. */
+function dataConnection(): { peer: MemoryStream; relay: MemoryStream; heard: () => Buffer } {
+  const [peer, relayEnd] = memoryStreamPair();
+  const chunks: Buffer[] = [];
+  peer.on('data', (chunk) => chunks.push(chunk));
+  peer.resume();
+  return { peer, relay: relayEnd, heard: () => Buffer.concat(chunks) };
+}
+
+describe('RelayControl and first flights', () => {
+  it('puts a first flight in the invite only of a peer that lists "early"; another reads it on its data connection', async () => {
+    const { sessions, peer, stop } = relay();
+    const alice = await peer('alice', true);
+    const bob = await peer('bob', true);
+    const carol = await peer('carol', false);
+    await bob.register();
+    await carol.register();
+
+    alice.connection.send({ type: 'dial', rid: 1, fingerprint: bob.fingerprint, early: FLIGHT.toString('hex') });
+    alice.connection.send({ type: 'dial', rid: 2, fingerprint: carol.fingerprint, early: FLIGHT.toString('hex') });
+    await flush();
+    const [toBob] = bob.find('invite');
+    const [toCarol] = carol.find('invite');
+    assert.equal(toBob?.early, FLIGHT.toString('hex'), 'bob takes first flights');
+    assert.ok(toCarol, 'carol is invited');
+    assert.equal('early' in toCarol, false, 'carol does not take them');
+
+    const sessionWithCarol = alice.find('session').find((m) => m.rid === 2);
+    assert.ok(sessionWithCarol);
+    const fromAlice = dataConnection();
+    const toCarolsData = dataConnection();
+    fromAlice.peer.write(Buffer.from('[message 3]'));
+    assert.equal(sessions.attach(sessionWithCarol.token, fromAlice.relay), undefined);
+    assert.equal(sessions.attach(toCarol.token, toCarolsData.relay), undefined);
+    await flush();
+    assert.equal(toCarolsData.heard().toString(), `${FLIGHT}[message 3]`);
+    await stop();
+  });
+
+  it("takes an answer from the dialled key's control session only", async () => {
+    const { sessions, peer, stop } = relay();
+    const alice = await peer('alice', true);
+    const bob = await peer('bob', true);
+    const mallory = await peer('mallory', true);
+    await bob.register();
+    alice.connection.send({ type: 'dial', rid: 1, fingerprint: bob.fingerprint, early: FLIGHT.toString('hex') });
+    await flush();
+    const [invite] = bob.find('invite');
+    const [session] = alice.find('session');
+    assert.ok(invite && session);
+    const aliceData = dataConnection();
+    assert.equal(sessions.attach(session.token, aliceData.relay), undefined);
+
+    const forged = { type: 'answer', token: invite.token, early: Buffer.from('[forged]').toString('hex') } as const;
+    mallory.connection.send(forged);
+    alice.connection.send(forged);
+    await flush();
+    assert.equal(aliceData.heard().length, 0, 'an answer from another key is ignored');
+
+    bob.connection.send({ type: 'answer', token: invite.token, early: ANSWER.toString('hex') });
+    await flush();
+    assert.deepEqual(aliceData.heard(), ANSWER, "bob's own answer is written to alice's data connection");
+    await stop();
+  });
+
+  it('counts answers against the control session rate limit like any request', async () => {
+    const { peer, stop } = relay({ controlRequestBurst: 2 });
+    const bob = await peer('bob', true);
+    await bob.register();
+    const answer = { type: 'answer', token: 'ef'.repeat(32), early: ANSWER.toString('hex') } as const;
+    bob.connection.send(answer);
+    await flush();
+    assert.deepEqual(bob.find('relay-error'), [], 'within the burst: an answer nobody waits for is dropped without a word');
+    bob.connection.send(answer);
+    await flush();
+    assert.deepEqual(
+      bob.find('relay-error').map((m) => [m.rid, m.code]),
+      [[0, 'ERR_RELAY_RATE_LIMITED']],
+      'past it: refused, under rid 0 (an answer has none)',
+    );
+    await stop();
+  });
+});
