@@ -70,6 +70,8 @@ export class RelaySessions {
   readonly #waiting = new Map<ByteStream, number>();
   /** Sessions whose dialled peer's answer is due, by its token (its data connection uses it up). */
   readonly #answers = new Map<string, Meta>();
+  /** Sessions whose two data connections are here, waiting for that answer (no longer the broker's), by id. */
+  readonly #paired = new Map<number, Meta>();
   #closedBytes = 0;
 
   constructor(options: RelaySessionsOptions) {
@@ -79,9 +81,9 @@ export class RelaySessions {
     this.#broker = new TokenBroker({ ttlMs: options.tokenTtlMs, now: () => options.clock.now() });
   }
 
-  /** Sessions open or waiting for their data connections. */
+  /** Sessions open, or waiting for their data connections or for the dialled peer's answer. */
   get count(): number {
-    return this.#broker.pending + this.#splices.size;
+    return this.#broker.pending + this.#paired.size + this.#splices.size;
   }
 
   /** Bytes forwarded since start, open sessions included. */
@@ -142,6 +144,7 @@ export class RelaySessions {
     if (meta.answer === 'due') {
       // The first flight's answer has not come: both wait for it (the token's lifetime still runs).
       meta.paired = { id, dialer, dialed };
+      this.#paired.set(id, meta);
       const cut = () => this.#endPaired(meta, 'abandoned: a data connection closed before the answer came');
       dialer.once('close', cut);
       dialed.once('close', cut);
@@ -165,6 +168,7 @@ export class RelaySessions {
     const paired = meta.paired;
     if (paired) {
       meta.paired = undefined;
+      this.#paired.delete(paired.id);
       this.#splice(meta, paired.id, paired.dialer, paired.dialed);
     }
     return true;
@@ -205,6 +209,7 @@ export class RelaySessions {
     const paired = meta.paired;
     if (!paired) return;
     meta.paired = undefined;
+    this.#paired.delete(paired.id);
     this.#forget(meta);
     this.#settle(meta, 'unanswered');
     paired.dialer.destroy();

@@ -3,7 +3,8 @@
 // dialled side, whenever it comes, and the pair is spliced only once it is in (or both closed when
 // it never comes); a late, forged or repeated answer changes nothing; a flight the dialled peer
 // did not take is read in front of the dialler's data connection. Each peer reads exactly the
-// bytes the other wrote, in order. No test sleeps.
+// bytes the other wrote, in order. A session waiting for its answer counts against maxSessions
+// like one waiting for its data connections. No test sleeps.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
@@ -18,6 +19,9 @@ const FLIGHT = Buffer.from('[alice: preamble, message 1]');
 const ANSWER = Buffer.from('[bob: preamble, message 2]');
 const INVITED: EarlyFlight = { bytes: FLIGHT, invited: true };
 const NOT_INVITED: EarlyFlight = { bytes: FLIGHT, invited: false };
+/** Another dialler of bob, from an address of its own. */
+const CAROL = { name: 'carol', fingerprint: 'C'.repeat(56) };
+const FROM_CAROL = { key: CAROL.fingerprint, ip: '198.51.100.3' };
 
 /** Let the memory streams and the splice (which writes at the end of a turn) pass everything on. */
 async function flush(): Promise<void> {
@@ -114,6 +118,7 @@ describe('RelaySessions: an invited peer answers the first flight', () => {
     assert.equal(alice.heard(), '', "nothing of bob's before his answer");
     assert.equal(bob.heard(), '', 'nor of alice until the pair is spliced');
     assert.equal(events.length, 0, 'not open yet');
+    assert.equal(sessions.count, 1, 'a session holding two data connections counts against maxSessions');
 
     assert.equal(answer(), true, 'still in time');
     assert.deepEqual(events.map((e) => e.type), ['session-open'], 'open once the answer is in');
@@ -168,6 +173,17 @@ describe('RelaySessions: an invited peer answers the first flight', () => {
       assert.equal(sessions.dial(ALICE, BOB, DIALLER).ok, true, "alice's share is free again");
     });
   }
+});
+
+describe('RelaySessions: a session waiting for its answer and the limits', () => {
+  it('counts against maxSessions', () => {
+    const { sessions, attach } = dialled(INVITED, { maxSessions: 1 });
+    attach('alice');
+    attach('bob');
+    const refused = sessions.dial(CAROL, BOB, FROM_CAROL);
+    assert.equal(refused.ok, false);
+    assert.match(refused.ok ? '' : refused.message, /the relay is full \(1 sessions open\)/);
+  });
 });
 
 describe('RelaySessions: an answer that is not due changes nothing', () => {
