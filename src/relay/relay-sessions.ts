@@ -204,14 +204,17 @@ export class RelaySessions {
     splice.start();
   }
 
-  /** Both data connections came and the answer did not (in time, or one of them closed): end both. */
-  #endPaired(meta: Meta, reason: string): void {
+  /**
+   * Both data connections came and the answer did not (in time, or one of them closed), or the
+   * session was evicted: end both. `outcome`: how its invitation counts.
+   */
+  #endPaired(meta: Meta, reason: string, outcome: InviteOutcome = 'unanswered'): void {
     const paired = meta.paired;
     if (!paired) return;
     meta.paired = undefined;
     this.#paired.delete(paired.id);
     this.#forget(meta);
-    this.#settle(meta, 'unanswered');
+    this.#settle(meta, outcome);
     paired.dialer.destroy();
     paired.dialed.destroy();
     this.#options.emit({ type: 'session-closed', id: paired.id, a: meta.a, b: meta.b, bytes: 0, reason });
@@ -256,15 +259,21 @@ export class RelaySessions {
   }
 
   /**
-   * A pending session gives its slot at b to a dialler holding fewer of b's slots
-   * (invite-shares.ts): it ends as if expired, but counts against nobody.
+   * A pending session (one waiting for b's answer too: it holds its slot until then) gives its
+   * slot at b to a dialler holding fewer of b's slots (invite-shares.ts): it ends as if expired,
+   * but counts against nobody.
    */
   #evict(id: number): void {
+    const why = (b: PeerRef) => `evicted: ${b.name} had no invitation slot left, and another dialler held fewer of them`;
+    const paired = this.#paired.get(id);
+    if (paired) {
+      this.#endPaired(paired, why(paired.b), 'cancelled');
+      return;
+    }
     const ended = this.#end(id, () => 'cancelled');
     if (!ended) return;
     const { a, b } = ended.meta;
-    const reason = `evicted: ${b.name} had no invitation slot left, and another dialler held fewer of them`;
-    this.#options.emit({ type: 'session-closed', id, a, b, bytes: 0, reason });
+    this.#options.emit({ type: 'session-closed', id, a, b, bytes: 0, reason: why(b) });
   }
 
   /**

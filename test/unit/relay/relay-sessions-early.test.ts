@@ -3,12 +3,12 @@
 // dialled side, whenever it comes, and the pair is spliced only once it is in (or both closed when
 // it never comes); a late, forged or repeated answer changes nothing; a flight the dialled peer
 // did not take is read in front of the dialler's data connection. Each peer reads exactly the
-// bytes the other wrote, in order. A session waiting for its answer counts against maxSessions
+// bytes the other wrote, in order. A session waiting for its answer is held to the relay's limits
 // like one waiting for its data connections. No test sleeps.
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { EarlyFlight, RelaySessions } from '../../../src/relay/relay-sessions.js';
+import type { DialAnswer, EarlyFlight, RelaySessions } from '../../../src/relay/relay-sessions.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { memoryStreamPair, type MemoryStream } from '../../helpers/memory-stream.js';
 import { ALICE, BOB, DIALLER, TOKEN_TTL_MS, relaySessions, settle, tokens } from '../../helpers/relay-sessions-fixture.js';
@@ -19,9 +19,11 @@ const FLIGHT = Buffer.from('[alice: preamble, message 1]');
 const ANSWER = Buffer.from('[bob: preamble, message 2]');
 const INVITED: EarlyFlight = { bytes: FLIGHT, invited: true };
 const NOT_INVITED: EarlyFlight = { bytes: FLIGHT, invited: false };
-/** Another dialler of bob, from an address of its own. */
+/** Other diallers of bob, from addresses of their own. */
 const CAROL = { name: 'carol', fingerprint: 'C'.repeat(56) };
 const FROM_CAROL = { key: CAROL.fingerprint, ip: '198.51.100.3' };
+const DAVE = { name: 'dave', fingerprint: 'D'.repeat(56) };
+const FROM_DAVE = { key: DAVE.fingerprint, ip: '203.0.113.4' };
 
 /** Let the memory streams and the splice (which writes at the end of a turn) pass everything on. */
 async function flush(): Promise<void> {
@@ -183,6 +185,26 @@ describe('RelaySessions: a session waiting for its answer and the limits', () =>
     const refused = sessions.dial(CAROL, BOB, FROM_CAROL);
     assert.equal(refused.ok, false);
     assert.match(refused.ok ? '' : refused.message, /the relay is full \(1 sessions open\)/);
+  });
+
+  it("ends, evicted, when a dialler holding fewer of the dialled peer's slots takes its slot", async () => {
+    const limits = { maxPendingSessionsPerKey: 10, maxPendingInvitesPerKey: 2, maxInvitesFromOneIp: 2, unansweredInvitePenaltyMs: 5_000 };
+    const { sessions, closed, alice, bob, attach, answer } = dialled(INVITED, limits);
+    attach('alice');
+    attach('bob');
+    tokens(sessions.dial(ALICE, BOB, DIALLER, INVITED));
+    tokens(sessions.dial(CAROL, BOB, FROM_CAROL)); // bob's two slots are alice's: carol takes the oldest
+    await flush();
+    assert.deepEqual(closed(), [
+      { type: 'session-closed', id: 1, a: ALICE, b: BOB, bytes: 0, reason: 'evicted: bob had no invitation slot left, and another dialler held fewer of them' },
+    ]);
+    assert.equal(alice.peer.destroyed, true);
+    assert.equal(bob.peer.destroyed, true);
+    assert.equal(answer(), false);
+    assert.equal(sessions.count, 2);
+    const refusal = (answer: DialAnswer) => (answer.ok ? 'a session' : answer.message);
+    assert.match(refusal(sessions.dial(DAVE, BOB, FROM_DAVE)), /^too many sessions waiting to reach that peer \(2\)/, 'one each: no swap');
+    assert.match(refusal(sessions.dial(ALICE, BOB, DIALLER)), /^too many sessions waiting to reach that peer \(2\)/, 'not held against alice');
   });
 });
 
