@@ -117,7 +117,8 @@ export class RelaySessions {
       this.#answers.set(issued.dialedToken, meta);
     }
     meta.invitation = this.#shares.hold(dialler, b.fingerprint, issued.id);
-    const expire = () => (meta.paired ? this.#endPaired(meta, `expired: ${b.name} sent no answer in time`) : this.#expire(issued.id));
+    // The dialler came and waits: a dialled peer that never answers is not the dialler's doing.
+    const expire = () => (meta.paired ? this.#endPaired(meta, `expired: ${b.name} sent no answer in time`, 'cancelled') : this.#expire(issued.id));
     meta.timer = this.#options.clock.setTimeout(expire, tokenTtlMs);
     meta.timer.unref();
     return { ok: true, dialerToken: issued.dialerToken, dialedToken: issued.dialedToken };
@@ -145,9 +146,10 @@ export class RelaySessions {
       // The first flight's answer has not come: both wait for it (the token's lifetime still runs).
       meta.paired = { id, dialer, dialed };
       this.#paired.set(id, meta);
-      const cut = () => this.#endPaired(meta, 'abandoned: a data connection closed before the answer came');
-      dialer.once('close', cut);
-      dialed.once('close', cut);
+      // As for a session not yet paired: only a dialler that walks away is held against its address.
+      const cut = (side: Side) => () => this.#endPaired(meta, 'abandoned: a data connection closed before the answer came', side === 'dialer' ? 'unanswered' : 'cancelled');
+      dialer.once('close', cut('dialer'));
+      dialed.once('close', cut('dialed'));
       return undefined;
     }
     this.#splice(meta, id, dialer, dialed);
@@ -208,7 +210,7 @@ export class RelaySessions {
    * Both data connections came and the answer did not (in time, or one of them closed), or the
    * session was evicted: end both. `outcome`: how its invitation counts.
    */
-  #endPaired(meta: Meta, reason: string, outcome: InviteOutcome = 'unanswered'): void {
+  #endPaired(meta: Meta, reason: string, outcome: InviteOutcome): void {
     const paired = meta.paired;
     if (!paired) return;
     meta.paired = undefined;
@@ -227,7 +229,7 @@ export class RelaySessions {
 
   /** End everything: pending sessions are cancelled, spliced ones ended with `reason`. */
   stop(reason: string): void {
-    for (const meta of new Set(this.#answers.values())) this.#endPaired(meta, reason);
+    for (const meta of new Set(this.#answers.values())) this.#endPaired(meta, reason, 'cancelled');
     this.#answers.clear();
     for (const { meta, waiting } of this.#broker.clear()) {
       this.#settle(meta, 'cancelled');
