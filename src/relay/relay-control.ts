@@ -13,7 +13,7 @@ import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js
 import type { RelayMessage } from '../session/relay-messages.js';
 import { sanitizeName } from '../session/sanitize.js';
 import { RELAY_CONTROL_MESSAGES, type SessionMessage } from '../session/session-messages.js';
-import { RELAY_FEATURES, RELAY_PEER_NAME, type RelayLimits } from './relay-defaults.js';
+import { RELAY_PEER_NAME, type RelayLimits } from './relay-defaults.js';
 import { ControlRateLimit } from './control-rate-limit.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { RelayEvent } from './relay-events.js';
@@ -26,6 +26,8 @@ export { REPLACED_REASON };
 
 export interface RelayControlOptions {
   readonly identity: Identity;
+  /** Announced in the relay's handshake payload (RELAY_FEATURES, unless a test plays an older relay). */
+  readonly features: readonly string[];
   readonly limits: RelayLimits;
   readonly admission: Admission;
   readonly sessions: RelaySessions;
@@ -74,11 +76,11 @@ export class RelayControl {
    * `refusal`, the peer is told ERR_RELAY_FULL and closed as soon as the handshake is done.
    */
   adopt(stream: ByteStream, { ip, refusal, handshakeTimeoutMs }: Adoption): void {
-    const { identity, limits, admission, emit, clock } = this.#options;
+    const { identity, features, limits, admission, emit, clock } = this.#options;
     const connection = new PeerConnection(stream, {
       initiator: false,
       keyPair: identity.keyPair,
-      localInfo: { name: RELAY_PEER_NAME, version: PROTOCOL_VERSION, features: RELAY_FEATURES },
+      localInfo: { name: RELAY_PEER_NAME, version: PROTOCOL_VERSION, features },
       codec: RELAY_CONTROL_MESSAGES,
       handshakeTimeoutMs: Math.max(1, handshakeTimeoutMs),
       keepaliveIntervalMs: limits.keepaliveIntervalMs,

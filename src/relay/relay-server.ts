@@ -12,7 +12,7 @@ import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import type { Identity } from '../secure/identity-store.js';
 import { ConnectionSniffer } from './connection-sniffer.js';
 import { softFdLimit } from './fd-limit.js';
-import { RELAY_DEFAULTS, RELAY_SHUTDOWN_REASON, relayLimits, type RelayLimits } from './relay-defaults.js';
+import { RELAY_DEFAULTS, RELAY_FEATURES, RELAY_SHUTDOWN_REASON, relayLimits, type RelayLimits } from './relay-defaults.js';
 import { RelayControl } from './relay-control.js';
 import type { RelayEvent } from './relay-events.js';
 import { Admission } from './relay-limits.js';
@@ -29,6 +29,11 @@ export interface RelayServerOptions {
   readonly clock?: Clock;
   /** Where peers' control and data connections come in. */
   readonly transport?: Transport;
+  /**
+   * What the relay announces in its handshake payload; RELAY_FEATURES by default. Fewer make it
+   * one of an older build (without `early`, say), to test clients against.
+   */
+  readonly features?: readonly string[];
 }
 
 export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
@@ -60,7 +65,8 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     const emit = (event: RelayEvent) => this.emit('event', event);
     this.#admission = new Admission({ ...this.#limits, fdLimit: options.fdLimit ?? softFdLimit() });
     this.#sessions = new RelaySessions({ ...this.#limits, emit, clock });
-    this.#control = new RelayControl({ identity: this.#identity, limits: this.#limits, admission: this.#admission, sessions: this.#sessions, emit, clock });
+    const features = options.features ?? RELAY_FEATURES;
+    this.#control = new RelayControl({ identity: this.#identity, features, limits: this.#limits, admission: this.#admission, sessions: this.#sessions, emit, clock });
   }
 
   get fingerprint(): string {
