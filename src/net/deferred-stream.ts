@@ -78,7 +78,8 @@ export class DeferredStream extends EventEmitter<ByteStreamEvents> implements By
   }
 
   get destroyed(): boolean {
-    return this.#destroyed;
+    // Attached, it is destroyed when its connection is, before that one's close comes.
+    return this.#destroyed || (this.#stream?.destroyed ?? false);
   }
 
   get queuedBytes(): number {

@@ -156,6 +156,7 @@ describe('DeferredStream', () => {
     stream.attach(near);
     stream.destroy();
     assert.equal(near.destroyed, true);
+    assert.equal(stream.destroyed, true, 'destroyed at once, as its connection is');
     assert.equal(stream.writable, false);
     await tick();
     assert.deepEqual(seen.closes, [undefined]);
