@@ -1,10 +1,12 @@
 // A peer that moves to another network keeps its conversation: the dialler, given a new address
 // in another subnet mid-conversation, notices the dead path by the keepalive, dials the listener
-// again from where it is now, and the conversation resumes with nothing lost or repeated.
+// again from where it is now, and the conversation resumes with nothing lost or repeated. A
+// listener that moves is found again: on the LAN by mDNS, or by key through its relay.
 //
 // One bridge carries two subnets: the listener L holds 198.51.100.1/24 and 192.0.2.1/24, the
 // dialler D starts at 198.51.100.2/24 and moves to 192.0.2.2/24 with L as its gateway, so the
 // listener's old address stays reachable from the new one (L answers for any of its addresses).
+// The relay case has its own lab, described with it below.
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -24,6 +26,26 @@ function eventAfter(peer: PeerProcess, from: number, type: string, match: (e: Pe
 
 function texts(peer: PeerProcess): string[] {
   return peer.events.filter((e) => e.type === 'message').map((e) => String(e.text));
+}
+
+/**
+ * The lines said after the move, then all that each side heard: the lines of before, during and
+ * after, once each and in order; and neither side ever reported the other lost.
+ */
+async function assertWholeConversation(phone: PeerProcess, laptop: PeerProcess): Promise<void> {
+  phone.send('p-3 after');
+  laptop.send('l-3 after');
+  await laptop.waitForEvent('message', (e) => e.text === 'p-3 after');
+  await phone.waitForEvent('message', (e) => e.text === 'l-3 after');
+  assert.deepEqual(texts(laptop), ['p-1 before', 'p-2 while moving', 'p-3 after']);
+  assert.deepEqual(texts(phone), ['l-1 before', 'l-2 while moving', 'l-3 after']);
+  assert.equal([...laptop.events, ...phone.events].some((e) => e.type === 'lost'), false, 'nobody was reported lost');
+}
+
+/** SIGTERM (a graceful leave) and wait, bounded; SIGKILL what does not go. */
+async function stop(...peers: PeerProcess[]): Promise<void> {
+  for (const peer of peers) peer.kill('SIGTERM');
+  await Promise.all(peers.map((peer) => peer.exitCode(10_000).catch(() => peer.kill())));
 }
 
 describe('netlab: roaming, a dialler that moves to another subnet', { skip: await netlabSkip(), timeout: 120_000 }, () => {
@@ -73,21 +95,13 @@ describe('netlab: roaming, a dialler that moves to another subnet', { skip: awai
       const cut = phone.events.slice(markP).find((e) => e.type === 'reconnecting');
       assert.ok(cut, 'the phone noticed the dead path');
 
-      phone.send('p-3 after');
-      laptop.send('l-3 after');
-      await laptop.waitForEvent('message', (e) => e.text === 'p-3 after');
-      await phone.waitForEvent('message', (e) => e.text === 'l-3 after');
-      assert.deepEqual(texts(laptop), ['p-1 before', 'p-2 while moving', 'p-3 after']);
-      assert.deepEqual(texts(phone), ['l-1 before', 'l-2 while moving', 'l-3 after']);
-      assert.equal([...laptop.events, ...phone.events].some((e) => e.type === 'lost'), false, 'nobody was reported lost');
+      await assertWholeConversation(phone, laptop);
 
       phone.endInput();
       laptop.endInput();
       assert.equal(await phone.exitCode(30_000), 0, phone.stderr);
     } finally {
-      phone.kill('SIGTERM');
-      laptop.kill('SIGTERM');
-      await Promise.all([phone.exitCode(10_000).catch(() => phone.kill()), laptop.exitCode(10_000).catch(() => laptop.kill())]);
+      await stop(phone, laptop);
     }
   });
 });
@@ -134,9 +148,108 @@ describe('netlab: roaming, a listener that moves is found again on the LAN', { s
       assert.deepEqual(texts(laptop), ['p-1 before', 'p-2 while moving']);
       assert.equal([...laptop.events, ...phone.events].some((e) => e.type === 'lost'), false, 'nobody was reported lost');
     } finally {
-      phone.kill('SIGTERM');
-      laptop.kill('SIGTERM');
-      await Promise.all([phone.exitCode(10_000).catch(() => phone.kill()), laptop.exitCode(10_000).catch(() => laptop.kill())]);
+      await stop(phone, laptop);
+    }
+  });
+});
+
+// The relay case: relay R and the dialler D on a TEST-NET "Internet" (203.0.113.0/24); the listener
+// L at home behind firewall RA (192.168.1.1 inside, seen outside as 203.0.113.2), where nothing
+// gets in unsolicited, so D reaches L only through R. The home LAN's bridge also carries
+// 192.168.2.0/24, served by a second firewall RB (203.0.113.3 outside): L moves there, so its own
+// address and the address R sees it at both change, and its old connections go silent (their
+// source address is gone). Only R can tell D where L is now, and only once L registered again.
+const R = '203.0.113.1';
+const RELAY = `${R}:5050`;
+const D = '203.0.113.10';
+const HOME = { host: 'l', router: 'ra', kind: 'firewall', lan: '192.168.1', outside: '203.0.113.2' } as const;
+const CAFE = { router: 'rb', inside: '192.168.2.1', outside: '203.0.113.3' } as const;
+const L_HOME = '192.168.1.10';
+const L_CAFE = '192.168.2.10';
+/**
+ * The relay drops a control peer silent for 3 s, as the peers (--keepalive 1) do, so L's dead
+ * registration goes about when L notices. With the relay's default (30 s) a dial made meanwhile
+ * is invited over the dead connection and waits out D's 10 s handshake timeout before it tries again.
+ */
+const RELAY_FLAGS = ['--json', '--host', '0.0.0.0', '--keepalive-interval-ms', '1000', '--keepalive-timeout-ms', '3000'];
+
+function hostOf(address: unknown): string {
+  return String(address).split(':')[0] ?? '';
+}
+
+describe('netlab: roaming, a listener that moves is found again through its relay', { skip: await netlabSkip(), timeout: 120_000 }, () => {
+  let lab: Netlab | undefined;
+
+  before(async () => {
+    lab = await Netlab.create();
+    await lab.addLan('internet', '203.0.113.0/24');
+    await lab.addHost('r', { lan: 'internet', address: `${R}/24` });
+    await lab.addHost('d', { lan: 'internet', address: `${D}/24` });
+    await lab.addHome(HOME, 'internet');
+    // RB joins the home LAN at an address of its subnet (as Netlab wires routers), then serves only the other one.
+    await lab.addRouter(CAFE.router, {
+      inside: { lan: `home${HOME.host}`, address: `${HOME.lan}.254/24` },
+      outside: { lan: 'internet', address: `${CAFE.outside}/24` },
+      kind: 'firewall',
+    });
+    await lab.exec(CAFE.router, 'ip', ['addr', 'add', `${CAFE.inside}/24`, 'dev', 'eth0']);
+    await lab.exec(CAFE.router, 'ip', ['addr', 'del', `${HOME.lan}.254/24`, 'dev', 'eth0']);
+  });
+
+  after(async () => {
+    if (lab) assert.deepEqual(await lab.destroyAndList(), [], `namespaces of run ${lab.prefix} left behind`);
+  });
+
+  it('registers again from its new address; the dialler comes back through the relay and the conversation resumes', async (t) => {
+    const relay = lab!.spawnPeer('r', ['relay', ...RELAY_FLAGS]);
+    const peers = [relay];
+    try {
+      await relay.waitForEvent('started', undefined, 15_000);
+      const laptop = lab!.spawnPeer('l', ['listen', '--name', 'laptop', '--host', '0.0.0.0', '--relay', R, ...FLAGS]);
+      peers.push(laptop);
+      const fingerprint = String((await laptop.waitForEvent('listening', undefined, 15_000)).fingerprint);
+      const registered = await laptop.waitForEvent('relay', (e) => e.state === 'registered', 15_000);
+      assert.equal(hostOf(registered.observed), HOME.outside, 'the relay sees the laptop through RA');
+
+      const phone = lab!.spawnPeer('d', ['connect', 'laptop', '--name', 'phone', '--relay', R, ...FLAGS]);
+      peers.push(phone);
+      const atPhone = await phone.waitForEvent('connected', undefined, 15_000);
+      assert.deepEqual([atPhone.fingerprint, atPhone.path, atPhone.via], [fingerprint, 'relayed', RELAY], 'RA lets no direct dial in');
+      const atLaptop = await laptop.waitForEvent('connected', (e) => e.name === 'phone');
+      assert.equal(atLaptop.path, 'relayed');
+      phone.send('p-1 before');
+      laptop.send('l-1 before');
+      await laptop.waitForEvent('message', (e) => e.text === 'p-1 before');
+      await phone.waitForEvent('message', (e) => e.text === 'l-1 before');
+      const [markL, markP, markR] = [laptop.events.length, phone.events.length, relay.events.length];
+
+      // The move: the new address and the way out through RB first, then the old address goes.
+      await lab!.exec('l', 'ip', ['addr', 'add', `${L_CAFE}/24`, 'dev', 'eth0']);
+      await lab!.exec('l', 'ip', ['route', 'replace', 'default', 'via', CAFE.inside, 'dev', 'eth0']);
+      await lab!.exec('l', 'ip', ['addr', 'del', `${L_HOME}/24`, 'dev', 'eth0']);
+      const moved = Date.now();
+      phone.send('p-2 while moving');
+      laptop.send('l-2 while moving');
+
+      const [again, seen, backAtPhone, backAtLaptop] = await Promise.all([
+        eventAfter(laptop, markL, 'relay', (e) => e.state === 'registered', 30_000),
+        eventAfter(relay, markR, 'registered', (e) => e.fingerprint === fingerprint, 30_000),
+        eventAfter(phone, markP, 'reconnected', undefined, 45_000),
+        eventAfter(laptop, markL, 'reconnected', undefined, 45_000),
+      ]);
+      t.diagnostic(`resumed ${Date.now() - moved} ms after the move; phone saw ${String(backAtPhone.downtimeMs)} ms down`);
+      assert.equal(hostOf(again.observed), CAFE.outside, 'the laptop is told it is seen through RB now');
+      assert.deepEqual([seen.name, hostOf(seen.observed)], ['laptop', CAFE.outside], 'the relay registered it again at its new address');
+      assert.deepEqual([backAtPhone.peer, backAtPhone.fingerprint, backAtPhone.path, backAtPhone.address], ['laptop', fingerprint, 'relayed', RELAY]);
+      assert.deepEqual([backAtLaptop.peer, backAtLaptop.path], ['phone', 'relayed']);
+      assert.ok(phone.events.slice(markP).some((e) => e.type === 'reconnecting'), 'the phone noticed the dead path');
+
+      await assertWholeConversation(phone, laptop);
+
+      phone.endInput();
+      assert.equal(await phone.exitCode(30_000), 0, phone.stderr);
+    } finally {
+      await stop(...peers);
     }
   });
 });
