@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { RelayControl } from '../../../src/relay/relay-control.js';
-import { relayLimits, type RelayLimits } from '../../../src/relay/relay-defaults.js';
+import { RELAY_FEATURES, relayLimits, type RelayLimits } from '../../../src/relay/relay-defaults.js';
 import { Admission } from '../../../src/relay/relay-limits.js';
 import { RelaySessions } from '../../../src/relay/relay-sessions.js';
 import { fingerprintOf } from '../../../src/secure/fingerprint.js';
@@ -41,7 +41,7 @@ function relay(overrides: Partial<RelayLimits> = {}) {
   const limits = relayLimits(overrides);
   const emit = () => undefined;
   const sessions = new RelaySessions({ ...limits, emit, clock });
-  const control = new RelayControl({ identity: identity(), limits, admission: new Admission({ ...limits, fdLimit: Infinity }), sessions, emit, clock });
+  const control = new RelayControl({ identity: identity(), limits, admission: new Admission({ ...limits, fdLimit: Infinity }), sessions, emit, clock, features: RELAY_FEATURES });
   let hosts = 0;
 
   /** A peer's control session; it lists "early" in its handshake payload if `early`. */

@@ -177,6 +177,40 @@ describe('RelaySessions: an invited peer answers the first flight', () => {
   }
 });
 
+describe('RelaySessions: a session waiting for its answer and the dialler\'s penalty', () => {
+  // One invitation from alice's address at a time, and one she left unanswered counts for a minute.
+  const limits = { maxInvitesFromOneIp: 1, unansweredInvitePenaltyMs: 60_000 };
+
+  it('is not held against a dialler that came and waited: bob never answered', async () => {
+    const { sessions, clock, attach, closed } = dialled(INVITED, limits);
+    attach('alice');
+    attach('bob');
+    clock.advance(TOKEN_TTL_MS);
+    await flush();
+    assert.equal(closed().length, 1);
+    assert.equal(sessions.dial(ALICE, BOB, DIALLER, INVITED).ok, true, 'alice may dial again at once');
+  });
+
+  it('is not held against her when bob closes his data connection first', async () => {
+    const { sessions, bob, attach } = dialled(INVITED, limits);
+    attach('alice');
+    attach('bob');
+    bob.peer.destroy();
+    await flush();
+    assert.equal(sessions.dial(ALICE, BOB, DIALLER, INVITED).ok, true);
+  });
+
+  it('is held against her address when she closes hers first, as a dialler that walks away', async () => {
+    const { sessions, alice, attach } = dialled(INVITED, limits);
+    attach('alice');
+    attach('bob');
+    alice.peer.destroy();
+    await flush();
+    const again = sessions.dial(ALICE, BOB, DIALLER, INVITED);
+    assert.equal(again.ok, false, 'refused within the penalty');
+  });
+});
+
 describe('RelaySessions: a session waiting for its answer and the limits', () => {
   it('counts against maxSessions', () => {
     const { sessions, attach } = dialled(INVITED, { maxSessions: 1 });
