@@ -18,6 +18,11 @@ import type { Invite } from './relay-client.js';
  * ignored: an invite flood must not turn us into a dialer of hundreds of connections.
  */
 const MAX_CONCURRENT_INVITES = 16;
+/**
+ * Tokens remembered, to take each invitation once: a relay sends an invitation again when we
+ * register anew (we may have moved, and the first may have gone to a dead connection).
+ */
+const TOKENS_REMEMBERED = 64;
 
 /** Where invitations come from, and where a first flight is answered: a RelayClient. */
 interface InviteSource {
@@ -32,8 +37,11 @@ export function acceptRelayInvites(
   onError: (error: P2PChatError) => void,
 ): void {
   let inFlight = 0;
+  const taken = new Set<string>();
   client.on('invite', (invite) => {
-    if (node.quitting || inFlight >= MAX_CONCURRENT_INVITES) return;
+    if (node.quitting || inFlight >= MAX_CONCURRENT_INVITES || taken.has(invite.token)) return;
+    taken.add(invite.token);
+    if (taken.size > TOKENS_REMEMBERED) taken.delete(taken.values().next().value!);
     const route = { path: 'relayed' as const, via: relay.label };
     let early: DeferredStream | undefined;
     if (invite.early) {

@@ -186,6 +186,7 @@ export class RelayControl {
       addresses: message.addresses,
     };
     const previous = this.registry.get(fingerprint);
+    const fresh = this.registry.ownerOf(fingerprint) !== connection;
     const replaced = this.registry.register(record, connection);
     if (replaced && previous) {
       this.#options.emit({ type: 'unregistered', ...pick(previous), reason: REPLACED_REASON });
@@ -193,6 +194,14 @@ export class RelayControl {
     }
     connection.send({ type: 'registered', rid: message.rid, observed: record.observed });
     this.#options.emit({ type: 'registered', ...pick(record) });
+    // A key registering on a new connection may have moved: what we invited it to on the old
+    // one (perhaps already dead) is sent again here. The peer takes each token once.
+    if (fresh) {
+      const early = connection.speaks(EARLY_FLIGHT_FEATURE);
+      for (const invite of this.#options.sessions.invitesFor(fingerprint)) {
+        connection.send({ type: 'invite', token: invite.token, from: invite.from, ...(early && invite.early ? { early: invite.early.toString('hex') } : {}) });
+      }
+    }
   }
 
   #dial(control: Control, from: PeerRef, message: Extract<RelayMessage, { type: 'dial' }>): void {

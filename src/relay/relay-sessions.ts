@@ -35,6 +35,8 @@ interface Meta {
   readonly b: PeerRef;
   /** The dialler's first flight, to go in front of its data connection's bytes (b did not take it). */
   readonly prefix?: Buffer;
+  /** The dialler's first flight, sent in b's invite (b takes it). */
+  readonly flight?: Buffer;
   /** b took the dialler's first flight in its invite: its answer is due, then held here. */
   answer?: 'due' | Buffer;
   /** b's token while its answer is due (#answers' key). */
@@ -109,7 +111,7 @@ export class RelaySessions {
       b,
       ticket: this.#quota.reserve(dialler),
       ...(early && !early.invited ? { prefix: early.bytes } : {}),
-      ...(early?.invited ? { answer: 'due' as const } : {}),
+      ...(early?.invited ? { answer: 'due' as const, flight: early.bytes } : {}),
     };
     const issued = this.#broker.issue(meta);
     if (meta.answer === 'due') {
@@ -154,6 +156,20 @@ export class RelaySessions {
     }
     this.#splice(meta, id, dialer, dialed);
     return undefined;
+  }
+
+  /**
+   * Invitations to `fingerprint` that it has not taken up yet (no data connection, no answer): to
+   * send again when it registers anew, since the first may have gone to a control connection
+   * that was already dead (the peer moved, and only a keepalive would have told).
+   */
+  invitesFor(fingerprint: string): { readonly token: string; readonly from: PeerRef; readonly early?: Buffer }[] {
+    const invites = [];
+    for (const { meta, token } of this.#broker.awaiting('dialed')) {
+      if (meta.b.fingerprint !== fingerprint || meta.answer instanceof Buffer) continue;
+      invites.push({ token, from: meta.a, ...(meta.flight ? { early: meta.flight } : {}) });
+    }
+    return invites;
   }
 
   /**

@@ -93,6 +93,14 @@ export class TokenBroker<Handle, Meta> {
     return { kind: 'paired', id, meta, dialer, dialed };
   }
 
+  /** The sessions whose `side` has not presented its token yet, each with that token. */
+  *awaiting(side: Side): Generator<{ readonly meta: Meta; readonly token: string }> {
+    for (const { issued, unused } of this.#sessions.values()) {
+      const token = side === 'dialer' ? issued.dialerToken : issued.dialedToken;
+      if (unused.has(token)) yield { meta: issued.meta, token };
+    }
+  }
+
   /**
    * End a session that was not paired in time (or whose waiting side gave up): its unused token
    * stops working, and the handles still waiting are returned for the caller to close. Undefined

@@ -1,6 +1,7 @@
 // Answering a relay's invitations (app/relay-invites.ts) with a real ChatNode over loopback: the
-// data connection is dialled with the node's own connect timeout, not the default one, and a
-// node that is quitting answers no invitation (nor keeps a data connection that opens as it quits).
+// data connection is dialled with the node's own connect timeout, not the default one, a node
+// that is quitting answers no invitation (nor keeps a data connection that opens as it quits), and
+// an invitation sent twice is taken once.
 
 import { afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -93,5 +94,22 @@ describe('relay invitations', { timeout: 30_000 }, () => {
     await until(() => socket!.closed || socket!.readableEnded, 'the node to close it');
     assert.match(received, /^P2PDATA/, 'it presented its token');
     assert.doesNotMatch(received, /P2PCHAT/, 'and started no handshake');
+  });
+
+  it('an invitation sent again (the relay does, when we register anew) is taken once', async () => {
+    const relay = await standInRelay();
+    const invites = new Invites();
+    acceptRelayInvites(node(), invites, relay.address, (err) => assert.fail(err.message));
+    invites.emit('invite', invite(3));
+    invites.emit('invite', invite(3));
+    invites.emit('invite', invite(4));
+    await until(() => relay.accepted.length >= 2, 'the data connections');
+    // A probe dialled now is accepted after any data connection the invitations made.
+    const probe = await new Promise<Socket>((resolve) => {
+      const socket = createConnection({ host: '127.0.0.1', port: relay.address.port }, () => resolve(socket));
+    });
+    cleanups.push(() => probe.destroy());
+    await until(() => relay.accepted.some((s) => s.remotePort === probe.localPort), 'the probe to be accepted');
+    assert.equal(relay.accepted.length, 3, 'one data connection per token, and the probe');
   });
 });

@@ -44,10 +44,9 @@ function relay(overrides: Partial<RelayLimits> = {}) {
   const control = new RelayControl({ identity: identity(), limits, admission: new Admission({ ...limits, fdLimit: Infinity }), sessions, emit, clock, features: RELAY_FEATURES });
   let hosts = 0;
 
-  /** A peer's control session; it lists "early" in its handshake payload if `early`. */
-  async function peer(name: string, early: boolean) {
+  /** A peer's control session (under `id`, a new key by default); it lists "early" in its handshake payload if `early`. */
+  async function peer(name: string, early: boolean, id = identity()) {
     const [peerEnd, relayEnd] = memoryStreamPair();
-    const id = identity();
     const connection = new PeerConnection(peerEnd, {
       initiator: true,
       keyPair: id.keyPair,
@@ -73,7 +72,7 @@ function relay(overrides: Partial<RelayLimits> = {}) {
       await flush();
       assert.equal(find('registered').length, 1, `${name} is registered`);
     };
-    return { name, fingerprint: id.fingerprint, connection, messages, find, register };
+    return { name, id, fingerprint: id.fingerprint, connection, messages, find, register };
   }
 
   const stop = async () => {
@@ -162,6 +161,45 @@ describe('RelayControl and first flights', () => {
     await flush();
     assert.deepEqual(bob.find('relay-error'), [], 'the lookup is served');
     assert.equal(bob.find('lookup-result').length, 1);
+    await stop();
+  });
+});
+
+describe('RelayControl: a key that registers on a new control connection', () => {
+  it('is invited again to what it has not taken up, with the first flight; not to what it answered, nor on a rename', async () => {
+    const { peer, stop } = relay();
+    const alice = await peer('alice', true);
+    const carol = await peer('carol', true);
+    const dave = await peer('dave', true);
+    const bob = await peer('bob', true);
+    await bob.register();
+    alice.connection.send({ type: 'dial', rid: 1, fingerprint: bob.fingerprint, early: FLIGHT.toString('hex') });
+    carol.connection.send({ type: 'dial', rid: 1, fingerprint: bob.fingerprint, early: FLIGHT.toString('hex') });
+    dave.connection.send({ type: 'dial', rid: 1, fingerprint: bob.fingerprint });
+    await flush();
+    const invites = bob.find('invite');
+    assert.equal(invites.length, 3);
+    const [fromAlice, fromCarol, fromDave] = invites;
+    bob.connection.send({ type: 'answer', token: fromAlice!.token, early: ANSWER.toString('hex') });
+    await flush();
+
+    // Bob moved: his old control connection may be dead, and he registers from a new one.
+    const again = await peer('bob', true, bob.id);
+    await again.register();
+    assert.deepEqual(
+      again.find('invite').map((m) => [m.token, m.from.name, m.early]),
+      [
+        [fromCarol!.token, 'carol', FLIGHT.toString('hex')],
+        [fromDave!.token, 'dave', undefined],
+      ],
+      "the invitations he had not taken up, each as it was first sent; alice's, answered, is not",
+    );
+    assert.equal(bob.find('invite').length, 3, 'the old connection is sent nothing more');
+
+    // A new nickname registered on the same connection invites nobody again.
+    again.connection.send({ type: 'register', rid: 2, name: 'robert', port: 5050, addresses: [] });
+    await flush();
+    assert.equal(again.find('invite').length, 2);
     await stop();
   });
 });
