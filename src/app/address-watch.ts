@@ -1,7 +1,7 @@
 // Notices when this machine's addresses change (it moved to another network, a VPN came up), so
-// that a listener announces itself again on the LAN: a peer dialling it back after the move finds
-// it at the new address. (The relay learns it when the control connection registers again.) Polls:
-// no portable event exists.
+// that a listener announces itself again on the LAN and a peer with a relay connects to it again
+// from the new address: a peer dialling it back after the move finds it there. Polls: no portable
+// event exists.
 
 import type { Clock, Timer } from '../clock.js';
 import { localAddresses } from '../net/local-addresses.js';

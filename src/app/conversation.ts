@@ -120,9 +120,9 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
         port = await this.#node.listen(listen.host, listen.port, listen.fallback);
         if (this.#quitting) return; // quit while binding: nothing more to start
         await this.#announce(port);
-        this.#watchAddresses(port);
       }
       this.#linkRelay(port);
+      this.#watchAddresses(port);
     } catch (err) {
       await this.quit('');
       throw err;
@@ -274,10 +274,18 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     void this.#relay?.client.close();
   }
 
-  /** Moved to another network: announce again, so that a peer dialling us back finds us there. */
+  /**
+   * Moved to another network: announce again on the LAN, and reach the relay again from the new
+   * address, so that a peer dialling us back finds us there (and our own dials through the relay
+   * do not wait on a dead control connection).
+   */
   #watchAddresses(port: number): void {
-    if (!this.#directory) return;
-    this.#addresses.start(this.#node.timing.addressCheckMs, () => void this.#announce(port));
+    const announce = port > 0 && this.#directory !== undefined;
+    if (!announce && !this.#relay) return;
+    this.#addresses.start(this.#node.timing.addressCheckMs, () => {
+      if (announce) void this.#announce(port);
+      this.#relay?.client.addressesChanged();
+    });
   }
 
   #rename(name: string): void {

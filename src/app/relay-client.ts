@@ -135,6 +135,15 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     if (connection && this.#registeredAs !== undefined && this.#registeredAs !== this.#options.name()) this.#register(connection);
   }
 
+  /**
+   * This machine's addresses changed (it moved to another network): the control connection may
+   * come from an address that is gone, where only its keepalive would find it dead. Drop it and
+   * connect again, registering from where we are now.
+   */
+  addressesChanged(): void {
+    this.#connection?.drop(chatError('ERR_CONNECTION_LOST', `this machine's addresses changed; connecting to relay ${this.label} again`));
+  }
+
   async lookup(query: string): Promise<readonly RelayRecord[]> {
     const answer = await this.#request((rid) => ({ type: 'lookup', rid, query }));
     const self = this.#options.identity.fingerprint;
