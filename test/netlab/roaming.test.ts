@@ -10,6 +10,7 @@
 
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Netlab, netlabSkip } from '../helpers/netlab.js';
 import type { PeerEvent, PeerProcess } from '../helpers/peer-process.js';
 
@@ -156,9 +157,10 @@ describe('netlab: roaming, a listener that moves is found again on the LAN', { s
 // The relay case: relay R and the dialler D on a TEST-NET "Internet" (203.0.113.0/24); the listener
 // L at home behind firewall RA (192.168.1.1 inside, seen outside as 203.0.113.2), where nothing
 // gets in unsolicited, so D reaches L only through R. The home LAN's bridge also carries
-// 192.168.2.0/24, served by a second firewall RB (203.0.113.3 outside): L moves there, so its own
-// address and the address R sees it at both change, and its old connections go silent (their
-// source address is gone). Only R can tell D where L is now, and only once L registered again.
+// 192.168.2.0/24, served by a second firewall RB (203.0.113.3 outside). L first drops out of
+// reach (RA's side of the home LAN goes down; L keeps its address), then moves to RB's subnet, so
+// its own address and the address R sees it at both change. Only R can tell D where L is now, and
+// only once L registered again.
 const R = '203.0.113.1';
 const RELAY = `${R}:5050`;
 const D = '203.0.113.10';
@@ -167,11 +169,16 @@ const CAFE = { router: 'rb', inside: '192.168.2.1', outside: '203.0.113.3' } as 
 const L_HOME = '192.168.1.10';
 const L_CAFE = '192.168.2.10';
 /**
- * The relay drops a control peer silent for 3 s, as the peers (--keepalive 1) do, so L's dead
- * registration goes about when L notices. With the relay's default (30 s) a dial made meanwhile
- * is invited over the dead connection and waits out D's 10 s handshake timeout before it tries again.
+ * Default keepalives on the relay (L's dead registration stays for 30 s) and a long one on L (60 s:
+ * 180 s to find a connection dead), so neither notices the move within this test: L registers
+ * again quickly only because it sees its addresses change. The phone keeps 1 s (FLAGS): it finds
+ * the dead relayed session within about 3 s and dials again while L is out of reach, which the
+ * relay passes on over L's dead control connection; that dial reaches L only because the relay
+ * sends the invitation again when L registers anew (else it waits out its 10 s handshake timeout
+ * and dials once more).
  */
-const RELAY_FLAGS = ['--json', '--host', '0.0.0.0', '--keepalive-interval-ms', '1000', '--keepalive-timeout-ms', '3000'];
+const RELAY_FLAGS = ['--json', '--host', '0.0.0.0'];
+const LAPTOP_FLAGS = ['--json', '--no-mdns', '--keepalive', '60', '--resume-window', '60'];
 
 function hostOf(address: unknown): string {
   return String(address).split(':')[0] ?? '';
@@ -205,7 +212,7 @@ describe('netlab: roaming, a listener that moves is found again through its rela
     const peers = [relay];
     try {
       await relay.waitForEvent('started', undefined, 15_000);
-      const laptop = lab!.spawnPeer('l', ['listen', '--name', 'laptop', '--host', '0.0.0.0', '--relay', R, ...FLAGS]);
+      const laptop = lab!.spawnPeer('l', ['listen', '--name', 'laptop', '--host', '0.0.0.0', '--relay', R, ...LAPTOP_FLAGS]);
       peers.push(laptop);
       const fingerprint = String((await laptop.waitForEvent('listening', undefined, 15_000)).fingerprint);
       const registered = await laptop.waitForEvent('relay', (e) => e.state === 'registered', 15_000);
@@ -223,26 +230,35 @@ describe('netlab: roaming, a listener that moves is found again through its rela
       await phone.waitForEvent('message', (e) => e.text === 'l-1 before');
       const [markL, markP, markR] = [laptop.events.length, phone.events.length, relay.events.length];
 
+      // Out of reach of home first (L keeps its address, so it sees no change yet): the phone's
+      // next dial is passed on to L over its control connection, now dead.
+      await lab!.exec(HOME.router, 'ip', ['link', 'set', 'eth0', 'down']);
+      const left = Date.now();
+      phone.send('p-2 while moving');
+      laptop.send('l-2 while moving');
+      const cut = await eventAfter(phone, markP, 'reconnecting', undefined, 15_000);
+      t.diagnostic(`the phone noticed the dead path ${Date.now() - left} ms after the laptop left`);
+      await sleep(Number(cut.retryInMs) + 1_000); // its dial goes out and the relay invites L
+
       // The move: the new address and the way out through RB first, then the old address goes.
       await lab!.exec('l', 'ip', ['addr', 'add', `${L_CAFE}/24`, 'dev', 'eth0']);
       await lab!.exec('l', 'ip', ['route', 'replace', 'default', 'via', CAFE.inside, 'dev', 'eth0']);
       await lab!.exec('l', 'ip', ['addr', 'del', `${L_HOME}/24`, 'dev', 'eth0']);
       const moved = Date.now();
-      phone.send('p-2 while moving');
-      laptop.send('l-2 while moving');
 
       const [again, seen, backAtPhone, backAtLaptop] = await Promise.all([
-        eventAfter(laptop, markL, 'relay', (e) => e.state === 'registered', 30_000),
-        eventAfter(relay, markR, 'registered', (e) => e.fingerprint === fingerprint, 30_000),
-        eventAfter(phone, markP, 'reconnected', undefined, 45_000),
-        eventAfter(laptop, markL, 'reconnected', undefined, 45_000),
+        eventAfter(laptop, markL, 'relay', (e) => e.state === 'registered', 15_000),
+        eventAfter(relay, markR, 'registered', (e) => e.fingerprint === fingerprint, 15_000),
+        eventAfter(phone, markP, 'reconnected', undefined, 20_000),
+        eventAfter(laptop, markL, 'reconnected', undefined, 20_000),
       ]);
       t.diagnostic(`resumed ${Date.now() - moved} ms after the move; phone saw ${String(backAtPhone.downtimeMs)} ms down`);
       assert.equal(hostOf(again.observed), CAFE.outside, 'the laptop is told it is seen through RB now');
       assert.deepEqual([seen.name, hostOf(seen.observed)], ['laptop', CAFE.outside], 'the relay registered it again at its new address');
       assert.deepEqual([backAtPhone.peer, backAtPhone.fingerprint, backAtPhone.path, backAtPhone.address], ['laptop', fingerprint, 'relayed', RELAY]);
       assert.deepEqual([backAtLaptop.peer, backAtLaptop.path], ['phone', 'relayed']);
-      assert.ok(phone.events.slice(markP).some((e) => e.type === 'reconnecting'), 'the phone noticed the dead path');
+      const tries = phone.events.slice(markP).filter((e) => e.type === 'reconnecting').length;
+      assert.equal(tries, 1, 'the dial made before L registered again reached it: the relay invited it again');
 
       await assertWholeConversation(phone, laptop);
 
