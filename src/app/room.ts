@@ -2,8 +2,8 @@
 // them. As a host (peers dialled us) it tells each peer who else is here and forwards chat between
 // them, each sender within its fair share (forward-gate.ts); from the host we dialled it takes
 // presence and forwarded chat on the others' behalf, and keeps who is in its conversation
-// (hosted-members.ts). Opening and closing connections is ChatNode's; the room sees only
-// established sessions.
+// (hosted-members.ts). What reached whom end to end is delivery-reports.ts's. Opening and closing
+// connections is ChatNode's; the room sees only established sessions.
 
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../clock.js';
@@ -11,17 +11,16 @@ import { chatError, P2PChatError } from '../errors.js';
 import type { RemotePeer } from '../secure/secure-channel.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js';
-import { TEXT_LIMITS, type PeerRef } from '../session/message-fields.js';
+import { TEXT_LIMITS } from '../session/message-fields.js';
 import { sanitizeName, sanitizeText } from '../session/sanitize.js';
 import { PEER_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 import type { AppEvent, PathKind, PeerSummary, SentMessage, WhoEntry } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
 import { HostedMembers } from './hosted-members.js';
-import { MemberReceipts, type Undelivered } from './member-receipts.js';
+import { DeliveryReports } from './delivery-reports.js';
+import type { Undelivered } from './member-receipts.js';
 import { PeerSession, type PeerSessionOptions } from './peer-session.js';
-import type { Passed } from '../session/delivery.js';
-import { MAX_REACHED_IDS } from '../session/delivery-messages.js';
 
 /** How a connection reaches its peer. */
 export interface Route {
@@ -77,8 +76,6 @@ export type { Undelivered } from './member-receipts.js';
 
 /** We change nickname at most this often: a change made sooner waits for its turn (nick-pacer.ts). */
 export const RENAME_INTERVAL_MS = 2_000;
-/** How many of our recent chat ids a host's delivery reports are checked against. */
-const OWN_IDS_KEPT = 10_000;
 /**
  * A peer's renames closer together than this are ignored, so that one flipping names in a loop
  * cannot flood the screen. Less than the interval a sender keeps: a rename held up on the way
@@ -92,15 +89,12 @@ export class Room {
   /** The members of each host we dialled, as its presence tells us. */
   readonly #hosted = new HostedMembers<PeerConnection>();
   readonly #gate: ForwardGate<PeerConnection>;
-  /** Our recent chats' ids: a host's `reached` is believed only for these. */
-  readonly #ownIds = new Set<string>();
-  /** Our chats at each member of a host we dialled: confirmed by the host's reports, or not. */
-  readonly #receipts = new MemberReceipts();
-  /** Peers that went with messages of ours unacknowledged, and how many, by fingerprint. */
-  readonly #undelivered = new Map<string, Undelivered>();
+  /** What became of chats end to end: what we tell writers as a host, and hear of ours. */
+  readonly #reports: DeliveryReports;
 
   constructor(options: RoomOptions) {
     this.#options = options;
+    this.#reports = new DeliveryReports({ peers: () => this.#members.values(), emit: options.emit });
     this.#gate = new ForwardGate({
       ...options.forwarding,
       clock: options.clock,
@@ -147,7 +141,7 @@ export class Room {
         this.#options.onReleased();
       },
       onOverflow: () => this.#options.onOverflow(peer),
-      onPassed: (passed) => this.#reportReached(peer, passed, false),
+      onPassed: (passed) => this.#reports.passed(peer, passed, false),
     };
     const session = new PeerSession(connection, options, conversation?.id, conversation?.opened);
     const peer: Member = { connection, session, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
@@ -223,13 +217,7 @@ export class Room {
       }
       case 'reached': {
         // Only the host we dialled passes our chats on; its word is all this is (`via` says so).
-        if (peer.direction !== 'outgoing') return;
-        const to = { name: sanitizeName(message.to.name), fingerprint: message.to.fingerprint };
-        // Counted first: a `delivered` may be what a pipe waiting for the last confirmation hears.
-        const ids = message.ids.filter((id) => this.#ownIds.has(id));
-        this.#receipts.reached(to, ids);
-        this.#receipts.missed(to, (message.missed ?? []).filter((id) => this.#ownIds.has(id)));
-        for (const id of ids) emit({ type: 'delivered', id, peer: to.name, fingerprint: to.fingerprint, via });
+        if (peer.direction === 'outgoing') this.#reports.reached(message, via);
         return;
       }
       case 'presence': {
@@ -243,13 +231,13 @@ export class Room {
           emit({ type: 'joined', name, fingerprint, via, ...(message.present ? { present: true as const } : {}) });
         } else if (message.event === 'left') {
           this.#hosted.gone(connection, fingerprint);
-          emit({ type: 'left', name, fingerprint, reason, via, ...this.#goneVia({ name, fingerprint }) });
+          emit({ type: 'left', name, fingerprint, reason, via, ...this.#reports.memberGone({ name, fingerprint }) });
         } else if (message.event === 'lost') {
           this.#hosted.gone(connection, fingerprint);
-          emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via, ...this.#goneVia({ name, fingerprint }) });
+          emit({ type: 'lost', name, fingerprint, code: 'ERR_CONNECTION_LOST', message: reason, via, ...this.#reports.memberGone({ name, fingerprint }) });
         } else {
           this.#hosted.renamed(connection, fingerprint, name);
-          this.#receipts.renamed(fingerprint, name);
+          this.#reports.memberRenamed(fingerprint, name);
           this.#warnIfClaimed(name, fingerprint, via);
           emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
         }
@@ -306,20 +294,12 @@ export class Room {
     const peer = this.#members.get(connection);
     if (!peer) return false;
     this.#members.delete(connection);
-    // Its members are out of our reach: what waited for their confirmation stays unconfirmed.
-    for (const member of this.#hosted.of(connection)) this.#receipts.gone(member);
+    const hosted = this.#hosted.of(connection);
     this.#hosted.hostGone(connection);
     this.#gate.left(connection);
     peer.session.close();
-    // What it never acknowledged it never got: kept for the count a pipe's exit reports.
-    const unacknowledged = peer.session.unackedChats;
-    if (unacknowledged > 0) {
-      const before = this.#undelivered.get(peer.fingerprint)?.count ?? 0;
-      this.#undelivered.set(peer.fingerprint, { name: peer.name, fingerprint: peer.fingerprint, count: before + unacknowledged });
-    }
+    const unacknowledged = this.#reports.peerGone(peer, hosted);
     const missed = unacknowledged > 0 ? { unacknowledged } : {};
-    // The writers of what we passed on to it hear what it never got, before they hear it went.
-    this.#reportReached(peer, peer.session.unackedPassed(), true);
     if (outcome.kind === 'left' || outcome.kind === 'closed') {
       const reason = outcome.kind === 'left' ? outcome.reason : '';
       if (outcome.kind === 'left') this.#options.emit({ type: 'left', name: peer.name, fingerprint: peer.fingerprint, reason, ...missed });
@@ -345,8 +325,7 @@ export class Room {
       throw chatError('ERR_MESSAGE_TOO_LONG', `message is ${bytes} bytes; the limit is ${limit} bytes (${limit / 1024} KiB)`);
     }
     const chat = { id: randomBytes(8).toString('hex'), time: this.#options.clock.now(), text, ...(action ? { action } : {}) };
-    this.#ownIds.add(chat.id);
-    if (this.#ownIds.size > OWN_IDS_KEPT) this.#ownIds.delete(this.#ownIds.values().next().value!);
+    this.#reports.said(chat.id);
     // Encoded once: every peer's keep holds the same bytes until that peer acknowledges them.
     const plaintext = PEER_MESSAGES.encode({ type: 'chat', ...chat });
     let away = 0;
@@ -354,7 +333,7 @@ export class Room {
       peer.session.sendEncoded(plaintext, 'chat', chat.id);
       if (peer.session.detached) away++;
       // A host that acknowledges delivery reports its members' receipts: wait for each one's.
-      if (peer.direction === 'outgoing' && peer.session.acknowledges) this.#receipts.said(chat.id, this.#hosted.of(peer.connection));
+      if (peer.direction === 'outgoing' && peer.session.acknowledges) this.#reports.awaitReceipts(chat.id, this.#hosted.of(peer.connection));
     }
     const sent = { ...chat, recipients: this.#members.size, ...(away > 0 ? { pending: away } : {}) };
     this.#options.emit({ type: 'sent', ...sent });
@@ -375,7 +354,7 @@ export class Room {
 
   /** Confirmations of our chats still awaited from the members of hosts we dialled. */
   get unconfirmed(): number {
-    return this.#receipts.waiting;
+    return this.#reports.unconfirmed;
   }
 
   /**
@@ -383,11 +362,7 @@ export class Room {
    * here still waiting, and those a host never confirmed to one of its members; by peer.
    */
   undelivered(): Undelivered[] {
-    const rows = new Map(this.#undelivered);
-    const add = ({ name, fingerprint, count }: Undelivered) => rows.set(fingerprint, { name, fingerprint, count: count + (rows.get(fingerprint)?.count ?? 0) });
-    for (const m of this.#members.values()) if (m.session.unackedChats > 0) add({ name: m.name, fingerprint: m.fingerprint, count: m.session.unackedChats });
-    for (const row of this.#receipts.undelivered()) add(row);
-    return [...rows.values()];
+    return this.#reports.undelivered();
   }
 
   /** Everyone in the conversation: each peer connected to us, and after a host we dialled, its members. */
@@ -431,39 +406,6 @@ export class Room {
     } catch (err) {
       if (err instanceof P2PChatError) this.#options.emit({ type: 'warning', code: err.code, message: err.message });
     }
-  }
-
-  /**
-   * Tell the writers of chats we passed on to `to` that it acknowledged them, or (`missed`, as it
-   * goes) never got them; a writer no longer here is not told.
-   */
-  #reportReached(to: Member, passed: readonly Passed[], missed: boolean): void {
-    const byOrigin = new Map<string, string[]>();
-    for (const { origin, id } of passed) {
-      const ids = byOrigin.get(origin);
-      if (ids) ids.push(id);
-      else byOrigin.set(origin, [id]);
-    }
-    for (const [origin, ids] of byOrigin) {
-      const writer = this.#writer(origin, to);
-      if (!writer) continue;
-      for (let at = 0; at < ids.length; at += MAX_REACHED_IDS) {
-        const chunk = ids.slice(at, at + MAX_REACHED_IDS);
-        writer.session.send(missed ? { type: 'reached', to: ref(to), ids: [], missed: chunk } : { type: 'reached', to: ref(to), ids: chunk });
-      }
-    }
-  }
-
-  /** The peer that dialled us with key `fingerprint` (other than `to`): a chat's writer. */
-  #writer(fingerprint: string, to: Member): Member | undefined {
-    for (const m of this.#members.values()) if (m.fingerprint === fingerprint && m.direction === 'incoming' && m !== to) return m;
-    return undefined;
-  }
-
-  /** `unacknowledged`: how many of our chats a member its host says is gone never confirmed. */
-  #goneVia(member: PeerRef): { unacknowledged?: number } {
-    const count = this.#receipts.gone(member);
-    return count > 0 ? { unacknowledged: count } : {};
   }
 
   /**
