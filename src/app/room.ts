@@ -18,6 +18,7 @@ import type { AppEvent, PathKind, PeerSummary, SentMessage, WhoEntry } from './a
 import type { PeerLink } from './files/transfers.js';
 import { ForwardGate, type ForwardGateOptions } from './forward-gate.js';
 import { HostedMembers } from './hosted-members.js';
+import { NameClaims } from './name-claims.js';
 import { DeliveryReports } from './delivery-reports.js';
 import type { Undelivered } from './member-receipts.js';
 import { PeerSession, type PeerSessionOptions } from './peer-session.js';
@@ -89,11 +90,14 @@ export class Room {
   /** The members of each host we dialled, as its presence tells us. */
   readonly #hosted = new HostedMembers<PeerConnection>();
   readonly #gate: ForwardGate<PeerConnection>;
+  /** Nicknames we knew from other keys. */
+  readonly #names: NameClaims;
   /** What became of chats end to end: what we tell writers as a host, and hear of ours. */
   readonly #reports: DeliveryReports;
 
   constructor(options: RoomOptions) {
     this.#options = options;
+    this.#names = new NameClaims(options);
     this.#reports = new DeliveryReports({ peers: () => this.#members.values(), emit: options.emit });
     this.#gate = new ForwardGate({
       ...options.forwarding,
@@ -145,8 +149,7 @@ export class Room {
     };
     const session = new PeerSession(connection, options, conversation?.id, conversation?.opened);
     const peer: Member = { connection, session, fingerprint: remote.fingerprint, direction, route, name: sanitizeName(remote.info.name), link, renamedAt: 0 };
-    const check = this.#warnIfNameClaimed(peer);
-    this.#recordPeer(peer);
+    const check = this.#names.arrived(peer.name, peer.fingerprint);
     const others = [...this.#members.values()];
     this.#members.set(connection, peer);
     peer.connection.ping(); // at once, so /who can show a round-trip time
@@ -210,7 +213,7 @@ export class Room {
         const oldName = peer.name;
         peer.name = sanitizeName(message.name);
         if (peer.name === oldName) return;
-        this.#warnIfNameClaimed(peer);
+        this.#names.check(peer.name, peer.fingerprint);
         emit({ type: 'renamed', fingerprint: peer.fingerprint, oldName, name: peer.name });
         this.#broadcast(peer, { type: 'presence', event: 'renamed', peer: ref(peer), reason: oldName });
         return;
@@ -227,7 +230,7 @@ export class Room {
         const reason = message.reason ?? '';
         if (message.event === 'joined') {
           this.#hosted.joined(connection, { name, fingerprint });
-          this.#warnIfClaimed(name, fingerprint, via);
+          this.#names.check(name, fingerprint, via);
           emit({ type: 'joined', name, fingerprint, via, ...(message.present ? { present: true as const } : {}) });
         } else if (message.event === 'left') {
           this.#hosted.gone(connection, fingerprint);
@@ -238,7 +241,7 @@ export class Room {
         } else {
           this.#hosted.renamed(connection, fingerprint, name);
           this.#reports.memberRenamed(fingerprint, name);
-          this.#warnIfClaimed(name, fingerprint, via);
+          this.#names.check(name, fingerprint, via);
           emit({ type: 'renamed', fingerprint, oldName: sanitizeName(reason), name, via });
         }
         return;
@@ -376,36 +379,6 @@ export class Room {
       }
     }
     return rows;
-  }
-
-  /** The loud warning when a nickname we know from another key shows up (on connect or /nick). */
-  #warnIfNameClaimed(peer: Member): { known: boolean } {
-    return this.#warnIfClaimed(peer.name, peer.fingerprint);
-  }
-
-  /**
-   * The loud warning when a nickname we know from another key shows up: a peer's own (proven by
-   * its handshake), or one a host vouches for (`via` it: only its word).
-   */
-  #warnIfClaimed(name: string, fingerprint: string, via?: string): { known: boolean } {
-    const check = this.#options.knownPeers.check(fingerprint, name);
-    if (check.nameClaimedBy.length > 0) {
-      const who = via === undefined ? `"${name}" is using key ${fingerprint}` : `${via} says "${name}" has key ${fingerprint}`;
-      this.#options.emit({
-        type: 'warning',
-        code: 'ERR_PEER_KEY_CHANGED',
-        message: `${who}, but that nickname was known with key ${check.nameClaimedBy.join(', ')}. It may be someone else: compare fingerprints out of band.`,
-      });
-    }
-    return check;
-  }
-
-  #recordPeer(peer: Member): void {
-    try {
-      this.#options.knownPeers.record(peer.fingerprint, peer.name, new Date(this.#options.clock.now()));
-    } catch (err) {
-      if (err instanceof P2PChatError) this.#options.emit({ type: 'warning', code: err.code, message: err.message });
-    }
   }
 
   /**
