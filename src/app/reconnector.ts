@@ -11,6 +11,7 @@ import { connectWithStrategy, type PathMode } from './connect-strategy.js';
 import type { DialCandidate } from './dial-plan.js';
 import type { PeerDirectory } from './peer-directory.js';
 import { RelayBackoff } from './relay-backoff.js';
+import { reconnecting } from './resumption.js';
 import type { RelayLink } from './relay-link.js';
 import type { RoomPeer } from './room.js';
 
@@ -38,7 +39,7 @@ export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, o
     if (!waiting()) return;
     attempt++;
     const retryInMs = backoff.next();
-    options.emit({ type: 'reconnecting', peer: peer.name, fingerprint: peer.fingerprint, code: why.code, message: why.message, attempt, retryInMs });
+    options.emit(reconnecting(peer, why, attempt, retryInMs));
     clock.setTimeout(() => void dial(), retryInMs).unref();
   };
 

@@ -228,7 +228,7 @@ export class Resumption {
       this.#options.onSuspended(peer, error);
       return;
     }
-    this.#options.emit({ type: 'reconnecting', peer: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message, attempt: 0, retryInMs: 0 });
+    this.#options.emit(reconnecting(peer, error, 0, 0));
   }
 
   /**
@@ -368,6 +368,14 @@ export class Resumption {
   #suspendedAll(fingerprint: string, direction: 'incoming' | 'outgoing'): RoomPeer[] {
     return [...this.#suspended.keys()].filter((p) => p.fingerprint === fingerprint && p.direction === direction);
   }
+}
+
+/**
+ * The `reconnecting` event for `peer`'s suspended conversation, lost with `error`: the dialler's
+ * try `attempt` (from 1) is `retryInMs` away; a listener waits (`attempt` 0).
+ */
+export function reconnecting(peer: RoomPeer, error: P2PChatError, attempt: number, retryInMs: number): AppEvent {
+  return { type: 'reconnecting', peer: peer.name, fingerprint: peer.fingerprint, code: error.code, message: error.message, attempt, retryInMs };
 }
 
 /** The address (group, as the listener's budgets count them) a peer's connection came from. */
