@@ -95,10 +95,8 @@ export class Resumption {
   /** A session is up: join it to the room, at once or once the conversation is settled. */
   established(arrival: Arrival): void {
     const { connection, remote, direction } = arrival;
-    const room = this.#options.room;
     if (!acknowledges(connection)) {
-      if (!this.#options.mayJoin(arrival)) return;
-      this.#options.onJoined(connection, room.join(connection, remote, direction, arrival.route, arrival.link));
+      if (this.#options.mayJoin(arrival)) this.#join(arrival);
       return;
     }
     if (direction === 'incoming') {
@@ -118,7 +116,7 @@ export class Resumption {
     }
     const id = randomBytes(CONVERSATION_ID_BYTES).toString('hex');
     connection.send({ type: 'conversation', id, received: 0 });
-    this.#options.onJoined(connection, room.join(connection, remote, direction, arrival.route, arrival.link, { id, opened: true }));
+    this.#join(arrival, { id, opened: true });
   }
 
   /** A message on a session not yet in the room. False when it is not one of ours to take. */
@@ -292,8 +290,7 @@ export class Resumption {
     }
     if (!this.#options.mayJoin(arrival)) return;
     connection.send({ type: 'conversation', id: hello.id, received: 0 });
-    const peer = room.join(connection, remote, 'incoming', arrival.route, arrival.link, { id: hello.id, opened: false });
-    this.#options.onJoined(connection, peer);
+    this.#join(arrival, { id: hello.id, opened: false });
   }
 
   /**
@@ -332,8 +329,16 @@ export class Resumption {
     // It does not have our conversation any more (it started again): that one is lost, this one is new.
     if (answer.received !== 0) throw chatError('ERR_BAD_MESSAGE', 'a new conversation cannot have received messages');
     this.#expire(peer, this.#suspended.get(peer)!.error, 'it came back with a new conversation');
+    this.#join(arrival, { id: answer.id, opened: false });
+  }
+
+  /**
+   * The session joins the room as a new peer. `conversation`: its id, and whether we opened it;
+   * none with a peer that does not acknowledge delivery.
+   */
+  #join(arrival: Arrival, conversation?: { readonly id: string; readonly opened: boolean }): void {
     const { connection, remote, direction, route, link } = arrival;
-    this.#options.onJoined(connection, this.#options.room.join(connection, remote, direction, route, link, { id: answer.id, opened: false }));
+    this.#options.onJoined(connection, this.#options.room.join(connection, remote, direction, route, link, conversation));
   }
 
   #resumed(arrival: Arrival, peer: RoomPeer, peerReceived: number, answer: boolean): void {
