@@ -394,13 +394,9 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     });
     connection.on('message', (message) => {
       if (this.#resumption.message(connection, message)) return;
-      if (!isFileMessageType(message.type)) return this.#room.receive(connection, message);
-      const peer = this.#room.find(connection);
-      if (peer?.session.awaitingHello) {
-        connection.drop(chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`));
-        return;
-      }
-      if (peer) this.#files.handle(peer.link, message as FileMessage);
+      // File messages too pass the peer's session first: it holds them to the conversation's rules.
+      const peer = this.#room.receive(connection, message);
+      if (peer && isFileMessageType(message.type)) this.#files.handle(peer.link, message as FileMessage);
     });
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);

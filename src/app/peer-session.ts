@@ -50,6 +50,15 @@ export function acknowledges(connection: PeerConnection): boolean {
   return connection.speaks(ACKS_FEATURE);
 }
 
+/**
+ * The first message of a session between peers that acknowledge delivery: the `conversation` it
+ * opens or answers with. Anything else, chat or file, breaks the protocol: ERR_BAD_MESSAGE.
+ */
+export function expectHello(message: SessionMessage): Hello {
+  if (message.type !== 'conversation') throw chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`);
+  return message;
+}
+
 export class PeerSession {
   readonly #options: PeerSessionOptions;
   /** The conversation's id; undefined with a peer that does not acknowledge (an older build). */
@@ -172,15 +181,14 @@ export class PeerSession {
    */
   receive(message: SessionMessage): boolean {
     const delivery = this.#delivery;
-    if (message.type === 'conversation') {
+    if (this.awaitingHello) {
+      const answer = expectHello(message);
       // Only the answer to the `conversation` we opened a new one with: same id, not resumed.
-      if (!this.#awaitingHello || message.id !== this.id || message.resumed || message.received !== 0) {
-        throw chatError('ERR_BAD_MESSAGE', 'unexpected conversation message');
-      }
+      if (answer.id !== this.id || answer.resumed || answer.received !== 0) throw chatError('ERR_BAD_MESSAGE', 'unexpected conversation message');
       this.#awaitingHello = false;
       return false;
     }
-    if (this.#awaitingHello && delivery) throw chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`);
+    if (message.type === 'conversation') throw chatError('ERR_BAD_MESSAGE', 'unexpected conversation message');
     if (message.type === 'ack') {
       if (delivery) {
         const before = delivery.unacked;

@@ -17,7 +17,7 @@ import type { CloseOutcome, PeerConnection } from '../session/peer-connection.js
 import type { SessionMessage } from '../session/session-messages.js';
 import type { AppEvent } from './app-events.js';
 import type { PeerLink } from './files/transfers.js';
-import { acknowledges } from './peer-session.js';
+import { acknowledges, expectHello } from './peer-session.js';
 import type { Room, RoomPeer, Route } from './room.js';
 
 type Hello = Extract<DeliveryMessage, { type: 'conversation' }>;
@@ -125,12 +125,8 @@ export class Resumption {
     if (!waiting) return false;
     this.#awaiting.delete(connection);
     this.#options.clock.clearTimeout(waiting.timer);
-    if (message.type !== 'conversation') {
-      connection.drop(chatError('ERR_BAD_MESSAGE', `expected a conversation message first, got ${message.type}`));
-      return true;
-    }
     try {
-      waiting.take(message);
+      waiting.take(expectHello(message));
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
       connection.drop(err);

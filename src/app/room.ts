@@ -175,16 +175,19 @@ export class Room {
     if (added && hosts.length + (hosting ? 1 : 0) >= 2) this.#options.emit({ type: 'conversations', hosts, hosting });
   }
 
-  /** A session message from a connection; ignored unless its peer is in the room. */
-  receive(connection: PeerConnection, message: SessionMessage): void {
+  /**
+   * A session message from a connection; ignored unless its peer is in the room. Returns the peer
+   * when the message is not the room's to act on (a file message) but its session let it through.
+   */
+  receive(connection: PeerConnection, message: SessionMessage): RoomPeer | undefined {
     const peer = this.#members.get(connection);
-    if (!peer) return;
+    if (!peer) return undefined;
     try {
-      if (!peer.session.receive(message)) return;
+      if (!peer.session.receive(message)) return undefined;
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
-      peer.connection.drop(err); // an acknowledgement for more than we sent: a lying peer
-      return;
+      peer.connection.drop(err); // a lying acknowledgement, or a message out of turn
+      return undefined;
     }
     const emit = this.#options.emit;
     const via = peer.name;
@@ -247,7 +250,7 @@ export class Room {
         return;
       }
       default:
-        return;
+        return peer;
     }
   }
 

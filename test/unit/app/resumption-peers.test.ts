@@ -237,6 +237,32 @@ describe('a peer that lies or skips a step is dropped, not suspended', () => {
     assert.deepEqual(received(bob), []);
   });
 
+  it('a listener that answers our new conversation with a file message is dropped, for good', async () => {
+    chat = new MemoryChat();
+    const alice = chat.peer('alice', '192.0.2.2');
+    let mallory: PeerConnection | undefined;
+    await chat.network.transport('192.0.2.66').listen({ host: '192.0.2.66', port: 5050, fallbackTries: 0 }, (stream) => {
+      mallory = new PeerConnection(stream, {
+        initiator: false,
+        keyPair: generateKeyPair(),
+        localInfo: { name: 'mallory', version: PROTOCOL_VERSION, features: FEATURES },
+        codec: PEER_MESSAGES,
+        ...MEMORY_CONNECTION_TIMING,
+        clock: chat.clock,
+      });
+      mallory.once('established', () => mallory!.send({ type: 'file-cancel', id: '00'.repeat(8), reason: 'no' }));
+      mallory.start();
+    });
+    await alice.node.connect('192.0.2.66', 5050);
+    await chat.settle();
+    const [lost] = eventsOf(alice, 'lost');
+    assert.deepEqual([lost?.name, lost?.code], ['mallory', 'ERR_BAD_MESSAGE']);
+    assert.match(lost?.message ?? '', /expected a conversation message first, got file-cancel/);
+    assert.equal(eventsOf(alice, 'reconnecting').length, 0, 'not suspended');
+    assert.equal(alice.node.peerCount, 0);
+    mallory?.destroy();
+  });
+
   it('a session that never sends its conversation message is dropped at the handshake timeout', async () => {
     chat = new MemoryChat();
     const bob = await chat.listener('bob', '192.0.2.1');
