@@ -21,7 +21,7 @@ import { FileEventReporter } from './files/file-events.js';
 import { peerLink, speaksFiles } from './files/peer-link.js';
 import type { LocalFile } from './files/file-list.js';
 import type { Transfer } from './files/transfer.js';
-import { Transfers, type AcceptPolicy, type PeerLink } from './files/transfers.js';
+import { Transfers, type AcceptPolicy } from './files/transfers.js';
 import { KeyedLogThrottle } from '../log-throttle.js';
 import { HandshakeAdmission, type RefusalLine } from './handshake-admission.js';
 import { Resumption } from './resumption.js';
@@ -62,8 +62,6 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   readonly #resumption: Resumption;
   /** The member each connection joined as (its name follows /nick, and stays once it leaves). */
   readonly #joinedAs = new WeakMap<PeerConnection, RoomPeer>();
-  /** Each member's file link when it joined or last resumed: its transfers move from it to the next one. */
-  readonly #filesLink = new WeakMap<RoomPeer, PeerLink>();
   /** Outgoing connections whose caller waits for them to join (connectOver). */
   readonly #joining = new Map<PeerConnection, (peer: RoomPeer) => void>();
   /** Connections still in the handshake. */
@@ -117,14 +115,12 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       helloTimeoutMs: this.#timing.handshakeTimeoutMs,
       emit: (event) => this.#emit(event),
       mayJoin: (arrival) => arrival.direction === 'outgoing' || this.#hasRoomFor(arrival.connection, arrival.from),
-      onJoined: (connection, peer) => {
+      onJoined: (connection, peer, previousLink) => {
         this.#admission.done(connection);
         this.#joinedAs.set(connection, peer);
         this.#joining.get(connection)?.(peer);
         this.#joining.delete(connection);
-        const before = this.#filesLink.get(peer);
-        this.#filesLink.set(peer, peer.link);
-        if (before && before !== peer.link) this.#files.linkResumed(before, peer.link);
+        if (previousLink) this.#files.linkResumed(previousLink, peer.link);
       },
       onSuspended: (peer, error) => this.emit('suspended', peer, error),
       onLost: (peer, error) => this.#files.linkClosed(peer.link, error.message),

@@ -51,8 +51,11 @@ export interface ResumptionOptions {
    * caller closes one it turns away. Asked once the session is known to start a new conversation.
    */
   readonly mayJoin: (arrival: Arrival) => boolean;
-  /** A session joined the room, or resumed a conversation there. */
-  readonly onJoined: (connection: PeerConnection, peer: RoomPeer) => void;
+  /**
+   * A session joined the room, or resumed a conversation there: then `previousLink` is the file
+   * link of the connection it took over from, whose transfers go on over the new one.
+   */
+  readonly onJoined: (connection: PeerConnection, peer: RoomPeer, previousLink?: PeerLink) => void;
   /** A conversation we dialled was suspended: dial its peer again. */
   readonly onSuspended: (peer: RoomPeer, error: P2PChatError) => void;
   /** A suspended conversation is over (the window closed, or the peer started a new one); the room lets it go next. */
@@ -340,6 +343,7 @@ export class Resumption {
   #resumed(arrival: Arrival, peer: RoomPeer, peerReceived: number, answer: boolean): void {
     const suspension = this.#suspended.get(peer);
     const { connection, route, link } = arrival;
+    const previousLink = peer.link;
     const resent = this.#options.room.resume(peer, connection, peerReceived, route, link, answer);
     if (suspension) {
       this.#options.clock.clearTimeout(suspension.timer);
@@ -347,7 +351,7 @@ export class Resumption {
     }
     const downtimeMs = suspension ? this.#options.clock.now() - suspension.since : 0;
     this.#options.emit({ type: 'reconnected', peer: peer.name, fingerprint: peer.fingerprint, path: route.path, address: connection.address, resent, downtimeMs });
-    this.#options.onJoined(connection, peer);
+    this.#options.onJoined(connection, peer, previousLink);
   }
 
   /** Listener: the conversation `fingerprint` dialled to us under `id`, suspended or not. */
