@@ -141,6 +141,11 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     return this.#node.peerCount;
   }
 
+  /** The settings it runs with: DEFAULTS with its `timing` over them. */
+  get timing(): Settings {
+    return this.#node.timing;
+  }
+
   /** False while some peer is slow to take what we send; `drain` follows. */
   get canSend(): boolean {
     return this.#node.canSend;

@@ -9,7 +9,7 @@ import type { AppEvent } from '../app/app-events.js';
 import { Conversation } from '../app/conversation.js';
 import type { Undelivered } from '../app/room.js';
 import { SYSTEM_CLOCK, type Timer } from '../clock.js';
-import { DEFAULTS, type Settings } from '../defaults.js';
+import type { Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -231,8 +231,8 @@ class ChatRun {
     if (this.#settling) return;
     this.#settling = true;
     // With resuming off (--resume-window 0) a live peer still gets until the keepalive would give up on it.
-    const timing = { ...DEFAULTS, ...this.#options.timing };
-    await this.#conversation.settle(Math.max(timing.resumeWindowMs, timing.keepaliveTimeoutMs));
+    const { resumeWindowMs, keepaliveTimeoutMs } = this.#conversation.timing;
+    await this.#conversation.settle(Math.max(resumeWindowMs, keepaliveTimeoutMs));
     await this.#quit('', 0);
   }
 
