@@ -50,6 +50,7 @@ describe('global install from a clone', { timeout: 3 * STEP_TIMEOUT_MS }, () => 
     const own = files.filter((f) => !f.startsWith('node_modules/'));
     assert.deepEqual(own.filter((f) => /^(src|test|bench|dist\/test)\/|(?<!\.d)\.ts$/.test(f)), [], 'no sources or tests');
     assert.ok(packed.bundled.includes('cac') && packed.bundled.includes('bonjour-service'), 'dependencies travel in the tarball');
+    assert.ok(packed.bundled.includes('udx-native'), 'the UDP transport travels with its prebuilt binaries');
 
     const prefix = join(temp, 'prefix');
     const npmArgs = ['install', '-g', '--prefix', prefix, '--offline', '--cache', join(temp, 'npm-cache'), '--no-audit', '--no-fund', '--loglevel=error'];
@@ -58,6 +59,9 @@ describe('global install from a clone', { timeout: 3 * STEP_TIMEOUT_MS }, () => 
     const installed = join(prefix, 'lib', 'node_modules', pkg.name);
     const deps = readdirSync(join(installed, 'node_modules'));
     for (const dev of ['typescript', 'esbuild', '@types']) assert.ok(!deps.includes(dev), `${dev} is not installed`);
+    // The native module loads from the offline install: its prebuilt binary for this machine came along.
+    const udp = 'const UDX = require("udx-native"); const s = new UDX().createSocket(); s.bind(0, "127.0.0.1"); console.log(s.address().port > 0); s.close()';
+    assert.equal((await run(process.execPath, ['-e', udp], installed)).trim(), 'true');
     const command = join(prefix, 'bin', 'p2p-chat');
     assert.ok(existsSync(command), 'the command keeps its name, p2p-chat');
 
