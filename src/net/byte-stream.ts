@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js';
 import type { P2PChatError } from '../errors.js';
 
 /** Which transport carries a stream (shown to users next to the path). */
-export type TransportKind = 'tcp';
+export type TransportKind = 'tcp' | 'udp';
 
 export interface ByteStreamEvents {
   /** Bytes from the other end, in order. */
