@@ -1,40 +1,15 @@
-// Bind a TCP listening socket. A peer's default port falls forward to the next free one when busy
-// (and says so); a port given explicitly, or a relay's, is taken as meant and fails loudly instead.
+// Bind a TCP listening socket, under the next-free-port rule of port-fallback.ts.
 
 import { createServer, type Server, type Socket } from 'node:net';
-import { errnoCode } from '../errno-words.js';
-import { chatError, P2PChatError } from '../errors.js';
 import { formatHostPort } from './address.js';
 import type { ByteStream, ListenOptions, StreamListener } from './byte-stream.js';
+import { bindWithFallback } from './port-fallback.js';
 import { TcpStream } from './tcp-stream.js';
 
 export async function listenTcp(options: ListenOptions, onStream: (stream: ByteStream) => void): Promise<StreamListener> {
-  let host = options.host;
   const onConnection = (socket: Socket) => onStream(new TcpStream(socket));
-  for (let i = 0; i <= options.fallbackTries; i++) {
-    const port = options.port === 0 ? 0 : options.port + i;
-    if (port > 65535) break;
-    try {
-      const server = await bind(host, port, options, onConnection);
-      const bound = (server.address() as { port: number }).port;
-      return new TcpListener(server, host, bound, i > 0 ? options.port : undefined);
-    } catch (err) {
-      const code = errnoCode(err);
-      if ((code === 'EAFNOSUPPORT' || code === 'EADDRNOTAVAIL') && host === '::') {
-        host = '0.0.0.0'; // no IPv6 on this machine: fall back to IPv4 only
-        i--;
-        continue;
-      }
-      if (code !== 'EADDRINUSE' || options.port === 0) {
-        throw P2PChatError.from(err, 'ERR_LISTEN_FAILED', `cannot listen on ${formatHostPort(host, port)}`);
-      }
-      if (options.fallbackTries === 0) {
-        throw chatError('ERR_LISTEN_FAILED', `cannot listen on ${formatHostPort(host, port)}: port ${port} is in use`, err);
-      }
-    }
-  }
-  const last = Math.min(65535, options.port + options.fallbackTries);
-  throw chatError('ERR_LISTEN_FAILED', `cannot listen: ports ${options.port}-${last} are in use`);
+  const { bound: server, host, busyPort } = await bindWithFallback(options, (host, port) => bind(host, port, options, onConnection));
+  return new TcpListener(server, host, (server.address() as { port: number }).port, busyPort);
 }
 
 class TcpListener implements StreamListener {
