@@ -1,0 +1,91 @@
+// The rendezvous that opens a udx stream between a dialler and a listener. udx pairs two streams
+// by ids both ends must already know and has no accept of its own, so the ids are traded in plain
+// UDP datagrams on the same socket that then carries the streams. This module is the datagrams'
+// codec; udx-dialer.ts and udx-responder.ts run the two ends.
+//
+// Every datagram is 20 bytes:
+//
+//   offset size  field
+//   0      4     magic "P2PU" (50 32 50 55); udx's own packets start ff 01, so the two never mix
+//   4      1     version: 1
+//   5      1     type: 1 request, 2 accept, 3 refuse, 4 confirm, 5 confirmed
+//   6      1     reason, in a refuse: 1 the listener is full, 2 too many half-open from that
+//                address (or in all); 0 otherwise
+//   7      1     0
+//   8      4     the dialler's stream id, u32 big-endian, never 0
+//   12     4     the listener's stream id (0 in request and refuse)
+//   16     4     the listener's cookie, random (0 in request and refuse)
+//
+//   dialler                                   listener
+//   request d          ─────────────────▶     half-open entry for (source, d): stream L, cookie c
+//                      ◀─────────────────     accept d L c   (or refuse d reason)
+//   connects d to L
+//   confirm d L c      ─────────────────▶     connects L to (source, d), hands it to its owner
+//                      ◀─────────────────     confirmed d L c
+//   the dial resolves; udx packets flow
+//
+// The dialler repeats its current datagram (request, then confirm) with backoff until answered
+// or out of time. The listener answers each datagram with at most one of the same size and keys
+// its entries by (source address, d), so a repeat gets the same L and c: loss and duplicates
+// make no second stream. Before a matching confirm, which needs the cookie only the real source
+// received, it sends that source nothing else, so a forged source cannot use it to amplify.
+// Half-open entries are bounded per source address and in all, and expire.
+
+/** Size of every rendezvous datagram. */
+export const RENDEZVOUS_SIZE = 20;
+const MAGIC = 0x50325055; // "P2PU"
+const VERSION = 1;
+
+const TYPE_CODES = Object.freeze({ request: 1, accept: 2, refuse: 3, confirm: 4, confirmed: 5 } as const);
+const REASON_CODES = Object.freeze({ full: 1, busy: 2 } as const);
+
+export type RendezvousType = keyof typeof TYPE_CODES;
+/** Why a listener refused: `full` at its connection limit, `busy` with too many half-open. */
+export type RefuseReason = keyof typeof REASON_CODES;
+
+export interface RendezvousMessage {
+  readonly type: RendezvousType;
+  readonly dialerId: number;
+  /** 0 in a request or refuse. */
+  readonly listenerId: number;
+  /** 0 in a request or refuse. */
+  readonly cookie: number;
+  /** Set in a refuse only. */
+  readonly reason?: RefuseReason;
+}
+
+const TYPES = new Map(Object.entries(TYPE_CODES).map(([name, code]) => [code as number, name as RendezvousType]));
+const REASONS = new Map(Object.entries(REASON_CODES).map(([name, code]) => [code as number, name as RefuseReason]));
+
+export function encodeRendezvous(message: RendezvousMessage): Buffer {
+  const bytes = Buffer.alloc(RENDEZVOUS_SIZE);
+  bytes.writeUInt32BE(MAGIC, 0);
+  bytes[4] = VERSION;
+  bytes[5] = TYPE_CODES[message.type];
+  bytes[6] = message.type === 'refuse' && message.reason ? REASON_CODES[message.reason] : 0;
+  bytes.writeUInt32BE(message.dialerId, 8);
+  bytes.writeUInt32BE(message.listenerId, 12);
+  bytes.writeUInt32BE(message.cookie, 16);
+  return bytes;
+}
+
+/**
+ * The rendezvous datagram in `bytes`, or undefined for anything else: another size, magic or
+ * version, an unknown type or reason, a zero id where one is needed. Callers drop those unanswered.
+ */
+export function decodeRendezvous(bytes: Uint8Array): RendezvousMessage | undefined {
+  if (bytes.length !== RENDEZVOUS_SIZE) return undefined;
+  const view = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (view.readUInt32BE(0) !== MAGIC || view[4] !== VERSION) return undefined;
+  const type = TYPES.get(view[5]!);
+  if (type === undefined) return undefined;
+  const dialerId = view.readUInt32BE(8);
+  const listenerId = view.readUInt32BE(12);
+  const cookie = view.readUInt32BE(16);
+  if (dialerId === 0) return undefined;
+  const opening = type === 'request' || type === 'refuse';
+  if (opening ? listenerId !== 0 || cookie !== 0 : listenerId === 0) return undefined;
+  if (type !== 'refuse') return view[6] === 0 ? { type, dialerId, listenerId, cookie } : undefined;
+  const reason = REASONS.get(view[6]!);
+  return reason === undefined ? undefined : { type, dialerId, listenerId, cookie, reason };
+}
