@@ -1,5 +1,5 @@
-// The transport seam: what a session needs of a connection, whatever carries it (TCP today; a UDP
-// stream or a relayed splice are further implementations). session/, app/ and relay/ see only this
+// The transport seam: what a session needs of a connection, whatever carries it (TCP, udx streams
+// over UDP; a relayed splice is another). session/, app/ and relay/ see only this
 // interface and the Transport that dials and listens; the sockets stay in net/.
 
 import type { EventEmitter } from 'node:events';
