@@ -20,7 +20,7 @@ const RETRY_MAX_MS = 2_000;
 
 const REFUSALS: Readonly<Record<RefuseReason, string>> = Object.freeze({
   full: 'it refused the connection (too many connections)',
-  busy: 'it refused the connection (too many unfinished connections from this address)',
+  busy: 'it refused the connection (too many unfinished connections)',
 });
 
 export function dialUdx(host: string, port: number, { timeoutMs, clock }: DialOptions): Promise<ByteStream> {
