@@ -86,7 +86,8 @@ export type FileEvent =
 export type AppEvent =
   | FileEvent
   | { type: 'identity'; name: string; fingerprint: string; created: boolean; home: string }
-  | { type: 'listening'; host: string; port: number; fingerprint: string; name: string; busyPort?: number }
+  /** `udpPort`: set when it listens on UDP too (the same number as `port`). */
+  | { type: 'listening'; host: string; port: number; udpPort?: number; fingerprint: string; name: string; busyPort?: number }
   | ({ type: 'connected'; known: boolean } & PeerSummary)
   | { type: 'relay'; state: 'registered'; relay: string; observed: string }
   | { type: 'relay'; state: 'disconnected' | 'going-away'; relay: string; code: string; message: string; retryInMs: number }

@@ -6,8 +6,9 @@ import { EventEmitter } from 'node:events';
 import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, type P2PChatError } from '../errors.js';
-import type { ByteStream, StreamListener, Transport } from '../net/byte-stream.js';
+import type { ByteStream, StreamListener, Transport, TransportKind } from '../net/byte-stream.js';
 import { addressGroup } from '../net/address.js';
+import { listenPair } from '../net/paired-listen.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
@@ -40,6 +41,11 @@ export interface ChatNodeOptions {
   readonly clock?: Clock;
   /** How peers are dialled and listened for. */
   readonly transport?: Transport;
+  /**
+   * UDP (udxTransport): also listened on, at the port number `transport` got, and dialled when a
+   * connect asks for it. Absent: TCP (`transport`) only.
+   */
+  readonly udp?: Transport;
 }
 
 /**
@@ -56,6 +62,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   readonly #knownPeers: KnownPeers;
   readonly #clock: Clock;
   readonly #transport: Transport;
+  readonly #udp: Transport | undefined;
   readonly #startedAt: number;
   readonly #files: Transfers;
   /** Sessions becoming conversations, and conversations waiting for a new connection. */
@@ -71,7 +78,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   /** Failed handshakes (strangers, garbage, timeouts): one `rejected` line per address per interval. */
   readonly #strangers: KeyedLogThrottle<string>;
   #name: string;
-  #listener: StreamListener | undefined;
+  #listeners: StreamListener[] = [];
   #quitting = false;
 
   constructor(options: ChatNodeOptions) {
@@ -81,6 +88,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     this.#timing = { ...DEFAULTS, ...options.timing };
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#transport = options.transport ?? TCP_TRANSPORT;
+    this.#udp = options.udp;
     this.#startedAt = this.#clock.now();
     this.#room = new Room({
       knownPeers: options.knownPeers,
@@ -218,33 +226,54 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     return true;
   }
 
-  /** Bind and start accepting peers; resolves with the port actually bound. */
+  /** Whether this node can dial and listen over UDP (it was given a UDP transport). */
+  get speaksUdp(): boolean {
+    return this.#udp !== undefined;
+  }
+
+  /**
+   * Bind and start accepting peers, over UDP too at the same port number when the node has a UDP
+   * transport (paired-listen.ts); resolves with the port actually bound.
+   */
   async listen(host: string, port: number, fallback: boolean): Promise<number> {
-    const bound = await this.#transport.listen(
+    const pair = await listenPair(
+      this.#transport,
+      this.#udp,
       { host, port, fallbackTries: fallback ? this.#timing.portFallbackTries : 0 },
       (stream) => this.#accept(stream),
     );
+    const bound = [pair.tcp, ...(pair.udp ? [pair.udp] : [])];
     // Quit while binding: the port must not stay open behind a node that has stopped.
     if (this.#quitting) {
-      await bound.close();
-      return bound.port;
+      await Promise.all(bound.map((listener) => listener.close()));
+      return pair.tcp.port;
     }
-    this.#listener = bound;
+    this.#listeners = bound;
     this.#emit({
       type: 'listening',
-      host: bound.host,
-      port: bound.port,
+      host: pair.tcp.host,
+      port: pair.tcp.port,
+      ...(pair.udp ? { udpPort: pair.udp.port } : {}),
       fingerprint: this.fingerprint,
       name: this.#name,
-      ...(bound.busyPort !== undefined ? { busyPort: bound.busyPort } : {}),
+      ...(pair.busyPort !== undefined ? { busyPort: pair.busyPort } : {}),
     });
-    return bound.port;
+    return pair.tcp.port;
   }
 
-  /** Dial a peer; resolves once the encrypted session is up, rejects with a coded error. */
-  async connect(host: string, port: number, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
-    const stream = await this.#transport.dial(host, port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock });
+  /**
+   * Dial a peer over TCP (or `transport`'s kind, when the node has it); resolves once the
+   * encrypted session is up, rejects with a coded error.
+   */
+  async connect(host: string, port: number, expectedFingerprint?: string, gate?: Gate, transport: TransportKind = 'tcp'): Promise<PeerSummary> {
+    const stream = await this.#dialer(transport).dial(host, port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock });
     return this.connectOver(stream, { path: 'direct' }, expectedFingerprint, gate);
+  }
+
+  #dialer(kind: TransportKind): Transport {
+    if (kind === this.#transport.kind) return this.#transport;
+    if (kind === 'udp' && this.#udp) return this.#udp;
+    throw chatError('ERR_CONNECT_FAILED', `cannot dial over ${kind.toUpperCase()}: it is turned off here`);
   }
 
   /**
@@ -294,7 +323,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
    */
   async quit(reason: string): Promise<boolean> {
     this.#quitting = true;
-    void this.#listener?.close();
+    for (const listener of this.#listeners) void listener.close();
     this.#files.cancelAll('leaving the chat');
     const waiting = this.#resumption.stop();
     const closing = [...this.#room.peers()].filter((p) => !p.session.detached).map((p) => p.session.goodbye(reason));
@@ -306,7 +335,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   /** Immediate stop: no goodbyes (second Ctrl-C). */
   abort(): void {
     this.#quitting = true;
-    void this.#listener?.close();
+    for (const listener of this.#listeners) void listener.close();
     for (const c of this.#resumption.stop()) c.destroy();
     for (const p of this.#room.peers()) p.connection.destroy();
     for (const c of this.#pending) c.destroy();

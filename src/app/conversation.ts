@@ -7,6 +7,7 @@ import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import type { Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
 import type { RelayAddress } from '../net/relay-address.js';
+import { udxTransport } from '../net/udx-transport.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -33,6 +34,11 @@ export interface ConversationOptions {
   readonly mdns: boolean;
   /** Take incoming peers here (`fallback`: the next free port if this one is busy). */
   readonly listen?: { readonly host: string; readonly port: number; readonly fallback: boolean };
+  /**
+   * UDP (udx streams) beside TCP: listened on at TCP's port number and dialled when `connect`
+   * races or asks for it. false (--no-udp): TCP only, both ways. Default true.
+   */
+  readonly udp?: boolean;
   /** Register at this relay, and fall back to it when a direct dial fails. */
   readonly relay?: { readonly address: RelayAddress; readonly pin?: string };
   /** Where received files go and which offers are accepted unasked. */
@@ -89,7 +95,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     const clock = options.clock ?? SYSTEM_CLOCK;
     this.#clock = clock;
     this.#addresses = new AddressWatch(clock);
-    this.#node = new ChatNode({ identity, knownPeers, name, files, clock, ...(timing ? { timing } : {}) });
+    const udp = options.udp === false ? {} : { udp: udxTransport(clock) };
+    this.#node = new ChatNode({ identity, knownPeers, name, files, clock, ...udp, ...(timing ? { timing } : {}) });
     this.#directory = options.mdns ? new PeerDirectory(knownPeers, identity.fingerprint, timing, clock) : undefined;
     this.#nicks = new NickPacer({ clock, intervalMs: RENAME_INTERVAL_MS, current: () => this.#node.name, apply: (name) => this.#rename(name) });
     this.#node.on('event', (event) => this.#emit(event));

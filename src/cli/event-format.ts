@@ -92,7 +92,7 @@ function noticeLine(event: AppEvent): string | null {
       const busy = event.busyPort !== undefined ? `port ${event.busyPort} is busy; ` : '';
       return notice(
         `${busy}listening on port ${pc.bold(String(event.port))} as ${colourName(event.name)} ` +
-          `(fingerprint ${pc.bold(event.fingerprint)})`,
+          `(fingerprint ${pc.bold(event.fingerprint)})${event.udpPort !== undefined ? ' over TCP and UDP' : ''}`,
       );
     }
     case 'connected': {

@@ -41,7 +41,7 @@ interface GlobalFlags {
   json?: boolean;
 }
 /** PEER_OPTIONS, under cac's keys. */
-type PeerFlags = GlobalFlags & { name?: string; mdns?: boolean; relay?: unknown };
+type PeerFlags = GlobalFlags & { name?: string; mdns?: boolean; udp?: boolean; relay?: unknown };
 
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
@@ -160,6 +160,7 @@ const NO_COLOR_OPTION = ['--no-color', 'no colours (also NO_COLOR=1)'] as const;
 const PEER_OPTIONS = [
   ['--name <name>', 'nickname shown to peers (default: this host name)'],
   ['--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN'],
+  ['--no-udp', 'TCP only: do not listen on UDP, do not dial over it'],
   ['--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)'],
   [
     '--resume-window <seconds>',
@@ -213,6 +214,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     json: flags.json === true,
     debug: debugOn(),
     mdns: flags.mdns !== false,
+    udp: flags.udp !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
     timing: { ...parseListenerSettings(flags), ...peerSettings(flags) },
     files: fileOptions(flags),
@@ -239,6 +241,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     json: flags.json === true,
     debug: debugOn(),
     mdns: flags.mdns !== false,
+    udp: flags.udp !== false,
     connect: { target, mode, ...(expect ? { expect } : {}) },
     timing: { ...parseListenerSettings(flags), ...peerSettings(flags) },
     files: fileOptions(flags),

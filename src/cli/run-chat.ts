@@ -32,6 +32,8 @@ export interface RunChatOptions {
   readonly json: boolean;
   /** LAN discovery: announce while listening, browse for /peers and names. */
   readonly mdns: boolean;
+  /** UDP beside TCP (--no-udp: false). */
+  readonly udp?: boolean;
   readonly listen?: { host: string; port: number; fallback: boolean };
   /** What was typed after `connect`, and --expect if given (validated). */
   readonly connect?: { target: string; expect?: string; mode: PathMode };
@@ -97,6 +99,7 @@ class ChatRun {
       knownPeers,
       name,
       mdns,
+      ...(options.udp === false ? { udp: false } : {}),
       ...(listen ? { listen } : {}),
       ...(relay ? { relay } : {}),
       files,

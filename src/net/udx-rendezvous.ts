@@ -1,35 +1,8 @@
 // The rendezvous that opens a udx stream between a dialler and a listener. udx pairs two streams
 // by ids both ends must already know and has no accept of its own, so the ids are traded in plain
 // UDP datagrams on the same socket that then carries the streams. This module is the datagrams'
-// codec; udx-dialer.ts and udx-responder.ts run the two ends.
-//
-// Every datagram is 20 bytes:
-//
-//   offset size  field
-//   0      4     magic "P2PU" (50 32 50 55); udx's own packets start ff 01, so the two never mix
-//   4      1     version: 1
-//   5      1     type: 1 request, 2 accept, 3 refuse, 4 confirm, 5 confirmed
-//   6      1     reason, in a refuse: 1 the listener is full, 2 too many half-open from that
-//                address (or in all); 0 otherwise
-//   7      1     0
-//   8      4     the dialler's stream id, u32 big-endian, never 0
-//   12     4     the listener's stream id (0 in request and refuse)
-//   16     4     the listener's cookie, random (0 in request and refuse)
-//
-//   dialler                                   listener
-//   request d          ─────────────────▶     half-open entry for (source, d): stream L, cookie c
-//                      ◀─────────────────     accept d L c   (or refuse d reason)
-//   connects d to L
-//   confirm d L c      ─────────────────▶     connects L to (source, d), hands it to its owner
-//                      ◀─────────────────     confirmed d L c
-//   the dial resolves; udx packets flow
-//
-// The dialler repeats its current datagram (request, then confirm) with backoff until answered
-// or out of time. The listener answers each datagram with at most one of the same size and keys
-// its entries by (source address, d), so a repeat gets the same L and c: loss and duplicates
-// make no second stream. Before a matching confirm, which needs the cookie only the real source
-// received, it sends that source nothing else, so a forged source cannot use it to amplify.
-// Half-open entries are bounded per source address and in all, and expire.
+// codec; udx-dialer.ts and udx-responder.ts run the two ends. The datagrams' layout, the exchange
+// and why it is safe against loss, repeats and forged sources: docs/protocol.md, section 15.
 
 /** Size of every rendezvous datagram. */
 export const RENDEZVOUS_SIZE = 20;

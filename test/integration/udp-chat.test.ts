@@ -1,0 +1,111 @@
+// Issue 14, part 1: a peer listens on UDP beside TCP, at the same port number, and a dialler
+// reaches it over a udx stream with the same preamble, Noise and frames; what comes in over UDP
+// passes the same door as TCP (the handshake budget per address). Real sockets on 127.0.0.1.
+
+import { after, afterEach, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createSocket, type Socket } from 'node:dgram';
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:net';
+import { ChatNode } from '../../src/app/chat-node.js';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
+import type { Settings } from '../../src/defaults.js';
+import { udxTransport } from '../../src/net/udx-transport.js';
+import { rejectsCode } from '../helpers/assert-code.js';
+import { cleanupNodes, EventLog, tempIdentity } from '../helpers/chat-nodes.js';
+import { closeUdx, udxDial } from '../helpers/udx-loopback.js';
+
+const udx = udxTransport(SYSTEM_CLOCK);
+const nodes: ChatNode[] = [];
+const squatters: Array<Socket | Server> = [];
+
+/** A node that speaks UDP too; `timing` overrides its settings. */
+function udpNode(name: string, timing: Partial<Settings> = {}): ChatNode {
+  const { identity, knownPeers } = tempIdentity();
+  const node = new ChatNode({ identity, knownPeers, name, udp: udx, timing });
+  nodes.push(node);
+  return node;
+}
+
+/** A UDP port on 127.0.0.1 held by someone else (its TCP port of the same number is most likely free). */
+async function udpSquatter(port = 0): Promise<number> {
+  const socket = createSocket('udp4');
+  squatters.push(socket);
+  socket.bind(port, '127.0.0.1');
+  await once(socket, 'listening');
+  return socket.address().port;
+}
+
+afterEach(async () => {
+  for (const node of nodes.splice(0)) node.abort();
+  for (const squatter of squatters.splice(0)) squatter.close();
+  await closeUdx();
+  cleanupNodes();
+});
+after(cleanupNodes);
+
+describe('a ChatNode over UDP (issue 14)', { timeout: 30_000 }, () => {
+  it('listens on UDP at the port TCP got and chats with a peer that dials it over udx', async () => {
+    const alice = udpNode('alice');
+    const atAlice = new EventLog(alice);
+    const port = await alice.listen('127.0.0.1', 0, false);
+    const listening = await atAlice.until((e) => e.type === 'listening');
+    assert.deepEqual(listening.type === 'listening' && [listening.port, listening.udpPort], [port, port]);
+
+    const bob = udpNode('bob');
+    const atBob = new EventLog(bob);
+    const summary = await bob.connect('127.0.0.1', port, alice.fingerprint, undefined, 'udp');
+    assert.equal(summary.name, 'alice');
+    bob.say('hello over udp');
+    await atAlice.until((e) => e.type === 'message' && e.text === 'hello over udp');
+    alice.say('heard you');
+    await atBob.until((e) => e.type === 'message' && e.text === 'heard you');
+  });
+
+  it('holds handshakes over udx to the same per-address budget as TCP', async () => {
+    const alice = udpNode('alice', { maxHandshakesPerIp: 2 });
+    const atAlice = new EventLog(alice);
+    const port = await alice.listen('127.0.0.1', 0, false);
+    // Three silent udx streams from one address: the third cuts off the first.
+    for (let i = 0; i < 3; i++) await udxDial(udx, port);
+    const line = await atAlice.until((e) => e.type === 'rejected' && e.code === 'ERR_LISTENER_FULL');
+    assert.match(line.type === 'rejected' ? line.message : '', /127\.0\.0\.1 had 2 handshakes in progress, the most one address may hold/);
+    // A peer still gets in, over UDP, past the silent ones (cutting one off in turn).
+    const bob = udpNode('bob');
+    assert.equal((await bob.connect('127.0.0.1', port, alice.fingerprint, undefined, 'udp')).name, 'alice');
+  });
+
+  it('moves to the next port pair when UDP is busy at the port TCP got, under the fallback rule', async () => {
+    const busy = await udpSquatter();
+    const alice = udpNode('alice');
+    const atAlice = new EventLog(alice);
+    const port = await alice.listen('127.0.0.1', busy, true);
+    assert.ok(port > busy && port <= busy + 20, `took ${port}`);
+    const listening = await atAlice.until((e) => e.type === 'listening');
+    assert.deepEqual(listening.type === 'listening' && [listening.udpPort, listening.busyPort], [port, busy]);
+  });
+
+  it('fails naming UDP when a port given without fallback is busy on UDP only', async () => {
+    const busy = await udpSquatter();
+    const alice = udpNode('alice');
+    const error = await rejectsCode(alice.listen('127.0.0.1', busy, false), 'ERR_LISTEN_FAILED');
+    assert.equal(error.message, `cannot listen on UDP port ${busy}: it is in use (TCP port ${busy} was free)`);
+    // The TCP port was let go: a server can take it now.
+    const server = createServer();
+    squatters.push(server);
+    server.listen(busy, '127.0.0.1');
+    await once(server, 'listening');
+  });
+
+  it('listens on TCP only without a UDP transport, and cannot dial over UDP', async () => {
+    const { identity, knownPeers } = tempIdentity();
+    const tcpOnly = new ChatNode({ identity, knownPeers, name: 'carol' });
+    nodes.push(tcpOnly);
+    const atCarol = new EventLog(tcpOnly);
+    const port = await tcpOnly.listen('127.0.0.1', 0, false);
+    const listening = await atCarol.until((e) => e.type === 'listening');
+    assert.equal(listening.type === 'listening' && listening.udpPort, undefined);
+    const error = await rejectsCode(tcpOnly.connect('127.0.0.1', port, undefined, undefined, 'udp'), 'ERR_CONNECT_FAILED');
+    assert.match(error.message, /cannot dial over UDP/);
+  });
+});
