@@ -1,6 +1,8 @@
 // Everything a running chat reports to its user interface. The terminal, pipe and --json front
 // ends all render this one union; in --json mode each event is printed as-is (README: "JSON events").
 
+import type { TransportKind } from '../net/byte-stream.js';
+
 export type PathKind = 'direct' | 'relayed';
 
 export interface PeerSummary {
@@ -8,6 +10,8 @@ export interface PeerSummary {
   readonly fingerprint: string;
   readonly address: string;
   readonly path: PathKind;
+  /** What carries the connection: `tcp` or `udp` (a relayed session: the transport to the relay). */
+  readonly transport: TransportKind;
   /** The relay (host:port) carrying a relayed session. */
   readonly via?: string;
   readonly direction: 'incoming' | 'outgoing';

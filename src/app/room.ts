@@ -424,6 +424,7 @@ export function summaryOf(peer: RoomPeer): PeerSummary {
     fingerprint: peer.fingerprint,
     address: peer.connection.address,
     path: peer.route.path,
+    transport: peer.connection.transport,
     ...(peer.route.via ? { via: peer.route.via } : {}),
     direction: peer.direction,
     ...(rtt !== undefined ? { rttMs: rtt } : {}),

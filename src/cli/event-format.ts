@@ -52,7 +52,9 @@ export function pathLabel(peer: WhoEntry): string {
   if (peer.path === 'forwarded') return `via ${sanitizeName(peer.via)}`;
   const rtt = peer.rttMs !== undefined ? `, ${peer.rttMs} ms` : '';
   const where = peer.path === 'relayed' ? `via ${peer.via ?? peer.address}` : peer.address;
-  return `${peer.path} ${where}${rtt}`;
+  // TCP is the unmarked default; a session over UDP says so.
+  const udp = peer.transport === 'udp' ? ', udp' : '';
+  return `${peer.path} ${where}${udp}${rtt}`;
 }
 
 /**

@@ -5,7 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
-import type { ByteStream } from '../net/byte-stream.js';
+import type { ByteStream, TransportKind } from '../net/byte-stream.js';
 import type { PeerInfo } from '../secure/handshake-payload.js';
 import type { KeyPair } from '../secure/noise/crypto-primitives.js';
 import { SecureChannel, type RemotePeer } from '../secure/secure-channel.js';
@@ -53,6 +53,8 @@ interface Events {
 
 export class PeerConnection extends EventEmitter<Events> {
   readonly address: string;
+  /** What carries it (a relayed session: the transport to the relay). */
+  readonly transport: TransportKind;
   readonly #stream: ByteStream;
   readonly #options: PeerConnectionOptions;
   readonly #channel: SecureChannel;
@@ -83,6 +85,7 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#clock = options.clock;
     this.#codec = options.codec;
     this.address = stream.remoteAddress;
+    this.transport = stream.transport;
     this.#reading = new ReadGate(stream);
     this.#channel = new SecureChannel({
       initiator: options.initiator,

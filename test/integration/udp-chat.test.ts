@@ -56,6 +56,14 @@ describe('a ChatNode over UDP (issue 14)', { timeout: 30_000 }, () => {
     const atBob = new EventLog(bob);
     const summary = await bob.connect('127.0.0.1', port, alice.fingerprint, undefined, 'udp');
     assert.equal(summary.name, 'alice');
+    assert.equal(summary.transport, 'udp');
+    const joined = await atAlice.until((e) => e.type === 'connected');
+    assert.equal(joined.type === 'connected' && joined.transport, 'udp');
+    assert.deepEqual(alice.who().map((w) => w.path !== 'forwarded' && w.transport), ['udp']);
+    assert.deepEqual(bob.who().map((w) => w.path !== 'forwarded' && w.transport), ['udp']);
+    // Over TCP, the same node says tcp.
+    const carol = udpNode('carol');
+    assert.equal((await carol.connect('127.0.0.1', port, alice.fingerprint)).transport, 'tcp');
     bob.say('hello over udp');
     await atAlice.until((e) => e.type === 'message' && e.text === 'hello over udp');
     alice.say('heard you');

@@ -18,21 +18,24 @@ function lines(render: (frontend: { info(text: string): void }) => void): string
 }
 
 describe('/who', () => {
-  it('two rows per peer: name and path, then the full fingerprint', () => {
+  it('two rows per peer: name and path (a UDP one marked), then the full fingerprint', () => {
     const peers: PeerSummary[] = [
-      { name: 'laptop', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', direction: 'outgoing', rttMs: 3 },
-      { name: 'far', fingerprint: FP, address: '203.0.113.1:5050', path: 'relayed', via: 'relay.example:5050', direction: 'incoming' },
+      { name: 'laptop', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', transport: 'tcp', direction: 'outgoing', rttMs: 3 },
+      { name: 'far', fingerprint: FP, address: '203.0.113.1:5050', path: 'relayed', transport: 'tcp', via: 'relay.example:5050', direction: 'incoming' },
+      { name: 'phone', fingerprint: FP, address: '192.0.2.8:5050', path: 'direct', transport: 'udp', direction: 'incoming', rttMs: 2 },
     ];
     assert.deepEqual(lines((f) => showWho(peers, f)), [
       '  laptop (direct 192.0.2.7:5050, 3 ms)',
       `    fingerprint ${FP}`,
       '  far (relayed via relay.example:5050)',
       `    fingerprint ${FP}`,
+      '  phone (direct 192.0.2.8:5050, udp, 2 ms)',
+      `    fingerprint ${FP}`,
     ]);
   });
 
   it("lists a host's members after it, reached through it", () => {
-    const host: PeerSummary = { name: 'alice', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', direction: 'outgoing' };
+    const host: PeerSummary = { name: 'alice', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', transport: 'tcp', direction: 'outgoing' };
     const member: ForwardedPeer = { name: 'carol', fingerprint: FP, address: '192.0.2.7:5050', path: 'forwarded', via: 'alice', hostFingerprint: FP, direction: 'outgoing' };
     assert.deepEqual(lines((f) => showWho([host, member], f)), [
       '  alice (direct 192.0.2.7:5050)',
@@ -43,7 +46,7 @@ describe('/who', () => {
   });
 
   it('marks a peer whose connection was lost and whose conversation waits to resume', () => {
-    const away: PeerSummary = { name: 'laptop', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', direction: 'outgoing', away: true };
+    const away: PeerSummary = { name: 'laptop', fingerprint: FP, address: '192.0.2.7:5050', path: 'direct', transport: 'tcp', direction: 'outgoing', away: true };
     assert.deepEqual(lines((f) => showWho([away], f)), [
       '  laptop (direct 192.0.2.7:5050) — away: waiting for the conversation to resume',
       `    fingerprint ${FP}`,

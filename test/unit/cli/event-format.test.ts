@@ -137,6 +137,13 @@ describe('one line format for every message, with its time (issue 12, item 3)', 
     assert.equal(plain(formatMessage({ ...sent, action: true }, 'bob')), '09:05 * bob are you there (pending)');
   });
 
+  it('a connection over UDP says so; TCP is the unmarked default', () => {
+    const line = (event: Parameters<typeof formatNotice>[0]) => plain(formatNotice(event, HERE));
+    const bob = { type: 'connected', known: true, name: 'bob', fingerprint: 'ABCDEFG-HIJKLMN', address: '127.0.0.1:5050', path: 'direct', direction: 'outgoing' } as const;
+    assert.equal(line({ ...bob, transport: 'udp' }), '09:05 -- connected to bob ABCDEFG (direct 127.0.0.1:5050, udp)');
+    assert.equal(line({ ...bob, transport: 'tcp', rttMs: 2 }), '09:05 -- connected to bob ABCDEFG (direct 127.0.0.1:5050, 2 ms)');
+  });
+
   it('a lost connection and its resumption are one line each; later attempts only in --json', () => {
     const base = { peer: 'laptop', fingerprint: 'F', code: 'ERR_CONNECTION_LOST', message: 'connection reset by peer' } as const;
     const line = (event: Parameters<typeof formatNotice>[0]) => plain(formatNotice(event, HERE));
