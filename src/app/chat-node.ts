@@ -226,6 +226,11 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     return true;
   }
 
+  /** The UDP port it listens on, once listening over UDP too. */
+  get udpPort(): number | undefined {
+    return this.#listeners.find((listener) => listener.transport === 'udp')?.port;
+  }
+
   /** Whether this node can dial and listen over UDP (it was given a UDP transport). */
   get speaksUdp(): boolean {
     return this.#udp !== undefined;

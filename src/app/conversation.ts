@@ -321,7 +321,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
 
   async #publish(port: number): Promise<void> {
     if (!this.#directory || this.#quitting) return;
-    const announcement = { name: this.#node.name, fingerprint: this.fingerprint, port, version: PROTOCOL_VERSION };
+    const udp = this.#node.udpPort;
+    const announcement = { name: this.#node.name, fingerprint: this.fingerprint, port, ...(udp !== undefined ? { udpPort: udp } : {}), version: PROTOCOL_VERSION };
     try {
       const instance = await this.#directory.announce(announcement);
       this.#emit({ type: 'announced', instance, port });
@@ -338,7 +339,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   #linkRelay(port: number): void {
     const relay = this.#options.relay;
     if (!relay || this.#quitting) return;
-    const options = { relay: relay.address, ...(relay.pin ? { pin: relay.pin } : {}), identity: this.#options.identity, port };
+    const udp = this.#node.udpPort;
+    const options = { relay: relay.address, ...(relay.pin ? { pin: relay.pin } : {}), identity: this.#options.identity, port, ...(udp !== undefined ? { udpPort: udp } : {}) };
     this.#relay = linkRelay(this.#node, options, (event) => this.#emit(event));
   }
 

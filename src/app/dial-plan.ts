@@ -14,6 +14,8 @@ import type { PeerDirectory } from './peer-directory.js';
 export interface DialCandidate {
   readonly host: string;
   readonly port: number;
+  /** Where the peer listens on UDP at this address, when it said so (LAN TXT, relay record). */
+  readonly udpPort?: number;
   /**
    * A guessed address (from a relay record): another peer may live there, so a wrong key on it
    * only rules out this candidate instead of ending the connect.
@@ -74,7 +76,7 @@ export async function planDial(text: string, options: PlanOptions = {}): Promise
     }
     return {
       label: match.name,
-      candidates: match.addresses.map((host) => ({ host, port: match.port })),
+      candidates: match.addresses.map((host) => ({ host, port: match.port, ...(match.udpPort !== undefined ? { udpPort: match.udpPort } : {}) })),
       expect: match.fingerprint,
     };
   }

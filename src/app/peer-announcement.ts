@@ -15,6 +15,8 @@ export interface Announcement {
   readonly name: string;
   readonly fingerprint: string;
   readonly port: number;
+  /** The UDP port it listens on too (the same number as `port`), when it does. */
+  readonly udpPort?: number;
   readonly version: number;
 }
 
@@ -25,6 +27,8 @@ export interface DiscoveredPeer {
   readonly fingerprint: string;
   readonly version: number;
   readonly port: number;
+  /** Set when the peer announces a UDP listener (TXT `udp`). */
+  readonly udpPort?: number;
   /** Dialable addresses, best first (see address-order.ts). */
   readonly addresses: readonly string[];
   /** When the peer was last heard from, ms since epoch. */
@@ -40,7 +44,7 @@ export function instanceName(name: string, fingerprint: string): string {
 }
 
 export function txtRecord(a: Announcement): Record<string, string> {
-  return { fp: a.fingerprint, name: a.name, v: String(a.version) };
+  return { fp: a.fingerprint, name: a.name, v: String(a.version), ...(a.udpPort !== undefined ? { udp: String(a.udpPort) } : {}) };
 }
 
 /** The parts of a bonjour-service `Service` we read; everything optional, since it came off the wire. */
@@ -55,7 +59,7 @@ export interface HeardService {
 export function parseHeardService(heard: HeardService, lastSeen: number, order: (a: string[]) => string[]): DiscoveredPeer | undefined {
   const txt = heard.txt;
   if (typeof txt !== 'object' || txt === null) return undefined;
-  const { fp, name, v } = txt as Record<string, unknown>;
+  const { fp, name, v, udp } = txt as Record<string, unknown>;
   const text = (value: unknown) => (Buffer.isBuffer(value) ? value.toString('utf8') : value);
   const fpText = text(fp);
   const nameText = text(name);
@@ -74,12 +78,16 @@ export function parseHeardService(heard: HeardService, lastSeen: number, order: 
   const raw = Array.isArray(heard.addresses) ? heard.addresses.filter((a): a is string => typeof a === 'string') : [];
   const addresses = order(raw.filter((a) => isIpAddress(a.split('%')[0]!)));
   if (addresses.length === 0) return undefined;
+  // Optional: a malformed one only means no UDP.
+  const udpText = text(udp);
+  const udpPort = typeof udpText === 'string' && /^\d{1,5}$/.test(udpText) ? Number(udpText) : 0;
   return {
     instance: heard.name,
     name: sanitizeName(nameText),
     fingerprint,
     version: Number(vText),
     port,
+    ...(udpPort >= 1 && udpPort <= 65535 ? { udpPort } : {}),
     addresses,
     lastSeen,
   };

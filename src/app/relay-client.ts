@@ -27,6 +27,8 @@ export interface RelayClientOptions {
   readonly name: () => string;
   /** Our listening port (0 when we do not listen: we can dial through the relay but not be reached). */
   readonly port: number;
+  /** Our UDP listening port, when we listen on UDP too: registered as `udp`. */
+  readonly udpPort?: number;
   /** Our own addresses to register; by default this machine's, when we listen. */
   readonly addresses?: readonly string[];
   readonly timing?: Partial<Settings>;
@@ -270,7 +272,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     const { port } = this.#options;
     const addresses = this.#options.addresses ?? (port > 0 ? localAddresses() : []);
     this.#registeredAs = this.#options.name();
-    connection.send({ type: 'register', rid, name: this.#registeredAs, port, addresses });
+    const udp = this.#options.udpPort !== undefined ? { udp: this.#options.udpPort } : {};
+    connection.send({ type: 'register', rid, name: this.#registeredAs, port, ...udp, addresses });
   }
 
   #onMessage(message: SessionMessage): void {

@@ -16,6 +16,8 @@ export interface RelayLinkOptions {
   readonly identity: Identity;
   /** Our listening port; 0 when we only dial, and then nobody can be invited to us. */
   readonly port: number;
+  /** Our UDP listening port, when we listen on UDP too. */
+  readonly udpPort?: number;
 }
 
 /** A relay in use: its control client, and where to open relayed data connections. */
@@ -34,6 +36,7 @@ export function linkRelay(node: ChatNode, options: RelayLinkOptions, report: (ev
     identity: options.identity,
     name: () => node.name,
     port,
+    ...(options.udpPort !== undefined ? { udpPort: options.udpPort } : {}),
     clock: node.clock,
     transport: node.transport,
     timing: node.timing, // the control connection keeps the node's timing, as relayed sessions do

@@ -84,5 +84,6 @@ function candidatesOf(record: RelayRecord): DialCandidate[] {
   const observedHost = plainHost(record.observed.replace(/^\[?(.*?)\]?:\d+$/, '$1'));
   const hosts = [observedHost, ...record.addresses];
   const unique = [...new Set(hosts.filter((h) => h.length > 0))];
-  return unique.map((host) => ({ host, port: record.port, guess: true }));
+  const udp = record.udp !== undefined ? { udpPort: record.udp } : {};
+  return unique.map((host) => ({ host, port: record.port, ...udp, guess: true }));
 }

@@ -183,6 +183,7 @@ export class RelayControl {
       fingerprint,
       observed: connection.address,
       port: message.port,
+      ...(message.udp !== undefined ? { udp: message.udp } : {}),
       addresses: message.addresses,
     };
     const previous = this.registry.get(fingerprint);

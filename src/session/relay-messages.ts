@@ -33,6 +33,8 @@ export interface RelayRecord {
   readonly observed: string;
   /** The port the peer listens on for direct connections (0 = not listening). */
   readonly port: number;
+  /** The UDP port it listens on too, when it does (register's optional `udp`). */
+  readonly udp?: number;
   /** The peer's own (LAN) addresses. */
   readonly addresses: readonly string[];
 }
@@ -80,13 +82,19 @@ function rid(body: JsonObject): number {
   return typeof body.rid === 'number' && Number.isInteger(body.rid) ? body.rid : 0;
 }
 
-function register(body: JsonObject): { rid: number; name: string; port: number; addresses: readonly string[] } {
+function register(body: JsonObject): { rid: number; name: string; port: number; udp?: number; addresses: readonly string[] } {
   return {
     rid: rid(body),
     name: limitedString(body.name, 'register.name', TEXT_LIMITS.nickname),
     port: portField(body.port, 'register.port'),
+    ...udpField(body.udp),
     addresses: addressList(body.addresses, MAX_REGISTERED_ADDRESSES),
   };
+}
+
+/** The optional UDP port: 1-65535, else (absent, 0, of another type) no UDP. */
+function udpField(value: unknown): { udp?: number } {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? { udp: value } : {};
 }
 
 function relayError(body: JsonObject): { rid: number; code: string; message: string } {
@@ -128,6 +136,7 @@ function record(value: unknown): RelayRecord {
     fingerprint: fingerprintField(v.fingerprint, 'record.fingerprint'),
     observed: limitedString(v.observed, 'record.observed', TEXT_LIMITS.address),
     port: portField(v.port, 'record.port'),
+    ...udpField(v.udp),
     addresses: addressList(v.addresses, MAX_REGISTERED_ADDRESSES),
   };
 }

@@ -8,11 +8,14 @@ import { createSocket, type Socket } from 'node:dgram';
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { ChatNode } from '../../src/app/chat-node.js';
+import { resolveTarget } from '../../src/app/resolve-target.js';
 import { SYSTEM_CLOCK } from '../../src/clock.js';
 import type { Settings } from '../../src/defaults.js';
+import { parseRelayAddress } from '../../src/net/relay-address.js';
 import { udxTransport } from '../../src/net/udx-transport.js';
 import { rejectsCode } from '../helpers/assert-code.js';
-import { cleanupNodes, EventLog, tempIdentity } from '../helpers/chat-nodes.js';
+import { cleanupNodes, EventLog, tempConversation, tempIdentity, tempPeer } from '../helpers/chat-nodes.js';
+import { cleanupRelayTestnet, linkedRelay, newIdentity, startRelay } from '../helpers/relay-testnet.js';
 import { closeUdx, udxDial } from '../helpers/udx-loopback.js';
 
 const udx = udxTransport(SYSTEM_CLOCK);
@@ -41,6 +44,7 @@ afterEach(async () => {
   for (const squatter of squatters.splice(0)) squatter.close();
   await closeUdx();
   cleanupNodes();
+  await cleanupRelayTestnet();
 });
 after(cleanupNodes);
 
@@ -115,5 +119,36 @@ describe('a ChatNode over UDP (issue 14)', { timeout: 30_000 }, () => {
     assert.equal(listening.type === 'listening' && listening.udpPort, undefined);
     const error = await rejectsCode(tcpOnly.connect('127.0.0.1', port, undefined, undefined, 'udp'), 'ERR_CONNECT_FAILED');
     assert.match(error.message, /cannot dial over UDP/);
+  });
+
+  it('registers its UDP port at the relay, whose records then give UDP candidates; --no-udp registers none', async () => {
+    const { port: relayPort } = await startRelay();
+    const relay = { address: parseRelayAddress(`127.0.0.1:${relayPort}`) };
+    const listen = { host: '127.0.0.1', port: 0, fallback: false };
+    const alice = tempConversation('alice', { listen, relay });
+    const tcpOnly = tempConversation('carol', { listen, relay, udp: false });
+    const registered = await Promise.all(
+      [alice, tcpOnly].map(async (conversation) => {
+        const log = new EventLog(conversation);
+        await conversation.start();
+        await log.until((e) => e.type === 'relay' && e.state === 'registered');
+        return log.until((e) => e.type === 'listening');
+      }),
+    );
+    const [atAlice, atCarol] = registered.map((e) => (e.type === 'listening' ? e : undefined));
+    assert.equal(atAlice?.udpPort, atAlice?.port);
+    assert.equal(atCarol?.udpPort, undefined);
+
+    const { node: bob } = tempPeer('bob');
+    const link = linkedRelay(bob, { relay: relay.address, identity: newIdentity(), port: 0 }, () => undefined);
+    await link.client.whenRegistered(5_000);
+    const [aliceRecord] = await link.client.lookup('alice');
+    assert.equal(aliceRecord?.udp, atAlice?.port);
+    const [carolRecord] = await link.client.lookup('carol');
+    assert.equal(carolRecord && 'udp' in carolRecord, false);
+
+    const plan = await resolveTarget('alice', { relay: link.client, clock: SYSTEM_CLOCK });
+    assert.ok(plan.candidates.length > 0);
+    for (const candidate of plan.candidates) assert.equal(candidate.udpPort, atAlice?.port, candidate.host);
   });
 });

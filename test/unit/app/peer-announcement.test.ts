@@ -25,6 +25,10 @@ describe('announcement records', () => {
   it('TXT carries fp, name and v', () => {
     assert.deepEqual(txtRecord({ name: 'laptop', fingerprint: FP, port: 5050, version: 1 }), { fp: FP, name: 'laptop', v: '1' });
   });
+
+  it('TXT carries udp when the peer listens on UDP too', () => {
+    assert.deepEqual(txtRecord({ name: 'laptop', fingerprint: FP, port: 5050, udpPort: 5050, version: 1 }), { fp: FP, name: 'laptop', v: '1', udp: '5050' });
+  });
 });
 
 describe('parseHeardService', () => {
@@ -41,6 +45,17 @@ describe('parseHeardService', () => {
       addresses: ['192.0.2.11'],
       lastSeen: NOW,
     });
+  });
+
+  it('reads the UDP port a peer announces, and takes a malformed one as no UDP', () => {
+    const withUdp = (udp: unknown) => parseHeardService({ ...good(), txt: { fp: FP, name: 'laptop', v: '1', udp } }, NOW, order);
+    assert.equal(withUdp('5050')?.udpPort, 5050);
+    assert.equal(withUdp(Buffer.from('5051'))?.udpPort, 5051);
+    for (const bad of ['0', '70000', 'x', '', '-1', 5050]) {
+      const peer = withUdp(bad);
+      assert.equal(peer?.port, 5050, `still read with udp=${String(bad)}`);
+      assert.equal(peer && 'udpPort' in peer, false, `no udpPort with udp=${String(bad)}`);
+    }
   });
 
   it('accepts TXT values delivered as Buffers and a lower-case fingerprint', () => {

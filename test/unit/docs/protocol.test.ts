@@ -373,8 +373,8 @@ describe('docs/protocol.md: LAN discovery', () => {
     assert.ok(lan.includes(`\`${instanceName('alice', fingerprint)}\``));
   });
 
-  it('lists exactly the TXT keys the code announces', () => {
-    const keys = Object.keys(txtRecord({ name: 'alice', fingerprint, port: 5050, version: PROTOCOL_VERSION }));
+  it('lists exactly the TXT keys the code announces (the optional udp too)', () => {
+    const keys = Object.keys(txtRecord({ name: 'alice', fingerprint, port: 5050, udpPort: 5050, version: PROTOCOL_VERSION }));
     const listed = [...lan.matchAll(/^\| `([a-z]+)` \| /gm)].map((m) => m[1]);
     assert.deepEqual(listed, keys);
   });
