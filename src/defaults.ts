@@ -85,6 +85,11 @@ export const DEFAULTS = Object.freeze({
   relayBackoffMaxMs: 30_000,
   /** Each direct candidate address gets this head start before the next one is dialled too. */
   directStaggerMs: 250,
+  /**
+   * With --transport auto, TCP to an address gets this head start before UDP to it is dialled too
+   * (on a LAN TCP answers within it, and wins).
+   */
+  udpHeadStartMs: 50,
   /** A direct dial gets this head start before the relayed attempt begins (Happy Eyeballs). */
   relayDelayMs: 300,
   /** How long `connect --relay` waits for the relay registration before giving up on it. */

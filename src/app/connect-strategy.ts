@@ -11,6 +11,7 @@ import type { Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { formatHostPort } from '../net/address.js';
+import type { TransportKind } from '../net/byte-stream.js';
 import { MAX_EARLY_FLIGHT_BYTES } from '../session/relay-messages.js';
 import { DeferredStream } from '../net/deferred-stream.js';
 import { openDataConnection, presentToken } from '../net/relay-data-connection.js';
@@ -22,6 +23,9 @@ import type { RelayLink } from './relay-link.js';
 import { resolveTarget } from './resolve-target.js';
 
 export type PathMode = 'auto' | 'direct-only' | 'relay-only';
+/** Which transports a direct dial may use: `auto` races TCP and UDP (TCP first), the others restrict. */
+export type TransportMode = 'auto' | 'tcp' | 'udp';
+export const TRANSPORT_MODES: readonly TransportMode[] = Object.freeze(['auto', 'tcp', 'udp']);
 
 export interface StrategyInput {
   /** How to name the target in messages. */
@@ -31,12 +35,15 @@ export interface StrategyInput {
   readonly expect?: string;
   readonly relay?: RelayLink;
   readonly mode: PathMode;
+  /** Default auto. */
+  readonly transport?: TransportMode;
   readonly relayDelayMs?: number;
   readonly timing?: Partial<Settings>;
 }
 
 export interface TargetOptions {
   readonly mode: PathMode;
+  readonly transport?: TransportMode;
   /** --expect, validated. */
   readonly expect?: string;
   /** LAN discovery, unless --no-mdns. */
@@ -62,13 +69,14 @@ export async function connectToTarget(node: ChatNode, target: string, options: T
     ...(plan.expect ? { expect: plan.expect } : {}),
     ...(relay ? { relay } : {}),
     mode: options.mode,
+    ...(options.transport ? { transport: options.transport } : {}),
     timing,
   });
 }
 
 export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promise<PeerSummary> {
   const timing = { ...DEFAULTS, ...input.timing };
-  const direct = input.mode === 'relay-only' ? [] : input.candidates;
+  const direct = input.mode === 'relay-only' ? [] : dialOrder(input.candidates, input.transport ?? 'auto', node.speaksUdp, timing);
   const relay = input.mode === 'direct-only' || !input.expect ? undefined : input.relay;
   if (direct.length === 0 && !relay) {
     const why =
@@ -138,9 +146,9 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       clock.clearTimeout(nextTimer);
       const candidate = queue.shift();
       if (!candidate || decided) return;
-      attempt((gate) => node.connect(candidate.host, candidate.port, input.expect, gate), candidate.guess === true);
+      attempt((gate) => node.connect(candidate.host, candidate.port, input.expect, gate, candidate.transport), candidate.guess === true);
       if (queue.length > 0) {
-        nextTimer = clock.setTimeout(startNextDirect, timing.directStaggerMs);
+        nextTimer = clock.setTimeout(startNextDirect, candidate.nextAfterMs);
         nextTimer.unref();
       }
     };
@@ -164,6 +172,34 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
         relayTimer.unref();
       }
     }
+  });
+}
+
+/** One direct dial of the race: a candidate over one transport, and the head start it gets. */
+interface DirectDial {
+  readonly host: string;
+  readonly port: number;
+  readonly transport: TransportKind;
+  readonly guess?: boolean;
+  /** How long it runs alone before the next dial starts too (unless it fails first). */
+  readonly nextAfterMs: number;
+}
+
+/**
+ * The direct dials in order: per address TCP, then UDP after TCP's head start (auto), the next
+ * address after the direct stagger. Auto dials UDP only where the peer said it listens there (a
+ * LAN announcement, a relay record): a UDP port with nothing on it answers nothing, so a dial there
+ * would hold the connect until its deadline. `udp` dials the announced UDP port, else the same
+ * number as TCP's.
+ */
+function dialOrder(candidates: readonly DialCandidate[], mode: TransportMode, speaksUdp: boolean, timing: Settings): DirectDial[] {
+  return candidates.flatMap((c) => {
+    const guess = c.guess === true ? { guess: true } : {};
+    const tcp: DirectDial = { host: c.host, port: c.port, transport: 'tcp', ...guess, nextAfterMs: timing.directStaggerMs };
+    const udpPort = mode === 'udp' ? (c.udpPort ?? c.port) : c.udpPort;
+    if (mode === 'tcp' || !speaksUdp || udpPort === undefined) return mode === 'udp' ? [] : [tcp];
+    const udp: DirectDial = { host: c.host, port: udpPort, transport: 'udp', ...guess, nextAfterMs: timing.directStaggerMs };
+    return mode === 'udp' ? [udp] : [{ ...tcp, nextAfterMs: timing.udpHeadStartMs }, udp];
   });
 }
 

@@ -13,7 +13,7 @@ import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import type { AppEvent, LanPeer, PeerSummary, SentMessage, TransferSummary, WhoEntry } from './app-events.js';
 import { ChatNode } from './chat-node.js';
-import { connectToTarget, type PathMode } from './connect-strategy.js';
+import { connectToTarget, type PathMode, type TransportMode } from './connect-strategy.js';
 import { reconnect } from './reconnector.js';
 import { AddressWatch } from './address-watch.js';
 import type { Undelivered } from './room.js';
@@ -50,6 +50,8 @@ export interface ConversationOptions {
 
 export interface ConnectOptions {
   readonly mode?: PathMode;
+  /** Which transports a direct dial may use (default auto: TCP and UDP raced). */
+  readonly transport?: TransportMode;
   /** The key the peer must present, validated. */
   readonly expect?: string;
 }
@@ -163,6 +165,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     const mode = options.mode ?? 'auto';
     const peer = await connectToTarget(this.#node, target, {
       mode,
+      ...(options.transport ? { transport: options.transport } : {}),
       ...(options.expect ? { expect: options.expect } : {}),
       ...(this.#directory ? { directory: this.#directory } : {}),
       ...(this.#relay ? { relay: this.#relay } : {}),

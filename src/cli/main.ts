@@ -16,7 +16,7 @@ import { normalizeFingerprint } from '../secure/fingerprint.js';
 import { ensureHomeDir, resolveHomeDir } from '../secure/home-dir.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { KnownPeers } from '../secure/known-peers.js';
-import type { PathMode } from '../app/connect-strategy.js';
+import { TRANSPORT_MODES, type PathMode, type TransportMode } from '../app/connect-strategy.js';
 import { isAddressTarget } from '../app/dial-plan.js';
 import { parseRelayAddress, type RelayAddress } from '../net/relay-address.js';
 import { readConfigFile, type ConfigFile } from './config-file.js';
@@ -151,7 +151,7 @@ type FileFlags = { acceptFiles?: unknown; downloadDir?: unknown; bell?: boolean 
 /** The node's settings from LISTENER_OPTIONS, under cac's camelCase keys. */
 type SettingFlags = Record<string, unknown>;
 type ListenFlags = PeerFlags & FileFlags & SettingFlags & { port?: unknown; host?: string; format?: unknown };
-type ConnectFlags = PeerFlags & FileFlags & SettingFlags & { expect?: string; directOnly?: boolean; relayOnly?: boolean; format?: unknown };
+type ConnectFlags = PeerFlags & FileFlags & SettingFlags & { expect?: string; directOnly?: boolean; relayOnly?: boolean; transport?: unknown; format?: unknown };
 
 /** picocolors reads it from argv itself; the relay, which prints no colours, does not take it. */
 const NO_COLOR_OPTION = ['--no-color', 'no colours (also NO_COLOR=1)'] as const;
@@ -175,6 +175,7 @@ const DIAL_OPTIONS = [
   ['--expect <fingerprint>', 'refuse the peer unless its key has this fingerprint'],
   ['--direct-only', 'never use the relay for this connection'],
   ['--relay-only', 'connect through the relay only (needs --relay)'],
+  ['--transport <mode>', `direct dials over auto (TCP and UDP raced, TCP first), tcp or udp (default auto)`],
 ] as const;
 const ACCEPT_FILES_HELP = 'accept file offers without asking: from known peers (declining others), or =any from anyone';
 const DOWNLOAD_DIR_HELP = 'where received files are saved (default: the current directory; created if missing)';
@@ -236,13 +237,14 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
   // A path that cannot be sent fails here, before the peer is bothered with a connection.
   const offer = send ? await listFiles(send) : undefined;
   const mode: PathMode = flags.directOnly ? 'direct-only' : flags.relayOnly ? 'relay-only' : 'auto';
+  const transport = transportOption(flags);
   return runChat({
     ...context,
     json: flags.json === true,
     debug: debugOn(),
     mdns: flags.mdns !== false,
     udp: flags.udp !== false,
-    connect: { target, mode, ...(expect ? { expect } : {}) },
+    connect: { target, mode, transport, ...(expect ? { expect } : {}) },
     timing: { ...parseListenerSettings(flags), ...peerSettings(flags) },
     files: fileOptions(flags),
     bell: flags.bell !== false,
@@ -250,6 +252,15 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     ...relay,
     ...format,
   });
+}
+
+/** --transport auto|tcp|udp; udp cannot go with --no-udp. Throws ERR_USAGE. */
+function transportOption(flags: ConnectFlags): TransportMode {
+  const text = stringFlag(flags.transport, '--transport') ?? 'auto';
+  const mode = TRANSPORT_MODES.find((m) => m === text);
+  if (!mode) throw chatError('ERR_USAGE', `--transport takes ${TRANSPORT_MODES.join(', ')}, not ${JSON.stringify(text)}`);
+  if (mode === 'udp' && flags.udp === false) throw chatError('ERR_USAGE', '--transport udp and --no-udp exclude each other');
+  return mode;
 }
 
 /** --resume-window and --keepalive, in seconds on the command line. Throws ERR_USAGE naming the flag. */

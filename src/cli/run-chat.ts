@@ -15,7 +15,7 @@ import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import { parseInput } from './input-commands.js';
 import { InteractiveFrontend, JsonFrontend, PipeFrontend, type Frontend } from './frontends.js';
-import type { PathMode } from '../app/connect-strategy.js';
+import type { PathMode, TransportMode } from '../app/connect-strategy.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import { sanitizeName } from '../session/sanitize.js';
 import type { AcceptPolicy } from '../app/files/transfers.js';
@@ -36,7 +36,7 @@ export interface RunChatOptions {
   readonly udp?: boolean;
   readonly listen?: { host: string; port: number; fallback: boolean };
   /** What was typed after `connect`, and --expect if given (validated). */
-  readonly connect?: { target: string; expect?: string; mode: PathMode };
+  readonly connect?: { target: string; expect?: string; mode: PathMode; transport?: TransportMode };
   /** --relay (or P2P_CHAT_RELAY): register there, and fall back to it when a direct dial fails. */
   readonly relay?: { address: RelayAddress; pin?: string };
   /** Settings from the command line (handshake deadline, the listener's caps) over DEFAULTS. */

@@ -15,7 +15,7 @@ import { CLI_PATH } from '../helpers/repo-root.js';
 const GLOBAL = ['--home', '--json', '--help'];
 const PEER = ['--name', '--no-mdns', '--no-udp', '--relay', '--resume-window', '--keepalive', '--no-color'];
 const FILES = ['--accept-files', '--download-dir'];
-const DIAL = ['--expect', '--direct-only', '--relay-only'];
+const DIAL = ['--expect', '--direct-only', '--relay-only', '--transport'];
 const flags = (options: readonly { flag: string }[]) => options.map((o) => o.flag.split(' ')[0]!);
 const LISTEN = [...PEER, '--port', '--host', ...FILES, '--format', '--no-bell', ...flags(LISTENER_OPTIONS), '--version'];
 

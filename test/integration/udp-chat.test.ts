@@ -9,6 +9,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:net';
 import { ChatNode } from '../../src/app/chat-node.js';
 import { resolveTarget } from '../../src/app/resolve-target.js';
+import { connectWithStrategy } from '../../src/app/connect-strategy.js';
 import { SYSTEM_CLOCK } from '../../src/clock.js';
 import type { Settings } from '../../src/defaults.js';
 import { parseRelayAddress } from '../../src/net/relay-address.js';
@@ -150,5 +151,31 @@ describe('a ChatNode over UDP (issue 14)', { timeout: 30_000 }, () => {
     const plan = await resolveTarget('alice', { relay: link.client, clock: SYSTEM_CLOCK });
     assert.ok(plan.candidates.length > 0);
     for (const candidate of plan.candidates) assert.equal(candidate.udpPort, atAlice?.port, candidate.host);
+  });
+
+  it('--transport udp connects over UDP; auto prefers TCP on loopback, and falls to UDP when TCP is refused', async () => {
+    const alice = udpNode('alice');
+    const port = await alice.listen('127.0.0.1', 0, false);
+    const expect = alice.fingerprint;
+    const dial = (transport: 'auto' | 'udp', tcpPort: number, udpPort?: number) =>
+      connectWithStrategy(udpNode('bob'), {
+        label: 'alice',
+        candidates: [{ host: '127.0.0.1', port: tcpPort, ...(udpPort !== undefined ? { udpPort } : {}) }],
+        expect,
+        mode: 'direct-only',
+        transport,
+      });
+    assert.equal((await dial('udp', port)).transport, 'udp');
+    assert.equal((await dial('auto', port, port)).transport, 'tcp');
+    // A TCP port with nothing listening: refused at once, and UDP, announced elsewhere, carries it.
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const deadTcp = (closed.address() as { port: number }).port;
+    closed.close();
+    await once(closed, 'close');
+    const started = performance.now();
+    assert.equal((await dial('auto', deadTcp, port)).transport, 'udp');
+    assert.ok(performance.now() - started < 2_000, 'UDP did not wait for a timeout');
   });
 });
