@@ -72,6 +72,7 @@ describe('netlab: LAN discovery failure modes', { skip: await netlabSkip(), time
     await lab!.exec('v6', 'nft', ['add table inet p2ptest']);
     await lab!.exec('v6', 'nft', ['add chain inet p2ptest input { type filter hook input priority 0 ; }']);
     await lab!.exec('v6', 'nft', ['add rule inet p2ptest input meta nfproto ipv4 tcp dport 5050 drop']);
+    await lab!.exec('v6', 'nft', ['add rule inet p2ptest input meta nfproto ipv4 udp dport 5050 drop']);
     // A fresh link-local address is 'tentative' (duplicate detection) for a moment: wait it out.
     for (let i = 0; i < 100; i++) {
       const tentative = await lab!.exec('one', 'ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'tentative']);

@@ -286,7 +286,7 @@ describe('netlab: avahi (an independent mDNS stack) sees a p2p-chat listener', {
     assert.match(line.host ?? '', /\.local$/, `the SRV target is a .local host name: ${line.raw}`);
     assert.equal(line.address, ADDRESSES.peer, `its host name resolves to the listener's address: ${line.raw}`);
     assert.equal(line.port, '5050', line.raw);
-    assert.deepEqual(line.txt, { fp: fingerprint, name: 'alice', v: '1' }, `TXT as the README lists it: ${line.raw}`);
+    assert.deepEqual(line.txt, { fp: fingerprint, name: 'alice', v: '1', udp: '5050' }, `TXT as the README lists it: ${line.raw}`);
   });
 
   it('avahi sees the listener leave at once on a clean exit (mDNS goodbye)', async (t) => {
