@@ -2,12 +2,35 @@
 // TCP one. end() is udx's FIN, sent after everything written, so the goodbye flow (end, the other
 // side's end, finish) is TCP's; a reset or a peer that stopped acknowledging becomes the coded
 // error the close event carries ("connection to 192.0.2.7:5050 failed: timed out").
+//
+// udx-native (1.21.3) never tells libudx how much waits unread, so pausing a udx stream does not
+// close the receive window and the sender keeps sending. The raw stream therefore always flows into
+// a queue of our own, counted, which pause() stops emitting from; past UDX_MAX_BUFFERED_BYTES unread
+// the stream is cut off, so a peer cannot fill our memory while we are not reading.
 
 import { EventEmitter } from 'node:events';
 import type UDX from 'udx-native';
-import { P2PChatError } from '../errors.js';
+import { DEFAULTS } from '../defaults.js';
+import { chatError, P2PChatError } from '../errors.js';
 import { formatHostPort, plainHost } from './address.js';
 import type { ByteStream, ByteStreamEvents } from './byte-stream.js';
+
+const MiB = 1024 * 1024;
+/** A frame's header (2 bytes) and AEAD tag (16): what one message costs on the wire beyond its plaintext. */
+const MESSAGE_WIRE_BYTES = 2 + 16;
+
+/**
+ * Most bytes a udx stream holds unread (paused) before it is cut off. An honest peer sends no more
+ * than our application windows allow before we read and acknowledge: one file transfer's window
+ * (SEND_WINDOW_DEFAULTS.maxBytes, 16 MiB, plus the 4 MiB of slack the receiver allows:
+ * INCOMING_DEFAULTS.maxBufferedBytes, 20 MiB) and the chat a host passes on before it cuts a peer
+ * that fell behind (Delivery.runaway: 4 x maxUnackedBytes of plaintext and 4 x maxUnackedMessages
+ * frames of framing, 16 MiB and 72 kB), about 36 MiB in all. Twice that (about 72 MiB) leaves room
+ * for a second transfer at its full window. test/integration/udx-unread-cap.test.ts holds it to
+ * those values, which net/ cannot import.
+ */
+export const UDX_MAX_BUFFERED_BYTES =
+  2 * (20 * MiB + 4 * (DEFAULTS.maxUnackedBytes + DEFAULTS.maxUnackedMessages * MESSAGE_WIRE_BYTES));
 
 export interface UdxStreamOptions {
   /** Keep our side open after the other end half-closed (else end it then, as TCP does by default). */
@@ -19,7 +42,19 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   readonly remoteAddress: string;
   readonly remoteHost: string;
   readonly #raw: UDX.Stream;
+  readonly #allowHalfOpen: boolean;
   #error: P2PChatError | undefined;
+  /** Received (or put back) and not yet emitted, from #head on. */
+  #unread: Array<Buffer | undefined> = [];
+  #head = 0;
+  #unreadBytes = 0;
+  #paused = true;
+  #emitScheduled = false;
+  /** The raw stream's end arrived; ours is emitted once everything before it has been. */
+  #rawEnded = false;
+  #rawClosed = false;
+  #destroyCalled = false;
+  #closeEmitted = false;
   #readEnded = false;
   #ended = false;
   #needsDrain = false;
@@ -28,14 +63,13 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   constructor(raw: UDX.Stream, options: UdxStreamOptions = {}) {
     super();
     this.#raw = raw;
+    this.#allowHalfOpen = options.allowHalfOpen === true;
     this.remoteHost = plainHost(raw.remoteHost ?? '?');
     this.remoteAddress = formatHostPort(raw.remoteHost ?? undefined, raw.remotePort);
-    raw.on('data', (chunk) => this.emit('data', chunk));
-    raw.pause();
+    raw.on('data', (chunk) => this.#received(chunk));
     raw.on('end', () => {
-      this.#readEnded = true;
-      this.emit('end');
-      if (options.allowHalfOpen !== true) this.end();
+      this.#rawEnded = true;
+      this.#emitUnread();
     });
     raw.on('drain', () => {
       this.#needsDrain = false;
@@ -46,7 +80,11 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     raw.on('error', (err) => {
       this.#error ??= P2PChatError.from(err, 'ERR_CONNECTION_LOST', `connection to ${this.remoteAddress} failed`);
     });
-    raw.on('close', () => this.emit('close', this.#error));
+    raw.on('close', () => {
+      this.#rawClosed = true;
+      // A clean close (both ends done) waits until what arrived before the end has been read.
+      if (!this.#endHeld) this.#emitClose();
+    });
   }
 
   get writable(): boolean {
@@ -58,12 +96,17 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   }
 
   get destroyed(): boolean {
-    return this.#raw.destroying;
+    return this.#closeEmitted || (this.#raw.destroying && !this.#endHeld);
   }
 
   /** What streamx holds; udx's own send window (its kernel-buffer counterpart) is not counted. */
   get queuedBytes(): number {
     return this.#raw._writableState.buffered;
+  }
+
+  /** Bytes received (or put back) and not yet handed to our reader: at most UDX_MAX_BUFFERED_BYTES. */
+  get unreadBytes(): number {
+    return this.#unreadBytes;
   }
 
   get needsDrain(): boolean {
@@ -84,15 +127,21 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   }
 
   pause(): void {
-    this.#raw.pause();
+    this.#paused = true;
   }
 
   resume(): void {
-    this.#raw.resume();
+    this.#paused = false;
+    this.#scheduleEmit();
   }
 
   unshift(chunk: Uint8Array): void {
-    this.#raw.unshift(chunk);
+    if (this.#gone) return;
+    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.#head > 0) this.#unread[--this.#head] = buffer;
+    else this.#unread.unshift(buffer);
+    this.#unreadBytes += buffer.length;
+    this.#scheduleEmit();
   }
 
   end(): void {
@@ -102,6 +151,87 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   }
 
   destroy(): void {
-    this.#raw.destroy();
+    this.#destroyCalled = true;
+    this.#dropUnread();
+    // A close held for unread bytes is due now, but as TCP's, after the caller has returned.
+    if (this.#rawClosed) queueMicrotask(() => this.#emitClose());
+    else this.#raw.destroy();
+  }
+
+  /** The raw stream closed cleanly after its end, and bytes before that end are still to be read. */
+  get #endHeld(): boolean {
+    return this.#rawEnded && !this.#readEnded && this.#error === undefined && !this.#destroyCalled;
+  }
+
+  get #hasUnread(): boolean {
+    return this.#head < this.#unread.length;
+  }
+
+  get #gone(): boolean {
+    return this.#destroyCalled || this.#closeEmitted || this.#error !== undefined;
+  }
+
+  #received(chunk: Buffer): void {
+    if (this.#gone) return;
+    if (!this.#paused && !this.#hasUnread) {
+      this.emit('data', chunk);
+      return;
+    }
+    const unread = this.#unreadBytes + chunk.length;
+    if (unread > UDX_MAX_BUFFERED_BYTES) {
+      this.#error = chatError(
+        'ERR_CONNECTION_LOST',
+        `connection to ${this.remoteAddress} dropped: the peer sent ${unread} bytes while we were not reading, more than we asked for`,
+      );
+      this.#dropUnread();
+      this.#raw.destroy();
+      return;
+    }
+    this.#unread.push(chunk);
+    this.#unreadBytes = unread;
+  }
+
+  #scheduleEmit(): void {
+    if (this.#emitScheduled) return;
+    this.#emitScheduled = true;
+    // Not within resume() or unshift(): as with TCP, data comes after the caller has returned.
+    queueMicrotask(() => {
+      this.#emitScheduled = false;
+      this.#emitUnread();
+    });
+  }
+
+  /** Hand over what waits, until a reader pauses; then the end, and a close held for it. */
+  #emitUnread(): void {
+    while (!this.#paused && this.#hasUnread) {
+      const chunk = this.#unread[this.#head]!;
+      this.#unread[this.#head++] = undefined;
+      this.#unreadBytes -= chunk.length;
+      this.emit('data', chunk);
+    }
+    if (!this.#hasUnread) this.#dropUnread();
+    // A reader that keeps pausing before the queue empties must not grow it by its spent slots.
+    else if (this.#head > 1024 && this.#head * 2 > this.#unread.length) {
+      this.#unread = this.#unread.slice(this.#head);
+      this.#head = 0;
+    }
+    if (this.#hasUnread || !this.#rawEnded || this.#readEnded || this.#gone) return;
+    this.#readEnded = true;
+    this.emit('end');
+    if (!this.#allowHalfOpen) this.end();
+    if (this.#rawClosed) this.#emitClose();
+  }
+
+  #dropUnread(): void {
+    this.#unread = [];
+    this.#head = 0;
+    this.#unreadBytes = 0;
+  }
+
+  #emitClose(): void {
+    if (this.#closeEmitted) return;
+    this.#closeEmitted = true;
+    this.#dropUnread();
+    this.emit('close', this.#error);
   }
 }
