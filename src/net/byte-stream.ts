@@ -41,7 +41,10 @@ export interface ByteStream extends EventEmitter<ByteStreamEvents> {
   write(chunk: Uint8Array): void;
   /** Several chunks handed to the transport together (one vectored write where it can). */
   writev(chunks: readonly Uint8Array[]): void;
-  /** Stop reading: what the other end sends waits in the transport, whose flow control holds the rest. */
+  /**
+   * Stop reading: what the other end sends waits in the transport, whose flow control holds the rest
+   * (udx's does not: it holds up to a cap, then cuts the peer off; see udx-stream.ts).
+   */
   pause(): void;
   resume(): void;
   /** Put bytes back to be read again first (a listener that read them to tell what the connection is). */
