@@ -6,7 +6,8 @@
 // udx-native (1.21.3) never tells libudx how much waits unread, so pausing a udx stream does not
 // close the receive window and the sender keeps sending. The raw stream therefore always flows into
 // a queue of our own, counted, which pause() stops emitting from; past UDX_MAX_BUFFERED_BYTES unread
-// the stream is cut off, so a peer cannot fill our memory while we are not reading.
+// the stream is cut off, so a peer cannot fill our memory while we are not reading, and so is the
+// stream holding most once all of them together hold more than UDX_TOTAL_UNREAD_BYTES.
 
 import { EventEmitter } from 'node:events';
 import type UDX from 'udx-native';
@@ -14,6 +15,7 @@ import { DEFAULTS } from '../defaults.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { formatHostPort, plainHost } from './address.js';
 import type { ByteStream, ByteStreamEvents } from './byte-stream.js';
+import { UnreadBudget, type BudgetHolder } from './unread-budget.js';
 
 const MiB = 1024 * 1024;
 /** A frame's header (2 bytes) and AEAD tag (16): what one message costs on the wire beyond its plaintext. */
@@ -32,17 +34,24 @@ const MESSAGE_WIRE_BYTES = 2 + 16;
 export const UDX_MAX_BUFFERED_BYTES =
   2 * (20 * MiB + 4 * (DEFAULTS.maxUnackedBytes + DEFAULTS.maxUnackedMessages * MESSAGE_WIRE_BYTES));
 
+/** What all udx streams of this process may hold unread together: two streams at their cap. */
+export const UDX_TOTAL_UNREAD_BYTES = 2 * UDX_MAX_BUFFERED_BYTES;
+const PROCESS_BUDGET = new UnreadBudget(UDX_TOTAL_UNREAD_BYTES);
+
 export interface UdxStreamOptions {
   /** Keep our side open after the other end half-closed (else end it then, as TCP does by default). */
   readonly allowHalfOpen?: boolean;
+  /** What it shares its unread bytes with (the process's, by default; tests pass their own). */
+  readonly budget?: UnreadBudget;
 }
 
-export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStream {
+export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStream, BudgetHolder {
   readonly transport = 'udp' as const;
   readonly remoteAddress: string;
   readonly remoteHost: string;
   readonly #raw: UDX.Stream;
   readonly #allowHalfOpen: boolean;
+  readonly #budget: UnreadBudget;
   #error: P2PChatError | undefined;
   /** Received (or put back) and not yet emitted, from #head on. */
   #unread: Array<Buffer | undefined> = [];
@@ -64,6 +73,7 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     super();
     this.#raw = raw;
     this.#allowHalfOpen = options.allowHalfOpen === true;
+    this.#budget = options.budget ?? PROCESS_BUDGET;
     this.remoteHost = plainHost(raw.remoteHost ?? '?');
     this.remoteAddress = formatHostPort(raw.remoteHost ?? undefined, raw.remotePort);
     raw.on('data', (chunk) => this.#received(chunk));
@@ -141,6 +151,7 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     if (this.#head > 0) this.#unread[--this.#head] = buffer;
     else this.#unread.unshift(buffer);
     this.#unreadBytes += buffer.length;
+    this.#budget.add(this, buffer.length);
     this.#scheduleEmit();
   }
 
@@ -179,16 +190,24 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     }
     const unread = this.#unreadBytes + chunk.length;
     if (unread > UDX_MAX_BUFFERED_BYTES) {
-      this.#error = chatError(
-        'ERR_CONNECTION_LOST',
-        `connection to ${this.remoteAddress} dropped: the peer sent ${unread} bytes while we were not reading, more than we asked for`,
-      );
-      this.#dropUnread();
-      this.#raw.destroy();
+      this.#cut(`the peer sent ${unread} bytes while we were not reading, more than we asked for`);
       return;
     }
     this.#unread.push(chunk);
     this.#unreadBytes = unread;
+    this.#budget.add(this, chunk.length);
+  }
+
+  /** BudgetHolder: the udx streams of this process hold too much unread, and this one the most. */
+  cutOff(total: number, budget: number): void {
+    this.#cut(`udx connections held ${total} bytes unread in all (at most ${budget}), ${this.#unreadBytes} of them this peer's`);
+  }
+
+  #cut(why: string): void {
+    if (this.#gone) return;
+    this.#error = chatError('ERR_CONNECTION_LOST', `connection to ${this.remoteAddress} dropped: ${why}`);
+    this.#dropUnread();
+    this.#raw.destroy();
   }
 
   #scheduleEmit(): void {
@@ -207,6 +226,7 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
       const chunk = this.#unread[this.#head]!;
       this.#unread[this.#head++] = undefined;
       this.#unreadBytes -= chunk.length;
+      this.#budget.release(this, chunk.length);
       this.emit('data', chunk);
     }
     if (!this.#hasUnread) this.#dropUnread();
@@ -226,6 +246,7 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     this.#unread = [];
     this.#head = 0;
     this.#unreadBytes = 0;
+    this.#budget.forget(this);
   }
 
   #emitClose(): void {
