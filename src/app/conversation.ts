@@ -87,8 +87,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   #announcedPort: number | undefined;
   #announcing: Promise<void> = Promise.resolve();
   #quitting: Promise<boolean> | undefined;
-  /** How each peer we dialled was to be reached (--direct-only, --relay-only), for dialling it again. */
-  readonly #modes = new Map<string, PathMode>();
+  /** How each peer we dialled was to be reached (--direct-only, --relay-only, --transport), for dialling it again. */
+  readonly #modes = new Map<string, { readonly mode: PathMode; readonly transport?: TransportMode }>();
 
   constructor(options: ConversationOptions) {
     super();
@@ -105,7 +105,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     this.#node.on('drain', () => this.emit('drain'));
     this.#node.on('suspended', (peer, error) => {
       reconnect(this.#node, peer, error, {
-        mode: this.#modes.get(peer.fingerprint) ?? 'auto',
+        ...(this.#modes.get(peer.fingerprint) ?? { mode: 'auto' }),
         directory: this.#directory,
         relay: () => this.#relay,
         emit: (event) => this.#emit(event),
@@ -170,7 +170,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
       ...(this.#directory ? { directory: this.#directory } : {}),
       ...(this.#relay ? { relay: this.#relay } : {}),
     });
-    this.#modes.set(peer.fingerprint, mode);
+    this.#modes.set(peer.fingerprint, { mode, ...(options.transport ? { transport: options.transport } : {}) });
     return peer;
   }
 

@@ -7,7 +7,7 @@ import { P2PChatError } from '../errors.js';
 import { parseTarget } from '../net/target.js';
 import type { AppEvent } from './app-events.js';
 import type { ChatNode } from './chat-node.js';
-import { connectWithStrategy, type PathMode } from './connect-strategy.js';
+import { connectWithStrategy, type PathMode, type TransportMode } from './connect-strategy.js';
 import type { DialCandidate } from './dial-plan.js';
 import type { PeerDirectory } from './peer-directory.js';
 import { RelayBackoff } from './relay-backoff.js';
@@ -18,6 +18,8 @@ import type { RoomPeer } from './room.js';
 export interface ReconnectOptions {
   /** How the first connect went: a peer reached only directly (or only relayed) stays so. */
   readonly mode: PathMode;
+  /** The transports the first connect was given (--transport): a peer reached over UDP only is dialled so again. */
+  readonly transport?: TransportMode;
   readonly directory: PeerDirectory | undefined;
   /** The relay link as it is now (it may itself be reconnecting). */
   readonly relay: () => RelayLink | undefined;
@@ -59,6 +61,7 @@ export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, o
         expect: peer.fingerprint,
         ...(relay ? { relay } : {}),
         mode: options.mode,
+        ...(options.transport ? { transport: options.transport } : {}),
         timing,
       });
     } catch (err) {

@@ -9,10 +9,10 @@
 
 import { EventEmitter } from 'node:events';
 import type { P2PChatError } from '../../src/errors.js';
-import type { ByteStream, ByteStreamEvents } from '../../src/net/byte-stream.js';
+import type { ByteStream, ByteStreamEvents, TransportKind } from '../../src/net/byte-stream.js';
 
 export class MemoryStream extends EventEmitter<ByteStreamEvents> implements ByteStream {
-  readonly transport = 'tcp' as const;
+  readonly transport: TransportKind;
   readonly remoteHost: string;
   readonly remotePort: number;
   peer!: MemoryStream;
@@ -32,8 +32,9 @@ export class MemoryStream extends EventEmitter<ByteStreamEvents> implements Byte
   /** The first chunk this end wrote: a dialler's preamble and handshake message 1, in one write. */
   firstWrite: Buffer | undefined;
 
-  constructor(remoteHost: string, remotePort: number, highWaterMark: number) {
+  constructor(remoteHost: string, remotePort: number, highWaterMark: number, transport: TransportKind = 'tcp') {
     super();
+    this.transport = transport;
     this.remoteHost = remoteHost;
     this.remotePort = remotePort;
     this.highWaterMark = highWaterMark;

@@ -4,7 +4,7 @@
 // test can cut it (destroy: a reset both sides see) or sever it (silence neither side is told of).
 
 import { chatError } from '../../src/errors.js';
-import type { ByteStream, StreamListener, Transport } from '../../src/net/byte-stream.js';
+import type { ByteStream, StreamListener, Transport, TransportKind } from '../../src/net/byte-stream.js';
 import { MemoryStream } from './memory-stream.js';
 
 /** One connection made over the network: the dialler's end and the listener's. */
@@ -23,11 +23,17 @@ export class MemoryNetwork {
   /** While true every dial is refused, as by a network that is down. */
   down = false;
   #nextPort = 40_000;
+  /** What its transports and streams say they are: a second network of kind 'udp' plays a node's UDP. */
+  readonly kind: TransportKind;
+
+  constructor(kind: TransportKind = 'tcp') {
+    this.kind = kind;
+  }
 
   /** The transport of a node at `host`: it listens there (on the port asked, 5050 for 0) and dials from there. */
   transport(host: string): Transport {
     return {
-      kind: 'tcp',
+      kind: this.kind,
       dial: async (toHost, port) => {
         await Promise.resolve(); // a dial never completes within the call, as a socket's does not
         const to = `${toHost}:${port}`;
@@ -36,8 +42,8 @@ export class MemoryNetwork {
           this.refused++;
           throw chatError('ERR_CONNECT_FAILED', `cannot reach ${to}: connection refused`);
         }
-        const dialler = new MemoryStream(toHost, port, 64 * 1024);
-        const listener = new MemoryStream(host, this.#nextPort++, 64 * 1024);
+        const dialler = new MemoryStream(toHost, port, 64 * 1024, this.kind);
+        const listener = new MemoryStream(host, this.#nextPort++, 64 * 1024, this.kind);
         dialler.peer = listener;
         listener.peer = dialler;
         this.links.push({ from: host, to, dialler, listener });
@@ -50,7 +56,7 @@ export class MemoryNetwork {
         if (this.#listeners.has(key)) throw chatError('ERR_LISTEN_FAILED', `cannot listen on ${key}: port ${port} is in use`);
         this.#listeners.set(key, onStream);
         return {
-          transport: 'tcp',
+          transport: this.kind,
           host,
           port,
           close: async () => {
