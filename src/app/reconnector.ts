@@ -31,6 +31,8 @@ export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, o
   const { clock, timing } = node;
   const backoff = new RelayBackoff(timing.reconnectInitialMs, timing.reconnectMaxMs);
   const last = peer.route.path === 'direct' ? parseTarget(peer.connection.address, timing.port) : undefined;
+  // A peer last reached over UDP listens there: auto races UDP again (TCP may be what is blocked).
+  const lastUdp = last && peer.connection.transport === 'udp' ? { udpPort: last.port } : {};
   options.directory?.browse(); // a peer that moved is found on the LAN again
   // Tries for this suspension only: once it has resumed, a later suspension runs its own.
   const suspension = node.suspension(peer);
@@ -47,10 +49,11 @@ export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, o
 
   const dial = async () => {
     if (!waiting()) return;
-    const candidates: DialCandidate[] = last ? [{ host: last.host, port: last.port }] : [];
+    const candidates: DialCandidate[] = last ? [{ host: last.host, port: last.port, ...lastUdp }] : [];
     for (const entry of options.directory?.find(peer.fingerprint) ?? []) {
+      const udp = entry.udpPort !== undefined ? { udpPort: entry.udpPort } : {};
       for (const host of entry.addresses) {
-        if (!candidates.some((c) => c.host === host && c.port === entry.port)) candidates.push({ host, port: entry.port });
+        if (!candidates.some((c) => c.host === host && c.port === entry.port)) candidates.push({ host, port: entry.port, ...udp });
       }
     }
     const relay = options.relay();

@@ -1,6 +1,6 @@
 // Dialling a suspended conversation again keeps to the transports its connect was given: a peer
 // reached with --transport udp is dialled again over UDP only, one reached with --transport tcp
-// over TCP only. Each node has two in-memory networks, one playing TCP and one UDP, so that a test
+// over TCP only; in auto, one last reached over UDP is raced over UDP again. Each node has two in-memory networks, one playing TCP and one UDP, so that a test
 // can see which one a reconnect dialled.
 
 import assert from 'node:assert/strict';
@@ -83,4 +83,15 @@ describe('reconnecting keeps the transport of the connect', () => {
       assert.equal(l[kept].links.length, 2, `the reconnect came over ${kept.toUpperCase()}`);
     });
   }
+
+  it('races UDP again in auto for a peer last reached over UDP, when TCP gets nowhere', async () => {
+    const l = await lab('auto');
+    const joined = l.alice.connect(BOB, 5050, undefined, undefined, 'udp');
+    await settle();
+    assert.equal((await joined).transport, 'udp');
+    l.tcp.down = true; // TCP blocked: only UDP brings the conversation back
+    l.udp.last.dialler.destroy();
+    await untilReconnected(l, 5_000);
+    assert.equal(l.udp.links.length, 2, 'the reconnect came over UDP');
+  });
 });
