@@ -294,9 +294,11 @@ export class Resumption {
 
   /**
    * Listener: a conversation named in IK message 1, which anyone who saw it go by could replay.
-   * It may only resume one this key holds, never start one, nor end the key's other conversations
-   * (an old message 1 must not make a ghost join or leave), and each message 1 (its ephemeral key)
-   * resumes at most once. Anything else is closed without a word: the dialler tries XX next.
+   * It may only resume one this key holds whose connection is gone (suspended, or detached), never
+   * start one, take one from a live connection, nor end the key's other conversations (an old
+   * message 1 must not make a ghost join or leave, nor cut a chat off), and each message 1 (its
+   * ephemeral key) resumes at most once. Anything else is closed without a word: the dialler tries
+   * XX next.
    */
   #answerEarly(arrival: Arrival, hello: Hello): void {
     const { connection, remote } = arrival;
@@ -304,7 +306,9 @@ export class Resumption {
     const same = this.#held(remote.fingerprint, hello.id);
     const key = remote.ephemeralKey?.toString('hex') ?? '';
     const seen = same ? (this.#earlyKeys.get(same) ?? []) : [];
-    if (!same || seen.includes(key)) {
+    // A conversation still on a live connection is not taken from it on the word of a message 1,
+    // which a replay could give as well: the dialler's next try, over XX, proves itself first.
+    if (!same || !same.session.detached || seen.includes(key)) {
       connection.destroy();
       return;
     }
