@@ -132,11 +132,14 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
           resolve(summary);
         },
         (err: unknown) => {
+          // The path that claimed the race failed before it joined (an IK message 1, which claims
+          // at the start, that the peer refused; a connection lost mid-handshake): the paths still
+          // to come may yet win. Only a node that is quitting gives up at once.
+          if (claimed && !node.quitting) decided = claimed = false;
           if (!claimed) {
             settleFailure(err, guess);
             return;
           }
-          // The winner itself failed after its handshake (we are shutting down): nothing else is left.
           stopTimers();
           reject(err);
         },
