@@ -61,6 +61,8 @@ export function acceptRelayInvites(
       },
       (err: unknown) => {
         inFlight--;
+        // Not taken up after all (we may have moved): the relay's next invitation with it is welcome.
+        taken.delete(invite.token);
         const error = P2PChatError.from(err, 'ERR_RELAY_UNREACHABLE');
         early?.fail(error);
         if (err instanceof P2PChatError && !node.quitting) onError(err);

@@ -48,16 +48,22 @@ class Invites extends EventEmitter<{ invite: [Invite] }> {
   }
 }
 
+/** Invitations answered by a node whose connect times out in 0.3 s, to a "relay" that never answers. */
+async function inviteIntoHole(): Promise<{ invites: Invites; errors: P2PChatError[] }> {
+  const hole: UnansweredPort = await unansweredPort();
+  cleanups.push(() => hole.close());
+  const invites = new Invites();
+  const errors: P2PChatError[] = [];
+  const relay = { host: '127.0.0.1', port: hole.port, label: `127.0.0.1:${hole.port}` };
+  acceptRelayInvites(node(300), invites, relay, (err) => errors.push(err));
+  return { invites, errors };
+}
+
 const invite = (n: number): Invite => ({ token: n.toString(16).padStart(64, '0'), from: { name: 'dialler', fingerprint: 'X' } });
 
 describe('relay invitations', { timeout: 30_000 }, () => {
   it("dial the relay with the node's own connect timeout", async () => {
-    const hole: UnansweredPort = await unansweredPort();
-    cleanups.push(() => hole.close());
-    const invites = new Invites();
-    const errors: P2PChatError[] = [];
-    const relay = { host: '127.0.0.1', port: hole.port, label: `127.0.0.1:${hole.port}` };
-    acceptRelayInvites(node(300), invites, relay, (err) => errors.push(err));
+    const { invites, errors } = await inviteIntoHole();
     invites.emit('invite', invite(1));
     const [error] = await until(() => errors.length > 0 && errors, 'the data connection to time out');
     assert.equal(error!.code, 'ERR_CONNECT_FAILED');
@@ -94,6 +100,15 @@ describe('relay invitations', { timeout: 30_000 }, () => {
     await until(() => socket!.closed || socket!.readableEnded, 'the node to close it');
     assert.match(received, /^P2PDATA/, 'it presented its token');
     assert.doesNotMatch(received, /P2PCHAT/, 'and started no handshake');
+  });
+
+  it('an invitation whose data connection could not be opened is taken again when the relay sends it again', async () => {
+    const { invites, errors } = await inviteIntoHole();
+    invites.emit('invite', invite(5));
+    await until(() => errors.length > 0, 'the first data connection to time out');
+    invites.emit('invite', invite(5));
+    await until(() => errors.length > 1, 'a second try with the same token');
+    assert.deepEqual(errors.map((e) => e.code), ['ERR_CONNECT_FAILED', 'ERR_CONNECT_FAILED']);
   });
 
   it('an invitation sent again (the relay does, when we register anew) is taken once', async () => {
