@@ -200,6 +200,7 @@ export class RelayControl {
     if (fresh) {
       const early = connection.speaks(EARLY_FLIGHT_FEATURE);
       for (const invite of this.#options.sessions.invitesFor(fingerprint)) {
+        if (invite.early && !early) this.#options.sessions.flightRefused(invite.token);
         connection.send({ type: 'invite', token: invite.token, from: invite.from, ...(early && invite.early ? { early: invite.early.toString('hex') } : {}) });
       }
     }

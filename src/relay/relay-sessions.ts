@@ -34,7 +34,7 @@ interface Meta {
   readonly a: PeerRef;
   readonly b: PeerRef;
   /** The dialler's first flight, to go in front of its data connection's bytes (b did not take it). */
-  readonly prefix?: Buffer;
+  prefix?: Buffer;
   /** The dialler's first flight, sent in b's invite (b takes it). */
   readonly flight?: Buffer;
   /** b took the dialler's first flight in its invite: its answer is due, then held here. */
@@ -170,6 +170,21 @@ export class RelaySessions {
       invites.push({ token, from: meta.a, ...(meta.flight ? { early: meta.flight } : {}) });
     }
     return invites;
+  }
+
+  /**
+   * `fingerprint` registered anew from a connection that does not take first flights: the
+   * invitation `token` goes to it without one, so the dialler's flight goes in front of the
+   * dialler's data connection instead, as for a peer that never took them, and no answer is due.
+   */
+  flightRefused(token: string): void {
+    const meta = this.#answers.get(token);
+    if (!meta?.flight || meta.answer !== 'due') return;
+    this.#forget(meta);
+    meta.answer = undefined;
+    meta.prefix = meta.flight;
+    // Its data connection may be waiting already (b's has not come: that is why it is invited again).
+    meta.dialer?.unshift(meta.flight);
   }
 
   /**

@@ -202,4 +202,34 @@ describe('RelayControl: a key that registers on a new control connection', () =>
     assert.equal(again.find('invite').length, 2);
     await stop();
   });
+
+  it('registering anew without "early", it is invited without the flight, which then goes in front of the dialler\'s data connection', async () => {
+    const { sessions, peer, stop } = relay();
+    const alice = await peer('alice', true);
+    const bob = await peer('bob', true);
+    await bob.register();
+    alice.connection.send({ type: 'dial', rid: 1, fingerprint: bob.fingerprint, early: FLIGHT.toString('hex') });
+    await flush();
+    const [first] = bob.find('invite');
+    assert.equal(first?.early, FLIGHT.toString('hex'));
+    const [session] = alice.find('session');
+    const fromAlice = dataConnection();
+    fromAlice.peer.write(Buffer.from('[message 3]'));
+    assert.equal(sessions.attach(session!.token, fromAlice.relay), undefined, 'alice waits for bob');
+
+    // Bob comes back from an older build that does not take first flights.
+    const older = await peer('bob', false, bob.id);
+    await older.register();
+    const [again] = older.find('invite');
+    assert.equal(again?.token, first!.token);
+    assert.equal(again && 'early' in again, false, 'no flight for a peer that does not take it');
+    const toBob = dataConnection();
+    assert.equal(sessions.attach(again!.token, toBob.relay), undefined);
+    await flush();
+    assert.equal(toBob.heard().toString(), `${FLIGHT}[message 3]`, "alice's flight first, then what she sent: no answer is waited for");
+    older.connection.send({ type: 'answer', token: again!.token, early: ANSWER.toString('hex') });
+    await flush();
+    assert.equal(fromAlice.heard().length, 0, 'a late answer is not written to alice');
+    await stop();
+  });
 });
