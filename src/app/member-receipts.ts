@@ -8,6 +8,11 @@ import type { PeerRef } from '../session/message-fields.js';
 
 /** Our chats whose fate at one member is not known yet, most per member; older ones stop waiting. */
 export const MAX_WAITING_PER_MEMBER = 10_000;
+/**
+ * The same across all members: a host may claim a thousand members and confirm nothing. Past it
+ * each member a new chat waits on lets its oldest go (counted as not delivered).
+ */
+export const MAX_WAITING_TOTAL = 100_000;
 
 /** Chats of ours that did not reach a peer (or have not yet), by peer. */
 export interface Undelivered {
@@ -27,6 +32,8 @@ export class MemberReceipts {
   readonly #waiting = new Map<string, Waiting>();
   /** Members gone with chats of ours they never confirmed. */
   readonly #gone = new Map<string, Undelivered>();
+  /** Ids waiting, all members together. */
+  #waitingCount = 0;
 
   /** We said chat `id`; the hosts we dialled pass it on to `members`. */
   said(id: string, members: readonly PeerRef[]): void {
@@ -36,12 +43,17 @@ export class MemberReceipts {
         entry = { name, ids: new Set(), missed: 0 };
         this.#waiting.set(fingerprint, entry);
       }
+      if (entry.ids.has(id)) continue;
       entry.ids.add(id);
-      if (entry.ids.size > MAX_WAITING_PER_MEMBER) {
-        entry.ids.delete(entry.ids.values().next().value!);
-        entry.missed++;
-      }
+      this.#waitingCount++;
+      if (entry.ids.size > MAX_WAITING_PER_MEMBER || this.#waitingCount > MAX_WAITING_TOTAL) this.#letOldestGo(entry);
     }
+  }
+
+  #letOldestGo(entry: Waiting): void {
+    entry.ids.delete(entry.ids.values().next().value!);
+    entry.missed++;
+    this.#waitingCount--;
   }
 
   /** A host says `to` acknowledged these; returns those that were waiting for it (each once). */
@@ -49,6 +61,7 @@ export class MemberReceipts {
     const entry = this.#waiting.get(to.fingerprint);
     if (!entry) return [];
     const confirmed = ids.filter((id) => entry.ids.delete(id));
+    this.#waitingCount -= confirmed.length;
     this.#dropIfDone(to.fingerprint, entry);
     return confirmed;
   }
@@ -57,7 +70,11 @@ export class MemberReceipts {
   missed(to: PeerRef, ids: readonly string[]): void {
     const entry = this.#waiting.get(to.fingerprint);
     if (!entry) return;
-    for (const id of ids) if (entry.ids.delete(id)) entry.missed++;
+    for (const id of ids) {
+      if (!entry.ids.delete(id)) continue;
+      entry.missed++;
+      this.#waitingCount--;
+    }
   }
 
   /**
@@ -68,6 +85,7 @@ export class MemberReceipts {
     const entry = this.#waiting.get(member.fingerprint);
     if (!entry) return 0;
     this.#waiting.delete(member.fingerprint);
+    this.#waitingCount -= entry.ids.size;
     const count = entry.ids.size + entry.missed;
     if (count > 0) {
       const before = this.#gone.get(member.fingerprint)?.count ?? 0;
@@ -83,9 +101,7 @@ export class MemberReceipts {
 
   /** How many (chat, member) confirmations are still awaited. */
   get waiting(): number {
-    let sum = 0;
-    for (const entry of this.#waiting.values()) sum += entry.ids.size;
-    return sum;
+    return this.#waitingCount;
   }
 
   /** By member: chats gone unconfirmed, and those still waiting or reported missed. */

@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MAX_WAITING_PER_MEMBER, MemberReceipts } from '../../../src/app/member-receipts.js';
+import { MAX_WAITING_PER_MEMBER, MAX_WAITING_TOTAL, MemberReceipts } from '../../../src/app/member-receipts.js';
 
 const BOB = { name: 'bob', fingerprint: 'B'.repeat(8) };
 const CAROL = { name: 'carol', fingerprint: 'C'.repeat(8) };
@@ -58,5 +58,19 @@ describe('MemberReceipts', () => {
     r.missed(CAROL, ['a']);
     assert.equal(r.gone(CAROL), 0);
     assert.deepEqual(r.undelivered(), []);
+  });
+});
+
+describe('MemberReceipts across members', () => {
+  it('holds at most MAX_WAITING_TOTAL ids in all, however many members a host claims', () => {
+    const r = new MemberReceipts();
+    const members = Array.from({ length: 1_000 }, (_, i) => ({ name: `m${i}`, fingerprint: `F${i}` }));
+    const chats = Math.ceil(MAX_WAITING_TOTAL / members.length) + 20;
+    for (let i = 0; i < chats; i++) r.said(`id${i}`, members);
+    assert.equal(r.waiting, MAX_WAITING_TOTAL);
+    const said = chats * members.length;
+    const counted = r.undelivered().reduce((sum, u) => sum + u.count, 0);
+    assert.equal(counted, said, 'every chat still counts: waiting, or let go as not delivered');
+    assert.deepEqual(r.reached(members[0]!, [`id${chats - 1}`]), [`id${chats - 1}`], 'the newest still waits');
   });
 });
