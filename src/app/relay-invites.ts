@@ -10,6 +10,7 @@ import { formatHostPort } from '../net/address.js';
 import { MAX_EARLY_FLIGHT_BYTES } from '../session/relay-messages.js';
 import { DeferredStream } from '../net/deferred-stream.js';
 import { openDataConnection } from '../net/relay-data-connection.js';
+import { PREAMBLE } from '../wire/preamble.js';
 import type { ChatNode } from './chat-node.js';
 import type { Invite } from './relay-client.js';
 
@@ -49,7 +50,12 @@ export function acceptRelayInvites(
       early = new DeferredStream(relay.host, formatHostPort(relay.host, relay.port));
       node.acceptOver(early, route);
       early.push(invite.early);
-      if (early.destroyed) return; // not a handshake we could answer: let the session expire
+      if (early.destroyed) {
+        // Not a session we take (a resumption we refuse, a handshake we cannot answer): say so at
+        // once, so that the dialler tries again now instead of waiting out the token's lifetime.
+        decline(node, client, relay, invite.token);
+        return;
+      }
       client.answer(invite.token, early.takeEarly(MAX_EARLY_FLIGHT_BYTES));
     }
     inFlight++;
@@ -69,4 +75,21 @@ export function acceptRelayInvites(
       },
     );
   });
+}
+
+/**
+ * Decline a session whose first flight we read: answer with a bare preamble and end the data
+ * connection right behind the token. The relay splices the two as usual, and the dialler reads a
+ * preamble, then the end: its handshake fails at once.
+ */
+function decline(node: ChatNode, client: InviteSource, relay: RelayAddress, token: string): void {
+  client.answer(token, PREAMBLE);
+  openDataConnection(node.transport, relay.host, relay.port, token, { timeoutMs: node.timing.connectTimeoutMs, clock: node.clock }).then(
+    (stream) => {
+      stream.once('close', () => undefined);
+      stream.end();
+      stream.resume();
+    },
+    () => undefined, // the session expires on its own
+  );
 }

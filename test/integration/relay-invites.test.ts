@@ -13,6 +13,8 @@ import { join } from 'node:path';
 import { ChatNode } from '../../src/app/chat-node.js';
 import type { Invite } from '../../src/app/relay-client.js';
 import { acceptRelayInvites } from '../../src/app/relay-invites.js';
+import { encodeDataHello } from '../../src/wire/data-preamble.js';
+import { PREAMBLE } from '../../src/wire/preamble.js';
 import type { P2PChatError } from '../../src/errors.js';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
 import { KnownPeers } from '../../src/secure/known-peers.js';
@@ -109,6 +111,21 @@ describe('relay invitations', { timeout: 30_000 }, () => {
     invites.emit('invite', invite(5));
     await until(() => errors.length > 1, 'a second try with the same token');
     assert.deepEqual(errors.map((e) => e.code), ['ERR_CONNECT_FAILED', 'ERR_CONNECT_FAILED']);
+  });
+
+  it('a first flight it will not take is declined at once: a bare preamble for an answer, and a data connection that ends', async () => {
+    const relay = await standInRelay();
+    const invites = new Invites();
+    acceptRelayInvites(node(), invites, relay.address, (err) => assert.fail(err.message));
+    // Not a handshake anyone could answer: a preamble, then a frame of garbage.
+    const garbage = Buffer.concat([PREAMBLE, Buffer.from([0x00, 0x60]), Buffer.alloc(0x60, 7)]);
+    invites.emit('invite', { ...invite(6), early: garbage });
+    assert.deepEqual(invites.answers.map((a) => [a.token, a.early.toString('hex')]), [[invite(6).token, PREAMBLE.toString('hex')]]);
+    const [socket] = await until(() => relay.accepted.length > 0 && relay.accepted, 'the data connection');
+    let received = '';
+    socket!.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+    await until(() => socket!.readableEnded, 'it to end');
+    assert.equal(received, encodeDataHello(invite(6).token).toString('latin1'), 'the token, then nothing');
   });
 
   it('an invitation sent again (the relay does, when we register anew) is taken once', async () => {
