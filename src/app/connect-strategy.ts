@@ -213,15 +213,12 @@ function dialOrder(candidates: readonly DialCandidate[], mode: TransportMode, sp
  */
 function relayedWithEarly(node: ChatNode, relay: RelayLink, expect: string, gate: Gate): Promise<PeerSummary> {
   const { clock, timing } = node;
-  const opening = node.transport.dial(relay.host, relay.port, { timeoutMs: timing.connectTimeoutMs, clock });
-  opening.catch(() => undefined); // awaited below, unless the dial fails first
   const deferred = new DeferredStream(relay.host, formatHostPort(relay.host, relay.port));
   const joined = node.connectOver(deferred, { path: 'relayed', via: relay.client.label }, expect, gate);
-  if (deferred.destroyed) {
-    // Given up before message 1 (another path won the race): no session to ask the relay for.
-    void opening.then((stream) => stream.destroy(), () => undefined);
-    return joined;
-  }
+  // Given up before message 1 (another path won the race): no session to ask the relay for.
+  if (deferred.destroyed) return joined;
+  const opening = node.transport.dial(relay.host, relay.port, { timeoutMs: timing.connectTimeoutMs, clock });
+  opening.catch(() => undefined); // awaited below, unless the dial fails first
   void (async () => {
     try {
       const { token } = await relay.client.dial(expect, deferred.takeEarly(MAX_EARLY_FLIGHT_BYTES));
