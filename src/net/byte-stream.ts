@@ -5,6 +5,7 @@
 import type { EventEmitter } from 'node:events';
 import type { Clock } from '../clock.js';
 import type { P2PChatError } from '../errors.js';
+import type { PunchSocket } from './datagram-port.js';
 
 /** Which transport carries a stream (shown to users next to the path). */
 export type TransportKind = 'tcp' | 'udp';
@@ -28,6 +29,8 @@ export interface ByteStream extends EventEmitter<ByteStreamEvents> {
   readonly remoteAddress: string;
   /** The other end's IP (IPv4-mapped IPv6 as plain IPv4), for per-address budgets. */
   readonly remoteHost: string;
+  /** Our end's port, where the transport has one (a TCP or udx socket; not a stream in memory). */
+  readonly localPort?: number;
   /** False once ended or destroyed: writes are then dropped. */
   readonly writable: boolean;
   /** The other end has half-closed (`end` was emitted). */
@@ -58,6 +61,11 @@ export interface ByteStream extends EventEmitter<ByteStreamEvents> {
 export interface DialOptions {
   readonly timeoutMs: number;
   readonly clock: Clock;
+  /**
+   * TCP: bind our end explicitly before connecting, to this port (0: any free one), so that a later
+   * dial may leave from the same port (TCP simultaneous open through a NAT keeps its mapping).
+   */
+  readonly localPort?: number;
 }
 
 export interface ListenOptions {
@@ -80,6 +88,8 @@ export interface StreamListener {
   readonly port: number;
   /** Set when the requested port was busy and another was taken. */
   readonly busyPort?: number;
+  /** UDP: the bound socket itself, for probes and punching from the port we listen on. */
+  readonly datagrams?: PunchSocket;
   /** Stop accepting; resolves once the endpoint is closed (open streams are not touched). */
   close(): Promise<void>;
 }
