@@ -7,10 +7,10 @@ import type { Clock } from '../clock.js';
 import type { ByteStream, ListenOptions, StreamListener } from './byte-stream.js';
 import { bindWithFallback } from './port-fallback.js';
 import { UdxResponder } from './udx-responder.js';
-import { createUdxSocket } from './udx-runtime.js';
+import { bindUdxSocket } from './udx-datagrams.js';
 
 export async function listenUdx(options: ListenOptions, clock: Clock, onStream: (stream: ByteStream) => void): Promise<StreamListener> {
-  const { bound: socket, host, busyPort } = await bindWithFallback(options, async (host, port) => bindSocket(host, port));
+  const { bound: socket, host, busyPort } = await bindWithFallback(options, async (host, port) => bindUdxSocket(host, port));
   const responder = new UdxResponder(socket, clock, options, onStream);
   return new UdxListener(socket, responder, host, socket.address()!.port, busyPort);
 }
@@ -34,17 +34,5 @@ class UdxListener implements StreamListener {
   close(): Promise<void> {
     this.#responder.close();
     return this.#socket.close();
-  }
-}
-
-/** A socket bound to `host`:`port`, or the bind's errno error (the socket is let go). */
-function bindSocket(host: string, port: number): UDX.Socket {
-  const socket = createUdxSocket();
-  try {
-    socket.bind(port, host);
-    return socket;
-  } catch (err) {
-    void socket.close();
-    throw err;
   }
 }
