@@ -90,6 +90,17 @@ export const DEFAULTS = Object.freeze({
    * (on a LAN TCP answers within it, and wins).
    */
   udpHeadStartMs: 50,
+  /**
+   * A conversation we dialled that runs through the relay tries for a direct path (hole punching)
+   * at once and then this often, upgradeEarlyTries times in all...
+   */
+  upgradeRetryMs: 5_000,
+  upgradeEarlyTries: 3,
+  /** ...then this often while it stays relayed, upgradeLaterTries more times (0: never again). */
+  upgradeIntervalMs: 60_000,
+  upgradeLaterTries: 10,
+  /** One try's deadline: the peer's answer, the round trip's wait, and the direct dials. */
+  upgradeAttemptMs: 5_000,
   /** A direct dial gets this head start before the relayed attempt begins (Happy Eyeballs). */
   relayDelayMs: 300,
   /** How long `connect --relay` waits for the relay registration before giving up on it. */

@@ -127,6 +127,28 @@ export type AppEvent =
   | { type: 'reconnecting'; peer: string; fingerprint: string; code: string; message: string; attempt: number; retryInMs: number }
   /** The conversation goes on over a new connection; `resent`: our messages it had missed, sent again. */
   | { type: 'reconnected'; peer: string; fingerprint: string; path: PathKind; address: string; resent: number; downtimeMs: number }
+  /**
+   * A live conversation moved to another connection with nothing lost or repeated (a direct path
+   * found while relayed, or back to the relay when the direct one went silent): where it is now,
+   * and where it was. `resent`: reliable messages sent again over the new path.
+   */
+  | {
+      type: 'path';
+      peer: string;
+      fingerprint: string;
+      path: PathKind;
+      via?: string;
+      transport: TransportKind;
+      address: string;
+      rttMs?: number;
+      resent: number;
+      previous: { path: PathKind; via?: string; transport: TransportKind; address: string };
+    }
+  /**
+   * A try for a direct path to a relayed conversation failed (`tries` made so far); the next comes
+   * in `retryInMs`, or, without it, the conversation stays relayed.
+   */
+  | { type: 'upgrade'; peer: string; fingerprint: string; attempt: number; tries: number; message: string; retryInMs?: number }
   /** `present`: the peer was already in the host's conversation when we joined it. */
   | { type: 'joined'; name: string; fingerprint: string; via: string; present?: true }
   | { type: 'renamed'; fingerprint: string; oldName: string; name: string; via?: string }

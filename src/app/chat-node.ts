@@ -15,6 +15,7 @@ import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
 import { sanitizeName } from '../session/sanitize.js';
+import { isPathMessage, UPGRADE_FEATURE, type PathMessage } from '../session/path-messages.js';
 import { PEER_MESSAGES } from '../session/session-messages.js';
 import { isFileMessageType, type FileMessage } from '../session/file-messages.js';
 import type { AppEvent, PeerSummary, SentMessage, WhoEntry } from './app-events.js';
@@ -46,6 +47,8 @@ export interface ChatNodeOptions {
    * connect asks for it. Absent: TCP (`transport`) only.
    */
   readonly udp?: Transport;
+  /** List the feature `upgrade`: take part in moving relayed conversations to a direct path. Default false. */
+  readonly upgrade?: boolean;
 }
 
 /**
@@ -55,7 +58,19 @@ export interface ChatNodeOptions {
  */
 export type Gate = () => boolean;
 
-export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspended: [RoomPeer, P2PChatError]; acknowledged: [] }> {
+/** ChatNode's events for the Conversation that drives it (AppEvents go out as `event`). */
+interface NodeEvents {
+  event: [AppEvent];
+  drain: [];
+  suspended: [RoomPeer, P2PChatError];
+  acknowledged: [];
+  /** A conversation came up on a connection: joined, resumed, or moved to another path. */
+  joined: [RoomPeer];
+  /** A path message (path-messages.ts) from a member of the room. */
+  path: [RoomPeer, PathMessage];
+}
+
+export class ChatNode extends EventEmitter<NodeEvents> {
   readonly #identity: Identity;
   readonly #timing: Settings;
   readonly #room: Room;
@@ -64,6 +79,8 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
   readonly #transport: Transport;
   readonly #udp: Transport | undefined;
   readonly #startedAt: number;
+  /** The features our handshakes list. */
+  readonly #features: readonly string[];
   readonly #files: Transfers;
   /** Sessions becoming conversations, and conversations waiting for a new connection. */
   readonly #resumption: Resumption;
@@ -89,6 +106,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#transport = options.transport ?? TCP_TRANSPORT;
     this.#udp = options.udp;
+    this.#features = options.upgrade ? [...FEATURES, UPGRADE_FEATURE] : FEATURES;
     this.#startedAt = this.#clock.now();
     this.#room = new Room({
       knownPeers: options.knownPeers,
@@ -129,6 +147,7 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
         this.#joining.get(connection)?.(peer);
         this.#joining.delete(connection);
         if (previousLink) this.#files.linkResumed(previousLink, peer.link);
+        this.emit('joined', peer);
       },
       onSuspended: (peer, error) => this.emit('suspended', peer, error),
       onLost: (peer, error) => this.#files.linkClosed(peer.link, error.message),
@@ -288,7 +307,23 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
    * ERR_HANDSHAKE_ABANDONED, and the peer never sees it join.
    */
   connectOver(stream: ByteStream, route: Route, expectedFingerprint?: string, gate?: Gate): Promise<PeerSummary> {
-    const connection = this.#adopt(stream, 'outgoing', route, expectedFingerprint, gate);
+    return this.#joinOver(this.#adopt(stream, 'outgoing', route, expectedFingerprint, gate));
+  }
+
+  /**
+   * Move the live conversation with `peer` (one we dialled) to a new path: the handshake over
+   * `stream` must show the peer's key and pass the `gate`; resolves once the conversation runs
+   * over it (Resumption's move), rejects with a coded error otherwise (the old path carries on).
+   */
+  moveOver(stream: ByteStream, route: Route, peer: RoomPeer, gate: Gate): Promise<PeerSummary> {
+    if (this.#quitting) {
+      stream.destroy();
+      return Promise.reject(chatError('ERR_HANDSHAKE_ABANDONED', 'shutting down'));
+    }
+    return this.#joinOver(this.#adopt(stream, 'outgoing', route, peer.fingerprint, gate, peer));
+  }
+
+  #joinOver(connection: PeerConnection): Promise<PeerSummary> {
     return new Promise((resolve, reject) => {
       this.#joining.set(connection, (peer) => resolve(summaryOf(peer)));
       connection.once('closed', (outcome) => {
@@ -381,14 +416,14 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
     for (const { ip, message } of lines) this.#emit({ type: 'rejected', address: ip, code: 'ERR_LISTENER_FULL', message });
   }
 
-  #adopt(stream: ByteStream, direction: 'incoming' | 'outgoing', route: Route, expectedFingerprint?: string, gate?: Gate): PeerConnection {
+  #adopt(stream: ByteStream, direction: 'incoming' | 'outgoing', route: Route, expectedFingerprint?: string, gate?: Gate, moving?: RoomPeer): PeerConnection {
     const t = this.#timing;
     // A dialler coming back to a suspended conversation names it in message 1 when the peer takes IK.
-    const early = direction === 'outgoing' && expectedFingerprint !== undefined ? this.#resumption.earlyResume(expectedFingerprint) : undefined;
+    const early = direction === 'outgoing' && expectedFingerprint !== undefined && !moving ? this.#resumption.earlyResume(expectedFingerprint) : undefined;
     const connection = new PeerConnection(stream, {
       initiator: direction === 'outgoing',
       keyPair: this.#identity.keyPair,
-      localInfo: { name: this.#name, version: PROTOCOL_VERSION, features: FEATURES },
+      localInfo: { name: this.#name, version: PROTOCOL_VERSION, features: this.#features },
       codec: PEER_MESSAGES,
       handshakeTimeoutMs: t.handshakeTimeoutMs,
       keepaliveIntervalMs: t.keepaliveIntervalMs,
@@ -417,13 +452,18 @@ export class ChatNode extends EventEmitter<{ event: [AppEvent]; drain: []; suspe
       // The peer's name as the room has it: it follows /nick, and a transfer that reports after
       // the peer left (still placing its files) shows the name it left with.
       const link = peerLink(connection, () => this.#joinedAs.get(connection)?.name ?? sanitizeName(remote.info.name), known);
-      this.#resumption.established({ connection, remote, direction, route, link, from: addressGroup(stream.remoteHost) });
+      this.#resumption.established({ connection, remote, direction, route, link, from: addressGroup(stream.remoteHost), ...(moving ? { moving } : {}) });
     });
     connection.on('drain', () => {
       if (this.canSend) this.emit('drain');
     });
     connection.on('message', (message) => {
       if (this.#resumption.message(connection, message)) return;
+      if (isPathMessage(message)) {
+        const member = this.#room.find(connection);
+        if (member && !member.session.detached) this.emit('path', member, message);
+        return;
+      }
       // File messages too pass the peer's session first: it holds them to the conversation's rules.
       const peer = this.#room.receive(connection, message);
       if (peer && isFileMessageType(message.type)) this.#files.handle(peer.link, message as FileMessage);

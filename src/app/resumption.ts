@@ -71,6 +71,8 @@ export interface Arrival {
   readonly link: PeerLink;
   /** The address group it came from: a listener's limits are counted per group. */
   readonly from: string;
+  /** Dialler: a direct path to the peer of this live conversation, which the session is to take over. */
+  readonly moving?: RoomPeer;
 }
 
 interface Suspension {
@@ -104,6 +106,10 @@ export class Resumption {
     }
     if (direction === 'incoming') {
       this.#await(connection, (hello) => (remote.pattern === 'IK' ? this.#answerEarly(arrival, hello) : this.#answer(arrival, hello)));
+      return;
+    }
+    if (arrival.moving) {
+      this.#move(arrival, arrival.moving);
       return;
     }
     const resumed = this.#suspendedWith(remote.fingerprint, 'outgoing');
@@ -273,8 +279,14 @@ export class Resumption {
       // The claim first: a count it cannot have leaves the conversation as it was.
       same.session.checkResume(hello.received);
       // The old connection may not know yet that it is dead (a silent path): this one replaces it,
-      // and the old one is closed once the room no longer holds it.
+      // and the old one is closed once the room no longer holds it. Or the dialler moves the
+      // conversation to a path it found better (a direct one, while relayed), and says so.
       const old = same.session.detached ? undefined : same.connection;
+      if (old && hello.move) {
+        this.#moved(arrival, same, hello.received, true);
+        old.destroy();
+        return;
+      }
       if (old) {
         room.suspend(old);
         this.#suspend(same, chatError('ERR_CONNECTION_LOST', `${same.name} came back on a new connection`));
@@ -333,6 +345,84 @@ export class Resumption {
     if (answer.received !== 0) throw chatError('ERR_BAD_MESSAGE', 'a new conversation cannot have received messages');
     this.#expire(peer, this.#suspended.get(peer)!.error, 'it came back with a new conversation');
     this.#join(arrival, { id: answer.id, opened: false });
+  }
+
+  /**
+   * Dialler: move the live conversation with `peer` to this session, a direct path that has shown
+   * the same key. The old connection is no longer read from the moment our count goes out, so
+   * nothing that arrives there after it is taken twice (the listener sends it again here); until
+   * the answer it still carries what we send (kept until acknowledged, and sent again here if it
+   * was not). A session that ends before the answer lets the old connection be read again: if
+   * the listener had moved meanwhile, it finds that connection closed and the conversation resumes.
+   */
+  #move(arrival: Arrival, peer: RoomPeer): void {
+    const { connection } = arrival;
+    const old = peer.connection;
+    if (!acknowledges(connection) || peer.session.detached || !this.#options.room.holds(peer)) {
+      void connection.close('nothing to move to this path');
+      return;
+    }
+    const held = {};
+    old.holdReading(held);
+    let settled = false;
+    connection.once('closed', () => {
+      if (!settled) old.releaseReading(held);
+    });
+    connection.send({ ...peer.session.hello(false), move: true });
+    this.#await(connection, (answer) => {
+      settled = true;
+      try {
+        this.#moveAnswered(arrival, peer, answer);
+      } catch (err) {
+        settled = false;
+        throw err;
+      }
+    });
+  }
+
+  /** Dialler: the listener answered our move. */
+  #moveAnswered(arrival: Arrival, peer: RoomPeer, answer: Hello): void {
+    const { connection } = arrival;
+    if (answer.id !== peer.session.id) throw chatError('ERR_BAD_MESSAGE', 'the peer answered for another conversation');
+    if (!answer.resumed) throw chatError('ERR_BAD_MESSAGE', 'the peer did not take the conversation to the new path');
+    if (this.#suspended.has(peer)) {
+      // The old connection broke meanwhile: this is a resumption now.
+      this.#resumed(arrival, peer, answer.received, false);
+      return;
+    }
+    if (peer.session.detached || !this.#options.room.holds(peer)) {
+      void connection.close(`the conversation with ${peer.name} ended before it moved`);
+      return;
+    }
+    const old = peer.connection;
+    this.#moved(arrival, peer, answer.received, false);
+    old.destroy();
+  }
+
+  /**
+   * A live conversation moves to `arrival`'s session (either side): the old connection is let go
+   * by the room, what the peer has not got is sent again, and a `path` event says where it went.
+   */
+  #moved(arrival: Arrival, peer: RoomPeer, peerReceived: number, answer: boolean): void {
+    const room = this.#options.room;
+    const { connection, route, link } = arrival;
+    const previous = { path: peer.route.path, ...(peer.route.via ? { via: peer.route.via } : {}), transport: peer.connection.transport, address: peer.connection.address };
+    const previousLink = peer.link;
+    room.suspend(peer.connection);
+    const resent = room.resume(peer, connection, peerReceived, route, link, answer);
+    this.#options.emit({
+      type: 'path',
+      peer: peer.name,
+      fingerprint: peer.fingerprint,
+      path: route.path,
+      ...(route.via ? { via: route.via } : {}),
+      transport: connection.transport,
+      address: connection.address,
+      ...(connection.rttMs !== undefined ? { rttMs: connection.rttMs } : {}),
+      resent,
+      previous,
+    });
+    this.#options.onJoined(connection, peer, previousLink);
   }
 
   /**

@@ -119,6 +119,11 @@ export class Room {
     return this.#members.values();
   }
 
+  /** Whether `peer` is still a member (present or suspended). */
+  holds(peer: RoomPeer): boolean {
+    return this.#members.get(peer.connection) === peer;
+  }
+
   find(connection: PeerConnection): RoomPeer | undefined {
     return this.#members.get(connection);
   }

@@ -124,6 +124,21 @@ function noticeLine(event: AppEvent): string | null {
       const after = `${(event.downtimeMs / 1000).toFixed(1)} s`;
       return notice(`reconnected to ${colourName(event.peer)} (${event.path} ${event.address}) after ${after}${resent}`);
     }
+    case 'path': {
+      // -- laptop: now direct (udp 203.0.113.9:41234, rtt 2 ms), was relayed via R
+      const rtt = event.rttMs !== undefined ? `, rtt ${event.rttMs} ms` : '';
+      const now = event.path === 'relayed' ? `relayed via ${sanitizeName(event.via ?? event.address)}` : event.path;
+      const there = `${event.transport} ${event.address}${rtt}`;
+      const was = event.previous.path === 'relayed' ? `relayed via ${sanitizeName(event.previous.via ?? event.previous.address)}` : `${event.previous.path} (${event.previous.transport} ${event.previous.address})`;
+      return notice(`${colourName(event.peer)}: now ${now} (${there}), was ${was}`);
+    }
+    case 'upgrade': {
+      // The first failed try and the last are said; every try is in --json.
+      if (event.tries > 1 && event.retryInMs !== undefined) return null;
+      const tries = event.tries === 1 ? '1 try' : `${event.tries} tries`;
+      const then = event.retryInMs === undefined ? 'staying relayed' : 'still relayed; trying again';
+      return notice(pc.dim(`${colourName(event.peer)}: no direct path after ${tries} (${sanitizeText(event.message)}); ${then}`));
+    }
     case 'renamed':
       return notice(`${colourName(event.oldName)} is now known as ${colourName(event.name)}${via(event.via)}`);
     case 'nick':

@@ -19,6 +19,9 @@ export const DELIVERY_CODECS = codecTable({
     id: conversationId(body.id),
     received: count(body.received, 'conversation.received'),
     ...(body.resumed === true ? { resumed: true as const } : {}),
+    // The dialler moves a conversation that is live on another connection to this one (a direct
+    // path found while relayed): the listener reports a new path rather than a reconnection.
+    ...(body.move === true ? { move: true as const } : {}),
   })),
   /**
    * A host tells the writer of chats it passed on that member `to` acknowledged them (`ids`), or,

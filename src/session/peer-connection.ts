@@ -77,6 +77,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #heard = false;
   #pingSentAt = new Map<number, number>();
   #rttMs: number | undefined;
+  /** When our first handshake message went (the initiator's message 1, whose answer is a round trip). */
+  #startedAt = 0;
 
   constructor(stream: ByteStream, options: PeerConnectionOptions) {
     super();
@@ -127,6 +129,7 @@ export class PeerConnection extends EventEmitter<Events> {
     });
     stream.on('drain', () => this.#onDrain());
     this.#schedule(this.#options.handshakeTimeoutMs, () => this.#fail(this.#handshakeTimeout()));
+    this.#startedAt = this.#clock.now();
     try {
       stream.write(this.#channel.start());
     } catch (err) {
@@ -260,6 +263,9 @@ export class PeerConnection extends EventEmitter<Events> {
       this.#clock.now(),
     );
     this.#armKeepalive();
+    // The initiator's handshake took one round trip (message 1 out, message 2 back): a first
+    // measure of the path until a keepalive's answer gives a better one.
+    if (this.#options.initiator) this.#rttMs ??= this.#clock.now() - this.#startedAt;
     this.#wasEstablished = true;
     this.emit('established', remote);
   }

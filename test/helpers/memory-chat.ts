@@ -50,6 +50,12 @@ export class MemoryChat {
   readonly network = new MemoryNetwork();
   readonly #nodes: ChatNode[] = [];
   readonly #homes: string[] = [];
+  /** Every node lists the feature `upgrade` (takes part in moving to a direct path). */
+  readonly #upgrade: boolean;
+
+  constructor(options: { readonly upgrade?: boolean } = {}) {
+    this.#upgrade = options.upgrade === true;
+  }
 
   /** A node at `host`; from `home` (a node's that stopped) it comes back with the same key. */
   peer(name: string, host: string, timing: Partial<Settings> = {}, home?: string): MemoryPeer {
@@ -65,6 +71,7 @@ export class MemoryChat {
       timing: { ...MEMORY_TIMING, ...timing },
       clock: this.clock,
       transport: this.network.transport(host),
+      upgrade: this.#upgrade,
     });
     node.on('suspended', (peer, error) => {
       reconnect(node, peer, error, { mode: 'direct-only', directory: undefined, relay: () => undefined, emit: (event) => node.emit('event', event) });

@@ -40,6 +40,7 @@ import {
 import { MAX_NAME_BYTES, MAX_PATH_DEPTH } from '../../../src/session/file-names.js';
 import { codesOf } from '../../../src/session/message-codec.js';
 import { TEXT_LIMITS } from '../../../src/session/message-fields.js';
+import { PATH_CODECS } from '../../../src/session/path-messages.js';
 import { MAX_LOOKUP_RESULTS, MAX_REGISTERED_ADDRESSES, RELAY_CODECS } from '../../../src/session/relay-messages.js';
 import { SEND_WINDOW_DEFAULTS } from '../../../src/session/send-window.js';
 import {
@@ -89,7 +90,7 @@ const count = (n: number) => n.toLocaleString('en-US');
 const seconds = (ms: number) => `${ms / 1000} s`;
 
 describe('docs/protocol.md: message types', () => {
-  const tables = [CONNECTION_CODECS, CHAT_CODECS, DELIVERY_CODECS, FILE_CODECS, RELAY_CODECS];
+  const tables = [CONNECTION_CODECS, CHAT_CODECS, DELIVERY_CODECS, FILE_CODECS, PATH_CODECS, RELAY_CODECS];
   const listed = [...doc.matchAll(/^\| `0x([0-9a-f]{2})` \| `([a-z-]+)` \| [^|]+ \| (peer|relay|both) \|/gm)].map((m) => ({
     code: Number.parseInt(m[1]!, 16),
     type: m[2]!,

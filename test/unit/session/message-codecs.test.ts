@@ -9,6 +9,7 @@ import { CHAT_CODECS, CONNECTION_CODECS } from '../../../src/session/chat-messag
 import { DELIVERY_CODECS } from '../../../src/session/delivery-messages.js';
 import { FILE_CODECS } from '../../../src/session/file-messages.js';
 import { codecTable, json, MessageCodec, type CodecTable } from '../../../src/session/message-codec.js';
+import { PATH_CODECS } from '../../../src/session/path-messages.js';
 import { RELAY_CODECS } from '../../../src/session/relay-messages.js';
 import { decodeMessage, encodeMessage, type SessionMessage } from '../../../src/session/session-messages.js';
 
@@ -111,6 +112,23 @@ const SAMPLES: ReadonlyArray<readonly [Known, string]> = [
     `137b226964223a223030313132323333343435353636373738383939616162626363646465656666222c227265636569766564223a352c22726573756d6564
      223a747275657d`,
   ],
+  [
+    { type: 'conversation', id: CONVERSATION, received: 3, move: true },
+    '137b226964223a223030313132323333343435353636373738383939616162626363646465656666222c227265636569766564223a332c226d6f7665223a747275657d',
+  ],
+  [
+    {
+      type: 'path-offer',
+      attempt: 1,
+      candidates: [
+        { kind: 'udp', host: '203.0.113.9', port: 41234 },
+        { kind: 'tcp-open', host: '2001:db8::7', port: 5050 },
+      ],
+    },
+    `307b22617474656d7074223a312c2263616e64696461746573223a5b7b226b696e64223a22756470222c22686f7374223a223230332e302e3131332e39222c22
+     706f7274223a34313233347d2c7b226b696e64223a227463702d6f70656e222c22686f7374223a22323030313a6462383a3a37222c22706f7274223a353035307d5d7d`,
+  ],
+  [{ type: 'path-sync', attempt: 1 }, '317b22617474656d7074223a317d'],
   [{ type: 'reached', to: PEER, ids: ['0123456789abcdef'] }, `147b22746f223a7b226e616d65223a226361726f6c222c2266696e6765727072696e74223a224d53464b4c524c2d5a374d595048542d43585849544d582d3233
      57494944482d443253455458552d534d32425634342d413650545443542d574b4245465149227d2c22696473223a5b2230313233343536373839616263646566
      225d7d`],
@@ -283,7 +301,36 @@ const TABLES: ReadonlyArray<readonly [string, CodecTable, number, number]> = [
   ['delivery', DELIVERY_CODECS, 0x12, 0x1f],
   ['files', FILE_CODECS, 0x08, 0x11],
   ['relay', RELAY_CODECS, 0x20, 0x2f],
+  ['path', PATH_CODECS, 0x30, 0x3f],
 ];
+
+describe('path messages', () => {
+  const offer = (candidates: unknown, attempt: unknown = 1) => decodeMessage(Buffer.concat([Buffer.of(0x30), Buffer.from(JSON.stringify({ attempt, candidates }))]));
+
+  it('take only address literals, known kinds and real ports, at most 8 candidates', () => {
+    const good = { kind: 'udp', host: '198.51.100.7', port: 1 };
+    assert.deepEqual(offer([good, { ...good, kind: 'tcp', host: '::1', port: 65535 }]), {
+      type: 'path-offer',
+      attempt: 1,
+      candidates: [good, { kind: 'tcp', host: '::1', port: 65535 }],
+    });
+    assert.deepEqual(offer([]), { type: 'path-offer', attempt: 1, candidates: [] });
+    for (const [bad, why] of [
+      [[{ ...good, host: 'example.org' }], /not an IP address/],
+      [[{ ...good, host: '198.51.100.7:80' }], /not an IP address/],
+      [[{ ...good, kind: 'quic' }], /unknown kind/],
+      [[{ ...good, port: 0 }], /port is not 1-65535/],
+      [[{ ...good, port: 70_000 }], /port is not 1-65535/],
+      [[{ ...good, port: '5050' }], /port is not 1-65535/],
+      [[null], /not an object/],
+      [Array(9).fill(good), /at most 8/],
+      ['198.51.100.7', /at most 8/],
+    ] as const) {
+      assert.throws(() => offer(bad), why, JSON.stringify(bad));
+    }
+    for (const attempt of [0, -1, 1.5, '1', 2 ** 32]) assert.throws(() => offer([], attempt), /attempt is not a number/, String(attempt));
+  });
+});
 
 describe('codec tables', () => {
   it('give every row a sample here that round-trips through its type code', () => {

@@ -182,9 +182,14 @@ describe('PeerConnection over TCP', { timeout: 10_000 }, () => {
     assert.equal(bob.messages.length, 0);
   });
 
-  it('measures the round trip with ping()', async () => {
-    const { alice } = await establishedPair();
-    assert.equal(alice.conn.rttMs, undefined);
+  it('measures the round trip with ping(), and the initiator first by its handshake', async () => {
+    const { alice, bob } = await establishedPair();
+    assert.equal(typeof alice.conn.rttMs, 'number', 'message 1 out, message 2 back: a round trip');
+    assert.equal(bob.conn.rttMs, undefined, 'the responder has no such measure');
+    bob.conn.ping();
+    for (let i = 0; i < 100 && bob.conn.rttMs === undefined; i++) await sleep(10);
+    assert.equal(typeof bob.conn.rttMs, 'number');
+    assert.ok(bob.conn.rttMs! >= 0);
     alice.conn.ping();
     for (let i = 0; i < 100 && alice.conn.rttMs === undefined; i++) await sleep(10);
     assert.equal(typeof alice.conn.rttMs, 'number');

@@ -18,6 +18,7 @@ import {
 } from '../../../src/session/session-messages.js';
 import { DELIVERY_MESSAGE_TYPES } from '../../../src/session/delivery-messages.js';
 import { FILE_MESSAGE_TYPES } from '../../../src/session/file-messages.js';
+import { PATH_MESSAGE_TYPES } from '../../../src/session/path-messages.js';
 import { RELAY_MESSAGE_TYPES } from '../../../src/session/relay-messages.js';
 
 type Known = Exclude<SessionMessage, RelayMessage | { type: 'unknown' }>;
@@ -149,7 +150,11 @@ describe('PEER_MESSAGES and RELAY_CONTROL_MESSAGES: each kind of connection read
   const BODIES = [Buffer.alloc(0), Buffer.of(0xff, 0x00, 0xfe), Buffer.from('not json'), Buffer.from('{"a":'), Buffer.from('{}')];
   const CONNECTION = [MESSAGE_TYPES.bye, MESSAGE_TYPES.ping, MESSAGE_TYPES.pong];
   const OWN: ReadonlyArray<readonly [string, SessionCodec, ReadonlySet<number>]> = [
-    ['peer', PEER_MESSAGES, new Set([...Object.values(MESSAGE_TYPES), ...Object.values(DELIVERY_MESSAGE_TYPES), ...Object.values(FILE_MESSAGE_TYPES)])],
+    [
+      'peer',
+      PEER_MESSAGES,
+      new Set([...Object.values(MESSAGE_TYPES), ...Object.values(DELIVERY_MESSAGE_TYPES), ...Object.values(FILE_MESSAGE_TYPES), ...Object.values(PATH_MESSAGE_TYPES)]),
+    ],
     ['relay control', RELAY_CONTROL_MESSAGES, new Set([...CONNECTION, ...Object.values(RELAY_MESSAGE_TYPES)])],
   ];
 

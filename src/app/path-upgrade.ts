@@ -1,0 +1,231 @@
+// Moving relayed conversations to a direct path (hole punching, coordinated over the relayed
+// session in the spirit of libp2p's DCUtR). The dialler of a relayed conversation offers where it
+// may be reached, the listener answers with its own candidates, and the dialler, having measured
+// the round trip, says `path-sync` and waits half of it: both then start at once, the listener
+// opening its NAT's mappings toward the dialler (UDP punches, a TCP simultaneous open) while the
+// dialler dials every candidate. The first path to show the peer's key takes the conversation
+// over (Resumption's move); the others are abandoned before they join. Tries are bounded: a few
+// at once, then a few more far apart, while the conversation stays relayed.
+
+import type { Timer } from '../clock.js';
+import { P2PChatError } from '../errors.js';
+import type { ByteStream } from '../net/byte-stream.js';
+import { formatHostPort } from '../net/address.js';
+import type { PathCandidate, PathMessage } from '../session/path-messages.js';
+import { UPGRADE_FEATURE } from '../session/path-messages.js';
+import type { AppEvent } from './app-events.js';
+import type { ChatNode } from './chat-node.js';
+import type { RoomPeer } from './room.js';
+
+/** What a try needs of the machine: our candidates, and the sockets that reach the peer's. */
+export interface PathTools {
+  /** Where we may be reached now (observed endpoints first, then our own addresses). */
+  candidates(): PathCandidate[];
+  /** Dialler: a stream to one of the peer's candidates, or a coded failure. */
+  dial(candidate: PathCandidate, timeoutMs: number): Promise<ByteStream>;
+  /**
+   * Listener: open our side toward one of the dialler's candidates, punch datagrams for `udp`, a
+   * simultaneous open for `tcp-open` (whose stream comes to `onStream`); nothing for `tcp`.
+   */
+  open(candidate: PathCandidate, timeoutMs: number, onStream: (stream: ByteStream) => void): void;
+}
+
+export interface PathUpgradeOptions {
+  readonly node: ChatNode;
+  readonly tools: PathTools;
+  /** Whether a conversation may leave the relay (not one connected with --relay-only). */
+  readonly allowed: (peer: RoomPeer) => boolean;
+  readonly emit: (event: AppEvent) => void;
+}
+
+/** The dialler's tries for one relayed stretch of a conversation. */
+interface Tries {
+  /** Tries made so far. */
+  made: number;
+  timer: Timer | undefined;
+  /** The try in progress: its number, when its offer went, and its deadline. */
+  current?: { readonly attempt: number; readonly sentAt: number; readonly deadline: Timer; answered: boolean };
+}
+
+/** The listener's answer to the dialler's latest offer. */
+interface Answered {
+  readonly attempt: number;
+  readonly candidates: readonly PathCandidate[];
+  readonly until: number;
+  started: boolean;
+}
+
+/** Least time between two offers a listener answers from one peer (a dialler's tries are seconds apart). */
+const MIN_OFFER_GAP_MS = 1_000;
+
+export class PathUpgrade {
+  readonly #options: PathUpgradeOptions;
+  readonly #tries = new Map<RoomPeer, Tries>();
+  readonly #answered = new WeakMap<RoomPeer, Answered>();
+  /** The last try number used with each peer: numbers are never reused within a conversation. */
+  readonly #attempts = new WeakMap<RoomPeer, number>();
+  #stopped = false;
+
+  constructor(options: PathUpgradeOptions) {
+    this.#options = options;
+  }
+
+  /**
+   * A conversation came up (joined, resumed or moved). One we dialled that runs through the relay,
+   * with a peer that takes part, starts its tries; any other stops them.
+   */
+  joined(peer: RoomPeer): void {
+    this.#cancel(peer);
+    if (this.#stopped || !this.#eligible(peer)) return;
+    const tries: Tries = { made: 0, timer: undefined };
+    this.#tries.set(peer, tries);
+    this.#attempt(peer, tries);
+  }
+
+  /** A path message from a member of the room. */
+  receive(peer: RoomPeer, message: PathMessage): void {
+    if (this.#stopped || !peer.connection.speaks(UPGRADE_FEATURE)) return;
+    if (message.type === 'path-offer') {
+      if (peer.direction === 'outgoing') this.#answeredOffer(peer, message.attempt, message.candidates);
+      else this.#offered(peer, message.attempt, message.candidates);
+    } else if (peer.direction === 'incoming') {
+      this.#synced(peer, message.attempt);
+    }
+  }
+
+  /** No more tries (the node is quitting). */
+  stop(): void {
+    this.#stopped = true;
+    for (const peer of [...this.#tries.keys()]) this.#cancel(peer);
+  }
+
+  #eligible(peer: RoomPeer): boolean {
+    return (
+      peer.direction === 'outgoing' &&
+      peer.route.path === 'relayed' &&
+      !peer.session.detached &&
+      peer.connection.speaks(UPGRADE_FEATURE) &&
+      this.#options.allowed(peer)
+    );
+  }
+
+  #cancel(peer: RoomPeer): void {
+    const tries = this.#tries.get(peer);
+    if (!tries) return;
+    this.#tries.delete(peer);
+    const clock = this.#options.node.clock;
+    clock.clearTimeout(tries.timer);
+    clock.clearTimeout(tries.current?.deadline);
+  }
+
+  /** Dialler: offer our candidates for try number `made + 1`. */
+  #attempt(peer: RoomPeer, tries: Tries): void {
+    if (this.#tries.get(peer) !== tries) return;
+    if (!this.#eligible(peer)) {
+      this.#cancel(peer);
+      return;
+    }
+    const { clock, timing } = this.#options.node;
+    tries.made++;
+    const attempt = (this.#attempts.get(peer) ?? 0) + 1;
+    this.#attempts.set(peer, attempt);
+    const deadline = clock.setTimeout(() => this.#failed(peer, tries, 'the peer did not answer in time'), timing.upgradeAttemptMs);
+    deadline.unref();
+    tries.current = { attempt, sentAt: clock.now(), deadline, answered: false };
+    peer.connection.send({ type: 'path-offer', attempt, candidates: this.#options.tools.candidates() });
+  }
+
+  /** Dialler: the listener answered our offer: say when, wait half the round trip, and dial. */
+  #answeredOffer(peer: RoomPeer, attempt: number, candidates: readonly PathCandidate[]): void {
+    const tries = this.#tries.get(peer);
+    const current = tries?.current;
+    if (!tries || !current || current.attempt !== attempt || current.answered) return;
+    current.answered = true;
+    const { clock } = this.#options.node;
+    const rtt = clock.now() - current.sentAt;
+    peer.connection.send({ type: 'path-sync', attempt });
+    if (candidates.length === 0) {
+      this.#failed(peer, tries, 'the peer has no direct candidates');
+      return;
+    }
+    clock.setTimeout(() => this.#race(peer, tries, attempt, candidates), Math.round(rtt / 2)).unref();
+  }
+
+  /** Dialler: dial every candidate at once; the first to show the peer's key takes the conversation. */
+  #race(peer: RoomPeer, tries: Tries, attempt: number, candidates: readonly PathCandidate[]): void {
+    if (tries.current?.attempt !== attempt || this.#tries.get(peer) !== tries) return;
+    const { node, tools } = this.#options;
+    let decided = false;
+    let pending = candidates.length;
+    const failures: string[] = [];
+    const gate = () => !decided && tries.current?.attempt === attempt && (decided = true);
+    const timeoutMs = node.timing.upgradeAttemptMs;
+    for (const candidate of candidates) {
+      tools
+        .dial(candidate, timeoutMs)
+        .then((stream) => node.moveOver(stream, { path: 'direct' }, peer, gate))
+        .then(
+          () => this.#succeeded(peer, tries),
+          (err: unknown) => {
+            const error = P2PChatError.from(err, 'ERR_CONNECT_FAILED');
+            if (error.code !== 'ERR_HANDSHAKE_ABANDONED') failures.push(`${candidate.kind} ${formatHostPort(candidate.host, candidate.port)}: ${error.message}`);
+            if (--pending === 0 && tries.current?.attempt === attempt) this.#failed(peer, tries, failures.join('; ') || 'no path answered');
+          },
+        );
+    }
+  }
+
+  #succeeded(peer: RoomPeer, tries: Tries): void {
+    if (this.#tries.get(peer) === tries) this.#cancel(peer);
+  }
+
+  /** Dialler: a try failed: the next one is scheduled, or we stay relayed for good. */
+  #failed(peer: RoomPeer, tries: Tries, why: string): void {
+    if (this.#tries.get(peer) !== tries || !tries.current) return;
+    const { clock, timing } = this.#options.node;
+    const attempt = tries.current.attempt;
+    clock.clearTimeout(tries.current.deadline);
+    delete tries.current;
+    const early = tries.made < timing.upgradeEarlyTries;
+    const more = early || tries.made < timing.upgradeEarlyTries + timing.upgradeLaterTries;
+    const retryInMs = early ? timing.upgradeRetryMs : timing.upgradeIntervalMs;
+    this.#options.emit({
+      type: 'upgrade',
+      peer: peer.name,
+      fingerprint: peer.fingerprint,
+      attempt,
+      tries: tries.made,
+      message: why,
+      ...(more ? { retryInMs } : {}),
+    });
+    if (!more) {
+      this.#cancel(peer);
+      return;
+    }
+    tries.timer = clock.setTimeout(() => this.#attempt(peer, tries), retryInMs);
+    tries.timer.unref();
+  }
+
+  /** Listener: the dialler offers a try: answer with our candidates and wait for its sync. */
+  #offered(peer: RoomPeer, attempt: number, candidates: readonly PathCandidate[]): void {
+    const { clock, timing } = this.#options.node;
+    const last = this.#answered.get(peer);
+    const now = clock.now();
+    // A dialler's tries are seconds apart and numbered upwards: anything else is not answered.
+    if (last && (attempt <= last.attempt || now - (last.until - timing.upgradeAttemptMs) < MIN_OFFER_GAP_MS)) return;
+    this.#answered.set(peer, { attempt, candidates, until: now + timing.upgradeAttemptMs, started: false });
+    peer.connection.send({ type: 'path-offer', attempt, candidates: this.#options.tools.candidates() });
+  }
+
+  /** Listener: the dialler starts now: open our mappings toward it, once per try. */
+  #synced(peer: RoomPeer, attempt: number): void {
+    const answered = this.#answered.get(peer);
+    const { node, tools } = this.#options;
+    const now = node.clock.now();
+    if (!answered || answered.attempt !== attempt || answered.started || now >= answered.until) return;
+    answered.started = true;
+    for (const candidate of answered.candidates) {
+      tools.open(candidate, answered.until - now, (stream) => node.acceptOver(stream, { path: 'direct' }));
+    }
+  }
+}

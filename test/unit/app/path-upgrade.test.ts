@@ -1,0 +1,179 @@
+// Moving a live conversation from a relayed path to a direct one, with whole ChatNodes on in-memory
+// streams and one manual clock: the dialler offers, the listener answers, the dialler says when
+// and dials; the direct session shows the same key and takes the conversation over with nothing
+// lost or repeated (1,000 numbered lines both ways through the switch); tries are bounded and
+// reported; a path that fails leaves the relayed one running; a peer without the feature, a
+// --relay-only conversation and a listener's own conversations are never moved.
+
+import assert from 'node:assert/strict';
+import { afterEach, describe, it } from 'node:test';
+import type { ChatNode } from '../../../src/app/chat-node.js';
+import { PathUpgrade, type PathTools } from '../../../src/app/path-upgrade.js';
+import { chatError } from '../../../src/errors.js';
+import type { PathCandidate } from '../../../src/session/path-messages.js';
+import { eventsOf, MemoryChat, type MemoryPeer, received, say } from '../../helpers/memory-chat.js';
+
+let chat: MemoryChat;
+afterEach(() => chat?.close());
+
+const BOB = '192.0.2.1';
+const ALICE = '192.0.2.2';
+/** Where the "relay" listens: a second listener of bob's, so that its connections count as relayed on alice's side. */
+const RELAY_PORT = 6000;
+
+interface Lab {
+  alice: MemoryPeer;
+  bob: MemoryPeer;
+  /** What each side's tools were asked: dials (alice) and opens (bob). */
+  dials: PathCandidate[];
+  opens: PathCandidate[];
+  aliceUpgrade: PathUpgrade;
+  bobUpgrade: PathUpgrade;
+}
+
+/**
+ * Bob listens at BOB:5050 (his "direct" address) and BOB:RELAY_PORT (standing in for the relay's
+ * splice); alice reaches him through the latter as a relayed session, and both run a PathUpgrade
+ * whose tools dial bob's direct address over the memory network (`dialable`: whether it answers).
+ */
+async function lab(
+  options: { upgrade?: boolean; dialable?: boolean; allowed?: boolean; timing?: Record<string, number>; onDirectWrite?: () => void } = {},
+): Promise<Lab> {
+  chat = new MemoryChat({ upgrade: options.upgrade ?? true });
+  const bob = await chat.listener('bob', BOB, options.timing);
+  await bob.node.listen(BOB, RELAY_PORT, false);
+  const alice = chat.peer('alice', ALICE, options.timing);
+  const dials: PathCandidate[] = [];
+  const opens: PathCandidate[] = [];
+  const aliceTools: PathTools = {
+    candidates: () => [{ kind: 'udp', host: '198.51.100.2', port: 41_000 }],
+    dial: async (candidate) => {
+      dials.push(candidate);
+      if (options.dialable === false) throw chatError('ERR_CONNECT_FAILED', `cannot reach ${candidate.host}:${candidate.port}: timed out`);
+      const stream = await chat.network.transport(ALICE).dial(candidate.host, candidate.port, { timeoutMs: 1_000, clock: chat.clock });
+      const write = stream.write.bind(stream);
+      stream.write = (chunk) => {
+        options.onDirectWrite?.();
+        write(chunk);
+      };
+      return stream;
+    },
+    open: () => assert.fail('the dialler opens nothing'),
+  };
+  const bobTools: PathTools = {
+    candidates: () => [{ kind: 'tcp', host: BOB, port: 5050 }],
+    dial: () => assert.fail('the listener dials nothing'),
+    open: (candidate) => void opens.push(candidate),
+  };
+  const aliceUpgrade = upgradeOf(alice.node, aliceTools, options.allowed ?? true);
+  const bobUpgrade = upgradeOf(bob.node, bobTools, true);
+  const stream = await chat.network.transport(ALICE).dial(BOB, RELAY_PORT, { timeoutMs: 1_000, clock: chat.clock });
+  await alice.node.connectOver(stream, { path: 'relayed', via: 'relay.example' }, bob.node.fingerprint);
+  return { alice, bob, dials, opens, aliceUpgrade, bobUpgrade };
+}
+
+function upgradeOf(node: ChatNode, tools: PathTools, allowed: boolean): PathUpgrade {
+  const upgrade = new PathUpgrade({ node, tools, allowed: () => allowed, emit: (event) => node.emit('event', event) });
+  node.on('joined', (peer) => upgrade.joined(peer));
+  node.on('path', (peer, message) => upgrade.receive(peer, message));
+  return upgrade;
+}
+
+describe('a relayed conversation moves to a direct path', () => {
+  it('at once, with the same key, and 1,000 lines each way through the switch arrive once each, in order', async () => {
+    const aliceLines: string[] = [];
+    const bobLines: string[] = [];
+    const line = (peer: MemoryPeer, lines: string[]) => {
+      const text = `${peer.node.name[0]}${lines.length}`;
+      lines.push(text);
+      say(peer, text);
+    };
+    // Bob says a line each time alice writes on the direct path (its handshake, then her count):
+    // some of his go out on the relayed path after her count has, which she must not take twice.
+    let moving = true;
+    const { alice, bob, dials, opens } = await lab({ onDirectWrite: () => moving && line(bob, bobLines) });
+    // Ten at a time each way, with the clock and what is in flight moving on between: the switch happens amid them.
+    for (let i = 0; i < 100; i++) {
+      for (let j = 0; j < 10; j++) {
+        line(alice, aliceLines);
+        line(bob, bobLines);
+      }
+      chat.clock.advance(1);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const [moved] = eventsOf(alice, 'path');
+    assert.ok(moved, 'the move happened while the lines were said');
+    moving = false;
+    await chat.until(() => eventsOf(bob, 'path').length > 0, 2_000, 'the move');
+    await chat.run(1_000);
+
+    assert.deepEqual(
+      { ...moved, rttMs: 0 },
+      {
+        type: 'path',
+        peer: 'bob',
+        fingerprint: bob.node.fingerprint,
+        path: 'direct',
+        transport: 'tcp',
+        address: `${BOB}:5050`,
+        rttMs: 0,
+        resent: moved!.resent,
+        previous: { path: 'relayed', via: 'relay.example', transport: 'tcp', address: `${BOB}:${RELAY_PORT}` },
+      },
+    );
+    assert.equal(eventsOf(bob, 'path')[0]?.peer, 'alice');
+    assert.deepEqual(dials, [{ kind: 'tcp', host: BOB, port: 5050 }], "alice dialled bob's candidate");
+    assert.deepEqual(opens, [{ kind: 'udp', host: '198.51.100.2', port: 41_000 }], "bob opened his side toward alice's");
+    assert.deepEqual(received(bob), aliceLines, 'every line of alice once, in order');
+    assert.deepEqual(received(alice), bobLines, 'every line of bob once, in order');
+    assert.equal(alice.node.unacknowledged + bob.node.unacknowledged, 0);
+    assert.deepEqual(
+      [alice.node.who().map((p) => [p.path, p.address]), bob.node.who().length],
+      [[['direct', `${BOB}:5050`]], 1],
+      'one bob, direct; one alice',
+    );
+    assert.equal(eventsOf(alice, 'reconnecting').length + eventsOf(bob, 'reconnecting').length, 0, 'a move is no reconnection');
+    assert.equal(eventsOf(alice, 'lost').length + eventsOf(bob, 'lost').length + eventsOf(bob, 'left').length, 0);
+    const relayed = chat.network.links.filter((link) => link.to === `${BOB}:${RELAY_PORT}`);
+    assert.ok(relayed.every((link) => link.dialler.destroyed && link.listener.destroyed), 'the relayed path is closed');
+
+    // And it goes on over the direct path, with no more tries.
+    say(alice, 'after');
+    await chat.run(20_000, 100);
+    assert.equal(received(bob).at(-1), 'after');
+    assert.equal(dials.length, 1);
+  });
+
+  it('a try that finds no path is reported, repeated a bounded number of times, and leaves the relayed path running', async () => {
+    const timing = { upgradeRetryMs: 1_000, upgradeEarlyTries: 3, upgradeIntervalMs: 5_000, upgradeLaterTries: 2, upgradeAttemptMs: 500 };
+    const { alice, bob, dials } = await lab({ dialable: false, timing });
+    await chat.run(30_000, 50);
+    const tries = eventsOf(alice, 'upgrade');
+    assert.deepEqual(
+      tries.map((e) => [e.attempt, e.tries, e.retryInMs]),
+      [
+        [1, 1, 1_000],
+        [2, 2, 1_000],
+        [3, 3, 5_000],
+        [4, 4, 5_000],
+        [5, 5, undefined],
+      ],
+    );
+    assert.match(tries[0]!.message, /tcp 192\.0\.2\.1:5050: cannot reach/);
+    assert.equal(dials.length, 5, 'five tries in all, then none');
+    say(alice, 'still here');
+    await chat.run(200);
+    assert.deepEqual(received(bob), ['still here']);
+    assert.equal(alice.node.who()[0]?.path, 'relayed');
+    assert.equal(eventsOf(alice, 'path').length + eventsOf(bob, 'path').length, 0);
+  });
+
+  it('is not tried with a peer that does not take part, nor for a --relay-only conversation', async () => {
+    for (const options of [{ upgrade: false }, { allowed: false }]) {
+      const { alice, dials } = await lab(options);
+      await chat.run(20_000, 100);
+      assert.deepEqual([dials.length, eventsOf(alice, 'upgrade').length], [0, 0], JSON.stringify(options));
+      chat.close();
+    }
+  });
+});
