@@ -56,7 +56,9 @@ export function formatRelayEvent(event: RelayEvent): string {
   const who = (p: { name: string; fingerprint: string }) => `${p.name} ${shortFingerprint(p.fingerprint)}`;
   switch (event.type) {
     case 'started':
-      return `relay listening on port ${event.port}, fingerprint ${event.fingerprint}`;
+      return `relay listening on port ${event.port} (${event.udp ? 'TCP and UDP' : 'TCP only'}), fingerprint ${event.fingerprint}`;
+    case 'warning':
+      return `warning: ${event.code}: ${event.message}`;
     case 'registered':
       return `registered ${who(event)} from ${event.observed}`;
     case 'unregistered':
@@ -114,7 +116,7 @@ const LIMIT_DESCRIPTIONS: Readonly<Record<keyof RelayLimits, string>> = Object.f
 
 /** Every `relay` option with its default, for the CLI help; read from RELAY_DEFAULTS. */
 export const RELAY_OPTIONS: readonly RelayOption[] = Object.freeze([
-  { flag: '--port <port>', key: 'port', description: 'TCP port to listen on (taken as given: no fallback)', default: RELAY_DEFAULTS.port },
+  { flag: '--port <port>', key: 'port', description: 'TCP port to listen on, and UDP at the same number for endpoint probes (taken as given: no fallback)', default: RELAY_DEFAULTS.port },
   { flag: '--host <addr>', key: 'host', description: 'address to listen on (every IPv6 and IPv4 address)', default: RELAY_DEFAULTS.host },
   ...RELAY_LIMIT_KEYS.map((key) => ({
     flag: `${flagName(key)} <n>`,

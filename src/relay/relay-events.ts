@@ -5,7 +5,16 @@ import type { ErrorCode } from '../errors.js';
 import type { PeerRef } from '../session/message-fields.js';
 
 export type RelayEvent =
-  | { readonly type: 'started'; readonly host: string; readonly port: number; readonly fingerprint: string }
+  | {
+      readonly type: 'started';
+      readonly host: string;
+      readonly port: number;
+      readonly fingerprint: string;
+      /** Listening on UDP at `port` too, answering endpoint probes (false: it could not; a `warning` said why). */
+      readonly udp: boolean;
+    }
+  /** Something the relay works without, that did not work (UDP could not be bound). */
+  | { readonly type: 'warning'; readonly code: ErrorCode; readonly message: string }
   | { readonly type: 'registered'; readonly name: string; readonly fingerprint: string; readonly observed: string }
   | {
       readonly type: 'unregistered';

@@ -9,8 +9,10 @@ import { chatError, P2PChatError } from '../errors.js';
 import type { ByteStream, StreamListener, Transport } from '../net/byte-stream.js';
 import { addressGroup } from '../net/address.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
+import { bindDatagrams, type UdxDatagrams } from '../net/udx-datagrams.js';
 import type { Identity } from '../secure/identity-store.js';
 import { ConnectionSniffer } from './connection-sniffer.js';
+import { EndpointReflector } from './endpoint-reflector.js';
 import { softFdLimit } from './fd-limit.js';
 import { RELAY_DEFAULTS, RELAY_FEATURES, RELAY_SHUTDOWN_REASON, relayLimits, type RelayLimits } from './relay-defaults.js';
 import { RelayControl } from './relay-control.js';
@@ -50,6 +52,9 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   /** Connections whose first bytes are still awaited. */
   readonly #sniffing = new Set<ByteStream>();
   #listener: StreamListener | undefined;
+  /** UDP at the same port, where peers learn their public UDP endpoints; undefined if it could not be bound. */
+  #datagrams: UdxDatagrams | undefined;
+  #reflector: EndpointReflector | undefined;
   #statsTimer: Timer | undefined;
   #stopping: Promise<void> | undefined;
   #onIdle: (() => void) | undefined;
@@ -78,6 +83,11 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     return this.#listener?.port;
   }
 
+  /** The UDP port endpoint probes are answered on (the TCP port's number), once started, if it could be bound. */
+  get udpPort(): number | undefined {
+    return this.#datagrams?.port;
+  }
+
   get peerCount(): number {
     return this.#control.registry.size;
   }
@@ -104,13 +114,30 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
       (stream) => this.#accept(stream),
     );
     this.#listener = bound;
+    await this.#reflectEndpoints(bound.host, bound.port);
     const every = this.#limits.statsIntervalMs;
     if (every > 0) {
       this.#statsTimer = this.#clock.setInterval(() => this.emit('event', this.stats()), every);
       this.#statsTimer.unref();
     }
-    this.emit('event', { type: 'started', host: bound.host, port: bound.port, fingerprint: this.fingerprint });
+    this.emit('event', { type: 'started', host: bound.host, port: bound.port, fingerprint: this.fingerprint, udp: this.#datagrams !== undefined });
     return bound.port;
+  }
+
+  /**
+   * Listen on UDP at the TCP port's number and answer endpoint probes there. Without it the relay
+   * still does everything else, so a port busy on UDP (or UDP not available) is only reported.
+   */
+  async #reflectEndpoints(host: string, port: number): Promise<void> {
+    try {
+      this.#datagrams = await bindDatagrams({ host, port, fallbackTries: 0 });
+    } catch (err) {
+      const error = P2PChatError.from(err, 'ERR_LISTEN_FAILED', `cannot listen on UDP port ${port}`);
+      const message = `no UDP on port ${port} (${error.message}): peers cannot learn their public UDP endpoints here; TCP is served as usual`;
+      this.emit('event', { type: 'warning', code: error.code, message });
+      return;
+    }
+    this.#reflector = new EndpointReflector(this.#datagrams, this.#clock);
   }
 
   stats(): Extract<RelayEvent, { type: 'stats' }> {
@@ -129,6 +156,8 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   async #shutdown(reason: string): Promise<void> {
     this.#clock.clearInterval(this.#statsTimer);
     const closed = this.#listener?.close();
+    this.#reflector?.close();
+    const udpClosed = this.#datagrams?.close();
     this.#control.stop(reason);
     this.#sessions.stop(reason);
     for (const stream of this.#sniffing) stream.destroy();
@@ -136,7 +165,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
       for (const stream of this.#streams) stream.destroy();
       await this.#idle(1_000);
     }
-    await closed;
+    await Promise.all([closed, udpClosed]);
     this.emit('event', { type: 'stopped', reason });
   }
 

@@ -47,10 +47,10 @@ export async function cleanupRelayTestnet(): Promise<void> {
 }
 
 /**
- * A relay on 127.0.0.1, any port, with its identity in a temporary home like the CLI's. `fdLimit`,
- * `clock` (which a test may move) and `features` (what it announces) are passed on when given.
+ * A relay on 127.0.0.1, any port (or `port`), with its identity in a temporary home like the CLI's.
+ * `fdLimit`, `clock` (which a test may move) and `features` (what it announces) are passed on when given.
  */
-export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdLimit?: number; clock?: Clock; features?: readonly string[] } = {}) {
+export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdLimit?: number; clock?: Clock; features?: readonly string[]; port?: number } = {}) {
   const identity = loadOrCreateIdentity(join(tempHome(), 'relay'));
   const relay = new RelayServer({
     identity,

@@ -72,6 +72,12 @@ describe('README and the relay behaviour', () => {
     assert.ok(readme.includes('at most once a minute `relay …: still retrying after N tries'), 'README describes the still-retrying line');
   });
 
+  it('states the budgets the relay answers endpoint probes within', async () => {
+    const { REFLECTOR_LIMITS } = await import('../../../src/relay/endpoint-reflector.js');
+    const text = `at most ${REFLECTOR_LIMITS.perAddressPerSec} a second to one address (${REFLECTOR_LIMITS.totalPerSec.toLocaleString('en-US')} a second in all)`;
+    assert.ok(readme.includes(text), `README does not say "${text}"`);
+  });
+
   it('says plainly that lookups list registered peers to anyone', () => {
     assert.match(readme, /anyone can list the registered peers' nicknames, fingerprints, public addresses/);
   });

@@ -33,9 +33,16 @@ describe('parseRelayLimits', () => {
 });
 
 describe('formatRelayEvent', () => {
-  it('prints the start line the README promises', () => {
-    const line = formatRelayEvent({ type: 'started', host: '::', port: 5050, fingerprint: 'AIWS2UX-IBTTFAY' });
-    assert.equal(line, 'relay listening on port 5050, fingerprint AIWS2UX-IBTTFAY');
+  it('prints the start line the README promises, saying whether UDP is served too', () => {
+    const line = formatRelayEvent({ type: 'started', host: '::', port: 5050, fingerprint: 'AIWS2UX-IBTTFAY', udp: true });
+    assert.equal(line, 'relay listening on port 5050 (TCP and UDP), fingerprint AIWS2UX-IBTTFAY');
+    const tcpOnly = formatRelayEvent({ type: 'started', host: '::', port: 5050, fingerprint: 'AIWS2UX-IBTTFAY', udp: false });
+    assert.equal(tcpOnly, 'relay listening on port 5050 (TCP only), fingerprint AIWS2UX-IBTTFAY');
+  });
+
+  it('prints a warning with its code', () => {
+    const line = formatRelayEvent({ type: 'warning', code: 'ERR_LISTEN_FAILED', message: 'no UDP on port 5050' });
+    assert.equal(line, 'warning: ERR_LISTEN_FAILED: no UDP on port 5050');
   });
 
   it('the text log puts the time first, UTC to the second (issue 12)', () => {
