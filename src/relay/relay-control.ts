@@ -230,7 +230,8 @@ export class RelayControl {
       return;
     }
     target.send({ type: 'invite', token: answer.dialedToken, from, ...(invited ? { early: message.early } : {}) });
-    connection.send({ type: 'session', rid, token: answer.dialerToken, peer: record });
+    // `observed`: a dialler that does not register learns its public TCP endpoint only here.
+    connection.send({ type: 'session', rid, token: answer.dialerToken, peer: record, observed: connection.address });
   }
 
   /** The name a peer registered under, else the one from its handshake. */

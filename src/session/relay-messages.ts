@@ -62,8 +62,8 @@ export const RELAY_CODECS = codecTable({
   'lookup-result': json(0x23, (body) => ({ rid: rid(body), peers: records(body.peers) })),
   /** peer → relay: open a relayed session to this fingerprint. */
   dial: json(0x24, (body) => ({ rid: rid(body), fingerprint: fingerprintField(body.fingerprint, 'dial.fingerprint'), ...early(body.early, 'dial.early') })),
-  /** relay → dialling peer: present this token on a data connection. */
-  session: json(0x25, (body) => ({ rid: rid(body), token: token(body.token), peer: record(body.peer) })),
+  /** relay → dialling peer: present this token on a data connection; and where the relay sees us. */
+  session: json(0x25, (body) => ({ rid: rid(body), token: token(body.token), peer: record(body.peer), ...observedField(body.observed) })),
   /** relay → dialled peer: someone wants a session; present this token. */
   invite: json(0x26, (body) => ({ token: token(body.token), from: peerRef(body.from), ...early(body.early, 'invite.early') })),
   /** relay → peer: a request failed. */
@@ -95,6 +95,12 @@ function register(body: JsonObject): { rid: number; name: string; port: number; 
 /** The optional UDP port: 1-65535, else (absent, 0, of another type) no UDP. */
 function udpField(value: unknown): { udp?: number } {
   return typeof value === 'number' && Number.isInteger(value) && value >= 1 && value <= 65535 ? { udp: value } : {};
+}
+
+/** `session`'s optional `observed` (an older relay leaves it out): cut as `registered.observed` is; not a string reads as absent. */
+function observedField(value: unknown): { observed?: string } {
+  const observed = optionalLimitedString(value, TEXT_LIMITS.address);
+  return observed === undefined ? {} : { observed };
 }
 
 function relayError(body: JsonObject): { rid: number; code: string; message: string } {

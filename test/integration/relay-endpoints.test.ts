@@ -1,5 +1,6 @@
 // Observed endpoints over real loopback sockets: the relay answers endpoint probes on UDP at its
-// TCP port's number (and serves TCP alone, saying so, when that UDP port is taken).
+// TCP port's number (and serves TCP alone, saying so, when that UDP port is taken), and tells a
+// dialler in `session` where it sees its control connection come from.
 
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -62,5 +63,20 @@ describe('relay endpoint reflection', () => {
     assert.deepEqual(events[1], { type: 'started', host: '127.0.0.1', port, fingerprint: relay.fingerprint, udp: false });
     assert.match(await registered(await client('alice')), /^127\.0\.0\.1:\d+$/);
     assert.equal(blocker.heard.length, 0);
+  });
+
+  it('tells a dialler in `session` the address of its control connection, registered or not', async () => {
+    const { client } = await startRelay();
+    const alice = await client('alice');
+    const aliceAt = await registered(alice);
+    const bob = await client('bob');
+    await registered(bob);
+    const fromAlice = await alice.request({ type: 'dial', fingerprint: bob.fingerprint });
+    assert.equal(fromAlice.type === 'session' && fromAlice.observed, aliceAt);
+    const carol = await client('carol');
+    const fromCarol = await carol.request({ type: 'dial', fingerprint: bob.fingerprint });
+    assert.equal(fromCarol.type, 'session');
+    assert.match(fromCarol.type === 'session' ? String(fromCarol.observed) : '', /^127\.0\.0\.1:\d+$/);
+    assert.notEqual(fromCarol.type === 'session' && fromCarol.observed, aliceAt);
   });
 });

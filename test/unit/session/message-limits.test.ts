@@ -104,6 +104,9 @@ describe('byte limits on what a peer sends', () => {
     const relay = RELAY_CONTROL_MESSAGES;
     assert.equal(field(relay, raw(0x20, { rid: 1, name: long, port: 1, addresses: [] }), 'name'), 'r'.repeat(TEXT_LIMITS.nickname));
     assert.equal(field(relay, raw(0x21, { rid: 1, observed: long }), 'observed'), 'r'.repeat(TEXT_LIMITS.address));
+    const session = { rid: 1, token: 'cd'.repeat(32), peer: { name: 'a', fingerprint: FINGERPRINT, observed: '', port: 1, addresses: [] } };
+    assert.equal(field(relay, raw(0x25, { ...session, observed: long }), 'observed'), 'r'.repeat(TEXT_LIMITS.address));
+    assert.equal(field(relay, raw(0x25, { ...session, observed: 7 }), 'observed'), undefined, 'not a string: absent');
     assert.equal(field(relay, raw(0x22, { rid: 1, query: long }), 'query'), 'r'.repeat(TEXT_LIMITS.query));
     const error = relay.decode(raw(0x27, { rid: 1, code: long, message: long })) as { code: string; message: string };
     assert.equal(error.code, 'r'.repeat(TEXT_LIMITS.code));
