@@ -83,6 +83,12 @@ export const DEFAULTS = Object.freeze({
   relayBackoffInitialMs: 500,
   /** ...and doubles with each failed try up to this (retries then come every 15-30 s). */
   relayBackoffMaxMs: 30_000,
+  /**
+   * While connected to a relay, a peer given a UDP socket asks the relay this often which public
+   * endpoint that socket is seen at. Under Linux conntrack's 30 s UDP timeout, so the probes also
+   * keep the NAT's mapping for the socket open.
+   */
+  endpointRefreshMs: 20_000,
   /** Each direct candidate address gets this head start before the next one is dialled too. */
   directStaggerMs: 250,
   /**

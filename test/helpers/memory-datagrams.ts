@@ -20,11 +20,13 @@ export class MemoryDatagramNetwork {
   /** Datagrams this returns true for are lost. */
   drop: (datagram: Omit<SentDatagram, 'dropped'>) => boolean = () => false;
 
-  /** A port bound at host:port; others see its datagrams come from `seenAs` (a NAT's mapping) if given. */
+  /**
+   * A port bound at host:port; others see its datagrams come from `seenAs` (a NAT's mapping) if
+   * given, and what they send there reaches it.
+   */
   bind(host: string, port: number, seenAs: DatagramSource = { host, port }): MemoryDatagramPort {
     const bound = new MemoryDatagramPort(this, port, seenAs);
     this.#ports.set(`${host}:${port}`, bound);
-    this.#ports.set(`${seenAs.host}:${seenAs.port}`, bound);
     return bound;
   }
 
@@ -37,7 +39,9 @@ export class MemoryDatagramNetwork {
     const datagram = { bytes: Buffer.from(bytes), from: from.seenAs, to: { host, port } };
     const dropped = this.drop(datagram);
     this.log.push({ ...datagram, dropped });
-    if (!dropped) this.#ports.get(`${host}:${port}`)?.deliver(datagram.bytes, from.seenAs);
+    if (dropped) return;
+    const to = this.#ports.get(`${host}:${port}`) ?? [...this.#ports.values()].find((p) => p.seenAs.host === host && p.seenAs.port === port);
+    to?.deliver(datagram.bytes, from.seenAs);
   }
 }
 
@@ -45,7 +49,8 @@ export class MemoryDatagramPort implements DatagramPort {
   readonly #network: MemoryDatagramNetwork;
   readonly #listeners = new Set<(bytes: Buffer, from: DatagramSource) => void>();
   readonly port: number;
-  readonly seenAs: DatagramSource;
+  /** Where others see its datagrams come from; a test may change it, as a NAT that rebinds does. */
+  seenAs: DatagramSource;
 
   constructor(network: MemoryDatagramNetwork, port: number, seenAs: DatagramSource) {
     this.#network = network;
