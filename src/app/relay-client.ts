@@ -1,13 +1,15 @@
 // A peer's control connection to a relay: register (the relay learns our key from the Noise
 // handshake, our nickname, listening port and local addresses, and tells us the public address it
 // sees), look peers up, ask for relayed sessions, and hear invitations. The connection is kept
-// up with keepalives and re-opened with exponential backoff whenever it drops.
+// up with keepalives and re-opened with exponential backoff whenever it drops. Given a UDP socket,
+// it also learns from the relay the public endpoint that socket is seen at, while connected.
 
 import { EventEmitter } from 'node:events';
 import { SYSTEM_CLOCK, type Clock, type Timer } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
 import type { Transport } from '../net/byte-stream.js';
+import type { DatagramPort } from '../net/datagram-port.js';
 import { localAddresses } from '../net/local-addresses.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
@@ -16,6 +18,7 @@ import type { Identity } from '../secure/identity-store.js';
 import { PeerConnection } from '../session/peer-connection.js';
 import { EARLY_FLIGHT_FEATURE, REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
 import { RELAY_CONTROL_MESSAGES, type PeerRef, type SessionMessage } from '../session/session-messages.js';
+import { EndpointObserver, type ObservedEndpoints } from './observed-endpoints.js';
 import { RelayBackoff } from './relay-backoff.js';
 
 export interface RelayClientOptions {
@@ -36,6 +39,11 @@ export interface RelayClientOptions {
   readonly clock?: Clock;
   /** What carries the control connection; TCP by default. */
   readonly transport?: Transport;
+  /**
+   * A UDP socket whose public endpoint to learn: while connected, the relay's UDP port is probed
+   * from it (every `endpointRefreshMs`), and what the relay sees is `observedUdp`.
+   */
+  readonly datagrams?: DatagramPort;
 }
 
 export type RelayStatus =
@@ -60,7 +68,7 @@ interface Pending {
   timer: Timer;
 }
 
-export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [Invite] }> {
+export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [Invite]; endpoints: [ObservedEndpoints] }> {
   readonly #options: RelayClientOptions;
   readonly #timing: Settings;
   readonly #clock: Clock;
@@ -69,7 +77,9 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   #registered = false;
   /** The nickname our last registration on this connection carried (answered or not). */
   #registeredAs: string | undefined;
-  #observed: string | undefined;
+  readonly #endpoints = new EndpointObserver((endpoints) => this.emit('endpoints', endpoints));
+  /** The relay's IP address as the control connection reached it: where UDP probes go. */
+  #relayIp: string | undefined;
   #nextRid = 1;
   readonly #backoff: RelayBackoff;
   #retry: Timer | undefined;
@@ -95,8 +105,18 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     return this.#registered;
   }
 
+  /** `host:port` the relay sees our control connection come from (`endpoints.tcp`). */
   get observed(): string | undefined {
-    return this.#observed;
+    return this.#endpoints.tcp;
+  }
+
+  /** `host:port` the relay sees our UDP socket at (`endpoints.udp`), once it has answered a probe. */
+  get observedUdp(): string | undefined {
+    return this.#endpoints.udp;
+  }
+
+  get endpoints(): ObservedEndpoints {
+    return this.#endpoints.endpoints;
   }
 
   start(): void {
@@ -176,6 +196,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   async close(): Promise<void> {
     this.#closed = true;
     this.#clock.clearTimeout(this.#retry);
+    this.#endpoints.stop();
     this.#failPending(chatError('ERR_RELAY_UNREACHABLE', 'relay client closed'));
     await this.#connection?.close('');
   }
@@ -207,6 +228,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         stream.destroy();
         return;
       }
+      this.#relayIp = stream.remoteHost;
       connection = new PeerConnection(stream, {
         initiator: true,
         keyPair: this.#options.identity.keyPair,
@@ -233,6 +255,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.#registered = true;
         this.#backoff.reset();
         this.emit('status', { state: 'ready' });
+        this.#probeEndpoints();
         return;
       }
       this.#register(connection);
@@ -242,6 +265,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       this.#connection = undefined;
       this.#registered = false;
       this.#registeredAs = undefined;
+      this.#endpoints.lost();
       if (outcome.kind === 'left' && outcome.reason === REPLACED_REASON) {
         // Another process registered our key: retrying would knock it off in turn, forever.
         this.#closed = true;
@@ -280,18 +304,23 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     switch (message.type) {
       case 'registered': {
         // A new name registered on the same connection changes nothing worth reporting.
-        const again = this.#registered && message.observed === this.#observed;
+        const again = this.#registered && message.observed === this.#endpoints.tcp;
         this.#registered = true;
-        this.#observed = message.observed;
+        this.#endpoints.seenOverTcp(message.observed);
         this.#backoff.reset();
         if (!again) this.emit('status', { state: 'registered', observed: message.observed });
+        this.#probeEndpoints();
         return;
       }
       case 'invite':
         this.emit('invite', { token: message.token, from: message.from, ...(message.early ? { early: Buffer.from(message.early, 'hex') } : {}) });
         return;
-      case 'lookup-result':
       case 'session':
+        // A client that does not register learns here where the relay sees it (an older relay does not say).
+        if (message.observed !== undefined) this.#endpoints.seenOverTcp(message.observed);
+        this.#settle(message.rid, (p) => p.resolve(message));
+        return;
+      case 'lookup-result':
         this.#settle(message.rid, (p) => p.resolve(message));
         return;
       case 'relay-error': {
@@ -308,6 +337,20 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       default:
         return;
     }
+  }
+
+  /** Probe the relay's UDP port (the TCP port's number) from our socket, if given one, while connected. */
+  #probeEndpoints(): void {
+    const datagrams = this.#options.datagrams;
+    if (!datagrams || this.#relayIp === undefined) return;
+    this.#endpoints.probe({
+      datagrams,
+      relayHost: this.#relayIp,
+      relayPort: this.#options.relay.port,
+      clock: this.#clock,
+      deadlineMs: this.#timing.connectTimeoutMs,
+      refreshMs: this.#timing.endpointRefreshMs,
+    });
   }
 
   #stop(error: P2PChatError): void {

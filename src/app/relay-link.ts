@@ -2,6 +2,7 @@
 // reconnects by itself), its state changes reported as AppEvents, and for a listener the sessions
 // the relay invites us to. connect-strategy dials through the link this returns.
 
+import type { DatagramPort } from '../net/datagram-port.js';
 import type { RelayAddress } from '../net/relay-address.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { AppEvent } from './app-events.js';
@@ -18,6 +19,8 @@ export interface RelayLinkOptions {
   readonly port: number;
   /** Our UDP listening port, when we listen on UDP too. */
   readonly udpPort?: number;
+  /** A UDP socket whose public endpoint to learn from the relay (RelayClient's `observedUdp`). */
+  readonly datagrams?: DatagramPort;
 }
 
 /** A relay in use: its control client, and where to open relayed data connections. */
@@ -37,6 +40,7 @@ export function linkRelay(node: ChatNode, options: RelayLinkOptions, report: (ev
     name: () => node.name,
     port,
     ...(options.udpPort !== undefined ? { udpPort: options.udpPort } : {}),
+    ...(options.datagrams ? { datagrams: options.datagrams } : {}),
     clock: node.clock,
     transport: node.transport,
     timing: node.timing, // the control connection keeps the node's timing, as relayed sessions do
