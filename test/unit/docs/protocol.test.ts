@@ -12,8 +12,10 @@ import { CHUNK_BYTES } from '../../../src/app/files/outgoing-transfer.js';
 import { INCOMING_DEFAULTS } from '../../../src/app/files/incoming-transfer.js';
 import { MAX_FINAL_WORDS, MAX_PENDING_OFFERS_PER_PEER } from '../../../src/app/files/transfers.js';
 import { ACK_EVERY } from '../../../src/app/peer-session.js';
+import { PROBE_REPEAT_INITIAL_MS } from '../../../src/app/endpoint-probe-client.js';
 import { DEFAULTS } from '../../../src/defaults.js';
 import { ERROR_CODES } from '../../../src/errors.js';
+import { encodeEndpointDatagram, ENDPOINT_PROBE_SIZE } from '../../../src/net/endpoint-probe.js';
 import { RELAY_DEFAULTS, RELAY_FEATURES, RELAY_PEER_NAME } from '../../../src/relay/relay-defaults.js';
 import { fingerprintOf, normalizeFingerprint } from '../../../src/secure/fingerprint.js';
 import {
@@ -297,6 +299,7 @@ describe('docs/protocol.md: limits and timers', () => {
       'first reconnect window': DEFAULTS.reconnectInitialMs,
       'largest reconnect window': DEFAULTS.reconnectMaxMs,
       'address check interval': DEFAULTS.addressCheckMs,
+      'endpoint refresh interval': DEFAULTS.endpointRefreshMs,
       'file offer timeout': DEFAULTS.fileOfferTimeoutMs,
       'relay token lifetime': RELAY_DEFAULTS.tokenTtlMs,
       'relayed session idle timeout': RELAY_DEFAULTS.sessionIdleTimeoutMs,
@@ -362,6 +365,32 @@ describe('docs/protocol.md: limits and timers', () => {
     const listed = [...section('13. Error codes on the wire').matchAll(/^\| `(ERR_[A-Z_]+)` \| `(file-cancel|relay-error)` \|/gm)].map((m) => m[1]!);
     assert.ok(listed.length > 0);
     assert.deepEqual(listed.filter((code) => !(code in ERROR_CODES)), []);
+  });
+});
+
+describe('docs/protocol.md: observed endpoints', () => {
+  const probes = section('16. Observed endpoints');
+
+  it('gives the probe datagrams\' size, magic and offsets as the code writes them', () => {
+    assert.ok(probes.includes(`Every probe datagram is ${ENDPOINT_PROBE_SIZE} bytes`));
+    const seen = encodeEndpointDatagram({ type: 'seen', nonce: Buffer.alloc(8), host: '192.0.2.1', port: 1 });
+    assert.ok(probes.includes(`magic \`${seen.subarray(0, 4).toString('latin1')}\` (${spaced(seen.subarray(0, 4))})`));
+    const rows = [...probes.matchAll(/^\| (\d+) \| (\d+) \| /gm)].map((m) => [Number(m[1]), Number(m[2])] as const);
+    assert.deepEqual(rows.map(([offset]) => offset), [0, 4, 5, 6, 7, 8, 16, 18]);
+    rows.forEach(([offset, size], i) => assert.equal(offset + size, rows[i + 1]?.[0] ?? ENDPOINT_PROBE_SIZE, `row at ${offset}`));
+    assert.equal(seen.readUInt16BE(16), 1, 'the port at 16');
+    assert.deepEqual([...seen.subarray(18, 22)], [192, 0, 2, 1], 'the address at 18');
+  });
+
+  it('states the repeats and the refresh the client uses', () => {
+    const text = probes.replace(/\s+/g, ' ');
+    for (const phrase of [
+      `repeats an unanswered probe after ${PROBE_REPEAT_INITIAL_MS} ms, each later wait twice the last`,
+      `until its deadline (this implementation: the connect timeout, ${seconds(DEFAULTS.connectTimeoutMs)})`,
+      `It probes again every ${seconds(DEFAULTS.endpointRefreshMs)} while its control session lasts`,
+    ]) {
+      assert.ok(text.includes(phrase), `docs/protocol.md does not say "${phrase}"`);
+    }
   });
 });
 

@@ -78,6 +78,12 @@ describe('README and the relay behaviour', () => {
     assert.ok(readme.includes(text), `README does not say "${text}"`);
   });
 
+  it('states how often a peer asks the relay for its UDP endpoint', async () => {
+    const { DEFAULTS } = await import('../../../src/defaults.js');
+    const text = `asks again every ${DEFAULTS.endpointRefreshMs / 1000} s (\`endpointRefreshMs\`)`;
+    assert.ok(readme.includes(text), `README does not say "${text}"`);
+  });
+
   it('says plainly that lookups list registered peers to anyone', () => {
     assert.match(readme, /anyone can list the registered peers' nicknames, fingerprints, public addresses/);
   });
