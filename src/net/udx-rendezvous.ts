@@ -1,15 +1,16 @@
 // The rendezvous that opens a udx stream between a dialler and a listener. udx pairs two streams
 // by ids both ends must already know and has no accept of its own, so the ids are traded in plain
 // UDP datagrams on the same socket that then carries the streams. This module is the datagrams'
-// codec; udx-dialer.ts and udx-responder.ts run the two ends. The datagrams' layout, the exchange
-// and why it is safe against loss, repeats and forged sources: docs/protocol.md, section 15.
+// codec; udx-dialer.ts and udx-responder.ts run the two ends. A `punch` only opens the sender's NAT
+// toward a peer and is answered by no one. The datagrams' layout, the exchange and why it is safe
+// against loss, repeats and forged sources: docs/protocol.md, section 15.
 
 /** Size of every rendezvous datagram. */
 export const RENDEZVOUS_SIZE = 20;
 const MAGIC = 0x50325055; // "P2PU"
 const VERSION = 1;
 
-const TYPE_CODES = Object.freeze({ request: 1, accept: 2, refuse: 3, confirm: 4, confirmed: 5 } as const);
+const TYPE_CODES = Object.freeze({ request: 1, accept: 2, refuse: 3, confirm: 4, confirmed: 5, punch: 6 } as const);
 const REASON_CODES = Object.freeze({ full: 1, busy: 2 } as const);
 
 export type RendezvousType = keyof typeof TYPE_CODES;
@@ -18,10 +19,11 @@ export type RefuseReason = keyof typeof REASON_CODES;
 
 export interface RendezvousMessage {
   readonly type: RendezvousType;
+  /** 0 in a punch only. */
   readonly dialerId: number;
-  /** 0 in a request or refuse. */
+  /** 0 in a request, refuse or punch. */
   readonly listenerId: number;
-  /** 0 in a request or refuse. */
+  /** 0 in a request, refuse or punch. */
   readonly cookie: number;
   /** Set in a refuse only. */
   readonly reason?: RefuseReason;
@@ -42,9 +44,13 @@ export function encodeRendezvous(message: RendezvousMessage): Buffer {
   return bytes;
 }
 
+/** A punch: it names no stream, so every id is 0. */
+export const PUNCH: RendezvousMessage = Object.freeze({ type: 'punch', dialerId: 0, listenerId: 0, cookie: 0 });
+
 /**
  * The rendezvous datagram in `bytes`, or undefined for anything else: another size, magic or
- * version, an unknown type or reason, a zero id where one is needed. Callers drop those unanswered.
+ * version, an unknown type or reason, a zero id where one is needed, an id in a punch. Callers drop
+ * those unanswered.
  */
 export function decodeRendezvous(bytes: Uint8Array): RendezvousMessage | undefined {
   if (bytes.length !== RENDEZVOUS_SIZE) return undefined;
@@ -55,6 +61,7 @@ export function decodeRendezvous(bytes: Uint8Array): RendezvousMessage | undefin
   const dialerId = view.readUInt32BE(8);
   const listenerId = view.readUInt32BE(12);
   const cookie = view.readUInt32BE(16);
+  if (type === 'punch') return dialerId === 0 && listenerId === 0 && cookie === 0 && view[6] === 0 ? PUNCH : undefined;
   if (dialerId === 0) return undefined;
   const opening = type === 'request' || type === 'refuse';
   if (opening ? listenerId !== 0 || cookie !== 0 : listenerId === 0) return undefined;

@@ -13,6 +13,7 @@ const CASES: Array<[string, RendezvousMessage]> = [
   ['50325055 01 03 02 00 0000002a 00000000 00000000', { type: 'refuse', dialerId: 42, listenerId: 0, cookie: 0, reason: 'busy' }],
   ['50325055 01 04 00 00 ffffffff 00000007 00000001', { type: 'confirm', dialerId: 0xffffffff, listenerId: 7, cookie: 1 }],
   ['50325055 01 05 00 00 0000002a 00000007 deadbeef', { type: 'confirmed', dialerId: 42, listenerId: 7, cookie: 0xdeadbeef }],
+  ['50325055 01 06 00 00 00000000 00000000 00000000', { type: 'punch', dialerId: 0, listenerId: 0, cookie: 0 }],
 ];
 
 describe('udx rendezvous datagrams', () => {
@@ -42,7 +43,11 @@ describe('udx rendezvous datagrams', () => {
       '50325056 01 01 00 00 0000002a 00000000 00000000', // magic
       '50325055 02 01 00 00 0000002a 00000000 00000000', // version
       '50325055 01 00 00 00 0000002a 00000000 00000000', // type 0
-      '50325055 01 06 00 00 0000002a 00000007 00000001', // type 6
+      '50325055 01 07 00 00 0000002a 00000007 00000001', // type 7
+      '50325055 01 06 00 00 0000002a 00000000 00000000', // a punch naming a dialler stream
+      '50325055 01 06 00 00 00000000 00000007 00000000', // a punch naming a listener stream
+      '50325055 01 06 00 00 00000000 00000000 00000001', // a punch with a cookie
+      '50325055 01 06 01 00 00000000 00000000 00000000', // a punch with a reason
       '50325055 01 03 00 00 0000002a 00000000 00000000', // refuse without a reason
       '50325055 01 03 03 00 0000002a 00000000 00000000', // unknown reason
       '50325055 01 02 01 00 0000002a 00000007 00000001', // a reason outside a refuse
