@@ -25,6 +25,8 @@ declare module 'udx-native' {
       readonly id: number;
       readonly remoteHost: string | null;
       readonly remotePort: number;
+      /** The port of the socket it is connected through (0 before connect). */
+      readonly localPort: number;
       readonly destroying: boolean;
       readonly destroyed: boolean;
       readonly _writableState: { readonly buffered: number };

@@ -49,6 +49,7 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   readonly transport = 'udp' as const;
   readonly remoteAddress: string;
   readonly remoteHost: string;
+  readonly localPort: number;
   readonly #raw: UDX.Stream;
   readonly #allowHalfOpen: boolean;
   readonly #budget: UnreadBudget;
@@ -76,6 +77,7 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     this.#budget = options.budget ?? PROCESS_BUDGET;
     this.remoteHost = plainHost(raw.remoteHost ?? '?');
     this.remoteAddress = formatHostPort(raw.remoteHost ?? undefined, raw.remotePort);
+    this.localPort = raw.localPort;
     raw.on('data', (chunk) => this.#received(chunk));
     raw.on('end', () => {
       this.#rawEnded = true;

@@ -4,6 +4,7 @@
 
 import { SYSTEM_CLOCK, type Clock } from '../../src/clock.js';
 import type { ByteStream, ListenOptions, StreamListener, Transport } from '../../src/net/byte-stream.js';
+import type { PunchSocket } from '../../src/net/datagram-port.js';
 
 const listeners: StreamListener[] = [];
 const streams: Array<{ stream: ByteStream; closed: Promise<unknown> }> = [];
@@ -45,6 +46,11 @@ export async function udxListen(transport: Transport, options: Partial<ListenOpt
 
 export async function udxDial(transport: Transport, port: number, clock: Clock = SYSTEM_CLOCK, timeoutMs = 5_000): Promise<ByteStream> {
   return remember(await transport.dial('127.0.0.1', port, { timeoutMs, clock }));
+}
+
+/** A stream dialled from `socket` (a listener's datagrams, a punch socket) to 127.0.0.1:`port`. */
+export async function udxDialFrom(socket: PunchSocket, port: number, clock: Clock = SYSTEM_CLOCK, timeoutMs = 5_000): Promise<ByteStream> {
+  return remember(await socket.dial('127.0.0.1', port, { timeoutMs, clock }));
 }
 
 /** [dialling end, accepting end], both paused as streams are handed over. */
