@@ -12,6 +12,7 @@ export class TcpStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   readonly transport = 'tcp' as const;
   readonly remoteAddress: string;
   readonly remoteHost: string;
+  readonly localPort: number | undefined;
   readonly #socket: Socket;
   #error: P2PChatError | undefined;
   #readEnded = false;
@@ -21,6 +22,7 @@ export class TcpStream extends EventEmitter<ByteStreamEvents> implements ByteStr
     this.#socket = socket;
     this.remoteHost = plainHost(socket.remoteAddress ?? '?');
     this.remoteAddress = formatHostPort(socket.remoteAddress, socket.remotePort);
+    this.localPort = socket.localPort;
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.emit('data', chunk));
     socket.pause();
