@@ -6,7 +6,9 @@
 // `p2p1a2b-alice`. Interfaces live only inside lab namespaces: bridges `<prefix>b<n>`, switch-side
 // veth ends `<prefix>h<n>`, host-side ends `eth0`, `eth1`, ... (all within the 15-char limit).
 // A router is one more node kind: a namespace on two LANs (eth0 inside, eth1 outside), set up by
-// netlab-router.ts; hosts behind it get `gateway` as default route.
+// netlab-router.ts; hosts behind it get `gateway` as default route. A LAN may instead have one-way
+// latency (netlab-delay.ts): its veths' lab ends then sit in a hub namespace `<prefix>-hub-<n>`
+// and meet through delay-hub.py, started by startDelayHub() once every node is wired to it.
 
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -15,11 +17,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hostOn, labNetwork, type Ipv4Network } from './lab-address.js';
 import { netlabUnavailable } from './netlab-available.js';
+import { DelayHub, delayHubUnavailable } from './netlab-delay.js';
 import { configureRouter, ROUTER_KINDS, type LabRouter, type RouterKind, type RouterOptions } from './netlab-router.js';
 import { PeerProcess } from './peer-process.js';
 import { CommandError, runCommand } from './run-command.js';
 
 export { netlabSkip, netlabUnavailable, requireNetlab } from './netlab-available.js';
+export { delayHubSkip, delayHubUnavailable } from './netlab-delay.js';
 export { routerRuleset, type LabRouter, type RouterKind, type RouterOptions } from './netlab-router.js';
 
 const NAME_PATTERN = /^[a-z][a-z0-9]{0,15}$/;
@@ -28,9 +32,19 @@ const EXIT_TIMEOUT_MS = 10_000;
 
 interface Lan {
   readonly name: string;
-  readonly bridge: string;
+  /** The bridge in the switch namespace; none on a delayed LAN. */
+  readonly bridge: string | undefined;
   readonly network: Ipv4Network;
   readonly addresses: Set<number>;
+  readonly delay: DelayedSegment | undefined;
+}
+
+/** A delayed LAN's hub namespace, the veth ends in it, and its hub once started. */
+interface DelayedSegment {
+  readonly namespace: string;
+  readonly delayMs: number;
+  readonly ports: string[];
+  hub: DelayHub | undefined;
 }
 
 export interface LabInterface {
@@ -110,6 +124,7 @@ export class Netlab {
   readonly #hosts = new Map<string, LabHost>();
   readonly #routers = new Map<string, LabRouter>();
   readonly #peers = new Set<PeerProcess>();
+  readonly #hubs: DelayHub[] = [];
   readonly #homes: string[] = [];
   #links = 0;
   #teardown: Promise<void> | undefined;
@@ -133,16 +148,42 @@ export class Netlab {
     return [...this.#namespaces];
   }
 
-  /** A LAN: a bridge in the switch namespace. `cidr` must be TEST-NET or private, e.g. 192.0.2.0/24. */
-  async addLan(name: string, cidr: string): Promise<void> {
+  /**
+   * A LAN: a bridge in the switch namespace. `cidr` must be TEST-NET or private, e.g. 192.0.2.0/24.
+   * With `delayMs`, a segment where every frame takes that long from one node to another (each
+   * node's side of it has transmit checksum offload off, which the hub needs); wire every node to
+   * it, then startDelayHub(name). Fails with the reason where the hub cannot run.
+   */
+  async addLan(name: string, cidr: string, options: { delayMs?: number } = {}): Promise<void> {
     if (this.#lans.has(name)) throw new Error(`netlab: LAN '${name}' exists`);
     const network = labNetwork(cidr);
+    if (options.delayMs !== undefined) return this.#addDelayedLan(name, network, options.delayMs);
     const bridge = `${this.prefix}b${this.#lans.size}`;
     const sw = this.#ns(SWITCH);
     // No snooping: without an IGMP querier on the LAN it would stop multicast reaching listeners.
     await this.#ip(['-n', sw, 'link', 'add', bridge, 'type', 'bridge', 'mcast_snooping', '0']);
     await this.#ip(['-n', sw, 'link', 'set', bridge, 'up']);
-    this.#lans.set(name, { name, bridge, network, addresses: new Set() });
+    this.#lans.set(name, { name, bridge, network, addresses: new Set(), delay: undefined });
+  }
+
+  async #addDelayedLan(name: string, network: Ipv4Network, delayMs: number): Promise<void> {
+    if (!(Number.isInteger(delayMs) && delayMs > 0)) throw new Error(`netlab: delay ${delayMs} ms is not a positive integer`);
+    const reason = await delayHubUnavailable();
+    if (reason !== undefined) throw new Error(`netlab: LAN '${name}' needs the delay hub: ${reason}`);
+    // Node names cannot hold a '-', so this cannot meet a host's namespace.
+    const namespace = `${this.#ns('hub')}-${this.#lans.size}`;
+    await this.#addNamespace(namespace);
+    const delay: DelayedSegment = { namespace, delayMs, ports: [], hub: undefined };
+    this.#lans.set(name, { name, bridge: undefined, network, addresses: new Set(), delay });
+  }
+
+  /** Start the hub of a delayed LAN, over every node wired to it so far (none may join later). */
+  async startDelayHub(lan: string): Promise<void> {
+    const delay = this.#lan(lan).delay;
+    if (!delay) throw new Error(`netlab: LAN '${lan}' has no delay`);
+    if (delay.hub) throw new Error(`netlab: the delay hub of '${lan}' runs already`);
+    delay.hub = await DelayHub.start(delay.namespace, delay.delayMs, delay.ports);
+    this.#hubs.push(delay.hub);
   }
 
   /**
@@ -248,6 +289,7 @@ export class Netlab {
   /** Synchronous best-effort destroy, for process exit. */
   destroyNow(): void {
     for (const peer of this.#peers) peer.kill();
+    for (const hub of this.#hubs) hub.stopNow();
     for (const ns of this.#namespaces) {
       try {
         killPids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5_000 }));
@@ -269,6 +311,7 @@ export class Netlab {
     });
     await Promise.race([Promise.all([...this.#peers].map((peer) => peer.exited)), timeout]);
     clearTimeout(timer);
+    for (const hub of this.#hubs.splice(0)) await hub.stop().catch((error: Error) => problems.push(error.message));
     for (const ns of [...this.#namespaces].reverse()) {
       try {
         await this.#emptyNamespace(ns);
@@ -315,14 +358,21 @@ export class Netlab {
   async #attach(ns: string, lan: Lan, address: string, index: number): Promise<LabInterface> {
     const ip = hostOn(lan.network, address);
     if (lan.addresses.has(ip.value)) throw new Error(`netlab: ${ip.address} is already used on LAN '${lan.name}'`);
+    if (lan.delay?.hub) throw new Error(`netlab: LAN '${lan.name}' is running its delay hub; wire nodes to it before`);
     lan.addresses.add(ip.value);
-    const sw = this.#ns(SWITCH);
     const port = `${this.prefix}h${this.#links++}`;
     const name = `eth${index}`;
-    await this.#ip(['-n', sw, 'link', 'add', port, 'type', 'veth', 'peer', 'name', name, 'netns', ns]);
-    await this.#ip(['-n', sw, 'link', 'set', port, 'master', lan.bridge, 'up']);
+    const labSide = lan.delay?.namespace ?? this.#ns(SWITCH);
+    await this.#ip(['-n', labSide, 'link', 'add', port, 'type', 'veth', 'peer', 'name', name, 'netns', ns]);
+    if (lan.bridge !== undefined) await this.#ip(['-n', labSide, 'link', 'set', port, 'master', lan.bridge, 'up']);
+    else await this.#ip(['-n', labSide, 'link', 'set', port, 'up']);
     await this.#ip(['-n', ns, 'addr', 'add', `${ip.address}/${ip.bits}`, 'dev', name]);
     await this.#ip(['-n', ns, 'link', 'set', name, 'up']);
+    if (lan.delay) {
+      // The hub copies frames as the node sent them, before a NIC would have filled in checksums.
+      await runCommand('ip', ['netns', 'exec', ns, 'ethtool', '-K', name, 'tx', 'off']);
+      lan.delay.ports.push(port);
+    }
     return { name, lan: lan.name, address: ip.address };
   }
 
