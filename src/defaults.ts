@@ -98,7 +98,7 @@ export const DEFAULTS = Object.freeze({
   udpHeadStartMs: 50,
   /**
    * A conversation we dialled that runs through the relay tries for a direct path (hole punching)
-   * at once and then this often, upgradeEarlyTries times in all...
+   * at once and then this often (from one try's start to the next), upgradeEarlyTries times in all...
    */
   upgradeRetryMs: 5_000,
   upgradeEarlyTries: 3,

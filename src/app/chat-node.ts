@@ -7,6 +7,7 @@ import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { DEFAULTS, type Settings } from '../defaults.js';
 import { chatError, type P2PChatError } from '../errors.js';
 import type { ByteStream, StreamListener, Transport, TransportKind } from '../net/byte-stream.js';
+import type { PunchSocket } from '../net/datagram-port.js';
 import { addressGroup } from '../net/address.js';
 import { listenPair } from '../net/paired-listen.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
@@ -248,6 +249,16 @@ export class ChatNode extends EventEmitter<NodeEvents> {
   /** The UDP port it listens on, once listening over UDP too. */
   get udpPort(): number | undefined {
     return this.#listeners.find((listener) => listener.transport === 'udp')?.port;
+  }
+
+  /** The UDP listener's socket, for probes and punching from the port we listen on. */
+  get datagrams(): PunchSocket | undefined {
+    return this.#listeners.find((listener) => listener.transport === 'udp')?.datagrams;
+  }
+
+  /** The TCP port it listens on (0 before it listens, or when it does not). */
+  get port(): number {
+    return this.#listeners.find((listener) => listener.transport === 'tcp')?.port ?? 0;
   }
 
   /** Whether this node can dial and listen over UDP (it was given a UDP transport). */

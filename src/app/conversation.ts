@@ -7,6 +7,8 @@ import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import type { Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
 import type { RelayAddress } from '../net/relay-address.js';
+import type { PunchSocket } from '../net/datagram-port.js';
+import { openPunchSocket } from '../net/udx-punch-socket.js';
 import { udxTransport } from '../net/udx-transport.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
@@ -22,6 +24,8 @@ import { listFiles, type FileList } from './files/file-list.js';
 import type { AcceptPolicy } from './files/transfers.js';
 import { lanPeerOf, PeerDirectory } from './peer-directory.js';
 import { linkRelay, type RelayLink } from './relay-link.js';
+import { pathTools } from './path-tools.js';
+import { PathUpgrade } from './path-upgrade.js';
 import { NickPacer } from './nick-pacer.js';
 import { RENAME_INTERVAL_MS } from './room.js';
 import { sanitizeName } from '../session/sanitize.js';
@@ -39,6 +43,11 @@ export interface ConversationOptions {
    * races or asks for it. false (--no-udp): TCP only, both ways. Default true.
    */
   readonly udp?: boolean;
+  /**
+   * Move a conversation we dialled through the relay to a direct path once one can be punched
+   * (path-upgrade.ts), and take part when a peer moves ours. false (--no-upgrade): stay relayed. Default true.
+   */
+  readonly upgrade?: boolean;
   /** Register at this relay, and fall back to it when a direct dial fails. */
   readonly relay?: { readonly address: RelayAddress; readonly pin?: string };
   /** Where received files go and which offers are accepted unasked. */
@@ -89,6 +98,10 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   #quitting: Promise<boolean> | undefined;
   /** How each peer we dialled was to be reached (--direct-only, --relay-only, --transport), for dialling it again. */
   readonly #modes = new Map<string, { readonly mode: PathMode; readonly transport?: TransportMode }>();
+  /** Tries for a direct path, unless --no-upgrade. */
+  readonly #paths: PathUpgrade | undefined;
+  /** A UDP socket of our own to probe the relay and punch from, when we have no UDP listener. */
+  #punchSocket: (PunchSocket & { close(): Promise<void> }) | undefined;
 
   constructor(options: ConversationOptions) {
     super();
@@ -98,7 +111,9 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     this.#clock = clock;
     this.#addresses = new AddressWatch(clock);
     const udp = options.udp === false ? {} : { udp: udxTransport(clock) };
-    this.#node = new ChatNode({ identity, knownPeers, name, files, clock, ...udp, ...(timing ? { timing } : {}) });
+    const upgrade = options.upgrade !== false;
+    this.#node = new ChatNode({ identity, knownPeers, name, files, clock, upgrade, ...udp, ...(timing ? { timing } : {}) });
+    this.#paths = upgrade ? this.#pathUpgrade() : undefined;
     this.#directory = options.mdns ? new PeerDirectory(knownPeers, identity.fingerprint, timing, clock) : undefined;
     this.#nicks = new NickPacer({ clock, intervalMs: RENAME_INTERVAL_MS, current: () => this.#node.name, apply: (name) => this.#rename(name) });
     this.#node.on('event', (event) => this.#emit(event));
@@ -130,6 +145,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
         if (this.#quitting) return; // quit while binding: nothing more to start
         await this.#announce(port);
       }
+      await this.#openPunchSocket();
       this.#linkRelay(port);
       this.#watchAddresses(port);
     } catch (err) {
@@ -274,9 +290,11 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   quit(reason: string): Promise<boolean> {
     this.#nicks.cancel();
     this.#addresses.stop();
-    this.#quitting ??= Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.client.close()]).then(
-      ([flushed]) => flushed,
-    );
+    this.#paths?.stop();
+    this.#quitting ??= Promise.all([this.#node.quit(reason), this.#directory?.close(), this.#relay?.client.close()]).then(async ([flushed]) => {
+      await this.#punchSocket?.close();
+      return flushed;
+    });
     return this.#quitting;
   }
 
@@ -284,9 +302,10 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
   abort(): void {
     this.#nicks.cancel();
     this.#addresses.stop();
+    this.#paths?.stop();
     this.#node.abort();
     void this.#directory?.close();
-    void this.#relay?.client.close();
+    void this.#relay?.client.close().then(() => this.#punchSocket?.close());
   }
 
   /**
@@ -343,8 +362,51 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     const relay = this.#options.relay;
     if (!relay || this.#quitting) return;
     const udp = this.#node.udpPort;
-    const options = { relay: relay.address, ...(relay.pin ? { pin: relay.pin } : {}), identity: this.#options.identity, port, ...(udp !== undefined ? { udpPort: udp } : {}) };
+    const datagrams = this.#paths ? this.#punch() : undefined;
+    const options = {
+      relay: relay.address,
+      ...(relay.pin ? { pin: relay.pin } : {}),
+      identity: this.#options.identity,
+      port,
+      ...(udp !== undefined ? { udpPort: udp } : {}),
+      // Probed from the socket we punch from, so that the relay tells us that socket's public endpoint.
+      ...(datagrams ? { datagrams } : {}),
+    };
     this.#relay = linkRelay(this.#node, options, (event) => this.#emit(event));
+  }
+
+  /** Tries for a direct path for the conversations we dial through the relay (not --relay-only ones). */
+  #pathUpgrade(): PathUpgrade {
+    const node = this.#node;
+    const tools = pathTools({ node, clock: this.#clock, relay: () => this.#relay, punch: () => this.#punch(), tcpPort: () => node.port });
+    const paths = new PathUpgrade({
+      node,
+      tools,
+      allowed: (peer) => (this.#modes.get(peer.fingerprint)?.mode ?? 'auto') === 'auto',
+      emit: (event) => this.#emit(event),
+    });
+    node.on('joined', (peer) => paths.joined(peer));
+    node.on('path', (peer, message) => paths.receive(peer, message));
+    return paths;
+  }
+
+  /** The UDP socket we punch from: our UDP listener's, or one of our own. */
+  #punch(): PunchSocket | undefined {
+    return this.#node.datagrams ?? this.#punchSocket;
+  }
+
+  /**
+   * A dialler with a relay and UDP but no UDP listener binds a socket of its own to punch from:
+   * without one, a peer behind a NAT could only be reached over TCP.
+   */
+  async #openPunchSocket(): Promise<void> {
+    if (!this.#paths || !this.#options.relay || !this.#node.speaksUdp || this.#node.datagrams || this.#quitting) return;
+    try {
+      this.#punchSocket = await openPunchSocket('0.0.0.0');
+    } catch (err) {
+      if (!(err instanceof P2PChatError)) throw err;
+      this.#warnOnce(err); // no UDP path then; TCP and the relay still work
+    }
   }
 
   #warnOnce(err: P2PChatError): void {

@@ -55,6 +55,10 @@ interface Answered {
   started: boolean;
 }
 
+/** UDP's head start over TCP in a try: this many measured round trips, and at least the minimum. */
+const UDP_HEAD_START_RTTS = 3;
+const UDP_HEAD_START_MIN_MS = 250;
+
 /** Least time between two offers a listener answers from one peer (a dialler's tries are seconds apart). */
 const MIN_OFFER_GAP_MS = 1_000;
 
@@ -148,11 +152,16 @@ export class PathUpgrade {
       this.#failed(peer, tries, 'the peer has no direct candidates');
       return;
     }
-    clock.setTimeout(() => this.#race(peer, tries, attempt, candidates), Math.round(rtt / 2)).unref();
+    clock.setTimeout(() => this.#race(peer, tries, attempt, candidates, rtt), Math.round(rtt / 2)).unref();
   }
 
-  /** Dialler: dial every candidate at once; the first to show the peer's key takes the conversation. */
-  #race(peer: RoomPeer, tries: Tries, attempt: number, candidates: readonly PathCandidate[]): void {
+  /**
+   * Dialler: dial every candidate at once; the first to show the peer's key takes the conversation.
+   * UDP goes first: a TCP connection that opens is held (its handshake not begun) until every UDP
+   * dial has settled or UDP's head start is over, since the udx rendezvous costs a round trip more
+   * than a TCP connect and would otherwise lose every race it should win.
+   */
+  #race(peer: RoomPeer, tries: Tries, attempt: number, candidates: readonly PathCandidate[], rttMs: number): void {
     if (tries.current?.attempt !== attempt || this.#tries.get(peer) !== tries) return;
     const { node, tools } = this.#options;
     let decided = false;
@@ -160,16 +169,35 @@ export class PathUpgrade {
     const failures: string[] = [];
     const gate = () => !decided && tries.current?.attempt === attempt && (decided = true);
     const timeoutMs = node.timing.upgradeAttemptMs;
+    let udpPending = candidates.filter((c) => c.kind === 'udp').length;
+    let releaseTcp = () => {};
+    const tcpMayGo = new Promise<void>((resolve) => (releaseTcp = resolve));
+    if (udpPending === 0) releaseTcp();
+    const headStart = node.clock.setTimeout(() => releaseTcp(), Math.max(UDP_HEAD_START_MIN_MS, UDP_HEAD_START_RTTS * rttMs));
+    headStart.unref();
+    const settled = (candidate: PathCandidate) => {
+      if (candidate.kind === 'udp' && --udpPending === 0) releaseTcp();
+      return --pending === 0 && tries.current?.attempt === attempt;
+    };
     for (const candidate of candidates) {
       tools
         .dial(candidate, timeoutMs)
-        .then((stream) => node.moveOver(stream, { path: 'direct' }, peer, gate))
+        .then(async (stream) => {
+          if (candidate.kind !== 'udp') await tcpMayGo;
+          return node.moveOver(stream, { path: 'direct' }, peer, gate);
+        })
         .then(
-          () => this.#succeeded(peer, tries),
+          () => {
+            settled(candidate);
+            this.#succeeded(peer, tries);
+          },
           (err: unknown) => {
             const error = P2PChatError.from(err, 'ERR_CONNECT_FAILED');
             if (error.code !== 'ERR_HANDSHAKE_ABANDONED') failures.push(`${candidate.kind} ${formatHostPort(candidate.host, candidate.port)}: ${error.message}`);
-            if (--pending === 0 && tries.current?.attempt === attempt) this.#failed(peer, tries, failures.join('; ') || 'no path answered');
+            if (settled(candidate)) {
+              node.clock.clearTimeout(headStart);
+              this.#failed(peer, tries, failures.join('; ') || 'no path answered');
+            }
           },
         );
     }
@@ -183,12 +211,13 @@ export class PathUpgrade {
   #failed(peer: RoomPeer, tries: Tries, why: string): void {
     if (this.#tries.get(peer) !== tries || !tries.current) return;
     const { clock, timing } = this.#options.node;
-    const attempt = tries.current.attempt;
+    const { attempt, sentAt } = tries.current;
     clock.clearTimeout(tries.current.deadline);
     delete tries.current;
     const early = tries.made < timing.upgradeEarlyTries;
     const more = early || tries.made < timing.upgradeEarlyTries + timing.upgradeLaterTries;
-    const retryInMs = early ? timing.upgradeRetryMs : timing.upgradeIntervalMs;
+    // Tries start that far apart, however long each took.
+    const retryInMs = Math.max(0, (early ? timing.upgradeRetryMs : timing.upgradeIntervalMs) - (clock.now() - sentAt));
     this.#options.emit({
       type: 'upgrade',
       peer: peer.name,

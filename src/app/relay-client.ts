@@ -80,6 +80,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   readonly #endpoints = new EndpointObserver((endpoints) => this.emit('endpoints', endpoints));
   /** The relay's IP address as the control connection reached it: where UDP probes go. */
   #relayIp: string | undefined;
+  /** The local port of the control connection, bound explicitly. */
+  #controlPort: number | undefined;
   #nextRid = 1;
   readonly #backoff: RelayBackoff;
   #retry: Timer | undefined;
@@ -113,6 +115,11 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   /** `host:port` the relay sees our UDP socket at (`endpoints.udp`), once it has answered a probe. */
   get observedUdp(): string | undefined {
     return this.#endpoints.udp;
+  }
+
+  /** The control connection's local port, while it is up (a simultaneous open leaves from it). */
+  get controlPort(): number | undefined {
+    return this.#controlPort;
   }
 
   get endpoints(): ObservedEndpoints {
@@ -223,12 +230,15 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     let connection: PeerConnection;
     try {
       const transport = this.#options.transport ?? TCP_TRANSPORT;
-      const stream = await transport.dial(relay.host, relay.port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock });
+      // Bound explicitly (to a free port): a direct path may then be opened from the same port,
+      // through the NAT mapping the relay saw it at (a TCP simultaneous open, path-tools.ts).
+      const stream = await transport.dial(relay.host, relay.port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock, localPort: 0 });
       if (this.#closed) {
         stream.destroy();
         return;
       }
       this.#relayIp = stream.remoteHost;
+      this.#controlPort = stream.localPort;
       connection = new PeerConnection(stream, {
         initiator: true,
         keyPair: this.#options.identity.keyPair,
@@ -265,6 +275,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       this.#connection = undefined;
       this.#registered = false;
       this.#registeredAs = undefined;
+      this.#controlPort = undefined;
       this.#endpoints.lost();
       if (outcome.kind === 'left' && outcome.reason === REPLACED_REASON) {
         // Another process registered our key: retrying would knock it off in turn, forever.

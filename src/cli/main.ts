@@ -41,7 +41,7 @@ interface GlobalFlags {
   json?: boolean;
 }
 /** PEER_OPTIONS, under cac's keys. */
-type PeerFlags = GlobalFlags & { name?: string; mdns?: boolean; udp?: boolean; relay?: unknown };
+type PeerFlags = GlobalFlags & { name?: string; mdns?: boolean; udp?: boolean; upgrade?: boolean; relay?: unknown };
 
 export async function main(argv: string[]): Promise<void> {
   const json = argv.includes('--json');
@@ -161,6 +161,7 @@ const PEER_OPTIONS = [
   ['--name <name>', 'nickname shown to peers (default: this host name)'],
   ['--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN'],
   ['--no-udp', 'TCP only: do not listen on UDP, do not dial over it'],
+  ['--no-upgrade', 'keep relayed conversations relayed: never move them to a direct path (hole punching)'],
   ['--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)'],
   [
     '--resume-window <seconds>',
@@ -216,6 +217,7 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
     debug: debugOn(),
     mdns: flags.mdns !== false,
     udp: flags.udp !== false,
+    upgrade: flags.upgrade !== false,
     listen: { host: stringFlag(flags.host, '--host') ?? DEFAULTS.host, port, fallback: !explicitPort },
     timing: { ...parseListenerSettings(flags), ...peerSettings(flags) },
     files: fileOptions(flags),
@@ -244,6 +246,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     debug: debugOn(),
     mdns: flags.mdns !== false,
     udp: flags.udp !== false,
+    upgrade: flags.upgrade !== false,
     connect: { target, mode, transport, ...(expect ? { expect } : {}) },
     timing: { ...parseListenerSettings(flags), ...peerSettings(flags) },
     files: fileOptions(flags),

@@ -34,6 +34,8 @@ export interface RunChatOptions {
   readonly mdns: boolean;
   /** UDP beside TCP (--no-udp: false). */
   readonly udp?: boolean;
+  /** Move relayed conversations to a direct path (--no-upgrade: false). */
+  readonly upgrade?: boolean;
   readonly listen?: { host: string; port: number; fallback: boolean };
   /** What was typed after `connect`, and --expect if given (validated). */
   readonly connect?: { target: string; expect?: string; mode: PathMode; transport?: TransportMode };
@@ -100,6 +102,7 @@ class ChatRun {
       name,
       mdns,
       ...(options.udp === false ? { udp: false } : {}),
+      ...(options.upgrade === false ? { upgrade: false } : {}),
       ...(listen ? { listen } : {}),
       ...(relay ? { relay } : {}),
       files,

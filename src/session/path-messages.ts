@@ -6,7 +6,7 @@
 // name to resolve), at most MAX_PATH_CANDIDATES, and a path is believed only once it presents the
 // same key in its own handshake.
 
-import { isIP } from 'node:net';
+import { isIpAddress } from '../net/address.js';
 import { codecTable, codesOf, json, type JsonObject, type MessageOf } from './message-codec.js';
 import { bad } from './message-fields.js';
 
@@ -62,7 +62,7 @@ function candidate(value: unknown): PathCandidate {
   const v = value as JsonObject;
   if (typeof v.kind !== 'string' || !KINDS.has(v.kind)) throw bad('a path candidate has an unknown kind');
   // Only an address literal: a name would make us resolve (and dial) whatever the peer likes.
-  if (typeof v.host !== 'string' || v.host.length > 45 || isIP(v.host) === 0) throw bad('a path candidate host is not an IP address');
+  if (typeof v.host !== 'string' || v.host.length > 45 || !isIpAddress(v.host)) throw bad('a path candidate host is not an IP address');
   if (typeof v.port !== 'number' || !Number.isInteger(v.port) || v.port < 1 || v.port > 65535) throw bad('a path candidate port is not 1-65535');
   return { kind: v.kind as CandidateKind, host: v.host, port: v.port };
 }
