@@ -58,14 +58,26 @@ interface Answered {
 /** UDP's head start over TCP in a try: this many measured round trips, and at least the minimum. */
 const UDP_HEAD_START_RTTS = 3;
 const UDP_HEAD_START_MIN_MS = 250;
+/** The least time a try's dials get, however long its offer took to be answered. */
+const MIN_DIAL_MS = 1_000;
 
 /** Least time between two offers a listener answers from one peer (a dialler's tries are seconds apart). */
 const MIN_OFFER_GAP_MS = 1_000;
+/** Of a dialler's candidates, the listener opens toward at most this many of each kind. */
+const MAX_OPENS: Readonly<Record<PathCandidate['kind'], number>> = Object.freeze({ udp: 4, tcp: 0, 'tcp-open': 2 });
+
+/** The candidates a listener opens toward: within MAX_OPENS of each kind, in the dialler's order. */
+function opened(candidates: readonly PathCandidate[]): PathCandidate[] {
+  const taken = { udp: 0, tcp: 0, 'tcp-open': 0 };
+  return candidates.filter((c) => taken[c.kind]++ < MAX_OPENS[c.kind]);
+}
 
 export class PathUpgrade {
   readonly #options: PathUpgradeOptions;
   readonly #tries = new Map<RoomPeer, Tries>();
   readonly #answered = new WeakMap<RoomPeer, Answered>();
+  /** Listener: when we answered each peer's recent offers. */
+  readonly #offerTimes = new WeakMap<RoomPeer, number[]>();
   /** The last try number used with each peer: numbers are never reused within a conversation. */
   readonly #attempts = new WeakMap<RoomPeer, number>();
   #stopped = false;
@@ -146,6 +158,8 @@ export class PathUpgrade {
     if (!tries || !current || current.attempt !== attempt || current.answered) return;
     current.answered = true;
     const { clock } = this.#options.node;
+    // From here the dials' own deadlines end the try, each with its reason.
+    clock.clearTimeout(current.deadline);
     const rtt = clock.now() - current.sentAt;
     peer.connection.send({ type: 'path-sync', attempt });
     if (candidates.length === 0) {
@@ -168,7 +182,8 @@ export class PathUpgrade {
     let pending = candidates.length;
     const failures: string[] = [];
     const gate = () => !decided && tries.current?.attempt === attempt && (decided = true);
-    const timeoutMs = node.timing.upgradeAttemptMs;
+    // What is left of the try's time, for the dials.
+    const timeoutMs = Math.max(MIN_DIAL_MS, node.timing.upgradeAttemptMs - (node.clock.now() - (tries.current?.sentAt ?? 0)));
     let udpPending = candidates.filter((c) => c.kind === 'udp').length;
     let releaseTcp = () => {};
     const tcpMayGo = new Promise<void>((resolve) => (releaseTcp = resolve));
@@ -242,7 +257,12 @@ export class PathUpgrade {
     const now = clock.now();
     // A dialler's tries are seconds apart and numbered upwards: anything else is not answered.
     if (last && (attempt <= last.attempt || now - (last.until - timing.upgradeAttemptMs) < MIN_OFFER_GAP_MS)) return;
-    this.#answered.set(peer, { attempt, candidates, until: now + timing.upgradeAttemptMs, started: false });
+    // Each try we answer sends packets where the peer says: a peer cannot make us a scanner. A
+    // dialler's round of tries, and one more, fits in the time between its later tries.
+    const recent = (this.#offerTimes.get(peer) ?? []).filter((at) => now - at < timing.upgradeIntervalMs);
+    if (recent.length > timing.upgradeEarlyTries) return;
+    this.#offerTimes.set(peer, [...recent, now]);
+    this.#answered.set(peer, { attempt, candidates: opened(candidates), until: now + timing.upgradeAttemptMs, started: false });
     peer.connection.send({ type: 'path-offer', attempt, candidates: this.#options.tools.candidates() });
   }
 

@@ -13,7 +13,7 @@ import { CLI_PATH } from '../helpers/repo-root.js';
 
 /** Every command has a home and speaks JSON; -h is everywhere, -v only on the top level. */
 const GLOBAL = ['--home', '--json', '--help'];
-const PEER = ['--name', '--no-mdns', '--no-udp', '--relay', '--resume-window', '--keepalive', '--no-color'];
+const PEER = ['--name', '--no-mdns', '--no-udp', '--no-upgrade', '--relay', '--resume-window', '--keepalive', '--no-color'];
 const FILES = ['--accept-files', '--download-dir'];
 const DIAL = ['--expect', '--direct-only', '--relay-only', '--transport'];
 const flags = (options: readonly { flag: string }[]) => options.map((o) => o.flag.split(' ')[0]!);

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
 import { DELIVERY_MESSAGE_TYPES } from '../../src/session/delivery-messages.js';
 import { FILE_MESSAGE_TYPES } from '../../src/session/file-messages.js';
+import { PATH_MESSAGE_TYPES } from '../../src/session/path-messages.js';
 import type { PeerConnection } from '../../src/session/peer-connection.js';
 import { TEXT_LIMITS } from '../../src/session/message-fields.js';
 import { MESSAGE_TYPES } from '../../src/session/session-messages.js';
@@ -48,7 +49,12 @@ describe('a lying client', { timeout: 60_000 }, () => {
     const { peer: host, port } = await startListener(['--name', 'host']);
     const mallory = await rawClient(port, 'mallory');
     await host.waitForEvent('connected', (e) => e.name === 'mallory');
-    const assigned = new Set<number>([...Object.values(MESSAGE_TYPES), ...Object.values(DELIVERY_MESSAGE_TYPES), ...Object.values(FILE_MESSAGE_TYPES)]);
+    const assigned = new Set<number>([
+      ...Object.values(MESSAGE_TYPES),
+      ...Object.values(DELIVERY_MESSAGE_TYPES),
+      ...Object.values(FILE_MESSAGE_TYPES),
+      ...Object.values(PATH_MESSAGE_TYPES),
+    ]);
     const unassigned = Array.from({ length: 256 }, (_, code) => code).filter((code) => !assigned.has(code));
     // The relay's types (0x20-0x27) among them: a binary body once ended the session as a bad relay message.
     mallory.sendEncoded(unassigned.map((code) => Buffer.of(code, 0xff, 0x00, 0x7b)));

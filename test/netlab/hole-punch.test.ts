@@ -6,9 +6,11 @@
 // lost or repeated.
 
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { delayHubSkip, Netlab, type LabHome } from '../helpers/netlab.js';
-import type { PeerProcess } from '../helpers/peer-process.js';
+import type { PeerEvent, PeerProcess } from '../helpers/peer-process.js';
+import { assertReceived, writeSampleFiles } from '../helpers/sample-files.js';
 
 const R = '203.0.113.1';
 const P = '203.0.113.10';
@@ -32,6 +34,26 @@ interface Listener {
 function outside(host: string): string {
   return HOMES.find((home) => home.host === host)!.outside;
 }
+
+/** The first event of `type` at index `from` or later that matches. */
+function eventAfter(peer: PeerProcess, from: number, type: string, match: (e: PeerEvent) => boolean = () => true, timeoutMs?: number) {
+  return peer.waitFor(() => peer.events.slice(from).find((e) => e.type === type && match(e)), `event ${type} after #${from}`, timeoutMs);
+}
+
+/** The texts of `peer`'s chat messages, in the order they arrived. */
+function texts(peer: PeerProcess): unknown[] {
+  return peer.events.filter((e) => e.type === 'message').map((e) => e.text);
+}
+
+/** A table of `nft` rules loaded into a router for one test, and taken out again. */
+const NO_UDP = [
+  'table ip punchtest {',
+  '  chain forward {',
+  '    type filter hook forward priority filter; policy accept;',
+  '    meta l4proto udp drop',
+  '  }',
+  '}',
+].join('\n');
 
 
 describe('netlab: hole punching, from relayed to direct', { skip: await delayHubSkip(), timeout: 300_000 }, () => {
@@ -94,9 +116,109 @@ describe('netlab: hole punching, from relayed to direct', { skip: await delayHub
     const atBob = await bob.peer.waitForEvent('path', undefined, 5_000);
     assert.equal(atBob.path, 'direct');
     await bob.peer.waitFor(() => (bob.peer.events.filter((e) => e.type === 'message').length >= 1_000 ? true : undefined), '1,000 lines', 30_000);
-    const texts = bob.peer.events.filter((e) => e.type === 'message').map((e) => e.text);
-    assert.deepEqual(texts, lines, 'every line once, in order');
+    assert.deepEqual(texts(bob.peer), lines, 'every line once, in order');
     bob.peer.send('direct hello');
     await alice.waitForEvent('message', (e) => e.text === 'direct hello', 10_000);
+  });
+
+  it('public ↔ behind a NAT: the NATed side dials and is direct at once; dialled through the relay, it is punched direct', async () => {
+    const pub = await listen('p', 'pub');
+    const alice = connect('a', 'alice', pub.fingerprint);
+    const direct = await alice.waitForEvent('connected', undefined, 15_000);
+    assert.deepEqual([direct.path, direct.address], ['direct', `${P}:5050`]);
+
+    const bob = await listen('b', 'bob');
+    const fromPub = connect('p', 'pub2', bob.fingerprint);
+    const relayed = await fromPub.waitForEvent('connected', undefined, 15_000);
+    assert.equal(relayed.path, 'relayed', "nothing reaches bob's listener from outside");
+    const moved = await fromPub.waitForEvent('path', undefined, DIRECT_WITHIN_MS);
+    assert.deepEqual([moved.path, moved.transport, moved.address], ['direct', 'udp', `${outside('b')}:5050`]);
+  });
+
+  it('cone ↔ cone with UDP dropped by both routers: direct over a TCP simultaneous open', async () => {
+    for (const router of ['ra', 'rb']) await lab!.exec(router, 'nft', [NO_UDP]);
+    try {
+      const bob = await listen('b', 'bob');
+      const alice = connect('a', 'alice', bob.fingerprint);
+      assert.equal((await alice.waitForEvent('connected', undefined, 15_000)).path, 'relayed');
+      const moved = await alice.waitForEvent('path', undefined, DIRECT_WITHIN_MS);
+      assert.deepEqual([moved.path, moved.transport], ['direct', 'tcp']);
+      assert.equal(String(moved.address).split(':')[0], outside('b'), "bob's public address: his control connection's mapping");
+      alice.send('over tcp');
+      await bob.peer.waitForEvent('message', (e) => e.text === 'over tcp', 10_000);
+    } finally {
+      for (const router of ['ra', 'rb']) await lab!.exec(router, 'nft', ['delete', 'table', 'ip', 'punchtest']);
+    }
+  });
+
+  it('cone ↔ symmetric: stays relayed and works; the tries are bounded and reported', async () => {
+    const alice = await listen('a', 'alice');
+    const carol = connect('c', 'carol', alice.fingerprint);
+    assert.equal((await carol.waitForEvent('connected', undefined, 15_000)).path, 'relayed');
+    // Three tries 5 s apart, each reported with why; after the third, the next is a minute away.
+    const third = await carol.waitForEvent('upgrade', (e) => e.tries === 3, 30_000);
+    const tries = carol.events.filter((e) => e.type === 'upgrade');
+    assert.deepEqual(tries.map((e) => e.attempt), [1, 2, 3]);
+    assert.ok(Number(third.retryInMs) > 50_000, `then a minute apart: ${String(third.retryInMs)} ms`);
+    assert.match(String(tries[0]!.message), /udp 203\.0\.113\.2:5050: cannot reach/);
+    assert.equal(carol.events.some((e) => e.type === 'path'), false);
+    carol.send('still relayed');
+    await alice.peer.waitForEvent('message', (e) => e.text === 'still relayed', 10_000);
+    alice.peer.send('and back');
+    await carol.waitForEvent('message', (e) => e.text === 'and back', 10_000);
+  });
+
+  it('symmetric ↔ symmetric: relayed; chat and a file transfer work', async () => {
+    const downloads = join(lab!.tempHome(), 'inbox');
+    const sent = writeSampleFiles(lab!.tempHome());
+    const carol = await listen('c', 'carol', ['--accept-files=any', '--download-dir', downloads]);
+    const dave = spawn('d', ['send', carol.fingerprint, sent.file, sent.album, '--json', '--name', 'dave', '--relay', R, '--no-mdns']);
+    assert.equal((await dave.waitForEvent('connected', undefined, 15_000)).path, 'relayed');
+    assert.equal(await dave.exitCode(90_000), 0, dave.stderr);
+    const done = await carol.peer.waitForEvent('file-done');
+    assert.deepEqual([done.peer, done.total, done.sha256Verified], ['dave', sent.total, true]);
+    assertReceived(downloads, sent);
+    assert.equal(carol.peer.events.some((e) => e.type === 'path'), false);
+  });
+
+  it('two peers behind one router, relay outside: the LAN path', async () => {
+    const ann = await listen('a2', 'ann');
+    const alice = connect('a', 'alice', ann.fingerprint);
+    const connected = await alice.waitForEvent('connected', undefined, 15_000);
+    assert.deepEqual([connected.path, connected.address], ['direct', `${A2}:5050`], 'her LAN address, from the relay record');
+  });
+
+  it('a direct path cut mid-conversation: back through the relay within the keepalive time, nothing lost; punched again once the cut is mended', async () => {
+    const keepalive = ['--keepalive', '2']; // silent for 6 s: lost
+    const bob = await listen('b', 'bob', keepalive);
+    const alice = connect('a', 'alice', bob.fingerprint, keepalive);
+    await alice.waitForEvent('connected', undefined, 15_000);
+    const first = await alice.waitForEvent('path', undefined, DIRECT_WITHIN_MS);
+    assert.equal(first.transport, 'udp');
+    alice.send('before the cut');
+    await bob.peer.waitForEvent('message', (e) => e.text === 'before the cut', 10_000);
+
+    const mark = alice.events.length;
+    await lab!.exec('ra', 'nft', [NO_UDP]);
+    let mended = false;
+    try {
+      const cutAt = Date.now();
+      for (let i = 0; i < 20; i++) alice.send(`during ${i}`);
+      const back = await eventAfter(alice, mark, 'reconnected', () => true, 30_000);
+      assert.equal(back.path, 'relayed');
+      const took = Date.now() - cutAt;
+      assert.ok(took < 3 * 2_000 + 5_000, `back through the relay ${took} ms after the cut (keepalive 2 s: lost after 6 s)`);
+      assert.ok(alice.events.slice(mark).some((e) => e.type === 'reconnecting'), 'and it says so');
+      await lab!.exec('ra', 'nft', ['delete', 'table', 'ip', 'punchtest']);
+      mended = true;
+      const again = await eventAfter(alice, mark, 'path', () => true, 30_000);
+      assert.deepEqual([again.path, again.transport, (again.previous as PeerEvent).path], ['direct', 'udp', 'relayed']);
+    } finally {
+      if (!mended) await lab!.exec('ra', 'nft', ['delete', 'table', 'ip', 'punchtest']);
+    }
+    alice.send('after');
+    await bob.peer.waitForEvent('message', (e) => e.text === 'after', 10_000);
+    const expected = ['before the cut', ...Array.from({ length: 20 }, (_, i) => `during ${i}`), 'after'];
+    assert.deepEqual(texts(bob.peer), expected, 'every line once, in order, across both switches');
   });
 });

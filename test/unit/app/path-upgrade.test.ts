@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import type { ChatNode } from '../../../src/app/chat-node.js';
 import { PathUpgrade, type PathTools } from '../../../src/app/path-upgrade.js';
+import type { RoomPeer } from '../../../src/app/room.js';
 import { chatError } from '../../../src/errors.js';
 import type { PathCandidate } from '../../../src/session/path-messages.js';
 import { eventsOf, MemoryChat, type MemoryPeer, received, say } from '../../helpers/memory-chat.js';
@@ -29,6 +30,8 @@ interface Lab {
   opens: PathCandidate[];
   aliceUpgrade: PathUpgrade;
   bobUpgrade: PathUpgrade;
+  /** Alice's member for bob: her side of the conversation, to send raw path messages on. */
+  bobAtAlice: RoomPeer;
 }
 
 /**
@@ -67,9 +70,11 @@ async function lab(
   };
   const aliceUpgrade = upgradeOf(alice.node, aliceTools, options.allowed ?? true);
   const bobUpgrade = upgradeOf(bob.node, bobTools, true);
+  let bobAtAlice: RoomPeer | undefined;
+  alice.node.once('joined', (peer) => (bobAtAlice = peer));
   const stream = await chat.network.transport(ALICE).dial(BOB, RELAY_PORT, { timeoutMs: 1_000, clock: chat.clock });
   await alice.node.connectOver(stream, { path: 'relayed', via: 'relay.example' }, bob.node.fingerprint);
-  return { alice, bob, dials, opens, aliceUpgrade, bobUpgrade };
+  return { alice, bob, dials, opens, aliceUpgrade, bobUpgrade, bobAtAlice: bobAtAlice! };
 }
 
 function upgradeOf(node: ChatNode, tools: PathTools, allowed: boolean): PathUpgrade {
@@ -176,5 +181,40 @@ describe('a relayed conversation moves to a direct path', () => {
       assert.deepEqual([dials.length, eventsOf(alice, 'upgrade').length], [0, 0], JSON.stringify(options));
       chat.close();
     }
+  });
+
+  it("a listener answers a dialler's offers within a budget, and opens toward few of its candidates", async () => {
+    const { bobAtAlice, opens } = await lab({ upgrade: true, allowed: false });
+    const many = [
+      ...Array.from({ length: 6 }, (_, i) => ({ kind: 'udp' as const, host: `198.51.100.${i + 1}`, port: 4_000 })),
+      { kind: 'tcp-open' as const, host: '198.51.100.20', port: 4_001 },
+      { kind: 'tcp-open' as const, host: '198.51.100.21', port: 4_001 },
+    ];
+    let answers = 0;
+    const count = (message: { type: string }) => {
+      if (message.type === 'path-offer') answers++;
+    };
+    // Alice's own tries are off (`allowed: false`): every offer here is one she writes by hand, a second apart.
+    bobAtAlice.connection.on('message', count);
+    for (let attempt = 1; attempt <= 10; attempt++) {
+      bobAtAlice.connection.send({ type: 'path-offer', attempt, candidates: many });
+      bobAtAlice.connection.send({ type: 'path-sync', attempt });
+      await chat.run(1_000, 100);
+    }
+    assert.equal(answers, 4, 'four offers answered in the minute (a round of three tries, and one more), not ten');
+    assert.deepEqual(
+      opens.slice(0, 6).map((c) => c.host),
+      ['198.51.100.1', '198.51.100.2', '198.51.100.3', '198.51.100.4', '198.51.100.20', '198.51.100.21'],
+      'four UDP and two TCP candidates of a try, no more',
+    );
+    assert.equal(opens.length, 4 * 6);
+    // A repeated or lower try number is not answered either, even once the minute is over.
+    await chat.run(60_000, 1_000);
+    bobAtAlice.connection.send({ type: 'path-offer', attempt: 3, candidates: many });
+    await chat.run(1_000, 100);
+    assert.equal(answers, 4);
+    bobAtAlice.connection.send({ type: 'path-offer', attempt: 11, candidates: many });
+    await chat.run(1_000, 100);
+    assert.equal(answers, 5);
   });
 });
