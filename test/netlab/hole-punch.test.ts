@@ -6,6 +6,8 @@
 // lost or repeated.
 
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, afterEach, before, describe, it } from 'node:test';
 import { delayHubSkip, Netlab, type LabHome } from '../helpers/netlab.js';
@@ -23,6 +25,8 @@ const HOMES: readonly LabHome[] = [
 ];
 /** A second host in home A (192.168.1.11), behind the same router as a. */
 const A2 = '192.168.1.11';
+/** Big enough to be in flight over the relay when the switch comes (the hub forwards a few MB/s). */
+const BIG_FILE_BYTES = 24 * 1024 * 1024;
 /** A switch to direct comes within the first try or two (5 s apart) after the relayed connect. */
 const DIRECT_WITHIN_MS = 15_000;
 
@@ -99,11 +103,17 @@ describe('netlab: hole punching, from relayed to direct', { skip: await delayHub
     return spawn(host, ['connect', target, '--json', '--name', name, '--relay', R, '--no-mdns', ...extra]);
   }
 
-  it('cone NAT ↔ cone NAT: relayed first, then direct over UDP; 1,000 numbered lines through the switch arrive once each, in order', async () => {
-    const bob = await listen('b', 'bob');
+  it('cone NAT ↔ cone NAT: relayed first, then direct over UDP; 1,000 numbered lines and a file through the switch arrive once each, in order', async () => {
+    const downloads = join(lab!.tempHome(), 'inbox');
+    const big = join(lab!.tempHome(), 'big.bin');
+    const bytes = randomBytes(BIG_FILE_BYTES);
+    writeFileSync(big, bytes);
+    const bob = await listen('b', 'bob', ['--accept-files=any', '--download-dir', downloads]);
     const alice = connect('a', 'alice', bob.fingerprint);
     const connected = await alice.waitForEvent('connected', undefined, 15_000);
     assert.equal(connected.path, 'relayed', 'a direct dial cannot get through two NATs');
+    // And a file from another process there, begun over the relay too.
+    const sender = spawn('a', ['send', bob.fingerprint, big, '--json', '--name', 'sam', '--relay', R, '--no-mdns']);
     // Numbered lines from both sides, from the relayed connect through the switch and after it.
     const lines = Array.from({ length: 1_000 }, (_, i) => `line ${i}`);
     for (const line of lines.slice(0, 500)) alice.send(line);
@@ -119,6 +129,16 @@ describe('netlab: hole punching, from relayed to direct', { skip: await delayHub
     assert.deepEqual(texts(bob.peer), lines, 'every line once, in order');
     bob.peer.send('direct hello');
     await alice.waitForEvent('message', (e) => e.text === 'direct hello', 10_000);
+    // The file, begun over the relay, goes on over the direct path and arrives whole.
+    assert.equal((await sender.waitForEvent('connected')).path, 'relayed');
+    const senderMoved = await sender.waitForEvent('path', undefined, DIRECT_WITHIN_MS);
+    assert.equal(senderMoved.path, 'direct');
+    assert.equal(await sender.exitCode(60_000), 0, sender.stderr);
+    const done = await bob.peer.waitForEvent('file-done', (e) => e.peer === 'sam', 10_000);
+    assert.deepEqual([done.total, done.sha256Verified], [BIG_FILE_BYTES, true]);
+    assert.ok(readFileSync(join(downloads, 'big.bin')).equals(bytes), 'byte-identical');
+    const accepted = sender.events.findIndex((e) => e.type === 'file-accepted');
+    assert.ok(accepted >= 0 && accepted < sender.events.indexOf(senderMoved), 'the data was flowing over the relay before the switch');
   });
 
   it('public ↔ behind a NAT: the NATed side dials and is direct at once; dialled through the relay, it is punched direct', async () => {
