@@ -14,7 +14,10 @@ const TYPE_CODES = Object.freeze({ request: 1, accept: 2, refuse: 3, confirm: 4,
 const REASON_CODES = Object.freeze({ full: 1, busy: 2 } as const);
 
 export type RendezvousType = keyof typeof TYPE_CODES;
-/** Why a listener refused: `full` at its connection limit, `busy` with too many half-open. */
+/**
+ * Why a listener refused: `full` at its connection limit; `busy`, too many unfinished dials, is
+ * still read but ours never sends it (it holds nothing for an unfinished dial).
+ */
 export type RefuseReason = keyof typeof REASON_CODES;
 
 export interface RendezvousMessage {

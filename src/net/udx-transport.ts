@@ -1,6 +1,6 @@
 // UDP as a Transport: reliable, congestion-controlled udx streams (udx-native), dialled and
 // accepted through the rendezvous of udx-rendezvous.ts. The clock given here runs the listener's
-// expiry of half-open entries; a dial runs on the clock of its DialOptions.
+// cookie slots and answer budgets; a dial runs on the clock of its DialOptions.
 
 import type { Clock } from '../clock.js';
 import type { Transport } from './byte-stream.js';

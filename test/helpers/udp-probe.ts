@@ -8,10 +8,10 @@ import { decodeRendezvous, encodeRendezvous, type RendezvousMessage } from '../.
 
 const sockets: Socket[] = [];
 
-async function bound(): Promise<Socket> {
+async function bound(host = '127.0.0.1'): Promise<Socket> {
   const socket = createSocket('udp4');
   sockets.push(socket);
-  socket.bind(0, '127.0.0.1');
+  socket.bind(0, host);
   await once(socket, 'listening');
   return socket;
 }
@@ -31,8 +31,9 @@ export class RendezvousProbe {
     });
   }
 
-  static async open(): Promise<RendezvousProbe> {
-    return new RendezvousProbe(await bound());
+  /** A probe bound to `host` (another loopback address than 127.0.0.1 is another source address). */
+  static async open(host = '127.0.0.1'): Promise<RendezvousProbe> {
+    return new RendezvousProbe(await bound(host));
   }
 
   get port(): number {
