@@ -3,7 +3,8 @@
 // and dials; the direct session shows the same key and takes the conversation over with nothing
 // lost or repeated (1,000 numbered lines both ways through the switch); tries are bounded and
 // reported; a path that fails leaves the relayed one running; a peer without the feature, a
-// --relay-only conversation and a listener's own conversations are never moved.
+// --relay-only conversation and a listener's own conversations are never moved; a move that a
+// lying peer or a breaking path interrupts leaves one conversation going, each line once.
 
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
@@ -11,8 +12,12 @@ import type { ChatNode } from '../../../src/app/chat-node.js';
 import { PathUpgrade, type PathTools } from '../../../src/app/path-upgrade.js';
 import type { RoomPeer } from '../../../src/app/room.js';
 import { chatError } from '../../../src/errors.js';
-import type { PathCandidate } from '../../../src/session/path-messages.js';
-import { eventsOf, MemoryChat, type MemoryPeer, received, say } from '../../helpers/memory-chat.js';
+import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
+import { loadOrCreateIdentity } from '../../../src/secure/identity-store.js';
+import { UPGRADE_FEATURE, type PathCandidate } from '../../../src/session/path-messages.js';
+import { PeerConnection } from '../../../src/session/peer-connection.js';
+import { PEER_MESSAGES } from '../../../src/session/session-messages.js';
+import { eventsOf, MEMORY_CONNECTION_TIMING, MemoryChat, type MemoryPeer, received, say } from '../../helpers/memory-chat.js';
 
 let chat: MemoryChat;
 afterEach(() => chat?.close());
@@ -216,5 +221,61 @@ describe('a relayed conversation moves to a direct path', () => {
     bobAtAlice.connection.send({ type: 'path-offer', attempt: 11, candidates: many });
     await chat.run(1_000, 100);
     assert.equal(answers, 5);
+  });
+});
+
+/** A direct path to "bob" at BOB:`port` that is in fact a raw PeerConnection with bob's key, answering a move as `answer` says. */
+async function fakeBob(lab: Lab, port: number, answer: (hello: { id: string; received: number }) => Record<string, unknown>): Promise<void> {
+  const identity = loadOrCreateIdentity(lab.bob.home);
+  await chat.network.transport(BOB).listen({ host: BOB, port, fallbackTries: 0 }, (stream) => {
+    const conn = new PeerConnection(stream, {
+      initiator: false,
+      keyPair: identity.keyPair,
+      localInfo: { name: 'bob', version: PROTOCOL_VERSION, features: [...FEATURES, UPGRADE_FEATURE] },
+      codec: PEER_MESSAGES,
+      ...MEMORY_CONNECTION_TIMING,
+      clock: chat.clock,
+    });
+    conn.on('message', (message) => {
+      if (message.type === 'conversation') conn.send(answer(message) as Parameters<PeerConnection['send']>[0]);
+    });
+    conn.start();
+  });
+}
+
+/** Alice moves her conversation with bob to BOB:`port` by hand (no try of PathUpgrade's). */
+async function moveTo(lab: Lab, port: number): Promise<unknown> {
+  const stream = await chat.network.transport(ALICE).dial(BOB, port, { timeoutMs: 1_000, clock: chat.clock });
+  return lab.alice.node.moveOver(stream, { path: 'direct' }, lab.bobAtAlice, () => true).then(
+    () => 'moved',
+    (err: { code?: string }) => err.code,
+  );
+}
+
+describe('a move under a hostile peer and a flaky network', () => {
+  it('an answer to a move whose count cannot be leaves the conversation on its relayed path, working', async () => {
+    const l = await lab({ allowed: false });
+    say(l.alice, 'a1', 'a2');
+    await chat.run(500);
+    assert.equal(l.alice.node.unacknowledged, 0, 'bob acknowledged both');
+    // "Bob" on the direct path says he has none of alice's messages: less than he acknowledged.
+    await fakeBob(l, 7_000, (hello) => ({ type: 'conversation', id: hello.id, received: 0, resumed: true }));
+    const moving = moveTo(l, 7_000);
+    await chat.run(500);
+    assert.equal(await moving, 'ERR_BAD_MESSAGE', 'the lying path is dropped');
+
+    say(l.alice, 'a3');
+    say(l.bob, 'b1');
+    await chat.run(30_000, 100);
+    assert.deepEqual(
+      [received(l.bob), received(l.alice), eventsOf(l.alice, 'lost').map((e) => e.message)],
+      [['a1', 'a2', 'a3'], ['b1'], []],
+      'the chat goes on over the relay both ways, and is not lost',
+    );
+    assert.deepEqual(
+      l.alice.node.who().map((p) => [p.path, 'away' in p && p.away === true]),
+      [['relayed', false]],
+      'bob is still there, relayed, not away',
+    );
   });
 });
