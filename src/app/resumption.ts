@@ -394,6 +394,9 @@ export class Resumption {
       void connection.close(`the conversation with ${peer.name} ended before it moved`);
       return;
     }
+    // The claim first: #moved detaches the old connection, and a count that cannot be must leave
+    // the conversation on it, not between the two.
+    peer.session.checkResume(answer.received);
     const old = peer.connection;
     this.#moved(arrival, peer, answer.received, false);
     old.destroy();
