@@ -16,7 +16,7 @@ import { MAX_EARLY_FLIGHT_BYTES } from '../session/relay-messages.js';
 import { DeferredStream } from '../net/deferred-stream.js';
 import { openDataConnection, presentToken } from '../net/relay-data-connection.js';
 import type { PeerSummary } from './app-events.js';
-import type { ChatNode, Gate } from './chat-node.js';
+import type { ChatNode, Gate, Route } from './chat-node.js';
 import type { DialCandidate } from './dial-plan.js';
 import type { PeerDirectory } from './peer-directory.js';
 import type { RelayLink } from './relay-link.js';
@@ -158,12 +158,14 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
     const startRelay = () => {
       if (relayStarted || decided || !relay) return;
       relayStarted = true;
+      // Known from the start, so that a conversation joined --relay-only is never moved to a direct path.
+      const route: Route = { path: 'relayed', via: relay.client.label, ...(input.mode === 'relay-only' ? { pinned: true } : {}) };
       attempt(async (gate) => {
         await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
-        if (relay.client.carriesEarly) return relayedWithEarly(node, relay, input.expect!, gate);
+        if (relay.client.carriesEarly) return relayedWithEarly(node, relay, route, input.expect!, gate);
         const { token } = await relay.client.dial(input.expect!);
         const stream = await openDataConnection(node.transport, relay.host, relay.port, token, { timeoutMs: timing.connectTimeoutMs, clock });
-        return node.connectOver(stream, { path: 'relayed', via: relay.client.label }, input.expect, gate);
+        return node.connectOver(stream, route, input.expect, gate);
       });
     };
 
@@ -211,10 +213,10 @@ function dialOrder(candidates: readonly DialCandidate[], mode: TransportMode, sp
  * invites the peer with it and hands us its answer on our data connection, which we open while
  * the dial is on its way.
  */
-function relayedWithEarly(node: ChatNode, relay: RelayLink, expect: string, gate: Gate): Promise<PeerSummary> {
+function relayedWithEarly(node: ChatNode, relay: RelayLink, route: Route, expect: string, gate: Gate): Promise<PeerSummary> {
   const { clock, timing } = node;
   const deferred = new DeferredStream(relay.host, formatHostPort(relay.host, relay.port));
-  const joined = node.connectOver(deferred, { path: 'relayed', via: relay.client.label }, expect, gate);
+  const joined = node.connectOver(deferred, route, expect, gate);
   // Given up before message 1 (another path won the race): no session to ask the relay for.
   if (deferred.destroyed) return joined;
   const opening = node.transport.dial(relay.host, relay.port, { timeoutMs: timing.connectTimeoutMs, clock });

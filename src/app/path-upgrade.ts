@@ -119,6 +119,7 @@ export class PathUpgrade {
     return (
       peer.direction === 'outgoing' &&
       peer.route.path === 'relayed' &&
+      !peer.route.pinned &&
       !peer.session.detached &&
       peer.connection.speaks(UPGRADE_FEATURE) &&
       this.#options.allowed(peer)

@@ -28,6 +28,8 @@ export interface Route {
   readonly path: PathKind;
   /** The relay, for a relayed path. */
   readonly via?: string;
+  /** The user asked for this path only (`--relay-only`): the conversation is never moved off it. */
+  readonly pinned?: boolean;
 }
 
 /** A peer in the room, as others may see it. */
