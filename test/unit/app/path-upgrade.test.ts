@@ -7,9 +7,11 @@
 // lying peer or a breaking path interrupts leaves one conversation going, each line once.
 
 import assert from 'node:assert/strict';
-import { afterEach, describe, it } from 'node:test';
+import { afterEach, describe, it, mock } from 'node:test';
 import type { ChatNode } from '../../../src/app/chat-node.js';
 import { PathUpgrade, type PathTools } from '../../../src/app/path-upgrade.js';
+import type { PeerDirectory } from '../../../src/app/peer-directory.js';
+import { reconnect } from '../../../src/app/reconnector.js';
 import type { RoomPeer } from '../../../src/app/room.js';
 import { chatError } from '../../../src/errors.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
@@ -17,10 +19,14 @@ import { loadOrCreateIdentity } from '../../../src/secure/identity-store.js';
 import { UPGRADE_FEATURE, type PathCandidate } from '../../../src/session/path-messages.js';
 import { PeerConnection } from '../../../src/session/peer-connection.js';
 import { PEER_MESSAGES } from '../../../src/session/session-messages.js';
+import type { MemoryStream } from '../../helpers/memory-stream.js';
 import { eventsOf, MEMORY_CONNECTION_TIMING, MemoryChat, type MemoryPeer, received, say } from '../../helpers/memory-chat.js';
 
 let chat: MemoryChat;
-afterEach(() => chat?.close());
+afterEach(() => {
+  chat?.close();
+  mock.restoreAll();
+});
 
 const BOB = '192.0.2.1';
 const ALICE = '192.0.2.2';
@@ -252,6 +258,36 @@ async function moveTo(lab: Lab, port: number): Promise<unknown> {
   );
 }
 
+/** From now on what reaches `stream` (data, its end and close) arrives `ms` later, in order: a slow path. */
+function slowed(stream: MemoryStream, ms: number): void {
+  const emit = stream.emit.bind(stream) as (event: string, ...args: unknown[]) => boolean;
+  (stream as { emit: (event: string, ...args: unknown[]) => boolean }).emit = (event, ...args) => {
+    if (event !== 'data' && event !== 'end' && event !== 'close') return emit(event, ...args);
+    chat.clock.setTimeout(() => emit(event, ...args), ms);
+    return true;
+  };
+}
+
+/**
+ * Alice's reconnector (the real one, its jitter fixed at the top of each window) finds bob at the
+ * "relay" port, which is `oneWayMs` slow toward her. MemoryChat's own reconnector finds nothing for
+ * a relayed conversation (no direct address) and dials nothing.
+ */
+function reconnectsThroughRelay(lab: Lab, oneWayMs: number): void {
+  mock.method(Math, 'random', () => 1);
+  const transport = lab.alice.node.transport;
+  const dial = transport.dial.bind(transport);
+  transport.dial = async (host, port, options) => {
+    const stream = await dial(host, port, options);
+    if (port === RELAY_PORT) slowed(stream as MemoryStream, oneWayMs);
+    return stream;
+  };
+  const directory = { browse: () => undefined, find: () => [{ addresses: [BOB], port: RELAY_PORT }] } as unknown as PeerDirectory;
+  lab.alice.node.on('suspended', (peer, error) => {
+    reconnect(lab.alice.node, peer, error, { mode: 'direct-only', directory, relay: () => undefined, emit: () => undefined });
+  });
+}
+
 describe('a move under a hostile peer and a flaky network', () => {
   it('an answer to a move whose count cannot be leaves the conversation on its relayed path, working', async () => {
     const l = await lab({ allowed: false });
@@ -277,5 +313,58 @@ describe('a move under a hostile peer and a flaky network', () => {
       [['relayed', false]],
       'bob is still there, relayed, not away',
     );
+  });
+
+  /**
+   * Alice moves to a direct path that is slow toward her (`directMs`), and as her move goes out on
+   * it bob says two lines on the relayed path (alice no longer reads there) and the relayed path
+   * breaks. Alice's reconnector dials through the relay 40 ms later (IK first, which bob refuses
+   * while the conversation is live on the direct path), and again 80 ms after that fails (XX).
+   */
+  async function breaksDuringSlowMove(paths: { directMs: number; relayMs: number }): Promise<Lab> {
+    const l = await lab({ allowed: false, timing: { reconnectInitialMs: 40 } });
+    reconnectsThroughRelay(l, paths.relayMs);
+    const [relayed] = chat.network.links.filter((link) => link.to === `${BOB}:${RELAY_PORT}`);
+    const direct = (await chat.network.transport(ALICE).dial(BOB, 5050, { timeoutMs: 1_000, clock: chat.clock })) as MemoryStream;
+    slowed(direct, paths.directMs);
+    const write = direct.write.bind(direct);
+    let writes = 0;
+    direct.write = (chunk) => {
+      // Alice's writes: her preamble and message 1, message 3, then her `conversation` (move).
+      if (++writes === 3) {
+        say(l.bob, 'b1', 'b2');
+        relayed!.dialler.destroy();
+      }
+      write(chunk);
+    };
+    void l.alice.node.moveOver(direct, { path: 'direct' }, l.bobAtAlice, () => true).catch(() => undefined);
+    await chat.run(5_000);
+    return l;
+  }
+
+  /** Each of bob's lines reached alice once, one conversation each side, not lost, and it goes on. */
+  async function goesOnOnce(l: Lab): Promise<void> {
+    assert.deepEqual(received(l.alice), ['b1', 'b2'], "each of bob's lines reaches alice once");
+    assert.deepEqual(
+      [eventsOf(l.alice, 'lost').length, eventsOf(l.bob, 'lost').length, l.alice.node.who().length, l.bob.node.who().length],
+      [0, 0, 1, 1],
+      'one conversation each side, not lost',
+    );
+    say(l.alice, 'a1');
+    say(l.bob, 'b3');
+    await chat.run(1_000);
+    assert.deepEqual([received(l.bob), received(l.alice)], [['a1'], ['b1', 'b2', 'b3']], 'and it goes on');
+  }
+
+  it("the relayed path breaks during a move: the reconnect resumes first, then the move's late answer comes", async () => {
+    await goesOnOnce(await breaksDuringSlowMove({ directMs: 300, relayMs: 0 }));
+  });
+
+  it("the relayed path breaks during a move: the move's answer resumes first, then the reconnect's answer comes", async () => {
+    await goesOnOnce(await breaksDuringSlowMove({ directMs: 220, relayMs: 40 }));
+  });
+
+  it("the relayed path breaks during a move: the move's answer resumes first, while the reconnect's handshake is under way", async () => {
+    await goesOnOnce(await breaksDuringSlowMove({ directMs: 180, relayMs: 40 }));
   });
 });
