@@ -372,7 +372,7 @@ export class Resumption {
     this.#await(connection, (answer) => {
       settled = true;
       try {
-        this.#moveAnswered(arrival, peer, answer);
+        this.#moveAnswered(arrival, peer, old, answer);
       } catch (err) {
         settled = false;
         throw err;
@@ -380,11 +380,18 @@ export class Resumption {
     });
   }
 
-  /** Dialler: the listener answered our move. */
-  #moveAnswered(arrival: Arrival, peer: RoomPeer, answer: Hello): void {
+  /** Dialler: the listener answered our move away from `old`. */
+  #moveAnswered(arrival: Arrival, peer: RoomPeer, old: PeerConnection, answer: Hello): void {
     const { connection } = arrival;
     if (answer.id !== peer.session.id) throw chatError('ERR_BAD_MESSAGE', 'the peer answered for another conversation');
     if (!answer.resumed) throw chatError('ERR_BAD_MESSAGE', 'the peer did not take the conversation to the new path');
+    if (peer.connection !== old && this.#options.room.holds(peer)) {
+      // The conversation went on over another session since our count went out (a reconnect
+      // resumed it), so the count is stale: taking this one would have the peer send again what we
+      // have. Dropped without a goodbye: a listener that moved to it suspends and waits for us.
+      connection.destroy();
+      return;
+    }
     if (this.#suspended.has(peer)) {
       // The old connection broke meanwhile: this is a resumption now.
       this.#resumed(arrival, peer, answer.received, false);
@@ -397,7 +404,6 @@ export class Resumption {
     // The claim first: #moved detaches the old connection, and a count that cannot be must leave
     // the conversation on it, not between the two.
     peer.session.checkResume(answer.received);
-    const old = peer.connection;
     this.#moved(arrival, peer, answer.received, false);
     old.destroy();
   }
