@@ -39,6 +39,11 @@ export interface StrategyInput {
   readonly transport?: TransportMode;
   readonly relayDelayMs?: number;
   readonly timing?: Partial<Settings>;
+  /**
+   * Asked with the race's gate (handshake message 2, or 1 for IK): false abandons the path before
+   * it joins. A reconnect's race is no longer wanted once its suspension is over.
+   */
+  readonly wanted?: () => boolean;
 }
 
 export interface TargetOptions {
@@ -125,7 +130,7 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
     const attempt = (start: (gate: Gate) => Promise<PeerSummary>, guess = false) => {
       running++;
       let claimed = false;
-      const gate = () => !decided && (decided = claimed = true);
+      const gate = () => !decided && (input.wanted?.() ?? true) && (decided = claimed = true);
       start(gate).then(
         (summary) => {
           stopTimers();

@@ -66,6 +66,8 @@ export function reconnect(node: ChatNode, peer: RoomPeer, error: P2PChatError, o
         mode: options.mode,
         ...(options.transport ? { transport: options.transport } : {}),
         timing,
+        // Resumed over another session meanwhile (a move's answer): this one would start a second conversation.
+        wanted: waiting,
       });
     } catch (err) {
       if (!(err instanceof P2PChatError)) throw err;
