@@ -120,7 +120,8 @@ export class Resumption {
     }
     if (resumed) {
       if (remote.pattern !== 'IK') connection.send(resumed.session.hello(false));
-      this.#await(connection, (answer) => this.#resumeDialled(arrival, resumed, answer));
+      const suspension = this.#suspended.get(resumed)!.serial;
+      this.#await(connection, (answer) => this.#resumeDialled(arrival, resumed, suspension, answer));
       return;
     }
     const id = randomBytes(CONVERSATION_ID_BYTES).toString('hex');
@@ -328,8 +329,15 @@ export class Resumption {
     this.#answer(arrival, hello);
   }
 
-  /** Dialler: the listener answered our resumption. */
-  #resumeDialled(arrival: Arrival, peer: RoomPeer, answer: Hello): void {
+  /** Dialler: the listener answered our resumption of `peer`'s suspension number `serial`. */
+  #resumeDialled(arrival: Arrival, peer: RoomPeer, serial: number, answer: Hello): void {
+    if (this.#suspended.has(peer) ? this.#suspended.get(peer)!.serial !== serial : this.#options.room.holds(peer)) {
+      // It resumed over another session meanwhile (a move's answer), and may even be suspended
+      // again: our count is stale. No goodbye: the peer may have just resumed onto this session,
+      // and losing it makes it wait for our next one instead of ending the conversation.
+      arrival.connection.destroy();
+      return;
+    }
     if (!this.#suspended.has(peer)) {
       // Lost while we dialled: the peer has just resumed it, so say goodbye (it would otherwise
       // wait out its own window for us); what is left is a new conversation, which this session cannot be.
