@@ -228,6 +228,13 @@ describe('a relayed conversation moves to a direct path', () => {
     await chat.run(1_000, 100);
     assert.equal(answers, 5);
   });
+
+  it('a listener at its peer limit still takes a member it has over the direct path (the member is moving, not joining)', async () => {
+    const { alice, bob } = await lab({ timing: { maxPeers: 1 } });
+    await chat.run(1_000);
+    assert.deepEqual(eventsOf(bob, 'rejected').map((e) => e.message), [], 'bob refuses nobody');
+    assert.deepEqual([eventsOf(alice, 'path').length, eventsOf(bob, 'path').length], [1, 1], 'the conversation moved');
+  });
 });
 
 /** A direct path to "bob" at BOB:`port` that is in fact a raw PeerConnection with bob's key, answering a move as `answer` says. */
