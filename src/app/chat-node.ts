@@ -399,8 +399,9 @@ export class ChatNode extends EventEmitter<NodeEvents> {
    */
   #accept(stream: ByteStream): void {
     // A suspended peer's place is its own: it may be the one coming back (checked once its
-    // session says which conversation it brings).
-    if (this.#room.present >= this.#timing.maxPeers) {
+    // session says which conversation it brings). So may a present member that moves its
+    // conversation to a direct path: a new conversation is refused when it joins (mayJoin).
+    if (this.#room.present - this.#movable() >= this.#timing.maxPeers) {
       stream.destroy();
       this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
       return;
@@ -409,6 +410,15 @@ export class ChatNode extends EventEmitter<NodeEvents> {
     const { evicted, lines } = this.#admission.admit(connection, addressGroup(stream.remoteHost));
     for (const victim of evicted) victim.destroy();
     this.#reportRefusals(lines);
+  }
+
+  /** Present members that dialled us and may move their conversation to a new path (they list `upgrade`). */
+  #movable(): number {
+    let count = 0;
+    for (const peer of this.#room.peers()) {
+      if (peer.direction === 'incoming' && !peer.session.detached && peer.connection.speaks(UPGRADE_FEATURE)) count++;
+    }
+    return count;
   }
 
   /**
@@ -470,14 +480,11 @@ export class ChatNode extends EventEmitter<NodeEvents> {
     });
     connection.on('message', (message) => {
       if (this.#resumption.message(connection, message)) return;
-      if (isPathMessage(message)) {
-        const member = this.#room.find(connection);
-        if (member && !member.session.detached) this.emit('path', member, message);
-        return;
-      }
-      // File messages too pass the peer's session first: it holds them to the conversation's rules.
+      // File and path messages too pass the peer's session first: it holds them to the
+      // conversation's rules (none before the listener's answer to our `conversation`).
       const peer = this.#room.receive(connection, message);
       if (peer && isFileMessageType(message.type)) this.#files.handle(peer.link, message as FileMessage);
+      else if (peer && isPathMessage(message) && !peer.session.detached) this.emit('path', peer, message);
     });
     connection.once('closed', (outcome) => {
       this.#pending.delete(connection);
