@@ -133,6 +133,8 @@ export class PathUpgrade {
     const clock = this.#options.node.clock;
     clock.clearTimeout(tries.timer);
     clock.clearTimeout(tries.current?.deadline);
+    // Dials of the try still under way find it gone at the gate: they move nothing.
+    delete tries.current;
   }
 
   /** Dialler: offer our candidates for try number `made + 1`. */
