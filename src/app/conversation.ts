@@ -300,6 +300,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
 
   /** Stop at once, with no goodbyes. */
   abort(): void {
+    // A start() still under way then opens nothing more (no punch socket, no relay link).
+    this.#quitting ??= Promise.resolve(false);
     this.#nicks.cancel();
     this.#addresses.stop();
     this.#paths?.stop();
