@@ -32,7 +32,7 @@ const RUNS = 5;
  */
 const WARMUP_RUNS = 1;
 const MiB = 1024 * 1024;
-const FILE_BYTES = 1024 * MiB;
+export const FILE_BYTES = 1024 * MiB;
 /** The CPU figures are per GiB carried. */
 const GIB_PER_RUN = FILE_BYTES / 1024 ** 3;
 /** socat's copy buffer: 128 KiB, about what our sender hands the kernel in one vectored write. */
@@ -44,7 +44,7 @@ const RUN_TIMEOUT_MS = 180_000;
 type RouteName = 'direct' | 'relayed';
 
 /** How the two ends meet: ours directly or through `p2p-chat relay`, the baseline's socat likewise. */
-interface Route {
+export interface Route {
   readonly name: RouteName;
   /** Extra `listen` arguments; `ready` resolves once the listener can be reached this way. */
   readonly listenArgs: readonly string[];
@@ -56,6 +56,8 @@ interface Route {
   readonly socatPath: (sinkPort: number) => Promise<{ readonly port: number; readonly stop: () => Promise<void> }>;
   /** The `p2p-chat relay` process in between, if any, for its CPU time. */
   readonly relayPid?: number;
+  /** The transport the sender's `connected` event must name, when the route asks for one. */
+  readonly transport?: 'tcp' | 'udp';
 }
 
 interface Run {
@@ -64,7 +66,7 @@ interface Run {
   readonly seconds: number;
 }
 
-interface OursRun extends Run {
+export interface OursRun extends Run {
   /** The receiver's file-accepted to its file-done: the transfer alone, without start-up and handshake. */
   readonly transferMbps: number;
   readonly senderExitSeconds: number;
@@ -75,15 +77,20 @@ interface OursRun extends Run {
 }
 
 export function runFileTransferDirect(senderHome: BenchHome, receiverHome: BenchHome, log: Log): Promise<BenchResult> {
-  const route: Route = {
+  return runFileTransfer(directRoute(), senderHome, receiverHome, log);
+}
+
+/** `send 127.0.0.1:PORT`; with `transport`, `--transport` forces it and the sender must report it. */
+export function directRoute(transport?: 'tcp' | 'udp'): Route {
+  return {
     name: 'direct',
     listenArgs: [],
     ready: async () => undefined,
     sendTarget: (listening) => `${HOST}:${String(listening.port)}`,
-    sendOptions: [],
+    sendOptions: transport ? ['--transport', transport] : [],
     socatPath: async (sinkPort) => ({ port: sinkPort, stop: async () => undefined }),
+    ...(transport ? { transport } : {}),
   };
-  return runFileTransfer(route, senderHome, receiverHome, log);
 }
 
 export async function runFileTransferRelayed(senderHome: BenchHome, receiverHome: BenchHome, log: Log): Promise<BenchResult> {
@@ -152,9 +159,8 @@ function result(bench: string, route: Route, scratch: ScratchDir, ours: OursRun[
   const median = <R>(runs: readonly R[], pick: (r: R) => number, digits = 1) => round(summarize(runs.map(pick)).median, digits);
   const o = median(ours, (r) => r.mbps);
   const b = baseline.length > 0 ? median(baseline, (r) => r.mbps) : null;
-  const perGiB = (report: ExitReport | undefined, pick: (r: ExitReport) => number) => (report ? pick(report) / GIB_PER_RUN : NaN);
+  const cpu = (side: 'sender' | 'receiver', pick: (r: ExitReport) => number) => cpuPerGiB(ours, side, pick);
   const reported = ours.filter((r) => r.sender && r.receiver);
-  const cpu = (side: 'sender' | 'receiver', pick: (r: ExitReport) => number) => (reported.length > 0 ? median(reported, (r) => perGiB(r[side], pick), 0) : null);
   return {
     ...throughputResult(bench, o, b, { runs: RUNS, warmupRuns: WARMUP_RUNS, bytesPerRun: FILE_BYTES }),
     files: `one file of random bytes (not sparse); source and destinations in ${scratch.describe()}`,
@@ -182,7 +188,15 @@ function result(bench: string, route: Route, scratch: ScratchDir, ours: OursRun[
   };
 }
 
-async function oursOnce(route: Route, source: string, downloads: string, senderHome: BenchHome, receiverHome: BenchHome): Promise<OursRun> {
+/** The median over `runs` of one end's CPU time per GiB (ms) as `pick` reads it from its exit report; null without reports. */
+export function cpuPerGiB(runs: readonly OursRun[], side: 'sender' | 'receiver', pick: (r: ExitReport) => number): number | null {
+  const reported = runs.filter((r) => r.sender && r.receiver);
+  if (reported.length === 0) return null;
+  return round(summarize(reported.map((r) => pick(r[side]!) / GIB_PER_RUN)).median, 0);
+}
+
+/** One transfer of ours over `route`, timed; `downloads` is emptied afterwards. */
+export async function oursOnce(route: Route, source: string, downloads: string, senderHome: BenchHome, receiverHome: BenchHome): Promise<OursRun> {
   const listener = startReceiver(receiverHome, downloads, route.listenArgs);
   let sender: CliProcess | undefined;
   try {
@@ -196,6 +210,7 @@ async function oursOnce(route: Route, source: string, downloads: string, senderH
     const senderExit = await sender.succeeded(SETUP_TIMEOUT_MS);
     const connected = await sender.waitFor('connected', 0);
     if (connected.event.path !== route.name) throw new Error(`the sender connected ${String(connected.event.path)}, not ${route.name}`);
+    if (route.transport && connected.event.transport !== route.transport) throw new Error(`the sender connected over ${String(connected.event.transport)}, not ${route.transport}`);
     const seconds = (done.at - sender.startedAt) / 1000;
     await listener.stop();
     return {

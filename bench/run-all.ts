@@ -9,6 +9,7 @@ import { runDirectConnectRoundTrips } from './direct-connect-round-trips.js';
 import { runListenerFlood } from './listener-flood.js';
 import { runFileTransferRss } from './file-transfer-rss.js';
 import { runFileTransferDirect, runFileTransferRelayed } from './file-transfer-throughput.js';
+import { runFileTransferUdp } from './file-transfer-udp.js';
 import { runRelayConnectRoundTrips } from './relay-connect-round-trips.js';
 import { runRelayIdlePeersRss } from './relay-idle-peers-rss.js';
 import { runRelayedThroughput } from './relayed-throughput.js';
@@ -34,6 +35,7 @@ try {
     ['resume-round-trips', () => runResumeRoundTrips(alice, bob, log)],
     ['file-transfer-direct', () => runFileTransferDirect(alice, bob, log)],
     ['file-transfer-relayed', () => runFileTransferRelayed(alice, bob, log)],
+    ['file-transfer-udp', () => runFileTransferUdp(alice, bob, log)],
     ['file-transfer-rss', () => runFileTransferRss(alice, bob, log)],
   ];
   const only = process.argv.slice(2);
