@@ -7,6 +7,7 @@ import { runBulkMessages, runBulkMessagesAcks } from './bulk-messages.js';
 import { runConnectFirstMessage } from './connect-first-message.js';
 import { runDirectConnectRoundTrips } from './direct-connect-round-trips.js';
 import { runListenerFlood } from './listener-flood.js';
+import { runMessageRtt } from './message-rtt.js';
 import { runFileTransferRss } from './file-transfer-rss.js';
 import { runFileTransferDirect, runFileTransferRelayed } from './file-transfer-throughput.js';
 import { runFileTransferUdp } from './file-transfer-udp.js';
@@ -33,6 +34,7 @@ try {
     ['relay-connect-round-trips', () => runRelayConnectRoundTrips(alice, bob, log)],
     ['direct-connect-round-trips', () => runDirectConnectRoundTrips(alice, bob, log)],
     ['resume-round-trips', () => runResumeRoundTrips(alice, bob, log)],
+    ['message-rtt', () => runMessageRtt(alice, bob, log)],
     ['file-transfer-direct', () => runFileTransferDirect(alice, bob, log)],
     ['file-transfer-relayed', () => runFileTransferRelayed(alice, bob, log)],
     ['file-transfer-udp', () => runFileTransferUdp(alice, bob, log)],
