@@ -1,12 +1,13 @@
 // The one-line JSON summary each benchmark prints on stdout. `ratio` is always ours / baseline;
 // `better` says which direction of it is good, so a reader never has to guess. A baseline that
-// could not be measured (a missing tool) is null, with `error` saying why.
+// could not be measured (a missing tool) is null, with `error` saying why; so is ours when the
+// benchmark cannot run here at all (a network lab without root).
 
 import { round, type Summary } from './stats.js';
 
 export interface BenchResult {
   readonly bench: string;
-  readonly ours: number;
+  readonly ours: number | null;
   readonly baseline: number | null;
   readonly ratio: number | null;
   readonly better: 'higher' | 'lower';

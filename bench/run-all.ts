@@ -16,6 +16,7 @@ import { runRelayIdlePeersRss } from './relay-idle-peers-rss.js';
 import { runRelayedThroughput } from './relayed-throughput.js';
 import { runResumeRoundTrips } from './resume-round-trips.js';
 import { TempHomes } from './temp-homes.js';
+import { runTimeToDirect } from './time-to-direct.js';
 
 const log: Log = (line) => process.stderr.write(`${line}\n`);
 
@@ -35,6 +36,7 @@ try {
     ['direct-connect-round-trips', () => runDirectConnectRoundTrips(alice, bob, log)],
     ['resume-round-trips', () => runResumeRoundTrips(alice, bob, log)],
     ['message-rtt', () => runMessageRtt(alice, bob, log)],
+    ['time-to-direct', () => runTimeToDirect(log)],
     ['file-transfer-direct', () => runFileTransferDirect(alice, bob, log)],
     ['file-transfer-relayed', () => runFileTransferRelayed(alice, bob, log)],
     ['file-transfer-udp', () => runFileTransferUdp(alice, bob, log)],
@@ -54,7 +56,8 @@ try {
       const result = await run();
       process.stdout.write(`${JSON.stringify(result)}\n`);
       const baseline = result.baseline === null ? `no baseline (${result.error ?? 'not measured'})` : `baseline ${result.baseline} ${result.unit}`;
-      log(`${name}: ours ${result.ours} ${result.unit}, ${baseline} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+      const ours = result.ours === null ? 'no figure' : `ours ${result.ours} ${result.unit}`;
+      log(`${name}: ${ours}, ${baseline} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
     } catch (err) {
       failed = true;
       log(`${name}: FAILED: ${(err as Error).stack ?? String(err)}`);
