@@ -256,6 +256,8 @@ export class PathUpgrade {
   /** Listener: the dialler offers a try: answer with our candidates and wait for its sync. */
   #offered(peer: RoomPeer, attempt: number, candidates: readonly PathCandidate[]): void {
     const { clock, timing } = this.#options.node;
+    // Only a conversation that runs through a relay has anything to gain.
+    if (peer.route.path !== 'relayed') return;
     const last = this.#answered.get(peer);
     const now = clock.now();
     // A dialler's tries are seconds apart and numbered upwards: anything else is not answered.

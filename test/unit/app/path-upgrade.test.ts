@@ -55,7 +55,10 @@ async function lab(
 ): Promise<Lab> {
   chat = new MemoryChat({ upgrade: options.upgrade ?? true });
   const bob = await chat.listener('bob', BOB, options.timing);
-  await bob.node.listen(BOB, RELAY_PORT, false);
+  // What arrives there bob takes as a relay's splice, as relay-invites.ts hands it over.
+  await chat.network.transport(BOB).listen({ host: BOB, port: RELAY_PORT, fallbackTries: 0 }, (stream) =>
+    bob.node.acceptOver(stream, { path: 'relayed', via: 'relay.example' }),
+  );
   const alice = chat.peer('alice', ALICE, options.timing);
   const dials: PathCandidate[] = [];
   const opens: PathCandidate[] = [];
@@ -192,6 +195,21 @@ describe('a relayed conversation moves to a direct path', () => {
       assert.deepEqual([dials.length, eventsOf(alice, 'upgrade').length], [0, 0], JSON.stringify(options));
       chat.close();
     }
+  });
+
+  it('a listener answers no offer on a conversation that is direct already', async () => {
+    const { alice, bobAtAlice, opens } = await lab();
+    await chat.until(() => eventsOf(alice, 'path').length > 0, 2_000, 'the move');
+    await chat.run(2_000, 100); // past the least gap between two offers
+    const before = opens.length;
+    let answers = 0;
+    bobAtAlice.connection.on('message', (message) => {
+      if (message.type === 'path-offer') answers++;
+    });
+    bobAtAlice.connection.send({ type: 'path-offer', attempt: 50, candidates: [{ kind: 'udp', host: '198.51.100.9', port: 9 }] });
+    bobAtAlice.connection.send({ type: 'path-sync', attempt: 50 });
+    await chat.run(2_000, 100);
+    assert.deepEqual([answers, opens.length], [0, before]);
   });
 
   it("a listener answers a dialler's offers within a budget, and opens toward few of its candidates", async () => {
