@@ -4,10 +4,9 @@
 // to send toward one victim and in all; past them a probe is dropped without a word.
 
 import type { Clock } from '../clock.js';
-import { addressGroup } from '../net/address.js';
+import { AnswerBudget } from '../net/answer-budget.js';
 import type { DatagramPort, DatagramSource } from '../net/datagram-port.js';
 import { decodeEndpointDatagram, encodeEndpointDatagram } from '../net/endpoint-probe.js';
-import { TokenBucket } from '../session/token-bucket.js';
 
 export interface ReflectorLimits {
   /**
@@ -20,11 +19,6 @@ export interface ReflectorLimits {
   /** Answers a second from the whole relay, after a burst: 20,000 peers refreshing need 1,000. */
   readonly totalPerSec: number;
   readonly totalBurst: number;
-  /**
-   * Most source addresses whose budgets are held at once. Past it the older half is forgotten (a
-   * flood of forged sources must not grow memory); the total budget still holds.
-   */
-  readonly maxAddresses: number;
 }
 
 export const REFLECTOR_LIMITS: ReflectorLimits = Object.freeze({
@@ -32,20 +26,13 @@ export const REFLECTOR_LIMITS: ReflectorLimits = Object.freeze({
   perAddressBurst: 16,
   totalPerSec: 2_000,
   totalBurst: 4_000,
-  maxAddresses: 65_536,
 });
 
 export class EndpointReflector {
   readonly #port: DatagramPort;
   readonly #clock: Clock;
-  readonly #limits: ReflectorLimits;
-  readonly #total: TokenBucket;
-  /** Budgets used within the current window, and within the one before it. */
-  #current = new Map<string, TokenBucket>();
-  #previous = new Map<string, TokenBucket>();
-  #windowStart: number;
-  /** An emptied budget is full again after this long, so one untouched for it can be forgotten. */
-  readonly #windowMs: number;
+  /** What it may send, per source and in all (a budget full again is forgotten: forged sources cannot grow it). */
+  readonly #budget: AnswerBudget;
   readonly #stop: () => void;
   #answered = 0;
   #dropped = 0;
@@ -53,11 +40,8 @@ export class EndpointReflector {
   constructor(port: DatagramPort, clock: Clock, limits: Partial<ReflectorLimits> = {}) {
     this.#port = port;
     this.#clock = clock;
-    this.#limits = { ...REFLECTOR_LIMITS, ...limits };
-    const now = clock.now();
-    this.#total = new TokenBucket(this.#limits.totalPerSec, now, this.#limits.totalBurst);
-    this.#windowStart = now;
-    this.#windowMs = Math.ceil((1000 * this.#limits.perAddressBurst) / this.#limits.perAddressPerSec);
+    const { perAddressPerSec, perAddressBurst, totalPerSec, totalBurst } = { ...REFLECTOR_LIMITS, ...limits };
+    this.#budget = new AnswerBudget({ perGroupPerSec: perAddressPerSec, perGroupBurst: perAddressBurst, totalPerSec, totalBurst });
     this.#stop = port.onDatagram((bytes, from) => this.#onDatagram(bytes, from));
   }
 
@@ -80,7 +64,7 @@ export class EndpointReflector {
     const probe = decodeEndpointDatagram(bytes);
     if (probe?.type !== 'probe' || from.port === 0) return;
     const now = this.#clock.now();
-    if (!this.#admit(addressGroup(from.host), now)) {
+    if (!this.#budget.admit(from.host, now)) {
       this.#dropped++;
       return;
     }
@@ -88,28 +72,8 @@ export class EndpointReflector {
     this.#port.send(encodeEndpointDatagram({ type: 'seen', nonce: probe.nonce, host: from.host, port: from.port }), from.port, from.host);
   }
 
-  /** Whether the source's budget and the total both have an answer left; spends it from both if so. */
-  #admit(group: string, now: number): boolean {
-    const budget = this.#budget(group, now);
-    if (budget.available(now) < 1 || this.#total.available(now) < 1) return false;
-    budget.take(1, now);
-    this.#total.take(1, now);
-    return true;
-  }
-
-  #budget(group: string, now: number): TokenBucket {
-    if (now - this.#windowStart >= this.#windowMs || this.#current.size >= this.#limits.maxAddresses / 2) {
-      // Past two windows both generations are stale: their budgets are full again.
-      this.#previous = now - this.#windowStart >= 2 * this.#windowMs ? new Map() : this.#current;
-      this.#current = new Map();
-      this.#windowStart = now;
-    }
-    let budget = this.#current.get(group);
-    if (budget === undefined) {
-      budget = this.#previous.get(group) ?? new TokenBucket(this.#limits.perAddressPerSec, now, this.#limits.perAddressBurst);
-      this.#previous.delete(group);
-      this.#current.set(group, budget);
-    }
-    return budget;
+  /** Source addresses whose budgets it holds now. */
+  get held(): number {
+    return this.#budget.held;
   }
 }
