@@ -377,14 +377,13 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     this.#relay = linkRelay(this.#node, options, (event) => this.#emit(event));
   }
 
-  /** Tries for a direct path for the conversations we dial through the relay (not --relay-only ones). */
+  /** Tries for a direct path for the conversations we dial through the relay (a --relay-only one's route is pinned). */
   #pathUpgrade(): PathUpgrade {
     const node = this.#node;
     const tools = pathTools({ node, clock: this.#clock, relay: () => this.#relay, punch: () => this.#punch(), tcpPort: () => node.port });
     const paths = new PathUpgrade({
       node,
       tools,
-      allowed: (peer) => (this.#modes.get(peer.fingerprint)?.mode ?? 'auto') === 'auto',
       emit: (event) => this.#emit(event),
     });
     node.on('joined', (peer) => paths.joined(peer));

@@ -33,8 +33,11 @@ export interface PathTools {
 export interface PathUpgradeOptions {
   readonly node: ChatNode;
   readonly tools: PathTools;
-  /** Whether a conversation may leave the relay (not one connected with --relay-only). */
-  readonly allowed: (peer: RoomPeer) => boolean;
+  /**
+   * Whether a conversation may leave the relay; by default every one whose route is not pinned
+   * (a --relay-only connect pins it, connect-strategy.ts).
+   */
+  readonly allowed?: (peer: RoomPeer) => boolean;
   readonly emit: (event: AppEvent) => void;
 }
 
@@ -122,7 +125,7 @@ export class PathUpgrade {
       !peer.route.pinned &&
       !peer.session.detached &&
       peer.connection.speaks(UPGRADE_FEATURE) &&
-      this.#options.allowed(peer)
+      (this.#options.allowed?.(peer) ?? true)
     );
   }
 
