@@ -69,33 +69,22 @@ export class RelayRegistry<Owner> {
    * to `limit`): telling an ambiguous name apart is the asker's business.
    */
   lookup(query: string, limit: number = MAX_LOOKUP_RESULTS): RelayRecord[] {
-    const trimmed = query.trim();
-    let full: string | undefined;
-    try {
-      full = normalizeFingerprint(trimmed);
-    } catch {
-      full = undefined;
-    }
-    if (full !== undefined) {
-      const record = this.get(full);
+    const asked = parseLookupQuery(query);
+    if ('fingerprint' in asked) {
+      const record = this.get(asked.fingerprint);
       return record ? [record] : [];
     }
     const found = new Map<string, RelayRecord>();
-    for (const fp of this.#byName.get(nameKey(trimmed)) ?? []) {
-      if (found.size >= limit) break;
-      const record = this.get(fp);
-      if (record) found.set(fp, record);
-    }
-    // The same rule as fingerprintMatches(): the dashed form of a compact prefix is a prefix of
-    // the dashed fingerprint exactly when the compact one is (dashes sit at the same places).
-    const prefix = compact(trimmed);
-    if (prefix.length >= MIN_FINGERPRINT_PREFIX && /^[A-Z2-7]+$/.test(prefix)) {
-      for (const fp of this.#sorted.withPrefix(dashed(prefix), limit)) {
-        if (found.size >= limit) break;
+    // Iterated, never copied: a nickname thousands of peers share costs only `limit` steps.
+    const take = (fingerprints: Iterable<string>): void => {
+      for (const fp of fingerprints) {
+        if (found.size >= limit) return;
         const record = this.get(fp);
         if (record) found.set(fp, record);
       }
-    }
+    };
+    take(this.#byName.get(asked.name) ?? []);
+    if (asked.prefix !== undefined && found.size < limit) take(this.#sorted.withPrefix(asked.prefix, limit));
     return [...found.values()];
   }
 
@@ -107,10 +96,29 @@ export class RelayRegistry<Owner> {
   }
 }
 
-function compact(fingerprint: string): string {
-  return fingerprint.replace(/[\s-]+/g, '').toUpperCase();
+/** What a lookup asks for: one full fingerprint, or a nickname key and perhaps a dashed fingerprint prefix. */
+export type LookupQuery = { readonly fingerprint: string } | { readonly name: string; readonly prefix?: string };
+
+/**
+ * A full fingerprint (any case, with or without dashes) asks for exactly that peer; anything else
+ * is a nickname (case-insensitive, exact) and, when it is at least MIN_FINGERPRINT_PREFIX (4)
+ * fingerprint characters, a fingerprint prefix too.
+ */
+export function parseLookupQuery(query: string): LookupQuery {
+  const trimmed = query.trim();
+  try {
+    return { fingerprint: normalizeFingerprint(trimmed) };
+  } catch {
+    // not a full fingerprint
+  }
+  // The same rule as fingerprintMatches(): the dashed form of a compact prefix is a prefix of
+  // the dashed fingerprint exactly when the compact one is (dashes sit at the same places).
+  const prefix = trimmed.replace(/[\s-]+/g, '').toUpperCase();
+  const name = nameKey(trimmed);
+  return prefix.length >= MIN_FINGERPRINT_PREFIX && /^[A-Z2-7]+$/.test(prefix) ? { name, prefix: dashed(prefix) } : { name };
 }
 
-function nameKey(name: string): string {
+/** The key a nickname is indexed under: case and surrounding blanks do not count. */
+export function nameKey(name: string): string {
   return name.trim().toLowerCase();
 }

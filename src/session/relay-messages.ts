@@ -63,7 +63,7 @@ export const RELAY_CODECS = codecTable({
   /** peer → relay: open a relayed session to this fingerprint. */
   dial: json(0x24, (body) => ({ rid: rid(body), fingerprint: fingerprintField(body.fingerprint, 'dial.fingerprint'), ...early(body.early, 'dial.early') })),
   /** relay → dialling peer: present this token on a data connection; and where the relay sees us. */
-  session: json(0x25, (body) => ({ rid: rid(body), token: token(body.token), peer: record(body.peer), ...observedField(body.observed) })),
+  session: json(0x25, (body) => ({ rid: rid(body), token: token(body.token), peer: readRelayRecord(body.peer), ...observedField(body.observed) })),
   /** relay → dialled peer: someone wants a session; present this token. */
   invite: json(0x26, (body) => ({ token: token(body.token), from: peerRef(body.from), ...early(body.early, 'invite.early') })),
   /** relay → peer: a request failed. */
@@ -112,7 +112,7 @@ function relayError(body: JsonObject): { rid: number; code: string; message: str
 }
 
 function records(value: unknown): readonly RelayRecord[] {
-  return Array.isArray(value) ? value.slice(0, MAX_LOOKUP_RESULTS).map(record) : [];
+  return Array.isArray(value) ? value.slice(0, MAX_LOOKUP_RESULTS).map(readRelayRecord) : [];
 }
 
 /**
@@ -134,7 +134,8 @@ function token(value: unknown): string {
   return text;
 }
 
-function record(value: unknown): RelayRecord {
+/** A peer record as a relay sends it, checked field by field (ERR_BAD_MESSAGE when it is not one). */
+export function readRelayRecord(value: unknown): RelayRecord {
   if (typeof value !== 'object' || value === null) throw bad('peer record missing');
   const v = value as Record<string, unknown>;
   return {
