@@ -1,0 +1,150 @@
+// The registry that relays of one cluster share on Redis: each peer's RelayRecord and the relay it
+// is on, kept alive by a TTL its relay refreshes, looked up by the same rules and limits as the
+// local RelayRegistry through indexes (cluster-scripts.ts), never a scan of every peer. What comes
+// back from Redis is checked like a message from the network: a foreign or corrupt value is skipped.
+
+import { chatError } from '../errors.js';
+import { SYSTEM_CLOCK, type Clock } from '../clock.js';
+import { MAX_LOOKUP_RESULTS, readRelayRecord, type RelayRecord } from '../session/relay-messages.js';
+import { CLUSTER_SCRIPTS, type ClusterScript } from './cluster-scripts.js';
+import { nameKey, parseLookupQuery } from './relay-registry.js';
+
+/** What the registry needs of a Redis client; a connected node-redis client is one. */
+export interface ClusterStore {
+  eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+}
+
+export interface ClusterRegistryOptions {
+  /** How long a record lives unless refreshed (ms). */
+  readonly ttlMs?: number;
+  /** Prepended to every key, so clusters (or tests) can share one Redis. */
+  readonly keyPrefix?: string;
+  /** Entries one sweep() visits at most. */
+  readonly sweepBatch?: number;
+  readonly clock?: Clock;
+  /** A value in Redis that is not a record we wrote: skipped, and said here (for a log line). */
+  readonly onBadRecord?: (fingerprint: string, reason: string) => void;
+}
+
+export const CLUSTER_REGISTRY_DEFAULTS = Object.freeze({
+  ttlMs: 30_000,
+  keyPrefix: 'p2p-chat:',
+  sweepBatch: 500,
+});
+
+/**
+ * Index candidates a lookup examines per index, as a multiple of its limit: room for entries of
+ * records that expired but have not been swept yet (each is removed when met).
+ */
+const CANDIDATES_PER_RESULT = 4;
+
+/** The longest relay address kept (a DNS name of 253 characters and a port). */
+const MAX_RELAY_ADDRESS = 260;
+const RELAY_ADDRESS = /^[\x21-\x7e]+$/;
+
+/** A record of the cluster and the relay (its public address) the peer is registered on. */
+export interface ClusterRecord {
+  readonly record: RelayRecord;
+  readonly relay: string;
+}
+
+export class ClusterRegistry {
+  readonly #store: ClusterStore;
+  readonly #ttlMs: number;
+  readonly #prefix: string;
+  readonly #sweepBatch: number;
+  readonly #clock: Clock;
+  readonly #onBadRecord: (fingerprint: string, reason: string) => void;
+
+  constructor(store: ClusterStore, options: ClusterRegistryOptions = {}) {
+    this.#store = store;
+    this.#ttlMs = options.ttlMs ?? CLUSTER_REGISTRY_DEFAULTS.ttlMs;
+    this.#prefix = options.keyPrefix ?? CLUSTER_REGISTRY_DEFAULTS.keyPrefix;
+    this.#sweepBatch = options.sweepBatch ?? CLUSTER_REGISTRY_DEFAULTS.sweepBatch;
+    this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#onBadRecord = options.onBadRecord ?? (() => undefined);
+  }
+
+  /**
+   * Record `record` as registered on `relay` for the TTL, replacing any record of the same
+   * fingerprint. Returns the relay it replaced when that was another one (the peer moved: that
+   * relay closes its old connection), else undefined.
+   */
+  async register(record: RelayRecord, relay: string): Promise<string | undefined> {
+    checkRelay(relay);
+    const previous = await this.#run('register', record.fingerprint, relay, JSON.stringify(record), nameKey(record.name), String(this.#ttlMs), this.#expiresAt());
+    return typeof previous === 'string' && previous !== '' && previous !== relay ? previous : undefined;
+  }
+
+  /** Extend the TTL of `fingerprint`'s record if it is still on `relay`; false means re-register. */
+  async refresh(fingerprint: string, relay: string): Promise<boolean> {
+    return (await this.#run('refresh', fingerprint, relay, String(this.#ttlMs), this.#expiresAt())) === 1;
+  }
+
+  /** Remove `fingerprint`'s record if it is still on `relay` (a peer that moved on keeps its newer one). */
+  async unregister(fingerprint: string, relay: string): Promise<boolean> {
+    return (await this.#run('unregister', fingerprint, relay)) === 1;
+  }
+
+  async find(fingerprint: string): Promise<ClusterRecord | undefined> {
+    const reply = await this.#run('find', fingerprint);
+    if (!Array.isArray(reply) || (reply[0] == null && reply[1] == null)) return undefined;
+    return this.#read(fingerprint, reply[0], reply[1]);
+  }
+
+  /** The same rules as RelayRegistry.lookup(), across the cluster: at most `limit` records. */
+  async lookup(query: string, limit: number = MAX_LOOKUP_RESULTS): Promise<ClusterRecord[]> {
+    const asked = parseLookupQuery(query);
+    if ('fingerprint' in asked) {
+      const found = await this.find(asked.fingerprint);
+      return found ? [found] : [];
+    }
+    const reply = await this.#run('lookup', asked.name, asked.prefix ?? '', String(limit * CANDIDATES_PER_RESULT), String(limit));
+    const found: ClusterRecord[] = [];
+    const triples = Array.isArray(reply) ? reply : [];
+    for (let i = 0; i + 2 < triples.length && found.length < limit; i += 3) {
+      const fingerprint = String(triples[i]);
+      const entry = this.#read(fingerprint, triples[i + 1], triples[i + 2]);
+      // A record must really match: a stale or foreign index entry must not answer for it.
+      const matches = entry && (nameKey(entry.record.name) === asked.name || (asked.prefix !== undefined && entry.record.fingerprint.startsWith(asked.prefix)));
+      if (entry && matches) found.push(entry);
+    }
+    return found;
+  }
+
+  /** Remove the index entries of records that have expired (at most sweepBatch); returns how many. */
+  async sweep(): Promise<number> {
+    const removed = await this.#run('sweep', String(this.#clock.now()), String(this.#sweepBatch), String(this.#ttlMs));
+    return typeof removed === 'number' ? removed : 0;
+  }
+
+  #expiresAt(): string {
+    return String(this.#clock.now() + this.#ttlMs);
+  }
+
+  #run(script: ClusterScript, ...args: string[]): Promise<unknown> {
+    const keys = [`${this.#prefix}fingerprints`, `${this.#prefix}names`, `${this.#prefix}expiries`];
+    return this.#store.eval(CLUSTER_SCRIPTS[script], { keys, arguments: [this.#prefix, ...args] });
+  }
+
+  #read(fingerprint: string, relay: unknown, json: unknown): ClusterRecord | undefined {
+    try {
+      if (typeof relay !== 'string' || !isRelayAddress(relay)) throw new Error('its relay address is missing or malformed');
+      if (typeof json !== 'string') throw new Error('its record is missing');
+      const record = readRelayRecord(JSON.parse(json) as unknown);
+      if (record.fingerprint !== fingerprint) throw new Error(`it holds the record of ${record.fingerprint}`);
+      return { record, relay };
+    } catch (error) {
+      this.#onBadRecord(fingerprint, (error as Error).message);
+      return undefined;
+    }
+  }
+}
+
+function isRelayAddress(relay: string): boolean {
+  return relay.length <= MAX_RELAY_ADDRESS && RELAY_ADDRESS.test(relay);
+}
+
+function checkRelay(relay: string): void {
+  if (!isRelayAddress(relay)) throw chatError('ERR_USAGE', `relay address ${JSON.stringify(relay.slice(0, 80))} is not 1 to ${MAX_RELAY_ADDRESS} printable characters`);
+}
