@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import type { TestContext } from 'node:test';
 import { runCommand } from './run-command.js';
+import { skipUnlessCi } from './ci-skip.js';
 
 let probe: Promise<string | undefined> | undefined;
 let probeNamespace: string | undefined;
@@ -62,9 +63,7 @@ export function netlabUnavailable(): Promise<string | undefined> {
  * Under CI=true it is always false, so the suite runs and Netlab.create() fails with the reason.
  */
 export async function netlabSkip(): Promise<string | false> {
-  const reason = await netlabUnavailable();
-  if (reason === undefined || process.env.CI === 'true') return false;
-  return `netlab unavailable: ${reason}`;
+  return skipUnlessCi('netlab', await netlabUnavailable());
 }
 
 /** For one test: true when the lab can run; otherwise skips `t` (locally) or throws (CI=true). */

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import { netlabUnavailable } from './netlab-available.js';
 import { REPO_ROOT } from './repo-root.js';
 import { runCommand } from './run-command.js';
+import { skipUnlessCi } from './ci-skip.js';
 
 export const DELAY_HUB_PATH = resolve(REPO_ROOT, '..', 'shared', 'netlab', 'delay-hub.py');
 const READY_TIMEOUT_MS = 5_000;
@@ -39,9 +40,7 @@ export function delayHubUnavailable(): Promise<string | undefined> {
 
 /** netlabSkip() for suites that need a delayed LAN: a reason to skip locally, never under CI=true. */
 export async function delayHubSkip(): Promise<string | false> {
-  const reason = await delayHubUnavailable();
-  if (reason === undefined || process.env.CI === 'true') return false;
-  return `netlab with latency unavailable: ${reason}`;
+  return skipUnlessCi('netlab with latency', await delayHubUnavailable());
 }
 
 function sleep(ms: number): Promise<void> {

@@ -8,6 +8,7 @@ import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCommand } from './run-command.js';
+import { skipUnlessCi } from './ci-skip.js';
 
 const START_TIMEOUT_MS = 10_000;
 const STOP_TIMEOUT_MS = 5_000;
@@ -48,9 +49,7 @@ export function redisServerUnavailable(): Promise<string | undefined> {
  * false. Under CI=true it is always false, so the suite runs and RedisServer.start() fails with the reason.
  */
 export async function redisServerSkip(): Promise<string | false> {
-  const reason = await redisServerUnavailable();
-  if (reason === undefined || process.env.CI === 'true') return false;
-  return `redis-server unavailable: ${reason}`;
+  return skipUnlessCi('redis-server', await redisServerUnavailable());
 }
 
 export class RedisServer {
