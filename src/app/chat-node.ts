@@ -401,7 +401,8 @@ export class ChatNode extends EventEmitter<NodeEvents> {
     // A suspended peer's place is its own: it may be the one coming back (checked once its
     // session says which conversation it brings). So may a present member that moves its
     // conversation to a direct path: a new conversation is refused when it joins (mayJoin).
-    if (this.#room.present - this.#movable() >= this.#timing.maxPeers) {
+    const max = this.#timing.maxPeers;
+    if (this.#room.present >= max && this.#room.present - this.#movable() >= max) {
       stream.destroy();
       this.#reportRefusals(this.#admission.refused(addressGroup(stream.remoteHost), 'peers'));
       return;
