@@ -2,8 +2,10 @@
 // without latency does not have (see /work/shared/netlab/README.md), and tc netem is not available
 // on these machines, so a delayed LAN is a "hub" namespace holding the hub ends of its veths and
 // running delay-hub.py over them: every frame leaves by every other end DELAY_MS later. The script
-// lives beside the repository (`../shared/netlab/`), not in it; a machine without it, python3 or
-// ethtool cannot run such labs: locally their tests skip with the reason, under CI=true they fail.
+// is the shared one beside the repository (`../shared/netlab/`); a clone elsewhere uses the copy in
+// test/netlab/fixtures/ (kept byte for byte the same while both exist: test/netlab/delay-hub-copy.test.ts). A
+// machine without python3 or ethtool cannot run such labs: locally their tests skip with the
+// reason, under CI=true they fail.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
@@ -13,7 +15,11 @@ import { REPO_ROOT } from './repo-root.js';
 import { runCommand } from './run-command.js';
 import { skipUnlessCi } from './ci-skip.js';
 
-export const DELAY_HUB_PATH = resolve(REPO_ROOT, '..', 'shared', 'netlab', 'delay-hub.py');
+/** The shared delay hub beside the repository, when the clone is beside it. */
+export const SHARED_DELAY_HUB = resolve(REPO_ROOT, '..', 'shared', 'netlab', 'delay-hub.py');
+/** Its copy in the repository, for a clone made anywhere else. */
+export const COPIED_DELAY_HUB = resolve(REPO_ROOT, 'test', 'netlab', 'fixtures', 'delay-hub.py');
+export const DELAY_HUB_PATH = existsSync(SHARED_DELAY_HUB) ? SHARED_DELAY_HUB : COPIED_DELAY_HUB;
 const READY_TIMEOUT_MS = 5_000;
 const STOP_TIMEOUT_MS = 2_000;
 
