@@ -5,7 +5,7 @@
 
 import { chatError } from '../errors.js';
 import { SYSTEM_CLOCK, type Clock } from '../clock.js';
-import { MAX_LOOKUP_RESULTS, readRelayRecord, type RelayRecord } from '../session/relay-messages.js';
+import { isRelayAddress, MAX_LOOKUP_RESULTS, MAX_RELAY_ADDRESS, readRelayRecord, type RelayRecord } from '../session/relay-messages.js';
 import { CLUSTER_SCRIPTS, type ClusterScript } from './cluster-scripts.js';
 import { nameKey, parseLookupQuery } from './relay-registry.js';
 
@@ -37,10 +37,6 @@ export const CLUSTER_REGISTRY_DEFAULTS = Object.freeze({
  * records that expired but have not been swept yet (each is removed when met).
  */
 const CANDIDATES_PER_RESULT = 4;
-
-/** The longest relay address kept (a DNS name of 253 characters and a port). */
-const MAX_RELAY_ADDRESS = 260;
-const RELAY_ADDRESS = /^[\x21-\x7e]+$/;
 
 /** A record of the cluster and the relay (its public address) the peer is registered on. */
 export interface ClusterRecord {
@@ -141,10 +137,6 @@ export class ClusterRegistry {
   }
 }
 
-function isRelayAddress(relay: string): boolean {
-  return relay.length <= MAX_RELAY_ADDRESS && RELAY_ADDRESS.test(relay);
-}
-
 function checkRelay(relay: string): void {
-  if (!isRelayAddress(relay)) throw chatError('ERR_USAGE', `relay address ${JSON.stringify(relay.slice(0, 80))} is not 1 to ${MAX_RELAY_ADDRESS} printable characters`);
+  if (!isRelayAddress(relay)) throw chatError('ERR_USAGE', `relay address ${JSON.stringify(relay.slice(0, 80))} is not host:port of at most ${MAX_RELAY_ADDRESS} characters`);
 }

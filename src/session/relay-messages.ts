@@ -39,6 +39,17 @@ export interface RelayRecord {
   readonly addresses: readonly string[];
 }
 
+/** The longest relay address (`host:port`): a DNS name of 253 characters and a port. */
+export const MAX_RELAY_ADDRESS = 260;
+/** `host:port`, the host a DNS name, an IPv4 literal or an IPv6 literal in brackets; the port 1-65535. */
+const RELAY_ADDRESS = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):([1-9][0-9]{0,4})$/;
+
+/** Whether `text` is a relay address a `session` may name (and a cluster relay may publish). */
+export function isRelayAddress(text: string): boolean {
+  const port = RELAY_ADDRESS.exec(text)?.[1];
+  return text.length <= MAX_RELAY_ADDRESS && port !== undefined && Number(port) <= 65535;
+}
+
 /** A one-time session token: 32 random bytes, hex. */
 export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
 
@@ -63,7 +74,13 @@ export const RELAY_CODECS = codecTable({
   /** peer → relay: open a relayed session to this fingerprint. */
   dial: json(0x24, (body) => ({ rid: rid(body), fingerprint: fingerprintField(body.fingerprint, 'dial.fingerprint'), ...early(body.early, 'dial.early') })),
   /** relay → dialling peer: present this token on a data connection; and where the relay sees us. */
-  session: json(0x25, (body) => ({ rid: rid(body), token: token(body.token), peer: readRelayRecord(body.peer), ...observedField(body.observed) })),
+  session: json(0x25, (body) => ({
+    rid: rid(body),
+    token: token(body.token),
+    peer: readRelayRecord(body.peer),
+    ...observedField(body.observed),
+    ...relayField(body.relay),
+  })),
   /** relay → dialled peer: someone wants a session; present this token. */
   invite: json(0x26, (body) => ({ token: token(body.token), from: peerRef(body.from), ...early(body.early, 'invite.early') })),
   /** relay → peer: a request failed. */
@@ -101,6 +118,17 @@ function udpField(value: unknown): { udp?: number } {
 function observedField(value: unknown): { observed?: string } {
   const observed = optionalLimitedString(value, TEXT_LIMITS.address);
   return observed === undefined ? {} : { observed };
+}
+
+/**
+ * `session`'s optional `relay`: the relay of a cluster that holds the session, when it is not the
+ * one asked (the dialled peer is registered there). Present and malformed ends the connection.
+ */
+function relayField(value: unknown): { relay?: string } {
+  if (value === undefined) return {};
+  const text = requireString(value, 'session.relay');
+  if (!isRelayAddress(text)) throw bad(`session.relay is not host:port of at most ${MAX_RELAY_ADDRESS} characters`);
+  return { relay: text };
 }
 
 function relayError(body: JsonObject): { rid: number; code: string; message: string } {

@@ -107,6 +107,13 @@ describe('byte limits on what a peer sends', () => {
     const session = { rid: 1, token: 'cd'.repeat(32), peer: { name: 'a', fingerprint: FINGERPRINT, observed: '', port: 1, addresses: [] } };
     assert.equal(field(relay, raw(0x25, { ...session, observed: long }), 'observed'), 'r'.repeat(TEXT_LIMITS.address));
     assert.equal(field(relay, raw(0x25, { ...session, observed: 7 }), 'observed'), undefined, 'not a string: absent');
+    for (const good of ['relay-b.example.org:5050', '192.0.2.5:1', '[2001:db8::5]:65535', `${'a'.repeat(253)}:5050`]) {
+      assert.equal(field(relay, raw(0x25, { ...session, relay: good }), 'relay'), good);
+    }
+    for (const odd of [7, '', 'relay-b', 'relay-b:0', 'relay-b:65536', 'a b:5050', 'relay#X:5050', 'u@relay:5050', `${'a'.repeat(256)}:5050`]) {
+      const refused = throwsCode(() => relay.decode(raw(0x25, { ...session, relay: odd })), 'ERR_BAD_MESSAGE');
+      assert.match(refused.message, /session\.relay/);
+    }
     assert.equal(field(relay, raw(0x22, { rid: 1, query: long }), 'query'), 'r'.repeat(TEXT_LIMITS.query));
     const error = relay.decode(raw(0x27, { rid: 1, code: long, message: long })) as { code: string; message: string };
     assert.equal(error.code, 'r'.repeat(TEXT_LIMITS.code));
