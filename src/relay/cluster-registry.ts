@@ -44,6 +44,14 @@ export interface ClusterRecord {
   readonly relay: string;
 }
 
+/** A relay of the cluster, as its last heartbeat described it. */
+export interface ClusterRelay {
+  readonly address: string;
+  readonly fingerprint: string;
+  /** Peers registered with it. */
+  readonly peers: number;
+}
+
 export class ClusterRegistry {
   readonly #store: ClusterStore;
   readonly #ttlMs: number;
@@ -80,6 +88,59 @@ export class ClusterRegistry {
   /** Remove `fingerprint`'s record if it is still on `relay` (a peer that moved on keeps its newer one). */
   async unregister(fingerprint: string, relay: string): Promise<boolean> {
     return (await this.#run('unregister', fingerprint, relay)) === 1;
+  }
+
+  /**
+   * Extend the TTL of each of `fingerprints` still on `relay` (one round trip per sweepBatch of
+   * them). Returns those to register again (gone: expired while Redis was away) and those now on
+   * another relay (the peer moved: the connection here is stale).
+   */
+  async refreshAll(fingerprints: readonly string[], relay: string): Promise<{ gone: string[]; moved: string[] }> {
+    const gone: string[] = [];
+    const moved: string[] = [];
+    for (let i = 0; i < fingerprints.length; i += this.#sweepBatch) {
+      const batch = fingerprints.slice(i, i + this.#sweepBatch);
+      const statuses = await this.#run('refreshMany', relay, String(this.#ttlMs), this.#expiresAt(), ...batch);
+      batch.forEach((fp, j) => {
+        const status = Array.isArray(statuses) ? statuses[j] : 0;
+        if (status === 0) gone.push(fp);
+        else if (status === -1) moved.push(fp);
+      });
+    }
+    return { gone, moved };
+  }
+
+  /** Remove every one of `fingerprints` still on `relay` (a relay that stops); returns how many. */
+  async unregisterAll(fingerprints: readonly string[], relay: string): Promise<number> {
+    let removed = 0;
+    for (let i = 0; i < fingerprints.length; i += this.#sweepBatch) {
+      const count = await this.#run('unregisterMany', relay, ...fingerprints.slice(i, i + this.#sweepBatch));
+      removed += typeof count === 'number' ? count : 0;
+    }
+    return removed;
+  }
+
+  /**
+   * `relay` (with key `fingerprint` and `peers` registered) is alive: returns every relay of the
+   * cluster heard from within the TTL, this one included. Entries that are not ours are skipped.
+   */
+  async heartbeat(relay: string, fingerprint: string, peers: number): Promise<ClusterRelay[]> {
+    checkRelay(relay);
+    const reply = await this.#run('heartbeat', relay, fingerprint, String(peers), String(this.#ttlMs));
+    const relays: ClusterRelay[] = [];
+    const pairs = Array.isArray(reply) ? reply : [];
+    for (let i = 0; i + 1 < pairs.length; i += 2) {
+      const match = /^\d+ ([A-Z2-7-]{1,80}) (\d{1,9})$/.exec(String(pairs[i + 1]));
+      const address = String(pairs[i]);
+      if (match && isRelayAddress(address)) relays.push({ address, fingerprint: match[1]!, peers: Number(match[2]) });
+      else this.#onBadRecord(address.slice(0, 80), 'its entry in the list of relays is malformed');
+    }
+    return relays;
+  }
+
+  /** `relay` leaves the cluster's list of relays (a graceful stop). */
+  async leave(relay: string): Promise<void> {
+    await this.#run('leave', relay);
   }
 
   async find(fingerprint: string): Promise<ClusterRecord | undefined> {

@@ -9,6 +9,7 @@
 //   P name:<key>     set of fingerprints per lower-cased nickname
 //   P names          hash fingerprint -> nickname key, to find its name set once the record expired
 //   P expiries       sorted set fingerprint -> when its record expires (ms): what the sweep visits
+//   P relays         hash relay address -> "<seen ms, Redis's clock> <relay fingerprint> <its peers>"
 // An index entry whose record has expired is removed when a lookup meets it or the sweep reaches it.
 
 /** KEYS[1..3] and ARGV[1] of every script. */
@@ -53,6 +54,80 @@ local fp, relay, ttl, expiresAt = ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 if redis.call('HGET', peer(fp), 'relay') ~= relay then return 0 end
 redis.call('PEXPIRE', peer(fp), ttl)
 redis.call('ZADD', expiries, expiresAt, fp)
+return 1`,
+
+  /**
+   * ARGV: prefix, relay, ttl ms, expires at, fp... Extends each record still on \`relay\`. Returns
+   * one status per fp: 1 extended, 0 gone (to register again), -1 now another relay's (it moved).
+   */
+  refreshMany: `${PRELUDE}
+local relay, ttl, expiresAt = ARGV[2], ARGV[3], ARGV[4]
+local statuses = {}
+for i = 5, #ARGV do
+  local fp = ARGV[i]
+  local holder = fields(fp)[1]
+  if holder == relay then
+    redis.call('PEXPIRE', peer(fp), ttl)
+    redis.call('ZADD', expiries, expiresAt, fp)
+    statuses[#statuses + 1] = 1
+  elseif holder then
+    statuses[#statuses + 1] = -1
+  else
+    statuses[#statuses + 1] = 0
+  end
+end
+return statuses`,
+
+  /** ARGV: prefix, relay, fp... Removes each record still on \`relay\`; returns how many. */
+  unregisterMany: `${PRELUDE}
+local relay, removed = ARGV[2], 0
+for i = 3, #ARGV do
+  local fp = ARGV[i]
+  if fields(fp)[1] == relay then
+    redis.call('DEL', peer(fp))
+    forget(fp)
+    removed = removed + 1
+  end
+end
+return removed`,
+
+  /**
+   * ARGV: prefix, relay, its fingerprint, its peers, ttl ms. Says \`relay\` is alive now (Redis's
+   * clock, the same for every relay), unless a live relay holds another key: a cluster shares one
+   * key, and a relay with a stranger's must not join. Returns every relay seen within the TTL as
+   * address, entry pairs (this one's new entry when written); older entries (dead relays) are removed.
+   */
+  heartbeat: `${PRELUDE}
+local relay, fingerprint, peers, ttl = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+local relays = prefix .. 'relays'
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local entry = now .. ' ' .. fingerprint .. ' ' .. peers
+local alive, agreed = {}, true
+local all = list(redis.pcall('HGETALL', relays))
+if #all == 0 then redis.call('DEL', relays) end
+for i = 1, #all, 2 do
+  local seen, key = string.match(all[i + 1], '^(%d+) (%S+) ')
+  if seen and tonumber(seen) >= now - ttl then
+    if all[i] ~= relay then
+      alive[#alive + 1] = all[i]
+      alive[#alive + 1] = all[i + 1]
+      if key ~= fingerprint then agreed = false end
+    end
+  else
+    redis.call('HDEL', relays, all[i])
+  end
+end
+if agreed then
+  redis.call('HSET', relays, relay, entry)
+  alive[#alive + 1] = relay
+  alive[#alive + 1] = entry
+end
+return alive`,
+
+  /** ARGV: prefix, relay. It leaves the cluster's list of relays. */
+  leave: `${PRELUDE}
+redis.pcall('HDEL', prefix .. 'relays', ARGV[2])
 return 1`,
 
   /** ARGV: prefix, fp, relay. 1 when removed, 0 when gone or another relay's. */

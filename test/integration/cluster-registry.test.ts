@@ -122,6 +122,32 @@ describe('ClusterRegistry on a real redis-server', { skip: await redisServerSkip
     assert.equal(await a.find(alice.fingerprint), undefined);
   });
 
+  it('refreshes and unregisters a relay\'s peers in batches, saying which are gone and which moved', async () => {
+    const { a, b } = await twoRelays({ sweepBatch: 2 });
+    const [kept, moved, gone, other] = [record('kept'), record('moved'), record('gone'), record('other')];
+    for (const r of [kept, moved, gone]) await a.register(r, RELAY_A);
+    await b.register(moved, RELAY_B);
+    await b.register(other, RELAY_B);
+    await a.unregister(gone.fingerprint, RELAY_A);
+    const outcome = await a.refreshAll([kept, moved, gone].map((r) => r.fingerprint), RELAY_A);
+    assert.deepEqual(outcome, { gone: [gone.fingerprint], moved: [moved.fingerprint] });
+    assert.equal(await a.unregisterAll([kept, moved, other].map((r) => r.fingerprint), RELAY_A), 1, 'only its own peer');
+    assert.equal(await a.find(kept.fingerprint), undefined);
+    assert.deepEqual(await a.find(moved.fingerprint), { record: moved, relay: RELAY_B });
+  });
+
+  it('lists the live relays, and a relay with another key is not written in', async () => {
+    const { a, b } = await twoRelays();
+    assert.deepEqual(await a.heartbeat(RELAY_A, 'KEY-ONE', 3), [{ address: RELAY_A, fingerprint: 'KEY-ONE', peers: 3 }]);
+    const both = await b.heartbeat(RELAY_B, 'KEY-ONE', 4);
+    assert.deepEqual(new Set(both.map((r) => r.address)), new Set([RELAY_A, RELAY_B]));
+    const stranger = await b.heartbeat('relay-c.example.org:5050', 'KEY-TWO', 0);
+    assert.ok(!stranger.some((r) => r.address === 'relay-c.example.org:5050'), 'not written in');
+    assert.ok(stranger.some((r) => r.fingerprint === 'KEY-ONE'), 'the live relays are listed, for the refusal to name');
+    await a.leave(RELAY_A);
+    assert.deepEqual((await b.heartbeat(RELAY_B, 'KEY-ONE', 4)).map((r) => r.address), [RELAY_B]);
+  });
+
   it('a nickname changed by re-registering leaves the old name\'s index', async () => {
     const { a, prefix } = await twoRelays();
     const alice = record('alice');
