@@ -59,6 +59,11 @@ export const TOKEN_PATTERN = /^[0-9a-f]{64}$/;
  * when it takes them: a relayed connect then costs no wait for the data connections.
  */
 export const EARLY_FLIGHT_FEATURE = 'early';
+/**
+ * The feature a client lists when it opens a session's data connection where `session.relay` says:
+ * a relay of a cluster passes on its dials for peers registered on the other relays.
+ */
+export const CLUSTER_FEATURE = 'cluster';
 /** The most bytes of a first flight either way (a preamble and one handshake message: ~300). */
 export const MAX_EARLY_FLIGHT_BYTES = 1024;
 
@@ -147,7 +152,7 @@ function records(value: unknown): readonly RelayRecord[] {
  * A first flight: lower-case hex of 1 to MAX_EARLY_FLIGHT_BYTES bytes. Absent is fine unless
  * `required`; anything else present is malformed.
  */
-function early(value: unknown, field: string, required = false): { early?: string } {
+export function early(value: unknown, field: string, required = false): { early?: string } {
   if (value === undefined && !required) return {};
   const text = requireString(value, field);
   if (text.length === 0 || text.length % 2 !== 0 || text.length > 2 * MAX_EARLY_FLIGHT_BYTES || !/^[0-9a-f]+$/.test(text)) {
@@ -156,7 +161,7 @@ function early(value: unknown, field: string, required = false): { early?: strin
   return { early: text };
 }
 
-function token(value: unknown): string {
+export function token(value: unknown): string {
   const text = requireString(value, 'token');
   if (!TOKEN_PATTERN.test(text)) throw bad('token is malformed');
   return text;
