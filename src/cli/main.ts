@@ -23,6 +23,7 @@ import { readConfigFile, type ConfigFile } from './config-file.js';
 import { discover } from './discover-command.js';
 import { LISTENER_OPTIONS, parseListenerSettings } from './listener-options.js';
 import { parseRelayLimits, RELAY_OPTIONS, relayCommand } from './relay-command.js';
+import { CLUSTER_FLAGS, parseClusterFlags } from './cluster-flags.js';
 import { RELAY_DEFAULTS } from '../relay/relay-defaults.js';
 import { runChat } from './run-chat.js';
 import { checkWords, commandName } from './usage-suggest.js';
@@ -119,7 +120,7 @@ async function run(argv: string[]): Promise<number> {
     .action((flags: DiscoverFlags) => start(discoverCommand(flags)));
 
   const relay = cli.command('relay', 'run a rendezvous and relay server (on a public host)');
-  for (const option of RELAY_OPTIONS) relay.option(option.flag, `${option.description} (default ${option.default})`);
+  for (const option of [...RELAY_OPTIONS, ...CLUSTER_FLAGS]) relay.option(option.flag, `${option.description} (default ${option.default})`);
   relay.action((flags: GlobalFlags & Record<string, unknown>) => start(relayServerCommand(flags)));
 
   cli
@@ -296,7 +297,8 @@ async function relayServerCommand(flags: GlobalFlags & Record<string, unknown>):
   const limits = parseRelayLimits(flags);
   const home = resolveHomeDir(stringFlag(flags.home, '--home'), process.env);
   ensureHomeDir(home);
-  return relayCommand({ home, host, port, json: flags.json === true, limits });
+  const cluster = parseClusterFlags(flags, port);
+  return relayCommand({ home, host, port, json: flags.json === true, limits, ...(cluster ? { cluster } : {}) });
 }
 
 async function discoverCommand(flags: DiscoverFlags): Promise<number> {

@@ -10,6 +10,7 @@ import { RELAY_DEFAULTS, RELAY_LIMIT_KEYS, RELAY_SHUTDOWN_REASON, type RelayLimi
 import type { RelayEvent } from '../relay/relay-events.js';
 import { raiseHeapTrimThreshold } from '../relay/heap-trim-threshold.js';
 import { RelayServer } from '../relay/relay-server.js';
+import type { ClusterOptions, ClusterStats } from '../relay/relay-cluster.js';
 import { flagName, wholeNumberFlag } from './numeric-flags.js';
 
 export interface RelayCommandOptions {
@@ -18,6 +19,7 @@ export interface RelayCommandOptions {
   readonly port: number;
   readonly json: boolean;
   readonly limits: Partial<RelayLimits>;
+  readonly cluster?: ClusterOptions;
 }
 
 /** Serve until SIGINT or SIGTERM, then stop gracefully; resolves 0. Rejects with ERR_LISTEN_FAILED. */
@@ -25,7 +27,7 @@ export async function relayCommand(options: RelayCommandOptions): Promise<number
   const identity = loadOrCreateIdentity(join(options.home, 'relay'));
   // Process-wide, so here rather than in RelayServer (tests run many servers in one process).
   raiseHeapTrimThreshold();
-  const server = new RelayServer({ identity, host: options.host, port: options.port, limits: options.limits });
+  const server = new RelayServer({ identity, host: options.host, port: options.port, limits: options.limits, ...(options.cluster ? { cluster: options.cluster } : {}) });
   server.on('event', (event) => {
     process.stdout.write(options.json ? JSON.stringify(event) + '\n' : relayLogLine(event, SYSTEM_CLOCK.now()) + '\n');
   });
@@ -70,10 +72,20 @@ export function formatRelayEvent(event: RelayEvent): string {
     case 'rejected':
       return `rejected ${event.address}: ${event.code}: ${event.message}`;
     case 'stats':
-      return `stats: ${event.peers} peers, ${event.sessions} sessions, ${event.bytes} bytes relayed, ${event.connections} connections`;
+      return `stats: ${event.peers} peers, ${event.sessions} sessions, ${event.bytes} bytes relayed, ${event.connections} connections${clusterStats(event.cluster)}`;
+    case 'cluster-joined':
+      return `joined the cluster on ${event.url} as ${event.address}: ${event.relays} relays, ${event.peers} peers of this one registered there`;
+    case 'cluster-left':
+      return `left the cluster: ${event.code}: ${event.message}`;
     case 'stopped':
       return `relay stopped: ${event.reason}`;
   }
+}
+
+function clusterStats(cluster: ClusterStats | undefined): string {
+  if (!cluster) return '';
+  if (cluster.state !== 'joined') return `; cluster ${cluster.state}${cluster.state === 'unavailable' ? ' (ERR_CLUSTER_UNAVAILABLE)' : ''}`;
+  return `; cluster: ${cluster.peers} peers on ${cluster.relays} relays`;
 }
 
 export interface RelayOption {

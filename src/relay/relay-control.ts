@@ -18,8 +18,12 @@ import { ControlRateLimit } from './control-rate-limit.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { RelayEvent } from './relay-events.js';
 import type { Admission } from './relay-limits.js';
-import { EARLY_FLIGHT_FEATURE, REPLACED_REASON } from '../session/relay-messages.js';
+import { CLUSTER_FEATURE, EARLY_FLIGHT_FEATURE, REPLACED_REASON } from '../session/relay-messages.js';
+import type { Dialler } from './session-quota.js';
+import { P2PChatError } from '../errors.js';
 import { RelayRegistry } from './relay-registry.js';
+import type { RelayCluster } from './relay-cluster.js';
+import { lookupEverywhere, type ClusterDial } from './cluster-requests.js';
 import type { RelaySessions } from './relay-sessions.js';
 
 export { REPLACED_REASON };
@@ -33,6 +37,8 @@ export interface RelayControlOptions {
   readonly sessions: RelaySessions;
   readonly emit: (event: RelayEvent) => void;
   readonly clock: Clock;
+  /** With --cluster: lookups and dials reach the other relays' peers too. */
+  readonly cluster?: RelayCluster;
 }
 
 /** How the server hands a sniffed control connection over. */
@@ -144,7 +150,7 @@ export class RelayControl {
         this.#register(connection, remote.fingerprint, message);
         return;
       case 'lookup':
-        connection.send({ type: 'lookup-result', rid: message.rid, peers: this.registry.lookup(message.query) });
+        void lookupEverywhere(this.registry, this.#options.cluster, message.query).then((peers) => connection.send({ type: 'lookup-result', rid: message.rid, peers }));
         return;
       case 'dial':
         this.#dial(control, { name: this.#nameOf(connection), fingerprint: remote.fingerprint }, message);
@@ -195,6 +201,7 @@ export class RelayControl {
     }
     connection.send({ type: 'registered', rid: message.rid, observed: record.observed });
     this.#options.emit({ type: 'registered', ...pick(record) });
+    this.#options.cluster?.registered(record);
     // A key registering on a new connection may have moved: what we invited it to on the old
     // one (perhaps already dead) is sent again here. The peer takes each token once.
     if (fresh) {
@@ -209,29 +216,78 @@ export class RelayControl {
   #dial(control: Control, from: PeerRef, message: Extract<RelayMessage, { type: 'dial' }>): void {
     const { connection } = control;
     const { rid, fingerprint } = message;
-    const fail = (code: ErrorCode, text: string) => connection.send({ type: 'relay-error', rid, code, message: text });
+    const fail = (code: string, text: string) => connection.send({ type: 'relay-error', rid, code, message: text });
     if (fingerprint === from.fingerprint) {
       fail('ERR_RELAY_REFUSED', 'cannot open a relayed session to yourself');
       return;
     }
+    if (!this.registry.ownerOf(fingerprint) && this.#options.cluster) {
+      void this.#dialElsewhere(control, from, message);
+      return;
+    }
+    const invited = this.invite(from, { key: from.fingerprint, ip: control.ip }, fingerprint, message.early);
+    if (!invited.ok) {
+      fail(invited.code, invited.message);
+      if (invited.code === 'ERR_RELAY_FULL') this.#logRefusal(control, invited.code, `dial refused: ${invited.message}`);
+      return;
+    }
+    // `observed`: a dialler that does not register learns its public TCP endpoint only here.
+    connection.send({ type: 'session', rid, token: invited.token, peer: invited.peer, observed: connection.address });
+  }
+
+  /**
+   * Invite our peer `fingerprint` to a session with `from` (dialling as `dialler`), carrying its
+   * first flight `early` (hex) if any: the dialler's token and the peer's record, or why not. A
+   * dial from this relay's own peers and one passed on by another relay of the cluster both come here.
+   */
+  invite(from: PeerRef, dialler: Dialler, fingerprint: string, early: string | undefined): ClusterDial {
     const record = this.registry.get(fingerprint);
     const target = this.registry.ownerOf(fingerprint);
-    if (!record || !target) {
-      fail('ERR_PEER_NOT_FOUND', `no peer with fingerprint ${fingerprint} is registered at this relay`);
-      return;
-    }
+    if (!record || !target) return { ok: false, code: 'ERR_PEER_NOT_FOUND', message: `no peer with fingerprint ${fingerprint} is registered at this relay` };
     // The dialler's first flight goes in the invite to a peer that takes it, else in front of its data connection.
-    const invited = message.early !== undefined && target.speaks(EARLY_FLIGHT_FEATURE);
-    const early = message.early !== undefined ? { bytes: Buffer.from(message.early, 'hex'), invited } : undefined;
-    const answer = this.#options.sessions.dial(from, { name: record.name, fingerprint }, { key: from.fingerprint, ip: control.ip }, early);
-    if (!answer.ok) {
-      fail(answer.code, answer.message);
-      this.#logRefusal(control, answer.code, `dial refused: ${answer.message}`);
+    const invited = early !== undefined && target.speaks(EARLY_FLIGHT_FEATURE);
+    const flight = early !== undefined ? { bytes: Buffer.from(early, 'hex'), invited } : undefined;
+    const answer = this.#options.sessions.dial(from, { name: record.name, fingerprint }, dialler, flight);
+    if (!answer.ok) return answer;
+    target.send({ type: 'invite', token: answer.dialedToken, from, ...(invited ? { early } : {}) });
+    return { ok: true, token: answer.dialerToken, peer: record };
+  }
+
+  /** A dial for a peer not registered here: passed to the relay of the cluster it is on, if any. */
+  async #dialElsewhere(control: Control, from: PeerRef, message: Extract<RelayMessage, { type: 'dial' }>): Promise<void> {
+    const { connection } = control;
+    const { rid, fingerprint } = message;
+    const fail = (code: string, text: string) => connection.send({ type: 'relay-error', rid, code, message: text });
+    const cluster = this.#options.cluster!;
+    const found = await cluster.locate(fingerprint);
+    if (!found) {
+      fail('ERR_PEER_NOT_FOUND', `no peer with fingerprint ${fingerprint} is registered at this relay or its cluster`);
       return;
     }
-    target.send({ type: 'invite', token: answer.dialedToken, from, ...(invited ? { early: message.early } : {}) });
-    // `observed`: a dialler that does not register learns its public TCP endpoint only here.
-    connection.send({ type: 'session', rid, token: answer.dialerToken, peer: record, observed: connection.address });
+    if (!connection.speaks(CLUSTER_FEATURE)) {
+      fail('ERR_PEER_NOT_FOUND', `${fingerprint} is registered at ${found.relay}, another relay of this cluster, and this client is too old to be sent there; update it or use --relay ${found.relay}`);
+      return;
+    }
+    try {
+      const answer = await cluster.dial(found.relay, { a: from, b: fingerprint, ip: control.ip, ...(message.early !== undefined ? { early: message.early } : {}) });
+      if (!answer.ok) {
+        fail(answer.code, answer.message);
+        return;
+      }
+      connection.send({ type: 'session', rid, token: answer.token, peer: answer.peer, observed: connection.address, relay: found.relay });
+    } catch (err) {
+      const error = P2PChatError.from(err, 'ERR_CLUSTER_UNAVAILABLE');
+      fail(error.code, error.message);
+    }
+  }
+
+  /** Our connection of `fingerprint` is stale: the key registered on another relay of the cluster since. */
+  moved(fingerprint: string): void {
+    const connection = this.registry.ownerOf(fingerprint);
+    const record = connection ? this.registry.unregister(fingerprint, connection) : undefined;
+    if (!connection || !record) return;
+    this.#options.emit({ type: 'unregistered', ...pick(record), reason: `${REPLACED_REASON} on another relay of the cluster` });
+    void connection.close(REPLACED_REASON);
   }
 
   /** The name a peer registered under, else the one from its handshake. */
@@ -250,6 +306,7 @@ export class RelayControl {
     const record = remote ? this.registry.unregister(remote.fingerprint, connection) : undefined;
     if (record) {
       this.#options.emit({ type: 'unregistered', ...pick(record), reason: describeOutcome(outcome) });
+      this.#options.cluster?.unregistered(record.fingerprint);
     } else if (this.#stopping === undefined && (outcome.kind === 'failed' || (outcome.kind === 'lost' && !WENT_AWAY.has(outcome.error.code)))) {
       // A handshake that failed, or a session broken by what the client sent (a forged or garbled
       // frame, a protocol error); not a client that simply went away or fell silent unregistered.

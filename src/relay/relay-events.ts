@@ -3,6 +3,7 @@
 
 import type { ErrorCode } from '../errors.js';
 import type { PeerRef } from '../session/message-fields.js';
+import type { ClusterStats } from './relay-cluster.js';
 
 export type RelayEvent =
   | {
@@ -46,7 +47,13 @@ export type RelayEvent =
       readonly bytes: number;
       /** Open connections of every kind. */
       readonly connections: number;
+      /** With --cluster: its state, and the relays and peers in it at the last heartbeat. */
+      readonly cluster?: ClusterStats;
     }
-  | { readonly type: 'stopped'; readonly reason: string };
+  | { readonly type: 'stopped'; readonly reason: string }
+  /** Joined the cluster on Redis (at start, or back after Redis was away): its peers are registered there. */
+  | { readonly type: 'cluster-joined'; readonly address: string; readonly url: string; readonly relays: number; readonly peers: number }
+  /** Out of the cluster: Redis went away (it serves its own peers meanwhile), or the relay is stopping. */
+  | { readonly type: 'cluster-left'; readonly address: string; readonly code: ErrorCode; readonly message: string };
 
 export type RelayEventType = RelayEvent['type'];

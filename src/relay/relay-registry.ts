@@ -58,6 +58,11 @@ export class RelayRegistry<Owner> {
     return this.#byFingerprint.get(fingerprint)?.record;
   }
 
+  /** Every record, in no particular order. */
+  *records(): IterableIterator<RelayRecord> {
+    for (const entry of this.#byFingerprint.values()) yield entry.record;
+  }
+
   ownerOf(fingerprint: string): Owner | undefined {
     return this.#byFingerprint.get(fingerprint)?.owner;
   }

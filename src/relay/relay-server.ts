@@ -19,6 +19,7 @@ import { RelayControl } from './relay-control.js';
 import type { RelayEvent } from './relay-events.js';
 import { Admission } from './relay-limits.js';
 import { RelaySessions } from './relay-sessions.js';
+import { RelayCluster, type ClusterOptions } from './relay-cluster.js';
 
 export interface RelayServerOptions {
   readonly identity: Identity;
@@ -36,6 +37,8 @@ export interface RelayServerOptions {
    * one of an older build (without `early`, say), to test clients against.
    */
   readonly features?: readonly string[];
+  /** Join a cluster of relays on Redis (--cluster): peers registered on any of them reach each other. */
+  readonly cluster?: ClusterOptions;
 }
 
 export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
@@ -48,6 +51,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
   readonly #admission: Admission;
   readonly #sessions: RelaySessions;
   readonly #control: RelayControl;
+  readonly #cluster: RelayCluster | undefined;
   readonly #streams = new Set<ByteStream>();
   /** Connections whose first bytes are still awaited. */
   readonly #sniffing = new Set<ByteStream>();
@@ -71,7 +75,18 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     this.#admission = new Admission({ ...this.#limits, fdLimit: options.fdLimit ?? softFdLimit() });
     this.#sessions = new RelaySessions({ ...this.#limits, emit, clock });
     const features = options.features ?? RELAY_FEATURES;
-    this.#control = new RelayControl({ identity: this.#identity, features, limits: this.#limits, admission: this.#admission, sessions: this.#sessions, emit, clock });
+    const cluster = options.cluster ? new RelayCluster({ cluster: options.cluster, fingerprint: this.#identity.fingerprint, clock, emit }) : undefined;
+    this.#cluster = cluster;
+    this.#control = new RelayControl({
+      identity: this.#identity,
+      features,
+      limits: this.#limits,
+      admission: this.#admission,
+      sessions: this.#sessions,
+      emit,
+      clock,
+      ...(cluster ? { cluster } : {}),
+    });
   }
 
   get fingerprint(): string {
@@ -115,6 +130,7 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     );
     this.#listener = bound;
     await this.#reflectEndpoints(bound.host, bound.port);
+    if (this.#cluster) await this.#joinCluster(this.#cluster, bound.port);
     const every = this.#limits.statsIntervalMs;
     if (every > 0) {
       this.#statsTimer = this.#clock.setInterval(() => this.emit('event', this.stats()), every);
@@ -140,8 +156,29 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
     this.#reflector = new EndpointReflector(this.#datagrams, this.#clock);
   }
 
+  /**
+   * Join the cluster; a relay whose key differs from the cluster's does not start (closing what it
+   * opened), since pinned clients of the cluster would refuse it.
+   */
+  async #joinCluster(cluster: RelayCluster, port: number): Promise<void> {
+    const control = this.#control;
+    try {
+      await cluster.start({
+        records: () => control.registry.records(),
+        dial: (request) => control.invite(request.a, { key: request.a.fingerprint, ip: request.ip }, request.b, request.early),
+        moved: (fingerprint) => control.moved(fingerprint),
+      }, port);
+    } catch (err) {
+      await cluster.stop();
+      this.#reflector?.close();
+      await Promise.all([this.#listener?.close(), this.#datagrams?.close()]);
+      throw err;
+    }
+  }
+
   stats(): Extract<RelayEvent, { type: 'stats' }> {
-    return { type: 'stats', peers: this.peerCount, sessions: this.#sessions.count, bytes: this.#sessions.bytes, connections: this.#streams.size };
+    const cluster = this.#cluster ? { cluster: this.#cluster.stats() } : {};
+    return { type: 'stats', peers: this.peerCount, sessions: this.#sessions.count, bytes: this.#sessions.bytes, connections: this.#streams.size, ...cluster };
   }
 
   /**
@@ -155,6 +192,8 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
 
   async #shutdown(reason: string): Promise<void> {
     this.#clock.clearInterval(this.#statsTimer);
+    // First, so that the cluster forgets our peers at once rather than one by one as they close.
+    await this.#cluster?.stop();
     const closed = this.#listener?.close();
     this.#reflector?.close();
     const udpClosed = this.#datagrams?.close();

@@ -95,6 +95,18 @@ export class RedisServer {
     throw lastError!;
   }
 
+  /** A new server on `port`, the one a stopped server had: Redis coming back where clients look for it. */
+  static async startOn(port: number): Promise<RedisServer> {
+    const server = RedisServer.#spawn(port);
+    try {
+      await server.#waitForPing();
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
+    return server;
+  }
+
   static #spawn(port: number): RedisServer {
     const dir = mkdtempSync(join(tmpdir(), 'p2p-chat-redis-'));
     const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--loglevel', 'warning'];

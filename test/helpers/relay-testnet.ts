@@ -13,6 +13,7 @@ import { SYSTEM_CLOCK, type Clock } from '../../src/clock.js';
 import { DEFAULTS } from '../../src/defaults.js';
 import type { RelayAddress } from '../../src/net/relay-address.js';
 import type { RelayLimits } from '../../src/relay/relay-defaults.js';
+import type { ClusterOptions } from '../../src/relay/relay-cluster.js';
 import type { RelayEvent } from '../../src/relay/relay-events.js';
 import { RelayServer } from '../../src/relay/relay-server.js';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
@@ -50,8 +51,11 @@ export async function cleanupRelayTestnet(): Promise<void> {
  * A relay on 127.0.0.1, any port (or `port`), with its identity in a temporary home like the CLI's.
  * `fdLimit`, `clock` (which a test may move) and `features` (what it announces) are passed on when given.
  */
-export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdLimit?: number; clock?: Clock; features?: readonly string[]; port?: number } = {}) {
-  const identity = loadOrCreateIdentity(join(tempHome(), 'relay'));
+export async function startRelay(
+  limits: Partial<RelayLimits> = {},
+  extra: { fdLimit?: number; clock?: Clock; features?: readonly string[]; port?: number; identity?: Identity; cluster?: ClusterOptions } = {},
+) {
+  const identity = extra.identity ?? loadOrCreateIdentity(join(tempHome(), 'relay'));
   const relay = new RelayServer({
     identity,
     host: '127.0.0.1',
@@ -68,7 +72,7 @@ export async function startRelay(limits: Partial<RelayLimits> = {}, extra: { fdL
     match: (e: Extract<RelayEvent, { type: T }>) => boolean = () => true,
     ms?: number,
   ) => until(() => events.find((e): e is Extract<RelayEvent, { type: T }> => e.type === type && match(e as never)), `relay event ${type}`, ms);
-  const client = (name: string, identity?: Identity, from?: string) => ControlClient.connect(port, name, relay.fingerprint, identity, from);
+  const client = (name: string, identity?: Identity, from?: string, features?: readonly string[]) => ControlClient.connect(port, name, relay.fingerprint, identity, from, features);
   return { relay, port, events, event, client };
 }
 
@@ -169,11 +173,12 @@ export class TestPeer {
     initiator: boolean,
     expectedFingerprint?: string,
     codec: SessionCodec = PEER_MESSAGES,
+    features: readonly string[] = FEATURES,
   ) {
     this.connection = new PeerConnection(new TcpStream(socket), {
       initiator,
       keyPair: identity.keyPair,
-      localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+      localInfo: { name, version: PROTOCOL_VERSION, features },
       codec,
       handshakeTimeoutMs: 5_000,
       keepaliveIntervalMs: DEFAULTS.keepaliveIntervalMs,
@@ -218,8 +223,8 @@ export class ControlClient extends TestPeer {
   readonly usedInvites = new Set<string>();
   #rid = 0;
 
-  private constructor(socket: Socket, identity: Identity, name: string, relayFingerprint: string) {
-    super(socket, identity, name, true, relayFingerprint, RELAY_CONTROL_MESSAGES);
+  private constructor(socket: Socket, identity: Identity, name: string, relayFingerprint: string, features?: readonly string[]) {
+    super(socket, identity, name, true, relayFingerprint, RELAY_CONTROL_MESSAGES, features);
     this.identity = identity;
   }
 
@@ -229,8 +234,9 @@ export class ControlClient extends TestPeer {
     relayFingerprint: string,
     identity: Identity = newIdentity(),
     from?: string,
+    features?: readonly string[],
   ): Promise<ControlClient> {
-    const client = new ControlClient(await tcp(port, from), identity, name, relayFingerprint);
+    const client = new ControlClient(await tcp(port, from), identity, name, relayFingerprint, features);
     await client.established;
     return client;
   }

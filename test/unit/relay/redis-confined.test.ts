@@ -25,4 +25,12 @@ describe('the redis client stays in src/relay/', () => {
       .map((file) => relative(REPO_ROOT, file));
     assert.deepEqual(outside, []);
   });
+
+  it('is loaded only when a relay joins a cluster: no static import of it (loading it costs ~90 ms)', () => {
+    const staticImport = /^\s*import\s+(?!type\b)[^;]*\bfrom\s+['"](redis|@redis\/[^'"]+)['"]/m;
+    const eager = sources(join(REPO_ROOT, 'src'))
+      .filter((file) => staticImport.test(readFileSync(file, 'utf8')))
+      .map((file) => relative(REPO_ROOT, file));
+    assert.deepEqual(eager, []);
+  });
 });

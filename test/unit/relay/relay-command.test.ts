@@ -45,6 +45,17 @@ describe('formatRelayEvent', () => {
     assert.equal(line, 'warning: ERR_LISTEN_FAILED: no UDP on port 5050');
   });
 
+  it('prints the cluster lines the README promises, and stats with and without a cluster', () => {
+    const joined = formatRelayEvent({ type: 'cluster-joined', address: 'relay-a.example.org:5050', url: 'redis://192.0.2.5:6379', relays: 3, peers: 12 });
+    assert.equal(joined, 'joined the cluster on redis://192.0.2.5:6379 as relay-a.example.org:5050: 3 relays, 12 peers of this one registered there');
+    const left = formatRelayEvent({ type: 'cluster-left', address: 'a:1', code: 'ERR_CLUSTER_UNAVAILABLE', message: 'Redis went away' });
+    assert.equal(left, 'left the cluster: ERR_CLUSTER_UNAVAILABLE: Redis went away');
+    const stats = { type: 'stats', peers: 5, sessions: 1, bytes: 10, connections: 7 } as const;
+    assert.equal(formatRelayEvent(stats), 'stats: 5 peers, 1 sessions, 10 bytes relayed, 7 connections');
+    assert.match(formatRelayEvent({ ...stats, cluster: { state: 'joined', relays: 3, peers: 120 } }), /; cluster: 120 peers on 3 relays$/);
+    assert.match(formatRelayEvent({ ...stats, cluster: { state: 'unavailable', relays: 0, peers: 0 } }), /; cluster unavailable \(ERR_CLUSTER_UNAVAILABLE\)$/);
+  });
+
   it('the text log puts the time first, UTC to the second (issue 12)', () => {
     const event = { type: 'stopped', reason: 'relay shutting down' } as const;
     assert.equal(relayLogLine(event, Date.UTC(2030, 0, 2, 9, 5, 7, 456)), '2030-01-02T09:05:07Z relay stopped: relay shutting down');

@@ -1,0 +1,377 @@
+// A relay's membership of a cluster (--cluster): its registrations written to the shared registry
+// on Redis and kept alive there, lookups and dials that reach peers on the other relays, and what
+// happens when Redis goes away (the relay serves its own peers alone, says so once, and joins again
+// when Redis is back, registering them anew). Every Redis call has a deadline on the relay's clock:
+// a Redis that hangs counts as gone. This is the only file that makes Redis clients, and it loads
+// the client only when a relay joins a cluster: nothing else pays for loading it.
+
+import type { Clock, Timer } from '../clock.js';
+import { chatError, P2PChatError } from '../errors.js';
+import { LogThrottle } from '../log-throttle.js';
+import type { RelayRecord } from '../session/relay-messages.js';
+import { ClusterBus, type DialAnswer, type DialRequest } from './cluster-bus.js';
+import type { ClusterMessage } from './cluster-messages.js';
+import { ClusterRegistry, type ClusterRecord, type ClusterRelay } from './cluster-registry.js';
+import type { RelayEvent } from './relay-events.js';
+
+export interface ClusterOptions {
+  /** redis:// or rediss:// URL of the cluster's Redis. */
+  readonly url: string;
+  /**
+   * host:port peers reach this relay at: its name in the cluster, where other relays send
+   * diallers. Without a port, the port the relay listens on.
+   */
+  readonly publicAddress: string;
+  /** Prefix of every key and channel, so clusters can share one Redis. */
+  readonly keyPrefix?: string;
+  /** How long a registration lives in Redis unless refreshed; refreshed every third of it. */
+  readonly ttlMs?: number;
+  /** Deadline of each Redis call and of a dial passed to another relay. */
+  readonly timeoutMs?: number;
+}
+
+export const CLUSTER_DEFAULTS = Object.freeze({
+  keyPrefix: 'p2p-chat:',
+  ttlMs: 30_000,
+  timeoutMs: 3_000,
+  /** At most one log line per interval about bad values met in Redis. */
+  badRecordLogIntervalMs: 60_000,
+});
+
+/** What the relay's control side gives the cluster. */
+export interface ClusterHost {
+  /** The peers registered here now. */
+  records(): Iterable<RelayRecord>;
+  /** Another relay asks us to invite one of our peers for its dialler. */
+  dial(request: DialRequest): Omit<DialAnswer, 'type' | 'id' | 'from'>;
+  /** `fingerprint` is registered on another relay now: our connection of that key is stale. */
+  moved(fingerprint: string): void;
+}
+
+export type ClusterState = 'joining' | 'joined' | 'unavailable' | 'refused' | 'left';
+
+export interface ClusterStats {
+  readonly state: ClusterState;
+  /** Relays heard from within the TTL, this one included (at the last heartbeat). */
+  readonly relays: number;
+  /** Peers registered on all of them together. */
+  readonly peers: number;
+}
+
+/** What start() and the heartbeat ask of a client once made. */
+interface Connection {
+  readonly isReady: boolean;
+  connect(): Promise<unknown>;
+  once(event: 'ready', listener: () => void): unknown;
+}
+
+interface Redis {
+  readonly client: Connection;
+  readonly subscriber: Connection;
+  readonly registry: ClusterRegistry;
+  readonly bus: ClusterBus;
+  destroy(): void;
+}
+
+export interface RelayClusterOptions {
+  readonly cluster: ClusterOptions;
+  /** This relay's key: every relay of a cluster has the same one (README, "Relays on Redis"). */
+  readonly fingerprint: string;
+  readonly clock: Clock;
+  readonly emit: (event: RelayEvent) => void;
+}
+
+export class RelayCluster {
+  readonly #options: RelayClusterOptions;
+  #self = '';
+  readonly #ttlMs: number;
+  readonly #timeoutMs: number;
+  /** Made by start(). */
+  #redis: Redis | undefined;
+  readonly #keyPrefix: string;
+  readonly #badRecords = new LogThrottle(CLUSTER_DEFAULTS.badRecordLogIntervalMs);
+  #host: ClusterHost | undefined;
+  #state: ClusterState = 'joining';
+  #relays: readonly ClusterRelay[] = [];
+  #timer: Timer | undefined;
+  #ticking: Promise<void> | undefined;
+  #tickAgain = false;
+  #stopping: Promise<void> | undefined;
+
+  constructor(options: RelayClusterOptions) {
+    this.#options = options;
+    const { cluster } = options;
+    const keyPrefix = cluster.keyPrefix ?? CLUSTER_DEFAULTS.keyPrefix;
+    this.#ttlMs = cluster.ttlMs ?? CLUSTER_DEFAULTS.ttlMs;
+    this.#timeoutMs = cluster.timeoutMs ?? CLUSTER_DEFAULTS.timeoutMs;
+    this.#keyPrefix = keyPrefix;
+  }
+
+  get state(): ClusterState {
+    return this.#state;
+  }
+
+  get publicAddress(): string {
+    return this.#self;
+  }
+
+  stats(): ClusterStats {
+    const relays = this.#state === 'joined' ? this.#relays : [];
+    return { state: this.#state, relays: relays.length, peers: relays.reduce((sum, relay) => sum + relay.peers, 0) };
+  }
+
+  /**
+   * Connect to Redis and join: resolves once joined, or once the first try found Redis away (the
+   * relay serves its own peers meanwhile and joins later). Rejects ERR_CLUSTER_KEY_MISMATCH when
+   * the cluster's relays hold another key than ours.
+   */
+  async start(host: ClusterHost, port: number): Promise<void> {
+    this.#host = host;
+    const { publicAddress } = this.#options.cluster;
+    this.#self = withPort(publicAddress, port);
+    const redis = (this.#redis = await this.#connect());
+    const { client, subscriber, bus } = redis;
+    client.connect().catch(() => undefined); // retried by node-redis until destroyed
+    subscriber.connect().catch(() => undefined);
+    void bus.start().catch(() => undefined);
+    const every = Math.max(1, Math.floor(this.#ttlMs / 3));
+    this.#timer = this.#options.clock.setInterval(() => this.#tick(), every);
+    this.#timer.unref();
+    await this.#deadline(new Promise<void>((resolve) => client.once('ready', resolve)), 'connect').catch(() => this.#lost(chatError('ERR_CLUSTER_UNAVAILABLE', `cannot reach Redis at ${redact(this.#options.cluster.url)}`)));
+    await this.#ticking;
+    if (this.#state === 'refused') throw chatError('ERR_CLUSTER_KEY_MISMATCH', this.#mismatch());
+  }
+
+  /** The clients (commands, and pub/sub on a connection of its own), the registry and the bus. */
+  async #connect(): Promise<Redis> {
+    const { createClient } = await import('redis');
+    const { cluster, clock } = this.#options;
+    const socket = { connectTimeout: this.#timeoutMs, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) };
+    // Commands fail at once while Redis is away (the relay then answers from its own peers); the
+    // subscriber's one command, SUBSCRIBE, may wait for it, and is made again after a reconnect.
+    const client = createClient({ url: cluster.url, disableOfflineQueue: true, socket });
+    const subscriber = createClient({ url: cluster.url, socket });
+    // Losing the connection is how Redis going away is noticed first; the subscriber's errors
+    // are the same outage seen twice.
+    client.on('error', (err: Error) => this.#lost(err));
+    subscriber.on('error', () => undefined);
+    client.on('ready', () => this.#tick());
+    const registry = new ClusterRegistry(client, {
+      ttlMs: this.#ttlMs,
+      keyPrefix: this.#keyPrefix,
+      clock,
+      onBadRecord: (fingerprint, reason) => this.#badRecord(`the record of ${fingerprint}: ${reason}`),
+    });
+    const bus = new ClusterBus(
+      {
+        publish: (channel, message) => client.publish(channel, message),
+        subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
+        unsubscribe: (channel) => subscriber.unsubscribe(channel),
+      },
+      {
+        self: this.#self,
+        keyPrefix: this.#keyPrefix,
+        timeoutMs: this.#timeoutMs,
+        clock,
+        onMessage: (message) => void this.#onMessage(message),
+        onBad: (reason) => this.#badRecord(reason),
+      },
+    );
+    return { client, subscriber, registry, bus, destroy: () => [client, subscriber].forEach((c) => c.destroy()) };
+  }
+
+  /** A peer registered here: in the cluster too, and a relay that held it before lets its connection go. */
+  registered(record: RelayRecord): void {
+    if (this.#state !== 'joined') return; // registered with the others when the cluster is back
+    void this.#call(this.#redis!.registry.register(record, this.#self), 'register').then(
+      (previous) => {
+        if (previous) void this.#redis?.bus.send(previous, { type: 'moved', from: this.#self, fingerprint: record.fingerprint }).catch(() => undefined);
+      },
+      (err) => this.#lost(err),
+    );
+  }
+
+  /** A peer's control connection here ended. */
+  unregistered(fingerprint: string): void {
+    if (this.#state !== 'joined') return; // its record expires by itself
+    this.#call(this.#redis!.registry.unregister(fingerprint, this.#self), 'unregister').catch((err) => this.#lost(err));
+  }
+
+  /** Peers matching `query` on every relay; undefined while Redis is away (answer from ours alone). */
+  async lookup(query: string, limit: number): Promise<ClusterRecord[] | undefined> {
+    if (this.#state !== 'joined') return undefined;
+    return this.#call(this.#redis!.registry.lookup(query, limit), 'lookup').catch((err) => {
+      this.#lost(err);
+      return undefined;
+    });
+  }
+
+  /** The relay `fingerprint` is registered on, when another one of the cluster; undefined otherwise. */
+  async locate(fingerprint: string): Promise<ClusterRecord | undefined> {
+    if (this.#state !== 'joined') return undefined;
+    const found = await this.#call(this.#redis!.registry.find(fingerprint), 'find').catch((err) => {
+      this.#lost(err);
+      return undefined;
+    });
+    return found && found.relay !== this.#self ? found : undefined;
+  }
+
+  /** Ask `relay` for a session with its peer on behalf of our dialler. */
+  dial(relay: string, request: Omit<DialRequest, 'type' | 'id' | 'from'>): Promise<DialAnswer> {
+    if (!this.#redis) return Promise.reject(chatError('ERR_CLUSTER_UNAVAILABLE', 'this relay has not joined its cluster'));
+    return this.#redis.bus.dial(relay, request);
+  }
+
+  /** Leave: our registrations and our entry are removed at once (if Redis is there), clients closed. */
+  stop(): Promise<void> {
+    this.#stopping ??= this.#leave();
+    return this.#stopping;
+  }
+
+  async #leave(): Promise<void> {
+    this.#options.clock.clearInterval(this.#timer);
+    const wasJoined = this.#state === 'joined';
+    this.#state = 'left';
+    await this.#ticking;
+    if (wasJoined) {
+      const fingerprints = [...(this.#host?.records() ?? [])].map((record) => record.fingerprint);
+      await this.#call(
+        this.#redis!.registry.unregisterAll(fingerprints, this.#self).then(() => this.#redis!.registry.leave(this.#self)),
+        'leave',
+      ).catch(() => undefined);
+      this.#options.emit({ type: 'cluster-left', address: this.#self, code: 'ERR_CLUSTER_UNAVAILABLE', message: 'this relay is stopping' });
+    }
+    if (this.#redis) await this.#call(this.#redis.bus.stop(), 'unsubscribe').catch(() => undefined);
+    this.#redis?.destroy();
+  }
+
+  /** Heartbeat, then register everything (just joined) or refresh it, then sweep; one at a time. */
+  #tick(): void {
+    if (this.#state === 'left') return;
+    if (this.#ticking) {
+      this.#tickAgain = true;
+      return;
+    }
+    this.#ticking = this.#beat().finally(() => {
+      this.#ticking = undefined;
+      if (this.#tickAgain) {
+        this.#tickAgain = false;
+        this.#tick();
+      }
+    });
+  }
+
+  async #beat(): Promise<void> {
+    const host = this.#host;
+    if (!host || !this.#redis?.client.isReady) return;
+    const records = [...host.records()];
+    try {
+      const relays = await this.#call(this.#redis!.registry.heartbeat(this.#self, this.#options.fingerprint, records.length), 'heartbeat');
+      if (this.#state === 'left') return;
+      this.#relays = relays;
+      if (!relays.some((relay) => relay.address === this.#self)) {
+        this.#refuse();
+        return;
+      }
+      if (this.#state !== 'joined') {
+        // Joining, or back after Redis was away: what expired meanwhile is written anew.
+        await this.#call(Promise.all(records.map((record) => this.#redis!.registry.register(record, this.#self))), 'register');
+        this.#state = 'joined';
+        this.#options.emit({ type: 'cluster-joined', address: this.#self, url: redact(this.#options.cluster.url), relays: relays.length, peers: records.length });
+      } else {
+        const { gone, moved } = await this.#call(this.#redis!.registry.refreshAll(records.map((record) => record.fingerprint), this.#self), 'refresh');
+        const lost = new Set(gone);
+        await this.#call(Promise.all(records.filter((record) => lost.has(record.fingerprint)).map((record) => this.#redis!.registry.register(record, this.#self))), 'register');
+        for (const fingerprint of moved) host.moved(fingerprint);
+      }
+      await this.#call(this.#redis!.registry.sweep(), 'sweep');
+    } catch (err) {
+      this.#lost(err);
+    }
+  }
+
+  #refuse(): void {
+    if (this.#state === 'refused') return;
+    this.#state = 'refused';
+    this.#options.emit({ type: 'warning', code: 'ERR_CLUSTER_KEY_MISMATCH', message: this.#mismatch() });
+  }
+
+  #mismatch(): string {
+    const other = this.#relays.find((relay) => relay.fingerprint !== this.#options.fingerprint);
+    const them = other ? `relay ${other.address} has key ${other.fingerprint}` : 'the cluster\'s relays have another key';
+    return `not joining the cluster: ${them}, this relay ${this.#options.fingerprint}; every relay of a cluster needs the same key (copy relay/identity.json)`;
+  }
+
+  /** Redis failed us: serve our own peers alone, said once per outage. */
+  #lost(err: unknown): void {
+    if (this.#state === 'left' || this.#state === 'unavailable') return;
+    const error = P2PChatError.from(err, 'ERR_CLUSTER_UNAVAILABLE');
+    const wasJoined = this.#state === 'joined';
+    this.#state = 'unavailable';
+    const message = `${error.message}; serving this relay's own peers until Redis is back`;
+    if (wasJoined) this.#options.emit({ type: 'cluster-left', address: this.#self, code: 'ERR_CLUSTER_UNAVAILABLE', message });
+    else this.#options.emit({ type: 'warning', code: 'ERR_CLUSTER_UNAVAILABLE', message });
+  }
+
+  async #onMessage(message: Exclude<ClusterMessage, DialAnswer>): Promise<void> {
+    const host = this.#host;
+    if (!host || this.#state === 'left') return;
+    if (message.type === 'moved') {
+      // Only if the registry agrees: a notice overtaken by the peer coming back here must not cut it.
+      const found = await this.#call(this.#redis!.registry.find(message.fingerprint), 'find').catch(() => undefined);
+      if (found && found.relay !== this.#self) host.moved(message.fingerprint);
+      return;
+    }
+    const answer = host.dial(message);
+    void this.#redis?.bus.send(message.from, { ...answer, type: 'dial-answer', id: message.id, from: this.#self } as DialAnswer).catch(() => undefined);
+  }
+
+  #badRecord(what: string): void {
+    const held = this.#badRecords.pass(this.#options.clock.now());
+    if (held === undefined) return;
+    const more = held > 0 ? ` (and ${held} more since the last line)` : '';
+    this.#options.emit({ type: 'warning', code: 'ERR_CLUSTER_BAD_RECORD', message: `ignored a value in Redis that is not ours: ${what}${more}` });
+  }
+
+  /** `promise`, failing ERR_CLUSTER_UNAVAILABLE when Redis fails it or does not answer in time. */
+  #call<T>(promise: Promise<T>, what: string): Promise<T> {
+    return this.#deadline(promise, what).catch((err: unknown) => {
+      throw err instanceof P2PChatError ? err : chatError('ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)} failed a ${what}: ${(err as Error).message}`);
+    });
+  }
+
+  #deadline<T>(promise: Promise<T>, what: string): Promise<T> {
+    const { clock } = this.#options;
+    return new Promise<T>((resolve, reject) => {
+      const timer = clock.setTimeout(() => reject(chatError('ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)} did not answer a ${what} within ${this.#timeoutMs / 1000} s`)), this.#timeoutMs);
+      timer.unref();
+      promise.then(
+        (value) => {
+          clock.clearTimeout(timer);
+          resolve(value);
+        },
+        (err: unknown) => {
+          clock.clearTimeout(timer);
+          reject(err);
+        },
+      );
+    });
+  }
+}
+
+/** `address` as host:port: as given when it has a port, else with `port` (an IPv6 literal has one only after its brackets). */
+export function withPort(address: string, port: number): string {
+  const hasPort = /:\d+$/.test(address) && (!address.includes('::') || address.startsWith('['));
+  return hasPort ? address : `${address}:${port}`;
+}
+
+/** The URL without its password, for logs. */
+export function redact(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return 'the configured URL';
+  }
+}

@@ -1,0 +1,220 @@
+// Three relays sharing one Redis (a real redis-server), in-process: peers registered on different
+// relays find each other by nickname and fingerprint prefix, a dial is passed to the relay the
+// dialled peer is on and spliced there, a graceful stop forgets its peers at once, a relay with
+// another key is kept out, a key that registers elsewhere is let go here, Redis going away and
+// coming back is survived, and foreign values in Redis are skipped with a log line.
+
+import { after, afterEach, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createClient } from 'redis';
+import type { RelayEvent } from '../../src/relay/relay-events.js';
+import { loadOrCreateIdentity, type Identity } from '../../src/secure/identity-store.js';
+import { FEATURES } from '../../src/secure/handshake-payload.js';
+import { CLUSTER_FEATURE, MAX_LOOKUP_RESULTS } from '../../src/session/relay-messages.js';
+import { RedisServer, redisServerSkip } from '../helpers/redis-server.js';
+import { tempHome } from '../helpers/peer-process.js';
+import { cleanupRelayTestnet, dataConnection, registered, startRelay, tcp, TestPeer, until, type ControlClient } from '../helpers/relay-testnet.js';
+import { encodeDataHello } from '../../src/wire/data-preamble.js';
+import { join } from 'node:path';
+
+const CLUSTER_CLIENT = [...FEATURES, CLUSTER_FEATURE];
+const TTL_MS = 3_000;
+let prefixes = 0;
+
+type Relay = Awaited<ReturnType<typeof startRelay>>;
+
+/** Poll `condition` every 50 ms until it holds; fail after `ms`. */
+async function eventually(condition: () => Promise<boolean>, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
+  let redis: RedisServer;
+  let key: Identity;
+  let prefix: string;
+
+  before(async () => {
+    redis = await RedisServer.start();
+    key = loadOrCreateIdentity(join(tempHome(), 'relay'));
+  });
+  after(async () => {
+    await cleanupRelayTestnet();
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    await cleanupRelayTestnet();
+  });
+
+  /** A relay of the cluster under this test's prefix (so tests on one Redis do not meet). */
+  async function clusterRelay(identity: Identity = key, url = redis.url): Promise<Relay> {
+    return startRelay({ statsIntervalMs: 0 }, { identity, cluster: { url, publicAddress: '127.0.0.1', keyPrefix: prefix, ttlMs: TTL_MS, timeoutMs: 1_000 } });
+  }
+
+  async function threeRelays(): Promise<Relay[]> {
+    prefix = `test${++prefixes}-${process.pid}:`;
+    const relays = [];
+    for (let i = 0; i < 3; i++) relays.push(await clusterRelay());
+    for (const relay of relays) await relay.event('cluster-joined');
+    return relays;
+  }
+
+  async function peer(relay: Relay, name: string): Promise<ControlClient> {
+    const client = await relay.client(name, undefined, undefined, CLUSTER_CLIENT);
+    await registered(client);
+    return client;
+  }
+
+  it('peers on different relays find each other and chat through the dialled peer\'s relay', async () => {
+    const [a, b] = await threeRelays();
+    const alice = await peer(a!, 'alice');
+    const bob = await peer(b!, 'bob');
+    await findsEventually(bob, 'ALICE', alice.fingerprint);
+    await findsEventually(bob, alice.fingerprint.slice(0, 6), alice.fingerprint);
+    await findsEventually(alice, 'bob', bob.fingerprint);
+
+    const answer = await bob.request({ type: 'dial', fingerprint: alice.fingerprint });
+    assert.equal(answer.type, 'session', JSON.stringify(answer));
+    const session = answer as Extract<typeof answer, { type: 'session' }>;
+    assert.equal(session.relay, `127.0.0.1:${a!.port}`, 'the dialler is sent to the relay alice is on');
+    assert.equal(session.peer.fingerprint, alice.fingerprint);
+    const invite = await alice.waitFor('invite');
+    assert.deepEqual(invite.from, { name: 'bob', fingerprint: bob.fingerprint });
+
+    // Both data connections go to relay A, which splices them: a chat end to end.
+    const [sb, sa] = await Promise.all([tcp(a!.port), dataConnection(a!.port, invite.token)]);
+    sb.write(encodeDataHello(session.token));
+    const peerB = new TestPeer(sb, bob.identity, 'bob', true, alice.fingerprint);
+    const peerA = new TestPeer(sa, alice.identity, 'alice', false);
+    await Promise.all([peerA.established, peerB.established]);
+    peerB.connection.send({ type: 'chat', id: 'm1', time: Date.now(), text: 'hello across relays' });
+    const got = await peerA.waitFor('chat');
+    assert.equal(got.text, 'hello across relays');
+    await a!.event('session-open');
+    assert.equal(b!.relay.sessionCount, 0, 'relay B splices nothing');
+  });
+
+  /** `lookup` on `client` until it finds `fingerprint` (another relay's write may be on its way). */
+  async function findsEventually(client: ControlClient, query: string, fingerprint: string): Promise<void> {
+    await eventually(async () => {
+      const answer = await client.request({ type: 'lookup', query });
+      return answer.type === 'lookup-result' && answer.peers.some((p) => p.fingerprint === fingerprint);
+    }, `a lookup of ${query} to find ${fingerprint}`);
+  }
+
+  it('a client that does not follow session.relay is told where the peer is, not sent astray', async () => {
+    const [a, b] = await threeRelays();
+    const alice = await peer(a!, 'alice');
+    const old = await b!.client('old', undefined, undefined, FEATURES);
+    await registered(old);
+    await findsEventually(old, 'alice', alice.fingerprint);
+    const answer = await old.request({ type: 'dial', fingerprint: alice.fingerprint });
+    assert.equal(answer.type, 'relay-error');
+    assert.ok(answer.type === 'relay-error' && answer.code === 'ERR_PEER_NOT_FOUND' && answer.message.includes(`127.0.0.1:${a!.port}`), JSON.stringify(answer));
+  });
+
+  it('lookups answer at most 16 from the whole cluster', async () => {
+    const relays = await threeRelays();
+    const clients = [];
+    for (let i = 0; i < 21; i++) clients.push(await peer(relays[i % 3]!, 'sam'));
+    const asker = await peer(relays[0]!, 'asker');
+    await eventually(async () => (await cluster(asker, 'sam')) >= MAX_LOOKUP_RESULTS, 'a lookup to fill up');
+    assert.equal(await cluster(asker, 'sam'), MAX_LOOKUP_RESULTS);
+  });
+
+  async function cluster(client: ControlClient, query: string): Promise<number> {
+    const answer = await client.request({ type: 'lookup', query });
+    return answer.type === 'lookup-result' ? answer.peers.length : -1;
+  }
+
+  it('a graceful stop removes its registrations from the cluster at once', async () => {
+    const [a, b] = await threeRelays();
+    const alice = await peer(a!, 'alice');
+    const bob = await peer(b!, 'bob');
+    await findsEventually(bob, 'alice', alice.fingerprint);
+    await a!.relay.stop();
+    const answer = await bob.request({ type: 'lookup', query: 'alice' });
+    assert.deepEqual(answer.type === 'lookup-result' ? answer.peers : answer, []);
+    assert.ok(a!.events.some((e) => e.type === 'cluster-left'), 'it says it left');
+  });
+
+  it('a key registering on another relay is let go by the one it left', async () => {
+    const [a, b] = await threeRelays();
+    const first = await peer(a!, 'alice');
+    const again = await b!.client('alice', first.identity, undefined, CLUSTER_CLIENT);
+    await registered(again);
+    await first.closed;
+    await a!.event('unregistered', (e) => e.fingerprint === first.fingerprint && /another relay/.test(e.reason));
+    const bob = await peer(a!, 'bob');
+    const answer = await bob.request({ type: 'dial', fingerprint: first.fingerprint });
+    assert.ok(answer.type === 'session' && answer.relay === `127.0.0.1:${b!.port}`, JSON.stringify(answer));
+  });
+
+  it('a relay with another key does not join the cluster', async () => {
+    await threeRelays();
+    const stranger = loadOrCreateIdentity(join(tempHome(), 'relay'));
+    await assert.rejects(clusterRelay(stranger), (err: Error & { code?: string }) => err.code === 'ERR_CLUSTER_KEY_MISMATCH' && /same key/.test(err.message));
+  });
+
+  it('a value in Redis that is not ours is skipped with a log line', async () => {
+    const [a] = await threeRelays();
+    const alice = await peer(a!, 'alice');
+    await findsEventually(alice, 'alice', alice.fingerprint);
+    const raw = createClient({ url: redis.url });
+    raw.on('error', () => undefined);
+    await raw.connect();
+    try {
+      const fp = alice.fingerprint;
+      await raw.hSet(`${prefix}peer:${fp}`, 'record', '{"name": 7}');
+      await raw.publish(`${prefix}relay:127.0.0.1:${a!.port}`, 'not json at all');
+      const bob = await peer(a!, 'bob');
+      const answer = await bob.request({ type: 'lookup', query: fp.slice(0, 8) });
+      assert.equal(answer.type, 'lookup-result');
+      await a!.event('warning', (e) => e.code === 'ERR_CLUSTER_BAD_RECORD');
+    } finally {
+      await raw.quit().catch(() => undefined);
+    }
+  });
+
+  it('Redis going away: each relay serves its own peers, says so once, and joins again when it is back', async () => {
+    const own = await RedisServer.start();
+    let restarted: RedisServer | undefined;
+    try {
+      prefix = `test${++prefixes}-${process.pid}:`;
+      const a = await clusterRelay(key, own.url);
+      const b = await clusterRelay(key, own.url);
+      await a.event('cluster-joined');
+      await b.event('cluster-joined');
+      const alice = await peer(a, 'alice');
+      const carol = await peer(a, 'carol');
+      const bob = await peer(b, 'bob');
+      await findsEventually(bob, 'alice', alice.fingerprint);
+
+      await own.stop();
+      await a.event('cluster-left', (e) => e.code === 'ERR_CLUSTER_UNAVAILABLE', 10_000);
+      await b.event('cluster-left', (e) => e.code === 'ERR_CLUSTER_UNAVAILABLE', 10_000);
+      assert.equal(a.relay.stats().cluster?.state, 'unavailable');
+      // Alone, but serving: a local dial still works.
+      const answer = await carol.request({ type: 'dial', fingerprint: alice.fingerprint });
+      assert.equal(answer.type, 'session', JSON.stringify(answer));
+      const down = await bob.request({ type: 'dial', fingerprint: alice.fingerprint });
+      assert.equal(down.type, 'relay-error');
+
+      restarted = await RedisServer.startOn(own.port);
+      const rejoined = (e: RelayEvent) => e.type === 'cluster-joined';
+      await until(() => a.events.filter(rejoined).length >= 2 && b.events.filter(rejoined).length >= 2, 'both relays to join again', 15_000);
+      assert.equal(a.events.filter((e) => e.type === 'cluster-left').length, 1, 'the outage is said once');
+      // The new Redis is empty: the relays wrote their peers again.
+      await findsEventually(bob, 'alice', alice.fingerprint);
+      const across = await bob.request({ type: 'dial', fingerprint: alice.fingerprint });
+      assert.ok(across.type === 'session' && across.relay === `127.0.0.1:${a.port}`, JSON.stringify(across));
+    } finally {
+      await cleanupRelayTestnet();
+      await restarted?.stop();
+      await own.stop();
+    }
+  });
+});
