@@ -11,6 +11,7 @@ import type { RelayEvent } from '../../src/relay/relay-events.js';
 import { loadOrCreateIdentity, type Identity } from '../../src/secure/identity-store.js';
 import { FEATURES } from '../../src/secure/handshake-payload.js';
 import { CLUSTER_FEATURE, MAX_LOOKUP_RESULTS } from '../../src/session/relay-messages.js';
+import { RELAY_DEFAULTS } from '../../src/relay/relay-defaults.js';
 import { RedisServer, redisServerSkip } from '../helpers/redis-server.js';
 import { tempHome } from '../helpers/peer-process.js';
 import { cleanupRelayTestnet, dataConnection, registered, startRelay, tcp, TestPeer, until, type ControlClient } from '../helpers/relay-testnet.js';
@@ -129,6 +130,32 @@ describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
     const answer = await client.request({ type: 'lookup', query });
     return answer.type === 'lookup-result' ? answer.peers.length : -1;
   }
+
+  it('a peer\'s invitation shares hold across the cluster: one address dialling through two relays gets its share once', async () => {
+    const [a, b, c] = await threeRelays();
+    const victim = await peer(a!, 'victim');
+    // Three keys from one address, through relays B and C: the address's share (4) of the victim's
+    // slots is counted at the victim's relay, whichever relay each dial came through.
+    const floods = await Promise.all([
+      b!.client('x1', undefined, '127.0.0.3', CLUSTER_CLIENT),
+      c!.client('x2', undefined, '127.0.0.3', CLUSTER_CLIENT),
+      b!.client('x3', undefined, '127.0.0.3', CLUSTER_CLIENT),
+    ]);
+    for (const x of floods) await registered(x);
+    await findsEventually(floods[0]!, 'victim', victim.fingerprint);
+    await findsEventually(floods[1]!, 'victim', victim.fingerprint);
+    const answers = await Promise.all(floods.flatMap((x) => [1, 2, 3].map(() => x.request({ type: 'dial', fingerprint: victim.fingerprint }))));
+    const given = answers.filter((answer) => answer.type === 'session');
+    const refused = answers.filter((answer) => answer.type === 'relay-error');
+    assert.equal(given.length, RELAY_DEFAULTS.maxInvitesFromOneIp, JSON.stringify(refused));
+    assert.ok(refused.every((answer) => answer.type === 'relay-error' && answer.code === 'ERR_RELAY_FULL'), JSON.stringify(refused));
+    assert.ok(given.every((answer) => answer.type === 'session' && answer.relay === `127.0.0.1:${a!.port}`));
+    // Someone from another address, through the relay the flood used most, still gets in.
+    const alice = await b!.client('alice', undefined, '127.0.0.2', CLUSTER_CLIENT);
+    await registered(alice);
+    const answer = await alice.request({ type: 'dial', fingerprint: victim.fingerprint });
+    assert.equal(answer.type, 'session', JSON.stringify(answer));
+  });
 
   it('a graceful stop removes its registrations from the cluster at once', async () => {
     const [a, b] = await threeRelays();
