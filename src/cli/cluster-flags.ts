@@ -3,7 +3,8 @@
 // ERR_USAGE naming it.
 
 import { chatError } from '../errors.js';
-import { CLUSTER_DEFAULTS, withPort, type ClusterOptions } from '../relay/relay-cluster.js';
+import { withPort } from '../relay/cluster-connection.js';
+import { CLUSTER_DEFAULTS, type ClusterOptions } from '../relay/relay-cluster.js';
 import { isRelayAddress, MAX_RELAY_ADDRESS } from '../session/relay-messages.js';
 import { wholeNumberFlag } from './numeric-flags.js';
 

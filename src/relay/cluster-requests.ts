@@ -2,7 +2,10 @@
 // own peers with the shared registry's, and a dial is invited by whichever relay holds the peer.
 // Without a cluster, or while Redis is away, a relay answers from its own peers alone.
 
-import { MAX_LOOKUP_RESULTS, type RelayRecord } from '../session/relay-messages.js';
+import { P2PChatError } from '../errors.js';
+import type { PeerRef } from '../session/message-fields.js';
+import type { PeerConnection } from '../session/peer-connection.js';
+import { CLUSTER_FEATURE, MAX_LOOKUP_RESULTS, type RelayMessage, type RelayRecord } from '../session/relay-messages.js';
 import type { RelayCluster } from './relay-cluster.js';
 import type { RelayRegistry } from './relay-registry.js';
 
@@ -25,4 +28,40 @@ export async function lookupEverywhere(registry: RelayRegistry<unknown>, cluster
     if (!found.has(record.fingerprint)) found.set(record.fingerprint, record);
   }
   return [...found.values()];
+}
+
+/**
+ * `message`, a dial from `connection` (dialler `from`, at address `ip`) for a peer not registered
+ * here: passed to the relay of the cluster the peer is on, and its answer given as a `session`
+ * naming that relay, or as the relay-error it gave.
+ */
+export async function dialElsewhere(
+  cluster: RelayCluster,
+  connection: PeerConnection,
+  ip: string,
+  from: PeerRef,
+  message: Extract<RelayMessage, { type: 'dial' }>,
+): Promise<void> {
+  const { rid, fingerprint } = message;
+  const fail = (code: string, text: string) => connection.send({ type: 'relay-error', rid, code, message: text });
+  const found = await cluster.locate(fingerprint);
+  if (!found) {
+    fail('ERR_PEER_NOT_FOUND', `no peer with fingerprint ${fingerprint} is registered at this relay or its cluster`);
+    return;
+  }
+  if (!connection.speaks(CLUSTER_FEATURE)) {
+    fail('ERR_PEER_NOT_FOUND', `${fingerprint} is registered at ${found.relay}, another relay of this cluster, and this client is too old to be sent there; update it or use --relay ${found.relay}`);
+    return;
+  }
+  try {
+    const answer = await cluster.dial(found.relay, { a: from, b: fingerprint, ip, ...(message.early !== undefined ? { early: message.early } : {}) });
+    if (!answer.ok) {
+      fail(answer.code, answer.message);
+      return;
+    }
+    connection.send({ type: 'session', rid, token: answer.token, peer: answer.peer, observed: connection.address, relay: found.relay });
+  } catch (err) {
+    const error = P2PChatError.from(err, 'ERR_CLUSTER_UNAVAILABLE');
+    fail(error.code, error.message);
+  }
 }

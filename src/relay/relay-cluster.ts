@@ -2,16 +2,16 @@
 // on Redis and kept alive there, lookups and dials that reach peers on the other relays, and what
 // happens when Redis goes away (the relay serves its own peers alone, says so once, and joins again
 // when Redis is back, registering them anew). Every Redis call has a deadline on the relay's clock:
-// a Redis that hangs counts as gone. This is the only file that makes Redis clients, and it loads
-// the client only when a relay joins a cluster: nothing else pays for loading it.
+// a Redis that hangs counts as gone.
 
 import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { RelayRecord } from '../session/relay-messages.js';
-import { ClusterBus, type DialAnswer, type DialRequest } from './cluster-bus.js';
+import type { DialAnswer, DialRequest } from './cluster-bus.js';
+import { connectCluster, redact, withPort, type Redis } from './cluster-connection.js';
 import type { ClusterMessage } from './cluster-messages.js';
-import { ClusterRegistry, type ClusterRecord, type ClusterRelay } from './cluster-registry.js';
+import type { ClusterRecord, ClusterRelay } from './cluster-registry.js';
 import type { RelayEvent } from './relay-events.js';
 
 export interface ClusterOptions {
@@ -56,21 +56,6 @@ export interface ClusterStats {
   readonly relays: number;
   /** Peers registered on all of them together. */
   readonly peers: number;
-}
-
-/** What start() and the heartbeat ask of a client once made. */
-interface Connection {
-  readonly isReady: boolean;
-  connect(): Promise<unknown>;
-  once(event: 'ready', listener: () => void): unknown;
-}
-
-interface Redis {
-  readonly client: Connection;
-  readonly subscriber: Connection;
-  readonly registry: ClusterRegistry;
-  readonly bus: ClusterBus;
-  destroy(): void;
 }
 
 export interface RelayClusterOptions {
@@ -129,7 +114,15 @@ export class RelayCluster {
     this.#host = host;
     const { publicAddress } = this.#options.cluster;
     this.#self = withPort(publicAddress, port);
-    const redis = (this.#redis = await this.#connect());
+    const redis = (this.#redis = await connectCluster(
+      { url: this.#options.cluster.url, self: this.#self, keyPrefix: this.#keyPrefix, ttlMs: this.#ttlMs, timeoutMs: this.#timeoutMs, clock: this.#options.clock },
+      {
+        lost: (err) => this.#lost(err),
+        ready: () => this.#tick(),
+        message: (message) => void this.#onMessage(message),
+        bad: (what) => this.#badRecord(what),
+      },
+    ));
     const { client, subscriber, bus } = redis;
     client.connect().catch(() => undefined); // retried by node-redis until destroyed
     subscriber.connect().catch(() => undefined);
@@ -140,44 +133,6 @@ export class RelayCluster {
     await this.#deadline(new Promise<void>((resolve) => client.once('ready', resolve)), 'connect').catch(() => this.#lost(chatError('ERR_CLUSTER_UNAVAILABLE', `cannot reach Redis at ${redact(this.#options.cluster.url)}`)));
     await this.#ticking;
     if (this.#state === 'refused') throw chatError('ERR_CLUSTER_KEY_MISMATCH', this.#mismatch());
-  }
-
-  /** The clients (commands, and pub/sub on a connection of its own), the registry and the bus. */
-  async #connect(): Promise<Redis> {
-    const { createClient } = await import('redis');
-    const { cluster, clock } = this.#options;
-    const socket = { connectTimeout: this.#timeoutMs, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2_000) };
-    // Commands fail at once while Redis is away (the relay then answers from its own peers); the
-    // subscriber's one command, SUBSCRIBE, may wait for it, and is made again after a reconnect.
-    const client = createClient({ url: cluster.url, disableOfflineQueue: true, socket });
-    const subscriber = createClient({ url: cluster.url, socket });
-    // Losing the connection is how Redis going away is noticed first; the subscriber's errors
-    // are the same outage seen twice.
-    client.on('error', (err: Error) => this.#lost(err));
-    subscriber.on('error', () => undefined);
-    client.on('ready', () => this.#tick());
-    const registry = new ClusterRegistry(client, {
-      ttlMs: this.#ttlMs,
-      keyPrefix: this.#keyPrefix,
-      clock,
-      onBadRecord: (fingerprint, reason) => this.#badRecord(`the record of ${fingerprint}: ${reason}`),
-    });
-    const bus = new ClusterBus(
-      {
-        publish: (channel, message) => client.publish(channel, message),
-        subscribe: (channel, listener) => subscriber.subscribe(channel, listener),
-        unsubscribe: (channel) => subscriber.unsubscribe(channel),
-      },
-      {
-        self: this.#self,
-        keyPrefix: this.#keyPrefix,
-        timeoutMs: this.#timeoutMs,
-        clock,
-        onMessage: (message) => void this.#onMessage(message),
-        onBad: (reason) => this.#badRecord(reason),
-      },
-    );
-    return { client, subscriber, registry, bus, destroy: () => [client, subscriber].forEach((c) => c.destroy()) };
   }
 
   /** A peer registered here: in the cluster too, and a relay that held it before lets its connection go. */
@@ -356,22 +311,5 @@ export class RelayCluster {
         },
       );
     });
-  }
-}
-
-/** `address` as host:port: as given when it has a port, else with `port` (an IPv6 literal has one only after its brackets). */
-export function withPort(address: string, port: number): string {
-  const hasPort = /:\d+$/.test(address) && (!address.includes('::') || address.startsWith('['));
-  return hasPort ? address : `${address}:${port}`;
-}
-
-/** The URL without its password, for logs. */
-export function redact(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return 'the configured URL';
   }
 }

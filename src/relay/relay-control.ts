@@ -18,12 +18,11 @@ import { ControlRateLimit } from './control-rate-limit.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { RelayEvent } from './relay-events.js';
 import type { Admission } from './relay-limits.js';
-import { CLUSTER_FEATURE, EARLY_FLIGHT_FEATURE, REPLACED_REASON } from '../session/relay-messages.js';
+import { EARLY_FLIGHT_FEATURE, REPLACED_REASON } from '../session/relay-messages.js';
 import type { Dialler } from './session-quota.js';
-import { P2PChatError } from '../errors.js';
 import { RelayRegistry } from './relay-registry.js';
 import type { RelayCluster } from './relay-cluster.js';
-import { lookupEverywhere, type ClusterDial } from './cluster-requests.js';
+import { dialElsewhere, lookupEverywhere, type ClusterDial } from './cluster-requests.js';
 import type { RelaySessions } from './relay-sessions.js';
 
 export { REPLACED_REASON };
@@ -222,7 +221,7 @@ export class RelayControl {
       return;
     }
     if (!this.registry.ownerOf(fingerprint) && this.#options.cluster) {
-      void this.#dialElsewhere(control, from, message);
+      void dialElsewhere(this.#options.cluster, connection, control.ip, from, message);
       return;
     }
     const invited = this.invite(from, { key: from.fingerprint, ip: control.ip }, fingerprint, message.early);
@@ -251,34 +250,6 @@ export class RelayControl {
     if (!answer.ok) return answer;
     target.send({ type: 'invite', token: answer.dialedToken, from, ...(invited ? { early } : {}) });
     return { ok: true, token: answer.dialerToken, peer: record };
-  }
-
-  /** A dial for a peer not registered here: passed to the relay of the cluster it is on, if any. */
-  async #dialElsewhere(control: Control, from: PeerRef, message: Extract<RelayMessage, { type: 'dial' }>): Promise<void> {
-    const { connection } = control;
-    const { rid, fingerprint } = message;
-    const fail = (code: string, text: string) => connection.send({ type: 'relay-error', rid, code, message: text });
-    const cluster = this.#options.cluster!;
-    const found = await cluster.locate(fingerprint);
-    if (!found) {
-      fail('ERR_PEER_NOT_FOUND', `no peer with fingerprint ${fingerprint} is registered at this relay or its cluster`);
-      return;
-    }
-    if (!connection.speaks(CLUSTER_FEATURE)) {
-      fail('ERR_PEER_NOT_FOUND', `${fingerprint} is registered at ${found.relay}, another relay of this cluster, and this client is too old to be sent there; update it or use --relay ${found.relay}`);
-      return;
-    }
-    try {
-      const answer = await cluster.dial(found.relay, { a: from, b: fingerprint, ip: control.ip, ...(message.early !== undefined ? { early: message.early } : {}) });
-      if (!answer.ok) {
-        fail(answer.code, answer.message);
-        return;
-      }
-      connection.send({ type: 'session', rid, token: answer.token, peer: answer.peer, observed: connection.address, relay: found.relay });
-    } catch (err) {
-      const error = P2PChatError.from(err, 'ERR_CLUSTER_UNAVAILABLE');
-      fail(error.code, error.message);
-    }
   }
 
   /** Our connection of `fingerprint` is stale: the key registered on another relay of the cluster since. */
