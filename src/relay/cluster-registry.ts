@@ -3,6 +3,7 @@
 // local RelayRegistry through indexes (cluster-scripts.ts), never a scan of every peer. What comes
 // back from Redis is checked like a message from the network: a foreign or corrupt value is skipped.
 
+import { createHash } from 'node:crypto';
 import { chatError } from '../errors.js';
 import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import { isRelayAddress, MAX_LOOKUP_RESULTS, MAX_RELAY_ADDRESS, readRelayRecord, type RelayRecord } from '../session/relay-messages.js';
@@ -12,7 +13,14 @@ import { nameKey, parseLookupQuery } from './relay-registry.js';
 /** What the registry needs of a Redis client; a connected node-redis client is one. */
 export interface ClusterStore {
   eval(script: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
+  /** Runs a script Redis has cached, by its SHA-1; fails NOSCRIPT when it has not (then eval caches it). */
+  evalSha?(sha1: string, options: { keys: string[]; arguments: string[] }): Promise<unknown>;
 }
+
+/** Each script's SHA-1, as Redis names a cached script. */
+const SCRIPT_SHAS = Object.fromEntries(
+  Object.entries(CLUSTER_SCRIPTS).map(([name, script]) => [name, createHash('sha1').update(script).digest('hex')]),
+) as Record<ClusterScript, string>;
 
 export interface ClusterRegistryOptions {
   /** How long a record lives unless refreshed (ms). */
@@ -179,9 +187,21 @@ export class ClusterRegistry {
     return String(this.#clock.now() + this.#ttlMs);
   }
 
-  #run(script: ClusterScript, ...args: string[]): Promise<unknown> {
+  /**
+   * Run `script`: by its SHA-1 (a refresh of thousands of peers need not send the script text each
+   * time), and in full when Redis does not have it cached (restarted, flushed), which caches it.
+   */
+  async #run(script: ClusterScript, ...args: string[]): Promise<unknown> {
     const keys = [`${this.#prefix}fingerprints`, `${this.#prefix}names`, `${this.#prefix}expiries`];
-    return this.#store.eval(CLUSTER_SCRIPTS[script], { keys, arguments: [this.#prefix, ...args] });
+    const options = { keys, arguments: [this.#prefix, ...args] };
+    if (this.#store.evalSha) {
+      try {
+        return await this.#store.evalSha(SCRIPT_SHAS[script], options);
+      } catch (err) {
+        if (!/NOSCRIPT/.test((err as Error).message)) throw err;
+      }
+    }
+    return this.#store.eval(CLUSTER_SCRIPTS[script], options);
   }
 
   #read(fingerprint: string, relay: unknown, json: unknown): ClusterRecord | undefined {

@@ -122,6 +122,21 @@ describe('ClusterRegistry on a real redis-server', { skip: await redisServerSkip
     assert.equal(await a.find(alice.fingerprint), undefined);
   });
 
+  it('runs its scripts by SHA-1 once Redis has them, and in full again after Redis lost them', async () => {
+    const { a } = await twoRelays();
+    const calls = async (command: string) => Number(/calls=(\d+)/.exec((await raw.info('commandstats')).split('\n').find((l) => l.startsWith(`cmdstat_${command}:`)) ?? '')?.[1] ?? 0);
+    await a.register(record('first'), RELAY_A);
+    const [sha, full] = [await calls('evalsha'), await calls('eval')];
+    await a.register(record('second'), RELAY_A);
+    assert.equal(await calls('evalsha'), sha + 1, 'by SHA-1');
+    assert.equal(await calls('eval'), full, 'without the script text');
+    await raw.scriptFlush();
+    const third = record('third');
+    await a.register(third, RELAY_A);
+    assert.equal(await calls('eval'), full + 1, 'in full once, after NOSCRIPT');
+    assert.deepEqual((await a.lookup('third')).map((f) => f.record), [third]);
+  });
+
   it('refreshes and unregisters a relay\'s peers in batches, saying which are gone and which moved', async () => {
     const { a, b } = await twoRelays({ sweepBatch: 2 });
     const [kept, moved, gone, other] = [record('kept'), record('moved'), record('gone'), record('other')];
