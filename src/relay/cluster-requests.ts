@@ -18,9 +18,9 @@ export type ClusterDial =
  * The peers matching `query`, at most MAX_LOOKUP_RESULTS: this relay's own first (they are the
  * freshest), then the cluster's that are not among them.
  */
-export async function lookupEverywhere(registry: RelayRegistry<unknown>, cluster: RelayCluster | undefined, query: string): Promise<RelayRecord[]> {
+export async function lookupEverywhere(registry: RelayRegistry<unknown>, cluster: RelayCluster, query: string): Promise<RelayRecord[]> {
   const local = registry.lookup(query, MAX_LOOKUP_RESULTS);
-  if (!cluster || local.length >= MAX_LOOKUP_RESULTS) return local;
+  if (local.length >= MAX_LOOKUP_RESULTS) return local;
   const shared = (await cluster.lookup(query, MAX_LOOKUP_RESULTS)) ?? [];
   const found = new Map(local.map((record) => [record.fingerprint, record]));
   for (const { record } of shared) {

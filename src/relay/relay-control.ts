@@ -10,7 +10,7 @@ import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { PeerRef } from '../session/message-fields.js';
 import { PeerConnection, type CloseOutcome } from '../session/peer-connection.js';
-import type { RelayMessage } from '../session/relay-messages.js';
+import type { RelayMessage, RelayRecord } from '../session/relay-messages.js';
 import { sanitizeName } from '../session/sanitize.js';
 import { RELAY_CONTROL_MESSAGES, type SessionMessage } from '../session/session-messages.js';
 import { RELAY_PEER_NAME, type RelayLimits } from './relay-defaults.js';
@@ -148,9 +148,14 @@ export class RelayControl {
       case 'register':
         this.#register(connection, remote.fingerprint, message);
         return;
-      case 'lookup':
-        void lookupEverywhere(this.registry, this.#options.cluster, message.query).then((peers) => connection.send({ type: 'lookup-result', rid: message.rid, peers }));
+      case 'lookup': {
+        const cluster = this.#options.cluster;
+        const answer = (peers: RelayRecord[]) => connection.send({ type: 'lookup-result', rid: message.rid, peers });
+        // Alone, at once: answers keep the order of requests, up to a flood's cut-off.
+        if (!cluster) answer(this.registry.lookup(message.query));
+        else void lookupEverywhere(this.registry, cluster, message.query).then(answer);
         return;
+      }
       case 'dial':
         this.#dial(control, { name: this.#nameOf(connection), fingerprint: remote.fingerprint }, message);
         return;

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { LISTENER_OPTIONS } from '../../src/cli/listener-options.js';
 import { RELAY_OPTIONS } from '../../src/cli/relay-command.js';
+import { CLUSTER_FLAGS } from '../../src/cli/cluster-flags.js';
 import { runCommand } from '../helpers/run-command.js';
 import { CLI_PATH } from '../helpers/repo-root.js';
 
@@ -25,7 +26,7 @@ const APPLY: ReadonlyArray<[command: string[], options: string[]]> = [
   [['connect'], [...PEER, ...DIAL, ...FILES, '--format', '--no-bell', '--handshake-timeout-ms']],
   [['send'], [...PEER, ...DIAL]],
   [['discover'], ['--no-color', '--timeout', '--watch']],
-  [['relay'], flags(RELAY_OPTIONS)],
+  [['relay'], flags([...RELAY_OPTIONS, ...CLUSTER_FLAGS])],
   [['id'], ['--no-color']],
 ];
 
