@@ -168,9 +168,9 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
       attempt(async (gate) => {
         await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
         if (relay.client.carriesEarly) return relayedWithEarly(node, relay, route, input.expect!, gate);
-        const { token } = await relay.client.dial(input.expect!);
-        const stream = await openDataConnection(node.transport, relay.host, relay.port, token, { timeoutMs: timing.connectTimeoutMs, clock });
-        return node.connectOver(stream, route, input.expect, gate);
+        const { token, relay: carrier } = await relay.client.dial(input.expect!);
+        const stream = await openDataConnection(node.transport, carrier.host, carrier.port, token, { timeoutMs: timing.connectTimeoutMs, clock });
+        return node.connectOver(stream, { ...route, via: carrier.label }, input.expect, gate);
       });
     };
 
@@ -216,19 +216,30 @@ function dialOrder(candidates: readonly DialCandidate[], mode: TransportMode, sp
 /**
  * A relayed session whose first flight (preamble, handshake message 1) goes in the dial: the relay
  * invites the peer with it and hands us its answer on our data connection, which we open while
- * the dial is on its way.
+ * the dial is on its way. When the answer names another relay of the cluster, the session waits
+ * there: the connection opened meanwhile goes, and we open one to that relay instead.
  */
 function relayedWithEarly(node: ChatNode, relay: RelayLink, route: Route, expect: string, gate: Gate): Promise<PeerSummary> {
   const { clock, timing } = node;
-  const deferred = new DeferredStream(relay.host, formatHostPort(relay.host, relay.port));
-  const joined = node.connectOver(deferred, route, expect, gate);
+  const { host, port } = relay;
+  const dialOptions = { timeoutMs: timing.connectTimeoutMs, clock };
+  // Settled before the data connection is attached, so before the handshake can finish and the
+  // route be read: `via` names the relay that carries the session.
+  const carried = { ...route };
+  const deferred = new DeferredStream(host, formatHostPort(host, port));
+  const joined = node.connectOver(deferred, carried, expect, gate);
   // Given up before message 1 (another path won the race): no session to ask the relay for.
   if (deferred.destroyed) return joined;
-  const opening = node.transport.dial(relay.host, relay.port, { timeoutMs: timing.connectTimeoutMs, clock });
+  let opening = node.transport.dial(host, port, dialOptions);
   opening.catch(() => undefined); // awaited below, unless the dial fails first
   void (async () => {
     try {
-      const { token } = await relay.client.dial(expect, deferred.takeEarly(MAX_EARLY_FLIGHT_BYTES));
+      const { token, relay: carrier } = await relay.client.dial(expect, deferred.takeEarly(MAX_EARLY_FLIGHT_BYTES));
+      if (carrier.host !== host || carrier.port !== port) {
+        void opening.then((stream) => stream.destroy(), () => undefined);
+        carried.via = carrier.label;
+        opening = node.transport.dial(carrier.host, carrier.port, dialOptions);
+      }
       deferred.attach(presentToken(await opening, token));
     } catch (err) {
       void opening.then((stream) => stream.destroy(), () => undefined);

@@ -11,7 +11,7 @@ import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
 import type { Transport } from '../net/byte-stream.js';
 import type { DatagramPort } from '../net/datagram-port.js';
 import { localAddresses } from '../net/local-addresses.js';
-import type { RelayAddress } from '../net/relay-address.js';
+import { parseRelayAddress, type RelayAddress } from '../net/relay-address.js';
 import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
@@ -54,6 +54,14 @@ export type RelayStatus =
   | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number }
   /** Given up for good: our key registered elsewhere, or the relay failed its pinned key. */
   | { readonly state: 'stopped'; readonly error: P2PChatError };
+
+/** A relayed session the relay arranged for us: present `token` on a data connection to `relay`. */
+export interface RelaySession {
+  readonly token: string;
+  readonly peer: RelayRecord;
+  /** Where the session waits: the relay asked, or another relay of its cluster (`session.relay`). */
+  readonly relay: RelayAddress;
+}
 
 export interface Invite {
   readonly token: string;
@@ -186,13 +194,15 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 
   /**
    * Ask the relay for a session to `fingerprint`, with our `early` first flight if it carries
-   * them; resolves with our token and the peer's record.
+   * them; resolves with our token, the peer's record, and the relay to open the data connection
+   * to: the one asked, or the relay of its cluster that holds the session when the answer names one.
    */
-  async dial(fingerprint: string, early?: Buffer): Promise<{ token: string; peer: RelayRecord }> {
+  async dial(fingerprint: string, early?: Buffer): Promise<RelaySession> {
+    const asked = this.#options.relay;
     const flight = early && early.length > 0 ? { early: early.toString('hex') } : {};
     const answer = await this.#request((rid) => ({ type: 'dial', rid, fingerprint, ...flight }));
     if (answer.type !== 'session') throw chatError('ERR_RELAY_REFUSED', `relay ${this.label} sent an unexpected answer`);
-    return { token: answer.token, peer: answer.peer };
+    return { token: answer.token, peer: answer.peer, relay: answer.relay === undefined ? asked : sessionRelay(answer.relay, asked.label) };
   }
 
   /** Our first flight on the session an invite's `token` is for, in answer to its `early`. */
@@ -400,6 +410,15 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 
 /** Codes a relay may give that mean something particular to us; any other is ERR_RELAY_REFUSED. */
 const PASSED_ON_CODES: ReadonlySet<string> = new Set<ErrorCode>(['ERR_RELAY_FULL', 'ERR_PEER_NOT_FOUND', 'ERR_RELAY_RATE_LIMITED']);
+
+/** The relay a `session` names (already checked as host:port by the codec), as an address to dial. */
+function sessionRelay(text: string, asked: string): RelayAddress {
+  try {
+    return parseRelayAddress(text);
+  } catch (err) {
+    throw chatError('ERR_RELAY_REFUSED', `relay ${asked} named an unusable relay for the session: ${P2PChatError.from(err, 'ERR_BAD_TARGET').message}`);
+  }
+}
 
 /** Why the relay could not be reached, in the relay's terms. */
 function unreachable(err: unknown, label: string): P2PChatError {

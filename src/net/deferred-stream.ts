@@ -10,8 +10,8 @@ import type { ByteStream, ByteStreamEvents, TransportKind } from './byte-stream.
 
 export class DeferredStream extends EventEmitter<ByteStreamEvents> implements ByteStream {
   readonly transport: TransportKind = 'tcp';
-  readonly remoteAddress: string;
-  readonly remoteHost: string;
+  readonly #remoteAddress: string;
+  readonly #remoteHost: string;
   #stream: ByteStream | undefined;
   /** Written before attach(): the first flight until taken, then what waits for the connection. */
   #written: Buffer[] = [];
@@ -21,11 +21,22 @@ export class DeferredStream extends EventEmitter<ByteStreamEvents> implements By
   #ended = false;
   #destroyed = false;
 
-  /** `remoteHost`/`remoteAddress`: where the connection will go (the relay). */
+  /**
+   * `remoteHost`/`remoteAddress`: where the connection is expected to go (the relay), until it is
+   * attached; then where it went (a relay of a cluster may send the session to another).
+   */
   constructor(remoteHost: string, remoteAddress: string) {
     super();
-    this.remoteHost = remoteHost;
-    this.remoteAddress = remoteAddress;
+    this.#remoteHost = remoteHost;
+    this.#remoteAddress = remoteAddress;
+  }
+
+  get remoteHost(): string {
+    return this.#stream?.remoteHost ?? this.#remoteHost;
+  }
+
+  get remoteAddress(): string {
+    return this.#stream?.remoteAddress ?? this.#remoteAddress;
   }
 
   /**

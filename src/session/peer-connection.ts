@@ -52,7 +52,6 @@ interface Events {
 }
 
 export class PeerConnection extends EventEmitter<Events> {
-  readonly address: string;
   /** What carries it (a relayed session: the transport to the relay). */
   readonly transport: TransportKind;
   readonly #stream: ByteStream;
@@ -86,7 +85,6 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#options = options;
     this.#clock = options.clock;
     this.#codec = options.codec;
-    this.address = stream.remoteAddress;
     this.transport = stream.transport;
     this.#reading = new ReadGate(stream);
     this.#channel = new SecureChannel({
@@ -98,6 +96,11 @@ export class PeerConnection extends EventEmitter<Events> {
       ...(options.early ? { early: { remoteStaticKey: options.early.remoteStaticKey, message: options.codec.encode(options.early.message) } } : {}),
       ...(options.acceptEarly ? { acceptEarly: true } : {}),
     });
+  }
+
+  /** The stream's remote address, read each time: a relayed stream learns it when it is attached. */
+  get address(): string {
+    return this.#stream.remoteAddress;
   }
 
   get remote(): RemotePeer | undefined {

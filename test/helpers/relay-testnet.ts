@@ -35,10 +35,17 @@ const relays: RelayServer[] = [];
 const proxies: TcpProxy[] = [];
 const standIns: Server[] = [];
 const links: RelayLink[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+/** Run `cleanup` with the testnet's (for what other helpers start beside it). */
+export function onCleanup(cleanup: () => Promise<void>): void {
+  cleanups.push(cleanup);
+}
 
 /** Close every relay link, socket, proxy and relay the helpers opened, and remove temporary homes. */
 export async function cleanupRelayTestnet(): Promise<void> {
   await Promise.all(links.splice(0).map((link) => link.client.close()));
+  await Promise.all(cleanups.splice(0).map((cleanup) => cleanup()));
   for (const socket of openSockets) socket.destroy();
   openSockets.clear();
   await Promise.all(relays.splice(0).map((r) => r.stop()));

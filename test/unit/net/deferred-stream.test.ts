@@ -239,6 +239,14 @@ describe('DeferredStream', () => {
     assert.equal(stream.needsDrain, false, 'kept writes wait for the connection, not for a drain');
   });
 
+  it('once attached, its remote address is where the connection went (another relay of a cluster, say)', () => {
+    const stream = deferred();
+    const { near } = connection();
+    stream.attach(near);
+    assert.deepEqual([stream.remoteHost, stream.remoteAddress], [near.remoteHost, near.remoteAddress]);
+    assert.equal(stream.remoteAddress, '192.0.2.2:5050');
+  });
+
   it('a second attach is refused: that connection is destroyed, the first one stays', async () => {
     const stream = deferred();
     const first = connection();
