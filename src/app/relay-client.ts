@@ -20,6 +20,7 @@ import { EARLY_FLIGHT_FEATURE, REPLACED_REASON, type RelayRecord } from '../sess
 import { RELAY_CONTROL_MESSAGES, type PeerRef, type SessionMessage } from '../session/session-messages.js';
 import { EndpointObserver, type ObservedEndpoints } from './observed-endpoints.js';
 import { RelayBackoff } from './relay-backoff.js';
+import { PendingRequests } from './relay-requests.js';
 
 export interface RelayClientOptions {
   readonly relay: RelayAddress;
@@ -70,17 +71,11 @@ export interface Invite {
   readonly early?: Buffer;
 }
 
-interface Pending {
-  resolve(message: SessionMessage): void;
-  reject(error: P2PChatError): void;
-  timer: Timer;
-}
-
 export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [Invite]; endpoints: [ObservedEndpoints] }> {
   readonly #options: RelayClientOptions;
   readonly #timing: Settings;
   readonly #clock: Clock;
-  readonly #pending = new Map<number, Pending>();
+  readonly #requests: PendingRequests<SessionMessage>;
   #connection: PeerConnection | undefined;
   #registered = false;
   /** The nickname our last registration on this connection carried (answered or not). */
@@ -90,7 +85,6 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   #relayIp: string | undefined;
   /** The local port of the control connection, bound explicitly. */
   #controlPort: number | undefined;
-  #nextRid = 1;
   readonly #backoff: RelayBackoff;
   #retry: Timer | undefined;
   #closed = false;
@@ -104,6 +98,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     this.#options = options;
     this.#timing = { ...DEFAULTS, ...options.timing };
     this.#clock = options.clock ?? SYSTEM_CLOCK;
+    this.#requests = new PendingRequests(this.#clock);
     this.#backoff = new RelayBackoff(this.#timing.relayBackoffInitialMs, this.#timing.relayBackoffMaxMs);
   }
 
@@ -214,7 +209,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     this.#closed = true;
     this.#clock.clearTimeout(this.#retry);
     this.#endpoints.stop();
-    this.#failPending(chatError('ERR_RELAY_UNREACHABLE', 'relay client closed'));
+    this.#requests.failAll(chatError('ERR_RELAY_UNREACHABLE', 'relay client closed'));
     await this.#connection?.close('');
   }
 
@@ -223,15 +218,11 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     if (!connection || !this.#registered) {
       return Promise.reject(chatError('ERR_RELAY_UNREACHABLE', `not connected to relay ${this.label}`));
     }
-    const rid = this.#nextRid++;
-    return new Promise((resolve, reject) => {
-      const timer = this.#clock.setTimeout(() => {
-        this.#pending.delete(rid);
-        reject(chatError('ERR_RELAY_UNREACHABLE', `relay ${this.label} did not answer in time`));
-      }, this.#timing.connectTimeoutMs);
-      this.#pending.set(rid, { resolve, reject, timer });
-      connection.send(build(rid) as Parameters<PeerConnection['send']>[0]);
-    });
+    return this.#requests.open(
+      (rid) => connection.send(build(rid) as Parameters<PeerConnection['send']>[0]),
+      this.#timing.connectTimeoutMs,
+      () => chatError('ERR_RELAY_UNREACHABLE', `relay ${this.label} did not answer in time`),
+    );
   }
 
   async #connect(): Promise<void> {
@@ -297,7 +288,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.#refusal = undefined;
         this.#scheduleRetry(refusal);
       } else if (outcome.kind === 'left') {
-        this.#failPending(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
+        this.#requests.failAll(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
         this.#scheduleRetry(undefined, outcome.reason);
       } else if (outcome.kind !== 'closed' && outcome.error.code === 'ERR_PEER_KEY_MISMATCH') {
         // Not the relay we pinned: talking to it again will not change its key. ("peer presented
@@ -313,7 +304,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   }
 
   #register(connection: PeerConnection): void {
-    const rid = this.#nextRid++;
+    const rid = this.#requests.nextRid();
     const { port } = this.#options;
     const addresses = this.#options.addresses ?? (port > 0 ? localAddresses() : []);
     this.#registeredAs = this.#options.name();
@@ -339,10 +330,10 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       case 'session':
         // A client that does not register learns here where the relay sees it (an older relay does not say).
         if (message.observed !== undefined) this.#endpoints.seenOverTcp(message.observed);
-        this.#settle(message.rid, (p) => p.resolve(message));
+        this.#requests.resolve(message.rid, message);
         return;
       case 'lookup-result':
-        this.#settle(message.rid, (p) => p.resolve(message));
+        this.#requests.resolve(message.rid, message);
         return;
       case 'relay-error': {
         const code = PASSED_ON_CODES.has(message.code) ? (message.code as ErrorCode) : 'ERR_RELAY_REFUSED';
@@ -350,9 +341,9 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         if (message.rid === 0) {
           // Said just before the relay closes on us (e.g. full): the goodbye that follows is this.
           this.#refusal = error;
-          this.#failPending(error);
+          this.#requests.failAll(error);
         }
-        else this.#settle(message.rid, (p) => p.reject(error));
+        else this.#requests.reject(message.rid, error);
         return;
       }
       default:
@@ -377,29 +368,13 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   #stop(error: P2PChatError): void {
     this.#closed = true;
     this.#stopped = error;
-    this.#failPending(error);
+    this.#requests.failAll(error);
     this.emit('status', { state: 'stopped', error });
-  }
-
-  #settle(rid: number, action: (pending: Pending) => void): void {
-    const pending = this.#pending.get(rid);
-    if (!pending) return;
-    this.#pending.delete(rid);
-    this.#clock.clearTimeout(pending.timer);
-    action(pending);
-  }
-
-  #failPending(error: P2PChatError): void {
-    for (const [rid, pending] of this.#pending) {
-      this.#pending.delete(rid);
-      this.#clock.clearTimeout(pending.timer);
-      pending.reject(error);
-    }
   }
 
   #scheduleRetry(error: P2PChatError | undefined, goingAwayReason?: string): void {
     if (this.#closed) return;
-    this.#failPending(error ?? chatError('ERR_RELAY_UNREACHABLE', `lost relay ${this.label}`));
+    this.#requests.failAll(error ?? chatError('ERR_RELAY_UNREACHABLE', `lost relay ${this.label}`));
     const retryInMs = this.#backoff.next();
     if (goingAwayReason !== undefined) this.emit('status', { state: 'going-away', reason: goingAwayReason, retryInMs });
     else this.emit('status', { state: 'disconnected', error: error!, retryInMs });
