@@ -34,6 +34,12 @@ export function addressGroup(host: string): string {
   return `${prefix.join(':')}::/64`;
 }
 
+/** `host` as IP addresses: itself when it is one, else every address the name resolves to, in the resolver's order. */
+export async function resolveAll(host: string): Promise<string[]> {
+  if (isIP(host) !== 0) return [host];
+  return (await lookup(host, { all: true })).map((entry) => entry.address);
+}
+
 /** `host` as an IP address: itself when it is one, else what the name resolves to first. */
 export async function resolveHost(host: string): Promise<string> {
   if (isIP(host) !== 0) return host;
