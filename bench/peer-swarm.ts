@@ -95,7 +95,7 @@ function startRelayPeers(start: SwarmStart): void {
     start.concurrency,
     (i, done) => {
       const name = `${start.namePrefix}${i}`;
-      const client = new RelayClient({ relay, pin: start.relayFingerprint, identity: identities[i]!, name: () => name, port: 5050, addresses: ['192.168.1.20'] });
+      const client = new RelayClient({ relays: [{ address: relay, pin: start.relayFingerprint }], identity: identities[i]!, name: () => name, port: 5050, addresses: ['192.168.1.20'] });
       held.push(client);
       client.on('status', (status) => {
         if (status.state === 'registered' || status.state === 'ready') done(); // the relay's count checks registration

@@ -84,11 +84,11 @@ async function oursOnce(relay: RelayProcess, proxy: DelayProxy, homeA: BenchHome
   const portB = await nodeB.listen(HOST, 0, false);
   const clients = [homeA, homeB].map(
     (home, i) =>
-      new RelayClient({ relay: address, pin: relay.fingerprint, identity: home.identity, name: () => `rtt-${i}`, port: i === 0 ? 0 : portB, addresses: [] }),
+      new RelayClient({ relays: [{ address, pin: relay.fingerprint }], identity: home.identity, name: () => `rtt-${i}`, port: i === 0 ? 0 : portB, addresses: [] }),
   );
   const [clientA, clientB] = clients as [RelayClient, RelayClient];
   let inviteError: Error | undefined;
-  acceptRelayInvites(nodeB, clientB, address, (err) => (inviteError ??= err));
+  acceptRelayInvites(nodeB, clientB, (err) => (inviteError ??= err));
   nodeB.on('event', (event) => {
     if (event.type === 'message') nodeB.say(event.text);
   });

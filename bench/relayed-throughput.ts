@@ -81,7 +81,7 @@ export async function runRelayedThroughput(homeA: BenchHome, homeB: BenchHome, l
   // B must register to be invited, which takes a listening port (never dialled here); A only dials.
   const clients = [homeA, homeB].map(
     (home, i) =>
-      new RelayClient({ relay: relayAddress, pin: relay.fingerprint, identity: home.identity, name: () => `tput-${i}`, port: i === 0 ? 0 : NOMINAL_PORT, addresses: [] }),
+      new RelayClient({ relays: [{ address: relayAddress, pin: relay.fingerprint }], identity: home.identity, name: () => `tput-${i}`, port: i === 0 ? 0 : NOMINAL_PORT, addresses: [] }),
   );
   const [clientA, clientB] = clients as [RelayClient, RelayClient];
   let sink: Sink | undefined;

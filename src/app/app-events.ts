@@ -94,7 +94,8 @@ export type AppEvent =
   | { type: 'listening'; host: string; port: number; udpPort?: number; fingerprint: string; name: string; busyPort?: number }
   | ({ type: 'connected'; known: boolean } & PeerSummary)
   | { type: 'relay'; state: 'registered'; relay: string; observed: string }
-  | { type: 'relay'; state: 'disconnected' | 'going-away'; relay: string; code: string; message: string; retryInMs: number }
+  /** `next`: the relay of the list tried at once (`retryInMs` is then 0). */
+  | { type: 'relay'; state: 'disconnected' | 'going-away'; relay: string; code: string; message: string; retryInMs: number; next?: string }
   | {
       type: 'message';
       from: string;

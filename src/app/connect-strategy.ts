@@ -163,10 +163,11 @@ export function connectWithStrategy(node: ChatNode, input: StrategyInput): Promi
     const startRelay = () => {
       if (relayStarted || decided || !relay) return;
       relayStarted = true;
-      // Known from the start, so that a conversation joined --relay-only is never moved to a direct path.
-      const route: Route = { path: 'relayed', via: relay.client.label, ...(input.mode === 'relay-only' ? { pinned: true } : {}) };
       attempt(async (gate) => {
         await relay.client.whenRegistered(timing.relayRegisterTimeoutMs);
+        // Known from the start, so that a conversation joined --relay-only is never moved to a
+        // direct path; `via` is the relay we are on now (one of a list), until the answer says more.
+        const route: Route = { path: 'relayed', via: relay.client.label, ...(input.mode === 'relay-only' ? { pinned: true } : {}) };
         if (relay.client.carriesEarly) return relayedWithEarly(node, relay, route, input.expect!, gate);
         const { token, relay: carrier } = await relay.client.dial(input.expect!);
         const stream = await openDataConnection(node.transport, carrier.host, carrier.port, token, { timeoutMs: timing.connectTimeoutMs, clock });

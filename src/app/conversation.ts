@@ -6,7 +6,6 @@ import { EventEmitter } from 'node:events';
 import { SYSTEM_CLOCK, type Clock } from '../clock.js';
 import type { Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
-import type { RelayAddress } from '../net/relay-address.js';
 import type { PunchSocket } from '../net/datagram-port.js';
 import { openPunchSocket } from '../net/udx-punch-socket.js';
 import { udxTransport } from '../net/udx-transport.js';
@@ -23,6 +22,7 @@ import { summaryOfTransfer } from './files/file-events.js';
 import { listFiles, type FileList } from './files/file-list.js';
 import type { AcceptPolicy } from './files/transfers.js';
 import { lanPeerOf, PeerDirectory } from './peer-directory.js';
+import type { RelayEntry } from './relay-client.js';
 import { linkRelay, type RelayLink } from './relay-link.js';
 import { pathTools } from './path-tools.js';
 import { PathUpgrade } from './path-upgrade.js';
@@ -48,8 +48,8 @@ export interface ConversationOptions {
    * (path-upgrade.ts), and take part when a peer moves ours. false (--no-upgrade): stay relayed. Default true.
    */
   readonly upgrade?: boolean;
-  /** Register at this relay, and fall back to it when a direct dial fails. */
-  readonly relay?: { readonly address: RelayAddress; readonly pin?: string };
+  /** Register at one of these relays (the first that can be had), and fall back to it when a direct dial fails. */
+  readonly relays?: readonly RelayEntry[];
   /** Where received files go and which offers are accepted unasked. */
   readonly files: { readonly downloadDir: string; readonly acceptFiles: AcceptPolicy };
   readonly timing?: Partial<Settings>;
@@ -361,13 +361,12 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
 
   /** Keep a control connection to the relay, and (when listening) accept the sessions it invites us to. */
   #linkRelay(port: number): void {
-    const relay = this.#options.relay;
-    if (!relay || this.#quitting) return;
+    const relays = this.#options.relays;
+    if (!relays || this.#quitting) return;
     const udp = this.#node.udpPort;
     const datagrams = this.#paths ? this.#punch() : undefined;
     const options = {
-      relay: relay.address,
-      ...(relay.pin ? { pin: relay.pin } : {}),
+      relays,
       identity: this.#options.identity,
       port,
       ...(udp !== undefined ? { udpPort: udp } : {}),
@@ -401,7 +400,7 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
    * without one, a peer behind a NAT could only be reached over TCP.
    */
   async #openPunchSocket(): Promise<void> {
-    if (!this.#paths || !this.#options.relay || !this.#node.speaksUdp || this.#node.datagrams || this.#quitting) return;
+    if (!this.#paths || !this.#options.relays || !this.#node.speaksUdp || this.#node.datagrams || this.#quitting) return;
     try {
       this.#punchSocket = await openPunchSocket('0.0.0.0');
     } catch (err) {

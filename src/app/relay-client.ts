@@ -1,8 +1,10 @@
 // A peer's control connection to a relay: register (the relay learns our key from the Noise
 // handshake, our nickname, listening port and local addresses, and tells us the public address it
 // sees), look peers up, ask for relayed sessions, and hear invitations. The connection is kept
-// up with keepalives and re-opened with exponential backoff whenever it drops. Given a UDP socket,
-// it also learns from the relay the public endpoint that socket is seen at, while connected.
+// up with keepalives and re-opened whenever it drops: to the relays of its list in order, the next
+// at once when one cannot be had, and with exponential backoff once all have failed
+// (relay-rotation.ts). Given a UDP socket, it also learns from the relay the public endpoint that
+// socket is seen at, while connected.
 
 import { EventEmitter } from 'node:events';
 import { SYSTEM_CLOCK, type Clock, type Timer } from '../clock.js';
@@ -21,11 +23,17 @@ import { RELAY_CONTROL_MESSAGES, type PeerRef, type SessionMessage } from '../se
 import { EndpointObserver, type ObservedEndpoints } from './observed-endpoints.js';
 import { RelayBackoff } from './relay-backoff.js';
 import { PendingRequests } from './relay-requests.js';
+import { RelayRotation, type RotationStep } from './relay-rotation.js';
+
+/** A relay to use: where it is, and its fingerprint (validated) when pinned with host#FP. */
+export interface RelayEntry {
+  readonly address: RelayAddress;
+  readonly pin?: string;
+}
 
 export interface RelayClientOptions {
-  readonly relay: RelayAddress;
-  /** The relay's fingerprint, validated, when pinned with host#FP. */
-  readonly pin?: string;
+  /** The relays to use, in the order they are tried; at least one. */
+  readonly relays: readonly RelayEntry[];
   readonly identity: Identity;
   /** Our nickname, read whenever we introduce ourselves or register: it follows /nick. */
   readonly name: () => string;
@@ -47,14 +55,19 @@ export interface RelayClientOptions {
   readonly datagrams?: DatagramPort;
 }
 
-export type RelayStatus =
+/**
+ * What happened with `relay` (its label). After a failure the client tries `next` at once when
+ * there is one (`retryInMs` 0), or waits `retryInMs` and starts again from the first relay.
+ */
+export type RelayStatus = { readonly relay: string } & (
   | { readonly state: 'registered'; readonly observed: string }
   /** Connected without registering (a `connect` that only dials through the relay). */
   | { readonly state: 'ready' }
-  | { readonly state: 'disconnected'; readonly error: P2PChatError; readonly retryInMs: number }
-  | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number }
-  /** Given up for good: our key registered elsewhere, or the relay failed its pinned key. */
-  | { readonly state: 'stopped'; readonly error: P2PChatError };
+  | { readonly state: 'disconnected'; readonly error: P2PChatError; readonly retryInMs: number; readonly next?: string }
+  | { readonly state: 'going-away'; readonly reason: string; readonly retryInMs: number; readonly next?: string }
+  /** Given up for good: our key registered elsewhere, or no relay left that passed its pinned key. */
+  | { readonly state: 'stopped'; readonly error: P2PChatError }
+);
 
 /** A relayed session the relay arranged for us: present `token` on a data connection to `relay`. */
 export interface RelaySession {
@@ -81,11 +94,12 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
   /** The nickname our last registration on this connection carried (answered or not). */
   #registeredAs: string | undefined;
   readonly #endpoints = new EndpointObserver((endpoints) => this.emit('endpoints', endpoints));
-  /** The relay's IP address as the control connection reached it: where UDP probes go. */
+  /** The relay's IP address as the control connection reached it: where UDP probes and data connections go. */
   #relayIp: string | undefined;
   /** The local port of the control connection, bound explicitly. */
   #controlPort: number | undefined;
   readonly #backoff: RelayBackoff;
+  readonly #rotation: RelayRotation<RelayEntry>;
   #retry: Timer | undefined;
   #closed = false;
   /** Why we gave up on the relay for good, when we did (our key registered elsewhere, a wrong key). */
@@ -100,10 +114,21 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     this.#clock = options.clock ?? SYSTEM_CLOCK;
     this.#requests = new PendingRequests(this.#clock);
     this.#backoff = new RelayBackoff(this.#timing.relayBackoffInitialMs, this.#timing.relayBackoffMaxMs);
+    this.#rotation = new RelayRotation(options.relays);
+  }
+
+  /**
+   * The relay in use, or being tried: where relayed data connections go. Once connected, its host
+   * is the address the control connection reached, so that a name with several addresses (one
+   * per relay of a cluster, say) brings data connections to the same relay.
+   */
+  get relay(): RelayAddress {
+    const { address } = this.#rotation.current;
+    return this.#relayIp === undefined ? address : { ...address, host: this.#relayIp };
   }
 
   get label(): string {
-    return this.#options.relay.label;
+    return this.#rotation.current.address.label;
   }
 
   get registered(): boolean {
@@ -150,9 +175,11 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.off('status', onStatus);
         resolve();
       };
+      const { relays } = this.#options;
+      const which = relays.length === 1 ? `relay ${this.label}` : `any of relays ${relays.map((r) => r.address.label).join(', ')}`;
       const timer = this.#clock.setTimeout(() => {
         this.off('status', onStatus);
-        reject(chatError('ERR_RELAY_UNREACHABLE', `cannot register with relay ${this.label} within ${timeoutMs / 1000} s`));
+        reject(chatError('ERR_RELAY_UNREACHABLE', `cannot register with ${which} within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       this.on('status', onStatus);
     });
@@ -193,7 +220,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
    * to: the one asked, or the relay of its cluster that holds the session when the answer names one.
    */
   async dial(fingerprint: string, early?: Buffer): Promise<RelaySession> {
-    const asked = this.#options.relay;
+    const asked = this.relay;
     const flight = early && early.length > 0 ? { early: early.toString('hex') } : {};
     const answer = await this.#request((rid) => ({ type: 'dial', rid, fingerprint, ...flight }));
     if (answer.type !== 'session') throw chatError('ERR_RELAY_REFUSED', `relay ${this.label} sent an unexpected answer`);
@@ -227,7 +254,8 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 
   async #connect(): Promise<void> {
     if (this.#closed) return;
-    const { relay } = this.#options;
+    const { address: relay, pin } = this.#rotation.current;
+    this.#relayIp = undefined;
     let connection: PeerConnection;
     try {
       const transport = this.#options.transport ?? TCP_TRANSPORT;
@@ -252,10 +280,10 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         byeGraceMs: this.#timing.byeGraceMs,
         maxQueuedBytes: this.#timing.maxQueuedBytes,
         clock: this.#clock,
-        ...(this.#options.pin ? { expectedFingerprint: this.#options.pin } : {}),
+        ...(pin ? { expectedFingerprint: pin } : {}),
       });
     } catch (err) {
-      this.#scheduleRetry(unreachable(err, this.label));
+      this.#moveOn(relay.label, this.#rotation.failed(), unreachable(err, relay.label));
       return;
     }
     this.#connection = connection;
@@ -265,7 +293,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         // displace a listener of the same identity); the relay takes dials from any handshake.
         this.#registered = true;
         this.#backoff.reset();
-        this.emit('status', { state: 'ready' });
+        this.emit('status', { state: 'ready', relay: relay.label });
         this.#probeEndpoints();
         return;
       }
@@ -273,6 +301,10 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     });
     connection.on('message', (message) => this.#onMessage(message));
     connection.once('closed', (outcome) => {
+      const wasUp = this.#registered;
+      // A relay lost once we were on it: a new pass from the first, after the backoff. One that
+      // failed before that: the next of this pass.
+      const step = (): RotationStep => (wasUp ? (this.#rotation.restart(), 'pass-over') : this.#rotation.failed());
       this.#connection = undefined;
       this.#registered = false;
       this.#registeredAs = undefined;
@@ -286,18 +318,22 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       } else if (this.#refusal) {
         const refusal = this.#refusal;
         this.#refusal = undefined;
-        this.#scheduleRetry(refusal);
+        this.#moveOn(relay.label, step(), refusal);
       } else if (outcome.kind === 'left') {
         this.#requests.failAll(chatError('ERR_RELAY_GOING_AWAY', `relay ${this.label} is going away: ${outcome.reason}`));
-        this.#scheduleRetry(undefined, outcome.reason);
+        this.#moveOn(relay.label, step(), undefined, outcome.reason);
       } else if (outcome.kind !== 'closed' && outcome.error.code === 'ERR_PEER_KEY_MISMATCH') {
-        // Not the relay we pinned: talking to it again will not change its key. ("peer presented
-        // key K, expected P; refusing to talk to it" becomes "relay R presented key K, expected P; not using it".)
+        // Not the relay we pinned: talking to it again will not change its key, so it leaves the
+        // list. ("peer presented key K, expected P; refusing to talk to it" becomes "relay R
+        // presented key K, expected P; not using it".)
         const mismatch = outcome.error.message.replace(/^peer /, '').replace(/; refusing to talk to it$/, '');
-        this.#stop(chatError('ERR_PEER_KEY_MISMATCH', `relay ${this.label} ${mismatch}; not using it`));
+        const error = chatError('ERR_PEER_KEY_MISMATCH', `relay ${this.label} ${mismatch}; not using it`);
+        const left = this.#rotation.drop();
+        if (left === 'none-left') this.#stop(error);
+        else this.#moveOn(relay.label, left, error);
       } else {
         const error = outcome.kind === 'closed' ? chatError('ERR_RELAY_UNREACHABLE', 'closed') : outcome.error;
-        this.#scheduleRetry(error);
+        this.#moveOn(relay.label, step(), error);
       }
     });
     connection.start();
@@ -320,7 +356,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
         this.#registered = true;
         this.#endpoints.seenOverTcp(message.observed);
         this.#backoff.reset();
-        if (!again) this.emit('status', { state: 'registered', observed: message.observed });
+        if (!again) this.emit('status', { state: 'registered', relay: this.label, observed: message.observed });
         this.#probeEndpoints();
         return;
       }
@@ -358,7 +394,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     this.#endpoints.probe({
       datagrams,
       relayHost: this.#relayIp,
-      relayPort: this.#options.relay.port,
+      relayPort: this.relay.port,
       clock: this.#clock,
       deadlineMs: this.#timing.connectTimeoutMs,
       refreshMs: this.#timing.endpointRefreshMs,
@@ -369,15 +405,24 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
     this.#closed = true;
     this.#stopped = error;
     this.#requests.failAll(error);
-    this.emit('status', { state: 'stopped', error });
+    this.emit('status', { state: 'stopped', relay: this.label, error });
   }
 
-  #scheduleRetry(error: P2PChatError | undefined, goingAwayReason?: string): void {
+  /**
+   * `relay` (its label) failed or was lost, and the rotation took `step`: try the next relay now,
+   * or, the pass over, the first again after the backoff.
+   */
+  #moveOn(relay: string, step: RotationStep, error: P2PChatError | undefined, goingAwayReason?: string): void {
     if (this.#closed) return;
-    this.#requests.failAll(error ?? chatError('ERR_RELAY_UNREACHABLE', `lost relay ${this.label}`));
-    const retryInMs = this.#backoff.next();
-    if (goingAwayReason !== undefined) this.emit('status', { state: 'going-away', reason: goingAwayReason, retryInMs });
-    else this.emit('status', { state: 'disconnected', error: error!, retryInMs });
+    this.#requests.failAll(error ?? chatError('ERR_RELAY_UNREACHABLE', `lost relay ${relay}`));
+    const next = step === 'next' ? { next: this.label } : {};
+    const retryInMs = step === 'next' ? 0 : this.#backoff.next();
+    if (goingAwayReason !== undefined) this.emit('status', { state: 'going-away', relay, reason: goingAwayReason, retryInMs, ...next });
+    else this.emit('status', { state: 'disconnected', relay, error: error!, retryInMs, ...next });
+    if (step === 'next') {
+      void this.#connect();
+      return;
+    }
     this.#retry = this.#clock.setTimeout(() => void this.#connect(), retryInMs);
     this.#retry.unref();
   }

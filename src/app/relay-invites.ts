@@ -25,22 +25,22 @@ const MAX_CONCURRENT_INVITES = 16;
  */
 const TOKENS_REMEMBERED = 64;
 
-/** Where invitations come from, and where a first flight is answered: a RelayClient. */
+/**
+ * Where invitations come from, and where a first flight is answered: a RelayClient. `relay` is
+ * the relay it is connected to, which sent the invitation and holds the session.
+ */
 interface InviteSource {
   on(event: 'invite', listener: (invite: Invite) => void): unknown;
   answer(token: string, early: Buffer): void;
+  readonly relay: RelayAddress;
 }
 
-export function acceptRelayInvites(
-  node: ChatNode,
-  client: InviteSource,
-  relay: RelayAddress,
-  onError: (error: P2PChatError) => void,
-): void {
+export function acceptRelayInvites(node: ChatNode, client: InviteSource, onError: (error: P2PChatError) => void): void {
   let inFlight = 0;
   const taken = new Set<string>();
   client.on('invite', (invite) => {
     if (node.quitting || inFlight >= MAX_CONCURRENT_INVITES || taken.has(invite.token)) return;
+    const relay = client.relay;
     taken.add(invite.token);
     if (taken.size > TOKENS_REMEMBERED) taken.delete(taken.values().next().value!);
     const route = { path: 'relayed' as const, via: relay.label };

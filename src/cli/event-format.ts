@@ -154,7 +154,7 @@ function noticeLine(event: AppEvent): string | null {
     case 'relay':
       return event.state === 'registered'
         ? notice(pc.dim(`registered with relay ${event.relay} (seen as ${event.observed})`))
-        : notice(pc.yellow(`relay ${event.relay}: ${sanitizeText(event.message)}; retrying in ${Math.ceil(event.retryInMs / 1000)} s`));
+        : notice(pc.yellow(`relay ${event.relay}: ${sanitizeText(event.message)}; ${event.next !== undefined ? `trying relay ${event.next}` : `retrying in ${Math.ceil(event.retryInMs / 1000)} s`}`));
     case 'announced':
       return notice(pc.dim(`announced on the LAN as "${event.instance}"`));
     case 'peer-up':

@@ -18,7 +18,8 @@ import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { KnownPeers } from '../secure/known-peers.js';
 import { TRANSPORT_MODES, type PathMode, type TransportMode } from '../app/connect-strategy.js';
 import { isAddressTarget } from '../app/dial-plan.js';
-import { parseRelayAddress, type RelayAddress } from '../net/relay-address.js';
+import type { RelayEntry } from '../app/relay-client.js';
+import { parseRelayList } from '../net/relay-address.js';
 import { readConfigFile, type ConfigFile } from './config-file.js';
 import { discover } from './discover-command.js';
 import { LISTENER_OPTIONS, parseListenerSettings } from './listener-options.js';
@@ -163,7 +164,7 @@ const PEER_OPTIONS = [
   ['--no-mdns', 'no LAN discovery: do not announce, do not look up names on the LAN'],
   ['--no-udp', 'TCP only: do not listen on UDP, do not dial over it'],
   ['--no-upgrade', 'keep relayed conversations relayed: never move them to a direct path (hole punching)'],
-  ['--relay <host[:port][#fp]>', 'rendezvous and relay server to register with and fall back to (env P2P_CHAT_RELAY)'],
+  ['--relay <host[:port][#fp][,...]>', 'rendezvous and relay server to register with and fall back to; several, comma-separated, are tried in order (env P2P_CHAT_RELAY)'],
   [
     '--resume-window <seconds>',
     `keep a conversation this long for a lost peer to come back, and wait as long at the end of piped input for every line to be acknowledged; 0: never (default ${DEFAULTS.resumeWindowMs / 1000})`,
@@ -236,7 +237,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
   const format = formatOption(flags);
   const { config, ...context } = openHome(flags);
   const relay = relayOption(flags.relay, config);
-  if (flags.relayOnly && !relay.relay) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
+  if (flags.relayOnly && !relay.relays) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
   // A path that cannot be sent fails here, before the peer is bothered with a connection.
   const offer = send ? await listFiles(send) : undefined;
   const mode: PathMode = flags.directOnly ? 'direct-only' : flags.relayOnly ? 'relay-only' : 'auto';
@@ -282,13 +283,15 @@ function debugOn(): boolean {
   return Boolean(process.env.P2P_CHAT_DEBUG);
 }
 
-/** --relay, else $P2P_CHAT_RELAY, else config.json: the relay's address and optional pinned key. */
-function relayOption(flag: unknown, config: ConfigFile): { relay?: { address: RelayAddress; pin?: string } } {
+/** --relay, else $P2P_CHAT_RELAY, else config.json: the relays' addresses, in order, each with its optional pinned key. */
+function relayOption(flag: unknown, config: ConfigFile): { relays?: RelayEntry[] } {
   const text = stringFlag(flag, '--relay') ?? process.env.P2P_CHAT_RELAY ?? config.relay;
   if (!text) return {};
-  const address = parseRelayAddress(text);
-  const pin = address.pin !== undefined ? normalizeFingerprint(address.pin) : undefined;
-  return { relay: { address, ...(pin ? { pin } : {}) } };
+  const relays = parseRelayList(text).map((address) => {
+    const pin = address.pin !== undefined ? normalizeFingerprint(address.pin) : undefined;
+    return { address, ...(pin ? { pin } : {}) };
+  });
+  return { relays };
 }
 
 async function relayServerCommand(flags: GlobalFlags & Record<string, unknown>): Promise<number> {

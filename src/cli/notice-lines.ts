@@ -1,6 +1,7 @@
 // The status lines the terminal and pipe front ends print, as formatNotice words them, less the
 // repetition: a relay that keeps failing the same way is one line, then at most one "still
-// retrying" line a minute, where --json reports every try as its own event.
+// retrying" line a minute (each relay of a list counted apart, as passes over the list try them
+// in turn), where --json reports every try as its own event.
 
 import pc from 'picocolors';
 import type { AppEvent } from '../app/app-events.js';
@@ -15,8 +16,8 @@ type RelayEvent = Extract<AppEvent, { type: 'relay' }>;
 
 export class NoticeLines {
   readonly #clock: Clock;
-  /** The relay failure last shown: what it was, how many tries since, and when a line was printed. */
-  #failing: { key: string; tries: number; shownAt: number } | undefined;
+  /** Per relay, the failure last shown: what it was, how many tries since, and when a line was printed. */
+  readonly #failing = new Map<string, { key: string; tries: number; shownAt: number }>();
 
   constructor(clock: Clock = SYSTEM_CLOCK) {
     this.#clock = clock;
@@ -30,21 +31,21 @@ export class NoticeLines {
   #relay(event: RelayEvent): string | null {
     const now = this.#clock.now();
     if (event.state === 'registered') {
-      this.#failing = undefined;
+      this.#failing.clear();
       return formatNotice(event, now);
     }
-    const key = `${event.state} ${event.code} ${event.message}`;
-    const failing = this.#failing;
+    const key = `${event.state} ${event.code} ${event.message} ${event.next ?? ''}`;
+    const failing = this.#failing.get(event.relay);
     if (failing?.key !== key) {
-      this.#failing = { key, tries: 1, shownAt: now };
+      this.#failing.set(event.relay, { key, tries: 1, shownAt: now });
       return formatNotice(event, now);
     }
     failing.tries++;
     if (now - failing.shownAt < STILL_RETRYING_EVERY_MS) return null;
     failing.shownAt = now;
-    const next = Math.ceil(event.retryInMs / 1000);
+    const then = event.next !== undefined ? `then relay ${event.next}` : `next in ${Math.ceil(event.retryInMs / 1000)} s`;
     return `${pc.dim(clock(now))} ` + notice(
-      pc.yellow(`relay ${event.relay}: still retrying after ${failing.tries} tries (${sanitizeText(event.message)}); next in ${next} s`),
+      pc.yellow(`relay ${event.relay}: still retrying after ${failing.tries} tries (${sanitizeText(event.message)}); ${then}`),
     );
   }
 }

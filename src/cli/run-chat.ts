@@ -16,7 +16,7 @@ import type { KnownPeers } from '../secure/known-peers.js';
 import { parseInput } from './input-commands.js';
 import { InteractiveFrontend, JsonFrontend, PipeFrontend, type Frontend } from './frontends.js';
 import type { PathMode, TransportMode } from '../app/connect-strategy.js';
-import type { RelayAddress } from '../net/relay-address.js';
+import type { RelayEntry } from '../app/relay-client.js';
 import { sanitizeName } from '../session/sanitize.js';
 import type { AcceptPolicy } from '../app/files/transfers.js';
 import type { FileList } from '../app/files/file-list.js';
@@ -39,8 +39,8 @@ export interface RunChatOptions {
   readonly listen?: { host: string; port: number; fallback: boolean };
   /** What was typed after `connect`, and --expect if given (validated). */
   readonly connect?: { target: string; expect?: string; mode: PathMode; transport?: TransportMode };
-  /** --relay (or P2P_CHAT_RELAY): register there, and fall back to it when a direct dial fails. */
-  readonly relay?: { address: RelayAddress; pin?: string };
+  /** --relay (or P2P_CHAT_RELAY): register at the first of these that can be had, and fall back to it when a direct dial fails. */
+  readonly relays?: readonly RelayEntry[];
   /** Settings from the command line (handshake deadline, the listener's caps) over DEFAULTS. */
   readonly timing?: Partial<Settings>;
   /** P2P_CHAT_DEBUG: also show `debug` events. */
@@ -95,7 +95,7 @@ class ChatRun {
     const files = !interactive && options.files.acceptFiles === 'ask' ? { ...options.files, acceptFiles: 'never' as const } : options.files;
     // The front end comes first: the node reports transfer progress at the rate it asks for.
     this.#frontend = this.#createFrontend(interactive);
-    const { identity, knownPeers, name, mdns, listen, relay } = options;
+    const { identity, knownPeers, name, mdns, listen, relays } = options;
     this.#conversation = new Conversation({
       identity,
       knownPeers,
@@ -104,7 +104,7 @@ class ChatRun {
       ...(options.udp === false ? { udp: false } : {}),
       ...(options.upgrade === false ? { upgrade: false } : {}),
       ...(listen ? { listen } : {}),
-      ...(relay ? { relay } : {}),
+      ...(relays ? { relays } : {}),
       files,
       timing: { ...options.timing, fileProgressIntervalMs: this.#frontend.progressIntervalMs },
       clock: SYSTEM_CLOCK,

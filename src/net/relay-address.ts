@@ -1,9 +1,13 @@
-// Parse `--relay host[:port][#fingerprint]`: where the relay is, and optionally its pinned key.
+// Parse `--relay host[:port][#fingerprint][,...]`: where the relays are (tried in the order
+// given), and optionally each one's pinned key.
 
 import { DEFAULTS } from '../defaults.js';
 import { chatError } from '../errors.js';
 import { formatHostPort } from './address.js';
 import { parseTarget } from './target.js';
+
+/** The most relays one `--relay` may list. */
+export const MAX_RELAYS = 8;
 
 export interface RelayAddress {
   readonly host: string;
@@ -22,4 +26,15 @@ export function parseRelayAddress(input: string): RelayAddress {
   if (pin === '') throw chatError('ERR_BAD_TARGET', `'${input}' has an empty fingerprint after '#'`);
   const target = parseTarget(where, DEFAULTS.port);
   return { host: target.host, port: target.port, label: formatHostPort(target.host, target.port), ...(pin ? { pin } : {}) };
+}
+
+/** A comma-separated list of relays, in the order they are to be tried; at least one, at most MAX_RELAYS. */
+export function parseRelayList(input: string): RelayAddress[] {
+  const entries = input.split(',').map((entry) => entry.trim());
+  if (entries.some((entry) => entry === '')) throw chatError('ERR_BAD_TARGET', `'${input}' has an empty relay in its list`);
+  if (entries.length > MAX_RELAYS) throw chatError('ERR_USAGE', `'${input}' lists ${entries.length} relays; at most ${MAX_RELAYS}`);
+  const relays = entries.map(parseRelayAddress);
+  const twice = relays.find((relay, i) => relays.findIndex((other) => other.label === relay.label) !== i);
+  if (twice) throw chatError('ERR_USAGE', `'${input}' lists relay ${twice.label} twice`);
+  return relays;
 }

@@ -181,7 +181,7 @@ describe('a conversation through its API (issue 10)', { timeout: 30_000 }, () =>
 describe('the conversation and its relay (issue 10, part 6)', { timeout: 30_000 }, () => {
   it("a relayed connect runs on the conversation's settings", async () => {
     const { address } = await standInRelay(); // never lets anyone register
-    const bob = tempConversation('bob', { relay: { address }, timing: { relayRegisterTimeoutMs: 50 } });
+    const bob = tempConversation('bob', { relays: [{ address }], timing: { relayRegisterTimeoutMs: 50 } });
     await bob.start();
     await assert.rejects(bob.connect(`${newIdentity().fingerprint}@127.0.0.1:9`, { mode: 'relay-only' }), {
       code: 'ERR_RELAY_UNREACHABLE',
@@ -192,13 +192,13 @@ describe('the conversation and its relay (issue 10, part 6)', { timeout: 30_000 
   it('after a nick change the relay finds the peer by its new name', async () => {
     const { relay, port, event } = await startRelay();
     const address = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
-    const alice = tempConversation('alice', { listen: LOOPBACK, relay: { address, pin: relay.fingerprint } });
+    const alice = tempConversation('alice', { listen: LOOPBACK, relays: [{ address, pin: relay.fingerprint }] });
     const { log: atAlice } = await started(alice);
     await atAlice.until(ofType('relay', (e) => e.state === 'registered'));
     alice.nick('ally');
     await event('registered', (e) => e.name === 'ally' && e.fingerprint === alice.fingerprint);
 
-    const bob = tempConversation('bob', { relay: { address, pin: relay.fingerprint } });
+    const bob = tempConversation('bob', { relays: [{ address, pin: relay.fingerprint }] });
     await bob.start();
     const summary = await bob.connect('ally', { mode: 'relay-only' });
     assert.deepEqual([summary.name, summary.fingerprint, summary.path, summary.via], ['ally', alice.fingerprint, 'relayed', address.label]);

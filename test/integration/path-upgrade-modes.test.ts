@@ -20,11 +20,11 @@ const TIMING = { upgradeAttemptMs: 1_000, upgradeRetryMs: 1_000, upgradeEarlyTri
 async function relayOnlyPair() {
   const { relay, port } = await startRelay();
   const address = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
-  const alice = tempConversation('alice', { listen: { host: '127.0.0.1', port: 0, fallback: false }, relay: { address, pin: relay.fingerprint }, timing: TIMING });
+  const alice = tempConversation('alice', { listen: { host: '127.0.0.1', port: 0, fallback: false }, relays: [{ address, pin: relay.fingerprint }], timing: TIMING });
   const atAlice = new EventLog(alice);
   await alice.start();
   await atAlice.until((e) => e.type === 'relay' && e.state === 'registered');
-  const bob = tempConversation('bob', { relay: { address, pin: relay.fingerprint }, timing: TIMING });
+  const bob = tempConversation('bob', { relays: [{ address, pin: relay.fingerprint }], timing: TIMING });
   const atBob = new EventLog(bob);
   await bob.start();
   const summary = await bob.connect('alice', { mode: 'relay-only' });

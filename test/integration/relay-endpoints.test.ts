@@ -39,7 +39,7 @@ function relayClient(port: number, options: Partial<RelayClientOptions> = {}) {
     },
   };
   const name = options.port ? 'alice' : 'dialler';
-  const client = new RelayClient({ relay: parseRelayAddress(`127.0.0.1:${port}`), identity: newIdentity(), name: () => name, port: 0, transport, ...options });
+  const client = new RelayClient({ relays: [{ address: parseRelayAddress(`127.0.0.1:${port}`) }], identity: newIdentity(), name: () => name, port: 0, transport, ...options });
   clients.push(client);
   const statuses: RelayStatus[] = [];
   const endpoints: ObservedEndpoints[] = [];
@@ -139,7 +139,7 @@ describe('RelayClient and its observed endpoints', () => {
     const { socket } = await udpSocket();
     const { client, statuses, endpoints, controlAt } = relayClient(port, { datagrams: socket });
     await client.whenRegistered(5_000);
-    assert.deepEqual(statuses, [{ state: 'ready' }]);
+    assert.deepEqual(statuses, [{ state: 'ready', relay: `127.0.0.1:${port}` }]);
     await until(() => client.observedUdp, 'the observed UDP endpoint');
     assert.equal(client.observed, undefined, 'not registered: not told yet');
     await client.dial(bob.fingerprint);

@@ -115,7 +115,7 @@ async function peer(name: string, relay: Relay, listens: boolean): Promise<Peer>
   const log = new EventLog(node);
   const port = listens ? await node.listen('127.0.0.1', 0, false) : 0;
   const address = { host: '127.0.0.1', port: relay.port, label: `127.0.0.1:${relay.port}` };
-  const link = linkedRelay(node, { relay: address, pin: relay.relay.fingerprint, identity, port }, () => undefined);
+  const link = linkedRelay(node, { relays: [{ address, pin: relay.relay.fingerprint }], identity, port }, () => undefined);
   const dials: Array<Buffer | undefined> = [];
   const dial = link.client.dial.bind(link.client);
   link.client.dial = (fingerprint, early) => {

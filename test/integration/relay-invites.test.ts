@@ -16,6 +16,7 @@ import { acceptRelayInvites } from '../../src/app/relay-invites.js';
 import { encodeDataHello } from '../../src/wire/data-preamble.js';
 import { PREAMBLE } from '../../src/wire/preamble.js';
 import type { P2PChatError } from '../../src/errors.js';
+import type { RelayAddress } from '../../src/net/relay-address.js';
 import { loadOrCreateIdentity } from '../../src/secure/identity-store.js';
 import { KnownPeers } from '../../src/secure/known-peers.js';
 import { cleanupRelayTestnet, standInRelay, until } from '../helpers/relay-testnet.js';
@@ -42,9 +43,12 @@ function node(connectTimeoutMs?: number): ChatNode {
   return n;
 }
 
-/** A stand-in RelayClient: invites are emitted by the test, answers kept. */
+/** A stand-in RelayClient connected to `relay`: invites are emitted by the test, answers kept. */
 class Invites extends EventEmitter<{ invite: [Invite] }> {
   readonly answers: { token: string; early: Buffer }[] = [];
+  constructor(readonly relay: RelayAddress) {
+    super();
+  }
   answer(token: string, early: Buffer): void {
     this.answers.push({ token, early });
   }
@@ -54,10 +58,9 @@ class Invites extends EventEmitter<{ invite: [Invite] }> {
 async function inviteIntoHole(): Promise<{ invites: Invites; errors: P2PChatError[] }> {
   const hole: UnansweredPort = await unansweredPort();
   cleanups.push(() => hole.close());
-  const invites = new Invites();
+  const invites = new Invites({ host: '127.0.0.1', port: hole.port, label: `127.0.0.1:${hole.port}` });
   const errors: P2PChatError[] = [];
-  const relay = { host: '127.0.0.1', port: hole.port, label: `127.0.0.1:${hole.port}` };
-  acceptRelayInvites(node(300), invites, relay, (err) => errors.push(err));
+  acceptRelayInvites(node(300), invites, (err) => errors.push(err));
   return { invites, errors };
 }
 
@@ -74,9 +77,9 @@ describe('relay invitations', { timeout: 30_000 }, () => {
 
   it('a quitting node answers no invitation', async () => {
     const relay = await standInRelay();
-    const invites = new Invites();
+    const invites = new Invites(relay.address);
     const listener = node();
-    acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));
+    acceptRelayInvites(listener, invites, (err) => assert.fail(err.message));
     await listener.quit('');
     invites.emit('invite', invite(1));
     // A probe dialled after the invitation is accepted after any connection the invitation made.
@@ -91,9 +94,9 @@ describe('relay invitations', { timeout: 30_000 }, () => {
 
   it('a data connection that opens as the node quits is closed, not answered', async () => {
     const relay = await standInRelay();
-    const invites = new Invites();
+    const invites = new Invites(relay.address);
     const listener = node();
-    acceptRelayInvites(listener, invites, relay.address, (err) => assert.fail(err.message));
+    acceptRelayInvites(listener, invites, (err) => assert.fail(err.message));
     invites.emit('invite', invite(2)); // dialling now; connected only after quit() below
     void listener.quit('');
     const [socket] = await until(() => relay.accepted.length > 0 && relay.accepted, 'the data connection');
@@ -115,8 +118,8 @@ describe('relay invitations', { timeout: 30_000 }, () => {
 
   it('a first flight it will not take is declined at once: a bare preamble for an answer, and a data connection that ends', async () => {
     const relay = await standInRelay();
-    const invites = new Invites();
-    acceptRelayInvites(node(), invites, relay.address, (err) => assert.fail(err.message));
+    const invites = new Invites(relay.address);
+    acceptRelayInvites(node(), invites, (err) => assert.fail(err.message));
     // Not a handshake anyone could answer: a preamble, then a frame of garbage.
     const garbage = Buffer.concat([PREAMBLE, Buffer.from([0x00, 0x60]), Buffer.alloc(0x60, 7)]);
     invites.emit('invite', { ...invite(6), early: garbage });
@@ -130,8 +133,8 @@ describe('relay invitations', { timeout: 30_000 }, () => {
 
   it('an invitation sent again (the relay does, when we register anew) is taken once', async () => {
     const relay = await standInRelay();
-    const invites = new Invites();
-    acceptRelayInvites(node(), invites, relay.address, (err) => assert.fail(err.message));
+    const invites = new Invites(relay.address);
+    acceptRelayInvites(node(), invites, (err) => assert.fail(err.message));
     invites.emit('invite', invite(3));
     invites.emit('invite', invite(3));
     invites.emit('invite', invite(4));

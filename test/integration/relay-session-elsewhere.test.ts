@@ -27,7 +27,7 @@ async function peer(name: string, relay: RelayAddress, listens: boolean) {
   const { node, identity } = tempPeer(name);
   const log = new EventLog(node);
   const port = listens ? await node.listen('127.0.0.1', 0, false) : 0;
-  const link = linkedRelay(node, { relay, identity, port }, () => undefined);
+  const link = linkedRelay(node, { relays: [{ address: relay }], identity, port }, () => undefined);
   await link.client.whenRegistered(5_000);
   return { node, log, link };
 }

@@ -18,7 +18,7 @@ describe('settings on the connect path (issue 10, part 6)', { timeout: 30_000 },
   it("a relayed attempt waits for the relay's registration as long as the node's settings say", async () => {
     const { address: relay } = await standInRelay();
     const { node, identity } = tempPeer('bob', { relayRegisterTimeoutMs: 50 });
-    const relayLink = linkedRelay(node, { relay, identity, port: 0 }, () => undefined);
+    const relayLink = linkedRelay(node, { relays: [{ address: relay }], identity, port: 0 }, () => undefined);
     const target = `${newIdentity().fingerprint}@127.0.0.1:9`;
     await assert.rejects(connectToTarget(node, target, { mode: 'relay-only', relay: relayLink }), (err: Error & { code?: string }) => {
       assert.equal(err.code, 'ERR_RELAY_UNREACHABLE');
@@ -31,7 +31,7 @@ describe('settings on the connect path (issue 10, part 6)', { timeout: 30_000 },
     const { address: relay } = await standInRelay();
     const { node, identity } = tempPeer('bob', { handshakeTimeoutMs: 100 });
     const reported: AppEvent[] = [];
-    linkedRelay(node, { relay, identity, port: 0 }, (event) => reported.push(event));
+    linkedRelay(node, { relays: [{ address: relay }], identity, port: 0 }, (event) => reported.push(event));
     // The default handshake timeout (10 s) would outlast this wait.
     const event = await until(() => reported.find((e) => e.type === 'relay' && e.state === 'disconnected'), 'the handshake to time out', 3_000);
     assert.equal(event.type === 'relay' && event.state === 'disconnected' && event.code, 'ERR_HANDSHAKE_TIMEOUT');
@@ -43,7 +43,7 @@ describe('settings on the connect path (issue 10, part 6)', { timeout: 30_000 },
     const listening = await node.listen('127.0.0.1', 0, false);
     const reported: AppEvent[] = [];
     const address = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
-    const relayLink = linkedRelay(node, { relay: address, pin: relay.fingerprint, identity, port: listening }, (e) => reported.push(e));
+    const relayLink = linkedRelay(node, { relays: [{ address, pin: relay.fingerprint }], identity, port: listening }, (e) => reported.push(e));
     await event('registered', (e) => e.name === 'alice');
 
     node.rename('alice two');

@@ -19,7 +19,7 @@ describe('a name looked up through a relay that cannot be asked', { timeout: 30_
     const { node, identity } = tempPeer('bob');
     const pin = newIdentity().fingerprint;
     const address = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
-    const relayLink = linkedRelay(node, { relay: address, pin, identity, port: 0 }, () => undefined);
+    const relayLink = linkedRelay(node, { relays: [{ address, pin }], identity, port: 0 }, () => undefined);
     await assert.rejects(connectToTarget(node, 'alice', { mode: 'auto', relay: relayLink }), {
       code: 'ERR_PEER_KEY_MISMATCH',
       message: `'alice' is not on the LAN, and the relay could not be asked: relay ${address.label} presented key ${relay.fingerprint}, expected ${pin}; not using it`,
@@ -29,7 +29,7 @@ describe('a name looked up through a relay that cannot be asked', { timeout: 30_
   it('a relay that never lets us register: the error says the relay was unreachable', async () => {
     const { address } = await standInRelay();
     const { node, identity } = tempPeer('bob', { relayRegisterTimeoutMs: 50 });
-    const relayLink = linkedRelay(node, { relay: address, identity, port: 0 }, () => undefined);
+    const relayLink = linkedRelay(node, { relays: [{ address }], identity, port: 0 }, () => undefined);
     await assert.rejects(connectToTarget(node, 'alice', { mode: 'auto', relay: relayLink }), {
       code: 'ERR_RELAY_UNREACHABLE',
       message: `'alice' is not on the LAN, and the relay could not be asked: cannot register with relay ${address.label} within 0.05 s`,
@@ -40,7 +40,7 @@ describe('a name looked up through a relay that cannot be asked', { timeout: 30_
     const { port } = await startRelay();
     const { node, identity } = tempPeer('bob');
     const address = { host: '127.0.0.1', port, label: `127.0.0.1:${port}` };
-    const relayLink = linkedRelay(node, { relay: address, identity, port: 0 }, () => undefined);
+    const relayLink = linkedRelay(node, { relays: [{ address }], identity, port: 0 }, () => undefined);
     await assert.rejects(connectToTarget(node, 'alice', { mode: 'auto', relay: relayLink }), {
       code: 'ERR_PEER_NOT_FOUND',
       message: `no peer named 'alice' found on the LAN or at relay ${address.label}; is it running with --relay ${address.label}?`,

@@ -124,10 +124,10 @@ describe('a ChatNode over UDP (issue 14)', { timeout: 30_000 }, () => {
 
   it('registers its UDP port at the relay, whose records then give UDP candidates; --no-udp registers none', async () => {
     const { port: relayPort } = await startRelay();
-    const relay = { address: parseRelayAddress(`127.0.0.1:${relayPort}`) };
+    const relays = [{ address: parseRelayAddress(`127.0.0.1:${relayPort}`) }];
     const listen = { host: '127.0.0.1', port: 0, fallback: false };
-    const alice = tempConversation('alice', { listen, relay });
-    const tcpOnly = tempConversation('carol', { listen, relay, udp: false });
+    const alice = tempConversation('alice', { listen, relays });
+    const tcpOnly = tempConversation('carol', { listen, relays, udp: false });
     const registered = await Promise.all(
       [alice, tcpOnly].map(async (conversation) => {
         const log = new EventLog(conversation);
@@ -141,7 +141,7 @@ describe('a ChatNode over UDP (issue 14)', { timeout: 30_000 }, () => {
     assert.equal(atCarol?.udpPort, undefined);
 
     const { node: bob } = tempPeer('bob');
-    const link = linkedRelay(bob, { relay: relay.address, identity: newIdentity(), port: 0 }, () => undefined);
+    const link = linkedRelay(bob, { relays, identity: newIdentity(), port: 0 }, () => undefined);
     await link.client.whenRegistered(5_000);
     const [aliceRecord] = await link.client.lookup('alice');
     assert.equal(aliceRecord?.udp, atAlice?.port);

@@ -2,10 +2,11 @@
 // 127.0.0.1): each retry waits for the clock to pass the wait the `disconnected` status announced,
 // whatever real time does, and the waits' windows double up to relayBackoffMaxMs; whenRegistered()
 // gives up at exactly its timeout; and a relay that fails its pinned key is never tried again.
+// Given a list, the client tries the next relay at once and waits only when all have failed.
 
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
+import { createServer, type Server } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RelayClient, type RelayStatus } from '../../../src/app/relay-client.js';
@@ -14,7 +15,7 @@ import type { ByteStream, Transport } from '../../../src/net/byte-stream.js';
 import { parseRelayAddress } from '../../../src/net/relay-address.js';
 import { TCP_TRANSPORT } from '../../../src/net/tcp-transport.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
-import { cleanupRelayTestnet, newIdentity, startRelay } from '../../helpers/relay-testnet.js';
+import { cleanupRelayTestnet, newIdentity, startRelay, until } from '../../helpers/relay-testnet.js';
 
 const BACKOFF = { relayBackoffInitialMs: 4, relayBackoffMaxMs: 32 };
 
@@ -30,33 +31,52 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-/** TCP, with every dial the client makes recorded. */
-function recordingTcp(): { transport: Transport; dials: Promise<ByteStream>[] } {
+/** A port on 127.0.0.1 whose listener resets every connection at once; closed after the test. */
+async function resettingPort(): Promise<number> {
+  const server = createServer((socket) => socket.resetAndDestroy());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  servers.push(server);
+  return (server.address() as { port: number }).port;
+}
+const servers: Server[] = [];
+afterEach(() => Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve())))));
+
+/** TCP, with every dial the client makes recorded (and the port it went to). */
+function recordingTcp(): { transport: Transport; dials: Promise<ByteStream>[]; ports: number[] } {
   const dials: Promise<ByteStream>[] = [];
+  const ports: number[] = [];
   const transport: Transport = {
     ...TCP_TRANSPORT,
     dial: (host, port, options) => {
       const dial = TCP_TRANSPORT.dial(host, port, options);
       dials.push(dial);
+      ports.push(port);
       dial.catch(() => undefined);
       return dial;
     },
   };
-  return { transport, dials };
+  return { transport, dials, ports };
 }
 
 afterEach(cleanupRelayTestnet);
 
 /** A client of the relay at `port` on 127.0.0.1 (pinned to `pin` if given) that counts its dials. */
 function relayClient(clock: ManualClock, port: number, pin?: string) {
-  const relay = parseRelayAddress(`127.0.0.1:${port}`);
-  const { transport, dials } = recordingTcp();
-  const client = new RelayClient({ relay, ...(pin ? { pin } : {}), identity: newIdentity(), name: () => 'alice', port: 0, timing: BACKOFF, clock, transport });
+  const { client, relays, dials, close } = relayListClient(clock, [{ port, ...(pin ? { pin } : {}) }]);
+  return { client, relay: relays[0]!, dials, close };
+}
+
+/** A client of the relays at these ports on 127.0.0.1, in order (each pinned if given), that records the ports it dials. */
+function relayListClient(clock: ManualClock, list: ReadonlyArray<{ port: number; pin?: string }>, port = 0) {
+  const relays = list.map((r) => parseRelayAddress(`127.0.0.1:${r.port}`));
+  const { transport, dials, ports } = recordingTcp();
+  const entries = relays.map((address, i) => ({ address, ...(list[i]!.pin ? { pin: list[i]!.pin } : {}) }));
+  const client = new RelayClient({ relays: entries, identity: newIdentity(), name: () => 'alice', port, timing: BACKOFF, clock, transport });
   const close = async () => {
     await client.close();
     await Promise.allSettled(dials);
   };
-  return { client, relay, dials, close };
+  return { client, relays, dials, ports, close };
 }
 
 function nextStatus(client: RelayClient): Promise<RelayStatus> {
@@ -145,6 +165,68 @@ describe('RelayClient timers on a manual clock', () => {
       }
       assert.equal(dials.length, 1, 'no retry');
       assert.equal(statuses.length, 1, 'said once');
+    } finally {
+      await close();
+    }
+  });
+
+  it('given a list, the next relay at once after a failure, and the backoff only once the whole list has failed', async () => {
+    const clock = new ManualClock();
+    // Ports held by listeners that reset each connection (a closed port could be taken meanwhile
+    // by another process): the handshake fails on each relay.
+    const [first, second] = [await resettingPort(), await resettingPort()];
+    const { client, relays, ports, close } = relayListClient(clock, [{ port: first }, { port: second }]);
+    try {
+      const statuses: RelayStatus[] = [];
+      client.on('status', (status) => statuses.push(status));
+      client.start();
+      await until(() => statuses.length === 2, 'both relays to be tried');
+      const [moved, waiting] = statuses;
+      assert.ok(moved?.state === 'disconnected' && waiting?.state === 'disconnected');
+      assert.deepEqual([moved.relay, moved.next, moved.retryInMs], [relays[0]!.label, relays[1]!.label, 0]);
+      // Reset as the dial completes, or just after: either way this relay cannot be had.
+      for (const { error } of [moved, waiting]) assert.ok(['ERR_RELAY_UNREACHABLE', 'ERR_CONNECTION_LOST', 'ERR_HANDSHAKE_FAILED'].includes(error.code), error.message);
+      assert.deepEqual([waiting.relay, waiting.next], [relays[1]!.label, undefined], 'the pass is over: no next');
+      assert.ok(waiting.retryInMs >= BACKOFF.relayBackoffInitialMs / 2, `then a backoff (${waiting.retryInMs} ms)`);
+      assert.deepEqual(ports, [first, second], 'in the order given, the second without waiting for the clock');
+
+      clock.advance(waiting.retryInMs - 1);
+      await settle();
+      assert.equal(ports.length, 2, 'nothing before the backoff is over');
+      clock.advance(1);
+      await until(() => statuses.length === 4, 'the second pass');
+      assert.deepEqual(ports, [first, second, first, second], 'the next pass starts from the first again');
+      const again = statuses[3]!;
+      assert.ok(again.state === 'disconnected' && again.retryInMs >= BACKOFF.relayBackoffInitialMs, 'its backoff window doubled');
+    } finally {
+      await close();
+    }
+  });
+
+  it('given a list, a relay that fails its pinned key leaves it; the client goes on with the others and never tries it again', async () => {
+    const clock = new ManualClock();
+    const wrong = await startRelay();
+    const right = await startRelay();
+    const wrongPin = newIdentity().fingerprint;
+    const { client, relays, ports, close } = relayListClient(clock, [{ port: wrong.port, pin: wrongPin }, { port: right.port, pin: right.relay.fingerprint }], 5050);
+    try {
+      const statuses: RelayStatus[] = [];
+      client.on('status', (status) => statuses.push(status));
+      client.start();
+      await until(() => statuses.find((s) => s.state === 'registered'), 'registered on the second relay');
+      const [mismatch, registered] = statuses;
+      assert.ok(mismatch?.state === 'disconnected');
+      assert.deepEqual([mismatch.relay, mismatch.next, mismatch.retryInMs, mismatch.error.code], [relays[0]!.label, relays[1]!.label, 0, 'ERR_PEER_KEY_MISMATCH']);
+      assert.match(mismatch.error.message, new RegExp(`^relay ${relays[0]!.label} presented key ${wrong.relay.fingerprint}, expected ${wrongPin}; not using it$`));
+      assert.deepEqual([registered?.state, registered?.relay, client.label], ['registered', relays[1]!.label, relays[1]!.label]);
+
+      // The relay in use goes away: the next pass has only it left, after the backoff.
+      await right.relay.stop();
+      const lost = await until(() => statuses.slice(2).find((s) => s.state === 'going-away'), 'the relay to go away');
+      assert.ok(lost.state === 'going-away' && lost.next === undefined && lost.retryInMs > 0);
+      clock.advance(lost.retryInMs);
+      await until(() => statuses.length === 4, 'the next try');
+      assert.deepEqual(ports, [wrong.port, right.port, right.port], 'the mispinned relay is not tried again');
     } finally {
       await close();
     }

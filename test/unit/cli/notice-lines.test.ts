@@ -56,6 +56,19 @@ describe('NoticeLines: relay retries', () => {
     );
   });
 
+  it('relays of a list, tried in turn, are counted apart: each failure is one line, then each says it is still retrying', () => {
+    const OTHER = 'relay-b.example:5050';
+    const moving = { ...refused, retryInMs: 0, next: OTHER } as const;
+    const waiting = { ...refused, relay: OTHER, message: 'timed out after 10 s' } as const;
+    const passes = [0, 30_000, STILL_RETRYING_EVERY_MS].flatMap((at) => [[at, moving], [at + 1, waiting]] as const);
+    assert.deepEqual(printed(passes), [
+      `relay ${RELAY}: connection refused; trying relay ${OTHER}`,
+      `relay ${OTHER}: timed out after 10 s; retrying in 30 s`,
+      `relay ${RELAY}: still retrying after 3 tries (connection refused); then relay ${OTHER}`,
+      `relay ${OTHER}: still retrying after 3 tries (timed out after 10 s); next in 30 s`,
+    ]);
+  });
+
   it('other events read as formatNotice words them, and LAN peers not at all', () => {
     const peer = { name: 'desk', fingerprint: 'F'.repeat(64), addresses: ['192.0.2.9'], port: 5050, lastSeen: '2030-01-01T00:00:00.000Z', known: false, keyChanged: false };
     assert.deepEqual(printed([[0, { type: 'peer-up', ...peer }], [1, { type: 'peer-down', ...peer }], [2, { type: 'error', code: 'ERR_USAGE', message: 'x' }]]), ['error: x']);

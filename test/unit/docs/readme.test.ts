@@ -84,6 +84,22 @@ describe('README and the relay behaviour', () => {
     assert.ok(readme.includes(text), `README does not say "${text}"`);
   });
 
+  it('states how many relays --relay takes and how a list is tried, with the times the code uses', async () => {
+    const { MAX_RELAYS } = await import('../../../src/net/relay-address.js');
+    const { DEFAULTS } = await import('../../../src/defaults.js');
+    const s = (ms: number) => `${ms / 1000} s`;
+    for (const text of [
+      `Up to ${MAX_RELAYS} relays, comma-separated`,
+      `takes up to ${MAX_RELAYS} relays, comma-separated`,
+      `does not answer within the connect timeout (${s(DEFAULTS.connectTimeoutMs)})`,
+      `when the keepalive times out (${s(DEFAULTS.keepaliveTimeoutMs)})`,
+      `A \`connect\` waits ${s(DEFAULTS.relayRegisterTimeoutMs)} in all`,
+      `its share of the connect timeout (${s(DEFAULTS.connectTimeoutMs)} split evenly)`,
+    ]) {
+      assert.ok(readme.includes(text), `README does not say "${text}"`);
+    }
+  });
+
   it('says plainly that lookups list registered peers to anyone', () => {
     assert.match(readme, /anyone can list the registered peers' nicknames, fingerprints, public addresses/);
   });
