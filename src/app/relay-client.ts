@@ -18,7 +18,7 @@ import { TCP_TRANSPORT } from '../net/tcp-transport.js';
 import { FEATURES, PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import { PeerConnection } from '../session/peer-connection.js';
-import { EARLY_FLIGHT_FEATURE, REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
+import { CLUSTER_FEATURE, EARLY_FLIGHT_FEATURE, REPLACED_REASON, type RelayRecord } from '../session/relay-messages.js';
 import { RELAY_CONTROL_MESSAGES, type PeerRef, type SessionMessage } from '../session/session-messages.js';
 import { EndpointObserver, type ObservedEndpoints } from './observed-endpoints.js';
 import { RelayBackoff } from './relay-backoff.js';
@@ -271,8 +271,9 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       connection = new PeerConnection(stream, {
         initiator: true,
         keyPair: this.#options.identity.keyPair,
-        // `early`: invite us with the dialler's first flight, and we answer it (relay-invites.ts).
-        localInfo: { name: this.#options.name(), version: PROTOCOL_VERSION, features: [...FEATURES, EARLY_FLIGHT_FEATURE] },
+        // `early`: invite us with the dialler's first flight, and we answer it (relay-invites.ts);
+        // `cluster`: we open a session's data connection on the relay its `session.relay` names.
+        localInfo: { name: this.#options.name(), version: PROTOCOL_VERSION, features: [...FEATURES, EARLY_FLIGHT_FEATURE, CLUSTER_FEATURE] },
         codec: RELAY_CONTROL_MESSAGES,
         handshakeTimeoutMs: this.#timing.handshakeTimeoutMs,
         keepaliveIntervalMs: this.#timing.keepaliveIntervalMs,
