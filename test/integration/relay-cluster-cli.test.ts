@@ -1,7 +1,8 @@
 // A cluster as operators and users run it: three `p2p-chat relay --cluster` processes sharing one
 // key and one redis-server; a listener registered on one relay is found by name from another and
 // chats and receives a file (--relay-only, so through the relays); its relay is SIGKILLed, it
-// registers on the next relay it was given (--relay a,b) and is reachable again.
+// registers on the next relay it was given (--relay a,b) and is reachable again, and a peer given
+// only the dead relay drops out of the cluster's lookups within the TTL.
 
 import { after, afterEach, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -10,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupPeers, PeerProcess, tempHome, type PeerEvent } from '../helpers/peer-process.js';
 import { RedisServer, redisServerSkip } from '../helpers/redis-server.js';
+import { cleanupRelayTestnet, ControlClient } from '../helpers/relay-testnet.js';
 
 const TTL_MS = 3_000;
 const registered = (e: PeerEvent) => e.type === 'relay' && e.state === 'registered';
@@ -19,8 +21,12 @@ describe('p2p-chat relay --cluster from the command line', { skip: await redisSe
   before(async () => {
     redis = await RedisServer.start();
   });
-  afterEach(cleanupPeers);
+  afterEach(async () => {
+    await cleanupRelayTestnet();
+    await cleanupPeers();
+  });
   after(async () => {
+    await cleanupRelayTestnet();
     await cleanupPeers();
     await redis?.stop();
   });
@@ -53,6 +59,11 @@ describe('p2p-chat relay --cluster from the command line', { skip: await redisSe
       '--accept-files=any', '--download-dir', downloads, '--relay', `${at(0)},${at(1)}`,
     ]);
     await alice.waitFor(() => alice.events.find(registered), 'alice registered');
+    // Erin was given relay A alone: when A dies, her registration must expire within the TTL.
+    const erin = new PeerProcess(['listen', '--json', '--port', '0', '--host', '127.0.0.1', '--name', 'erin', '--no-upgrade', '--relay', at(0)]);
+    await erin.waitFor(() => erin.events.find(registered), 'erin registered');
+    const asker = await ControlClient.connect(ports[2]!, 'asker', fingerprint);
+    assert.equal(await lookup(asker, 'erin'), 1, 'erin is found from relay C');
 
     // Found by name through relay C, and relayed through relay A, where alice is.
     const bob = new PeerProcess(['connect', 'alice', '--relay-only', '--json', '--name', 'bob', '--relay', at(2)]);
@@ -75,6 +86,9 @@ describe('p2p-chat relay --cluster from the command line', { skip: await redisSe
 
     // Relay A dies without a word: alice registers on B, the next relay she was given.
     relays[0]!.kill('SIGKILL');
+    const killedAt = Date.now();
+    await until(async () => (await lookup(asker, 'erin')) === 0, 'erin\'s registration to expire', TTL_MS + 3_000);
+    assert.ok(Date.now() - killedAt <= TTL_MS + 1_000, `expired ${Date.now() - killedAt} ms after the relay died (TTL ${TTL_MS} ms)`);
     await alice.waitForEvent('relay', (e) => registered(e) && e.relay === `127.0.0.1:${ports[1]}`, 30_000);
     const dave = new PeerProcess(['connect', 'alice', '--relay-only', '--json', '--name', 'dave', '--relay', at(2)]);
     const again = await dave.waitForEvent('connected', () => true, 30_000);
@@ -83,6 +97,20 @@ describe('p2p-chat relay --cluster from the command line', { skip: await redisSe
     await alice.waitForEvent('message', (e) => e.text === 'still here?');
   });
 });
+
+async function lookup(client: ControlClient, query: string): Promise<number> {
+  const answer = await client.request({ type: 'lookup', query });
+  return answer.type === 'lookup-result' ? answer.peers.length : -1;
+}
+
+/** Poll `condition` every 250 ms (within the relay's 5 requests a second) until it holds; fail after `ms`. */
+async function until(condition: () => Promise<boolean>, what: string, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
 
 function sha256(data: Buffer): string {
   return createHash('sha256').update(data).digest('hex');
