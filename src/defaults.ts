@@ -84,6 +84,13 @@ export const DEFAULTS = Object.freeze({
   /** ...and doubles with each failed try up to this (retries then come every 15-30 s). */
   relayBackoffMaxMs: 30_000,
   /**
+   * Given several relays (--relay a,b), one that has not taken the control connection within this
+   * is passed over for the next (a host that is down drops the dial without a word); the last of
+   * the list is given connectTimeoutMs. So a `connect` gets to the second relay within its
+   * relayRegisterTimeoutMs.
+   */
+  relayFailoverMs: 2_000,
+  /**
    * While connected to a relay, a peer given a UDP socket asks the relay this often which public
    * endpoint that socket is seen at. Under Linux conntrack's 30 s UDP timeout, so the probes also
    * keep the NAT's mapping for the socket open.

@@ -261,7 +261,10 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
       const transport = this.#options.transport ?? TCP_TRANSPORT;
       // Bound explicitly (to a free port): a direct path may then be opened from the same port,
       // through the NAT mapping the relay saw it at (a TCP simultaneous open, path-tools.ts).
-      const stream = await transport.dial(relay.host, relay.port, { timeoutMs: this.#timing.connectTimeoutMs, clock: this.#clock, localPort: 0 });
+      // A relay with others after it in the list gets less time: a host that is down says nothing.
+      const { connectTimeoutMs, relayFailoverMs } = this.#timing;
+      const timeoutMs = this.#rotation.isLast ? connectTimeoutMs : Math.min(relayFailoverMs, connectTimeoutMs);
+      const stream = await transport.dial(relay.host, relay.port, { timeoutMs, clock: this.#clock, localPort: 0 });
       if (this.#closed) {
         stream.destroy();
         return;

@@ -22,6 +22,11 @@ export class RelayRotation<T> {
     return this.#current;
   }
 
+  /** The current relay is the last of the pass: after it, the peer waits. */
+  get isLast(): boolean {
+    return this.#index >= this.#entries.length - 1;
+  }
+
   /** Relays still in the list. */
   get size(): number {
     return this.#entries.length;

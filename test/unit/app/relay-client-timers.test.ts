@@ -10,6 +10,7 @@ import { createServer, type Server } from 'node:net';
 import { afterEach, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RelayClient, type RelayStatus } from '../../../src/app/relay-client.js';
+import { DEFAULTS } from '../../../src/defaults.js';
 import { P2PChatError } from '../../../src/errors.js';
 import type { ByteStream, Transport } from '../../../src/net/byte-stream.js';
 import { parseRelayAddress } from '../../../src/net/relay-address.js';
@@ -41,21 +42,23 @@ async function resettingPort(): Promise<number> {
 const servers: Server[] = [];
 afterEach(() => Promise.all(servers.splice(0).map((server) => new Promise<void>((resolve) => server.close(() => resolve())))));
 
-/** TCP, with every dial the client makes recorded (and the port it went to). */
-function recordingTcp(): { transport: Transport; dials: Promise<ByteStream>[]; ports: number[] } {
+/** TCP, with every dial the client makes recorded (the port it went to, and the time it was given). */
+function recordingTcp(): { transport: Transport; dials: Promise<ByteStream>[]; ports: number[]; timeouts: number[] } {
   const dials: Promise<ByteStream>[] = [];
   const ports: number[] = [];
+  const timeouts: number[] = [];
   const transport: Transport = {
     ...TCP_TRANSPORT,
     dial: (host, port, options) => {
       const dial = TCP_TRANSPORT.dial(host, port, options);
       dials.push(dial);
       ports.push(port);
+      timeouts.push(options.timeoutMs ?? -1);
       dial.catch(() => undefined);
       return dial;
     },
   };
-  return { transport, dials, ports };
+  return { transport, dials, ports, timeouts };
 }
 
 afterEach(cleanupRelayTestnet);
@@ -69,14 +72,14 @@ function relayClient(clock: ManualClock, port: number, pin?: string) {
 /** A client of the relays at these ports on 127.0.0.1, in order (each pinned if given), that records the ports it dials. */
 function relayListClient(clock: ManualClock, list: ReadonlyArray<{ port: number; pin?: string }>, port = 0) {
   const relays = list.map((r) => parseRelayAddress(`127.0.0.1:${r.port}`));
-  const { transport, dials, ports } = recordingTcp();
+  const { transport, dials, ports, timeouts } = recordingTcp();
   const entries = relays.map((address, i) => ({ address, ...(list[i]!.pin ? { pin: list[i]!.pin } : {}) }));
   const client = new RelayClient({ relays: entries, identity: newIdentity(), name: () => 'alice', port, timing: BACKOFF, clock, transport });
   const close = async () => {
     await client.close();
     await Promise.allSettled(dials);
   };
-  return { client, relays, dials, ports, close };
+  return { client, relays, dials, ports, timeouts, close };
 }
 
 function nextStatus(client: RelayClient): Promise<RelayStatus> {
@@ -175,7 +178,7 @@ describe('RelayClient timers on a manual clock', () => {
     // Ports held by listeners that reset each connection (a closed port could be taken meanwhile
     // by another process): the handshake fails on each relay.
     const [first, second] = [await resettingPort(), await resettingPort()];
-    const { client, relays, ports, close } = relayListClient(clock, [{ port: first }, { port: second }]);
+    const { client, relays, ports, timeouts, close } = relayListClient(clock, [{ port: first }, { port: second }]);
     try {
       const statuses: RelayStatus[] = [];
       client.on('status', (status) => statuses.push(status));
@@ -189,6 +192,9 @@ describe('RelayClient timers on a manual clock', () => {
       assert.deepEqual([waiting.relay, waiting.next], [relays[1]!.label, undefined], 'the pass is over: no next');
       assert.ok(waiting.retryInMs >= BACKOFF.relayBackoffInitialMs / 2, `then a backoff (${waiting.retryInMs} ms)`);
       assert.deepEqual(ports, [first, second], 'in the order given, the second without waiting for the clock');
+      // A host that is down drops the dial without a word: the first of a list is passed over
+      // after relayFailoverMs, and only the last is given the whole connect timeout.
+      assert.deepEqual(timeouts, [DEFAULTS.relayFailoverMs, DEFAULTS.connectTimeoutMs]);
 
       clock.advance(waiting.retryInMs - 1);
       await settle();

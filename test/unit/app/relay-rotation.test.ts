@@ -16,6 +16,16 @@ describe('RelayRotation', () => {
     assert.deepEqual([rotation.failed(), rotation.current], ['next', 'b']);
   });
 
+  it('says when the current relay is the last of the pass (it gets the whole connect timeout)', () => {
+    const rotation = new RelayRotation(['a', 'b']);
+    assert.equal(rotation.isLast, false);
+    rotation.failed();
+    assert.equal(rotation.isLast, true);
+    rotation.failed();
+    assert.equal(rotation.isLast, false, 'a new pass');
+    assert.equal(new RelayRotation(['a']).isLast, true);
+  });
+
   it('a list of one ends its pass at every failure', () => {
     const rotation = new RelayRotation(['a']);
     assert.deepEqual([rotation.failed(), rotation.current], ['pass-over', 'a']);

@@ -91,7 +91,8 @@ describe('README and the relay behaviour', () => {
     for (const text of [
       `Up to ${MAX_RELAYS} relays, comma-separated`,
       `takes up to ${MAX_RELAYS} relays, comma-separated`,
-      `does not answer within the connect timeout (${s(DEFAULTS.connectTimeoutMs)})`,
+      `does not take the connection within ${s(DEFAULTS.relayFailoverMs)} (the last of the list gets the connect timeout, ${s(DEFAULTS.connectTimeoutMs)})`,
+      `a dead relay tried before the next costs ${s(DEFAULTS.relayFailoverMs)}`,
       `when the keepalive times out (${s(DEFAULTS.keepaliveTimeoutMs)})`,
       `A \`connect\` waits ${s(DEFAULTS.relayRegisterTimeoutMs)} in all`,
       `its share of the connect timeout (${s(DEFAULTS.connectTimeoutMs)} split evenly)`,
