@@ -1,8 +1,9 @@
 // Child process of the `relay-idle-peers-rss` benchmark: one share of the idle peers, so the
 // client side is spread over processes instead of competing with the relay on one event loop.
 // `relay`: each peer is a RelayClient with its own X25519 identity (a real Noise control
-// connection, registered), then stays idle. `raw`: plain TCP connections, for the baseline.
-// At most `concurrency` peers are connecting at once, so the server's accept queue never overflows.
+// connection, registered; its port picked by connect(), see unbound-tcp.ts), then stays idle.
+// `raw`: plain TCP connections, for the baseline. At most `concurrency` peers are connecting at
+// once, so the server's accept queue never overflows.
 
 import { generateKeyPairSync } from 'node:crypto';
 import { createConnection, type Socket } from 'node:net';
@@ -10,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { RelayClient } from '../src/app/relay-client.js';
 import { fingerprintOf } from '../src/secure/fingerprint.js';
 import type { Identity } from '../src/secure/identity-store.js';
+import { UNBOUND_TCP } from './unbound-tcp.js';
 
 export interface SwarmStart {
   readonly type: 'start';
@@ -95,7 +97,7 @@ function startRelayPeers(start: SwarmStart): void {
     start.concurrency,
     (i, done) => {
       const name = `${start.namePrefix}${i}`;
-      const client = new RelayClient({ relays: [{ address: relay, pin: start.relayFingerprint }], identity: identities[i]!, name: () => name, port: 5050, addresses: ['192.168.1.20'] });
+      const client = new RelayClient({ relays: [{ address: relay, pin: start.relayFingerprint }], identity: identities[i]!, name: () => name, port: 5050, addresses: ['192.168.1.20'], transport: UNBOUND_TCP });
       held.push(client);
       client.on('status', (status) => {
         if (status.state === 'registered' || status.state === 'ready') done(); // the relay's count checks registration
