@@ -21,7 +21,7 @@ import { withTimeout } from './deadline.js';
 import type { EchoPeersReply, EchoPeersStart } from './echo-peers.js';
 import { IpcChild } from './ipc-child.js';
 import { RelayProcess } from './relay-process.js';
-import { round, summarize, type Summary } from './stats.js';
+import { round, shuffled, summarize, type Summary } from './stats.js';
 import type { BenchHome } from './temp-homes.js';
 
 const RUNS = 300;
@@ -91,16 +91,6 @@ export async function runMessageRtt(echoHome: BenchHome, diallerHome: BenchHome,
     await echo.stop();
     await relay.stop();
   }
-}
-
-/** A copy of `items` in random order (Fisher-Yates). */
-function shuffled<T>(items: readonly T[]): T[] {
-  const copy = [...items];
-  for (let i = copy.length - 1; i > 0; i--) {
-    const j = Math.floor(Math.random() * (i + 1));
-    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
-  }
-  return copy;
 }
 
 /** A Conversation here, connected by `options` to one of the echoing listeners. */

@@ -1,5 +1,5 @@
-// Order statistics for benchmark samples. Medians, not means: one GC pause or scheduler hiccup
-// in thirty runs should not move the figure a README quotes.
+// Order statistics for benchmark samples, and the random order of runs. Medians, not means: one
+// GC pause or scheduler hiccup in thirty runs should not move the figure a README quotes.
 
 export interface Summary {
   readonly median: number;
@@ -33,4 +33,17 @@ export function summarize(samples: readonly number[]): Summary {
 export function round(value: number, digits = 3): number {
   const scale = 10 ** digits;
   return Math.round(value * scale) / scale;
+}
+
+/**
+ * A copy of `items` in random order (Fisher-Yates): runs that take their setups in a fresh order
+ * each round, so that none always inherits what another left behind.
+ */
+export function shuffled<T>(items: readonly T[]): T[] {
+  const copy = [...items];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy;
 }
