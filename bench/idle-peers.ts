@@ -3,13 +3,15 @@
 // pieces of `relay-idle-peers-rss` and `relay-cluster`. Every wait is bounded; a fill that stalls
 // is reported with each process's CPU use, which tells a deadlock from an overload.
 
+import { readFileSync } from 'node:fs';
+import { freemem } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Log } from './bench-result.js';
 import { cpuTimeMs, openFileLimits, spawnNode, vmRssKiB } from './children.js';
 import { IpcChild } from './ipc-child.js';
 import type { HostKind, HostReply } from './relay-memory-host.js';
-import type { SwarmReply, SwarmStart } from './peer-swarm.js';
+import type { SwarmPeer, SwarmReply, SwarmStart } from './peer-swarm.js';
 
 /** The relay keeps this many descriptors spare (RELAY_DEFAULTS.fdHeadroom) plus our own margin. */
 const FD_MARGIN = 1_024;
@@ -19,6 +21,8 @@ const STALL_TIMEOUT_MS = 30_000;
 const REPLY_TIMEOUT_MS = 10_000;
 /** After the last peer registered, let handshakes' garbage and timers settle before measuring. */
 export const SETTLE_MS = 2_000;
+/** How often settledMemory() asks whether V8's memory reducer has run yet. */
+const SETTLE_POLL_MS = 500;
 /** Connections each swarm has in progress at once: 128 for two, under the default backlog of 511. */
 const CONCURRENCY_PER_SWARM = 64;
 
@@ -34,6 +38,34 @@ export function openFilePlan(connections: number): string {
     ? `open-file limit ${limits.soft} >= ${needed} needed per process, used as is`
     : `open-file limit ${limits.soft} < ${needed} needed: children started through sh -c 'ulimit -n ${needed}'` +
         (limits.hard < needed ? ` (above the hard limit ${limits.hard}: needs root with CAP_SYS_RESOURCE)` : '');
+}
+
+/**
+ * Memory the processes of a fill use per peer, all together (relay and swarm, about 12 and
+ * 20 KiB measured), with room to spare: what the machine must have free.
+ */
+const FREE_MEMORY_PER_PEER = 64 * 1024;
+
+/**
+ * How many of `wanted` idle peers each of `servers` can hold at once on this machine, in whole
+ * thousands, and what limits it when fewer: the open files of one process (raised through ulimit
+ * up to the hard limit, beyond it only as root), the ephemeral ports (every peer dials from
+ * 127.0.0.1 to its server's one port, so each of a server's peers needs a port of its own), and
+ * free memory.
+ */
+export function idlePeersThatFit(wanted: number, servers: number): { readonly peers: number; readonly limitedBy?: string } {
+  const { hard } = openFileLimits();
+  const root = process.getuid?.() === 0;
+  const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+  const ports = (high ?? 0) - (low ?? 0) + 1;
+  const room = [
+    { peers: root ? Number.POSITIVE_INFINITY : hard - FD_MARGIN, why: `the open-file limit (hard limit ${hard}, not root)` },
+    { peers: ports - FD_MARGIN, why: `the ephemeral ports (${ports}: net.ipv4.ip_local_port_range ${low}-${high})` },
+    { peers: freemem() / FREE_MEMORY_PER_PEER / servers, why: `free memory (${Math.round(freemem() / 2 ** 20)} MiB)` },
+  ];
+  const tightest = room.reduce((a, b) => (b.peers < a.peers ? b : a));
+  if (tightest.peers >= wanted) return { peers: wanted };
+  return { peers: Math.max(1_000, Math.floor(tightest.peers / 1_000) * 1_000), limitedBy: tightest.why };
 }
 
 export interface HostMemory {
@@ -56,10 +88,14 @@ export class MemoryHost {
     this.fdLimit = listening.fdLimit;
   }
 
-  /** A host of `kind` with its identity in `home`, open files for `peers`. */
-  static async start(kind: HostKind, home: string, options: { peers: number; label: string }): Promise<MemoryHost> {
+  /**
+   * A host of `kind` with its identity in `home` (hosts given one home share the key), open files
+   * for `peers`; with `cluster`, a relay of the cluster on that Redis under that key prefix.
+   */
+  static async start(kind: HostKind, home: string, options: { peers: number; label: string; cluster?: { url: string; prefix: string } }): Promise<MemoryHost> {
+    const clusterArgs = options.cluster ? [options.cluster.url, options.cluster.prefix] : [];
     const child = new IpcChild<HostReply>(
-      spawnNode(HOST_SCRIPT, [kind, home], {
+      spawnNode(HOST_SCRIPT, [kind, home, ...clusterArgs], {
         execArgv: ['--expose-gc'],
         stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
         openFiles: options.peers + FD_MARGIN,
@@ -88,6 +124,25 @@ export class MemoryHost {
     return { rssKiB: vmRssKiB(this.pid), usage: reply.usage };
   }
 
+  /**
+   * Its memory once V8 has given back what start-up grew: loading grows V8's heap (the Redis client
+   * of a relay of a cluster by some 30 MiB), which only its memory reducer gives back, after some
+   * 8 s of quiet (later on a busy machine); a forced collection does not. So: poll, without
+   * collecting, until the reducer has run, let the pages go, then read after two full collections.
+   * `settled` is false if it had not run within `timeoutMs` (the reading is taken all the same).
+   */
+  async settledMemory(timeoutMs: number): Promise<HostMemory & { readonly settled: boolean }> {
+    const deadline = Date.now() + timeoutMs;
+    let settled = false;
+    while (!settled && Date.now() < deadline) {
+      const reply = await this.#child.request({ type: 'memory', gc: false }, 'memory', REPLY_TIMEOUT_MS, 'memory usage');
+      settled = reply.reducerCollections > 0;
+      if (!settled) await sleep(SETTLE_POLL_MS);
+    }
+    await sleep(SETTLE_MS);
+    return { ...(await this.memory(true)), settled };
+  }
+
   count(): Promise<Extract<HostReply, { type: 'count' }>> {
     return this.#child.request({ type: 'count' }, 'count', REPLY_TIMEOUT_MS, 'connection count');
   }
@@ -104,6 +159,8 @@ export interface IdlePeersOptions {
   readonly swarms: number;
   /** Prefix of the peers' nicknames; swarm i adds `i-`. */
   readonly namePrefix: string;
+  /** Peers per swarm to name in the result (for lookups). */
+  readonly sample?: number;
   readonly log: Log;
   /** What progress lines start with. */
   readonly label: string;
@@ -115,6 +172,7 @@ export interface IdleFill {
   /** Generating the peers' keys, in the slowest swarm (before connecting). */
   readonly keysMs: number;
   readonly retries: number;
+  readonly sample: readonly SwarmPeer[];
 }
 
 /** `peers` idle peers of `host`, spread over `swarms` processes, until stop(). */
@@ -161,6 +219,7 @@ export class IdlePeers {
         concurrency: CONCURRENCY_PER_SWARM,
         relayFingerprint: host.fingerprint,
         namePrefix: `${this.#options.namePrefix}${i}-`,
+        sample: this.#options.sample ?? 0,
       } satisfies SwarmStart);
       return ready;
     });
@@ -184,6 +243,7 @@ export class IdlePeers {
       connectMs: Math.max(...ready.map((r) => r.ms)),
       keysMs,
       retries: ready.reduce((sum, r) => sum + r.retries, 0),
+      sample: ready.flatMap((r) => r.sample),
     };
   }
 

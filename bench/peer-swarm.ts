@@ -1,5 +1,6 @@
-// Child process of the `relay-idle-peers-rss` benchmark: one share of the idle peers, so the
-// client side is spread over processes instead of competing with the relay on one event loop.
+// Child process of the relay memory benchmarks (`relay-idle-peers-rss`, `relay-cluster`): one
+// share of the idle peers, so the client side is spread over processes instead of competing with
+// the relay on one event loop.
 // `relay`: each peer is a RelayClient with its own X25519 identity (a real Noise control
 // connection, registered; its port picked by connect(), see unbound-tcp.ts), then stays idle.
 // `raw`: plain TCP connections, for the baseline. At most `concurrency` peers are connecting at
@@ -23,12 +24,20 @@ export interface SwarmStart {
   readonly relayFingerprint: string;
   /** Prefix of the peers' nicknames. */
   readonly namePrefix: string;
+  /** relay: how many of the peers, spread evenly, to name in `ready` (for lookups of them). */
+  readonly sample?: number;
+}
+
+/** A registered peer, as another peer would look it up. */
+export interface SwarmPeer {
+  readonly name: string;
+  readonly fingerprint: string;
 }
 
 export type SwarmReply =
   | { readonly type: 'keys'; readonly ms: number }
   | { readonly type: 'progress'; readonly done: number; readonly retries: number }
-  | { readonly type: 'ready'; readonly done: number; readonly retries: number; readonly ms: number }
+  | { readonly type: 'ready'; readonly done: number; readonly retries: number; readonly ms: number; readonly sample: readonly SwarmPeer[] }
   | { readonly type: 'failed'; readonly message: string };
 
 const HOST = '127.0.0.1';
@@ -64,14 +73,14 @@ function newIdentity(): Identity {
 }
 
 /** Run `open(i, done)` for i < count with at most `concurrency` unfinished at once. */
-function windowed(count: number, concurrency: number, open: (i: number, done: () => void) => void, retries: () => number): void {
+function windowed(count: number, concurrency: number, open: (i: number, done: () => void) => void, retries: () => number, sample: () => SwarmPeer[] = () => []): void {
   const started = performance.now();
   let next = 0;
   let done = 0;
   const finishOne = () => {
     done++;
     if (done % PROGRESS_EVERY === 0) send({ type: 'progress', done, retries: retries() });
-    if (done === count) send({ type: 'ready', done, retries: retries(), ms: performance.now() - started });
+    if (done === count) send({ type: 'ready', done, retries: retries(), ms: performance.now() - started, sample: sample() });
     else if (next < count) open(next++, once(finishOne));
   };
   while (next < Math.min(concurrency, count)) open(next++, once(finishOne));
@@ -92,11 +101,15 @@ function startRelayPeers(start: SwarmStart): void {
   send({ type: 'keys', ms: performance.now() - keysStarted });
   let retries = 0;
   const relay = { host: HOST, port: start.port, label: `${HOST}:${start.port}` };
+  const nameOf = (i: number) => `${start.namePrefix}${i}`;
+  const every = Math.max(1, Math.floor(start.count / Math.max(1, start.sample ?? 0)));
+  const sample = () =>
+    Array.from({ length: Math.min(start.sample ?? 0, start.count) }, (_, k) => k * every).map((i) => ({ name: nameOf(i), fingerprint: identities[i]!.fingerprint }));
   windowed(
     start.count,
     start.concurrency,
     (i, done) => {
-      const name = `${start.namePrefix}${i}`;
+      const name = nameOf(i);
       const client = new RelayClient({ relays: [{ address: relay, pin: start.relayFingerprint }], identity: identities[i]!, name: () => name, port: 5050, addresses: ['192.168.1.20'], transport: UNBOUND_TCP });
       held.push(client);
       client.on('status', (status) => {
@@ -107,6 +120,7 @@ function startRelayPeers(start: SwarmStart): void {
       client.start();
     },
     () => retries,
+    sample,
   );
 }
 

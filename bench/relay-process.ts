@@ -1,12 +1,14 @@
 // `p2p-chat relay` as a user runs it, in its own process (cli-process.ts): started on a free
-// loopback port with a temporary home, stopped with SIGTERM. A relay takes its port as given, so a
-// port taken between our probe and its bind is retried with another.
+// loopback port with a temporary home (holding a copy of a given relay key, as the relays of a
+// cluster share one), stopped with SIGTERM. A relay takes its port as given, so a port taken
+// between our probe and its bind is retried with another.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RelayEvent } from '../src/relay/relay-events.js';
+import { IDENTITY_FILE, type Identity } from '../src/secure/identity-store.js';
 import type { Log } from './bench-result.js';
 import { CliProcess } from './cli-process.js';
 import { listenOnLoopback } from './deadline.js';
@@ -42,11 +44,18 @@ export class RelayProcess {
     return this.#cli.pid;
   }
 
-  static async start(log: Log, extraArgs: readonly string[] = []): Promise<RelayProcess> {
+  /** With `key` (a relay identity stored on disk), the relay has that key rather than a new one. */
+  static async start(log: Log, extraArgs: readonly string[] = [], key?: Identity): Promise<RelayProcess> {
     let lastError: Error | undefined;
     for (let attempt = 1; attempt <= BIND_ATTEMPTS; attempt++) {
       const home = mkdtempSync(join(tmpdir(), 'p2p-chat-bench-relay-'));
       try {
+        if (key) {
+          const file = join(home, 'relay', IDENTITY_FILE);
+          mkdirSync(join(home, 'relay'), { mode: 0o700 });
+          copyFileSync(key.path, file);
+          chmodSync(file, 0o600);
+        }
         return await RelayProcess.#startOnce(home, await freePort(), extraArgs);
       } catch (err) {
         rmSync(home, { recursive: true, force: true });

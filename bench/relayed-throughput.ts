@@ -28,9 +28,9 @@ const RUNS = 3;
  */
 const WARMUP_RUNS = 1;
 const MiB = 1024 * 1024;
-const TOTAL_BYTES = 1024 * MiB;
+export const TOTAL_BYTES = 1024 * MiB;
 /** The sender's write size; the relays read in their own sizes (node: 64 KiB; socat: -b). */
-const WRITE_BYTES = 256 * 1024;
+export const WRITE_BYTES = 256 * 1024;
 /**
  * socat's copy buffer for the baseline, set to node's 64 KiB read size so both relays read the
  * same chunks (ours then writes what one event-loop turn read as one, up to SPLICE_COALESCE_BYTES).
@@ -53,14 +53,14 @@ const NOMINAL_PORT = 5050;
 const READY = Buffer.from('R');
 const CHUNK = Buffer.alloc(WRITE_BYTES, 0x5a);
 
-interface Pair {
+export interface Pair {
   readonly sender: Socket;
   readonly receiver: Socket;
   /** The process doing the relaying for this pair, for its CPU time. */
   readonly relayPid: number;
 }
 
-interface Run {
+export interface Run {
   readonly mbps: number;
   /** CPU time the relaying process spent per GB (1e9 bytes) carried... */
   readonly relayCpuMsPerGB: number;
@@ -162,17 +162,19 @@ async function oursPair(relay: RelayProcess, clientA: RelayClient, clientB: Rela
   invited.catch(() => undefined); // awaited below
   const { token } = await clientA.dial(fingerprintB);
   const [invite] = (await invited) as [{ token: string }];
-  const opened = await Promise.allSettled([
-    rawDataConnection(relay.host, relay.port, token),
-    rawDataConnection(relay.host, relay.port, invite.token),
-  ]);
-  const [sender, receiver] = opened.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
-  if (!sender || !receiver) {
-    sender?.destroy();
-    receiver?.destroy();
+  return dataPair(relay.host, { port: relay.port, token }, { port: relay.port, token: invite.token }, relay.pid);
+}
+
+/** A relayed session's two data connections, each presenting its token at its port, ready to carry bytes. */
+export async function dataPair(host: string, sender: { port: number; token: string }, receiver: { port: number; token: string }, relayPid: number): Promise<Pair> {
+  const opened = await Promise.allSettled([rawDataConnection(host, sender.port, sender.token), rawDataConnection(host, receiver.port, receiver.token)]);
+  const [s, r] = opened.map((o) => (o.status === 'fulfilled' ? o.value : undefined));
+  if (!s || !r) {
+    s?.destroy();
+    r?.destroy();
     throw opened.find((o): o is PromiseRejectedResult => o.status === 'rejected')?.reason;
   }
-  return ready({ sender, receiver, relayPid: relay.pid });
+  return ready({ sender: s, receiver: r, relayPid });
 }
 
 /** A relayed data connection as a raw socket (as the baseline's), its token presented. */
@@ -221,7 +223,7 @@ async function ready(pair: Pair): Promise<Pair> {
   return pair;
 }
 
-async function measure(makePair: () => Promise<Pair>, total: number): Promise<Run> {
+export async function measure(makePair: () => Promise<Pair>, total: number): Promise<Run> {
   const pair = await makePair();
   const { sender, receiver, relayPid } = pair;
   try {

@@ -11,6 +11,7 @@ import { runMessageRtt } from './message-rtt.js';
 import { runFileTransferRss } from './file-transfer-rss.js';
 import { runFileTransferDirect, runFileTransferRelayed } from './file-transfer-throughput.js';
 import { runFileTransferUdp } from './file-transfer-udp.js';
+import { runRelayCluster } from './relay-cluster.js';
 import { runRelayConnectRoundTrips } from './relay-connect-round-trips.js';
 import { runRelayIdlePeersRss } from './relay-idle-peers-rss.js';
 import { runRelayedThroughput } from './relayed-throughput.js';
@@ -32,6 +33,7 @@ try {
     ['bulk-messages-acks', () => runBulkMessagesAcks(alice, bob, log)],
     ['relayed-throughput', () => runRelayedThroughput(alice, bob, log)],
     ['relay-idle-peers-rss', () => runRelayIdlePeersRss(log)],
+    ['relay-cluster', () => runRelayCluster(log)],
     ['relay-connect-round-trips', () => runRelayConnectRoundTrips(alice, bob, log)],
     ['direct-connect-round-trips', () => runDirectConnectRoundTrips(alice, bob, log)],
     ['resume-round-trips', () => runResumeRoundTrips(alice, bob, log)],
