@@ -118,6 +118,11 @@ export class MemoryHost {
     return this.#child.pid;
   }
 
+  /** Rejects once the process has exited. */
+  get failed(): Promise<never> {
+    return this.#child.failed;
+  }
+
   /** Its VmRSS and memoryUsage(), after two full collections if `gc`. */
   async memory(gc: boolean): Promise<HostMemory> {
     const reply = await this.#child.request({ type: 'memory', gc }, 'memory', REPLY_TIMEOUT_MS, 'memory usage');
@@ -223,7 +228,7 @@ export class IdlePeers {
       } satisfies SwarmStart);
       return ready;
     });
-    const ready = await Promise.all(readies).catch(async (err: Error) => {
+    const ready = await Promise.race([Promise.all(readies), host.failed]).catch(async (err: Error) => {
       // A stuck process that uses no CPU is deadlocked, one at 100 % is overloaded: say which.
       const count = await host.count().catch(() => undefined);
       const held = count ? `; ${host.label} holds ${count.peers} peers (${count.connections} connections, ${count.rejected} rejected)` : '';

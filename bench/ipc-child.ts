@@ -80,11 +80,12 @@ export class IpcChild<Reply extends IpcMessage> {
     return withTimeout(reply, ms, `${this.label}: ${what}`);
   }
 
-  /** Send `message` with a fresh id and wait for the reply of `type` carrying it. */
+  /** Send `message` with a fresh id and wait for the reply of `type` carrying it; rejects if the process is gone. */
   request<T extends Reply['type']>(message: object, type: T, ms: number, what: string) {
     const id = this.#nextId++;
     const reply = this.waitFor(type, ms, what, (m) => m.id === id);
-    this.send({ ...message, id });
+    // Gone already: the reply has failed with why, and that is all the caller should see.
+    if (this.#failure === undefined) this.#child.send({ ...message, id });
     return reply;
   }
 
