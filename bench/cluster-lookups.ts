@@ -87,7 +87,7 @@ async function connectPool(side: LookupSide, all: RelayClient[]): Promise<RelayC
   const relay = { host: '127.0.0.1', port: side.port, label: `127.0.0.1:${side.port}` };
   const pool = Array.from({ length: LOOKUP_CLIENTS_PER_RELAY }, (_, i) => {
     // Port 0: not listening, so not registered (as `connect` is): the relay takes its lookups all the same.
-    const client = new RelayClient({ relay, pin: side.fingerprint, identity: newIdentity(), name: () => `asker-${i}`, port: 0, addresses: [], transport: UNBOUND_TCP });
+    const client = new RelayClient({ relays: [{ address: relay, pin: side.fingerprint }], identity: newIdentity(), name: () => `asker-${i}`, port: 0, addresses: [], transport: UNBOUND_TCP });
     all.push(client);
     client.start();
     return client;
