@@ -4,7 +4,7 @@
 // another key is kept out, a key that registers elsewhere is let go here, Redis going away and
 // coming back is survived, and foreign values in Redis are skipped with a log line.
 
-import { after, afterEach, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import type { RelayEvent } from '../../src/relay/relay-events.js';
@@ -13,6 +13,7 @@ import { FEATURES } from '../../src/secure/handshake-payload.js';
 import { CLUSTER_FEATURE, MAX_LOOKUP_RESULTS } from '../../src/session/relay-messages.js';
 import { RELAY_DEFAULTS } from '../../src/relay/relay-defaults.js';
 import { RedisServer, redisServerSkip } from '../helpers/redis-server.js';
+import { clusterSuite } from '../helpers/cluster-suite.js';
 import { tempHome } from '../helpers/peer-process.js';
 import { cleanupRelayTestnet, dataConnection, registered, startRelay, tcp, TestPeer, until, type ControlClient } from '../helpers/relay-testnet.js';
 import { encodeDataHello } from '../../src/wire/data-preamble.js';
@@ -34,24 +35,11 @@ async function eventually(condition: () => Promise<boolean>, what: string, ms = 
 }
 
 describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
-  let redis: RedisServer;
-  let key: Identity;
+  const suite = clusterSuite();
   let prefix: string;
 
-  before(async () => {
-    redis = await RedisServer.start();
-    key = loadOrCreateIdentity(join(tempHome(), 'relay'));
-  });
-  after(async () => {
-    await cleanupRelayTestnet();
-    await redis?.stop();
-  });
-  afterEach(async () => {
-    await cleanupRelayTestnet();
-  });
-
   /** A relay of the cluster under this test's prefix (so tests on one Redis do not meet). */
-  async function clusterRelay(identity: Identity = key, url = redis.url): Promise<Relay> {
+  async function clusterRelay(identity: Identity = suite.key, url = suite.redis.url): Promise<Relay> {
     return startRelay({ statsIntervalMs: 0 }, { identity, cluster: { url, publicAddress: '127.0.0.1', keyPrefix: prefix, ttlMs: TTL_MS, timeoutMs: 1_000 } });
   }
 
@@ -190,7 +178,7 @@ describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
     const [a] = await threeRelays();
     const alice = await peer(a!, 'alice');
     await findsEventually(alice, 'alice', alice.fingerprint);
-    const raw = createClient({ url: redis.url });
+    const raw = createClient({ url: suite.redis.url });
     raw.on('error', () => undefined);
     await raw.connect();
     try {
@@ -211,8 +199,8 @@ describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
     let restarted: RedisServer | undefined;
     try {
       prefix = `test${++prefixes}-${process.pid}:`;
-      const a = await clusterRelay(key, own.url);
-      const b = await clusterRelay(key, own.url);
+      const a = await clusterRelay(suite.key, own.url);
+      const b = await clusterRelay(suite.key, own.url);
       await a.event('cluster-joined');
       await b.event('cluster-joined');
       const alice = await peer(a, 'alice');

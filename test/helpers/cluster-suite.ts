@@ -1,0 +1,40 @@
+// What a suite of tests of relay clusters shares: its own redis-server and one relay key (every
+// relay of a cluster has the same), started before its tests and stopped after them, with the
+// relay testnet cleaned up after each test.
+
+import { after, afterEach, before } from 'node:test';
+import { join } from 'node:path';
+import { loadOrCreateIdentity, type Identity } from '../../src/secure/identity-store.js';
+import { tempHome } from './peer-process.js';
+import { RedisServer } from './redis-server.js';
+import { cleanupRelayTestnet } from './relay-testnet.js';
+
+export interface ClusterSuite {
+  readonly redis: RedisServer;
+  readonly key: Identity;
+}
+
+/** Registers the suite's hooks (call it inside describe()); its fields are there once the tests run. */
+export function clusterSuite(): ClusterSuite {
+  let redis: RedisServer | undefined;
+  let key: Identity | undefined;
+  before(async () => {
+    redis = await RedisServer.start();
+    key = loadOrCreateIdentity(join(tempHome(), 'relay'));
+  });
+  after(async () => {
+    await cleanupRelayTestnet();
+    await redis?.stop();
+  });
+  afterEach(async () => {
+    await cleanupRelayTestnet();
+  });
+  return {
+    get redis() {
+      return redis!;
+    },
+    get key() {
+      return key!;
+    },
+  };
+}
