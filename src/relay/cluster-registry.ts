@@ -79,13 +79,31 @@ export class ClusterRegistry {
 
   /**
    * Record `record` as registered on `relay` for the TTL, replacing any record of the same
-   * fingerprint. Returns the relay it replaced when that was another one (the peer moved: that
-   * relay closes its old connection), else undefined.
+   * fingerprint; `since` is when the peer registered (ms). Returns the relay it replaced when that
+   * was another one (the peer moved: that relay closes its old connection), else undefined.
    */
-  async register(record: RelayRecord, relay: string): Promise<string | undefined> {
+  async register(record: RelayRecord, relay: string, since = this.#clock.now()): Promise<string | undefined> {
+    const { previous } = await this.#register(record, relay, since, false);
+    return previous;
+  }
+
+  /**
+   * Write `record`, registered on `relay` at `since`, back (after Redis was away, or it expired),
+   * unless another relay holds a later registration of the key: then that relay is returned as
+   * `newer` (the peer moved there meanwhile, and the connection on `relay` is stale).
+   */
+  async registerAgain(record: RelayRecord, relay: string, since: number): Promise<{ previous?: string; newer?: string }> {
+    return this.#register(record, relay, since, true);
+  }
+
+  async #register(record: RelayRecord, relay: string, since: number, keepNewer: boolean): Promise<{ previous?: string; newer?: string }> {
     checkRelay(relay);
-    const previous = await this.#run('register', record.fingerprint, relay, JSON.stringify(record), nameKey(record.name), String(this.#ttlMs), this.#expiresAt());
-    return typeof previous === 'string' && previous !== '' && previous !== relay ? previous : undefined;
+    const args = [JSON.stringify(record), nameKey(record.name), String(this.#ttlMs), this.#expiresAt(), String(since), keepNewer ? '1' : '0'];
+    const reply = await this.#run('register', record.fingerprint, relay, ...args);
+    const [holder, kept] = Array.isArray(reply) ? reply : [];
+    const other = typeof holder === 'string' && holder !== '' && holder !== relay ? holder : undefined;
+    if (other === undefined) return {};
+    return kept === 1 ? { newer: other } : { previous: other };
   }
 
   /** Extend the TTL of `fingerprint`'s record if it is still on `relay`; false means re-register. */

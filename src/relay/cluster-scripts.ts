@@ -4,7 +4,8 @@
 // so the registry needs one Redis server (not Redis Cluster, which wants every key named up front).
 //
 // Keys, under the prefix P:
-//   P peer:<fp>      hash {relay, record (JSON)} with the TTL: the record itself; its expiry is the peer's
+//   P peer:<fp>      hash {relay, record (JSON), since (ms, the relay's clock)} with the TTL: the
+//                    record itself, and when the peer registered; its expiry is the peer's
 //   P fingerprints   sorted set, all scores 0, of fingerprints: prefix lookups by ZRANGEBYLEX
 //   P name:<key>     set of fingerprints per lower-cased nickname
 //   P names          hash fingerprint -> nickname key, to find its name set once the record expired
@@ -33,20 +34,28 @@ end
 `;
 
 export const CLUSTER_SCRIPTS = Object.freeze({
-  /** ARGV: prefix, fp, relay, record JSON, name key, ttl ms, expires at. Returns the relay it was on before, if any. */
+  /**
+   * ARGV: prefix, fp, relay, record JSON, name key, ttl ms, expires at, since, '1' to keep a newer
+   * registration. Returns {the relay it was on before or '', 1 when it kept that relay's newer one}.
+   * A registration replaces whatever is there; a relay writing back its peers after losing Redis
+   * keeps one that another relay took since.
+   */
   register: `${PRELUDE}
-local fp, relay, record, name, ttl, expiresAt = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7]
-local previous = fields(fp)[1]
+local fp, relay, record, name, ttl, expiresAt, since, keepNewer = ARGV[2], ARGV[3], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], ARGV[9]
+local held = redis.pcall('HMGET', peer(fp), 'relay', 'since')
+if held.err then held = {false, false} end
+local previous = held[1]
+if keepNewer == '1' and previous and previous ~= relay and (tonumber(held[2]) or 0) > tonumber(since) then return {previous, 1} end
 local oldName = redis.call('HGET', names, fp)
 if oldName and oldName ~= name then redis.call('SREM', prefix .. 'name:' .. oldName, fp) end
 redis.call('DEL', peer(fp))
-redis.call('HSET', peer(fp), 'relay', relay, 'record', record)
+redis.call('HSET', peer(fp), 'relay', relay, 'record', record, 'since', since)
 redis.call('PEXPIRE', peer(fp), ttl)
 redis.call('ZADD', fingerprints, 0, fp)
 redis.call('HSET', names, fp, name)
 redis.call('SADD', prefix .. 'name:' .. name, fp)
 redis.call('ZADD', expiries, expiresAt, fp)
-return previous`,
+return {previous or '', 0}`,
 
   /** ARGV: prefix, fp, relay, ttl ms, expires at. 1 when extended, 0 when gone or another relay's. */
   refresh: `${PRELUDE}

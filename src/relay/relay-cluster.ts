@@ -82,6 +82,11 @@ export class RelayCluster {
   #ticking: Promise<void> | undefined;
   #tickAgain = false;
   #stopping: Promise<void> | undefined;
+  /**
+   * When each of our peers registered here (our clock): written with its record, so that writing
+   * it back after Redis was away does not displace a later registration on another relay.
+   */
+  readonly #since = new WeakMap<RelayRecord, number>();
 
   constructor(options: RelayClusterOptions) {
     this.#options = options;
@@ -137,13 +142,20 @@ export class RelayCluster {
 
   /** A peer registered here: in the cluster too, and a relay that held it before lets its connection go. */
   registered(record: RelayRecord): void {
+    const since = this.#options.clock.now();
+    this.#since.set(record, since);
     if (this.#state !== 'joined') return; // registered with the others when the cluster is back
-    void this.#call(this.#redis!.registry.register(record, this.#self), 'register').then(
+    void this.#call(this.#redis!.registry.register(record, this.#self, since), 'register').then(
       (previous) => {
-        if (previous) void this.#redis?.bus.send(previous, { type: 'moved', from: this.#self, fingerprint: record.fingerprint }).catch(() => undefined);
+        if (previous) this.#tellMoved(previous, record.fingerprint);
       },
       (err) => this.#lost(err),
     );
+  }
+
+  /** Tell `relay`, which held `fingerprint` before, that the key registered here now. */
+  #tellMoved(relay: string, fingerprint: string): void {
+    void this.#redis?.bus.send(relay, { type: 'moved', from: this.#self, fingerprint }).catch(() => undefined);
   }
 
   /** A peer's control connection here ended. */
@@ -230,19 +242,33 @@ export class RelayCluster {
       }
       if (this.#state !== 'joined') {
         // Joining, or back after Redis was away: what expired meanwhile is written anew.
-        await this.#call(Promise.all(records.map((record) => this.#redis!.registry.register(record, this.#self))), 'register');
+        await this.#registerAgain(host, records);
         this.#state = 'joined';
         this.#options.emit({ type: 'cluster-joined', address: this.#self, url: redact(this.#options.cluster.url), relays: relays.length, peers: records.length });
       } else {
         const { gone, moved } = await this.#call(this.#redis!.registry.refreshAll(records.map((record) => record.fingerprint), this.#self), 'refresh');
         const lost = new Set(gone);
-        await this.#call(Promise.all(records.filter((record) => lost.has(record.fingerprint)).map((record) => this.#redis!.registry.register(record, this.#self))), 'register');
+        await this.#registerAgain(host, records.filter((record) => lost.has(record.fingerprint)));
         for (const fingerprint of moved) host.moved(fingerprint);
       }
       await this.#call(this.#redis!.registry.sweep(), 'sweep');
     } catch (err) {
       this.#lost(err);
     }
+  }
+
+  /**
+   * Write `records` back to Redis (it lost them, or never had them). A key that registered on
+   * another relay since is stale here; a relay we take a key back from is told.
+   */
+  async #registerAgain(host: ClusterHost, records: readonly RelayRecord[]): Promise<void> {
+    const registry = this.#redis!.registry;
+    const written = await this.#call(Promise.all(records.map((record) => registry.registerAgain(record, this.#self, this.#since.get(record) ?? 0))), 'register');
+    written.forEach(({ previous, newer }, i) => {
+      const { fingerprint } = records[i]!;
+      if (newer) host.moved(fingerprint);
+      else if (previous) this.#tellMoved(previous, fingerprint);
+    });
   }
 
   #refuse(): void {

@@ -122,6 +122,22 @@ describe('ClusterRegistry on a real redis-server', { skip: await redisServerSkip
     assert.equal(await a.find(alice.fingerprint), undefined);
   });
 
+  it('a registration written back keeps a later one on another relay, and replaces an earlier one', async () => {
+    const { a, b } = await twoRelays();
+    const alice = record('alice');
+    const bob = record('bob');
+    await b.register(alice, RELAY_B, 2_000);
+    await b.register(bob, RELAY_B, 1_000);
+    assert.deepEqual(await a.registerAgain(alice, RELAY_A, 1_500), { newer: RELAY_B }, 'alice moved to B after she registered on A');
+    assert.deepEqual(await a.find(alice.fingerprint), { record: alice, relay: RELAY_B });
+    assert.deepEqual(await a.registerAgain(bob, RELAY_A, 1_500), { previous: RELAY_B }, 'bob registered on A after B');
+    assert.deepEqual(await a.find(bob.fingerprint), { record: bob, relay: RELAY_A });
+    const carol = record('carol');
+    assert.deepEqual(await a.registerAgain(carol, RELAY_A, 0), {}, 'nobody had carol');
+    assert.deepEqual(await a.registerAgain(carol, RELAY_A, 0), {}, 'nor does writing back its own record name anyone');
+    assert.equal(await a.register(alice, RELAY_A, 0), RELAY_B, 'a new registration replaces any, whatever its time');
+  });
+
   it('runs its scripts by SHA-1 once Redis has them, and in full again after Redis lost them', async () => {
     const { a } = await twoRelays();
     const calls = async (command: string) => Number(/calls=(\d+)/.exec((await raw.info('commandstats')).split('\n').find((l) => l.startsWith(`cmdstat_${command}:`)) ?? '')?.[1] ?? 0);
