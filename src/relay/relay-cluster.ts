@@ -44,8 +44,13 @@ export interface ClusterHost {
   records(): Iterable<RelayRecord>;
   /** Another relay asks us to invite one of our peers for its dialler. */
   dial(request: DialRequest): Omit<DialAnswer, 'type' | 'id' | 'from'>;
-  /** `fingerprint` is registered on another relay now: our connection of that key is stale. */
-  moved(fingerprint: string): void;
+  /** The record of `fingerprint` registered here now, if any. */
+  record(fingerprint: string): RelayRecord | undefined;
+  /**
+   * The key of `record` is registered on another relay now: our connection of it is stale, unless
+   * it registered here again since (`record` is not the one here any more).
+   */
+  moved(record: RelayRecord): void;
 }
 
 export type ClusterState = 'joining' | 'joined' | 'unavailable' | 'refused' | 'left';
@@ -249,7 +254,9 @@ export class RelayCluster {
         const { gone, moved } = await this.#call(this.#redis!.registry.refreshAll(records.map((record) => record.fingerprint), this.#self), 'refresh');
         const lost = new Set(gone);
         await this.#registerAgain(host, records.filter((record) => lost.has(record.fingerprint)));
-        for (const fingerprint of moved) host.moved(fingerprint);
+        // Each as it was when the refresh went out: one that registered here again since stays.
+        const stale = new Set(moved);
+        for (const record of records) if (stale.has(record.fingerprint)) host.moved(record);
       }
       await this.#call(this.#redis!.registry.sweep(), 'sweep');
     } catch (err) {
@@ -265,9 +272,9 @@ export class RelayCluster {
     const registry = this.#redis!.registry;
     const written = await this.#call(Promise.all(records.map((record) => registry.registerAgain(record, this.#self, this.#since.get(record) ?? 0))), 'register');
     written.forEach(({ previous, newer }, i) => {
-      const { fingerprint } = records[i]!;
-      if (newer) host.moved(fingerprint);
-      else if (previous) this.#tellMoved(previous, fingerprint);
+      const record = records[i]!;
+      if (newer) host.moved(record);
+      else if (previous) this.#tellMoved(previous, record.fingerprint);
     });
   }
 
@@ -298,9 +305,12 @@ export class RelayCluster {
     const host = this.#host;
     if (!host || this.#state === 'left') return;
     if (message.type === 'moved') {
-      // Only if the registry agrees: a notice overtaken by the peer coming back here must not cut it.
+      // Only if the registry agrees: a notice overtaken by the peer coming back here must not cut
+      // it, nor a registration here made while Redis was being asked.
+      const mine = host.record(message.fingerprint);
+      if (!mine) return;
       const found = await this.#call(this.#redis!.registry.find(message.fingerprint), 'find').catch(() => undefined);
-      if (found && found.relay !== this.#self) host.moved(message.fingerprint);
+      if (found && found.relay !== this.#self) host.moved(mine);
       return;
     }
     const answer = host.dial(message);

@@ -257,11 +257,15 @@ export class RelayControl {
     return { ok: true, token: answer.dialerToken, peer: record };
   }
 
-  /** Our connection of `fingerprint` is stale: the key registered on another relay of the cluster since. */
-  moved(fingerprint: string): void {
+  /**
+   * The registration `record` is stale: its key registered on another relay of the cluster since.
+   * Its connection is let go, unless the key registered here again meanwhile.
+   */
+  moved(record: RelayRecord): void {
+    const { fingerprint } = record;
     const connection = this.registry.ownerOf(fingerprint);
-    const record = connection ? this.registry.unregister(fingerprint, connection) : undefined;
-    if (!connection || !record) return;
+    if (!connection || this.registry.get(fingerprint) !== record) return;
+    this.registry.unregister(fingerprint, connection);
     this.#options.emit({ type: 'unregistered', ...pick(record), reason: `${REPLACED_REASON} on another relay of the cluster` });
     void connection.close(REPLACED_REASON);
   }

@@ -166,7 +166,8 @@ export class RelayServer extends EventEmitter<{ event: [event: RelayEvent] }> {
       await cluster.start({
         records: () => control.registry.records(),
         dial: (request) => control.invite(request.a, { key: request.a.fingerprint, ip: request.ip }, request.b, request.early),
-        moved: (fingerprint) => control.moved(fingerprint),
+        record: (fingerprint) => control.registry.get(fingerprint),
+        moved: (record) => control.moved(record),
       }, port);
     } catch (err) {
       await cluster.stop();

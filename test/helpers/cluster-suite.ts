@@ -3,6 +3,7 @@
 // relay testnet cleaned up after each test.
 
 import { after, afterEach, before } from 'node:test';
+import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { loadOrCreateIdentity, type Identity } from '../../src/secure/identity-store.js';
 import { tempHome } from './peer-process.js';
@@ -37,4 +38,13 @@ export function clusterSuite(): ClusterSuite {
       return key!;
     },
   };
+}
+
+/** Poll `condition` every 50 ms until it holds; fail after `ms`. */
+export async function eventually(condition: () => Promise<boolean>, what: string, ms = 5_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
 }

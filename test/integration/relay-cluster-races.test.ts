@@ -5,12 +5,13 @@
 
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { createClient } from 'redis';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RelayEvent } from '../../src/relay/relay-events.js';
 import { FEATURES } from '../../src/secure/handshake-payload.js';
 import type { Identity } from '../../src/secure/identity-store.js';
 import { CLUSTER_FEATURE } from '../../src/session/relay-messages.js';
-import { clusterSuite } from '../helpers/cluster-suite.js';
+import { clusterSuite, eventually } from '../helpers/cluster-suite.js';
 import { redisServerSkip } from '../helpers/redis-server.js';
 import { onCleanup, registered, startRelay, until, type ControlClient } from '../helpers/relay-testnet.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
@@ -49,6 +50,15 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
     return client;
   }
 
+  /** A plain client of the test's Redis, closed with the testnet. */
+  async function rawRedis() {
+    const raw = createClient({ url: suite.redis.url });
+    raw.on('error', () => undefined);
+    await raw.connect();
+    onCleanup(async () => void (await raw.quit().catch(() => undefined)));
+    return raw;
+  }
+
   const joins = (relay: Relay) => relay.events.filter((e: RelayEvent) => e.type === 'cluster-joined').length;
 
   it('a relay back from an outage does not take a key that registered on another relay meanwhile', async () => {
@@ -72,5 +82,66 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
     const bob = await peer(a, 'bob');
     const answer = await bob.request({ type: 'dial', fingerprint: first.fingerprint });
     assert.ok(answer.type === 'session' && answer.relay === `127.0.0.1:${b.port}`, JSON.stringify(answer));
+  });
+
+  /**
+   * Hold what Redis sends relay A (through `proxy`) from the next reply that `isFirst` matches:
+   * replies that come before it are passed on, so A's heartbeat is not stuck on one of them.
+   */
+  async function holdFrom(proxy: TcpProxy, isFirst: (held: string) => boolean): Promise<void> {
+    proxy.holdReplies();
+    for (;;) {
+      await proxy.untilHeld((held) => held.length > 0);
+      if (isFirst(proxy.held.toString('latin1'))) return;
+      proxy.release();
+      proxy.holdReplies();
+    }
+  }
+
+  /** Relay A, reaching Redis through a proxy, with alice registered; and a plain Redis client. */
+  async function aliceBehindProxy() {
+    newPrefix();
+    const proxy = await redisProxy();
+    const a = await clusterRelay(`redis://127.0.0.1:${proxy.port}`);
+    const first = await peer(a, 'alice');
+    return { proxy, a, first, raw: await rawRedis() };
+  }
+
+  /** `again`'s registration reaches Redis as relay `a`'s, and its connection stays. */
+  async function keptOn(a: Relay, again: ControlClient, raw: Awaited<ReturnType<typeof rawRedis>>): Promise<void> {
+    await eventually(async () => (await raw.hGet(`${prefix}peer:${again.fingerprint}`, 'relay')) === `127.0.0.1:${a.port}`, 'her registration to reach Redis');
+    await sleep(200);
+    assert.equal(again.outcome, undefined, `her new registration is kept, not ${JSON.stringify(again.outcome)}`);
+  }
+
+  it('a key registering again on its relay while a refresh there says it moved away is kept', async () => {
+    const { proxy, a, first, raw } = await aliceBehindProxy();
+    // The registry says alice went to another relay (whose notice A has not heard)...
+    await holdFrom(proxy, (held) => held.includes(suite.key.fingerprint)); // a heartbeat's answer
+    await raw.hSet(`${prefix}peer:${first.fingerprint}`, 'relay', '127.0.0.1:1');
+    proxy.release();
+    proxy.holdReplies();
+    await proxy.untilHeld((held) => held.includes(':-1\r\n')); // the refresh's answer: moved
+    // ...and, while the refresh that says so is on its way to A, she registers on A again.
+    const again = await peer(a, 'alice', first.identity);
+    proxy.release();
+    await keptOn(a, again, raw);
+  });
+
+  it('a key registering again on its relay while a `moved` notice is checked there is kept', async () => {
+    const { proxy, a, first, raw } = await aliceBehindProxy();
+    await raw.hSet(`${prefix}peer:${first.fingerprint}`, 'relay', '127.0.0.1:1');
+    // A hears that alice registered elsewhere, and asks Redis whether she did...
+    const notice = JSON.stringify({ v: 1, type: 'moved', from: '127.0.0.1:1', fingerprint: first.fingerprint });
+    proxy.holdReplies();
+    await raw.publish(`${prefix}relay:127.0.0.1:${a.port}`, notice);
+    await proxy.untilHeld((held) => held.includes(notice));
+    proxy.release();
+    proxy.holdReplies();
+    await proxy.untilHeld((held) => held.includes('$11\r\n127.0.0.1:1\r\n')); // find's answer
+    // ...and, while Redis's answer is on its way, she registers on A again.
+    const again = await peer(a, 'alice', first.identity);
+    proxy.release();
+    await keptOn(a, again, raw);
   });
 });

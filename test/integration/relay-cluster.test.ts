@@ -13,7 +13,7 @@ import { FEATURES } from '../../src/secure/handshake-payload.js';
 import { CLUSTER_FEATURE, MAX_LOOKUP_RESULTS } from '../../src/session/relay-messages.js';
 import { RELAY_DEFAULTS } from '../../src/relay/relay-defaults.js';
 import { RedisServer, redisServerSkip } from '../helpers/redis-server.js';
-import { clusterSuite } from '../helpers/cluster-suite.js';
+import { clusterSuite, eventually } from '../helpers/cluster-suite.js';
 import { tempHome } from '../helpers/peer-process.js';
 import { cleanupRelayTestnet, dataConnection, registered, startRelay, tcp, TestPeer, until, type ControlClient } from '../helpers/relay-testnet.js';
 import { encodeDataHello } from '../../src/wire/data-preamble.js';
@@ -25,14 +25,6 @@ let prefixes = 0;
 
 type Relay = Awaited<ReturnType<typeof startRelay>>;
 
-/** Poll `condition` every 50 ms until it holds; fail after `ms`. */
-async function eventually(condition: () => Promise<boolean>, what: string, ms = 5_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
   const suite = clusterSuite();
