@@ -250,10 +250,12 @@ export class RelayCluster {
         await this.#registerAgain(host, records);
         this.#state = 'joined';
         this.#options.emit({ type: 'cluster-joined', address: this.#self, url: redact(this.#options.cluster.url), relays: relays.length, peers: records.length });
+        await this.#catchUp(host, records);
       } else {
         const { gone, moved } = await this.#call(this.#redis!.registry.refreshAll(records.map((record) => record.fingerprint), this.#self), 'refresh');
-        const lost = new Set(gone);
-        await this.#registerAgain(host, records.filter((record) => lost.has(record.fingerprint)));
+        // As registered now: a peer that left meanwhile is not written back, nor an older record.
+        const lost = gone.flatMap((fingerprint) => host.record(fingerprint) ?? []);
+        await this.#registerAgain(host, lost);
         // Each as it was when the refresh went out: one that registered here again since stays.
         const stale = new Set(moved);
         for (const record of records) if (stale.has(record.fingerprint)) host.moved(record);
@@ -262,6 +264,18 @@ export class RelayCluster {
     } catch (err) {
       this.#lost(err);
     }
+  }
+
+  /**
+   * Just joined, having written `written`, the peers registered here when the heartbeat went out:
+   * those that registered or left here since (not written, since we had not joined) are now.
+   */
+  async #catchUp(host: ClusterHost, written: readonly RelayRecord[]): Promise<void> {
+    const before = new Set(written);
+    const now = [...host.records()];
+    const here = new Set(now.map((record) => record.fingerprint));
+    for (const record of written) if (!here.has(record.fingerprint)) this.unregistered(record.fingerprint);
+    await this.#registerAgain(host, now.filter((record) => !before.has(record)));
   }
 
   /**

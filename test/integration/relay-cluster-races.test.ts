@@ -144,4 +144,20 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
     proxy.release();
     await keptOn(a, again, raw);
   });
+
+  it('a key registering while its relay joins the cluster again is written as it registered last', async () => {
+    const { proxy, a, first, raw } = await aliceBehindProxy();
+    proxy.refuseNew();
+    proxy.cut();
+    await a.event('cluster-left');
+    // Redis is back: A writes its peers anew from a list taken before Redis answered it...
+    const joining = holdFrom(proxy, (held) => held.includes(suite.key.fingerprint)); // the heartbeat's answer
+    proxy.acceptNew();
+    await joining;
+    // ...and meanwhile alice registers again, under another name.
+    await peer(a, 'alicia', first.identity);
+    proxy.release();
+    const record = () => raw.hGet(`${prefix}peer:${first.fingerprint}`, 'record');
+    await eventually(async () => JSON.parse((await record()) ?? '{}').name === 'alicia', 'her last registration in Redis', 2 * TTL_MS);
+  });
 });
