@@ -124,7 +124,7 @@ export class RelayCluster {
     this.#host = host;
     const { publicAddress } = this.#options.cluster;
     this.#self = withPort(publicAddress, port);
-    const redis = (this.#redis = await connectCluster(
+    const redis = await connectCluster(
       { url: this.#options.cluster.url, self: this.#self, keyPrefix: this.#keyPrefix, ttlMs: this.#ttlMs, timeoutMs: this.#timeoutMs, clock: this.#options.clock },
       {
         lost: (err) => this.#lost(err),
@@ -132,7 +132,9 @@ export class RelayCluster {
         message: (message) => void this.#onMessage(message),
         bad: (what) => this.#badRecord(what),
       },
-    ));
+    );
+    if (this.#stopping) return; // stopped while the client loaded: nothing was connected
+    this.#redis = redis;
     const { client, subscriber, bus } = redis;
     client.connect().catch(() => undefined); // retried by node-redis until destroyed
     subscriber.connect().catch(() => undefined);

@@ -7,6 +7,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createClient } from 'redis';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { RelayCluster } from '../../src/relay/relay-cluster.js';
 import type { RelayEvent } from '../../src/relay/relay-events.js';
 import { FEATURES } from '../../src/secure/handshake-payload.js';
 import type { Identity } from '../../src/secure/identity-store.js';
@@ -15,6 +16,7 @@ import { clusterSuite, eventually } from '../helpers/cluster-suite.js';
 import { redisServerSkip } from '../helpers/redis-server.js';
 import { onCleanup, registered, startRelay, until, type ControlClient } from '../helpers/relay-testnet.js';
 import { TcpProxy } from '../helpers/tcp-proxy.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const CLUSTER_CLIENT = [...FEATURES, CLUSTER_FEATURE];
 const TTL_MS = 3_000;
@@ -159,5 +161,24 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
     proxy.release();
     const record = () => raw.hGet(`${prefix}peer:${first.fingerprint}`, 'record');
     await eventually(async () => JSON.parse((await record()) ?? '{}').name === 'alicia', 'her last registration in Redis', 2 * TTL_MS);
+  });
+
+  it('a cluster stopped while it starts leaves nothing connected to Redis, and no timer', async () => {
+    newPrefix();
+    const raw = await rawRedis();
+    const connected = async () => String(await raw.sendCommand(['CLIENT', 'LIST'])).trim().split('\n').length;
+    const before = await connected();
+    const clock = new ManualClock(Date.now());
+    const options = { url: suite.redis.url, publicAddress: '127.0.0.1', keyPrefix: prefix, ttlMs: TTL_MS, timeoutMs: 1_000 };
+    const cluster = new RelayCluster({ cluster: options, fingerprint: suite.key.fingerprint, clock, emit: () => undefined });
+    const host = { records: () => [], record: () => undefined, moved: () => undefined, dial: () => ({ ok: false as const, code: 'ERR_PEER_NOT_FOUND', message: '' }) };
+    const started = cluster.start(host, 5050);
+    await cluster.stop();
+    await clock.advanceUntil(() => false, 100, 2_000); // start's deadlines, on this clock
+    await started;
+    await sleep(200);
+    assert.equal(await connected(), before, 'no Redis client left connected');
+    assert.equal(clock.pending, 0, 'no timer left');
+    assert.equal(cluster.state, 'left');
   });
 });
