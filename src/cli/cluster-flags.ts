@@ -10,12 +10,17 @@ import { wholeNumberFlag } from './numeric-flags.js';
 
 /** The shortest registration TTL: refreshed every third of it, so not more often than once a second. */
 export const MIN_CLUSTER_TTL_MS = 3_000;
+/**
+ * The longest: a day, for which a dead relay's peers stay listed. (A third of it must fit a timer:
+ * Node runs one of over 2^31 - 1 ms every millisecond instead.)
+ */
+export const MAX_CLUSTER_TTL_MS = 86_400_000;
 
 export const CLUSTER_FLAGS = Object.freeze([
   { flag: '--cluster <url>', key: 'cluster', description: 'join a cluster of relays sharing this Redis (redis://[user:password@]host[:port][/db], or rediss://)', default: 'none: the relay works alone' },
   { flag: '--public-address <host[:port]>', key: 'publicAddress', description: 'with --cluster: the address peers reach this relay at; the port defaults to --port', default: 'none' },
   { flag: '--cluster-prefix <prefix>', key: 'clusterPrefix', description: 'with --cluster: prefix of its keys and channels in Redis', default: CLUSTER_DEFAULTS.keyPrefix },
-  { flag: '--cluster-ttl-ms <n>', key: 'clusterTtlMs', description: `with --cluster: ms a registration lives in Redis unless refreshed (at least ${MIN_CLUSTER_TTL_MS})`, default: CLUSTER_DEFAULTS.ttlMs },
+  { flag: '--cluster-ttl-ms <n>', key: 'clusterTtlMs', description: `with --cluster: ms a registration lives in Redis unless refreshed (${MIN_CLUSTER_TTL_MS} to ${MAX_CLUSTER_TTL_MS})`, default: CLUSTER_DEFAULTS.ttlMs },
 ] as const);
 
 /** The cluster options the flags ask for, or undefined without --cluster; `port` is the relay's. */
@@ -40,6 +45,7 @@ export function parseClusterFlags(flags: Readonly<Record<string, unknown>>, port
     throw chatError('ERR_USAGE', '--cluster-prefix must be 1 to 64 printable characters without spaces');
   }
   const ttlMs = wholeNumberFlag(flags, 'clusterTtlMs', MIN_CLUSTER_TTL_MS);
+  if (ttlMs !== undefined && ttlMs > MAX_CLUSTER_TTL_MS) throw chatError('ERR_USAGE', `--cluster-ttl-ms must be at most ${MAX_CLUSTER_TTL_MS} (a day), got ${ttlMs}`);
   return { url, publicAddress: given, ...(keyPrefix !== undefined ? { keyPrefix } : {}), ...(ttlMs !== undefined ? { ttlMs } : {}) };
 }
 

@@ -35,6 +35,8 @@ describe('relay cluster flags', () => {
       [{ ...ok, publicAddress: 'a.example.org:70000' }, /--public-address/],
       [{ ...ok, clusterPrefix: 'has space' }, /--cluster-prefix/],
       [{ ...ok, clusterTtlMs: 1000 }, /--cluster-ttl-ms must be a whole number of at least 3000/],
+      // A third of it would overflow Node's timers, which then fire every millisecond.
+      [{ ...ok, clusterTtlMs: '10000000000' }, /--cluster-ttl-ms must be at most 86400000/],
     ];
     for (const [flags, why] of cases) assert.match(throwsCode(() => parseClusterFlags(flags, 5050), 'ERR_USAGE').message, why);
   });
