@@ -433,7 +433,7 @@ export class RelayClient extends EventEmitter<{ status: [RelayStatus]; invite: [
 }
 
 /** Codes a relay may give that mean something particular to us; any other is ERR_RELAY_REFUSED. */
-const PASSED_ON_CODES: ReadonlySet<string> = new Set<ErrorCode>(['ERR_RELAY_FULL', 'ERR_PEER_NOT_FOUND', 'ERR_RELAY_RATE_LIMITED']);
+const PASSED_ON_CODES: ReadonlySet<string> = new Set<ErrorCode>(['ERR_RELAY_FULL', 'ERR_PEER_NOT_FOUND', 'ERR_RELAY_RATE_LIMITED', 'ERR_CLUSTER_UNAVAILABLE']);
 
 /** The relay a `session` names (already checked as host:port by the codec), as an address to dial. */
 function sessionRelay(text: string, asked: string): RelayAddress {

@@ -15,7 +15,9 @@ import { RELAY_DEFAULTS } from '../../src/relay/relay-defaults.js';
 import { RedisServer, redisServerSkip } from '../helpers/redis-server.js';
 import { clusterSuite, eventually } from '../helpers/cluster-suite.js';
 import { tempHome } from '../helpers/peer-process.js';
-import { cleanupRelayTestnet, dataConnection, registered, startRelay, tcp, TestPeer, until, type ControlClient } from '../helpers/relay-testnet.js';
+import { RelayClient } from '../../src/app/relay-client.js';
+import { parseRelayAddress } from '../../src/net/relay-address.js';
+import { cleanupRelayTestnet, dataConnection, newIdentity, registered, startRelay, tcp, TestPeer, until, type ControlClient } from '../helpers/relay-testnet.js';
 import { encodeDataHello } from '../../src/wire/data-preamble.js';
 import { join } from 'node:path';
 
@@ -95,6 +97,25 @@ describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
     const answer = await old.request({ type: 'dial', fingerprint: alice.fingerprint });
     assert.equal(answer.type, 'relay-error');
     assert.ok(answer.type === 'relay-error' && answer.code === 'ERR_PEER_NOT_FOUND' && answer.message.includes(`127.0.0.1:${a!.port}`), JSON.stringify(answer));
+  });
+
+  it('a dial that the peer\'s relay does not answer fails ERR_CLUSTER_UNAVAILABLE at the client', async () => {
+    const [a, b] = await threeRelays();
+    const alice = await peer(a!, 'alice');
+    const raw = createClient({ url: suite.redis.url });
+    raw.on('error', () => undefined);
+    await raw.connect();
+    const client = new RelayClient({ relays: [{ address: parseRelayAddress(`127.0.0.1:${b!.port}`) }], identity: newIdentity(), name: () => 'bob', port: 0 });
+    try {
+      // Alice's relay as if killed a moment ago: her record is still there, nobody listens for it.
+      await raw.hSet(`${prefix}peer:${alice.fingerprint}`, 'relay', '127.0.0.1:1');
+      client.start();
+      await client.whenRegistered(5_000);
+      await assert.rejects(client.dial(alice.fingerprint), (err: Error & { code?: string }) => err.code === 'ERR_CLUSTER_UNAVAILABLE' && /not listening/.test(err.message));
+    } finally {
+      await client.close();
+      await raw.quit().catch(() => undefined);
+    }
   });
 
   it('lookups answer at most 16 from the whole cluster', async () => {
