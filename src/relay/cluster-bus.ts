@@ -4,6 +4,7 @@
 // listens now and keeps nothing, which suits a dial: a relay that is down answers nobody, and the
 // asker learns so at once (no listener) or at its deadline, as a peer would from a dead relay.
 
+import { randomInt } from 'node:crypto';
 import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { decodeClusterMessage, encodeClusterMessage, type ClusterMessage } from './cluster-messages.js';
@@ -32,6 +33,8 @@ export interface ClusterBusOptions {
 }
 
 interface Waiting {
+  /** The relay asked: only its answer counts. */
+  readonly relay: string;
   readonly resolve: (answer: DialAnswer) => void;
   readonly reject: (error: P2PChatError) => void;
   readonly timer: Timer;
@@ -41,7 +44,11 @@ export class ClusterBus {
   readonly #pubsub: PubSub;
   readonly #options: ClusterBusOptions;
   readonly #waiting = new Map<number, Waiting>();
-  #nextId = 1;
+  /**
+   * From a random start: a relay restarted with the same address (the same channel) must not take
+   * a late answer to a dial of its previous run for one of its own.
+   */
+  #nextId = randomInt(2 ** 47);
 
   constructor(pubsub: PubSub, options: ClusterBusOptions) {
     this.#pubsub = pubsub;
@@ -77,7 +84,7 @@ export class ClusterBus {
         reject(chatError('ERR_CLUSTER_UNAVAILABLE', `relay ${relay} of this cluster did not answer within ${timeoutMs / 1000} s`));
       }, timeoutMs);
       timer.unref();
-      this.#waiting.set(id, { resolve, reject, timer });
+      this.#waiting.set(id, { relay, resolve, reject, timer });
     });
     answered.catch(() => undefined); // a failed send below rejects first
     let heard: boolean;
@@ -99,8 +106,9 @@ export class ClusterBus {
       this.#options.onBad((err as Error).message);
       return;
     }
-    if (message.type === 'dial-answer') this.#settle(message.id)?.resolve(message);
-    else this.#options.onMessage(message);
+    if (message.type === 'dial-answer') {
+      if (this.#waiting.get(message.id)?.relay === message.from) this.#settle(message.id)?.resolve(message);
+    } else this.#options.onMessage(message);
   }
 
   /** The request `id` waiting, now taken off the list with its deadline cleared; undefined if none. */
