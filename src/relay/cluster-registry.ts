@@ -101,7 +101,7 @@ export class ClusterRegistry {
     const args = [JSON.stringify(record), nameKey(record.name), String(this.#ttlMs), this.#expiresAt(), String(since), keepNewer ? '1' : '0'];
     const reply = await this.#run('register', record.fingerprint, relay, ...args);
     const [holder, kept] = Array.isArray(reply) ? reply : [];
-    const other = typeof holder === 'string' && holder !== '' && holder !== relay ? holder : undefined;
+    const other = typeof holder === 'string' && holder !== relay && isRelayAddress(holder) ? holder : undefined;
     if (other === undefined) return {};
     return kept === 1 ? { newer: other } : { previous: other };
   }
@@ -128,9 +128,15 @@ export class ClusterRegistry {
       const batch = fingerprints.slice(i, i + this.#sweepBatch);
       const statuses = await this.#run('refreshMany', relay, String(this.#ttlMs), this.#expiresAt(), ...batch);
       batch.forEach((fp, j) => {
-        const status = Array.isArray(statuses) ? statuses[j] : 0;
-        if (status === 0) gone.push(fp);
-        else if (status === -1) moved.push(fp);
+        const status: unknown = Array.isArray(statuses) ? statuses[j] : 0;
+        if (status === 1) return;
+        if (typeof status === 'string' && isRelayAddress(status)) {
+          moved.push(fp);
+          return;
+        }
+        // A value we did not write where the record should be is overwritten, not taken for a move.
+        if (status !== 0) this.#onBadRecord(fp, 'its relay address is missing or malformed');
+        gone.push(fp);
       });
     }
     return { gone, moved };

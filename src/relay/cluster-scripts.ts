@@ -45,7 +45,9 @@ local fp, relay, record, name, ttl, expiresAt, since, keepNewer = ARGV[2], ARGV[
 local held = redis.pcall('HMGET', peer(fp), 'relay', 'since')
 if held.err then held = {false, false} end
 local previous = held[1]
-if keepNewer == '1' and previous and previous ~= relay and (tonumber(held[2]) or 0) > tonumber(since) then return {previous, 1} end
+-- Only another relay's (host:port) later registration is kept: a foreign value is written over.
+local another = previous and previous ~= relay and string.find(previous, ':%d+$')
+if keepNewer == '1' and another and (tonumber(held[2]) or 0) > tonumber(since) then return {previous, 1} end
 local oldName = redis.call('HGET', names, fp)
 if oldName and oldName ~= name then redis.call('SREM', prefix .. 'name:' .. oldName, fp) end
 redis.call('DEL', peer(fp))
@@ -67,7 +69,8 @@ return 1`,
 
   /**
    * ARGV: prefix, relay, ttl ms, expires at, fp... Extends each record still on \`relay\`. Returns
-   * one status per fp: 1 extended, 0 gone (to register again), -1 now another relay's (it moved).
+   * one status per fp: 1 extended, 0 gone (to register again), or the relay it is on now (it moved,
+   * if that is a relay's address; '' for a value of another type there).
    */
   refreshMany: `${PRELUDE}
 local relay, ttl, expiresAt = ARGV[2], ARGV[3], ARGV[4]
@@ -80,7 +83,7 @@ for i = 5, #ARGV do
     redis.call('ZADD', expiries, expiresAt, fp)
     statuses[#statuses + 1] = 1
   elseif holder then
-    statuses[#statuses + 1] = -1
+    statuses[#statuses + 1] = holder
   else
     statuses[#statuses + 1] = 0
   end

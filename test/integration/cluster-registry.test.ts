@@ -138,6 +138,24 @@ describe('ClusterRegistry on a real redis-server', { skip: await redisServerSkip
     assert.equal(await a.register(alice, RELAY_A, 0), RELAY_B, 'a new registration replaces any, whatever its time');
   });
 
+  it('a foreign value where a relay\'s peer should be is to be written over, not taken for a move', async () => {
+    const bad: string[] = [];
+    const { a, prefix } = await twoRelays({ onBadRecord: (fingerprint) => bad.push(fingerprint) });
+    const [text, noRelay, garbage] = [record('text'), record('no-relay'), record('garbage')];
+    for (const r of [text, noRelay, garbage]) await a.register(r, RELAY_A);
+    await raw.del(`${prefix}peer:${text.fingerprint}`);
+    await raw.set(`${prefix}peer:${text.fingerprint}`, 'not a hash');
+    await raw.hSet(`${prefix}peer:${noRelay.fingerprint}`, 'relay', '');
+    await raw.hSet(`${prefix}peer:${garbage.fingerprint}`, 'relay', 'not an address');
+    const fingerprints = [text, noRelay, garbage].map((r) => r.fingerprint);
+    assert.deepEqual(await a.refreshAll(fingerprints, RELAY_A), { gone: fingerprints, moved: [] });
+    assert.deepEqual(bad.sort(), fingerprints.slice().sort());
+    for (const r of [text, noRelay, garbage]) {
+      assert.deepEqual(await a.registerAgain(r, RELAY_A, 0), {}, 'written over, naming no relay');
+      assert.deepEqual(await a.find(r.fingerprint), { record: r, relay: RELAY_A });
+    }
+  });
+
   it('runs its scripts by SHA-1 once Redis has them, and in full again after Redis lost them', async () => {
     const { a } = await twoRelays();
     const calls = async (command: string) => Number(/calls=(\d+)/.exec((await raw.info('commandstats')).split('\n').find((l) => l.startsWith(`cmdstat_${command}:`)) ?? '')?.[1] ?? 0);

@@ -93,7 +93,7 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
   async function holdFrom(proxy: TcpProxy, isFirst: (held: string) => boolean): Promise<void> {
     proxy.holdReplies();
     for (;;) {
-      await proxy.untilHeld((held) => held.length > 0);
+      await holding(proxy, (held) => held.length > 0, 'an answer from Redis');
       if (isFirst(proxy.held.toString('latin1'))) return;
       proxy.release();
       proxy.holdReplies();
@@ -116,6 +116,17 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
     assert.equal(again.outcome, undefined, `her new registration is kept, not ${JSON.stringify(again.outcome)}`);
   }
 
+  /** Until what `proxy` holds passes `test`; fails after 5 s, naming `what`. */
+  async function holding(proxy: TcpProxy, test: (held: Buffer) => boolean, what: string): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), 5_000)));
+    try {
+      await Promise.race([proxy.untilHeld(test), late]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   it('a key registering again on its relay while a refresh there says it moved away is kept', async () => {
     const { proxy, a, first, raw } = await aliceBehindProxy();
     // The registry says alice went to another relay (whose notice A has not heard)...
@@ -123,7 +134,7 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
     await raw.hSet(`${prefix}peer:${first.fingerprint}`, 'relay', '127.0.0.1:1');
     proxy.release();
     proxy.holdReplies();
-    await proxy.untilHeld((held) => held.includes(':-1\r\n')); // the refresh's answer: moved
+    await holding(proxy, (held) => held.includes('$11\r\n127.0.0.1:1\r\n'), "the refresh's answer: moved there");
     // ...and, while the refresh that says so is on its way to A, she registers on A again.
     const again = await peer(a, 'alice', first.identity);
     proxy.release();
@@ -137,10 +148,10 @@ describe('relays on one Redis, when things overlap', { skip: await redisServerSk
     const notice = JSON.stringify({ v: 1, type: 'moved', from: '127.0.0.1:1', fingerprint: first.fingerprint });
     proxy.holdReplies();
     await raw.publish(`${prefix}relay:127.0.0.1:${a.port}`, notice);
-    await proxy.untilHeld((held) => held.includes(notice));
+    await holding(proxy, (held) => held.includes(notice), 'the notice');
     proxy.release();
     proxy.holdReplies();
-    await proxy.untilHeld((held) => held.includes('$11\r\n127.0.0.1:1\r\n')); // find's answer
+    await holding(proxy, (held) => held.includes('$11\r\n127.0.0.1:1\r\n'), "find's answer");
     // ...and, while Redis's answer is on its way, she registers on A again.
     const again = await peer(a, 'alice', first.identity);
     proxy.release();
