@@ -107,7 +107,8 @@ return removed`,
    * ARGV: prefix, relay, its fingerprint, its peers, ttl ms. Says \`relay\` is alive now (Redis's
    * clock, the same for every relay), unless a live relay holds another key: a cluster shares one
    * key, and a relay with a stranger's must not join. Returns every relay seen within the TTL as
-   * address, entry pairs (this one's new entry when written); older entries (dead relays) are removed.
+   * address, entry pairs (this one's new entry when written); other entries (dead relays, or seen
+   * more than the TTL ahead of Redis's clock) are removed.
    */
   heartbeat: `${PRELUDE}
 local relay, fingerprint, peers, ttl = ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
@@ -120,7 +121,8 @@ local all = list(redis.pcall('HGETALL', relays))
 if #all == 0 then redis.call('DEL', relays) end
 for i = 1, #all, 2 do
   local seen, key = string.match(all[i + 1], '^(%d+) (%S+) ')
-  if seen and tonumber(seen) >= now - ttl then
+  -- Seen within the TTL; one seen later than that from now was not written by a live relay.
+  if seen and math.abs(tonumber(seen) - now) <= ttl then
     if all[i] ~= relay then
       alive[#alive + 1] = all[i]
       alive[#alive + 1] = all[i + 1]

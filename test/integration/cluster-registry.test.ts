@@ -197,6 +197,14 @@ describe('ClusterRegistry on a real redis-server', { skip: await redisServerSkip
     assert.deepEqual((await b.heartbeat(RELAY_B, 'KEY-ONE', 4)).map((r) => r.address), [RELAY_B]);
   });
 
+  it('an entry of the list of relays seen in the future is not a live relay', async () => {
+    const { a, prefix } = await twoRelays();
+    // Written by someone else, or before Redis's clock was set back: it would stay "live" for ever.
+    await raw.hSet(`${prefix}relays`, 'relay-c.example.org:5050', '99999999999999 KEY-TWO 0');
+    assert.deepEqual(await a.heartbeat(RELAY_A, 'KEY-ONE', 1), [{ address: RELAY_A, fingerprint: 'KEY-ONE', peers: 1 }]);
+    assert.equal(await raw.hGet(`${prefix}relays`, 'relay-c.example.org:5050'), null, 'removed');
+  });
+
   it('a nickname changed by re-registering leaves the old name\'s index', async () => {
     const { a, prefix } = await twoRelays();
     const alice = record('alice');
