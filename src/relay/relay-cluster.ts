@@ -1,8 +1,9 @@
 // A relay's membership of a cluster (--cluster): its registrations written to the shared registry
 // on Redis and kept alive there, lookups and dials that reach peers on the other relays, and what
 // happens when Redis goes away (the relay serves its own peers alone, says so once, and joins again
-// when Redis is back, registering them anew). Every Redis call has a deadline on the relay's clock:
-// a Redis that hangs counts as gone.
+// when Redis is back, registering them anew). Every Redis call has a deadline on the relay's clock.
+// Only the heartbeat's failing (or the connection's) takes the relay out of the cluster: one slow
+// lookup just answers from this relay's peers, rather than make every peer be written again.
 
 import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
@@ -76,6 +77,8 @@ export class RelayCluster {
   #self = '';
   readonly #ttlMs: number;
   readonly #timeoutMs: number;
+  /** The deadline of a heartbeat's bulk work (all peers refreshed or written): a third of the TTL, so records outlive a slow one. */
+  readonly #bulkMs: number;
   /** Made by start(). */
   #redis: Redis | undefined;
   readonly #keyPrefix: string;
@@ -99,6 +102,7 @@ export class RelayCluster {
     const keyPrefix = cluster.keyPrefix ?? CLUSTER_DEFAULTS.keyPrefix;
     this.#ttlMs = cluster.ttlMs ?? CLUSTER_DEFAULTS.ttlMs;
     this.#timeoutMs = cluster.timeoutMs ?? CLUSTER_DEFAULTS.timeoutMs;
+    this.#bulkMs = Math.max(this.#timeoutMs, Math.floor(this.#ttlMs / 3));
     this.#keyPrefix = keyPrefix;
   }
 
@@ -156,7 +160,7 @@ export class RelayCluster {
       (previous) => {
         if (previous) this.#tellMoved(previous, record.fingerprint);
       },
-      (err) => this.#lost(err),
+      () => undefined, // the next refresh finds it missing and writes it
     );
   }
 
@@ -168,25 +172,19 @@ export class RelayCluster {
   /** A peer's control connection here ended. */
   unregistered(fingerprint: string): void {
     if (this.#state !== 'joined') return; // its record expires by itself
-    this.#call(this.#redis!.registry.unregister(fingerprint, this.#self), 'unregister').catch((err) => this.#lost(err));
+    this.#call(this.#redis!.registry.unregister(fingerprint, this.#self), 'unregister').catch(() => undefined); // it expires
   }
 
   /** Peers matching `query` on every relay; undefined while Redis is away (answer from ours alone). */
   async lookup(query: string, limit: number): Promise<ClusterRecord[] | undefined> {
     if (this.#state !== 'joined') return undefined;
-    return this.#call(this.#redis!.registry.lookup(query, limit), 'lookup').catch((err) => {
-      this.#lost(err);
-      return undefined;
-    });
+    return this.#call(this.#redis!.registry.lookup(query, limit), 'lookup').catch(() => undefined);
   }
 
   /** The relay `fingerprint` is registered on, when another one of the cluster; undefined otherwise. */
   async locate(fingerprint: string): Promise<ClusterRecord | undefined> {
     if (this.#state !== 'joined') return undefined;
-    const found = await this.#call(this.#redis!.registry.find(fingerprint), 'find').catch((err) => {
-      this.#lost(err);
-      return undefined;
-    });
+    const found = await this.#call(this.#redis!.registry.find(fingerprint), 'find').catch(() => undefined);
     return found && found.relay !== this.#self ? found : undefined;
   }
 
@@ -254,7 +252,7 @@ export class RelayCluster {
         this.#options.emit({ type: 'cluster-joined', address: this.#self, url: redact(this.#options.cluster.url), relays: relays.length, peers: records.length });
         await this.#catchUp(host, records);
       } else {
-        const { gone, moved } = await this.#call(this.#redis!.registry.refreshAll(records.map((record) => record.fingerprint), this.#self), 'refresh');
+        const { gone, moved } = await this.#call(this.#redis!.registry.refreshAll(records.map((record) => record.fingerprint), this.#self), 'refresh', this.#bulkMs);
         // As registered now: a peer that left meanwhile is not written back, nor an older record.
         const lost = gone.flatMap((fingerprint) => host.record(fingerprint) ?? []);
         await this.#registerAgain(host, lost);
@@ -262,7 +260,7 @@ export class RelayCluster {
         const stale = new Set(moved);
         for (const record of records) if (stale.has(record.fingerprint)) host.moved(record);
       }
-      await this.#call(this.#redis!.registry.sweep(), 'sweep');
+      await this.#call(this.#redis!.registry.sweep(), 'sweep', this.#bulkMs);
     } catch (err) {
       this.#lost(err);
     }
@@ -286,7 +284,7 @@ export class RelayCluster {
    */
   async #registerAgain(host: ClusterHost, records: readonly RelayRecord[]): Promise<void> {
     const registry = this.#redis!.registry;
-    const written = await this.#call(Promise.all(records.map((record) => registry.registerAgain(record, this.#self, this.#since.get(record) ?? 0))), 'register');
+    const written = await this.#call(Promise.all(records.map((record) => registry.registerAgain(record, this.#self, this.#since.get(record) ?? 0))), 'register', this.#bulkMs);
     written.forEach(({ previous, newer }, i) => {
       const record = records[i]!;
       if (newer) host.moved(record);
@@ -341,16 +339,16 @@ export class RelayCluster {
   }
 
   /** `promise`, failing ERR_CLUSTER_UNAVAILABLE when Redis fails it or does not answer in time. */
-  #call<T>(promise: Promise<T>, what: string): Promise<T> {
-    return this.#deadline(promise, what).catch((err: unknown) => {
+  #call<T>(promise: Promise<T>, what: string, ms = this.#timeoutMs): Promise<T> {
+    return this.#deadline(promise, what, ms).catch((err: unknown) => {
       throw err instanceof P2PChatError ? err : chatError('ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)} failed a ${what}: ${(err as Error).message}`);
     });
   }
 
-  #deadline<T>(promise: Promise<T>, what: string): Promise<T> {
+  #deadline<T>(promise: Promise<T>, what: string, ms = this.#timeoutMs): Promise<T> {
     const { clock } = this.#options;
     return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(() => reject(chatError('ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)} did not answer a ${what} within ${this.#timeoutMs / 1000} s`)), this.#timeoutMs);
+      const timer = clock.setTimeout(() => reject(chatError('ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)} did not answer a ${what} within ${ms / 1000} s`)), ms);
       timer.unref();
       promise.then(
         (value) => {

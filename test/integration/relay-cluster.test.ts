@@ -207,6 +207,27 @@ describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
     }
   });
 
+  it('a request Redis fails does not take the relay out of the cluster (only the heartbeat does)', async () => {
+    const [a, b] = await threeRelays();
+    const raw = createClient({ url: suite.redis.url });
+    raw.on('error', () => undefined);
+    await raw.connect();
+    try {
+      // A foreign value where the index of the name "mallory" goes: registering that name fails in Redis.
+      await raw.set(`${prefix}name:mallory`, 'not a set');
+      const mallory = await peer(a!, 'mallory');
+      const bob = await peer(b!, 'bob');
+      await findsEventually(bob, mallory.fingerprint.slice(0, 8), mallory.fingerprint);
+      const answer = await mallory.request({ type: 'lookup', query: 'mallory' });
+      assert.equal(answer.type, 'lookup-result', 'the lookup is answered, from this relay\'s peers at least');
+      await findsEventually(mallory, 'bob', bob.fingerprint);
+      assert.equal(a!.relay.stats().cluster?.state, 'joined');
+      assert.ok(!a!.events.some((e) => e.type === 'cluster-left'), JSON.stringify(a!.events.filter((e) => e.type === 'cluster-left')));
+    } finally {
+      await raw.quit().catch(() => undefined);
+    }
+  });
+
   it('Redis going away: each relay serves its own peers, says so once, and joins again when it is back', async () => {
     const own = await RedisServer.start();
     let restarted: RedisServer | undefined;
