@@ -40,11 +40,14 @@ export function clusterSuite(): ClusterSuite {
   };
 }
 
-/** Poll `condition` every 50 ms until it holds; fail after `ms`. */
-export async function eventually(condition: () => Promise<boolean>, what: string, ms = 5_000): Promise<void> {
+/**
+ * Poll `condition` every `everyMs` until it holds; fail after `ms`. Polling a relay with requests,
+ * keep `everyMs` at 250 or more: it answers 5 a second to a connection.
+ */
+export async function eventually(condition: () => Promise<boolean>, what: string, ms = 5_000, everyMs = 50): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, everyMs));
   }
 }

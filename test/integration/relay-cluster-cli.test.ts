@@ -11,6 +11,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { cleanupPeers, PeerProcess, tempHome, type PeerEvent } from '../helpers/peer-process.js';
 import { RedisServer, redisServerSkip } from '../helpers/redis-server.js';
+import { eventually } from '../helpers/cluster-suite.js';
 import { cleanupRelayTestnet, ControlClient } from '../helpers/relay-testnet.js';
 
 const TTL_MS = 3_000;
@@ -87,7 +88,7 @@ describe('p2p-chat relay --cluster from the command line', { skip: await redisSe
     // Relay A dies without a word: alice registers on B, the next relay she was given.
     relays[0]!.kill('SIGKILL');
     const killedAt = Date.now();
-    await until(async () => (await lookup(asker, 'erin')) === 0, 'erin\'s registration to expire', TTL_MS + 3_000);
+    await eventually(async () => (await lookup(asker, 'erin')) === 0, 'erin\'s registration to expire', TTL_MS + 3_000, 250);
     assert.ok(Date.now() - killedAt <= TTL_MS + 1_000, `expired ${Date.now() - killedAt} ms after the relay died (TTL ${TTL_MS} ms)`);
     await alice.waitForEvent('relay', (e) => registered(e) && e.relay === `127.0.0.1:${ports[1]}`, 30_000);
     const dave = new PeerProcess(['connect', 'alice', '--relay-only', '--json', '--name', 'dave', '--relay', at(2)]);
@@ -101,15 +102,6 @@ describe('p2p-chat relay --cluster from the command line', { skip: await redisSe
 async function lookup(client: ControlClient, query: string): Promise<number> {
   const answer = await client.request({ type: 'lookup', query });
   return answer.type === 'lookup-result' ? answer.peers.length : -1;
-}
-
-/** Poll `condition` every 250 ms (within the relay's 5 requests a second) until it holds; fail after `ms`. */
-async function until(condition: () => Promise<boolean>, what: string, ms: number): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
 }
 
 function sha256(data: Buffer): string {
