@@ -131,7 +131,7 @@ export class RelayCluster {
     const redis = await connectCluster(
       { url: this.#options.cluster.url, self: this.#self, keyPrefix: this.#keyPrefix, ttlMs: this.#ttlMs, timeoutMs: this.#timeoutMs, clock: this.#options.clock },
       {
-        lost: (err) => this.#lost(err),
+        lost: (err) => this.#lost(P2PChatError.from(err, 'ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)}`)),
         ready: () => this.#tick(),
         message: (message) => void this.#onMessage(message),
         bad: (what) => this.#badRecord(what),

@@ -243,7 +243,8 @@ describe('relays on one Redis', { skip: await redisServerSkip() }, () => {
       await findsEventually(bob, 'alice', alice.fingerprint);
 
       await own.stop();
-      await a.event('cluster-left', (e) => e.code === 'ERR_CLUSTER_UNAVAILABLE', 10_000);
+      const left = await a.event('cluster-left', (e) => e.code === 'ERR_CLUSTER_UNAVAILABLE', 10_000);
+      assert.ok(left.message.includes(`Redis at ${own.url}`), `the line names the Redis it lost: ${left.message}`);
       await b.event('cluster-left', (e) => e.code === 'ERR_CLUSTER_UNAVAILABLE', 10_000);
       assert.equal(a.relay.stats().cluster?.state, 'unavailable');
       // Alone, but serving: a local dial still works.
