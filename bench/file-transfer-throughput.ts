@@ -6,8 +6,9 @@
 // The baseline is `socat -u FILE:src TCP:...` into `socat -u TCP-LISTEN:... OPEN:dest`, timed from
 // the sending socat's start to the receiving one's exit. Relayed, ours goes through `p2p-chat
 // relay` (the sender with --relay-only), the baseline through a socat relay (socat-relay.ts).
+// Direct, scp with two ciphers is measured in the same rounds too (scp-baselines.ts).
 // Source and destinations are in tmpfs when there is room (scratch-dir.ts), so no disk is timed.
-// Runs alternate which side goes first, to spread the machine's drift over both.
+// Rounds alternate the order of the contenders, to spread the machine's drift over all.
 
 import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +21,7 @@ import type { ExitReport } from './exit-report.js';
 import { HOST, receiverDone, startReceiver, startSender } from './file-transfer-peers.js';
 import { RelayProcess } from './relay-process.js';
 import { ScratchDir } from './scratch-dir.js';
+import { ScpBaselines } from './scp-baselines.js';
 import { checkSocat, SocatListener, socatSendFile } from './socat-relay.js';
 import { round, summarize } from './stats.js';
 import type { BenchHome } from './temp-homes.js';
@@ -130,26 +132,30 @@ async function runFileTransfer(route: Route, senderHome: BenchHome, receiverHome
     const downloads = scratch.subdir('downloads');
     const ours: OursRun[] = [];
     const baseline: Run[] = [];
-    for (let i = -WARMUP_RUNS; i < RUNS; i++) {
-      const runOurs = () => oursOnce(route, source, downloads, senderHome, receiverHome);
-      const runBaseline = async () => (socat.ok ? baselineOnce(route, source, downloads) : undefined);
-      // Alternate which goes first, so that neither always follows the other's leftovers.
-      let oursRun: OursRun;
-      let baselineRun: Run | undefined;
-      if (i % 2 === 0) {
-        oursRun = await runOurs();
-        baselineRun = await runBaseline();
-      } else {
-        baselineRun = await runBaseline();
-        oursRun = await runOurs();
+    const scp = route.name === 'direct' ? await ScpBaselines.start(log) : undefined;
+    try {
+      for (let i = -WARMUP_RUNS; i < RUNS; i++) {
+        let oursRun: OursRun | undefined;
+        let baselineRun: Run | undefined;
+        const contenders: (() => Promise<unknown>)[] = [
+          async () => (oursRun = await oursOnce(route, source, downloads, senderHome, receiverHome)),
+          async () => (baselineRun = socat.ok ? await baselineOnce(route, source, downloads) : undefined),
+          ...(scp?.contenders(source, downloads, i >= 0) ?? []),
+        ];
+        // Alternate the order, so that none always follows another's leftovers.
+        for (const run of i % 2 === 0 ? contenders : contenders.reverse()) await run();
+        if (i < 0 || !oursRun) continue;
+        ours.push(oursRun);
+        if (baselineRun) baseline.push(baselineRun);
+        const socatText = baselineRun ? `, socat ${baselineRun.mbps.toFixed(0)} MB/s` : '';
+        log(`  ${bench}: run ${i + 1}/${RUNS}: ours ${oursRun.mbps.toFixed(0)} MB/s (transfer alone ${oursRun.transferMbps.toFixed(0)})${socatText}${scp?.lastRunText() ?? ''}`);
       }
-      if (i < 0) continue;
-      ours.push(oursRun);
-      if (baselineRun) baseline.push(baselineRun);
-      const socatText = baselineRun ? `, socat ${baselineRun.mbps.toFixed(0)} MB/s` : '';
-      log(`  ${bench}: run ${i + 1}/${RUNS}: ours ${oursRun.mbps.toFixed(0)} MB/s (transfer alone ${oursRun.transferMbps.toFixed(0)})${socatText}`);
+    } finally {
+      await scp?.stop();
     }
-    return result(bench, route, scratch, ours, baseline, socat.ok ? { socatVersion: socat.version } : { error: socat.reason });
+    const socatExtra = socat.ok ? { socatVersion: socat.version } : { error: socat.reason };
+    const r = result(bench, route, scratch, ours, baseline, socatExtra);
+    return scp ? { ...r, ...scp.result(r.ours ?? 0) } : r;
   } finally {
     scratch.remove();
   }
