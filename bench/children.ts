@@ -100,12 +100,29 @@ export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
 
 /** CPU time `pid` has used so far in user space and in the kernel, in ms, from /proc/<pid>/stat. */
 export function cpuTimeMs(pid: number): { user: number; system: number } {
+  const fields = procStatFields(pid);
+  return { user: ticksToMs(fields[11]), system: ticksToMs(fields[12]) }; // utime, stime: fields 14 and 15
+}
+
+/** /proc/<pid>/stat's fields from the third (state) on, so index i is field i + 3. */
+function procStatFields(pid: number | 'self'): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
   // Fields after the command name (which may contain spaces) start at the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ms = (ticks: string | undefined) => (Number(ticks) * 1000) / CLOCK_TICKS_PER_SECOND;
-  return { user: ms(fields[11]), system: ms(fields[12]) }; // utime, stime: fields 14 and 15
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
+function ticksToMs(ticks: string | undefined): number {
+  return (Number(ticks) * 1000) / CLOCK_TICKS_PER_SECOND;
 }
 
 /** USER_HZ: 100 on every Linux architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * CPU time, in ms, of this process's children that have exited and been reaped so far (cutime and
+ * cstime of /proc/self/stat): the only way to read an exited child's CPU time from Node.
+ */
+export function reapedChildrenCpuTimeMs(): { user: number; system: number } {
+  const fields = procStatFields('self');
+  return { user: ticksToMs(fields[13]), system: ticksToMs(fields[14]) }; // cutime, cstime: fields 16 and 17
+}

@@ -6,7 +6,8 @@
 // The baseline is `socat -u FILE:src TCP:...` into `socat -u TCP-LISTEN:... OPEN:dest`, timed from
 // the sending socat's start to the receiving one's exit. Relayed, ours goes through `p2p-chat
 // relay` (the sender with --relay-only), the baseline through a socat relay (socat-relay.ts).
-// Direct, scp with two ciphers is measured in the same rounds too (scp-baselines.ts).
+// Direct, scp with two ciphers is measured in the same rounds too (scp-baselines.ts), and so is
+// the CPU floor (cpu-floor.ts): socat's CPU in its runs, node:crypto's between rounds.
 // Source and destinations are in tmpfs when there is room (scratch-dir.ts), so no disk is timed.
 // Rounds alternate the order of the contenders, to spread the machine's drift over all.
 
@@ -15,6 +16,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MEGABYTE as MB, throughputResult, type BenchResult, type Log } from './bench-result.js';
 import { cpuTimeMs } from './children.js';
+import { CpuFloor } from './cpu-floor.js';
 import type { CliEvent, CliProcess } from './cli-process.js';
 import { withTimeout } from './deadline.js';
 import type { ExitReport } from './exit-report.js';
@@ -133,18 +135,23 @@ async function runFileTransfer(route: Route, senderHome: BenchHome, receiverHome
     const ours: OursRun[] = [];
     const baseline: Run[] = [];
     const scp = route.name === 'direct' ? await ScpBaselines.start(log) : undefined;
+    const floor = route.name === 'direct' && socat.ok ? new CpuFloor() : undefined;
     try {
       for (let i = -WARMUP_RUNS; i < RUNS; i++) {
         let oursRun: OursRun | undefined;
         let baselineRun: Run | undefined;
         const contenders: (() => Promise<unknown>)[] = [
           async () => (oursRun = await oursOnce(route, source, downloads, senderHome, receiverHome)),
-          async () => (baselineRun = socat.ok ? await baselineOnce(route, source, downloads) : undefined),
+          async () => {
+            const copy = () => baselineOnce(route, source, downloads);
+            if (socat.ok) baselineRun = floor && i >= 0 ? await floor.timeSocat(GIB_PER_RUN, copy) : await copy();
+          },
           ...(scp?.contenders(source, downloads, i >= 0) ?? []),
         ];
         // Alternate the order, so that none always follows another's leftovers.
         for (const run of i % 2 === 0 ? contenders : contenders.reverse()) await run();
         if (i < 0 || !oursRun) continue;
+        await floor?.measureCrypto();
         ours.push(oursRun);
         if (baselineRun) baseline.push(baselineRun);
         const socatText = baselineRun ? `, socat ${baselineRun.mbps.toFixed(0)} MB/s` : '';
@@ -154,7 +161,8 @@ async function runFileTransfer(route: Route, senderHome: BenchHome, receiverHome
       await scp?.stop();
     }
     const socatExtra = socat.ok ? { socatVersion: socat.version } : { error: socat.reason };
-    const r = result(bench, route, scratch, ours, baseline, socatExtra);
+    const floorExtra = floor?.result(ours.filter((r) => r.sender && r.receiver).map((r) => ({ senderMs: cpuMsPerGiB(r.sender!), receiverMs: cpuMsPerGiB(r.receiver!) })));
+    const r = result(bench, route, scratch, ours, baseline, { ...socatExtra, ...floorExtra });
     return scp ? { ...r, ...scp.result(r.ours ?? 0) } : r;
   } finally {
     scratch.remove();
@@ -192,6 +200,11 @@ function result(bench: string, route: Route, scratch: ScratchDir, ours: OursRun[
     oursReceiverPeakRssMiB: reported.length > 0 ? median(reported, (r) => r.receiver!.vmHwmKiB / 1024) : null,
     ...extra,
   };
+}
+
+/** One end's CPU time per GiB (ms), user and kernel, from its exit report. */
+function cpuMsPerGiB(report: ExitReport): number {
+  return (report.userMs + report.systemMs) / GIB_PER_RUN;
 }
 
 /** The median over `runs` of one end's CPU time per GiB (ms) as `pick` reads it from its exit report; null without reports. */
