@@ -30,3 +30,24 @@ export const SYSTEM_CLOCK: Clock = Object.freeze({
 export function delay(clock: Clock, ms: number): Promise<void> {
   return new Promise((resolve) => clock.setTimeout(resolve, ms).unref());
 }
+
+/**
+ * `promise`, or a rejection with `timedOut()` if `ms` pass on `clock` first. The timer is unref'd
+ * and cleared once the promise settles.
+ */
+export function withDeadline<T>(promise: Promise<T>, ms: number, clock: Clock, timedOut: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = clock.setTimeout(() => reject(timedOut()), ms);
+    timer.unref();
+    promise.then(
+      (value) => {
+        clock.clearTimeout(timer);
+        resolve(value);
+      },
+      (err: unknown) => {
+        clock.clearTimeout(timer);
+        reject(err);
+      },
+    );
+  });
+}

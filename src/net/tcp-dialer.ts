@@ -6,7 +6,7 @@
 // on by default in Node 20); with it, Node binds no port of ours, so we try them in turn here.
 
 import { createConnection, type Socket } from 'node:net';
-import type { Clock } from '../clock.js';
+import { withDeadline, type Clock } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { anyAddressFor, formatHostPort, resolveAll } from './address.js';
 import type { ByteStream, DialOptions } from './byte-stream.js';
@@ -17,7 +17,7 @@ export function dialTcp(host: string, port: number, { timeoutMs, clock, localPor
   if (localPort === undefined) return connectWithin({ host, port }, where, timeoutMs, clock);
   // The wildcard to bind depends on the family of the address we reach, so a name is resolved first.
   const started = clock.now();
-  return withDeadline(resolveAll(host), where, timeoutMs, clock).then(
+  return withDeadline(resolveAll(host), timeoutMs, clock, () => timedOut(where, timeoutMs)).then(
     (ips) => dialEach(ips, port, { timeoutMs, clock, localPort }, where, started),
     (err: unknown) => Promise.reject(P2PChatError.from(err, 'ERR_CONNECT_FAILED', `cannot reach ${where}`)),
   );
@@ -77,23 +77,6 @@ function connectWithin(options: ConnectTo, where: string, waitMs: number, clock:
       socket.removeAllListeners('error');
       resolve(new TcpStream(socket));
     });
-  });
-}
-
-/** `lookup`, given up with the dial's own timeout line after `timeoutMs`. */
-function withDeadline<T>(lookup: Promise<T>, where: string, timeoutMs: number, clock: Clock): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = clock.setTimeout(() => reject(timedOut(where, timeoutMs)), timeoutMs);
-    lookup.then(
-      (value) => {
-        clock.clearTimeout(timer);
-        resolve(value);
-      },
-      (err: unknown) => {
-        clock.clearTimeout(timer);
-        reject(err);
-      },
-    );
   });
 }
 

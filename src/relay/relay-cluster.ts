@@ -5,7 +5,7 @@
 // Only the heartbeat's failing (or the connection's) takes the relay out of the cluster: one slow
 // lookup just answers from this relay's peers, rather than make every peer be written again.
 
-import type { Clock, Timer } from '../clock.js';
+import { withDeadline, type Clock, type Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { LogThrottle } from '../log-throttle.js';
 import type { RelayRecord } from '../session/relay-messages.js';
@@ -346,20 +346,7 @@ export class RelayCluster {
   }
 
   #deadline<T>(promise: Promise<T>, what: string, ms = this.#timeoutMs): Promise<T> {
-    const { clock } = this.#options;
-    return new Promise<T>((resolve, reject) => {
-      const timer = clock.setTimeout(() => reject(chatError('ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)} did not answer a ${what} within ${ms / 1000} s`)), ms);
-      timer.unref();
-      promise.then(
-        (value) => {
-          clock.clearTimeout(timer);
-          resolve(value);
-        },
-        (err: unknown) => {
-          clock.clearTimeout(timer);
-          reject(err);
-        },
-      );
-    });
+    const timedOut = () => chatError('ERR_CLUSTER_UNAVAILABLE', `Redis at ${redact(this.#options.cluster.url)} did not answer a ${what} within ${ms / 1000} s`);
+    return withDeadline(promise, ms, this.#options.clock, timedOut);
   }
 }
