@@ -2,6 +2,7 @@
 // After the handshake, one of these per direction encrypts every transport message.
 
 import { chatError } from '../../errors.js';
+import { type CipherFunction, DEFAULT_CIPHER } from './cipher-functions.js';
 import { aeadDecrypt, aeadEncrypt, aeadEncryptParts, KEY_LENGTH, TAG_LENGTH } from './crypto-primitives.js';
 
 /** No Noise message, handshake or transport, may exceed this many bytes (spec section 3). */
@@ -14,20 +15,23 @@ const ZEROS_32 = new Uint8Array(32);
 const EMPTY = new Uint8Array(0);
 
 export class CipherState {
+  /** The cipher function this state encrypts with (ChaChaPoly or AESGCM). */
+  readonly cipher: CipherFunction;
   #key: Buffer | undefined;
   // bigint keeps the full 64-bit range exact; a JS number would silently lose counts past 2^53.
   #nonce = 0n;
   // Set only for the direction a one-way pattern never uses, so a mistaken send fails loudly.
   readonly #disabledReason: string | undefined;
 
-  constructor(key?: Uint8Array, disabledReason?: string) {
+  constructor(key?: Uint8Array, cipher: CipherFunction = DEFAULT_CIPHER, disabledReason?: string) {
+    this.cipher = cipher;
     if (key !== undefined) this.initializeKey(key);
     this.#disabledReason = disabledReason;
   }
 
   /** A cipher state that refuses every operation: the unused direction of a one-way pattern. */
-  static disabled(reason: string): CipherState {
-    return new CipherState(undefined, reason);
+  static disabled(reason: string, cipher: CipherFunction = DEFAULT_CIPHER): CipherState {
+    return new CipherState(undefined, cipher, reason);
   }
 
   initializeKey(key: Uint8Array): void {
@@ -59,7 +63,7 @@ export class CipherState {
     this.#checkLength(plaintext);
     if (this.#key === undefined) return Buffer.from(plaintext);
     this.#checkNonce();
-    const ciphertext = aeadEncrypt(this.#key, this.#nonce, ad, plaintext);
+    const ciphertext = aeadEncrypt(this.cipher, this.#key, this.#nonce, ad, plaintext);
     this.#nonce++;
     return ciphertext;
   }
@@ -69,7 +73,7 @@ export class CipherState {
     this.#checkLength(plaintext);
     if (this.#key === undefined) throw chatError('ERR_HANDSHAKE_FAILED', 'no key to encrypt with');
     this.#checkNonce();
-    const parts = aeadEncryptParts(this.#key, this.#nonce, ad, plaintext);
+    const parts = aeadEncryptParts(this.cipher, this.#key, this.#nonce, ad, plaintext);
     this.#nonce++;
     return parts;
   }
@@ -89,16 +93,19 @@ export class CipherState {
     }
     if (this.#key === undefined) return Buffer.from(ciphertext);
     this.#checkNonce();
-    const plaintext = aeadDecrypt(this.#key, this.#nonce, ad, ciphertext);
+    const plaintext = aeadDecrypt(this.cipher, this.#key, this.#nonce, ad, ciphertext);
     this.#nonce++;
     return plaintext;
   }
 
-  /** Replace the key with one derived from it (spec section 11.3); the nonce is kept. */
+  /**
+   * Replace the key with one derived from it (spec section 11.3: REKEY, the first 32 bytes of
+   * ENCRYPT at nonce 2^64-1, in this state's cipher); the nonce is kept.
+   */
   rekey(): void {
     this.#checkUsable();
     if (this.#key === undefined) throw chatError('ERR_HANDSHAKE_FAILED', 'cannot rekey a cipher state that has no key');
-    this.#key = aeadEncrypt(this.#key, MAX_NONCE, EMPTY, ZEROS_32).subarray(0, KEY_LENGTH);
+    this.#key = aeadEncrypt(this.cipher, this.#key, MAX_NONCE, EMPTY, ZEROS_32).subarray(0, KEY_LENGTH);
   }
 
   #checkUsable(): void {

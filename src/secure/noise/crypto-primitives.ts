@@ -1,5 +1,5 @@
-// The three Noise functions of `25519_ChaChaPoly_SHA256` (DH, cipher, hash) on node:crypto alone.
-// Everything above this file deals in raw bytes; KeyObjects and DER never leave it.
+// The Noise functions of `25519_ChaChaPoly_SHA256` and `25519_AESGCM_SHA256` (DH, cipher, hash) on
+// node:crypto alone. Everything above this file deals in raw bytes; KeyObjects and DER never leave it.
 
 import {
   createCipheriv,
@@ -13,14 +13,15 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { chatError } from '../../errors.js';
+import { type CipherFunction, writeNonce } from './cipher-functions.js';
 
 /** X25519 public keys, private keys and shared secrets are all this long (Noise's DHLEN). */
 export const DH_LENGTH = 32;
 /** SHA-256 output length (Noise's HASHLEN). */
 export const HASH_LENGTH = 32;
-/** ChaCha20-Poly1305 key length. */
+/** Key length of both ciphers (ChaCha20-Poly1305, AES-256-GCM). */
 export const KEY_LENGTH = 32;
-/** Poly1305 tag appended to every ciphertext. */
+/** Authentication tag appended to every ciphertext, by both ciphers. */
 export const TAG_LENGTH = 16;
 
 export interface KeyPair {
@@ -96,38 +97,35 @@ export function dh(privateKey: Uint8Array, publicKey: Uint8Array): Buffer {
   return shared;
 }
 
-/** Noise's 96-bit nonce: 32 zero bits then the 64-bit counter, little-endian. Written into `out`. */
-function writeNonce(out: Buffer, n: bigint): Buffer {
-  out.writeUInt32LE(0, 0);
-  out.writeBigUInt64LE(n, 4);
-  return out;
-}
-
 // createCipheriv copies the IV, so one scratch buffer serves every call on this thread.
 const nonceScratch = Buffer.alloc(12);
 
-/** ChaCha20-Poly1305 encrypt; returns ciphertext || 16-byte tag. */
-export function aeadEncrypt(key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Buffer {
-  const [body, tag] = aeadEncryptParts(key, n, ad, plaintext);
+// Both AEADs take the same options and give the same methods; @types/node has one overload per
+// algorithm family and none for a union, so the name is typed as one of them.
+type AeadAlgorithm = 'aes-256-gcm';
+
+/** ENCRYPT(k, n, ad, plaintext) of `cipher`; returns ciphertext || 16-byte tag. */
+export function aeadEncrypt(cipher: CipherFunction, key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): Buffer {
+  const [body, tag] = aeadEncryptParts(cipher, key, n, ad, plaintext);
   return Buffer.concat([body, tag], body.length + TAG_LENGTH);
 }
 
 /** The same as two buffers, ciphertext and tag, for callers that write them out without joining. */
-export function aeadEncryptParts(key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
-  const cipher = createCipheriv('chacha20-poly1305', key, writeNonce(nonceScratch, n), { authTagLength: TAG_LENGTH });
-  cipher.setAAD(ad, { plaintextLength: plaintext.length });
-  const body = cipher.update(plaintext);
-  cipher.final();
-  return [body, cipher.getAuthTag()];
+export function aeadEncryptParts(cipher: CipherFunction, key: Uint8Array, n: bigint, ad: Uint8Array, plaintext: Uint8Array): [Buffer, Buffer] {
+  const encryptor = createCipheriv(cipher.algorithm as AeadAlgorithm, key, writeNonce(cipher, nonceScratch, n), { authTagLength: TAG_LENGTH });
+  encryptor.setAAD(ad, { plaintextLength: plaintext.length });
+  const body = encryptor.update(plaintext);
+  encryptor.final();
+  return [body, encryptor.getAuthTag()];
 }
 
-/** ChaCha20-Poly1305 decrypt of ciphertext || tag; a bad tag throws ERR_DECRYPT_FAILED. */
-export function aeadDecrypt(key: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Buffer {
+/** DECRYPT(k, n, ad, ciphertext || tag) of `cipher`; a bad tag throws ERR_DECRYPT_FAILED. */
+export function aeadDecrypt(cipher: CipherFunction, key: Uint8Array, n: bigint, ad: Uint8Array, ciphertext: Uint8Array): Buffer {
   if (ciphertext.length < TAG_LENGTH) {
     throw chatError('ERR_DECRYPT_FAILED', `ciphertext of ${ciphertext.length} bytes is shorter than its tag`);
   }
   const bodyLength = ciphertext.length - TAG_LENGTH;
-  const decipher = createDecipheriv('chacha20-poly1305', key, writeNonce(nonceScratch, n), { authTagLength: TAG_LENGTH });
+  const decipher = createDecipheriv(cipher.algorithm as AeadAlgorithm, key, writeNonce(cipher, nonceScratch, n), { authTagLength: TAG_LENGTH });
   decipher.setAuthTag(ciphertext.subarray(bodyLength));
   decipher.setAAD(ad, { plaintextLength: bodyLength });
   const body = decipher.update(ciphertext.subarray(0, bodyLength));

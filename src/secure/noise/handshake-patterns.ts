@@ -2,6 +2,7 @@
 // HandshakeState. Adding a pattern is adding a row; no code path is specific to one pattern.
 
 import { chatError } from '../../errors.js';
+import { CIPHER_FUNCTIONS, CIPHER_NAMES, type CipherFunction, type CipherName, DEFAULT_CIPHER, isCipherName } from './cipher-functions.js';
 
 /** A token a pre-message may carry: a public key both sides know before the first message. */
 export type PreMessageToken = 'e' | 's';
@@ -62,23 +63,31 @@ export function isPatternName(name: string): name is PatternName {
   return Object.hasOwn(rows, name);
 }
 
-/** The only DH, cipher and hash this implementation speaks. */
-export const SUPPORTED_SUITE = '25519_ChaChaPoly_SHA256';
+/** The DH and hash this implementation speaks; the cipher is any row of CIPHER_FUNCTIONS. */
+const DH_NAME = '25519';
+const HASH_NAME = 'SHA256';
+export const SUPPORTED_SUITES: readonly string[] = Object.freeze(CIPHER_NAMES.map((cipher) => `${DH_NAME}_${cipher}_${HASH_NAME}`));
 
-export function protocolName(pattern: PatternName): string {
-  return `Noise_${pattern}_${SUPPORTED_SUITE}`;
+export function protocolName(pattern: PatternName, cipher: CipherName = DEFAULT_CIPHER.name): string {
+  return `Noise_${pattern}_${DH_NAME}_${cipher}_${HASH_NAME}`;
 }
 
-/** Parse `Noise_XX_25519_ChaChaPoly_SHA256` into its pattern; any other suite is refused. */
-export function parseProtocolName(name: string): HandshakePattern {
+/** A protocol name's parts this implementation acts on. */
+export interface ProtocolParts {
+  readonly pattern: HandshakePattern;
+  readonly cipher: CipherFunction;
+}
+
+/** Parse `Noise_XX_25519_ChaChaPoly_SHA256` into its pattern and cipher; any other suite is refused. */
+export function parseProtocolName(name: string): ProtocolParts {
   const parts = name.split('_');
   const [prefix, pattern, dhName, cipherName, hashName] = parts;
   if (parts.length !== 5 || prefix !== 'Noise' || pattern === undefined) {
     throw chatError('ERR_HANDSHAKE_FAILED', `"${name}" is not a Noise protocol name (Noise_<pattern>_<dh>_<cipher>_<hash>)`);
   }
-  const suite = `${dhName}_${cipherName}_${hashName}`;
-  if (suite !== SUPPORTED_SUITE) {
-    throw chatError('ERR_HANDSHAKE_FAILED', `unsupported Noise suite ${suite} in "${name}"; only ${SUPPORTED_SUITE} is supported`);
+  if (dhName !== DH_NAME || hashName !== HASH_NAME || cipherName === undefined || !isCipherName(cipherName)) {
+    const suite = `${dhName}_${cipherName}_${hashName}`;
+    throw chatError('ERR_HANDSHAKE_FAILED', `unsupported Noise suite ${suite} in "${name}"; supported: ${SUPPORTED_SUITES.join(' ')}`);
   }
   if (!isPatternName(pattern)) {
     throw chatError(
@@ -86,5 +95,5 @@ export function parseProtocolName(name: string): HandshakePattern {
       `unsupported Noise pattern ${pattern} in "${name}"; supported: ${PATTERN_NAMES.join(' ')}`,
     );
   }
-  return HANDSHAKE_PATTERNS[pattern];
+  return { pattern: HANDSHAKE_PATTERNS[pattern], cipher: CIPHER_FUNCTIONS[cipherName] };
 }

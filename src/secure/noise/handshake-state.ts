@@ -2,6 +2,7 @@
 // call, and hands back the two transport CipherStates. Pure: bytes in, bytes out, no I/O.
 
 import { chatError, P2PChatError } from '../../errors.js';
+import { CIPHER_FUNCTIONS, type CipherFunction, type CipherName, DEFAULT_CIPHER, isCipherName } from './cipher-functions.js';
 import { CipherState, MAX_MESSAGE_LENGTH } from './cipher-state.js';
 import { DH_LENGTH, dh, generateKeyPair, type KeyPair, TAG_LENGTH } from './crypto-primitives.js';
 import {
@@ -16,6 +17,8 @@ import { SymmetricState } from './symmetric-state.js';
 
 export interface HandshakeOptions {
   pattern: PatternName;
+  /** The cipher function of the handshake and, unless split() is given another, of the transport. */
+  cipher?: CipherName;
   initiator: boolean;
   /** Bytes both sides must agree on (e.g. a protocol version string); mixed into `h`. */
   prologue: Uint8Array;
@@ -54,6 +57,7 @@ function checkPublicKey(name: string, key: Uint8Array | undefined): void {
 
 export class HandshakeState {
   readonly #pattern: HandshakePattern;
+  readonly #cipher: CipherFunction;
   readonly #initiator: boolean;
   readonly #symmetric: SymmetricState;
   #s: KeyPair | undefined;
@@ -69,6 +73,9 @@ export class HandshakeState {
   constructor(options: HandshakeOptions) {
     if (!isPatternName(options.pattern)) throw fail(`unknown Noise pattern ${String(options.pattern)}`);
     this.#pattern = HANDSHAKE_PATTERNS[options.pattern];
+    const cipher = options.cipher ?? DEFAULT_CIPHER.name;
+    if (!isCipherName(cipher)) throw fail(`unknown Noise cipher ${String(cipher)}`);
+    this.#cipher = CIPHER_FUNCTIONS[cipher];
     this.#initiator = options.initiator;
     checkKeyPair('s', options.s);
     checkKeyPair('e', options.e);
@@ -80,7 +87,7 @@ export class HandshakeState {
     this.#re = options.re === undefined ? undefined : Buffer.from(options.re);
     this.#checkRequiredKeys();
 
-    this.#symmetric = new SymmetricState(protocolName(this.#pattern.name));
+    this.#symmetric = new SymmetricState(this.protocolName, this.#cipher);
     this.#symmetric.mixHash(options.prologue);
     // Pre-messages are hashed initiator's first, whichever side we are (spec section 5.3).
     for (const [owner, tokens] of [['initiator', this.#pattern.pre.initiator], ['responder', this.#pattern.pre.responder]] as const) {
@@ -93,7 +100,11 @@ export class HandshakeState {
   }
 
   get protocolName(): string {
-    return protocolName(this.#pattern.name);
+    return protocolName(this.#pattern.name, this.#cipher.name);
+  }
+
+  get cipher(): CipherFunction {
+    return this.#cipher;
   }
 
   get isComplete(): boolean {
@@ -181,18 +192,20 @@ export class HandshakeState {
   /**
    * The transport ciphers, callable once after the last message. Initiator sends with c1 and
    * responder with c2; in a one-way pattern the unused direction is a cipher state that refuses use.
+   * They use the handshake's cipher, or `cipher` when both sides chose another from what the
+   * handshake authenticated (Split()'s keys, directions and nonces are the same either way).
    */
-  split(): TransportCiphers {
+  split(cipher: CipherFunction = this.#cipher): TransportCiphers {
     if (this.#failed) throw fail('the handshake failed; start a new one');
     if (!this.isComplete) throw fail('cannot split before the handshake completes');
     if (this.#splitDone) throw fail('split() was already called; reusing its keys would repeat nonces');
     this.#splitDone = true;
-    const [c1, c2] = this.#symmetric.split();
+    const [c1, c2] = this.#symmetric.split(cipher);
     if (this.#pattern.oneWay) {
       const reason = `one-way pattern ${this.#pattern.name}: only the initiator sends`;
       return this.#initiator
-        ? { send: c1, receive: CipherState.disabled(reason) }
-        : { send: CipherState.disabled(reason), receive: c1 };
+        ? { send: c1, receive: CipherState.disabled(reason, cipher) }
+        : { send: CipherState.disabled(reason, cipher), receive: c1 };
     }
     return this.#initiator ? { send: c1, receive: c2 } : { send: c2, receive: c1 };
   }

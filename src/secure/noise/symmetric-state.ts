@@ -1,6 +1,7 @@
 // Noise SymmetricState (spec section 5.2): the chaining key `ck` and transcript hash `h` that every
 // handshake token feeds, wrapped around the CipherState that encrypts the handshake's payloads.
 
+import type { CipherFunction } from './cipher-functions.js';
 import { CipherState } from './cipher-state.js';
 import { HASH_LENGTH, hkdf, KEY_LENGTH, sha256 } from './crypto-primitives.js';
 
@@ -9,10 +10,11 @@ const EMPTY = new Uint8Array(0);
 export class SymmetricState {
   #chainingKey: Buffer;
   #hash: Buffer;
-  readonly #cipher = new CipherState();
+  readonly #cipher: CipherState;
 
   /** InitializeSymmetric: short names are zero-padded into `h`, long ones hashed. */
-  constructor(protocolName: string) {
+  constructor(protocolName: string, cipher: CipherFunction) {
+    this.#cipher = new CipherState(undefined, cipher);
     const name = Buffer.from(protocolName, 'utf8');
     if (name.length <= HASH_LENGTH) {
       this.#hash = Buffer.alloc(HASH_LENGTH);
@@ -61,9 +63,12 @@ export class SymmetricState {
     return plaintext;
   }
 
-  /** The two transport cipher states: c1 carries initiator→responder, c2 the reverse. */
-  split(): [CipherState, CipherState] {
+  /**
+   * The two transport cipher states: c1 carries initiator→responder, c2 the reverse. They use the
+   * handshake's cipher unless `cipher` names another one that both sides agreed on.
+   */
+  split(cipher: CipherFunction = this.#cipher.cipher): [CipherState, CipherState] {
     const [key1, key2] = hkdf(this.#chainingKey, EMPTY, 2);
-    return [new CipherState(key1.subarray(0, KEY_LENGTH)), new CipherState(key2.subarray(0, KEY_LENGTH))];
+    return [new CipherState(key1.subarray(0, KEY_LENGTH), cipher), new CipherState(key2.subarray(0, KEY_LENGTH), cipher)];
   }
 }

@@ -267,12 +267,16 @@ describe('misuse', () => {
     throwsCode(() => a.receive.decryptWithAd(EMPTY, Buffer.alloc(16)), 'ERR_HANDSHAKE_FAILED');
   });
 
-  test('parseProtocolName accepts only the 25519_ChaChaPoly_SHA256 suite', () => {
-    assert.equal(parseProtocolName('Noise_IK_25519_ChaChaPoly_SHA256').name, 'IK');
-    assert.deepEqual(parseProtocolName('Noise_XX_25519_ChaChaPoly_SHA256').messages, [['e'], ['e', 'ee', 's', 'es'], ['s', 'se']]);
+  test('parseProtocolName accepts only the 25519_ChaChaPoly_SHA256 and 25519_AESGCM_SHA256 suites', () => {
+    assert.equal(parseProtocolName('Noise_IK_25519_ChaChaPoly_SHA256').pattern.name, 'IK');
+    assert.deepEqual(parseProtocolName('Noise_XX_25519_ChaChaPoly_SHA256').pattern.messages, [['e'], ['e', 'ee', 's', 'es'], ['s', 'se']]);
+    assert.equal(parseProtocolName('Noise_XX_25519_ChaChaPoly_SHA256').cipher.name, 'ChaChaPoly');
+    assert.equal(parseProtocolName('Noise_XX_25519_AESGCM_SHA256').cipher.name, 'AESGCM');
     for (const bad of [
       'Noise_XX_448_ChaChaPoly_SHA256',
-      'Noise_XX_25519_AESGCM_SHA256',
+      'Noise_XX_25519_AESGCM_SHA512',
+      'Noise_XX_25519_AESGCM_BLAKE2b',
+      'Noise_XX_25519_AES_SHA256',
       'Noise_XX_25519_ChaChaPoly_BLAKE2s',
       'Noise_XXpsk3_25519_ChaChaPoly_SHA256',
       'Noise_X1K_25519_ChaChaPoly_SHA256',
