@@ -2,6 +2,7 @@
 // ends all render this one union; in --json mode each event is printed as-is (README: "JSON events").
 
 import type { TransportKind } from '../net/byte-stream.js';
+import type { CipherName } from '../secure/noise/cipher-functions.js';
 
 export type PathKind = 'direct' | 'relayed';
 
@@ -92,7 +93,8 @@ export type AppEvent =
   | { type: 'identity'; name: string; fingerprint: string; created: boolean; home: string }
   /** `udpPort`: set when it listens on UDP too (the same number as `port`). */
   | { type: 'listening'; host: string; port: number; udpPort?: number; fingerprint: string; name: string; busyPort?: number }
-  | ({ type: 'connected'; known: boolean } & PeerSummary)
+  /** `cipher`: what encrypts the session's messages (AESGCM when both ends offered it). */
+  | ({ type: 'connected'; known: boolean; cipher: CipherName } & PeerSummary)
   | { type: 'relay'; state: 'registered'; relay: string; observed: string }
   /** `next`: the relay of the list tried at once (`retryInMs` is then 0). */
   | { type: 'relay'; state: 'disconnected' | 'going-away'; relay: string; code: string; message: string; retryInMs: number; next?: string }

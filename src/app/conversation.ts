@@ -9,6 +9,7 @@ import { P2PChatError } from '../errors.js';
 import type { PunchSocket } from '../net/datagram-port.js';
 import { openPunchSocket } from '../net/udx-punch-socket.js';
 import { udxTransport } from '../net/udx-transport.js';
+import type { CipherOffer } from '../secure/cipher-offer.js';
 import { PROTOCOL_VERSION } from '../secure/handshake-payload.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -48,6 +49,8 @@ export interface ConversationOptions {
    * (path-upgrade.ts), and take part when a peer moves ours. false (--no-upgrade): stay relayed. Default true.
    */
   readonly upgrade?: boolean;
+  /** What this end offers for the transport cipher (ChatNodeOptions.cipher); absent: a probe decides. */
+  readonly cipher?: CipherOffer;
   /** Register at one of these relays (the first that can be had), and fall back to it when a direct dial fails. */
   readonly relays?: readonly RelayEntry[];
   /** Where received files go and which offers are accepted unasked. */
@@ -112,7 +115,8 @@ export class Conversation extends EventEmitter<{ event: [AppEvent]; drain: [] }>
     this.#addresses = new AddressWatch(clock);
     const udp = options.udp === false ? {} : { udp: udxTransport(clock) };
     const upgrade = options.upgrade !== false;
-    this.#node = new ChatNode({ identity, knownPeers, name, files, clock, upgrade, ...udp, ...(timing ? { timing } : {}) });
+    const cipher = options.cipher ? { cipher: options.cipher } : {};
+    this.#node = new ChatNode({ identity, knownPeers, name, files, clock, upgrade, ...udp, ...cipher, ...(timing ? { timing } : {}) });
     this.#paths = upgrade ? this.#pathUpgrade() : undefined;
     this.#directory = options.mdns ? new PeerDirectory(knownPeers, identity.fingerprint, timing, clock) : undefined;
     this.#nicks = new NickPacer({ clock, intervalMs: RENAME_INTERVAL_MS, current: () => this.#node.name, apply: (name) => this.#rename(name) });

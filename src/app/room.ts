@@ -160,7 +160,8 @@ export class Room {
     const others = [...this.#members.values()];
     this.#members.set(connection, peer);
     peer.connection.ping(); // at once, so /who can show a round-trip time
-    this.#options.emit({ type: 'connected', known: check.known, ...summaryOf(peer) });
+    // A member's session is up, so its cipher is known.
+    this.#options.emit({ type: 'connected', known: check.known, cipher: connection.transportCipher!, ...summaryOf(peer) });
     // Presence: the newcomer learns who is here already, and those here learn of the newcomer.
     for (const other of others) {
       other.session.send({ type: 'presence', event: 'joined', peer: ref(peer) });

@@ -12,6 +12,11 @@ export { PROTOCOL_VERSION };
  * never sent an IK message 1.
  */
 export const FEATURES: readonly string[] = Object.freeze(['chat', 'presence', 'files', 'acks', 'ik']);
+/**
+ * Listed by a peer that offers AES-256-GCM for the transport (cipher-offer.ts decides). When both
+ * payloads list it, the transport messages use AESGCM instead of ChaChaPoly (secure-channel.ts).
+ */
+export const AESGCM_FEATURE = 'aesgcm';
 /** The Noise prologue binds the protocol name and version, so a downgrade breaks the handshake. */
 export const NOISE_PROLOGUE = Buffer.from(`${PROTOCOL_NAME}/${PROTOCOL_VERSION}`, 'utf8');
 

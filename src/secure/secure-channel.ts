@@ -8,7 +8,16 @@ import { FrameDecoder } from '../wire/frame-decoder.js';
 import { encodeFrame, frameHeader, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
 import { PREAMBLE, PreambleReader } from '../wire/preamble.js';
 import { fingerprintOf } from './fingerprint.js';
-import { decodeEarlyPayload, decodePeerInfo, encodeEarlyPayload, encodePeerInfo, NOISE_PROLOGUE, type PeerInfo } from './handshake-payload.js';
+import {
+  AESGCM_FEATURE,
+  decodeEarlyPayload,
+  decodePeerInfo,
+  encodeEarlyPayload,
+  encodePeerInfo,
+  NOISE_PROLOGUE,
+  type PeerInfo,
+} from './handshake-payload.js';
+import { CIPHER_FUNCTIONS, type CipherName, DEFAULT_CIPHER } from './noise/cipher-functions.js';
 import { CipherState } from './noise/cipher-state.js';
 import type { KeyPair } from './noise/crypto-primitives.js';
 import { DH_LENGTH } from './noise/crypto-primitives.js';
@@ -107,6 +116,14 @@ export class SecureChannel {
 
   get remote(): RemotePeer | undefined {
     return this.#remote;
+  }
+
+  /**
+   * The cipher of the transport messages: AESGCM when both handshake payloads listed `aesgcm`,
+   * else ChaChaPoly. Undefined until the session is up.
+   */
+  get transportCipher(): CipherName | undefined {
+    return this.#sender?.cipher.name;
   }
 
   /**
@@ -259,7 +276,10 @@ export class SecureChannel {
 
   #finish(remote: Omit<RemotePeer, 'handshakeHash'>, out: ChannelOutput): void {
     const hs = this.#inProgress();
-    const { send, receive } = hs.split();
+    // Both lists came in authenticated handshake payloads (a changed byte fails its AEAD check),
+    // so both sides see the same two and make the same choice: a middlebox cannot downgrade it.
+    const both = this.#options.localInfo.features.includes(AESGCM_FEATURE) && remote.info.features.includes(AESGCM_FEATURE);
+    const { send, receive } = hs.split(both ? CIPHER_FUNCTIONS.AESGCM : DEFAULT_CIPHER);
     this.#sender = send;
     this.#receiver = receive;
     this.#remote = { ...remote, handshakeHash: hs.handshakeHash };

@@ -7,6 +7,7 @@ import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import type { ByteStream, TransportKind } from '../net/byte-stream.js';
 import type { PeerInfo } from '../secure/handshake-payload.js';
+import type { CipherName } from '../secure/noise/cipher-functions.js';
 import type { KeyPair } from '../secure/noise/crypto-primitives.js';
 import { SecureChannel, type RemotePeer } from '../secure/secure-channel.js';
 import { closeOutcome, type CloseOutcome } from './close-outcome.js';
@@ -105,6 +106,11 @@ export class PeerConnection extends EventEmitter<Events> {
 
   get remote(): RemotePeer | undefined {
     return this.#channel.remote;
+  }
+
+  /** The transport messages' cipher, once the handshake is done (SecureChannel.transportCipher). */
+  get transportCipher(): CipherName | undefined {
+    return this.#channel.transportCipher;
   }
 
   /** Whether the peer listed `feature` in its handshake (false before the handshake is done). */

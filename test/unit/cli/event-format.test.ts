@@ -139,7 +139,7 @@ describe('one line format for every message, with its time (issue 12, item 3)', 
 
   it('a connection over UDP says so; TCP is the unmarked default', () => {
     const line = (event: Parameters<typeof formatNotice>[0]) => plain(formatNotice(event, HERE));
-    const bob = { type: 'connected', known: true, name: 'bob', fingerprint: 'ABCDEFG-HIJKLMN', address: '127.0.0.1:5050', path: 'direct', direction: 'outgoing' } as const;
+    const bob = { type: 'connected', known: true, cipher: 'ChaChaPoly', name: 'bob', fingerprint: 'ABCDEFG-HIJKLMN', address: '127.0.0.1:5050', path: 'direct', direction: 'outgoing' } as const;
     assert.equal(line({ ...bob, transport: 'udp' }), '09:05 -- connected to bob ABCDEFG (direct 127.0.0.1:5050, udp)');
     assert.equal(line({ ...bob, transport: 'tcp', rttMs: 2 }), '09:05 -- connected to bob ABCDEFG (direct 127.0.0.1:5050, 2 ms)');
   });

@@ -1,0 +1,70 @@
+// Whether this end offers AES-256-GCM for the transport (the handshake feature `aesgcm`): what the
+// user chose ($P2P_CHAT_CIPHER), else a probe of both ciphers' speed on this CPU, run once per
+// process when the first handshake payload is built. SecureChannel makes the choice from both offers.
+
+import { performance } from 'node:perf_hooks';
+import { chatError } from '../errors.js';
+import { CIPHER_FUNCTIONS, type CipherFunction } from './noise/cipher-functions.js';
+import { aeadEncryptParts } from './noise/crypto-primitives.js';
+
+/** What one end offers: `aesgcm` lists the feature, `chachapoly` does not. */
+export type CipherOffer = 'aesgcm' | 'chachapoly';
+export const CIPHER_OFFERS: readonly CipherOffer[] = Object.freeze(['aesgcm', 'chachapoly']);
+
+export function isCipherOffer(value: string): value is CipherOffer {
+  return (CIPHER_OFFERS as readonly string[]).includes(value);
+}
+
+/** The user's choice as given in `source` (an environment variable); unset or empty: none. Throws ERR_USAGE. */
+export function parseCipherOffer(value: string | undefined, source: string): CipherOffer | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!isCipherOffer(value)) {
+    throw chatError('ERR_USAGE', `${source}=${JSON.stringify(value)} is not a cipher; use ${CIPHER_OFFERS.join(' or ')} (or leave it unset)`);
+  }
+  return value;
+}
+
+/** AESGCM is offered when it seals in at most this fraction of ChaChaPoly's time. */
+export const AESGCM_TIME_RATIO = 0.8;
+
+// A file chunk's size, a few of them, the best of a few rounds: about 1 ms on a CPU with AES
+// instructions, and the minimum shrugs off a round that a context switch or a GC hit.
+const RECORD = Buffer.alloc(64 * 1024);
+const RECORDS = 4;
+const ROUNDS = 3;
+const KEY = Buffer.alloc(32, 7);
+const EMPTY = Buffer.alloc(0);
+
+export interface CipherTimes {
+  readonly aesgcmMs: number;
+  readonly chachapolyMs: number;
+}
+
+/** Seal RECORDS records with each cipher, ROUNDS times, alternating; the fastest round of each. */
+export function timeCiphers(now: () => number = () => performance.now()): CipherTimes {
+  const round = (cipher: CipherFunction): number => {
+    const start = now();
+    for (let i = 0; i < RECORDS; i++) aeadEncryptParts(cipher, KEY, BigInt(i), EMPTY, RECORD);
+    return now() - start;
+  };
+  let aesgcmMs = Infinity;
+  let chachapolyMs = Infinity;
+  for (let r = 0; r < ROUNDS; r++) {
+    aesgcmMs = Math.min(aesgcmMs, round(CIPHER_FUNCTIONS.AESGCM));
+    chachapolyMs = Math.min(chachapolyMs, round(CIPHER_FUNCTIONS.ChaChaPoly));
+  }
+  return { aesgcmMs, chachapolyMs };
+}
+
+export function aesGcmIsFaster(times: CipherTimes): boolean {
+  return times.aesgcmMs <= AESGCM_TIME_RATIO * times.chachapolyMs;
+}
+
+let probed: boolean | undefined;
+
+/** Whether to list `aesgcm`: the user's choice when given, else the probe's (run at most once). */
+export function offersAesGcm(choice?: CipherOffer): boolean {
+  if (choice !== undefined) return choice === 'aesgcm';
+  probed ??= aesGcmIsFaster(timeCiphers());
+  return probed;
+}

@@ -1,0 +1,73 @@
+// What this end offers for the transport cipher: the speed probe's rule, its cost, its caching,
+// and the user's override ($P2P_CHAT_CIPHER, parsed here; the CLI's error is in cipher-cli.test.ts).
+
+import assert from 'node:assert/strict';
+import { performance } from 'node:perf_hooks';
+import { describe, it } from 'node:test';
+import {
+  AESGCM_TIME_RATIO,
+  aesGcmIsFaster,
+  CIPHER_OFFERS,
+  offersAesGcm,
+  parseCipherOffer,
+  timeCiphers,
+} from '../../../src/secure/cipher-offer.js';
+import { throwsCode } from '../../helpers/assert-code.js';
+
+describe('the cipher probe', () => {
+  it('prefers AESGCM only when it takes at most 0.8 of ChaChaPoly\'s time', () => {
+    assert.equal(AESGCM_TIME_RATIO, 0.8);
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 0.8, chachapolyMs: 1 }), true);
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 0.5, chachapolyMs: 1 }), true);
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 0.81, chachapolyMs: 1 }), false);
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 2, chachapolyMs: 1 }), false);
+  });
+
+  it('takes the fastest of its rounds for each cipher, timing them alternately', () => {
+    // A clock where every reading is 1 ms after the last but the 3rd round's AESGCM, which a GC slowed.
+    const readings: number[] = [];
+    let t = 0;
+    const now = () => {
+      t += readings.length === 9 ? 50 : 1;
+      readings.push(t);
+      return t;
+    };
+    const times = timeCiphers(now);
+    assert.equal(readings.length, 2 * 2 * 3, 'start and end of 3 rounds of each cipher');
+    assert.deepEqual(times, { aesgcmMs: 1, chachapolyMs: 1 });
+  });
+
+  it('costs a few milliseconds, runs once per process and then answers from memory', () => {
+    const start = performance.now();
+    const first = offersAesGcm();
+    const probeMs = performance.now() - start;
+    // The budget is ~5 ms (about 2 ms here); the bound leaves room for a loaded test machine.
+    assert.ok(probeMs < 50, `the probe took ${probeMs.toFixed(1)} ms`);
+    const again = performance.now();
+    for (let i = 0; i < 100; i++) assert.equal(offersAesGcm(), first);
+    assert.ok(performance.now() - again < probeMs, 'later calls do not probe again');
+  });
+
+  it("the user's choice wins over the probe", () => {
+    assert.equal(offersAesGcm('aesgcm'), true);
+    assert.equal(offersAesGcm('chachapoly'), false);
+  });
+});
+
+describe('P2P_CHAT_CIPHER', () => {
+  it('takes aesgcm or chachapoly; unset or empty leaves it to the probe', () => {
+    assert.deepEqual([...CIPHER_OFFERS], ['aesgcm', 'chachapoly']);
+    assert.equal(parseCipherOffer('aesgcm', 'P2P_CHAT_CIPHER'), 'aesgcm');
+    assert.equal(parseCipherOffer('chachapoly', 'P2P_CHAT_CIPHER'), 'chachapoly');
+    assert.equal(parseCipherOffer(undefined, 'P2P_CHAT_CIPHER'), undefined);
+    assert.equal(parseCipherOffer('', 'P2P_CHAT_CIPHER'), undefined);
+  });
+
+  it('refuses anything else with ERR_USAGE, naming the variable and the choices on one line', () => {
+    for (const bad of ['AESGCM', 'aes', 'chacha', ' aesgcm', 'none']) {
+      const err = throwsCode(() => parseCipherOffer(bad, 'P2P_CHAT_CIPHER'), 'ERR_USAGE');
+      assert.match(err.message, /^P2P_CHAT_CIPHER=".*" is not a cipher; use aesgcm or chachapoly/);
+      assert.doesNotMatch(err.message, /\n/);
+    }
+  });
+});
