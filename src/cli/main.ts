@@ -12,6 +12,7 @@ import { DEFAULTS, type Settings } from '../defaults.js';
 import { wholeNumberFlag } from './numeric-flags.js';
 import { chatError, P2PChatError, type ErrorCode } from '../errors.js';
 import { parsePort, parseTarget } from '../net/target.js';
+import { type CipherOffer, parseCipherOffer } from '../secure/cipher-offer.js';
 import { normalizeFingerprint } from '../secure/fingerprint.js';
 import { ensureHomeDir, resolveHomeDir } from '../secure/home-dir.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
@@ -211,10 +212,12 @@ async function listenCommand(flags: ListenFlags): Promise<number> {
   const explicitPort = flags.port !== undefined;
   const port = explicitPort ? portFlag(flags.port) : DEFAULTS.port;
   const format = formatOption(flags);
+  const cipher = cipherOption();
   const { config, ...context } = openHome(flags);
   return runChat({
     ...format,
     ...context,
+    ...cipher,
     json: flags.json === true,
     debug: debugOn(),
     mdns: flags.mdns !== false,
@@ -235,6 +238,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
   const expect = expectText !== undefined ? normalizeFingerprint(expectText) : undefined;
   if (flags.directOnly && flags.relayOnly) throw chatError('ERR_USAGE', '--direct-only and --relay-only exclude each other');
   const format = formatOption(flags);
+  const cipher = cipherOption();
   const { config, ...context } = openHome(flags);
   const relay = relayOption(flags.relay, config);
   if (flags.relayOnly && !relay.relays) throw chatError('ERR_USAGE', '--relay-only needs --relay HOST (or P2P_CHAT_RELAY)');
@@ -256,6 +260,7 @@ async function connectCommand(targetText: string, flags: ConnectFlags, send?: st
     ...(offer ? { send: offer } : {}),
     ...relay,
     ...format,
+    ...cipher,
   });
 }
 
@@ -281,6 +286,12 @@ function peerSettings(flags: SettingFlags): Partial<Settings> {
 /** P2P_CHAT_DEBUG set (to anything but empty): show debug events and internal errors' stacks. */
 function debugOn(): boolean {
   return Boolean(process.env.P2P_CHAT_DEBUG);
+}
+
+/** $P2P_CHAT_CIPHER: aesgcm or chachapoly, what this end offers for the transport; unset: a probe decides. */
+function cipherOption(): { cipher?: CipherOffer } {
+  const cipher = parseCipherOffer(process.env.P2P_CHAT_CIPHER, 'P2P_CHAT_CIPHER');
+  return cipher ? { cipher } : {};
 }
 
 /** --relay, else $P2P_CHAT_RELAY, else config.json: the relays' addresses, in order, each with its optional pinned key. */

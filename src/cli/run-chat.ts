@@ -11,6 +11,7 @@ import type { Undelivered } from '../app/room.js';
 import { SYSTEM_CLOCK, type Timer } from '../clock.js';
 import type { Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
+import type { CipherOffer } from '../secure/cipher-offer.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
 import { parseInput } from './input-commands.js';
@@ -36,6 +37,8 @@ export interface RunChatOptions {
   readonly udp?: boolean;
   /** Move relayed conversations to a direct path (--no-upgrade: false). */
   readonly upgrade?: boolean;
+  /** $P2P_CHAT_CIPHER: what this end offers for the transport cipher; absent: a probe decides. */
+  readonly cipher?: CipherOffer;
   readonly listen?: { host: string; port: number; fallback: boolean };
   /** What was typed after `connect`, and --expect if given (validated). */
   readonly connect?: { target: string; expect?: string; mode: PathMode; transport?: TransportMode };
@@ -103,6 +106,7 @@ class ChatRun {
       mdns,
       ...(options.udp === false ? { udp: false } : {}),
       ...(options.upgrade === false ? { upgrade: false } : {}),
+      ...(options.cipher ? { cipher: options.cipher } : {}),
       ...(listen ? { listen } : {}),
       ...(relays ? { relays } : {}),
       files,

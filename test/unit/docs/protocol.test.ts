@@ -19,6 +19,7 @@ import { encodeEndpointDatagram, ENDPOINT_PROBE_SIZE } from '../../../src/net/en
 import { RELAY_DEFAULTS, RELAY_FEATURES, RELAY_PEER_NAME } from '../../../src/relay/relay-defaults.js';
 import { fingerprintOf, normalizeFingerprint } from '../../../src/secure/fingerprint.js';
 import {
+  AESGCM_FEATURE,
   encodePeerInfo,
   FEATURES,
   MAX_FEATURES,
@@ -26,6 +27,7 @@ import {
   NOISE_PROLOGUE,
   PROTOCOL_VERSION,
 } from '../../../src/secure/handshake-payload.js';
+import { CIPHER_FUNCTIONS, writeNonce } from '../../../src/secure/noise/cipher-functions.js';
 import { keyPairFromPrivate } from '../../../src/secure/noise/crypto-primitives.js';
 import { protocolName } from '../../../src/secure/noise/handshake-patterns.js';
 import { MAX_PLAINTEXT, SecureChannel } from '../../../src/secure/secure-channel.js';
@@ -152,6 +154,16 @@ describe('docs/protocol.md: bytes before the messages', () => {
   it('names the prologue and the Noise protocol the code uses', () => {
     assert.ok(doc.includes(`\`${NOISE_PROLOGUE.toString('utf8')}\`: \`${spaced(NOISE_PROLOGUE)}\``), 'prologue text or bytes differ');
     assert.ok(doc.includes(`\`${protocolName('XX')}\``), `no protocol name ${protocolName('XX')}`);
+  });
+
+  it('shows both transport ciphers\' nonces as the code writes them, and names the feature that picks AESGCM', () => {
+    const transport = section('5. Transport messages');
+    for (const [label, cipher] of [['ChaCha20-Poly1305', CIPHER_FUNCTIONS.ChaChaPoly], ['AES-256-GCM', CIPHER_FUNCTIONS.AESGCM]] as const) {
+      const nonce = spaced(writeNonce(cipher, Buffer.alloc(12), 1n));
+      assert.match(transport, new RegExp(`^${label} .*n = 1: +${nonce}$`, 'm'), `${label}: nonce ${nonce}`);
+    }
+    assert.ok(transport.includes(`\`${AESGCM_FEATURE}\``), 'section 5 names the feature');
+    assert.ok(section('4. Noise XX handshake').includes(`\`${AESGCM_FEATURE}\``), 'section 4 lists the feature');
   });
 
   it('shows the handshake payloads a peer and a relay send', () => {
