@@ -74,8 +74,16 @@ export function decodePeerInfo(bytes: Uint8Array): PeerInfo {
   const { name, v, features } = raw as Record<string, unknown>;
   if (typeof name !== 'string') throw bad('no nickname');
   if (typeof v !== 'number' || !Number.isInteger(v)) throw bad('no version');
-  const list = Array.isArray(features)
+  return { name: cutUtf8(name, MAX_NICKNAME_BYTES), version: v, features: featureList(features) };
+}
+
+/**
+ * A `features` value as its receiver reads it: strings of at most 32 characters, the first
+ * MAX_FEATURES of them. A sender that bases a choice on its own list reads it this way too, so
+ * that both ends see the same two lists.
+ */
+export function featureList(features: unknown): string[] {
+  return Array.isArray(features)
     ? features.filter((f): f is string => typeof f === 'string' && f.length <= 32).slice(0, MAX_FEATURES)
     : [];
-  return { name: cutUtf8(name, MAX_NICKNAME_BYTES), version: v, features: list };
 }

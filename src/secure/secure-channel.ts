@@ -14,6 +14,7 @@ import {
   decodePeerInfo,
   encodeEarlyPayload,
   encodePeerInfo,
+  featureList,
   NOISE_PROLOGUE,
   type PeerInfo,
 } from './handshake-payload.js';
@@ -278,7 +279,9 @@ export class SecureChannel {
     const hs = this.#inProgress();
     // Both lists came in authenticated handshake payloads (a changed byte fails its AEAD check),
     // so both sides see the same two and make the same choice: a middlebox cannot downgrade it.
-    const both = this.#options.localInfo.features.includes(AESGCM_FEATURE) && remote.info.features.includes(AESGCM_FEATURE);
+    // Our own list is read as the peer reads it, so an entry it drops counts for neither side.
+    const ours = featureList(this.#options.localInfo.features);
+    const both = ours.includes(AESGCM_FEATURE) && remote.info.features.includes(AESGCM_FEATURE);
     const { send, receive } = hs.split(both ? CIPHER_FUNCTIONS.AESGCM : DEFAULT_CIPHER);
     this.#sender = send;
     this.#receiver = receive;

@@ -4,7 +4,15 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { AESGCM_FEATURE, encodePeerInfo, FEATURES, NOISE_PROLOGUE, PROTOCOL_VERSION, type PeerInfo } from '../../../src/secure/handshake-payload.js';
+import {
+  AESGCM_FEATURE,
+  encodePeerInfo,
+  FEATURES,
+  MAX_FEATURES,
+  NOISE_PROLOGUE,
+  PROTOCOL_VERSION,
+  type PeerInfo,
+} from '../../../src/secure/handshake-payload.js';
 import { CIPHER_FUNCTIONS, type CipherName } from '../../../src/secure/noise/cipher-functions.js';
 import { DH_LENGTH, generateKeyPair, type KeyPair, TAG_LENGTH } from '../../../src/secure/noise/crypto-primitives.js';
 import { HandshakeState } from '../../../src/secure/noise/handshake-state.js';
@@ -29,12 +37,12 @@ interface Peer {
   readonly events: ChannelEvent[];
 }
 
-type Extra = Partial<Omit<SecureChannelOptions, 'initiator' | 'localInfo'>>;
+type Extra = Partial<Omit<SecureChannelOptions, 'initiator'>>;
 
 function peer(initiator: boolean, aesgcm: boolean, extra: Extra = {}): Peer {
   const keys = extra.staticKeyPair ?? generateKeyPair();
   const ephemeral = generateKeyPair();
-  const localInfo = info(initiator ? 'alice' : 'bob', aesgcm);
+  const localInfo = extra.localInfo ?? info(initiator ? 'alice' : 'bob', aesgcm);
   const channel = new SecureChannel({ initiator, staticKeyPair: keys, localInfo, ephemeralKeyPair: ephemeral, ...extra });
   return { info: localInfo, keys, ephemeral, channel, events: [] };
 }
@@ -94,6 +102,15 @@ describe('SecureChannel: the transport cipher', () => {
       assertFlows(alice, bob, 'ChaChaPoly');
     });
   }
+
+  it('is ChaChaPoly on both sides when aesgcm is past the entries a receiver keeps (MAX_FEATURES)', () => {
+    const many = Array.from({ length: MAX_FEATURES }, (_, i) => `f${i}`);
+    const alice = peer(true, false, { localInfo: { name: 'alice', version: PROTOCOL_VERSION, features: [...many, AESGCM_FEATURE] } });
+    const bob = peer(false, true);
+    handshakeXX(alice, bob);
+    assert.equal(bob.channel.remote?.info.features.includes(AESGCM_FEATURE), false, 'bob drops the 33rd entry');
+    assertFlows(alice, bob, 'ChaChaPoly');
+  });
 
   it('is AESGCM for an IK resumption when both list it; the early message still arrives', () => {
     const bob = peer(false, true, { acceptEarly: true });
