@@ -78,6 +78,8 @@ export interface OursRun extends Run {
   readonly receiver: ExitReport | undefined;
   /** CPU time of the relay in between during the run, if any. */
   readonly relayCpuMs: number | undefined;
+  /** The session's transport cipher, from the sender's `connected` event. */
+  readonly cipher: string;
 }
 
 export function runFileTransferDirect(senderHome: BenchHome, receiverHome: BenchHome, log: Log): Promise<BenchResult> {
@@ -186,6 +188,7 @@ function result(bench: string, route: Route, scratch: ScratchDir, ours: OursRun[
       route.name === 'direct'
         ? `socat -u -b ${SOCAT_BUFFER_BYTES} FILE:src TCP:127.0.0.1:P into socat -u -b ${SOCAT_BUFFER_BYTES} TCP-LISTEN:P,reuseaddr OPEN:dest,creat,trunc; sender start -> receiver exit`
         : `the same through socat -b ${SOCAT_BUFFER_BYTES} TCP-LISTEN:P,fork TCP:127.0.0.1:Q as the relay`,
+    oursCipher: [...new Set(ours.map((r) => r.cipher))].join(', '),
     oursRunsMBps: ours.map((r) => round(r.mbps, 1)),
     baselineRunsMBps: baseline.map((r) => round(r.mbps, 1)),
     oursTransferOnlyMBps: median(ours, (r) => r.transferMbps),
@@ -240,6 +243,7 @@ export async function oursOnce(route: Route, source: string, downloads: string, 
       sender: sender.exitReport,
       receiver: listener.exitReport,
       relayCpuMs: relayCpu === undefined || relayCpuBefore === undefined ? undefined : relayCpu - relayCpuBefore,
+      cipher: String(connected.event.cipher),
     };
   } finally {
     await sender?.stop();
