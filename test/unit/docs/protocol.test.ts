@@ -253,6 +253,37 @@ describe('docs/protocol.md: bytes before the messages', () => {
     const reply = events[1];
     assert.deepEqual(reply?.type === 'message' ? decodeMessage(reply.data) : reply, answer);
   });
+  it('has an AES-256-GCM test vector (both list aesgcm) that the code reproduces byte for byte', () => {
+    const appendix = section('Appendix A');
+    const keys = vectorHex(codeBlock(appendix));
+    const hex = vectorHex(codeBlock(appendix.slice(appendix.indexOf('**Noise XX with AES-256-GCM**'))));
+    const features = [...FEATURES, AESGCM_FEATURE];
+    assert.ok(appendix.includes(encodePeerInfo({ name: 'alice', version: PROTOCOL_VERSION, features }).toString('utf8')), 'the appendix shows the payload');
+    const side = (initiator: boolean, who: 'initiator' | 'responder', name: string) =>
+      new SecureChannel({
+        initiator,
+        staticKeyPair: keyPairFromPrivate(keys(`${who} static private key`)),
+        ephemeralKeyPair: keyPairFromPrivate(keys(`${who} ephemeral private key`)),
+        localInfo: { name, version: PROTOCOL_VERSION, features },
+      });
+    const initiator = side(true, 'initiator', 'alice');
+    const responder = side(false, 'responder', 'bob');
+    const first = initiator.start();
+    const preamble = responder.start();
+    const message2 = Buffer.concat(responder.receive(first).send);
+    assert.deepEqual(message2, hex('responder sends (message 2 in a frame)'));
+    const message3 = Buffer.concat(initiator.receive(Buffer.concat([preamble, message2])).send);
+    assert.deepEqual(message3, hex('initiator sends (message 3 in a frame)'));
+    responder.receive(message3);
+    assert.equal(initiator.transportCipher, 'AESGCM');
+    assert.equal(responder.transportCipher, 'AESGCM');
+    const chat = encodeMessage({ type: 'chat', id: '0123456789abcdef', time: 1764763200000, text: 'hi' });
+    const sealed = [initiator.seal(chat), initiator.seal(chat)];
+    assert.deepEqual(sealed[0], hex('initiator sends (the chat, n = 0, in a frame)'));
+    assert.deepEqual(sealed[1], hex('initiator sends (the same chat again, n = 1, in a frame)'));
+    const events = responder.receive(Buffer.concat(sealed)).events;
+    assert.deepEqual(events, [{ type: 'message', data: chat }, { type: 'message', data: chat }]);
+  });
 });
 
 /** Reads the hex value under `label:` in a test vector block (it may run over several lines). */
