@@ -8,6 +8,7 @@ import { FrameDecoder } from '../wire/frame-decoder.js';
 import { encodeFrame, frameHeader, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
 import { PREAMBLE, PreambleReader } from '../wire/preamble.js';
 import { fingerprintOf } from './fingerprint.js';
+import { AESGCM_REKEY_EVERY, rekeyWhenDue } from './rekey-schedule.js';
 import {
   AESGCM_FEATURE,
   decodeEarlyPayload,
@@ -75,6 +76,8 @@ export interface SecureChannelOptions {
   readonly acceptEarly?: boolean;
   /** Tests inject a fixed ephemeral key. */
   readonly ephemeralKeyPair?: KeyPair;
+  /** An AESGCM session rekeys each direction after this many messages (AESGCM_REKEY_EVERY; tests use fewer). */
+  readonly aesGcmRekeyEvery?: number;
 }
 
 type Phase = 'preamble' | 'handshake' | 'transport' | 'failed';
@@ -91,6 +94,8 @@ export class SecureChannel {
   #answered = false;
   #sender: CipherState | undefined;
   #receiver: CipherState | undefined;
+  /** Messages per key in each direction, for an AESGCM session; undefined: never rekey. */
+  #rekeyEvery: bigint | undefined;
   #remote: RemotePeer | undefined;
 
   constructor(options: SecureChannelOptions) {
@@ -181,7 +186,10 @@ export class SecureChannel {
 
   /** Encrypt and frame one message for the peer. */
   seal(plaintext: Uint8Array): Buffer {
-    return encodeFrame(this.#transportSender(plaintext).encryptWithAd(EMPTY, plaintext));
+    const sender = this.#transportSender(plaintext);
+    const frame = encodeFrame(sender.encryptWithAd(EMPTY, plaintext));
+    if (this.#rekeyEvery !== undefined) rekeyWhenDue(sender, this.#rekeyEvery);
+    return frame;
   }
 
   /**
@@ -189,7 +197,9 @@ export class SecureChannel {
    * data is then never copied after encryption.
    */
   sealParts(plaintext: Uint8Array): [Buffer, Buffer, Buffer] {
-    const [body, tag] = this.#transportSender(plaintext).encryptWithAdParts(EMPTY, plaintext);
+    const sender = this.#transportSender(plaintext);
+    const [body, tag] = sender.encryptWithAdParts(EMPTY, plaintext);
+    if (this.#rekeyEvery !== undefined) rekeyWhenDue(sender, this.#rekeyEvery);
     return [frameHeader(body.length + tag.length), body, tag];
   }
 
@@ -205,7 +215,9 @@ export class SecureChannel {
 
   #onFrame(frame: Buffer, out: ChannelOutput): void {
     if (this.#phase === 'transport') {
-      out.events.push({ type: 'message', data: this.#receiver!.decryptWithAd(EMPTY, frame) });
+      const receiver = this.#receiver!;
+      out.events.push({ type: 'message', data: receiver.decryptWithAd(EMPTY, frame) });
+      if (this.#rekeyEvery !== undefined) rekeyWhenDue(receiver, this.#rekeyEvery);
       return;
     }
     if (!this.#options.initiator && !this.#handshake) {
@@ -285,6 +297,7 @@ export class SecureChannel {
     const { send, receive } = hs.split(both ? CIPHER_FUNCTIONS.AESGCM : DEFAULT_CIPHER);
     this.#sender = send;
     this.#receiver = receive;
+    if (both) this.#rekeyEvery = BigInt(this.#options.aesGcmRekeyEvery ?? AESGCM_REKEY_EVERY);
     this.#remote = { ...remote, handshakeHash: hs.handshakeHash };
     this.#handshake = undefined;
     this.#phase = 'transport';

@@ -16,6 +16,7 @@ import {
 import { CIPHER_FUNCTIONS, type CipherName } from '../../../src/secure/noise/cipher-functions.js';
 import { DH_LENGTH, generateKeyPair, type KeyPair, TAG_LENGTH } from '../../../src/secure/noise/crypto-primitives.js';
 import { HandshakeState } from '../../../src/secure/noise/handshake-state.js';
+import { AESGCM_REKEY_EVERY } from '../../../src/secure/rekey-schedule.js';
 import { type ChannelEvent, SecureChannel, type SecureChannelOptions } from '../../../src/secure/secure-channel.js';
 import { FrameDecoder } from '../../../src/wire/frame-decoder.js';
 import { encodeFrame } from '../../../src/wire/frame-encoder.js';
@@ -176,5 +177,44 @@ describe('SecureChannel: no downgrade by a middlebox', () => {
     throwsCode(() => handshakeXX(alice, bob, rewrite), 'ERR_HANDSHAKE_FAILED');
     assert.equal(bob.channel.established, false);
     assert.equal(bob.channel.transportCipher, undefined);
+  });
+});
+
+describe('SecureChannel: an AESGCM session rekeys', () => {
+  const EVERY = 3;
+
+  /** Alice and bob on AESGCM; `bobEvery` lets bob keep another schedule than alice's. */
+  function session(bobEvery = EVERY): [Peer, Peer] {
+    const alice = peer(true, true, { aesGcmRekeyEvery: EVERY });
+    const bob = peer(false, true, { aesGcmRekeyEvery: bobEvery });
+    handshakeXX(alice, bob);
+    return [alice, bob];
+  }
+
+  it('each direction after every AESGCM_REKEY_EVERY messages (2^20: 64 GiB of 64 KiB records), in step', () => {
+    assert.equal(AESGCM_REKEY_EVERY, 2 ** 20);
+    const [alice, bob] = session();
+    const sent: string[] = [];
+    for (let i = 0; i < 4 * EVERY + 1; i++) {
+      const text = `m${i}`;
+      sent.push(text);
+      deliver(bob, i % 2 === 0 ? alice.channel.seal(Buffer.from(text)) : Buffer.concat(alice.channel.sealParts(Buffer.from(text))));
+      deliver(alice, bob.channel.seal(Buffer.from(`re ${text}`)));
+    }
+    assert.deepEqual(messages(bob), sent, 'every message across four key changes, seal and sealParts alike');
+    assert.deepEqual(messages(alice), sent.map((t) => `re ${t}`));
+  });
+
+  it('really changes the key: a receiver that rekeys later cannot read the message after the change', () => {
+    const [alice, bob] = session(EVERY + 1);
+    for (let i = 0; i < EVERY; i++) deliver(bob, alice.channel.seal(Buffer.from(`m${i}`)));
+    throwsCode(() => deliver(bob, alice.channel.seal(Buffer.from('first under the new key'))), 'ERR_DECRYPT_FAILED');
+  });
+
+  it('not a ChaChaPoly session, which has no block budget (and whose older peers never rekey)', () => {
+    const alice = peer(true, true, { aesGcmRekeyEvery: 1 });
+    const bob = peer(false, false, { aesGcmRekeyEvery: 1 });
+    handshakeXX(alice, bob);
+    for (let i = 0; i < 3; i++) assertFlows(alice, bob, 'ChaChaPoly');
   });
 });
