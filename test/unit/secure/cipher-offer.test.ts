@@ -59,7 +59,12 @@ describe('the cipher probe', () => {
     const run = (env: NodeJS.ProcessEnv) => execFileSync(process.execPath, ['-e', probe], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
     assert.equal(run({ OPENSSL_ia32cap: '~0x200000200000000' }), 'false', 'software AES-GCM is several times slower');
     const hardware = /\baes\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-    assert.equal(run({}), String(hardware), `this CPU ${hardware ? 'has' : 'lacks'} AES instructions`);
+    // With AES-NI the ratio is about 0.85 against the 1.0 cut-off; a probe whose AES rounds were
+    // all preempted on a loaded machine may still say no, so it gets three tries (a CPU without
+    // AES-NI is 3x slower and says no every time).
+    const answers = [run({})];
+    while (hardware && answers.at(-1) === 'false' && answers.length < 3) answers.push(run({}));
+    assert.equal(answers.at(-1), String(hardware), `this CPU ${hardware ? 'has' : 'lacks'} AES instructions (answers: ${answers.join(', ')})`);
   });
 
   it("the user's choice wins over the probe", () => {
