@@ -36,7 +36,10 @@ export interface IncomingOptions extends TransferTiming {
 }
 
 export const INCOMING_DEFAULTS = Object.freeze({
-  ackEveryBytes: 256 * 1024,
+  // Also whenever nothing waits to be written, so a window smaller than this never stalls. Each
+  // ack costs both ends a sealed message; at 256 KiB they were 0.2 s of CPU per GiB more than at
+  // 1 MiB (bench/README.md, file-transfer-direct).
+  ackEveryBytes: 1024 * 1024,
   // The sender's whole window, and some slack for a window that grew while acks were in flight.
   maxBufferedBytes: SEND_WINDOW_DEFAULTS.maxBytes + 4 * 1024 * 1024,
   pauseReadingAtBytes: 512 * 1024,
