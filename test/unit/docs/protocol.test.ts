@@ -259,12 +259,13 @@ describe('docs/protocol.md: bytes before the messages', () => {
     const hex = vectorHex(codeBlock(appendix.slice(appendix.indexOf('**Noise XX with AES-256-GCM**'))));
     const features = [...FEATURES, AESGCM_FEATURE];
     assert.ok(appendix.includes(encodePeerInfo({ name: 'alice', version: PROTOCOL_VERSION, features }).toString('utf8')), 'the appendix shows the payload');
-    const side = (initiator: boolean, who: 'initiator' | 'responder', name: string) =>
+    const side = (initiator: boolean, who: 'initiator' | 'responder', name: string, aesGcmRekeyEvery?: number) =>
       new SecureChannel({
         initiator,
         staticKeyPair: keyPairFromPrivate(keys(`${who} static private key`)),
         ephemeralKeyPair: keyPairFromPrivate(keys(`${who} ephemeral private key`)),
         localInfo: { name, version: PROTOCOL_VERSION, features },
+        ...(aesGcmRekeyEvery === undefined ? {} : { aesGcmRekeyEvery }),
       });
     const initiator = side(true, 'initiator', 'alice');
     const responder = side(false, 'responder', 'bob');
@@ -283,6 +284,17 @@ describe('docs/protocol.md: bytes before the messages', () => {
     assert.deepEqual(sealed[1], hex('initiator sends (the same chat again, n = 1, in a frame)'));
     const events = responder.receive(Buffer.concat(sealed)).events;
     assert.deepEqual(events, [{ type: 'message', data: chat }, { type: 'message', data: chat }]);
+
+    // The same session rekeying every 2 messages: the first two frames are as above, the third is
+    // under Rekey(k) at n = 2.
+    const rekeying = [side(true, 'initiator', 'alice', 2), side(false, 'responder', 'bob', 2)] as const;
+    const preamble2 = rekeying[1].start();
+    const answer = Buffer.concat(rekeying[1].receive(rekeying[0].start()).send);
+    rekeying[1].receive(Buffer.concat(rekeying[0].receive(Buffer.concat([preamble2, answer])).send));
+    const frames = [rekeying[0].seal(chat), rekeying[0].seal(chat), rekeying[0].seal(chat)];
+    assert.deepEqual(frames.slice(0, 2), sealed);
+    assert.deepEqual(frames[2], hex('initiator sends (the same chat a third time, n = 2, rekeying every 2 messages, in a frame)'));
+    assert.deepEqual(rekeying[1].receive(Buffer.concat(frames)).events.length, 3);
   });
 });
 
