@@ -90,8 +90,12 @@ export function vmRssKiB(pid: number): number {
   return procStatusKiB(pid, 'VmRSS');
 }
 
-/** A memory figure of `pid` in KiB from /proc/<pid>/status: VmRSS (resident now) or VmHWM (its peak). */
-export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+/**
+ * A memory figure of `pid` in KiB from /proc/<pid>/status: VmRSS (resident now), VmHWM (its peak) or
+ * RssAnon (the resident part that is the process's own: not the node binary's pages, which every
+ * node process shares, nor files').
+ */
+export function procStatusKiB(pid: number, field: 'VmRSS' | 'VmHWM' | 'RssAnon'): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB$`, 'm').exec(status);
   if (!match) throw new Error(`no ${field} in /proc/${pid}/status`);

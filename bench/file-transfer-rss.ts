@@ -31,12 +31,17 @@ const RUN_TIMEOUT_MS = 300_000;
 interface Memory {
   readonly rssKiB: number;
   readonly hwmKiB: number;
+  readonly anonKiB: number;
 }
 
 interface Run {
   readonly idleRssKiB: number;
   readonly senderPeakKiB: number;
   readonly receiverPeakKiB: number;
+  /** The highest RssAnon sampled: the process's own memory, without the pages of the node binary. */
+  readonly idleAnonKiB: number;
+  readonly senderPeakAnonKiB: number;
+  readonly receiverPeakAnonKiB: number;
   /** VmHWM when the receiver had 1, 2, 3, 4 GiB: flat means the later ones do not climb. */
   readonly senderPeakByGiBKiB: readonly number[];
   readonly receiverPeakByGiBKiB: readonly number[];
@@ -90,6 +95,10 @@ function result(runs: readonly Run[], scratch: ScratchDir): BenchResult {
     senderPeakAfterEachGiBMiB: byGiB((r) => r.senderPeakByGiBKiB),
     receiverPeakAfterEachGiBMiB: byGiB((r) => r.receiverPeakByGiBKiB),
     idleListenRunsMiB: runs.map((r) => mib(r.idleRssKiB)),
+    privateSetup: 'RssAnon (the resident memory that is the process\'s own, without the node binary\'s pages every node process shares), its highest sample',
+    senderPeakPrivateMiB: median((r) => r.senderPeakAnonKiB),
+    receiverPeakPrivateMiB: median((r) => r.receiverPeakAnonKiB),
+    idleListenPrivateMiB: median((r) => r.idleAnonKiB),
     transferMBps: round(summarize(runs.map((r) => FILE_BYTES / MEGABYTE / r.seconds)).median, 0),
   };
 }
@@ -105,12 +114,14 @@ async function measure(source: string, downloads: string, senderHome: BenchHome,
     const tx = startSender(senderHome, `${HOST}:${String(listening.port)}`, source);
     sender = tx;
     const peaks = { sender: 0, receiver: 0 };
+    const anonPeaks = { sender: 0, receiver: 0 };
     const byGiB = { sender: [] as number[], receiver: [] as number[] };
     const sample = () => {
       const received = lastProgress(listener);
       for (const [side, cli] of [['sender', tx], ['receiver', listener]] as const) {
         const m = memory(cli.pid);
         if (m) peaks[side] = Math.max(peaks[side], m.hwmKiB);
+        if (m) anonPeaks[side] = Math.max(anonPeaks[side], m.anonKiB);
         while (byGiB[side].length < Math.floor(received / GiB)) byGiB[side].push(peaks[side]);
       }
     };
@@ -128,6 +139,9 @@ async function measure(source: string, downloads: string, senderHome: BenchHome,
       idleRssKiB: idle.rssKiB,
       senderPeakKiB,
       receiverPeakKiB,
+      idleAnonKiB: idle.anonKiB,
+      senderPeakAnonKiB: anonPeaks.sender,
+      receiverPeakAnonKiB: anonPeaks.receiver,
       senderPeakByGiBKiB: complete(byGiB.sender, senderPeakKiB),
       receiverPeakByGiBKiB: complete(byGiB.receiver, receiverPeakKiB),
       seconds: (done.at - tx.startedAt) / 1000,
@@ -156,10 +170,10 @@ function lastProgress(receiver: CliProcess): number {
   return 0;
 }
 
-/** VmRSS and VmHWM of a live process; undefined once it has gone. */
+/** VmRSS, VmHWM and RssAnon of a live process; undefined once it has gone. */
 function memory(pid: number): Memory | undefined {
   try {
-    return { rssKiB: procStatusKiB(pid, 'VmRSS'), hwmKiB: procStatusKiB(pid, 'VmHWM') };
+    return { rssKiB: procStatusKiB(pid, 'VmRSS'), hwmKiB: procStatusKiB(pid, 'VmHWM'), anonKiB: procStatusKiB(pid, 'RssAnon') };
   } catch {
     return undefined;
   }
