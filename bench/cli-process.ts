@@ -69,11 +69,14 @@ export class CliProcess {
     });
   }
 
-  /** `p2p-chat ARGS...`; `report`: preload the exit report (peak RSS and CPU time at exit). */
-  static start(label: string, args: readonly string[], options: { report?: boolean } = {}): CliProcess {
+  /**
+   * `p2p-chat ARGS...`; `report`: preload the exit report (peak RSS and CPU time at exit); `cli`:
+   * another checkout's bin/p2p-chat.js instead of this one's (ab-transfer.ts).
+   */
+  static start(label: string, args: readonly string[], options: { report?: boolean; cli?: string } = {}): CliProcess {
     const startedAt = performance.now();
     const execArgv = options.report ? ['--import', EXIT_REPORT_MODULE] : [];
-    const child = spawnNode(CLI, args, { execArgv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnNode(options.cli ?? CLI, args, { execArgv, stdio: ['ignore', 'pipe', 'pipe'] });
     return new CliProcess(child, label, startedAt);
   }
 

@@ -7,15 +7,18 @@ import type { BenchHome } from './temp-homes.js';
 
 export const HOST = '127.0.0.1';
 
-/** `p2p-chat listen --accept-files=any --download-dir DIR --port 0` on loopback, plus `extraArgs`. */
-export function startReceiver(home: BenchHome, downloads: string, extraArgs: readonly string[] = []): CliProcess {
+/**
+ * `p2p-chat listen --accept-files=any --download-dir DIR --port 0` on loopback, plus `extraArgs`;
+ * `cli`: another checkout's bin/p2p-chat.js (ab-transfer.ts).
+ */
+export function startReceiver(home: BenchHome, downloads: string, extraArgs: readonly string[] = [], cli?: string): CliProcess {
   const args = ['--home', home.dir, 'listen', '--json', '--no-mdns', '--accept-files=any', '--download-dir', downloads, '--port', '0', '--host', HOST];
-  return CliProcess.start('p2p-chat listen', [...args, ...extraArgs], { report: true });
+  return CliProcess.start('p2p-chat listen', [...args, ...extraArgs], { report: true, ...(cli ? { cli } : {}) });
 }
 
 /** `p2p-chat send TARGET FILE OPTIONS...` (the options after the file, where no flag can take it for its value). */
-export function startSender(home: BenchHome, target: string, file: string, options: readonly string[] = []): CliProcess {
-  return CliProcess.start('p2p-chat send', ['--home', home.dir, 'send', target, file, '--json', '--no-mdns', ...options], { report: true });
+export function startSender(home: BenchHome, target: string, file: string, options: readonly string[] = [], cli?: string): CliProcess {
+  return CliProcess.start('p2p-chat send', ['--home', home.dir, 'send', target, file, '--json', '--no-mdns', ...options], { report: true, ...(cli ? { cli } : {}) });
 }
 
 /**

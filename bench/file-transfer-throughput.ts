@@ -217,15 +217,15 @@ export function cpuPerGiB(runs: readonly OursRun[], side: 'sender' | 'receiver',
   return round(summarize(reported.map((r) => pick(r[side]!) / GIB_PER_RUN)).median, 0);
 }
 
-/** One transfer of ours over `route`, timed; `downloads` is emptied afterwards. */
-export async function oursOnce(route: Route, source: string, downloads: string, senderHome: BenchHome, receiverHome: BenchHome): Promise<OursRun> {
-  const listener = startReceiver(receiverHome, downloads, route.listenArgs);
+/** One transfer of ours over `route`, timed; `downloads` is emptied afterwards. `cli`: another checkout's. */
+export async function oursOnce(route: Route, source: string, downloads: string, senderHome: BenchHome, receiverHome: BenchHome, cli?: string): Promise<OursRun> {
+  const listener = startReceiver(receiverHome, downloads, route.listenArgs, cli);
   let sender: CliProcess | undefined;
   try {
     const { event: listening } = await listener.waitFor('listening', SETUP_TIMEOUT_MS);
     await route.ready(listener);
     const relayCpuBefore = relayCpuMs(route);
-    sender = startSender(senderHome, route.sendTarget(listening), source, route.sendOptions);
+    sender = startSender(senderHome, route.sendTarget(listening), source, route.sendOptions, cli);
     const done = await receiverDone(listener, sender, RUN_TIMEOUT_MS);
     const relayCpu = relayCpuMs(route);
     const accepted = await listener.waitFor('file-accepted', 0);
@@ -243,7 +243,7 @@ export async function oursOnce(route: Route, source: string, downloads: string, 
       sender: sender.exitReport,
       receiver: listener.exitReport,
       relayCpuMs: relayCpu === undefined || relayCpuBefore === undefined ? undefined : relayCpu - relayCpuBefore,
-      cipher: String(connected.event.cipher),
+      cipher: typeof connected.event.cipher === 'string' ? connected.event.cipher : 'not reported',
     };
   } finally {
     await sender?.stop();
