@@ -188,7 +188,7 @@ export class SecureChannel {
   seal(plaintext: Uint8Array): Buffer {
     const sender = this.#transportSender(plaintext);
     const frame = encodeFrame(sender.encryptWithAd(EMPTY, plaintext));
-    if (this.#rekeyEvery !== undefined) rekeyWhenDue(sender, this.#rekeyEvery);
+    this.#counted(sender);
     return frame;
   }
 
@@ -199,8 +199,13 @@ export class SecureChannel {
   sealParts(plaintext: Uint8Array): [Buffer, Buffer, Buffer] {
     const sender = this.#transportSender(plaintext);
     const [body, tag] = sender.encryptWithAdParts(EMPTY, plaintext);
-    if (this.#rekeyEvery !== undefined) rekeyWhenDue(sender, this.#rekeyEvery);
+    this.#counted(sender);
     return [frameHeader(body.length + tag.length), body, tag];
+  }
+
+  /** After a message went through `cipher`: an AESGCM session rekeys that direction when due. */
+  #counted(cipher: CipherState): void {
+    if (this.#rekeyEvery !== undefined) rekeyWhenDue(cipher, this.#rekeyEvery);
   }
 
   #transportSender(plaintext: Uint8Array): CipherState {
@@ -217,7 +222,7 @@ export class SecureChannel {
     if (this.#phase === 'transport') {
       const receiver = this.#receiver!;
       out.events.push({ type: 'message', data: receiver.decryptWithAd(EMPTY, frame) });
-      if (this.#rekeyEvery !== undefined) rekeyWhenDue(receiver, this.#rekeyEvery);
+      this.#counted(receiver);
       return;
     }
     if (!this.#options.initiator && !this.#handshake) {
