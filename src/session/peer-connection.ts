@@ -5,6 +5,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, Timer } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
+import { type GarbagePacer, processGarbagePacer } from '../garbage-pacer.js';
 import type { ByteStream, TransportKind } from '../net/byte-stream.js';
 import type { PeerInfo } from '../secure/handshake-payload.js';
 import type { CipherName } from '../secure/noise/cipher-functions.js';
@@ -36,6 +37,8 @@ export interface PeerConnectionOptions {
   readonly maxQueuedBytes: number;
   /** Handshake deadline, keepalive, goodbye grace and round-trip times run on this clock. */
   readonly clock: Clock;
+  /** Told of the buffers each record leaves behind (default: the process's; tests count them). */
+  readonly garbage?: GarbagePacer;
 }
 
 export type { CloseOutcome } from './close-outcome.js';
@@ -60,6 +63,7 @@ export class PeerConnection extends EventEmitter<Events> {
   readonly #channel: SecureChannel;
   readonly #clock: Clock;
   readonly #codec: SessionCodec;
+  readonly #garbage: GarbagePacer;
   #keepalive: Keepalive | undefined;
   /** Handshake timeout, then keepalive. */
   #timer: Timer | undefined;
@@ -86,6 +90,7 @@ export class PeerConnection extends EventEmitter<Events> {
     this.#options = options;
     this.#clock = options.clock;
     this.#codec = options.codec;
+    this.#garbage = options.garbage ?? processGarbagePacer();
     this.transport = stream.transport;
     this.#reading = new ReadGate(stream);
     this.#channel = new SecureChannel({
@@ -159,8 +164,13 @@ export class PeerConnection extends EventEmitter<Events> {
   sendEncoded(plaintexts: readonly Buffer[]): void {
     if (this.#closed || !this.#stream.writable) return;
     const parts: Buffer[] = [];
-    for (const plaintext of plaintexts) parts.push(...this.#channel.sealParts(plaintext));
+    let bytes = 0;
+    for (const plaintext of plaintexts) {
+      parts.push(...this.#channel.sealParts(plaintext));
+      bytes += plaintext.length;
+    }
     this.#stream.writev(parts);
+    this.#garbage.add(bytes);
     this.#afterWrite();
   }
 
@@ -222,6 +232,7 @@ export class PeerConnection extends EventEmitter<Events> {
   #write(plaintext: Buffer): void {
     if (this.#closed || !this.#stream.writable) return;
     this.#stream.write(this.#channel.seal(plaintext));
+    this.#garbage.add(plaintext.length);
     this.#afterWrite();
   }
 
@@ -241,6 +252,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
     this.#heard = true;
+    // The chunk's own buffer, and the plaintext opened from it.
+    this.#garbage.add(2 * chunk.length);
     let output;
     try {
       output = this.#channel.receive(chunk);

@@ -1,0 +1,116 @@
+// The garbage pacer: it collects once per `everyBytes` of records, its real collector runs a
+// young-generation collection that frees dead buffers without leaving `gc` to the program, and a
+// PeerConnection tells it of every record it seals and opens, over real sockets.
+
+import assert from 'node:assert/strict';
+import { once } from 'node:events';
+import { setImmediate as tick } from 'node:timers/promises';
+import { getHeapSpaceStatistics } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, it } from 'node:test';
+import { SYSTEM_CLOCK } from '../../src/clock.js';
+import { GarbagePacer, processGarbagePacer, youngCollector } from '../../src/garbage-pacer.js';
+import { TcpStream } from '../../src/net/tcp-stream.js';
+import { FEATURES, PROTOCOL_VERSION } from '../../src/secure/handshake-payload.js';
+import { generateKeyPair } from '../../src/secure/noise/crypto-primitives.js';
+import { PeerConnection } from '../../src/session/peer-connection.js';
+import { MESSAGE_TYPES, PEER_MESSAGES } from '../../src/session/session-messages.js';
+import { closeTcpPairs, tcpPair } from '../helpers/tcp-pair.js';
+
+afterEach(closeTcpPairs);
+
+const MiB = 1024 * 1024;
+/** The connections' pacers collect after this many bytes: two of Alice's writes. */
+const EVERY = 2 * 8 * 64_000;
+
+describe('GarbagePacer', () => {
+  it('collects once per everyBytes added, carrying nothing over past a collection', () => {
+    let collections = 0;
+    const pacer = new GarbagePacer(100, () => collections++);
+    pacer.add(99);
+    assert.equal(collections, 0, 'not before 100 bytes');
+    pacer.add(1);
+    assert.equal(collections, 1, 'at 100 bytes');
+    pacer.add(250);
+    assert.equal(collections, 2, 'one collection for one large add');
+    pacer.add(99);
+    assert.equal(collections, 2, 'the count starts again after a collection');
+    for (let i = 0; i < 1000; i++) pacer.add(1);
+    assert.equal(collections, 12);
+  });
+
+  it('is one pacer for the whole process', () => {
+    assert.equal(processGarbagePacer(), processGarbagePacer());
+  });
+});
+
+describe('youngCollector', () => {
+  it('empties the young generation at once, and the dead buffers it held are freed', async () => {
+    const collect = youngCollector();
+    assert.ok(collect, 'V8 gives a collector on this Node');
+    const newSpaceUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')!.space_used_size;
+    let garbage: unknown[] = [];
+    for (let i = 0; i < 320; i++) garbage.push({ i, buffer: Buffer.allocUnsafeSlow(64 * 1024) });
+    const deadBufferBytes = process.memoryUsage().arrayBuffers;
+    assert.ok(deadBufferBytes >= 20 * MiB, `${deadBufferBytes} bytes of buffers allocated`);
+    garbage = [];
+    const before = newSpaceUsed();
+    collect();
+    const after = newSpaceUsed();
+    assert.ok(after < before / 2, `new space ${before} -> ${after} bytes`);
+    // V8 frees the buffers' memory on a thread of its own after the collection: wait for it (bounded).
+    for (let i = 0; i < 2000 && process.memoryUsage().arrayBuffers > 4 * MiB; i++) await tick();
+    assert.ok(process.memoryUsage().arrayBuffers <= 4 * MiB, `${process.memoryUsage().arrayBuffers} bytes of buffers left`);
+    assert.equal(garbage.length, 0);
+  });
+
+  it('leaves no gc function to the program or to contexts made later', () => {
+    assert.ok(youngCollector());
+    assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');
+    assert.equal(runInNewContext('typeof gc'), 'undefined');
+  });
+});
+
+describe('PeerConnection and the pacer', { timeout: 15_000 }, () => {
+  it('counts each record it seals once, and each it opens twice (the read and the plaintext)', async () => {
+    const [aliceSocket, bobSocket] = await tcpPair();
+    const counted = { alice: 0, bob: 0 };
+    const connection = (socket: typeof aliceSocket, name: 'alice' | 'bob', initiator: boolean) =>
+      new PeerConnection(new TcpStream(socket), {
+        initiator,
+        keyPair: generateKeyPair(),
+        localInfo: { name, version: PROTOCOL_VERSION, features: FEATURES },
+        codec: PEER_MESSAGES,
+        handshakeTimeoutMs: 5_000,
+        keepaliveIntervalMs: 10_000,
+        keepaliveTimeoutMs: 30_000,
+        byeGraceMs: 1_000,
+        maxQueuedBytes: 64 * MiB,
+        clock: SYSTEM_CLOCK,
+        garbage: new GarbagePacer(EVERY, () => counted[name]++),
+      });
+    const alice = connection(aliceSocket, 'alice', true);
+    const bob = connection(bobSocket, 'bob', false);
+    alice.start();
+    bob.start();
+    await Promise.all([once(alice, 'established'), once(bob, 'established')]);
+    counted.alice = counted.bob = 0;
+
+    // 64 records of 64,000 bytes of a type the chat does not use (ignored), then a chat message:
+    // once Bob has the message, he has read and opened every record before it.
+    const unused = 0xee;
+    assert.equal(Object.values(MESSAGE_TYPES).includes(unused as never), false);
+    const record = Buffer.alloc(64_000, unused);
+    for (let i = 0; i < 8; i++) alice.sendEncoded(Array.from({ length: 8 }, () => record));
+    const marker = new Promise<void>((resolve) => bob.on('message', (m) => m.type === 'chat' && resolve()));
+    alice.send({ type: 'chat', id: 'c1', time: 1_700_000_000_000, text: 'after the records' });
+    await marker;
+
+    // Alice's eight writes of 512,000 bytes: a collection after every second one.
+    assert.equal(counted.alice, 4, 'Alice: one collection per 1,024,000 bytes sealed');
+    // Bob reads at most 64 KiB at a time, so each collection comes within two reads' count past EVERY.
+    const opened = 2 * 64 * 64_000;
+    assert.ok(counted.bob >= Math.floor(opened / (EVERY + 2 * 65_536)), `Bob: ${counted.bob} collections for ${opened} bytes counted`);
+    assert.ok(counted.bob <= Math.floor(opened / EVERY), `Bob: ${counted.bob} collections, no more than ${opened} bytes allow`);
+  });
+});
