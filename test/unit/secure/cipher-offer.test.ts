@@ -20,12 +20,14 @@ import { throwsCode } from '../../helpers/assert-code.js';
 const OFFER_MODULE = fileURLToPath(new URL('../../../src/secure/cipher-offer.js', import.meta.url));
 
 describe('the cipher probe', () => {
-  it('prefers AESGCM only when it takes no longer than ChaChaPoly', () => {
-    assert.equal(AESGCM_TIME_RATIO, 1);
+  it('prefers AESGCM unless it takes more than 1.5 times as long as ChaChaPoly', () => {
+    assert.equal(AESGCM_TIME_RATIO, 1.5);
     assert.equal(aesGcmIsFaster({ aesgcmMs: 1, chachapolyMs: 1 }), true);
     assert.equal(aesGcmIsFaster({ aesgcmMs: 0.5, chachapolyMs: 1 }), true);
-    assert.equal(aesGcmIsFaster({ aesgcmMs: 1.01, chachapolyMs: 1 }), false);
-    assert.equal(aesGcmIsFaster({ aesgcmMs: 2, chachapolyMs: 1 }), false);
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 1.11, chachapolyMs: 1 }), true, 'a probe of AES-NI at its noisiest');
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 1.5, chachapolyMs: 1 }), true);
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 1.51, chachapolyMs: 1 }), false);
+    assert.equal(aesGcmIsFaster({ aesgcmMs: 3.3, chachapolyMs: 1 }), false, 'AES-GCM in software');
   });
 
   it('takes the fastest of its rounds for each cipher, timing them alternately', () => {
@@ -59,9 +61,9 @@ describe('the cipher probe', () => {
     const run = (env: NodeJS.ProcessEnv) => execFileSync(process.execPath, ['-e', probe], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
     assert.equal(run({ OPENSSL_ia32cap: '~0x200000200000000' }), 'false', 'software AES-GCM is several times slower');
     const hardware = /\baes\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
-    // With AES-NI the ratio is about 0.85 against the 1.0 cut-off; a probe whose AES rounds were
+    // With AES-NI the ratio is 0.76-1.11 against the 1.5 cut-off; a probe whose AES rounds were
     // all preempted on a loaded machine may still say no, so it gets three tries (a CPU without
-    // AES-NI is 3x slower and says no every time).
+    // AES-NI is 3.3x slower and says no every time).
     const answers = [run({})];
     while (hardware && answers.at(-1) === 'false' && answers.length < 3) answers.push(run({}));
     assert.equal(answers.at(-1), String(hardware), `this CPU ${hardware ? 'has' : 'lacks'} AES instructions (answers: ${answers.join(', ')})`);
