@@ -8,9 +8,7 @@ import { FrameDecoder } from '../wire/frame-decoder.js';
 import { encodeFrame, frameHeader, MAX_FRAME_PAYLOAD } from '../wire/frame-encoder.js';
 import { PREAMBLE, PreambleReader } from '../wire/preamble.js';
 import { fingerprintOf } from './fingerprint.js';
-import { AESGCM_REKEY_EVERY, rekeyWhenDue } from './rekey-schedule.js';
 import {
-  AESGCM_FEATURE,
   decodeEarlyPayload,
   decodePeerInfo,
   encodeEarlyPayload,
@@ -19,11 +17,12 @@ import {
   NOISE_PROLOGUE,
   type PeerInfo,
 } from './handshake-payload.js';
-import { CIPHER_FUNCTIONS, type CipherName, DEFAULT_CIPHER } from './noise/cipher-functions.js';
+import type { CipherName } from './noise/cipher-functions.js';
 import { CipherState } from './noise/cipher-state.js';
 import type { KeyPair } from './noise/crypto-primitives.js';
 import { DH_LENGTH } from './noise/crypto-primitives.js';
 import { HandshakeState } from './noise/handshake-state.js';
+import { chooseTransportCipher, rekeyWhenDue } from './transport-cipher.js';
 
 /** Largest plaintext that fits one transport frame (the AEAD tag takes 16 bytes). */
 export const MAX_PLAINTEXT = MAX_FRAME_PAYLOAD - 16;
@@ -294,15 +293,12 @@ export class SecureChannel {
 
   #finish(remote: Omit<RemotePeer, 'handshakeHash'>, out: ChannelOutput): void {
     const hs = this.#inProgress();
-    // Both lists came in authenticated handshake payloads (a changed byte fails its AEAD check),
-    // so both sides see the same two and make the same choice: a middlebox cannot downgrade it.
-    // Our own list is read as the peer reads it, so an entry it drops counts for neither side.
     const ours = featureList(this.#options.localInfo.features);
-    const both = ours.includes(AESGCM_FEATURE) && remote.info.features.includes(AESGCM_FEATURE);
-    const { send, receive } = hs.split(both ? CIPHER_FUNCTIONS.AESGCM : DEFAULT_CIPHER);
+    const { cipher, rekeyEvery } = chooseTransportCipher(ours, remote.info.features, this.#options.aesGcmRekeyEvery);
+    const { send, receive } = hs.split(cipher);
     this.#sender = send;
     this.#receiver = receive;
-    if (both) this.#rekeyEvery = BigInt(this.#options.aesGcmRekeyEvery ?? AESGCM_REKEY_EVERY);
+    this.#rekeyEvery = rekeyEvery;
     this.#remote = { ...remote, handshakeHash: hs.handshakeHash };
     this.#handshake = undefined;
     this.#phase = 'transport';

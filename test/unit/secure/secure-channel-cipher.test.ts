@@ -16,7 +16,7 @@ import {
 import { CIPHER_FUNCTIONS, type CipherName } from '../../../src/secure/noise/cipher-functions.js';
 import { DH_LENGTH, generateKeyPair, type KeyPair, TAG_LENGTH } from '../../../src/secure/noise/crypto-primitives.js';
 import { HandshakeState } from '../../../src/secure/noise/handshake-state.js';
-import { AESGCM_REKEY_EVERY } from '../../../src/secure/rekey-schedule.js';
+import { AESGCM_REKEY_EVERY, chooseTransportCipher } from '../../../src/secure/transport-cipher.js';
 import { type ChannelEvent, SecureChannel, type SecureChannelOptions } from '../../../src/secure/secure-channel.js';
 import { FrameDecoder } from '../../../src/wire/frame-decoder.js';
 import { encodeFrame } from '../../../src/wire/frame-encoder.js';
@@ -85,6 +85,20 @@ function assertFlows(alice: Peer, bob: Peer, cipher: CipherName): void {
   assert.deepEqual(messages(bob).slice(-1), ['to bob']);
   assert.deepEqual(messages(alice).slice(-1), ['to alice']);
 }
+
+describe('chooseTransportCipher', () => {
+  it('is AESGCM, rekeyed every AESGCM_REKEY_EVERY messages, only when both lists name aesgcm', () => {
+    const both = chooseTransportCipher(['x', AESGCM_FEATURE], [AESGCM_FEATURE]);
+    assert.equal(both.cipher, CIPHER_FUNCTIONS.AESGCM);
+    assert.equal(both.rekeyEvery, BigInt(AESGCM_REKEY_EVERY));
+    assert.equal(chooseTransportCipher([AESGCM_FEATURE], [AESGCM_FEATURE], 5).rekeyEvery, 5n);
+    for (const [ours, theirs] of [[[AESGCM_FEATURE], []], [[], [AESGCM_FEATURE]], [[], []], [['AESGCM'], ['AESGCM']]]) {
+      const chosen = chooseTransportCipher(ours!, theirs!);
+      assert.equal(chosen.cipher, CIPHER_FUNCTIONS.ChaChaPoly, `${JSON.stringify(ours)} and ${JSON.stringify(theirs)}`);
+      assert.equal(chosen.rekeyEvery, undefined, 'ChaChaPoly never rekeys');
+    }
+  });
+});
 
 describe('SecureChannel: the transport cipher', () => {
   it('is AESGCM when both payloads list aesgcm, and messages flow both ways', () => {
