@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { PARTIAL_DIR } from '../../src/app/files/download-dir.js';
 import { listFiles } from '../../src/app/files/file-list.js';
 import type { OutgoingTransfer } from '../../src/app/files/outgoing-transfer.js';
+import { PART_CLAIMS } from '../../src/app/files/part-claims.js';
 import type { TransferEvent } from '../../src/app/files/transfers.js';
 import { generateKeyPair, type KeyPair } from '../../src/secure/noise/crypto-primitives.js';
 import type { ResumePoint } from '../../src/session/file-messages.js';
@@ -115,7 +116,8 @@ export async function interruptedFile(fixture: TransferFixture, file: { readonly
 
 /**
  * Offer `paths` and accept; once the receiver has `bytes` on disk, `interrupt` the transfer.
- * Resolves with each side's failure.
+ * Resolves with each side's failure, once the writes the receiver had under way have landed (its
+ * partial files are then as a next offer will find them).
  */
 export async function sendAndInterrupt(p: Pair, paths: string[], bytes: number, interrupt: () => void) {
   const cut = p.receiver.next('progress', (e) => e.type === 'progress' && e.bytes >= bytes).then(interrupt);
@@ -124,6 +126,7 @@ export async function sendAndInterrupt(p: Pair, paths: string[], bytes: number, 
   p.receiver.transfers.accept();
   await cut;
   const [sender, receiver] = await Promise.all([failure(p.sender), failure(p.receiver)]);
+  await PART_CLAIMS.settled();
   return { sender, receiver };
 }
 

@@ -13,6 +13,7 @@ import { validateOffer, type SafeEntry } from '../../session/file-names.js';
 import { SEND_WINDOW_DEFAULTS } from '../../session/send-window.js';
 import { DownloadDir, predictNames, writeError, type ResumableData } from './download-dir.js';
 import { FileSink, WriteBacklog } from './file-sink.js';
+import { PART_CLAIMS } from './part-claims.js';
 import { PlacingGroups, type Group } from './placing-groups.js';
 import { Transfer, transferProtocolError, type TransferLink, type TransferTiming } from './transfer.js';
 
@@ -122,10 +123,11 @@ export class IncomingTransfer extends Transfer {
       const dir = await this.#options.openDownloadDir(downloadDir);
       this.#dir = dir;
       this.#parts = this.files.map((f) => dir.partPath(this.link.peer.fingerprint, f.path, f.size));
-      if (!claimParts(this.#parts)) {
+      if (!PART_CLAIMS.claim(this.#parts)) {
         this.#parts = [];
         throw chatError('ERR_FILE_WRITE', `already receiving ${this.describe()} from ${this.link.peer.name}`);
       }
+      await PART_CLAIMS.settled(this.#parts);
       const present = await dir.partsPresent();
       const resume: ResumePoint[] = [];
       for (let index = 0; index < this.files.length && resume.length < MAX_RESUME_POINTS && !this.finished; index++) {
@@ -427,18 +429,8 @@ export class IncomingTransfer extends Transfer {
 
   protected release(): void {
     this.#pauseReading(false);
-    for (const part of this.#parts) PARTS_IN_USE.delete(part);
     this.#current = undefined;
-    for (const sink of this.#sinks) void sink.abort();
+    PART_CLAIMS.release(this.#parts, Promise.all([...this.#sinks].map((sink) => sink.abort())));
     this.#sinks.clear();
   }
-}
-
-/** Partial files being written by a transfer of this process: two transfers never share one. */
-const PARTS_IN_USE = new Set<string>();
-
-function claimParts(parts: readonly string[]): boolean {
-  if (parts.some((p) => PARTS_IN_USE.has(p))) return false;
-  for (const p of parts) PARTS_IN_USE.add(p);
-  return true;
 }
