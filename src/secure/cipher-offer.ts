@@ -26,12 +26,12 @@ export function parseCipherOffer(value: string | undefined, source: string): Cip
 
 /**
  * AESGCM is offered when it seals in at most this multiple of ChaChaPoly's time. In a process's
- * first milliseconds, with AES instructions, it takes 0.76-1.11 of it here (record set-up included,
- * as in a session; 3 of 40 fresh processes above 1.0); without them 3.3-3.4 times as long. 1.5
- * lies well between the two kinds of CPU, so a probe's noise cannot turn one into the other; a CPU
- * where AES-GCM were up to 1.5 times slower would lose at most a few per cent of a transfer's CPU.
+ * first milliseconds it takes, here (fresh processes, record set-up included as in a session):
+ * 0.76-1.11 of it with AES-NI and PCLMULQDQ; 1.64-1.81 with AES-NI but no carry-less multiply
+ * (OpenSSL's GHASH then uses tables, which can leak timing); 1.86-2.20 without AES-NI; 3.3-3.5
+ * without either. 1.3 keeps the first kind (3 of 100 probes were over 1.0) and none of the others.
  */
-export const AESGCM_TIME_RATIO = 1.5;
+export const AESGCM_TIME_RATIO = 1.3;
 
 // A file chunk's size, enough of them that the first records' set-up (OpenSSL's, the JIT's) does
 // not decide, the best of a few rounds: about 3 ms, and the minimum shrugs off a round that a
