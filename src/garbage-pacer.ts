@@ -1,9 +1,6 @@
-// Node gives every socket read, and every record node:crypto seals or opens, a buffer of its own,
-// freed only when V8 next collects its young generation. For such buffers V8 starts one only once
-// about 32 MiB of them wait (--trace-gc: "external memory pressure"; the figure is V8's own and no
-// flag moves it), so a transfer at full speed keeps up to 32 MiB of dead buffers at each end, a
-// third of its memory. Asking for a young collection after every few MiB of records keeps that
-// down for no measurable CPU (bench/README.md, file-transfer-rss).
+// V8 frees the buffers Node gives each socket read and each record node:crypto seals or opens
+// only at a young collection, and starts one for them only once about 32 MiB wait; asking for one
+// every few MiB of records keeps a transfer's ends that much smaller (bench/README.md).
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
@@ -15,6 +12,8 @@ export class GarbagePacer {
   readonly #everyBytes: number;
   readonly #collect: () => void;
   #owed = 0;
+  /** Collections asked for so far. */
+  collections = 0;
 
   constructor(everyBytes: number, collect: () => void) {
     this.#everyBytes = everyBytes;
@@ -26,16 +25,20 @@ export class GarbagePacer {
     this.#owed += bytes;
     if (this.#owed < this.#everyBytes) return;
     this.#owed = 0;
+    this.collections++;
     this.#collect();
   }
 }
 
 /**
  * A synchronous young-generation collection of this isolate, or undefined where V8 will not give
- * one. V8 hands its `gc` function only to contexts made while --expose-gc is set, so one context
- * is made with it; the flag is cleared again at once, and the program's own global never has `gc`.
+ * one. Node run with --expose-gc has `gc` already, and its flags are left as they are. Otherwise:
+ * V8 hands `gc` only to contexts made while --expose-gc is set, so one context is made with it and
+ * the flag cleared again at once; the program's own global never gets `gc`.
  */
 export function youngCollector(): (() => void) | undefined {
+  const exposed = (globalThis as { gc?: unknown }).gc;
+  if (typeof exposed === 'function') return () => void exposed({ type: 'minor' });
   try {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as unknown;
