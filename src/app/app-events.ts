@@ -128,12 +128,16 @@ export type AppEvent =
    * dialled us, wait for it (`attempt` 0).
    */
   | { type: 'reconnecting'; peer: string; fingerprint: string; code: string; message: string; attempt: number; retryInMs: number }
-  /** The conversation goes on over a new connection; `resent`: our messages it had missed, sent again. */
-  | { type: 'reconnected'; peer: string; fingerprint: string; path: PathKind; address: string; resent: number; downtimeMs: number }
+  /**
+   * The conversation goes on over a new connection; `resent`: our messages it had missed, sent
+   * again; `cipher`: the new session's, as in `connected`.
+   */
+  | { type: 'reconnected'; peer: string; fingerprint: string; path: PathKind; address: string; cipher: CipherName; resent: number; downtimeMs: number }
   /**
    * A live conversation moved to another connection with nothing lost or repeated (a direct path
    * found while relayed, or back to the relay when the direct one went silent): where it is now,
-   * and where it was. `resent`: reliable messages sent again over the new path.
+   * and where it was. `resent`: reliable messages sent again over the new path; `cipher`: the new
+   * session's, as in `connected`.
    */
   | {
       type: 'path';
@@ -143,6 +147,7 @@ export type AppEvent =
       via?: string;
       transport: TransportKind;
       address: string;
+      cipher: CipherName;
       rttMs?: number;
       resent: number;
       previous: { path: PathKind; via?: string; transport: TransportKind; address: string };

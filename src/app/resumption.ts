@@ -435,6 +435,7 @@ export class Resumption {
       ...(route.via ? { via: route.via } : {}),
       transport: connection.transport,
       address: connection.address,
+      cipher: connection.transportCipher!,
       ...(connection.rttMs !== undefined ? { rttMs: connection.rttMs } : {}),
       resent,
       previous,
@@ -461,7 +462,7 @@ export class Resumption {
       this.#suspended.delete(peer);
     }
     const downtimeMs = suspension ? this.#options.clock.now() - suspension.since : 0;
-    this.#options.emit({ type: 'reconnected', peer: peer.name, fingerprint: peer.fingerprint, path: route.path, address: connection.address, resent, downtimeMs });
+    this.#options.emit({ type: 'reconnected', peer: peer.name, fingerprint: peer.fingerprint, path: route.path, address: connection.address, cipher: connection.transportCipher!, resent, downtimeMs });
     this.#options.onJoined(connection, peer, previousLink);
   }
 

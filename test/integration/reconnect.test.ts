@@ -169,10 +169,13 @@ describe('a conversation survives a lost connection', () => {
         assert.equal(e.attempt, 0);
       }
       for (const [peer, other, fp] of [[bob, 'alice', aliceFp], [alice, 'bob', bobFp]] as const) {
+        const connected = peer.events.find(isType('connected'));
         for (const e of peer.events.filter(isType('reconnected'))) {
           assert.equal(e.peer, other);
           assert.equal(e.fingerprint, fp);
           assert.equal(e.path, 'direct');
+          assert.ok(e.cipher === 'AESGCM' || e.cipher === 'ChaChaPoly', `cipher ${String(e.cipher)}`);
+          assert.equal(e.cipher, connected?.cipher, 'the same two processes choose the same cipher');
           assert.ok(Number.isInteger(e.resent) && (e.resent as number) >= 0, `resent ${String(e.resent)}`);
           assert.ok(typeof e.downtimeMs === 'number' && e.downtimeMs >= 0, `downtimeMs ${String(e.downtimeMs)}`);
         }

@@ -135,6 +135,8 @@ describe('a relayed conversation moves to a direct path', () => {
         path: 'direct',
         transport: 'tcp',
         address: `${BOB}:5050`,
+        // The same two nodes choose as they did for the relayed session.
+        cipher: eventsOf(alice, 'connected')[0]!.cipher,
         rttMs: 0,
         resent: moved!.resent,
         previous: { path: 'relayed', via: 'relay.example', transport: 'tcp', address: `${BOB}:${RELAY_PORT}` },

@@ -59,7 +59,8 @@ describe('a conversation suspended by a reset and resumed', () => {
     await chat.until(() => eventsOf(alice, 'reconnected').length > 0 && eventsOf(bob, 'reconnected').length > 0, 100, 'reconnected');
 
     const back = eventsOf(alice, 'reconnected')[0]!;
-    assert.deepEqual({ ...back, downtimeMs: 0 }, { type: 'reconnected', peer: 'bob', fingerprint: bob.node.fingerprint, path: 'direct', address: '192.0.2.1:5050', resent: 2, downtimeMs: 0 });
+    const { cipher } = eventsOf(alice, 'connected')[0]!;
+    assert.deepEqual({ ...back, downtimeMs: 0 }, { type: 'reconnected', peer: 'bob', fingerprint: bob.node.fingerprint, path: 'direct', address: '192.0.2.1:5050', cipher, resent: 2, downtimeMs: 0 });
     assert.ok(back.downtimeMs >= dialling.retryInMs && back.downtimeMs < dialling.retryInMs + 20, `downtime ${back.downtimeMs} ms`);
     assert.equal(eventsOf(bob, 'reconnected')[0]?.resent, 2, 'bob sends b2 and b3 again');
     assert.equal(chat.network.links.length, links + 1, 'one dial did it');

@@ -150,7 +150,7 @@ describe('one line format for every message, with its time (issue 12, item 3)', 
     assert.equal(line({ type: 'reconnecting', ...base, attempt: 1, retryInMs: 200 }), '09:05 -- connection to laptop lost (connection reset by peer); reconnecting…');
     assert.equal(line({ type: 'reconnecting', ...base, attempt: 0, retryInMs: 0 }), '09:05 -- connection to laptop lost (connection reset by peer); waiting for it to reconnect…');
     assert.equal(formatNotice({ type: 'reconnecting', ...base, attempt: 2, retryInMs: 400 }, HERE), null);
-    const back = { type: 'reconnected', peer: 'laptop', fingerprint: 'F', path: 'direct', address: '192.0.2.7:5050', resent: 3, downtimeMs: 1_234 } as const;
+    const back = { type: 'reconnected', peer: 'laptop', fingerprint: 'F', path: 'direct', address: '192.0.2.7:5050', cipher: 'AESGCM', resent: 3, downtimeMs: 1_234 } as const;
     assert.equal(line(back), '09:05 -- reconnected to laptop (direct 192.0.2.7:5050) after 1.2 s; 3 messages resent');
     assert.equal(line({ ...back, resent: 0 }), '09:05 -- reconnected to laptop (direct 192.0.2.7:5050) after 1.2 s');
   });

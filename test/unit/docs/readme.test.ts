@@ -168,7 +168,7 @@ describe('README and resumable conversations', () => {
     for (const row of [
       '| `delivered` | `id`, `peer`, `fingerprint`, `via?` |',
       '| `reconnecting` | `peer`, `fingerprint`, `code`, `message`, `attempt`, `retryInMs` |',
-      '| `reconnected` | `peer`, `fingerprint`, `path`, `address`, `resent`, `downtimeMs` |',
+      '| `reconnected` | `peer`, `fingerprint`, `path`, `address`, `cipher`, `resent`, `downtimeMs` |',
       '| `left` | `name`, `fingerprint`, `reason`, `via?`, `unacknowledged?` |',
       '| `lost` | `name`, `fingerprint`, `code`, `message`, `via?`, `unacknowledged?` |',
     ]) {
