@@ -8,7 +8,7 @@ import { shortFingerprint } from '../secure/fingerprint.js';
 import { loadOrCreateIdentity } from '../secure/identity-store.js';
 import { RELAY_DEFAULTS, RELAY_LIMIT_KEYS, RELAY_SHUTDOWN_REASON, type RelayLimits } from '../relay/relay-defaults.js';
 import type { RelayEvent } from '../relay/relay-events.js';
-import { raiseHeapTrimThreshold } from '../relay/heap-trim-threshold.js';
+import { RELAY_HEAP_TRIM_BLOCK_BYTES, raiseHeapTrimThreshold } from '../heap-trim-threshold.js';
 import { RelayServer } from '../relay/relay-server.js';
 import type { ClusterOptions, ClusterStats } from '../relay/relay-cluster.js';
 import { flagName, wholeNumberFlag } from './numeric-flags.js';
@@ -26,7 +26,7 @@ export interface RelayCommandOptions {
 export async function relayCommand(options: RelayCommandOptions): Promise<number> {
   const identity = loadOrCreateIdentity(join(options.home, 'relay'));
   // Process-wide, so here rather than in RelayServer (tests run many servers in one process).
-  raiseHeapTrimThreshold();
+  raiseHeapTrimThreshold(RELAY_HEAP_TRIM_BLOCK_BYTES);
   const server = new RelayServer({ identity, host: options.host, port: options.port, limits: options.limits, ...(options.cluster ? { cluster: options.cluster } : {}) });
   server.on('event', (event) => {
     process.stdout.write(options.json ? JSON.stringify(event) + '\n' : relayLogLine(event, SYSTEM_CLOCK.now()) + '\n');

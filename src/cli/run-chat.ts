@@ -11,6 +11,7 @@ import type { Undelivered } from '../app/room.js';
 import { SYSTEM_CLOCK, type Timer } from '../clock.js';
 import type { Settings } from '../defaults.js';
 import { P2PChatError } from '../errors.js';
+import { PEER_HEAP_TRIM_BLOCK_BYTES, raiseHeapTrimThreshold } from '../heap-trim-threshold.js';
 import type { CipherOffer } from '../secure/cipher-offer.js';
 import type { Identity } from '../secure/identity-store.js';
 import type { KnownPeers } from '../secure/known-peers.js';
@@ -60,6 +61,8 @@ export interface RunChatOptions {
 
 /** Resolves with the process exit code; rejects with the error when the chat cannot start. */
 export function runChat(options: RunChatOptions): Promise<number> {
+  // Any chat may carry a file: keep the heap its buffers churn (heap-trim-threshold.ts).
+  raiseHeapTrimThreshold(PEER_HEAP_TRIM_BLOCK_BYTES);
   return new Promise((resolve, reject) => new ChatRun(options, resolve, reject).start());
 }
 

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import { glibcVersion } from '../../src/relay/heap-trim-threshold.js';
+import { glibcVersion } from '../../src/heap-trim-threshold.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { cleanupRelayTestnet, ControlClient, dataConnection, registered } from '../helpers/relay-testnet.js';
 
