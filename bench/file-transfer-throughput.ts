@@ -15,7 +15,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { MEGABYTE as MB, throughputResult, type BenchResult, type Log } from './bench-result.js';
-import { cpuTimeMs } from './children.js';
+import { cpuTimeMs, procStatusKiB } from './children.js';
 import { CpuFloor } from './cpu-floor.js';
 import type { CliEvent, CliProcess } from './cli-process.js';
 import { withTimeout } from './deadline.js';
@@ -118,7 +118,9 @@ export async function runFileTransferRelayed(senderHome: BenchHome, receiverHome
         return { port: socatRelay.port, stop: () => socatRelay.stop() };
       },
     };
-    return await runFileTransfer(route, senderHome, receiverHome, log);
+    const result = await runFileTransfer(route, senderHome, receiverHome, log);
+    // The relay lives through every round: its high-water mark is the whole benchmark's.
+    return { ...result, oursRelayPeakRssMiB: round(procStatusKiB(relay.pid, 'VmHWM') / 1024, 1) };
   } finally {
     await relay.stop();
   }
