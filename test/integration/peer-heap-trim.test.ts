@@ -5,9 +5,10 @@
 
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { glibcVersion } from '../../src/heap-trim-threshold.js';
+import { minorFaults } from '../helpers/minor-faults.js';
 import { cleanupPeers, PeerProcess, tempHome } from '../helpers/peer-process.js';
 
 afterEach(cleanupPeers);
@@ -22,11 +23,6 @@ const WARMUP_BYTES = 256 * MiB;
  * the threshold raised, 27,000-62,000 without (26-60 per MiB).
  */
 const MAX_FAULTS_PER_MiB = 15;
-
-function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]); // minflt, field 10
-}
 
 const glibc = process.platform === 'linux' ? glibcVersion() : undefined;
 

@@ -6,9 +6,9 @@
 import { after, afterEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { glibcVersion } from '../../src/heap-trim-threshold.js';
+import { minorFaults } from '../helpers/minor-faults.js';
 import { PeerProcess } from '../helpers/peer-process.js';
 import { cleanupRelayTestnet, ControlClient, dataConnection, registered } from '../helpers/relay-testnet.js';
 
@@ -34,11 +34,6 @@ const WINDOW_BYTES = 64 * MiB;
  * rest had bursts between quiet windows, which this test does not catch.
  */
 const MAX_MEDIAN_FAULTS_PER_MiB = 3;
-
-function minorFaults(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]); // minflt, field 10
-}
 
 async function send(from: Socket, to: Socket, bytes: number): Promise<void> {
   let received = 0;
