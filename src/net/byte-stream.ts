@@ -11,7 +11,12 @@ import type { PunchSocket } from './datagram-port.js';
 export type TransportKind = 'tcp' | 'udp';
 
 export interface ByteStreamEvents {
-  /** Bytes from the other end, in order. */
+  /**
+   * Bytes from the other end, in order. The chunk is lent: it is valid only while the listener
+   * runs, because a stream may read into one buffer it reuses (a dialled TCP socket reads into the
+   * process's shared read buffer, tcp-stream.ts). A listener that keeps bytes past its return
+   * (queues them, writes them to another stream, keeps a view) copies them first.
+   */
   data: [chunk: Buffer];
   /** The other end will send nothing more (it half-closed). */
   end: [];
@@ -50,7 +55,10 @@ export interface ByteStream extends EventEmitter<ByteStreamEvents> {
    */
   pause(): void;
   resume(): void;
-  /** Put bytes back to be read again first (a listener that read them to tell what the connection is). */
+  /**
+   * Put bytes back to be read again first (a listener that read them to tell what the connection
+   * is). The stream keeps a copy, so a lent chunk may be put back as it is.
+   */
   unshift(chunk: Uint8Array): void;
   /** Close our sending side once everything written has gone; the other side may still send. */
   end(): void;

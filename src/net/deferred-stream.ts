@@ -49,7 +49,7 @@ export class DeferredStream extends EventEmitter<ByteStreamEvents> implements By
     return written.subarray(0, maxBytes);
   }
 
-  /** Bytes that came another way, read as if the connection had carried them. */
+  /** Bytes that came another way, read as if the connection had carried them (kept, not copied). */
   push(chunk: Buffer): void {
     if (this.#destroyed) return;
     this.#inbox.push(chunk);

@@ -79,7 +79,7 @@ export class TcpStream extends EventEmitter<ByteStreamEvents> implements ByteStr
   }
 
   unshift(chunk: Uint8Array): void {
-    this.#socket.unshift(chunk);
+    this.#socket.unshift(Buffer.from(chunk));
   }
 
   end(): void {

@@ -149,7 +149,7 @@ export class UdxStream extends EventEmitter<ByteStreamEvents> implements ByteStr
 
   unshift(chunk: Uint8Array): void {
     if (this.#gone) return;
-    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const buffer = Buffer.from(chunk); // a copy: the chunk may be a lent one (byte-stream.ts)
     if (this.#head > 0) this.#unread[--this.#head] = buffer;
     else this.#unread.unshift(buffer);
     this.#unreadBytes += buffer.length;

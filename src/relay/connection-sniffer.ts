@@ -42,9 +42,9 @@ export class ConnectionSniffer {
    */
   push(chunk: Uint8Array): SniffResult {
     if (this.#decided) throw new Error('ConnectionSniffer.push called after it decided');
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    // Sockets never reuse a chunk's memory, so the first one is kept as it is, not copied.
-    this.#seen = this.#seen.length === 0 ? bytes : Buffer.concat([this.#seen, bytes]);
+    // Copied, even the first: a stream's chunk is lent only for its 'data' event (byte-stream.ts),
+    // and what is seen is kept across chunks and handed back in the result.
+    this.#seen = Buffer.concat([this.#seen, chunk]);
     const seen = this.#seen;
 
     const n = Math.min(seen.length, MAGIC_LENGTH);

@@ -1,6 +1,7 @@
 // Frame parser: fed raw bytes from the socket in whatever pieces TCP delivers, hands back whole
-// frame payloads. It never holds on to a caller's chunk: a frame that arrives whole is returned as
-// a view of that chunk, and a frame split across chunks is copied into one buffer of its own size.
+// frame payloads. It never holds on to a caller's chunk (a stream lends it only for its 'data'
+// event): a frame that arrives whole is returned as a view of that chunk, valid as long as the
+// chunk is, and a frame split across chunks is copied into one buffer of its own size.
 
 import { chatError, P2PChatError } from '../errors.js';
 import { FRAME_HEADER_SIZE, MAX_FRAME_PAYLOAD } from './frame-encoder.js';
@@ -39,7 +40,8 @@ export class FrameDecoder {
 
   /**
    * Consume `chunk` and return every payload it completes, in order. Returned views of `chunk`
-   * stay valid only as long as the caller leaves that memory alone (net sockets never reuse it).
+   * stay valid only as long as the caller leaves that memory alone: a stream's lent chunk, only
+   * during its 'data' event (the caller decrypts them there, into buffers of their own).
    * Throws ERR_FRAME_TOO_LARGE or ERR_BAD_MESSAGE, and keeps throwing the same error afterwards;
    * frames completed earlier in the failing chunk are dropped along with the connection.
    */

@@ -5,11 +5,15 @@
 // silently drop everything from then on, both ways (a dead Wi-Fi, a NAT that forgot): data, and a
 // half-close or a close, which then reach only the end that made them. Backpressure is
 // modelled by `highWaterMark`: past it, needsDrain holds until the reader has taken the bytes.
+// Chunks are lent as byte-stream.ts says: each is scrubbed once its 'data' event returns.
 // Network behaviour itself is tested over real sockets; this stands in for none of that.
 
 import { EventEmitter } from 'node:events';
 import type { P2PChatError } from '../../src/errors.js';
 import type { ByteStream, ByteStreamEvents, TransportKind } from '../../src/net/byte-stream.js';
+
+/** What a delivered chunk is overwritten with once its 'data' event has returned. */
+export const LENT_CHUNK_SCRUB = 0xee;
 
 export class MemoryStream extends EventEmitter<ByteStreamEvents> implements ByteStream {
   readonly transport: TransportKind;
@@ -136,6 +140,9 @@ export class MemoryStream extends EventEmitter<ByteStreamEvents> implements Byte
       const chunk = this.#inbox.shift()!;
       this.#inboxBytes -= chunk.length;
       this.emit('data', chunk);
+      // The chunk was lent for the event only (byte-stream.ts): a listener that kept it without
+      // copying now holds garbage, and its test fails, as it would over a dialled TCP socket.
+      chunk.fill(LENT_CHUNK_SCRUB);
     }
     if (wasBlocked && !this.peer.needsDrain) this.peer.emit('drain');
     if (!this.#paused && this.#inbox.length === 0 && this.#endPending && !this.#readEnded) {

@@ -69,7 +69,7 @@ export async function closeUdx(): Promise<void> {
 /** Everything `stream` receives until its end event (it is resumed here). */
 export function readToEnd(stream: ByteStream): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  stream.on('data', (chunk) => chunks.push(chunk));
+  stream.on('data', (chunk) => chunks.push(Buffer.from(chunk))); // lent for the event only (byte-stream.ts)
   stream.resume();
   return new Promise((resolve) => stream.once('end', () => resolve(Buffer.concat(chunks))));
 }
@@ -80,7 +80,7 @@ export function readBytes(stream: ByteStream, bytes: number): Promise<Buffer> {
   let length = 0;
   return new Promise((resolve) => {
     stream.on('data', (chunk) => {
-      chunks.push(chunk);
+      chunks.push(Buffer.from(chunk));
       length += chunk.length;
       if (length >= bytes) resolve(Buffer.concat(chunks));
     });

@@ -59,7 +59,7 @@ function recordingTransport(dialled: Dialled[]): Transport {
         for (const chunk of chunks) record.written.push(Buffer.from(chunk));
         writev.call(stream, chunks);
       };
-      stream.on('data', (chunk) => record.read.push(chunk));
+      stream.on('data', (chunk) => record.read.push(Buffer.from(chunk)));
       dialled.push(record);
       return stream;
     },

@@ -128,7 +128,7 @@ describe('udx unread cap', { timeout: 60_000 }, () => {
     let nextStop = MiB;
     const held: Array<[left: number, unread: number]> = [];
     accepted.on('data', (chunk) => {
-      chunks.push(chunk);
+      chunks.push(Buffer.from(chunk)); // lent for the event only (byte-stream.ts)
       received += chunk.length;
       if (received < nextStop) return;
       nextStop += MiB;

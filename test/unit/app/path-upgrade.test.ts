@@ -290,7 +290,9 @@ function slowed(stream: MemoryStream, ms: number): void {
   const emit = stream.emit.bind(stream) as (event: string, ...args: unknown[]) => boolean;
   (stream as { emit: (event: string, ...args: unknown[]) => boolean }).emit = (event, ...args) => {
     if (event !== 'data' && event !== 'end' && event !== 'close') return emit(event, ...args);
-    chat.clock.setTimeout(() => emit(event, ...args), ms);
+    // A chunk is lent for its event only (byte-stream.ts): the late one is a copy.
+    const late = event === 'data' ? [Buffer.from(args[0] as Buffer)] : args;
+    chat.clock.setTimeout(() => emit(event, ...late), ms);
     return true;
   };
 }

@@ -20,7 +20,7 @@ function deferred(): DeferredStream {
 /** Every `data` chunk a stream emits, concatenated, and its other events in order. */
 function watch(stream: DeferredStream | MemoryStream) {
   const seen = { data: [] as Buffer[], events: [] as string[], closes: [] as Array<P2PChatError | undefined> };
-  stream.on('data', (chunk) => seen.data.push(chunk));
+  stream.on('data', (chunk) => seen.data.push(Buffer.from(chunk)));
   for (const event of ['end', 'drain', 'finish'] as const) stream.on(event, () => seen.events.push(event));
   stream.on('close', (error) => {
     seen.events.push('close');

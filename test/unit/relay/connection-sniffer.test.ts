@@ -53,6 +53,19 @@ describe('ConnectionSniffer', () => {
     }
   });
 
+  it('keeps its own copy of what it has seen: a stream lends each chunk for its event only', () => {
+    const control = Buffer.concat([PREAMBLE, Buffer.from('frames')]);
+    const sniffer = new ConnectionSniffer();
+    const lent = Buffer.alloc(control.length);
+    control.copy(lent, 0, 0, 3);
+    assert.equal(sniffer.push(lent.subarray(0, 3)).kind, 'pending');
+    lent.fill(0xee); // the stream reads its next bytes into the same buffer
+    control.copy(lent, 0, 3);
+    const result = sniffer.push(lent.subarray(0, control.length - 3));
+    lent.fill(0xee);
+    assert.ok(result.kind === 'control' && result.head.equals(control), 'the head is the bytes that came, not what later filled the buffer');
+  });
+
   it('decides fed one byte at a time', () => {
     const sniffer = new ConnectionSniffer();
     const hello = encodeDataHello(TOKEN);

@@ -87,7 +87,7 @@ function relay(overrides: Partial<RelayLimits> = {}) {
 function dataConnection(): { peer: MemoryStream; relay: MemoryStream; heard: () => Buffer } {
   const [peer, relayEnd] = memoryStreamPair();
   const chunks: Buffer[] = [];
-  peer.on('data', (chunk) => chunks.push(chunk));
+  peer.on('data', (chunk) => chunks.push(Buffer.from(chunk)));
   peer.resume();
   return { peer, relay: relayEnd, heard: () => Buffer.concat(chunks) };
 }

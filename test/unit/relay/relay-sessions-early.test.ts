@@ -42,7 +42,7 @@ interface DataConnection {
 function dataConnection(): DataConnection {
   const [peer, relay] = memoryStreamPair();
   const chunks: Buffer[] = [];
-  peer.on('data', (chunk) => chunks.push(chunk));
+  peer.on('data', (chunk) => chunks.push(Buffer.from(chunk)));
   peer.resume();
   return { peer, relay, heard: () => Buffer.concat(chunks).toString() };
 }

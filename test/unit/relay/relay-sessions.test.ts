@@ -89,7 +89,7 @@ describe('RelaySessions tokens on a manual clock', () => {
 
     clock.advance(10 * TOKEN_TTL_MS);
     const heard: Buffer[] = [];
-    bob.on('data', (chunk) => heard.push(chunk));
+    bob.on('data', (chunk) => heard.push(Buffer.from(chunk)));
     bob.resume();
     alice.write(Buffer.from('still here'));
     for (let i = 0; i < 5; i++) await settle();

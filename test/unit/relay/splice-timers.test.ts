@@ -43,6 +43,23 @@ function endOf(s: { end: SpliceEnd | undefined }): SpliceEnd | undefined {
   return s.end;
 }
 
+describe('Splice over streams that lend their chunks', () => {
+  it('forwards what it gathered across several reads, not what later filled their buffers', async () => {
+    const [alice, relayA] = memoryStreamPair();
+    const [bob, relayB] = memoryStreamPair();
+    new Splice(relayA, relayB, { rateBytesPerSec: 0, byteCap: 0, closeGraceMs: 2_000, clock: new ManualClock() }).start();
+    const got: Buffer[] = [];
+    bob.on('data', (chunk) => got.push(Buffer.from(chunk)));
+    bob.resume();
+    // Three reads in one turn: the splice gathers them and writes once at the end of the turn,
+    // after MemoryStream has scrubbed each chunk as a reused read buffer would have been.
+    const sent = [Buffer.alloc(1000, 1), Buffer.alloc(2000, 2), Buffer.alloc(3000, 3)];
+    for (const chunk of sent) alice.write(chunk);
+    await settle();
+    assert.ok(Buffer.concat(got).equals(Buffer.concat(sent)), 'bob hears exactly what alice sent');
+  });
+});
+
 describe('Splice timers on a manual clock', () => {
   it('cuts both sides after exactly idleTimeoutMs without a byte, and not while bytes flow', async () => {
     const clock = new ManualClock();
