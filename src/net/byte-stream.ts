@@ -42,6 +42,11 @@ export interface ByteStream extends EventEmitter<ByteStreamEvents> {
   readonly readEnded: boolean;
   /** Destroyed, or closed: nothing more will be read or written. */
   readonly destroyed: boolean;
+  /**
+   * Its `data` chunks are views of a read buffer it reuses, not buffers of their own: reading them
+   * leaves no garbage for the collector (the GarbagePacer counts only what is left behind).
+   */
+  readonly reusesReadBuffer?: boolean;
   /** Bytes written and not yet taken by the transport. */
   readonly queuedBytes: number;
   /** Writes are queued past the high-water mark: wait for `drain` before writing more. */

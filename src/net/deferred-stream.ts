@@ -80,6 +80,10 @@ export class DeferredStream extends EventEmitter<ByteStreamEvents> implements By
     else this.#close(error);
   }
 
+  get reusesReadBuffer(): boolean {
+    return this.#stream?.reusesReadBuffer ?? false;
+  }
+
   get writable(): boolean {
     return this.#stream ? this.#stream.writable : !this.#ended && !this.#destroyed;
   }

@@ -4,13 +4,14 @@
 // this connection lives: TCP simultaneous open through a NAT reuses the relay connection's mapping.
 // A name with several addresses: without `localPort`, Node tries them in turn (autoSelectFamily,
 // on by default in Node 20); with it, Node binds no port of ours, so we try them in turn here.
+// Our sockets read into the process's shared read buffer (LentReads, tcp-stream.ts).
 
 import { createConnection, type Socket } from 'node:net';
 import { withDeadline, type Clock } from '../clock.js';
 import { chatError, P2PChatError } from '../errors.js';
 import { anyAddressFor, formatHostPort, resolveAll } from './address.js';
 import type { ByteStream, DialOptions } from './byte-stream.js';
-import { TcpStream } from './tcp-stream.js';
+import { LentReads, TcpStream } from './tcp-stream.js';
 
 export function dialTcp(host: string, port: number, { timeoutMs, clock, localPort }: DialOptions): Promise<ByteStream> {
   const where = formatHostPort(host, port);
@@ -61,7 +62,8 @@ interface ConnectTo {
 function connectWithin(options: ConnectTo, where: string, waitMs: number, clock: Clock, timeoutMs = waitMs): Promise<ByteStream> {
   return new Promise((resolve, reject) => {
     let settled = false;
-    const socket: Socket = createConnection(options);
+    const reads = new LentReads();
+    const socket: Socket = createConnection({ ...options, onread: reads.onread });
     const fail = (error: P2PChatError) => {
       if (settled) return;
       settled = true;
@@ -75,7 +77,7 @@ function connectWithin(options: ConnectTo, where: string, waitMs: number, clock:
       settled = true;
       clock.clearTimeout(timer);
       socket.removeAllListeners('error');
-      resolve(new TcpStream(socket));
+      resolve(new TcpStream(socket, reads));
     });
   });
 }

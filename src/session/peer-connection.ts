@@ -252,8 +252,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #onData(chunk: Buffer): void {
     if (this.#closed) return;
     this.#heard = true;
-    // The chunk's own buffer, and the plaintext opened from it.
-    this.#garbage.add(2 * chunk.length);
+    // The plaintext opened from the chunk, and the chunk's own buffer unless the stream reuses it.
+    this.#garbage.add((this.#stream.reusesReadBuffer === true ? 1 : 2) * chunk.length);
     let output;
     try {
       output = this.#channel.receive(chunk);

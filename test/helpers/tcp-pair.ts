@@ -3,15 +3,18 @@
 
 import { once } from 'node:events';
 import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import type { LentReads } from '../../src/net/tcp-stream.js';
 
 const servers: Server[] = [];
 const sockets: Socket[] = [];
 
 /**
  * [dialling end, accepting end] of one loopback connection. `allowHalfOpen` keeps both ends
- * readable after the other half-closes, as the relay's own sockets are.
+ * readable after the other half-closes, as the relay's own sockets are. `lentReads`: the dialling
+ * end reads into the shared read buffer, as the sockets dialTcp opens do (wrap it with the same
+ * LentReads: `new TcpStream(socket, reads)`).
  */
-export async function tcpPair(options: { allowHalfOpen?: boolean } = {}): Promise<[Socket, Socket]> {
+export async function tcpPair(options: { allowHalfOpen?: boolean; lentReads?: LentReads } = {}): Promise<[Socket, Socket]> {
   const allowHalfOpen = options.allowHalfOpen === true;
   const server = createServer({ allowHalfOpen });
   servers.push(server);
@@ -20,7 +23,8 @@ export async function tcpPair(options: { allowHalfOpen?: boolean } = {}): Promis
     server.listen(0, '127.0.0.1', () => resolve());
   });
   const accepted = once(server, 'connection') as Promise<[Socket]>;
-  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen });
+  const onread = options.lentReads?.onread;
+  const client = connect({ port: (server.address() as AddressInfo).port, host: '127.0.0.1', allowHalfOpen, ...(onread ? { onread } : {}) });
   sockets.push(client);
   const [[serverSide]] = await Promise.all([accepted, once(client, 'connect')]);
   sockets.push(serverSide);

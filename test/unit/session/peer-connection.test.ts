@@ -10,7 +10,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, it } from 'node:test';
 import { SYSTEM_CLOCK } from '../../../src/clock.js';
 import { type ErrorCode, P2PChatError } from '../../../src/errors.js';
-import { TcpStream } from '../../../src/net/tcp-stream.js';
+import { GarbagePacer } from '../../../src/garbage-pacer.js';
+import { LentReads, TcpStream } from '../../../src/net/tcp-stream.js';
 import { fingerprintOf } from '../../../src/secure/fingerprint.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair, type KeyPair } from '../../../src/secure/noise/crypto-primitives.js';
@@ -40,6 +41,19 @@ const SLOW: Omit<PeerConnectionOptions, 'initiator' | 'keyPair' | 'localInfo'> =
   codec: PEER_MESSAGES,
 };
 
+/** Counts the bytes it is told were left for the collector, and collects nothing. */
+class CountingPacer extends GarbagePacer {
+  bytes = 0;
+
+  constructor() {
+    super(Number.MAX_SAFE_INTEGER, () => undefined);
+  }
+
+  override add(bytes: number): void {
+    this.bytes += bytes;
+  }
+}
+
 /** A PeerConnection with everything it reports collected, started on `socket`. */
 class Peer {
   readonly keys: KeyPair = generateKeyPair();
@@ -48,8 +62,9 @@ class Peer {
   readonly established: Promise<RemotePeer>;
   readonly closed: Promise<CloseOutcome>;
 
-  constructor(socket: Socket, name: string, initiator: boolean, options: Partial<PeerConnectionOptions> = {}) {
-    this.conn = new PeerConnection(new TcpStream(socket), {
+  /** `reads`: the LentReads `socket` was dialled with, for a stream that lends its chunks. */
+  constructor(socket: Socket, name: string, initiator: boolean, options: Partial<PeerConnectionOptions> = {}, reads?: LentReads) {
+    this.conn = new PeerConnection(new TcpStream(socket, reads), {
       ...SLOW,
       initiator,
       keyPair: this.keys,
@@ -319,6 +334,25 @@ describe('PeerConnection backpressure (review regressions)', () => {
     assert.ok(sent < 2_000, `dropped after ${sent} messages`);
     bobSocket.resume();
     await bob.closed;
+  });
+
+  it('reads records split across lent reads intact (a dialled socket reads into the shared buffer)', async () => {
+    const reads = new LentReads();
+    const [aliceSocket, bobSocket] = await tcpPair({ lentReads: reads });
+    const garbage = new CountingPacer();
+    const alice = new Peer(aliceSocket, 'alice', true, { garbage }, reads);
+    const bob = new Peer(bobSocket, 'bob', false);
+    alice.conn.start();
+    bob.conn.start();
+    await Promise.all([alice.established, bob.established]);
+    // 3 MiB of records, each other than the last: kept views of a read would show later bytes.
+    const texts = Array.from({ length: 200 }, (_, i) => `${i}:`.padEnd(15_000, String.fromCharCode(97 + (i % 26))));
+    const all = new Promise<void>((resolve) => alice.conn.on('message', () => alice.messages.length === texts.length && resolve()));
+    for (const [i, text] of texts.entries()) bob.conn.send({ type: 'chat', id: `m${i}`, time: i, text });
+    await Promise.race([all, sleep(10_000, undefined, { ref: false }).then(() => assert.fail(`${alice.messages.length} of ${texts.length} messages in 10 s`))]);
+    assert.deepEqual(alice.messages.map((m) => m.type === 'chat' && m.text), texts);
+    // The reads left no buffers behind: only the plaintexts count (Node's own reads would double it).
+    assert.ok(garbage.bytes > 0.9 * aliceSocket.bytesRead && garbage.bytes < 1.1 * aliceSocket.bytesRead, `${garbage.bytes} of ${aliceSocket.bytesRead}`);
   });
 
   it('holdReading stops delivering the peer\'s messages until every holder has released it', async () => {
