@@ -1,6 +1,7 @@
 // V8 frees the buffers Node gives each socket read (an accepted socket's: a dialled one reads into
-// a shared buffer) and each record node:crypto seals or opens only at a young collection, and starts one for them only once about 32 MiB wait; asking for one
-// every few MiB of records keeps a transfer's ends that much smaller (bench/README.md).
+// a shared buffer) and each record node:crypto seals or opens only at a young collection, and
+// starts one for them only once about 32 MiB wait; asking for one every few MiB of records keeps
+// a transfer's ends that much smaller (bench/README.md).
 
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';

@@ -121,8 +121,8 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
       if (!dst.writable) return;
       // Not a timer: the end of this turn's reads, which can come several to a turn under bulk.
       if (gatheredBytes === 0) setImmediate(flush);
-      // Copied: the chunk is lent only for this event (byte-stream.ts), and it leaves later.
-      gathered.push(Buffer.from(chunk));
+      // It leaves later: a lent chunk (byte-stream.ts) is copied; an accepted socket's is its own.
+      gathered.push(src.reusesReadBuffer === true ? Buffer.from(chunk) : chunk);
       gatheredBytes += chunk.length;
       if (gatheredBytes >= SPLICE_COALESCE_BYTES) flush();
       const wait = bucket?.take(chunk.length, clock.now()) ?? 0;

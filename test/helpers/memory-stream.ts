@@ -17,6 +17,8 @@ export const LENT_CHUNK_SCRUB = 0xee;
 
 export class MemoryStream extends EventEmitter<ByteStreamEvents> implements ByteStream {
   readonly transport: TransportKind;
+  /** Each chunk is scrubbed once its 'data' event returns, as a reused read buffer would be. */
+  readonly reusesReadBuffer = true;
   readonly remoteHost: string;
   readonly remotePort: number;
   peer!: MemoryStream;
