@@ -6,8 +6,9 @@
 // The baseline is `socat -u FILE:src TCP:...` into `socat -u TCP-LISTEN:... OPEN:dest`, timed from
 // the sending socat's start to the receiving one's exit. Relayed, ours goes through `p2p-chat
 // relay` (the sender with --relay-only), the baseline through a socat relay (socat-relay.ts).
-// Direct, scp with two ciphers is measured in the same rounds too (scp-baselines.ts), and so is
-// the CPU floor (cpu-floor.ts): socat's CPU in its runs, node:crypto's between rounds.
+// Direct, scp with two ciphers is measured in the same rounds too (scp-baselines.ts), and so are
+// a minimal Node program doing the same work, as ours reads and with large reads (node-pipeline.ts),
+// and the CPU floor (cpu-floor.ts): socat's CPU in its runs, node:crypto's between rounds.
 // Source and destinations are in tmpfs when there is room (scratch-dir.ts), so no disk is timed.
 // Rounds alternate the order of the contenders, to spread the machine's drift over all.
 
@@ -21,6 +22,7 @@ import type { CliEvent, CliProcess } from './cli-process.js';
 import { withTimeout } from './deadline.js';
 import type { ExitReport } from './exit-report.js';
 import { HOST, receiverDone, startReceiver, startSender } from './file-transfer-peers.js';
+import { NodePipeline } from './node-pipeline.js';
 import { RelayProcess } from './relay-process.js';
 import { ScratchDir } from './scratch-dir.js';
 import { ScpBaselines } from './scp-baselines.js';
@@ -140,6 +142,7 @@ async function runFileTransfer(route: Route, senderHome: BenchHome, receiverHome
     const baseline: Run[] = [];
     const scp = route.name === 'direct' ? await ScpBaselines.start(log) : undefined;
     const floor = route.name === 'direct' && socat.ok ? new CpuFloor() : undefined;
+    const pipelines = route.name === 'direct' ? [new NodePipeline('accepted'), new NodePipeline('large-reads')] : [];
     try {
       for (let i = -WARMUP_RUNS; i < RUNS; i++) {
         let oursRun: OursRun | undefined;
@@ -151,6 +154,7 @@ async function runFileTransfer(route: Route, senderHome: BenchHome, receiverHome
             if (socat.ok) baselineRun = floor && i >= 0 ? await floor.timeSocat(GIB_PER_RUN, copy) : await copy();
           },
           ...(scp?.contenders(source, downloads, i >= 0) ?? []),
+          ...pipelines.map((p) => p.contender(source, downloads, i >= 0)),
         ];
         // Alternate the order, so that none always follows another's leftovers.
         for (const run of i % 2 === 0 ? contenders : contenders.reverse()) await run();
@@ -159,7 +163,7 @@ async function runFileTransfer(route: Route, senderHome: BenchHome, receiverHome
         ours.push(oursRun);
         if (baselineRun) baseline.push(baselineRun);
         const socatText = baselineRun ? `, socat ${baselineRun.mbps.toFixed(0)} MB/s` : '';
-        log(`  ${bench}: run ${i + 1}/${RUNS}: ours ${oursRun.mbps.toFixed(0)} MB/s (transfer alone ${oursRun.transferMbps.toFixed(0)})${socatText}${scp?.lastRunText() ?? ''}`);
+        log(`  ${bench}: run ${i + 1}/${RUNS}: ours ${oursRun.mbps.toFixed(0)} MB/s (transfer alone ${oursRun.transferMbps.toFixed(0)})${socatText}${scp?.lastRunText() ?? ''}${pipelines.map((p) => p.lastRunText()).join('')}`);
       }
     } finally {
       await scp?.stop();
@@ -167,7 +171,8 @@ async function runFileTransfer(route: Route, senderHome: BenchHome, receiverHome
     const socatExtra = socat.ok ? { socatVersion: socat.version } : { error: socat.reason };
     const floorExtra = floor?.result(ours.filter((r) => r.sender && r.receiver).map((r) => ({ senderMs: cpuMsPerGiB(r.sender!), receiverMs: cpuMsPerGiB(r.receiver!) })));
     const r = result(bench, route, scratch, ours, baseline, { ...socatExtra, ...floorExtra });
-    return scp ? { ...r, ...scp.result(r.ours ?? 0) } : r;
+    const pipelineExtra = pipelines.map((p) => p.result(r.ours ?? 0, numberOr(floorExtra?.oursCpuSecondsPerGiB), numberOr(floorExtra?.cpuFloorSecondsPerGiB), GIB_PER_RUN));
+    return Object.assign({ ...r, ...scp?.result(r.ours ?? 0) }, ...pipelineExtra) as BenchResult;
   } finally {
     scratch.remove();
   }
@@ -274,6 +279,10 @@ async function baselineOnce(route: Route, source: string, downloads: string): Pr
     await sink.stop();
     emptyDir(downloads);
   }
+}
+
+function numberOr(value: unknown): number | undefined {
+  return typeof value === 'number' ? value : undefined;
 }
 
 function relayCpuMs(route: Route): number | undefined {
