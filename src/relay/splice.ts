@@ -7,6 +7,7 @@
 
 import { EventEmitter } from 'node:events';
 import type { Clock, Timer } from '../clock.js';
+import { type GarbagePacer, processGarbagePacer } from '../garbage-pacer.js';
 import type { ByteStream } from '../net/byte-stream.js';
 import { TokenBucket } from '../session/token-bucket.js';
 
@@ -29,6 +30,11 @@ export interface SpliceOptions {
   /** No bytes either way for this long: the session is dead, cut both; 0 = never. */
   readonly idleTimeoutMs?: number;
   readonly clock: Clock;
+  /**
+   * Told of every chunk forwarded: each (an accepted socket's read, or a lent chunk's copy) is left
+   * for the collector once written. The process's pacer by default.
+   */
+  readonly garbage?: GarbagePacer;
 }
 
 export interface SpliceEnd {
@@ -41,6 +47,7 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
   readonly #b: ByteStream;
   readonly #options: SpliceOptions;
   readonly #clock: Clock;
+  readonly #garbage: GarbagePacer;
   readonly #timers = new Set<Timer>();
   /** Per destination: send on what was gathered for it this turn. */
   readonly #flushes = new Map<ByteStream, () => void>();
@@ -56,6 +63,7 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
     this.#b = b;
     this.#options = options;
     this.#clock = options.clock;
+    this.#garbage = options.garbage ?? processGarbagePacer();
   }
 
   /** Bytes forwarded so far, both directions together. */
@@ -124,6 +132,7 @@ export class Splice extends EventEmitter<{ closed: [end: SpliceEnd] }> {
       // It leaves later: a lent chunk (byte-stream.ts) is copied; an accepted socket's is its own.
       gathered.push(src.reusesReadBuffer === true ? Buffer.from(chunk) : chunk);
       gatheredBytes += chunk.length;
+      this.#garbage.add(chunk.length);
       if (gatheredBytes >= SPLICE_COALESCE_BYTES) flush();
       const wait = bucket?.take(chunk.length, clock.now()) ?? 0;
       if (wait > 0) {

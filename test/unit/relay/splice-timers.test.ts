@@ -5,6 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { GarbagePacer } from '../../../src/garbage-pacer.js';
 import { Splice, type SpliceEnd, type SpliceOptions } from '../../../src/relay/splice.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
 import { memoryStreamPair, type MemoryStream } from '../../helpers/memory-stream.js';
@@ -57,6 +58,27 @@ describe('Splice over streams that lend their chunks', () => {
     for (const chunk of sent) alice.write(chunk);
     await settle();
     assert.ok(Buffer.concat(got).equals(Buffer.concat(sent)), 'bob hears exactly what alice sent');
+  });
+});
+
+describe('Splice and the garbage pacer', () => {
+  it('tells the pacer of every byte it forwards, both ways', async () => {
+    const told: number[] = [];
+    const garbage = new (class extends GarbagePacer {
+      override add(bytes: number): void {
+        told.push(bytes);
+        super.add(bytes);
+      }
+    })(4096, () => undefined);
+    const s = spliced(new ManualClock(), { garbage });
+    s.alice.stream.write(Buffer.alloc(5000, 1));
+    s.bob.stream.write(Buffer.alloc(3000, 2));
+    s.alice.stream.write(Buffer.alloc(300, 3));
+    await settle();
+    assert.equal(s.bob.heard(), 5300);
+    assert.equal(s.alice.heard(), 3000);
+    assert.deepEqual(told.sort((a, b) => a - b), [300, 3000, 5000]);
+    assert.equal(garbage.collections, 1, 'one pace of 4,096 bytes reached before the rest');
   });
 });
 
