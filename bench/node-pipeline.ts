@@ -5,6 +5,7 @@
 // costs over the kernel's copies and node:crypto's arithmetic.
 
 import { once } from 'node:events';
+import { createInterface } from 'node:readline';
 import { rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -55,25 +56,21 @@ function start(args: readonly string[]): PipelineChild {
   let said = '';
   child.stderr!.setEncoding('utf8').on('data', (text: string) => (said = (said + text).slice(-1_000)));
   const lines: string[] = [];
-  let buffered = '';
   let ended = false;
   let wake: (() => void) | undefined;
   const woken = () => {
     wake?.();
     wake = undefined;
   };
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    buffered += text;
-    for (let end = buffered.indexOf('\n'); end >= 0; end = buffered.indexOf('\n')) {
-      lines.push(buffered.slice(0, end));
-      buffered = buffered.slice(end + 1);
-    }
-    woken();
-  });
-  child.stdout!.on('close', () => {
-    ended = true;
-    woken();
-  });
+  createInterface({ input: child.stdout! })
+    .on('line', (line) => {
+      lines.push(line);
+      woken();
+    })
+    .on('close', () => {
+      ended = true;
+      woken();
+    });
   const nextLine = async (): Promise<string | undefined> => {
     while (lines.length === 0 && !ended) await new Promise<void>((resolve) => (wake = resolve));
     return lines.shift();
