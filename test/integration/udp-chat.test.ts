@@ -31,13 +31,32 @@ function udpNode(name: string, timing: Partial<Settings> = {}): ChatNode {
   return node;
 }
 
-/** A UDP port on 127.0.0.1 held by someone else (its TCP port of the same number is most likely free). */
-async function udpSquatter(port = 0): Promise<number> {
-  const socket = createSocket('udp4');
-  squatters.push(socket);
-  socket.bind(port, '127.0.0.1');
-  await once(socket, 'listening');
-  return socket.address().port;
+/**
+ * A UDP port on 127.0.0.1 held by someone else, whose TCP port of the same number was free a moment
+ * ago: on a shared machine another process may hold that TCP port (one of its connections' local
+ * ports), and then the listener would fail on TCP, not on the UDP port the tests are about.
+ */
+async function udpSquatter(): Promise<number> {
+  for (let tries = 0; tries < 20; tries++) {
+    const socket = createSocket('udp4');
+    squatters.push(socket);
+    socket.bind(0, '127.0.0.1');
+    await once(socket, 'listening');
+    const port = socket.address().port;
+    if (await tcpPortFree(port)) return port;
+  }
+  throw new Error('found no UDP port whose TCP port was free in 20 tries');
+}
+
+/** Whether a TCP server could listen on 127.0.0.1:`port` just now (it is closed again). */
+async function tcpPortFree(port: number): Promise<boolean> {
+  const probe = createServer();
+  // once() rejects on 'error' (EADDRINUSE): not free.
+  const listening = once(probe, 'listening').then(() => true, () => false);
+  probe.listen(port, '127.0.0.1');
+  const free = await listening;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  return free;
 }
 
 afterEach(async () => {
