@@ -60,9 +60,12 @@ describe('the cipher probe', () => {
     // The same probe in a child whose OpenSSL is told the CPU has no AES-NI and no PCLMULQDQ.
     const probe = `import('${pathToFileURL(OFFER_MODULE).href}').then((m) => console.log(m.offersAesGcm()))`;
     const run = (env: NodeJS.ProcessEnv) => execFileSync(process.execPath, ['-e', probe], { env: { ...process.env, ...env }, encoding: 'utf8' }).trim();
-    assert.equal(run({ OPENSSL_ia32cap: '~0x200000200000000' }), 'false', 'software AES-GCM is several times slower');
-    // AES-NI without carry-less multiply (1.6-1.8x: GHASH by tables) must not be offered either; a
-    // probe whose ChaCha rounds were all preempted could say yes, so it too gets three tries.
+    // Software AES-GCM is 3.3x slower; on a loaded machine a probe whose ChaCha rounds were all
+    // preempted could still say yes, so it gets three tries, as do the two below.
+    const software = [run({ OPENSSL_ia32cap: '~0x200000200000000' })];
+    while (software.at(-1) === 'true' && software.length < 3) software.push(run({ OPENSSL_ia32cap: '~0x200000200000000' }));
+    assert.equal(software.at(-1), 'false', `software AES-GCM is several times slower (answers: ${software.join(', ')})`);
+    // AES-NI without carry-less multiply (1.6-1.8x: GHASH by tables) must not be offered either.
     const noClmul = [run({ OPENSSL_ia32cap: '~0x200000000' })];
     while (noClmul.at(-1) === 'true' && noClmul.length < 3) noClmul.push(run({ OPENSSL_ia32cap: '~0x200000000' }));
     assert.equal(noClmul.at(-1), 'false', `AES-NI without PCLMULQDQ (answers: ${noClmul.join(', ')})`);
