@@ -290,12 +290,28 @@ export class Netlab {
   destroyNow(): void {
     for (const peer of this.#peers) peer.kill();
     for (const hub of this.#hubs) hub.stopNow();
-    for (const ns of this.#namespaces) {
+    // Every namespace with our prefix, not only those recorded: one whose `add` had not returned
+    // yet is ours too (the prefix was free when the lab began).
+    const names = new Set(this.#namespaces);
+    try {
+      for (const line of execFileSync('ip', ['netns', 'list'], { encoding: 'utf8', timeout: 5_000 }).split('\n')) {
+        const ns = line.split(' ')[0] ?? '';
+        if (ns.startsWith(`${this.prefix}-`)) names.add(ns);
+      }
+    } catch {
+      // best effort: the process is exiting
+    }
+    for (const ns of names) {
+      // Apart: a namespace whose processes could not be listed is still deleted.
       try {
         killPids(execFileSync('ip', ['netns', 'pids', ns], { encoding: 'utf8', timeout: 5_000 }));
+      } catch {
+        // best effort
+      }
+      try {
         execFileSync('ip', ['netns', 'del', ns], { stdio: 'ignore', timeout: 5_000 });
       } catch {
-        // best effort: the process is exiting
+        // best effort
       }
     }
     for (const dir of this.#homes) rmSync(dir, { recursive: true, force: true });
