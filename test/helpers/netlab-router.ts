@@ -13,7 +13,13 @@ import { runCommand } from './run-command.js';
  * - `firewall`: a home router with no port forwarding: `masquerade` (so the home LAN may stay
  *   private) plus a stateful filter that drops anything new arriving on eth1, forwarded or for the
  *   router itself (unsolicited connections time out instead of being refused).
- * Nothing else is filtered; a NAT kind forwards whatever is routed to its inside addresses.
+ * The NAT kinds refuse new UDP from outside for the router itself, as a home router does (its WAN
+ * side listens for nothing). The refusal (ICMP port unreachable) is what its own stack would send,
+ * but through nftables the datagram leaves no conntrack entry. Without that, a peer's punch that
+ * reached the far router before the far side had sent left one, which moved the far side's mapping
+ * to another port for 30 s: punching then needed both ends to start within one one-way latency,
+ * and a loaded peer missed that in 9 runs of 15 (hole-punch.test.ts, 20 ms). Nothing else is
+ * filtered; a NAT kind forwards whatever is routed to its inside addresses.
  */
 export type RouterKind = 'nat' | 'symmetric-nat' | 'firewall';
 
@@ -49,6 +55,14 @@ export function routerRuleset(kind: RouterKind, outside: string): string {
     `    oifname "${outside}" ${masquerade}`,
     '  }',
   ];
+  if (kind !== 'firewall') {
+    lines.push(
+      '  chain input {',
+      '    type filter hook input priority filter; policy accept;',
+      `    iifname "${outside}" meta l4proto udp ct state new reject`,
+      '  }',
+    );
+  }
   if (kind === 'firewall') {
     for (const hook of ['forward', 'input']) {
       lines.push(

@@ -1,5 +1,5 @@
 // Going direct wherever the NATs allow, with real `p2p-chat` processes: relay R and public host P
-// on a TEST-NET "Internet" with 50 ms of one-way latency (a delay hub: real networks have it, and
+// on a TEST-NET "Internet" with 20 ms of one-way latency (a delay hub: real networks have it, and
 // punching depends on it), homes behind plain masquerade ('nat', endpoint-independent mapping) and
 // behind `masquerade random,fully-random` ('symmetric-nat'). The issue's table, row by row: who
 // ends up direct, over what, and that a conversation carries on across each switch with nothing
@@ -16,16 +16,7 @@ import { assertReceived, writeSampleFiles } from '../helpers/sample-files.js';
 
 const R = '203.0.113.1';
 const P = '203.0.113.10';
-/**
- * One way across the "Internet". Two masquerade routers let a punch through only when both ends'
- * first datagrams cross in flight: one that reaches the far router before that side has sent
- * leaves a conntrack entry whose clash moves the far side's mapping to another port for 30 s. So
- * the ends must start within one one-way latency of each other. With 20 ms, a peer's event loop
- * under CPU load (two more copies of the suite on the machine, a relayed file arriving) missed
- * that window in 9 runs of 15, and a TCP simultaneous open won instead; 50 ms, a plausible
- * latency between two homes, missed it in none of 8 under the same load.
- */
-const DELAY_MS = 50;
+const DELAY_MS = 20;
 const HOMES: readonly LabHome[] = [
   { host: 'a', router: 'ra', kind: 'nat', lan: '192.168.1', outside: '203.0.113.2' },
   { host: 'b', router: 'rb', kind: 'nat', lan: '192.168.2', outside: '203.0.113.3' },

@@ -75,7 +75,9 @@ describe('netlab: homes behind NAT and firewall routers', { skip: await netlabSk
       const ruleset = await lab!.exec(h.router, 'nft', ['list', 'ruleset']);
       const masquerade = h.kind === 'symmetric-nat' ? 'masquerade random,fully-random' : 'masquerade';
       assert.match(ruleset, new RegExp(`oifname "eth1" ${masquerade}\\n`));
-      assert.equal(/drop/.test(ruleset), h.kind === 'firewall', `${h.router}: only the firewall filters`);
+      assert.equal(/drop/.test(ruleset), h.kind === 'firewall', `${h.router}: only the firewall drops`);
+      // The NAT kinds refuse new UDP for themselves from outside (through nftables: no conntrack entry).
+      assert.equal(/iifname "eth1" .*udp .*ct state new reject/.test(ruleset), h.kind !== 'firewall', `${h.router}: ${ruleset}`);
     }
   });
 
