@@ -71,6 +71,8 @@ export class PeerConnection extends EventEmitter<Events> {
   #graceTimer: Timer | undefined;
   #flushed = false;
   readonly #reading: ReadGate;
+  /** When our last hold on reading ended (see readingHeldAt). */
+  #heldUntil: number | undefined;
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
@@ -184,7 +186,18 @@ export class PeerConnection extends EventEmitter<Events> {
   }
 
   releaseReading(holder: object): void {
+    const wasHeld = this.#reading.held;
     this.#reading.release(holder);
+    if (wasHeld && !this.#reading.held) this.#heldUntil = this.#clock.now();
+  }
+
+  /**
+   * When we last held reading (holdReading): now while someone of ours holds it, else when the
+   * last hold ended; undefined if never. What the peer sent meanwhile waited unread, so silence
+   * then says nothing of it.
+   */
+  get readingHeldAt(): number | undefined {
+    return this.#reading.held ? this.#clock.now() : this.#heldUntil;
   }
 
   /** Our writes are queued past the stream's high-water mark: the caller should wait for `drain`. */

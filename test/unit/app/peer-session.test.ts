@@ -11,6 +11,7 @@ import { PeerSession, type PeerSessionOptions } from '../../../src/app/peer-sess
 import { P2PChatError } from '../../../src/errors.js';
 import { FEATURES, PROTOCOL_VERSION } from '../../../src/secure/handshake-payload.js';
 import { generateKeyPair } from '../../../src/secure/noise/crypto-primitives.js';
+import type { CloseOutcome } from '../../../src/session/close-outcome.js';
 import { PeerConnection } from '../../../src/session/peer-connection.js';
 import { PEER_MESSAGES, type SessionMessage } from '../../../src/session/session-messages.js';
 import { ManualClock } from '../../helpers/manual-clock.js';
@@ -38,7 +39,7 @@ interface End {
   readonly errors: P2PChatError[];
 }
 
-function end(stream: MemoryStream, clock: ManualClock, initiator: boolean, features: readonly string[] = FEATURES): End {
+function end(stream: MemoryStream, clock: ManualClock, initiator: boolean, features: readonly string[] = FEATURES, ackTimeoutMs?: number): End {
   const conn = new PeerConnection(stream, {
     ...TIMING,
     initiator,
@@ -48,7 +49,7 @@ function end(stream: MemoryStream, clock: ManualClock, initiator: boolean, featu
     clock,
   });
   const result: End = { conn, stream, session: undefined as unknown as PeerSession, wire: [], room: [], delivered: [], errors: [] };
-  result.session = session(conn, clock, result, ID);
+  result.session = new PeerSession(conn, { ...options(clock, result), ...(ackTimeoutMs !== undefined ? { ackTimeoutMs } : {}) }, ID);
   listen(conn, result);
   return result;
 }
@@ -74,10 +75,10 @@ function listen(conn: PeerConnection, into: End): void {
   });
 }
 
-async function pair(clock: ManualClock, features?: readonly string[]): Promise<{ alice: End; bob: End }> {
+async function pair(clock: ManualClock, features?: readonly string[], ackTimeoutMs?: number): Promise<{ alice: End; bob: End }> {
   const [a, b] = memoryStreamPair();
-  const alice = end(a, clock, true, features);
-  const bob = end(b, clock, false, features);
+  const alice = end(a, clock, true, features, ackTimeoutMs);
+  const bob = end(b, clock, false, features, ackTimeoutMs);
   alice.conn.start();
   bob.conn.start();
   await settle();
@@ -387,6 +388,78 @@ describe('PeerSession: the conversation message', () => {
     await settle();
     assert.match(firstError(alice), /peer acknowledged 2 messages; 1 were sent/);
     assert.deepEqual(alice.delivered, []);
+  });
+});
+
+describe('PeerSession: the acknowledgement deadline', () => {
+  const ACK_TIMEOUT_MS = 6_000;
+
+  /** How `side`'s connection ended, once it has. */
+  function endings(side: End): CloseOutcome[] {
+    const outcomes: CloseOutcome[] = [];
+    side.conn.on('closed', (outcome) => outcomes.push(outcome));
+    return outcomes;
+  }
+
+  it('drops a peer that acknowledges nothing in ackTimeoutMs, for good', async () => {
+    const clock = new ManualClock();
+    const { alice, bob } = await pair(clock, undefined, ACK_TIMEOUT_MS);
+    const closed = endings(alice);
+    bob.conn.holdReading({}); // bob never reads m1, so never acknowledges it
+    alice.session.send(chat('m1'), 'm1');
+    await settle();
+    clock.advance(ACK_TIMEOUT_MS - 1);
+    await settle();
+    assert.equal(closed.length, 0, 'not before the deadline');
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(closed.map((o) => o.kind === 'lost' && o.error.code), ['ERR_NOT_ACKNOWLEDGED']);
+  });
+
+  it('does not count the time we hold the connection\'s reading: the ack waits there unread', async () => {
+    const clock = new ManualClock();
+    const { alice } = await pair(clock, undefined, ACK_TIMEOUT_MS);
+    const closed = endings(alice);
+    const held = {};
+    // As a move to another path does: the old connection is not read until the move is answered.
+    alice.conn.holdReading(held);
+    alice.session.send(chat('m1'), 'm1');
+    await settle();
+    clock.advance(ACK_DELAY_MS); // bob acknowledges; the ack waits in alice's unread stream
+    await settle();
+    clock.advance(3 * ACK_TIMEOUT_MS);
+    await settle();
+    assert.equal(closed.length, 0, 'not dropped while its ack waits unread');
+    assert.equal(alice.session.unacked, 1);
+    alice.conn.releaseReading(held);
+    await settle();
+    assert.equal(alice.session.unacked, 0, 'read at last');
+    assert.deepEqual(alice.delivered, ['m1']);
+    clock.advance(2 * ACK_TIMEOUT_MS);
+    await settle();
+    assert.equal(closed.length, 0);
+  });
+
+  it('gives the peer its whole time again from when we read again, then drops it', async () => {
+    const clock = new ManualClock();
+    const { alice, bob } = await pair(clock, undefined, ACK_TIMEOUT_MS);
+    const closed = endings(alice);
+    bob.conn.holdReading({}); // bob never acknowledges
+    const held = {};
+    alice.conn.holdReading(held);
+    alice.session.send(chat('m1'), 'm1');
+    await settle();
+    clock.advance(ACK_TIMEOUT_MS - 1_000);
+    await settle();
+    // Read again 1 s before the first deadline: a path that died meanwhile gets the keepalive's
+    // time to be found (and resumed) before this deadline ends the conversation for good.
+    alice.conn.releaseReading(held);
+    clock.advance(ACK_TIMEOUT_MS - 1);
+    await settle();
+    assert.equal(closed.length, 0, 'not within ackTimeoutMs of reading again');
+    clock.advance(1);
+    await settle();
+    assert.deepEqual(closed.map((o) => o.kind === 'lost' && o.error.code), ['ERR_NOT_ACKNOWLEDGED']);
   });
 });
 
