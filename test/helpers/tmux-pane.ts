@@ -27,6 +27,18 @@ export function requireTmux(): void {
   if (!TMUX_AVAILABLE) throw new Error('tmux is required for the real-pty tests when CI=true; install tmux');
 }
 
+/** Panes whose tmux server may still run. */
+const live = new Set<TmuxPane>();
+
+// If the test process dies without its after() hooks (a runner timeout sends SIGTERM), its tmux
+// servers and the programs in their panes must not outlive it: only synchronous work runs here.
+process.once('exit', () => {
+  for (const pane of live) pane.killNow();
+});
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => process.exit(1));
+}
+
 export class TmuxPane {
   readonly #socket = `p2p-chat-test-${process.pid}-${randomBytes(4).toString('hex')}`;
   readonly #env: NodeJS.ProcessEnv;
@@ -55,6 +67,7 @@ export class TmuxPane {
    */
   async start(command: string[], options: { focusEvents?: boolean } = {}): Promise<void> {
     this.#started = true;
+    live.add(this);
     const out = await this.tmux(
       'start-server', ';',
       'set-option', '-g', 'remain-on-exit', 'on', ';',
@@ -131,6 +144,18 @@ export class TmuxPane {
   async kill(): Promise<void> {
     if (!this.#started) return;
     await this.tmux('kill-server').catch(() => undefined); // already gone is fine
+    this.#afterKill();
+  }
+
+  /** kill(), synchronously, for a process on its way out. */
+  killNow(): void {
+    if (!this.#started) return;
+    spawnSync('tmux', ['-L', this.#socket, '-f', '/dev/null', 'kill-server'], { env: this.#env, stdio: 'ignore', timeout: 5_000 });
+    this.#afterKill();
+  }
+
+  #afterKill(): void {
+    live.delete(this);
     for (const client of this.#clients) client.kill();
     // Closing the pty hangs up the pane's processes; tmux leaves its socket file behind.
     if (this.#socketPath) rmSync(this.#socketPath, { force: true });
