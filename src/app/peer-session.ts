@@ -38,8 +38,8 @@ export interface PeerSessionOptions {
   /**
    * A connected peer that acknowledges nothing of ours for this long, while it still answers
    * keepalives (which end a frozen one sooner, resumably), is broken or hostile: it is dropped for
-   * good, and stops holding input and memory. Time while we hold the connection's reading does
-   * not count (its acks wait unread then). Omitted: no deadline.
+   * good, and stops holding input and memory. It starts again when we read again after a hold
+   * that excuses the peer (PeerConnection.excusedAt). Omitted: no deadline.
    */
   readonly ackTimeoutMs?: number;
   /** Chats we passed on for others (as a host) that the peer acknowledged. */
@@ -316,7 +316,7 @@ export class PeerSession {
    * Progress (or a new connection): the peer has ackTimeoutMs again, if anything is still
    * unacknowledged (`inMs`: the deadline is that far off instead).
    */
-  #restartDeadline(inMs = this.#options.ackTimeoutMs): void {
+  #restartDeadline(inMs?: number): void {
     const { clock, ackTimeoutMs } = this.#options;
     clock.clearTimeout(this.#deadline);
     this.#deadline = undefined;
@@ -325,10 +325,10 @@ export class PeerSession {
     this.#deadline = clock.setTimeout(() => {
       this.#deadline = undefined;
       if (connection !== this.#connection || !this.#attached || this.unacked === 0) return;
-      // While we did not read it (a move to another path awaiting its answer, a file waiting for
-      // the disk), its acks may have waited unread: the peer gets its whole time from when we read
-      // again, as with the keepalive, which then finds a dead path first and resumes it.
-      const heldAt = connection.readingHeldAt;
+      // While we did not read it for a reason of ours (a move to another path awaiting its
+      // answer, a file waiting for our disk), its acks may have waited unread: the peer gets its
+      // whole time from when we read again, and the keepalive then finds a dead path first.
+      const heldAt = connection.excusedAt;
       const left = heldAt === undefined ? 0 : heldAt + ackTimeoutMs - clock.now();
       if (left > 0) {
         this.#restartDeadline(left);

@@ -371,7 +371,7 @@ export class Resumption {
       return;
     }
     const held = {};
-    old.holdReading(held);
+    old.holdReading(held, { excusesPeer: true });
     let settled = false;
     connection.once('closed', () => {
       if (!settled) old.releaseReading(held);

@@ -71,8 +71,9 @@ export class PeerConnection extends EventEmitter<Events> {
   #graceTimer: Timer | undefined;
   #flushed = false;
   readonly #reading: ReadGate;
-  /** When our last hold on reading ended (see readingHeldAt). */
-  #heldUntil: number | undefined;
+  /** The holders of reading that excuse the peer, and when the last of them let go (see excusedAt). */
+  readonly #excusing = new Set<object>();
+  #excusedUntil: number | undefined;
   #byeReceived: string | undefined;
   #byeSent = false;
   #error: P2PChatError | undefined;
@@ -181,23 +182,25 @@ export class PeerConnection extends EventEmitter<Events> {
    * meanwhile waits in the transport (the kernel's buffers, TCP's flow control). A file
    * being received uses this while its data waits for the disk, so as not to queue it in memory.
    */
-  holdReading(holder: object): void {
+  holdReading(holder: object, options: { excusesPeer?: boolean } = {}): void {
+    if (options.excusesPeer === true) this.#excusing.add(holder);
     this.#reading.hold(holder);
   }
 
   releaseReading(holder: object): void {
-    const wasHeld = this.#reading.held;
+    if (this.#excusing.delete(holder) && this.#excusing.size === 0) this.#excusedUntil = this.#clock.now();
     this.#reading.release(holder);
-    if (wasHeld && !this.#reading.held) this.#heldUntil = this.#clock.now();
   }
 
   /**
-   * When we last held reading (holdReading): now while someone of ours holds it, else when the
-   * last hold ended; undefined if never. What the peer sent meanwhile waited unread, so silence
-   * then says nothing of it.
+   * When reading was last held by a hold that `excusesPeer` (one of ours the peer did nothing to
+   * bring about: a move to another path awaiting its answer, a file waiting for our disk): now
+   * while one lasts, else when the last ended; undefined if never. What the peer sent meanwhile,
+   * acks too, waited unread. Holds the peer brings about itself (sending faster than it may be
+   * forwarded) excuse nothing.
    */
-  get readingHeldAt(): number | undefined {
-    return this.#reading.held ? this.#clock.now() : this.#heldUntil;
+  get excusedAt(): number | undefined {
+    return this.#excusing.size > 0 ? this.#clock.now() : this.#excusedUntil;
   }
 
   /** Our writes are queued past the stream's high-water mark: the caller should wait for `drain`. */

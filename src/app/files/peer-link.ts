@@ -24,7 +24,8 @@ export function peerLink(connection: PeerConnection, name: () => string, known: 
     get rttMs() {
       return connection.rttMs;
     },
-    pauseReading: (holder) => connection.holdReading(holder),
+    // Our disk's pace, not the peer's doing: its silence meanwhile is excused.
+    pauseReading: (holder) => connection.holdReading(holder, { excusesPeer: true }),
     resumeReading: (holder) => connection.releaseReading(holder),
   };
 }

@@ -416,13 +416,13 @@ describe('PeerSession: the acknowledgement deadline', () => {
     assert.deepEqual(closed.map((o) => o.kind === 'lost' && o.error.code), ['ERR_NOT_ACKNOWLEDGED']);
   });
 
-  it('does not count the time we hold the connection\'s reading: the ack waits there unread', async () => {
+  it('does not count a hold of ours that excuses the peer: the ack waits there unread', async () => {
     const clock = new ManualClock();
     const { alice } = await pair(clock, undefined, ACK_TIMEOUT_MS);
     const closed = endings(alice);
     const held = {};
     // As a move to another path does: the old connection is not read until the move is answered.
-    alice.conn.holdReading(held);
+    alice.conn.holdReading(held, { excusesPeer: true });
     alice.session.send(chat('m1'), 'm1');
     await settle();
     clock.advance(ACK_DELAY_MS); // bob acknowledges; the ack waits in alice's unread stream
@@ -446,7 +446,7 @@ describe('PeerSession: the acknowledgement deadline', () => {
     const closed = endings(alice);
     bob.conn.holdReading({}); // bob never acknowledges
     const held = {};
-    alice.conn.holdReading(held);
+    alice.conn.holdReading(held, { excusesPeer: true });
     alice.session.send(chat('m1'), 'm1');
     await settle();
     clock.advance(ACK_TIMEOUT_MS - 1_000);
@@ -459,6 +459,25 @@ describe('PeerSession: the acknowledgement deadline', () => {
     assert.equal(closed.length, 0, 'not within ackTimeoutMs of reading again');
     clock.advance(1);
     await settle();
+    assert.deepEqual(closed.map((o) => o.kind === 'lost' && o.error.code), ['ERR_NOT_ACKNOWLEDGED']);
+  });
+
+  it('holds the peer brings about (its forwarding debt) excuse nothing: dropped on time', async () => {
+    const clock = new ManualClock();
+    const { alice, bob } = await pair(clock, undefined, ACK_TIMEOUT_MS);
+    const closed = endings(alice);
+    bob.conn.holdReading({}); // bob never acknowledges
+    alice.session.send(chat('m1'), 'm1');
+    await settle();
+    // A peer that sends over its forwarding rate is held briefly, again and again.
+    for (let t = 0; t < ACK_TIMEOUT_MS; t += 1_000) {
+      const debt = {};
+      alice.conn.holdReading(debt);
+      clock.advance(500);
+      alice.conn.releaseReading(debt);
+      clock.advance(500);
+      await settle();
+    }
     assert.deepEqual(closed.map((o) => o.kind === 'lost' && o.error.code), ['ERR_NOT_ACKNOWLEDGED']);
   });
 });
