@@ -9,6 +9,7 @@ import { Netlab, netlabSkip, type RouterKind } from '../helpers/netlab.js';
 import type { PeerProcess } from '../helpers/peer-process.js';
 
 const TCP_PROBE = fileURLToPath(new URL('./fixtures/tcp-probe.js', import.meta.url));
+const UDP_FIRST = fileURLToPath(new URL('./fixtures/udp-first.js', import.meta.url));
 const PROBE_TIMEOUT_MS = 1_500;
 const P = '203.0.113.10';
 
@@ -177,6 +178,23 @@ describe('netlab: homes behind NAT and firewall routers', { skip: await netlabSk
       assert.notEqual(first, second, `RB mapped both destinations to port ${first}`);
     } finally {
       stop(server);
+    }
+  });
+
+  it('a datagram that reaches RA before its host has sent leaves no trace: the host\'s mapping keeps its port', async () => {
+    // As when a peer's punch arrives first. Had RA's own stack taken it, conntrack would keep it,
+    // and A's datagrams to that peer would leave from another port (the tuple is taken).
+    const PORT = 5_050;
+    const far = lab!.spawnScript('p', UDP_FIRST, ['first', '7003', `${home('a').outside}:${PORT}`]);
+    try {
+      await far.waitForEvent('sent');
+      const near = lab!.spawnScript('a', UDP_FIRST, ['send', String(PORT), `${P}:7003`]);
+      await near.waitForEvent('done');
+      assert.equal(await near.exitCode(), 0, near.stderr);
+      const from = await far.waitForEvent('from');
+      assert.equal(from.source, `${home('a').outside}:${PORT}`, 'A left through RA from its own port');
+    } finally {
+      stop(far);
     }
   });
 });
