@@ -33,7 +33,13 @@ const live = new Set<TmuxPane>();
 // If the test process dies without its after() hooks (a runner timeout sends SIGTERM), its tmux
 // servers and the programs in their panes must not outlive it: only synchronous work runs here.
 process.once('exit', () => {
-  for (const pane of live) pane.killNow();
+  for (const pane of live) {
+    try {
+      pane.killNow();
+    } catch {
+      // best effort: the next pane, and the other helpers' exit handlers, still run
+    }
+  }
 });
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => process.exit(1));

@@ -44,6 +44,9 @@ async function udpSquatter(): Promise<number> {
     await once(socket, 'listening');
     const port = socket.address().port;
     if (await tcpPortFree(port)) return port;
+    // Let it go at once: held, it could sit in the next ports a fallback listener tries.
+    squatters.splice(squatters.indexOf(socket), 1);
+    socket.close();
   }
   throw new Error('found no UDP port whose TCP port was free in 20 tries');
 }
