@@ -1,8 +1,9 @@
 // Open a udx stream to a listener: the dialler's end of the rendezvous (udx-rendezvous.ts), either
 // from a UDP socket of its own that closes with the stream (dialUdx), or from a socket others share
 // and that the dial never closes (dialUdxFrom: a listener's, a punch socket). The request, then the
-// confirm, is repeated with backoff until answered; failures are one coded line, as the TCP
-// dialer's ("cannot reach 192.0.2.7:5050: timed out after 10 s").
+// confirm, is repeated with backoff until answered (the request at once, too, when the listener's
+// punch arrives); failures are one coded line, as the TCP dialer's ("cannot reach
+// 192.0.2.7:5050: timed out after 10 s").
 
 import type UDX from 'udx-native';
 import type { Timer } from '../clock.js';
@@ -17,6 +18,13 @@ import { UdxStream } from './udx-stream.js';
 /** The first repeat waits this long; each next one twice as long, up to RETRY_MAX_MS. */
 export const RETRY_FIRST_MS = 250;
 const RETRY_MAX_MS = 2_000;
+/**
+ * How many punches from the listener may each send the request again at once. A punch says the
+ * listener's NAT is open toward us now, so a request that reached it before (and was refused
+ * there) need not wait out its repeat: through two NATs under load that wait let a TCP path win
+ * the race a UDP one should. A few only, so a forged punch costs the listener no more than that.
+ */
+export const PUNCH_REPEATS = 3;
 
 const REFUSALS: Readonly<Record<RefuseReason, string>> = Object.freeze({
   full: 'it refused the connection (too many connections)',
@@ -81,9 +89,17 @@ function dialOn(host: string, port: number, { timeoutMs, clock }: DialOptions, t
       wait = Math.min(wait * 2, RETRY_MAX_MS);
     };
 
+    let punchRepeats = 0;
     const onMessage = (bytes: Buffer, from: UDX.Address) => {
       if (!raw || !on || from.port !== port || plainHost(from.host) !== plainHost(address)) return;
       const message = decodeRendezvous(bytes);
+      if (message?.type === 'punch' && !accepted && punchRepeats < PUNCH_REPEATS) {
+        punchRepeats++;
+        clock.clearTimeout(retry);
+        wait = RETRY_FIRST_MS;
+        send();
+        return;
+      }
       if (!message || message.dialerId !== raw.id) return;
       if (message.type === 'refuse' && !accepted) {
         fail(chatError('ERR_CONNECT_FAILED', `cannot reach ${where}: ${REFUSALS[message.reason!]}`));

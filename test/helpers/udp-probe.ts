@@ -19,14 +19,17 @@ async function bound(host = '127.0.0.1'): Promise<Socket> {
 export class RendezvousProbe {
   /** Every datagram received, in order. */
   readonly received: Buffer[] = [];
+  /** The port each came from, in the same order. */
+  readonly sources: number[] = [];
   readonly #socket: Socket;
   #read = 0;
   #wake: (() => void) | undefined;
 
   private constructor(socket: Socket) {
     this.#socket = socket;
-    socket.on('message', (bytes) => {
+    socket.on('message', (bytes, from) => {
       this.received.push(bytes);
+      this.sources.push(from.port);
       this.#wake?.();
     });
   }

@@ -5,7 +5,8 @@
 
 import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
-import { decodeRendezvous, RENDEZVOUS_SIZE, type RendezvousMessage } from '../../src/net/udx-rendezvous.js';
+import { PUNCH_REPEATS } from '../../src/net/udx-dialer.js';
+import { decodeRendezvous, PUNCH, RENDEZVOUS_SIZE, type RendezvousMessage } from '../../src/net/udx-rendezvous.js';
 import { COOKIE_SLOT_MS } from '../../src/net/rendezvous-cookies.js';
 import { RENDEZVOUS_ANSWER_LIMITS } from '../../src/net/udx-responder.js';
 import { liveStreamCount } from '../../src/net/udx-runtime.js';
@@ -196,6 +197,24 @@ describe('udx rendezvous', { timeout: 30_000 }, () => {
     const echo = readBytes(accepted, 4);
     stream.write(Buffer.from('ping'));
     assert.equal((await echo).toString(), 'ping');
+  });
+
+  it("a listener's punch sends the request again at once, a few times at most", async () => {
+    // The dialler's repeats run on a manual clock that never moves: any second request is the punch's.
+    const listener = await RendezvousProbe.open();
+    const clock = new ManualClock();
+    const dial = udxDial(udxTransport(clock), listener.port, clock, 5_000).catch((err: unknown) => err);
+    const first = await listener.next();
+    assert.equal(first.type, 'request');
+    const dialler = listener.sources[listener.received.length - 1]!;
+    for (let i = 0; i < PUNCH_REPEATS + 3; i++) {
+      listener.send(PUNCH, dialler);
+      if (i < PUNCH_REPEATS) assert.deepEqual(await listener.next(), first, `punch ${i + 1}: the same request again`);
+    }
+    await settle();
+    assert.equal(rendezvousCount(listener), 1 + PUNCH_REPEATS, 'no more than PUNCH_REPEATS punches are answered');
+    clock.advance(5_000);
+    assert.match(String(await dial), /timed out/);
   });
 
   it('a dial through a path that repeats every datagram makes one stream, and its bytes arrive once', async () => {
