@@ -181,6 +181,8 @@ export class PeerConnection extends EventEmitter<Events> {
    * Stop reading from the peer until every holder has called releaseReading(): what the peer sends
    * meanwhile waits in the transport (the kernel's buffers, TCP's flow control). A file
    * being received uses this while its data waits for the disk, so as not to queue it in memory.
+   * `excusesPeer`: the hold is ours, not the peer's doing, so the peer's ack time starts again
+   * when it ends (excusedAt).
    */
   holdReading(holder: object, options: { excusesPeer?: boolean } = {}): void {
     if (options.excusesPeer === true) this.#excusing.add(holder);
