@@ -13,6 +13,7 @@ import { join } from 'node:path';
 import type { AppEvent } from '../../src/app/app-events.js';
 import type { Conversation } from '../../src/app/conversation.js';
 import { ChatNode } from '../../src/app/chat-node.js';
+import { numberedName } from '../../src/session/file-names.js';
 import { cleanupNodes, EventLog, tempConversation, tempIdentity } from '../helpers/chat-nodes.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 import { cleanupRelayTestnet, newIdentity, standInRelay, startRelay } from '../helpers/relay-testnet.js';
@@ -149,6 +150,23 @@ describe('a conversation through its API (issue 10)', { timeout: 30_000 }, () =>
     assert.throws(() => bob.send('x'.repeat(16 * 1024 + 1)), { code: 'ERR_MESSAGE_TOO_LONG' });
     await assert.rejects(bob.offerFiles([join(dir, 'missing')]), { code: 'ERR_FILE_UNREADABLE' });
     await assert.rejects(bob.connect('127.0.0.1:70000'), { code: 'ERR_BAD_PORT' });
+  });
+
+  it('reports offers in the order they came, though the first takes longer to look up', async () => {
+    // Alice already has a.txt and every numbered name after it: predicting where the first offer
+    // would be saved looks at each in turn, while the second's name is free at the first look.
+    const downloadDir = tempDir();
+    for (let n = 0; n < 1_000; n++) writeFileSync(join(downloadDir, n === 0 ? 'a.txt' : numberedName('a.txt', n)), '');
+    const { bob, atAlice } = await pair({ files: { downloadDir, acceptFiles: 'ask' } });
+    const dir = tempDir();
+    writeFileSync(join(dir, 'a.txt'), 'first');
+    writeFileSync(join(dir, 'b.txt'), 'second');
+    const first = await bob.offerFiles([join(dir, 'a.txt')]);
+    const second = await bob.offerFiles([join(dir, 'b.txt')]);
+    await atAlice.until(ofType('file-offer', (e) => e.id === first.transfers[0]!.id));
+    await atAlice.until(ofType('file-offer', (e) => e.id === second.transfers[0]!.id));
+    const offers = atAlice.events.flatMap((e) => (e.type === 'file-offer' ? [e.id] : []));
+    assert.deepEqual(offers, [first.transfers[0]!.id, second.transfers[0]!.id]);
   });
 
   it('a start that fails stops what it started and rejects with the coded error', async () => {

@@ -67,6 +67,8 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
    * transfers' events wait here, so that nothing is said of an offer before the offer itself.
    */
   readonly #held = new Map<Transfer, TransferEvent[]>();
+  /** Settles once every offer held so far has been reported (see #offerPage). */
+  #reports: Promise<unknown> = Promise.resolve();
   /**
    * The messages with which we ended recent transfers on each link, by id: the connection may
    * have lost them. After a resume a sender's are said again at once, and a receiver's answer the
@@ -215,7 +217,11 @@ export class Transfers extends EventEmitter<{ event: [TransferEvent] }> {
     if (declineWhy !== undefined) return transfer.decline(declineWhy);
     this.#held.set(transfer, []);
     const predicted = transfer.predictNames(this.#options.downloadDir).catch(() => undefined); // no prediction then
-    void predicted.then(() => {
+    // Reported in the order the offers came: one whose names were found sooner waits for those
+    // before it (a large offer's lookups take longer), so `/transfers` lists them as they arrived.
+    const turn = this.#reports.then(() => predicted);
+    this.#reports = turn;
+    void turn.then(() => {
       const held = this.#held.get(transfer) ?? [];
       this.#held.delete(transfer);
       // Ended while its names were looked up (cancelled, link gone, quitting): an offer shown now
